@@ -1,0 +1,54 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "hvae",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "hvae", targets: ["hvae"]),
+        .library(name: "SVO", targets: ["SVO"]),
+        .library(name: "Store", targets: ["Store"]),
+        .library(name: "Runner", targets: ["Runner"]),
+        .library(name: "Analysis", targets: ["Analysis"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // The science: pure functions, Foundation only.
+        .target(name: "SVO"),
+
+        // SQLite persistence. The schema comes from migrations/*.sql, turned into Swift
+        // source at build time so that a copied binary carries its own schema.
+        .target(
+            name: "Store",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            plugins: [.plugin(name: "MigrationsPlugin")]
+        ),
+        .executableTarget(name: "MigrationsCodegen"),
+        .plugin(
+            name: "MigrationsPlugin",
+            capability: .buildTool(),
+            dependencies: ["MigrationsCodegen"]
+        ),
+
+        .target(name: "Runner", dependencies: ["SVO", "Store", "Yams"]),
+        .target(name: "Analysis", dependencies: ["SVO", "Store"]),
+        .executableTarget(
+            name: "hvae",
+            dependencies: [
+                "Runner", "Analysis",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "SVOTests", dependencies: ["SVO"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        .testTarget(name: "RunnerTests", dependencies: ["Runner"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Runner"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["hvae", "Store"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

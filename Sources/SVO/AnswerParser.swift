@@ -1,0 +1,162 @@
+import Foundation
+
+/// Why a reply could not be read as one option, or `ok` when it could.
+public enum AnswerStatus: String, Sendable, Codable, CaseIterable {
+    case ok
+    /// The reply names no option.
+    case noOption = "no_option"
+    /// The reply names two or more different options.
+    case ambiguous
+    /// The reply declines to choose.
+    case refusal
+    /// The reply is empty or white space.
+    case empty
+}
+
+/// The parser's reading of one reply to one item.
+public struct ParsedAnswer: Sendable, Hashable {
+    public let status: AnswerStatus
+    /// The letter the model chose, as shown to it; nil unless `status == .ok`.
+    public let shownLetter: OptionLetter?
+
+    public static func ok(_ letter: OptionLetter) -> ParsedAnswer { ParsedAnswer(status: .ok, shownLetter: letter) }
+    public static func rejected(_ status: AnswerStatus) -> ParsedAnswer { ParsedAnswer(status: status, shownLetter: nil) }
+}
+
+/// Reads a model's reply to a slider item (method.md §3 step 5).
+///
+/// Version 1 looks for the chosen option in three tiers and uses the first tier that finds any:
+/// 1. a stated decision: "The answer is E", "I would choose option C", "My choice: c.";
+/// 2. the reply's layout: a lone letter ("C", "**C**", "(C)", "C."), or a line that starts with a
+///    letter ("E: 85, 41", "Option C: 59, 96");
+/// 3. loose mentions: a payoff pair that matches exactly one shown option ("(59, 96)"), or a
+///    capital letter standing alone in running text.
+/// The tier's options must all be the same one, else the reply is `ambiguous`. Lower-case
+/// letters count only next to a decision word or standing alone, and a capital "I" or "A" that
+/// starts a phrase ("I would", "A fair split") is read as a pronoun or article, not an answer.
+/// A reply with no option is a `refusal` when it declines ("I cannot", "As an AI"), else `no_option`.
+public enum AnswerParser {
+    /// Stored with every answer; a change in behaviour must bump it.
+    public static let version = 1
+
+    /// Parses `reply` against the options as they were shown (letter and payoff).
+    public static func parse(_ reply: String, shown: [(letter: OptionLetter, allocation: Allocation)]) -> ParsedAnswer {
+        let text = normalise(reply)
+        if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return .rejected(.empty) }
+
+        for tier in [statedDecisions(in:), layoutLetters(in:)] {
+            let found = tier(text)
+            if !found.isEmpty { return verdict(found) }
+        }
+        if isRefusal(text) { return .rejected(.refusal) }
+        let loose = payoffMentions(in: text, shown: shown).union(standaloneCapitals(in: text))
+        return loose.isEmpty ? .rejected(.noOption) : verdict(loose)
+    }
+
+    private static func verdict(_ options: Set<OptionLetter>) -> ParsedAnswer {
+        options.count == 1 ? .ok(options.first!) : .rejected(.ambiguous)
+    }
+
+    /// Drops markdown emphasis and typographic quotes, which models sprinkle around letters.
+    static func normalise(_ reply: String) -> String {
+        var text = reply
+        for mark in ["**", "__", "*", "`", "#"] { text = text.replacingOccurrences(of: mark, with: "") }
+        for (from, to) in [("\u{201C}", "\""), ("\u{201D}", "\""), ("\u{2018}", "'"), ("\u{2019}", "'")] {
+            text = text.replacingOccurrences(of: from, with: to)
+        }
+        return text
+    }
+
+    // MARK: Tier 1: stated decisions
+
+    static func statedDecisions(in text: String) -> Set<OptionLetter> {
+        let decision = #/(?i)(?<cue>\b(?:choose|chose|choosing|pick|picked|picking|select|selected|selecting|go(?:ing)? with|opt(?:ing)? for|prefer|take)\b\s*:?|\b(?:answer|choice|selection|decision|pick|option)\b\s*(?:is|would be|will be|=|:|-)\s*:?)\s*(?:(?i)option\s+)?["'(\[]?(?<first>[A-Ia-i])(?<rest>(?:["')\]]?\s*(?:,|/|&|\bor\b|\band\b)\s*(?:(?i)option\s+)?["'(\[]?[A-I](?![A-Za-z]))*)/#
+        var found: Set<OptionLetter> = []
+        for match in text.matches(of: decision) {
+            let before = text[..<match.range.lowerBound].suffix(8).lowercased()
+            if before.hasSuffix("not ") || before.hasSuffix("n't ") || before.hasSuffix("never ") { continue }
+            guard acceptsLetter(match.output.first, in: text),
+                  let letter = OptionLetter(symbol: String(match.output.first))
+            else { continue }
+            found.insert(letter)
+            for character in match.output.rest where ("A"..."I").contains(character) {
+                if let letter = OptionLetter(symbol: String(character)) { found.insert(letter) }
+            }
+        }
+        return found
+    }
+
+    /// A capital letter counts unless it runs into a word ("Answer is Awesome"); a lower-case
+    /// one only when no word follows it ("my answer is c."), so that the article in
+    /// "I choose a fair split" is not read as option A.
+    private static func acceptsLetter(_ letter: Substring, in text: String) -> Bool {
+        let following = text[letter.endIndex...]
+        if let next = following.first, next.isLetter || next.isNumber { return false }
+        if letter.uppercased() == letter { return true }
+        return !(following.drop(while: \.isWhitespace).first?.isLetter ?? false)
+    }
+
+    // MARK: Tier 2: layout
+
+    static func layoutLetters(in text: String) -> Set<OptionLetter> {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines.union(CharacterSet(charactersIn: ".!\"'")))
+        let lone = #/(?i)^(?:option\s+|answer\s*:?\s*)?[(\[]?([A-I])[)\]]?\s*[.:)]?$/#
+        if let match = trimmed.wholeMatch(of: lone), let letter = OptionLetter(symbol: String(match.output.1)) {
+            return [letter]
+        }
+        let lineStart = #/^\s*(?:[-•>]\s*)?(?:(?i)option\s+)?[(\[]?(?<letter>[A-I])[)\]]?\s*(?:[:.)\-–]|$)/#
+        var found: Set<OptionLetter> = []
+        for line in text.split(whereSeparator: \.isNewline) {
+            if let match = line.firstMatch(of: lineStart), let letter = OptionLetter(symbol: String(match.output.letter)) {
+                // "I. think" never happens, but "I: 85, 85" and "A. 50, 100" do.
+                found.insert(letter)
+            }
+        }
+        return found
+    }
+
+    // MARK: Tier 3: loose mentions
+
+    static func payoffMentions(in text: String, shown: [(letter: OptionLetter, allocation: Allocation)]) -> Set<OptionLetter> {
+        let pair = #/(?i)(\d{1,3})\s*(?:coins?\s*)?(?:(?:for|to)\s+(?:me|myself|you|self)\s*)?(?:,|/|;|\band\b)\s*(\d{1,3})/#
+        var found: Set<OptionLetter> = []
+        for match in text.matches(of: pair) {
+            guard let own = Int(match.output.1), let other = Int(match.output.2) else { continue }
+            let matching = shown.filter { $0.allocation == Allocation(own: own, other: other) }
+            if matching.count == 1 { found.insert(matching[0].letter) }
+        }
+        return found
+    }
+
+    static func standaloneCapitals(in text: String) -> Set<OptionLetter> {
+        // A range such as "options A to I" names no choice.
+        let withoutRanges = text.replacing(#/\b[A-I]\s*(?:to|through|-|–)\s*[A-I]\b/#, with: " ")
+        let capital = #/\b(?<letter>[A-I])\b/#
+        var found: Set<OptionLetter> = []
+        for match in withoutRanges.matches(of: capital) {
+            let letter = String(match.output.letter)
+            let rest = withoutRanges[match.range.upperBound...]
+            if match.range.lowerBound > withoutRanges.startIndex,
+               withoutRanges[withoutRanges.index(before: match.range.lowerBound)] == "'" { continue }
+            // "I would", "I'm", "A fair split": a pronoun or article, not an answer.
+            if rest.first == "'" { continue }
+            if letter == "I" || letter == "A", rest.first == " ",
+               let word = rest.dropFirst().first, word.isLetter { continue }
+            if let option = OptionLetter(symbol: letter) { found.insert(option) }
+        }
+        return found
+    }
+
+    // MARK: Refusals
+
+    static func isRefusal(_ text: String) -> Bool {
+        let lower = text.lowercased().replacingOccurrences(of: "\u{2019}", with: "'")
+        let cues = [
+            "i cannot", "i can't", "i can not", "i'm unable", "i am unable", "unable to",
+            "i won't", "i will not", "i refuse", "i'm sorry", "i am sorry", "as an ai",
+            "as a language model", "i do not have personal", "i don't have personal",
+            "not comfortable", "decline to", "i'd rather not", "i would rather not",
+        ]
+        return cues.contains { lower.contains($0) }
+    }
+}

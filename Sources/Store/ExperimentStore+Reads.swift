@@ -1,0 +1,69 @@
+import Foundation
+import GRDB
+
+extension ExperimentStore {
+    /// All runs, newest first.
+    public func runs() async throws -> [RunRecord] {
+        try await pool.read { db in try RunRecord.order(Column("id").desc).fetchAll(db) }
+    }
+
+    /// The run with this id; throws `StoreError.unknownRun` when there is none.
+    public func run(_ id: Int64) async throws -> RunRecord {
+        guard let run = try await pool.read({ db in try RunRecord.fetchOne(db, key: id) }) else {
+            throw StoreError.unknownRun(id)
+        }
+        return run
+    }
+
+    /// The trials of a run, in id order.
+    public func trials(runID: Int64) async throws -> [TrialRecord] {
+        try await pool.read { db in
+            try TrialRecord.filter(Column("run_id") == runID).order(Column("id")).fetchAll(db)
+        }
+    }
+
+    /// How many trials of a run are in each status.
+    public func trialStatusCounts(runID: Int64) async throws -> [TrialStatus: Int] {
+        try await pool.read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT status, count(*) AS n FROM trials WHERE run_id = ? GROUP BY status",
+                                        arguments: [runID])
+            var counts: [TrialStatus: Int] = [:]
+            for row in rows { if let status = TrialStatus(rawValue: row["status"]) { counts[status] = row["n"] } }
+            return counts
+        }
+    }
+
+    /// Rows of `vr_summary` for the given runs (all runs when empty).
+    public func vrSummary(runIDs: [Int64]) async throws -> [VRSummaryRow] {
+        try await pool.read { db in
+            var request = SQLRequest<VRSummaryRow>(sql: "SELECT * FROM vr_summary")
+            if !runIDs.isEmpty {
+                request = "SELECT * FROM vr_summary WHERE run_id IN \(runIDs)"
+            }
+            return try request.fetchAll(db)
+        }
+    }
+
+    /// The full request of a call, rebuilt from the turn chain with one recursive query
+    /// (the same query docs/schema.md gives for sqlite3).
+    public func requestMessages(callID: Int64) async throws -> [ChatMessage] {
+        try await pool.read { db in
+            let rows = try Row.fetchAll(db, sql: Self.requestQuery, arguments: [callID])
+            return rows.map { ChatMessage(ChatMessage.Role(rawValue: $0["role"])!, $0["body"]) }
+        }
+    }
+
+    /// Walks from a call's last request turn back to the first message of its trial.
+    static let requestQuery = """
+        WITH RECURSIVE chain(id, parent_id, position, role, text_sha256) AS (
+            SELECT t.id, t.parent_id, t.position, t.role, t.text_sha256
+            FROM turns AS t JOIN model_calls AS c ON c.request_turn_id = t.id WHERE c.id = ?
+            UNION ALL
+            SELECT t.id, t.parent_id, t.position, t.role, t.text_sha256
+            FROM turns AS t JOIN chain ON t.id = chain.parent_id
+        )
+        SELECT chain.position, chain.role, texts.body
+        FROM chain JOIN texts ON texts.sha256 = chain.text_sha256
+        ORDER BY chain.position
+        """
+}

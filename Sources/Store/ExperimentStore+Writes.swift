@@ -1,0 +1,132 @@
+import Foundation
+import GRDB
+
+extension ExperimentStore {
+    /// Inserts a run and all its trials (as `pending`) in one transaction; returns the run with its id.
+    public func createRun(_ run: RunRecord, trials: [TrialRecord]) async throws -> (RunRecord, [TrialRecord]) {
+        try await pool.write { db in
+            var run = run
+            try run.insert(db)
+            let inserted = try trials.map { trial -> TrialRecord in
+                var trial = trial
+                trial.runId = run.id!
+                try trial.insert(db)
+                return trial
+            }
+            return (run, inserted)
+        }
+    }
+
+    /// Sets a run's status, stamping `started_at` when it starts and `finished_at` when it ends.
+    public func setRunStatus(_ runID: Int64, _ status: RunStatus) async throws {
+        try await pool.write { db in
+            let now = Timestamp.now
+            switch status {
+            case .running:
+                try db.execute(sql: "UPDATE runs SET status = ?, started_at = coalesce(started_at, ?) WHERE id = ?",
+                               arguments: [status, now, runID])
+            case .pending:
+                try db.execute(sql: "UPDATE runs SET status = ? WHERE id = ?", arguments: [status, runID])
+            case .finished, .interrupted, .failed:
+                try db.execute(sql: "UPDATE runs SET status = ?, finished_at = ? WHERE id = ?",
+                               arguments: [status, now, runID])
+            }
+        }
+    }
+
+    /// Marks a trial as running.
+    public func startTrial(_ trialID: Int64) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE trials SET status = 'running', started_at = coalesce(started_at, ?) WHERE id = ?",
+                           arguments: [Timestamp.now, trialID])
+        }
+    }
+
+    /// Persists one call in one transaction: the request's new messages (texts stored once),
+    /// the call, its reply and its parsed answer. Returns the call's id.
+    @discardableResult
+    public func record(_ call: CallOutcome, trialID: Int64) async throws -> Int64 {
+        try await pool.write { db in
+            let requestTurnID = try Self.appendTurns(call.request, trialID: trialID, db: db)
+            var replyTurnID: Int64?
+            if let reply = call.reply {
+                let position = call.request.count
+                replyTurnID = try Self.insertTurn(ChatMessage(.assistant, reply), trialID: trialID,
+                                                  parentID: requestTurnID, position: position, db: db)
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO model_calls (trial_id, step, item, attempt, request_turn_id, reply_turn_id,
+                        raw_response, provider_model_id, finish_reason, input_tokens, output_tokens,
+                        latency_ms, error, started_at, finished_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [trialID, call.step.name, call.step.item, call.attempt, requestTurnID, replyTurnID,
+                            call.rawResponse, call.providerModelID, call.finishReason, call.inputTokens,
+                            call.outputTokens, call.latencyMs, call.error,
+                            Timestamp.string(call.startedAt), Timestamp.string(call.finishedAt)])
+            let callID = db.lastInsertedRowID
+            if let answer = call.answer {
+                try Self.insert(answer, callID: callID, db: db)
+            }
+            return callID
+        }
+    }
+
+    static func insert(_ answer: AnswerRow, callID: Int64, db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO answers (call_id, parser_version, status, item, shown_letter, option, self, other)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [callID, answer.parserVersion, answer.status, answer.item, answer.shownLetter,
+                        answer.option, answer.own, answer.other])
+    }
+
+    /// Stores the messages of `request` that the trial's stored chain does not have yet, after
+    /// checking that the stored chain is a prefix of it. Returns the id of the request's last turn.
+    static func appendTurns(_ request: [ChatMessage], trialID: Int64, db: Database) throws -> Int64 {
+        let stored = try Row.fetchAll(db, sql: """
+            SELECT turns.id, turns.role, texts.body FROM turns JOIN texts ON texts.sha256 = turns.text_sha256
+            WHERE turns.trial_id = ? ORDER BY turns.position
+            """, arguments: [trialID])
+        guard !request.isEmpty, stored.count <= request.count else {
+            throw StoreError.conversationMismatch(trialID: trialID)
+        }
+        for (row, message) in zip(stored, request) where row["role"] != message.role.rawValue || row["body"] != message.content {
+            throw StoreError.conversationMismatch(trialID: trialID)
+        }
+        var parentID: Int64? = stored.last?["id"]
+        for position in stored.count..<request.count {
+            parentID = try insertTurn(request[position], trialID: trialID, parentID: parentID, position: position, db: db)
+        }
+        return parentID!
+    }
+
+    static func insertTurn(_ message: ChatMessage, trialID: Int64, parentID: Int64?, position: Int, db: Database) throws -> Int64 {
+        let sha = SHA256.hex(message.content)
+        try db.execute(sql: "INSERT INTO texts (sha256, body) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                       arguments: [sha, message.content])
+        try db.execute(
+            sql: "INSERT INTO turns (trial_id, parent_id, position, role, text_sha256) VALUES (?, ?, ?, ?, ?)",
+            arguments: [trialID, parentID, position, message.role.rawValue, sha])
+        return db.lastInsertedRowID
+    }
+
+    /// Ends a trial: its metrics and its final status in one transaction.
+    public func finishTrial(_ trialID: Int64, status: TrialStatus, error: String? = nil, metrics: [MetricValue]) async throws {
+        try await pool.write { db in
+            let now = Timestamp.now
+            for metric in metrics {
+                try db.execute(
+                    sql: """
+                        INSERT INTO trial_metrics (trial_id, metric, formula, formula_version, value, label, computed_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [trialID, metric.metric, metric.formula, metric.formulaVersion, metric.value, metric.label, now])
+            }
+            try db.execute(sql: "UPDATE trials SET status = ?, error = ?, finished_at = ? WHERE id = ?",
+                           arguments: [status, error, now, trialID])
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import GRDB
+
+/// Why a database file could not be opened. Each message names the problem and the way out.
+public enum StoreError: Error, CustomStringConvertible, Equatable {
+    case notSQLite(path: String)
+    case foreignDatabase(path: String)
+    case newerSchema(path: String, unknownMigrations: [String])
+    case unknownRun(Int64)
+    case conversationMismatch(trialID: Int64)
+
+    public var description: String {
+        switch self {
+        case .notSQLite(let path):
+            "\(path) is not an SQLite database; choose another file with --db (or $HVAE_DB)"
+        case .foreignDatabase(let path):
+            "\(path) is an SQLite database that hvae did not create; it was left untouched: choose a new file with --db (or $HVAE_DB)"
+        case .newerSchema(let path, let unknown):
+            "\(path) was written by a newer hvae (schema \(unknown.joined(separator: ", "))); it was left untouched: upgrade hvae to read it"
+        case .unknownRun(let id):
+            "no run with id \(id) in this database; `hvae runs` lists them"
+        case .conversationMismatch(let trialID):
+            "trial \(trialID): the conversation sent does not extend the one stored"
+        }
+    }
+}
+
+/// The hvae database: one SQLite file in WAL mode, opened through a GRDB `DatabasePool` so that
+/// readers (reports, `sqlite3`) never block the runner's writes.
+public final class ExperimentStore: Sendable {
+    /// The open pool; use it for queries this type does not offer.
+    public let pool: DatabasePool
+    public let path: String
+
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    ///
+    /// A file that is not SQLite, an SQLite file that hvae did not create, or one written by a
+    /// newer hvae is refused with a `StoreError` and not modified.
+    public init(path: String) throws {
+        self.path = path
+        try Self.inspect(path: path)
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            // In WAL mode NORMAL keeps every committed transaction across a crash or kill of the
+            // process (only an OS crash or power cut can lose the last ones) at far less fsync cost.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try Schema.migrator.migrate(pool)
+    }
+
+    /// The schema version of this binary's newest migration.
+    public static var schemaVersion: Int { Schema.currentVersion }
+
+    /// Checks, without writing, that `path` is absent, empty, or an hvae database this binary can read.
+    static func inspect(path: String) throws {
+        let manager = FileManager.default
+        guard manager.fileExists(atPath: path),
+              let size = (try? manager.attributesOfItem(atPath: path)[.size]) as? NSNumber, size.intValue > 0
+        else { return }
+        guard let handle = FileHandle(forReadingAtPath: path) else { return }
+        let header = try handle.read(upToCount: 16) ?? Data()
+        try handle.close()
+        guard header == Data("SQLite format 3\u{0}".utf8) else { throw StoreError.notSQLite(path: path) }
+
+        var configuration = Configuration()
+        configuration.readonly = true
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        defer { try? queue.close() }
+        try queue.read { db in
+            let applicationID = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
+            let objectCount = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") ?? 0
+            if objectCount == 0 { return }
+            guard applicationID == Schema.applicationID else { throw StoreError.foreignDatabase(path: path) }
+            if try Schema.migrator.hasBeenSuperseded(db) {
+                let applied = try Schema.migrator.appliedIdentifiers(db)
+                let known = Set(embeddedMigrations.map(\.identifier))
+                throw StoreError.newerSchema(path: path, unknownMigrations: applied.subtracting(known).sorted())
+            }
+        }
+    }
+}

@@ -1,0 +1,218 @@
+import Foundation
+import GRDB
+
+/// Timestamps are stored as ISO 8601 UTC text with milliseconds, readable in sqlite3 and sortable.
+public enum Timestamp {
+    private static let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+    public static func string(_ date: Date) -> String { style.format(date) }
+    public static var now: String { string(Date()) }
+}
+
+/// The lifecycle of a run.
+public enum RunStatus: String, Codable, Sendable, DatabaseValueConvertible, CaseIterable {
+    case pending, running, finished, interrupted, failed
+}
+
+/// The lifecycle of a trial. `incomplete`: an item stayed unanswered after every attempt, so
+/// the trial has no angle; `failed`: the provider failed, so the trial stopped.
+public enum TrialStatus: String, Codable, Sendable, DatabaseValueConvertible, CaseIterable {
+    case pending, running, complete, incomplete, failed
+}
+
+/// A row of `runs`.
+public struct RunRecord: Codable, Sendable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "runs"
+    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
+
+    public var id: Int64?
+    public var name: String
+    public var description: String
+    public var status: RunStatus
+    public var experimentJson: String
+    public var experimentSha256: String
+    public var seed: Int64
+    public var toolVersion: String
+    public var createdAt: String
+    public var startedAt: String?
+    public var finishedAt: String?
+
+    public init(name: String, description: String, experimentJson: String, seed: Int64, toolVersion: String) {
+        self.name = name
+        self.description = description
+        self.status = .pending
+        self.experimentJson = experimentJson
+        self.experimentSha256 = SHA256.hex(experimentJson)
+        self.seed = seed
+        self.toolVersion = toolVersion
+        self.createdAt = Timestamp.now
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// A row of `trials`.
+public struct TrialRecord: Codable, Sendable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "trials"
+    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
+
+    public var id: Int64?
+    public var runId: Int64
+    public var model: String
+    public var provider: String
+    public var value: String
+    public var goal: String
+    public var optionOrder: String
+    public var trialIndex: Int
+    public var seed: Int64
+    public var status: TrialStatus
+    public var error: String?
+    public var startedAt: String?
+    public var finishedAt: String?
+
+    public init(runId: Int64, model: String, provider: String, value: String, goal: String,
+                optionOrder: String, trialIndex: Int, seed: Int64) {
+        self.runId = runId
+        self.model = model
+        self.provider = provider
+        self.value = value
+        self.goal = goal
+        self.optionOrder = optionOrder
+        self.trialIndex = trialIndex
+        self.seed = seed
+        self.status = .pending
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// One message of a chat conversation.
+public struct ChatMessage: Codable, Sendable, Hashable {
+    public enum Role: String, Codable, Sendable, CaseIterable { case system, user, assistant }
+    public var role: Role
+    public var content: String
+
+    public init(_ role: Role, _ content: String) {
+        self.role = role
+        self.content = content
+    }
+}
+
+/// Which step of the trial protocol a call belongs to.
+public enum CallStep: Sendable, Hashable {
+    case value, goal, item(Int)
+
+    var name: String {
+        switch self {
+        case .value: "value"
+        case .goal: "goal"
+        case .item: "item"
+        }
+    }
+
+    var item: Int? {
+        if case .item(let n) = self { return n }
+        return nil
+    }
+}
+
+/// The parser's reading of an item reply, as stored in `answers`.
+public struct AnswerRow: Sendable, Hashable {
+    public var parserVersion: Int
+    public var status: String
+    public var item: Int
+    public var shownLetter: String?
+    public var option: String?
+    public var own: Int?
+    public var other: Int?
+
+    public init(parserVersion: Int, status: String, item: Int, shownLetter: String?, option: String?, own: Int?, other: Int?) {
+        self.parserVersion = parserVersion
+        self.status = status
+        self.item = item
+        self.shownLetter = shownLetter
+        self.option = option
+        self.own = own
+        self.other = other
+    }
+}
+
+/// Everything about one model call, persisted in one transaction by `ExperimentStore.record(_:trialID:)`.
+public struct CallOutcome: Sendable {
+    public var step: CallStep
+    public var attempt: Int
+    /// The whole conversation sent, ending with the newest user message.
+    public var request: [ChatMessage]
+    /// The reply text; nil when the call failed.
+    public var reply: String?
+    public var rawResponse: String?
+    public var providerModelID: String?
+    public var finishReason: String?
+    public var inputTokens: Int?
+    public var outputTokens: Int?
+    public var latencyMs: Double
+    public var error: String?
+    public var startedAt: Date
+    public var finishedAt: Date
+    /// The parsed answer, for item steps whose call returned a reply.
+    public var answer: AnswerRow?
+
+    public init(step: CallStep, attempt: Int, request: [ChatMessage], reply: String?, rawResponse: String? = nil,
+                providerModelID: String? = nil, finishReason: String? = nil, inputTokens: Int? = nil,
+                outputTokens: Int? = nil, latencyMs: Double, error: String? = nil, startedAt: Date,
+                finishedAt: Date, answer: AnswerRow? = nil) {
+        self.step = step
+        self.attempt = attempt
+        self.request = request
+        self.reply = reply
+        self.rawResponse = rawResponse
+        self.providerModelID = providerModelID
+        self.finishReason = finishReason
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.latencyMs = latencyMs
+        self.error = error
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.answer = answer
+    }
+}
+
+/// One value of one per-trial metric, with the formula that produced it.
+public struct MetricValue: Sendable, Hashable {
+    public var metric: String
+    public var formula: String
+    public var formulaVersion: Int
+    public var value: Double?
+    public var label: String?
+
+    public init(metric: String, formula: String, formulaVersion: Int, value: Double) {
+        self.metric = metric
+        self.formula = formula
+        self.formulaVersion = formulaVersion
+        self.value = value
+    }
+
+    public init(metric: String, formula: String, formulaVersion: Int, label: String) {
+        self.metric = metric
+        self.formula = formula
+        self.formulaVersion = formulaVersion
+        self.label = label
+    }
+}
+
+/// A row of the `vr_summary` view.
+public struct VRSummaryRow: Codable, Sendable, FetchableRecord, Hashable {
+    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    public var runId: Int64
+    public var model: String
+    public var value: String
+    public var goal: String
+    public var n: Int
+    public var nComplete: Int
+    public var meanVr: Double?
+    public var sdVr: Double?
+    public var meanAngle: Double?
+    public var hitRate: Double?
+}
