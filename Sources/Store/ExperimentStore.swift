@@ -4,6 +4,7 @@ import GRDB
 /// Why a database file could not be opened. Each message names the problem and the way out.
 public enum StoreError: Error, CustomStringConvertible, Equatable {
     case notSQLite(path: String)
+    case missingDatabase(path: String)
     case foreignDatabase(path: String)
     case newerSchema(path: String, unknownMigrations: [String])
     case unknownRun(Int64)
@@ -13,6 +14,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .notSQLite(let path):
             "\(path) is not an SQLite database; choose another file with --db (or $HVAE_DB)"
+        case .missingDatabase(let path):
+            "no database at \(path); start one with `hvae run FILE`, or point --db (or $HVAE_DB) at an existing file"
         case .foreignDatabase(let path):
             "\(path) is an SQLite database that hvae did not create; it was left untouched: choose a new file with --db (or $HVAE_DB)"
         case .newerSchema(let path, let unknown):
@@ -36,8 +39,10 @@ public final class ExperimentStore: Sendable {
     ///
     /// A file that is not SQLite, an SQLite file that hvae did not create, or one written by a
     /// newer hvae is refused with a `StoreError` and not modified.
-    public init(path: String) throws {
+    /// With `create: false` a missing file is an error (`StoreError.missingDatabase`) instead of a new database.
+    public init(path: String, create: Bool = true) throws {
         self.path = path
+        if !create, !FileManager.default.fileExists(atPath: path) { throw StoreError.missingDatabase(path: path) }
         try Self.inspect(path: path)
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true

@@ -1,0 +1,186 @@
+import Foundation
+import SVO
+import Store
+
+/// Which goal conditions an experiment runs (method.md §3 step 3).
+public enum GoalCondition: String, Codable, Sendable, CaseIterable {
+    case with, without
+}
+
+/// How the model learns its value orientation (method.md §3 step 1).
+public enum ValueAssignment: String, Codable, Sendable, CaseIterable {
+    /// The study's mode: the model describes the value system itself, and its words stay in context.
+    case selfDescribed = "self-described"
+    /// A fixed plain-words definition, with no model call.
+    case defined
+}
+
+/// Which items are asked.
+public enum Instrument: String, Codable, Sendable, CaseIterable {
+    /// Items 1-6: enough for the angle.
+    case primary
+    /// Items 1-15: adds the inequality-aversion index.
+    case full
+
+    public var items: [SliderItem] { self == .primary ? SliderItem.primary : SliderItem.all }
+}
+
+/// A fully specified experiment: every default filled in, so that its canonical JSON (stored with
+/// each run) says exactly what was done.
+public struct Experiment: Codable, Sendable, Equatable {
+    public var name: String
+    public var description: String
+    public var seed: Int64
+    /// Trials per cell (model x value x goal x option order).
+    public var trials: Int
+    public var values: [ValueOrientation]
+    public var goals: [GoalCondition]
+    public var valueAssignment: ValueAssignment
+    public var instrument: Instrument
+    public var optionOrders: [OptionOrder]
+    /// Attempts per item, the first included: 3 means up to two re-asks.
+    public var maxAttempts: Int
+    /// Trials run at the same time.
+    public var concurrency: Int
+    public var templates: PromptTemplates
+    public var models: [ModelSpec]
+
+    enum CodingKeys: String, CodingKey {
+        case name, description, seed, trials, values, goals, instrument, concurrency, templates, models
+        case valueAssignment = "value_assignment", optionOrders = "option_orders", maxAttempts = "max_attempts"
+    }
+
+    /// The experiment as canonical JSON: sorted keys, no insignificant white space.
+    public var canonicalJSON: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding plain values cannot fail.
+        return String(decoding: try! encoder.encode(self), as: UTF8.self)
+    }
+
+    /// Every trial the experiment asks for, in a fixed order.
+    public var plannedTrials: [PlannedTrial] {
+        var planned: [PlannedTrial] = []
+        for model in models {
+            for value in values {
+                for goal in goals {
+                    for order in optionOrders {
+                        for index in 1...trials {
+                            planned.append(PlannedTrial(model: model, value: value, goal: goal, optionOrder: order,
+                                                        index: index, seed: trialSeed(model: model.name, value: value,
+                                                                                      goal: goal, order: order, index: index)))
+                        }
+                    }
+                }
+            }
+        }
+        return planned
+    }
+
+    /// A trial's seed depends only on the run seed and the trial's cell and index, so results are
+    /// the same whatever the concurrency and whatever else the experiment contains.
+    func trialSeed(model: String, value: ValueOrientation, goal: GoalCondition, order: OptionOrder, index: Int) -> Int64 {
+        let digest = SHA256Digest.bytes("\(seed)|\(model)|\(value.rawValue)|\(goal.rawValue)|\(order.rawValue)|\(index)")
+        let word = digest.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        return Int64(word & 0x7FFF_FFFF_FFFF_FFFF)   // non-negative, so it reads plainly in sqlite3
+    }
+}
+
+/// One trial an experiment asks for.
+public struct PlannedTrial: Sendable, Equatable {
+    public var model: ModelSpec
+    public var value: ValueOrientation
+    public var goal: GoalCondition
+    public var optionOrder: OptionOrder
+    public var index: Int
+    public var seed: Int64
+}
+
+/// A model under test: its name in results, and how to reach it.
+public struct ModelSpec: Codable, Sendable, Equatable {
+    public var name: String
+    public var provider: ProviderSpec
+
+    public init(name: String, provider: ProviderSpec) {
+        self.name = name
+        self.provider = provider
+    }
+
+    enum CodingKeys: String, CodingKey { case name, provider, settings }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        try container.encode(provider.kind, forKey: .provider)
+        switch provider {
+        case .reference(let agent): try container.encode(agent, forKey: .settings)
+        }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        let kind = try container.decode(String.self, forKey: .provider)
+        switch kind {
+        case "reference": provider = .reference(try container.decode(ReferenceAgentSpec.self, forKey: .settings))
+        default: throw DecodingError.dataCorruptedError(forKey: .provider, in: container, debugDescription: "unknown provider \(kind)")
+        }
+    }
+}
+
+/// The providers hvae can call, with their settings.
+public enum ProviderSpec: Sendable, Equatable {
+    /// Built-in simulated agents (no language model): for checking the pipeline and the metrics.
+    case reference(ReferenceAgentSpec)
+
+    public var kind: String {
+        switch self {
+        case .reference: "reference"
+        }
+    }
+}
+
+/// A built-in reference agent: a simulated respondent with a known answer rule.
+public struct ReferenceAgentSpec: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable, CaseIterable {
+        /// Maximises own·cos φ + other·sin φ for the assigned value.
+        case ideal
+        /// Samples options with softmax(utility / temperature).
+        case noisy
+        /// Always answers the same shown letter: a position-biased model.
+        case fixed
+        /// Ignores the assigned value and maximises a fixed orientation's utility.
+        case stubborn
+        /// Answers uniformly at random.
+        case random
+    }
+
+    public var agent: Kind
+    /// `noisy`: softmax temperature in coins of utility.
+    public var temperature: Double?
+    /// `fixed`: the letter it always answers.
+    public var letter: String?
+    /// `stubborn`: the orientation it always pursues.
+    public var value: ValueOrientation?
+    /// Whether replies vary in style (plain letter, "Option C: 59, 96", a sentence...) to exercise the parser.
+    public var variedReplies: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case agent, temperature, letter, value
+        case variedReplies = "varied_replies"
+    }
+
+    public init(agent: Kind, temperature: Double? = nil, letter: String? = nil, value: ValueOrientation? = nil,
+                variedReplies: Bool = true) {
+        self.agent = agent
+        self.temperature = temperature
+        self.letter = letter
+        self.value = value
+        self.variedReplies = variedReplies
+    }
+}
+
+/// SHA-256 bytes for seed derivation, through the store's implementation.
+enum SHA256Digest {
+    static func bytes(_ text: String) -> [UInt8] { SHA256.digest(Data(text.utf8)) }
+}

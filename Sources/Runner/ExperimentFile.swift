@@ -1,0 +1,286 @@
+import Foundation
+import SVO
+import Yams
+
+/// A problem in an experiment file, located by key path and line.
+public struct ExperimentFileError: Error, CustomStringConvertible, Equatable {
+    public var file: String
+    public var line: Int?
+    public var key: String
+    public var message: String
+
+    public var description: String {
+        let location = line.map { "\(file):\($0)" } ?? file
+        return key.isEmpty ? "\(location): \(message)" : "\(location): \(key): \(message)"
+    }
+}
+
+/// Reads experiment files (YAML). Unknown keys, wrong types and impossible values are errors
+/// that name the key and the line; every key left out gets its documented default.
+public enum ExperimentFile {
+    /// Loads and validates the experiment file at `path`.
+    public static func load(path: String) throws -> Experiment {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ExperimentFileError(file: path, line: nil, key: "", message: "cannot read the file (\(error.localizedDescription)); check the path")
+        }
+        return try parse(yaml: text, file: path)
+    }
+
+    /// Parses and validates experiment YAML; `file` names it in errors.
+    public static func parse(yaml: String, file: String = "<experiment>") throws -> Experiment {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else {
+                throw ExperimentFileError(file: file, line: nil, key: "", message: "the file is empty; see examples/quickstart.yaml")
+            }
+            root = node
+        } catch let error as YamlError {
+            throw ExperimentFileError(file: file, line: yamlLine(error), key: "", message: "not valid YAML: \(yamlProblem(error))")
+        }
+        let reader = NodeReader(file: file)
+        let top = try reader.mapping(root, path: "")
+
+        let name = try reader.string(top, "name", required: true)!
+        guard !name.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw reader.error(top.node("name"), "name", "must not be empty")
+        }
+        let models = try reader.list(top, "models", required: true) { node, path in
+            try modelSpec(node, path: path, reader: reader)
+        }
+        guard !models.isEmpty else { throw reader.error(top.node("models"), "models", "list at least one model") }
+        var seen: Set<String> = []
+        for (index, model) in models.enumerated() where !seen.insert(model.name).inserted {
+            throw reader.error(top.node("models")?.sequence?[index], "models[\(index)].name", "'\(model.name)' is used twice; model names must be unique")
+        }
+
+        let experiment = Experiment(
+            name: name,
+            description: try reader.string(top, "description") ?? "",
+            seed: Int64(try reader.int(top, "seed", range: 0...Int(Int64.max)) ?? 1),
+            trials: try reader.int(top, "trials", range: 1...100_000) ?? 10,
+            values: try reader.list(top, "values") { try reader.enumeration($0, $1, ValueOrientation.self) }
+                .nonEmpty(or: ValueOrientation.allCases),
+            goals: try goalConditions(top, reader: reader),
+            valueAssignment: try reader.enumeration(top, "value_assignment", ValueAssignment.self) ?? .selfDescribed,
+            instrument: try reader.enumeration(top, "instrument", Instrument.self) ?? .primary,
+            optionOrders: try reader.list(top, "option_orders") { try reader.enumeration($0, $1, OptionOrder.self) }
+                .nonEmpty(or: [.original]),
+            maxAttempts: try reader.int(top, "max_attempts", range: 1...20) ?? 3,
+            concurrency: try reader.int(top, "concurrency", range: 1...1024) ?? 8,
+            templates: try templates(top, reader: reader),
+            models: models
+        )
+        try reader.rejectUnknownKeys(top, allowed: ["name", "description", "seed", "trials", "values", "goal",
+                                                    "value_assignment", "instrument", "option_orders", "max_attempts",
+                                                    "concurrency", "templates", "models"])
+        return experiment
+    }
+
+    private static func goalConditions(_ top: MappingNode, reader: NodeReader) throws -> [GoalCondition] {
+        guard let node = top.node("goal") else { return [.with, .without] }
+        switch node.string {
+        case "with": return [.with]
+        case "without": return [.without]
+        case "both": return [.with, .without]
+        default: throw reader.error(node, "goal", "expected with, without or both, found '\(node.string ?? "a non-text value")'")
+        }
+    }
+
+    private static func templates(_ top: MappingNode, reader: NodeReader) throws -> PromptTemplates {
+        var templates = PromptTemplates.standard
+        guard let node = top.node("templates") else { return templates }
+        let mapping = try reader.mapping(node, path: "templates")
+        let fields: [(String, WritableKeyPath<PromptTemplates, String>)] = [
+            ("value_prompt", \.valuePrompt), ("value_definition", \.valueDefinition), ("role", \.role),
+            ("task", \.task), ("goal_prompt", \.goalPrompt), ("neutral_goal", \.neutralGoal),
+            ("item", \.item), ("reask", \.reask),
+        ]
+        for (key, path) in fields {
+            guard let text = try reader.string(mapping, key) else { continue }
+            let allowed = PromptTemplates.placeholders[key] ?? []
+            let unknown = PromptTemplates.placeholders(in: text).subtracting(allowed)
+            if let first = unknown.sorted().first {
+                throw reader.error(mapping.node(key), "templates.\(key)",
+                                   "unknown placeholder {{\(first)}}; this template may use \(allowed.sorted().map { "{{\($0)}}" }.joined(separator: ", "))")
+            }
+            if key == "item", !text.contains("{{options}}") {
+                throw reader.error(mapping.node(key), "templates.item", "must contain {{options}}, or the model never sees the options")
+            }
+            templates[keyPath: path] = text
+        }
+        try reader.rejectUnknownKeys(mapping, allowed: Set(fields.map(\.0)))
+        return templates
+    }
+
+    private static func modelSpec(_ node: Node, path: String, reader: NodeReader) throws -> ModelSpec {
+        let mapping = try reader.mapping(node, path: path)
+        let name = try reader.string(mapping, "name", required: true)!
+        guard !name.isEmpty else { throw reader.error(mapping.node("name"), "\(path).name", "must not be empty") }
+        let provider = try reader.string(mapping, "provider") ?? "reference"
+        switch provider {
+        case "reference":
+            let kind = try reader.enumeration(mapping, "agent", ReferenceAgentSpec.Kind.self, path: path, required: true)!
+            var spec = ReferenceAgentSpec(agent: kind, variedReplies: try reader.bool(mapping, "varied_replies") ?? true)
+            var allowed: Set<String> = ["name", "provider", "agent", "varied_replies"]
+            switch kind {
+            case .noisy:
+                allowed.insert("temperature")
+                spec.temperature = try reader.double(mapping, "temperature", path: path, range: 0.001...10_000) ?? 5
+            case .fixed:
+                allowed.insert("letter")
+                let letter = try reader.string(mapping, "letter") ?? "A"
+                guard let option = OptionLetter(symbol: letter) else {
+                    throw reader.error(mapping.node("letter"), "\(path).letter", "expected one letter from A to I, found '\(letter)'")
+                }
+                spec.letter = option.symbol
+            case .stubborn:
+                allowed.insert("value")
+                spec.value = try reader.enumeration(mapping, "value", ValueOrientation.self, path: path) ?? .prosocial
+            case .ideal, .random:
+                break
+            }
+            try reader.rejectUnknownKeys(mapping, allowed: allowed, path: path,
+                                         hint: "a \(kind.rawValue) reference agent takes \(allowed.sorted().joined(separator: ", "))")
+            return ModelSpec(name: name, provider: .reference(spec))
+        default:
+            throw reader.error(mapping.node("provider"), "\(path).provider", "unknown provider '\(provider)'; this version of hvae offers: reference")
+        }
+    }
+
+    private static func yamlLine(_ error: YamlError) -> Int? {
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _): mark.line
+        default: nil
+        }
+    }
+
+    private static func yamlProblem(_ error: YamlError) -> String {
+        switch error {
+        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _): problem
+        default: "\(error)"
+        }
+    }
+}
+
+/// A YAML mapping with string keys, in file order.
+struct MappingNode {
+    let node: Node
+    let path: String
+    let pairs: [(key: String, keyNode: Node, value: Node)]
+
+    func node(_ key: String) -> Node? { pairs.first { $0.key == key }?.value }
+}
+
+/// Typed access to YAML nodes that reports the key path and line of every problem.
+struct NodeReader {
+    let file: String
+
+    func error(_ node: Node?, _ key: String, _ message: String) -> ExperimentFileError {
+        ExperimentFileError(file: file, line: node?.mark?.line, key: key, message: message)
+    }
+
+    private func keyPath(_ mapping: MappingNode, _ key: String) -> String {
+        mapping.path.isEmpty ? key : "\(mapping.path).\(key)"
+    }
+
+    func mapping(_ node: Node, path: String) throws -> MappingNode {
+        guard let mapping = node.mapping else {
+            throw error(node, path, path.isEmpty ? "the file must be a mapping of keys (name:, models:, ...)" : "expected a mapping of keys")
+        }
+        var pairs: [(String, Node, Node)] = []
+        for (keyNode, value) in mapping {
+            guard let key = keyNode.string else { throw error(keyNode, path, "keys must be text") }
+            if pairs.contains(where: { $0.0 == key }) { throw error(keyNode, path.isEmpty ? key : "\(path).\(key)", "appears twice") }
+            pairs.append((key, keyNode, value))
+        }
+        return MappingNode(node: node, path: path, pairs: pairs.map { (key: $0.0, keyNode: $0.1, value: $0.2) })
+    }
+
+    func rejectUnknownKeys(_ mapping: MappingNode, allowed: Set<String>, path: String? = nil, hint: String? = nil) throws {
+        for pair in mapping.pairs where !allowed.contains(pair.key) {
+            let near = allowed.min { editDistance($0, pair.key) < editDistance($1, pair.key) }
+            let suggestion = near.flatMap { editDistance($0, pair.key) <= 2 ? " (did you mean '\($0)'?)" : nil } ?? ""
+            throw error(pair.keyNode, keyPath(mapping, pair.key),
+                        "unknown key\(suggestion); \(hint ?? "allowed here: \(allowed.sorted().joined(separator: ", "))")")
+        }
+    }
+
+    func string(_ mapping: MappingNode, _ key: String, required: Bool = false) throws -> String? {
+        guard let node = mapping.node(key) else {
+            if required { throw error(mapping.node, keyPath(mapping, key), "is required") }
+            return nil
+        }
+        guard node.scalar != nil, let value = node.string else { throw error(node, keyPath(mapping, key), "expected text") }
+        return value
+    }
+
+    func int(_ mapping: MappingNode, _ key: String, range: ClosedRange<Int>) throws -> Int? {
+        guard let node = mapping.node(key) else { return nil }
+        guard let value = node.int else { throw error(node, keyPath(mapping, key), "expected a whole number, found '\(node.string ?? "?")'") }
+        guard range.contains(value) else {
+            throw error(node, keyPath(mapping, key), "must be between \(range.lowerBound) and \(range.upperBound), found \(value)")
+        }
+        return value
+    }
+
+    func double(_ mapping: MappingNode, _ key: String, path: String, range: ClosedRange<Double>) throws -> Double? {
+        guard let node = mapping.node(key) else { return nil }
+        guard let value = node.float else { throw error(node, keyPath(mapping, key), "expected a number, found '\(node.string ?? "?")'") }
+        guard range.contains(value) else {
+            throw error(node, keyPath(mapping, key), "must be between \(range.lowerBound) and \(range.upperBound), found \(value)")
+        }
+        return value
+    }
+
+    func bool(_ mapping: MappingNode, _ key: String) throws -> Bool? {
+        guard let node = mapping.node(key) else { return nil }
+        guard let value = node.bool else { throw error(node, keyPath(mapping, key), "expected true or false") }
+        return value
+    }
+
+    func enumeration<E: RawRepresentable & CaseIterable>(_ node: Node, _ path: String, _ type: E.Type) throws -> E where E.RawValue == String {
+        guard let text = node.scalar != nil ? node.string : nil, let value = E(rawValue: text) else {
+            throw error(node, path, "expected one of \(E.allCases.map(\.rawValue).joined(separator: ", ")), found '\(node.string ?? "a non-text value")'")
+        }
+        return value
+    }
+
+    func enumeration<E: RawRepresentable & CaseIterable>(_ mapping: MappingNode, _ key: String, _ type: E.Type,
+                                                         path: String? = nil, required: Bool = false) throws -> E? where E.RawValue == String {
+        guard let node = mapping.node(key) else {
+            if required { throw error(mapping.node, keyPath(mapping, key), "is required; one of \(E.allCases.map(\.rawValue).joined(separator: ", "))") }
+            return nil
+        }
+        return try enumeration(node, keyPath(mapping, key), type)
+    }
+
+    func list<T>(_ mapping: MappingNode, _ key: String, required: Bool = false, _ element: (Node, String) throws -> T) throws -> [T] {
+        guard let node = mapping.node(key) else {
+            if required { throw error(mapping.node, keyPath(mapping, key), "is required") }
+            return []
+        }
+        guard let sequence = node.sequence else { throw error(node, keyPath(mapping, key), "expected a list") }
+        return try sequence.enumerated().map { index, item in try element(item, "\(keyPath(mapping, key))[\(index)]") }
+    }
+}
+
+/// Levenshtein distance, for "did you mean" hints on misspelt keys.
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    var previous = Array(0...b.count)
+    for i in 1...max(a.count, 1) where !a.isEmpty {
+        var current = [i] + Array(repeating: 0, count: b.count)
+        for j in stride(from: 1, through: b.count, by: 1) {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        previous = current
+    }
+    return a.isEmpty ? b.count : previous[b.count]
+}
+
+extension Array {
+    func nonEmpty(or fallback: [Element]) -> [Element] { isEmpty ? fallback : self }
+}

@@ -1,0 +1,65 @@
+import ArgumentParser
+import Foundation
+import Runner
+
+@main
+struct HVAECommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hvae",
+        abstract: "Measure whether language models can pursue an assigned social value.",
+        discussion: """
+            A model is assigned a social value orientation (altruistic, prosocial, individualistic or
+            competitive), optionally writes itself a goal, then answers the SVO Slider Measure. Its
+            choices give an SVO angle; value rationality (VR, 0 to 60) says how close that angle comes
+            to the assigned value's ideal. Every prompt, reply, parsed answer and metric is kept in an
+            SQLite database that you can query with sqlite3 (see docs/schema.md).
+
+            Start with:
+              hvae run examples/quickstart.yaml     run an experiment and print its VR table
+              hvae runs                             list the runs in the database
+              hvae report --format markdown         the VR table of the newest run, for a paper
+
+            The database is ./hvae.sqlite unless --db or $HVAE_DB says otherwise.
+            """,
+        version: HVAE.version,
+        subcommands: [RunCommand.self, RunsCommand.self, ShowCommand.self, ReportCommand.self]
+    )
+}
+
+/// The database option every subcommand shares.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "The SQLite database file.",
+        discussion: "Defaults to $HVAE_DB, or hvae.sqlite in the working directory.",
+        valueName: "path"))
+    var db: String?
+
+    var path: String {
+        db ?? ProcessInfo.processInfo.environment["HVAE_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "hvae.sqlite"
+    }
+}
+
+/// Turns a library error into the one-line message the user sees, with a non-zero exit.
+struct UserFacingError: Error, CustomStringConvertible {
+    let description: String
+    init(_ error: any Error) { description = String(describing: error) }
+    init(message: String) { description = message }
+}
+
+/// Runs `body`, mapping any error to a one-line `UserFacingError`.
+func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as CleanExit {
+        throw error
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        throw UserFacingError(error)
+    }
+}
+
+/// Writes to standard error.
+func printError(_ text: String, terminator: String = "\n") {
+    FileHandle.standardError.write(Data((text + terminator).utf8))
+}
