@@ -45,10 +45,11 @@ let package = Package(
         ),
 
         .testTarget(name: "SVOTests", dependencies: ["SVO"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Runner"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["hvae", "Store"]),
+        // Runs the built `hvae` binary; depending on it makes `swift test` build it first.
+        .testTarget(name: "EndToEndTests", dependencies: ["hvae", "Store", .product(name: "GRDB", package: "GRDB.swift")]),
     ],
     swiftLanguageModes: [.v6]
 )

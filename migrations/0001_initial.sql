@@ -162,7 +162,7 @@ LEFT JOIN latest_answers AS a ON a.call_id = c.id;
 
 -- Mean VR per run x model x value x goal, over complete trials only: an incomplete or failed
 -- trial counts in n but never as a zero. sd_vr is the sample standard deviation (n - 1),
--- computed in two passes so that identical values give exactly 0.
+-- computed in two passes (no catastrophic cancellation: identical values give 0 or ~1e-15).
 CREATE VIEW vr_summary AS
 WITH complete AS (
     SELECT * FROM trial_results WHERE status = 'complete'

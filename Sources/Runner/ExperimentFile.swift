@@ -73,6 +73,8 @@ public enum ExperimentFile {
             templates: try templates(top, reader: reader),
             models: models
         )
+        try reader.requireDistinct(top, "values", experiment.values.map(\.rawValue))
+        try reader.requireDistinct(top, "option_orders", experiment.optionOrders.map(\.rawValue))
         try reader.rejectUnknownKeys(top, allowed: ["name", "description", "seed", "trials", "values", "goal",
                                                     "value_assignment", "instrument", "option_orders", "max_attempts",
                                                     "concurrency", "templates", "models"])
@@ -205,6 +207,16 @@ struct NodeReader {
             let suggestion = near.flatMap { editDistance($0, pair.key) <= 2 ? " (did you mean '\($0)'?)" : nil } ?? ""
             throw error(pair.keyNode, keyPath(mapping, pair.key),
                         "unknown key\(suggestion); \(hint ?? "allowed here: \(allowed.sorted().joined(separator: ", "))")")
+        }
+    }
+
+    /// Lists that define cells (values, option orders) must not repeat an entry, nor be empty.
+    func requireDistinct(_ mapping: MappingNode, _ key: String, _ entries: [String]) throws {
+        guard let node = mapping.node(key) else { return }
+        if node.sequence?.isEmpty == true { throw error(node, keyPath(mapping, key), "list at least one entry, or leave the key out for the default") }
+        var seen: Set<String> = []
+        for (index, entry) in entries.enumerated() where !seen.insert(entry).inserted {
+            throw error(node.sequence?[index], "\(keyPath(mapping, key))[\(index)]", "'\(entry)' appears twice")
         }
     }
 

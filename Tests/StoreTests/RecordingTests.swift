@@ -1,0 +1,132 @@
+import Foundation
+import GRDB
+import Testing
+@testable import Store
+
+@Suite("Recording calls, metrics and the views")
+struct RecordingTests {
+    /// A store with one run and `trials` pending trials of model "m", value prosocial, goal with.
+    func makeStore(_ scratch: ScratchDirectory, trials: Int = 1) async throws -> (ExperimentStore, Int64, [Int64]) {
+        let store = try ExperimentStore(path: scratch.path("r.sqlite"))
+        let (run, inserted) = try await store.createRun(
+            RunRecord(name: "r", description: "", experimentJson: "{}", seed: 1, toolVersion: "t"),
+            trials: (1...trials).map {
+                TrialRecord(runId: 0, model: "m", provider: "reference", value: "prosocial", goal: "with",
+                            optionOrder: "original", trialIndex: $0, seed: Int64($0))
+            })
+        return (store, run.id!, inserted.map { $0.id! })
+    }
+
+    func call(_ step: CallStep, attempt: Int = 1, _ request: [ChatMessage], reply: String?, answer: AnswerRow? = nil) -> CallOutcome {
+        CallOutcome(step: step, attempt: attempt, request: request, reply: reply, latencyMs: 1,
+                    error: reply == nil ? "boom" : nil, startedAt: Date(), finishedAt: Date(), answer: answer)
+    }
+
+    @Test("each call's full request is rebuilt from the turn chain; texts are stored once")
+    func requestReconstruction() async throws {
+        let scratch = ScratchDirectory()
+        let (store, _, trials) = try await makeStore(scratch, trials: 2)
+        let first = [ChatMessage(.user, "Describe a prosocial person.")]
+        let second = first + [ChatMessage(.assistant, "They share."), ChatMessage(.user, "Item 1: A or B?")]
+        let third = second + [ChatMessage(.assistant, "Hmm"), ChatMessage(.user, "Answer with one letter.")]
+        var ids: [Int64] = []
+        for trial in trials {
+            ids.append(try await store.record(call(.value, first, reply: "They share."), trialID: trial))
+            ids.append(try await store.record(call(.item(1), second, reply: "Hmm"), trialID: trial))
+            ids.append(try await store.record(call(.item(1), attempt: 2, third, reply: "A"), trialID: trial))
+        }
+        #expect(try await store.requestMessages(callID: ids[0]) == first)
+        #expect(try await store.requestMessages(callID: ids[1]) == second)
+        #expect(try await store.requestMessages(callID: ids[5]) == third)
+        let (texts, turns) = try await store.pool.read { db in
+            (try Int.fetchOne(db, sql: "SELECT count(*) FROM texts")!, try Int.fetchOne(db, sql: "SELECT count(*) FROM turns")!)
+        }
+        // Six distinct texts over both trials; each trial's chain holds its six messages once.
+        #expect(texts == 6)
+        #expect(turns == 12)
+    }
+
+    @Test("a request that does not extend the stored conversation is refused")
+    func mismatch() async throws {
+        let scratch = ScratchDirectory()
+        let (store, _, trials) = try await makeStore(scratch)
+        try await store.record(call(.value, [ChatMessage(.user, "one")], reply: "two"), trialID: trials[0])
+        await #expect(throws: StoreError.conversationMismatch(trialID: trials[0])) {
+            try await store.record(call(.goal, [ChatMessage(.user, "other"), ChatMessage(.assistant, "two"),
+                                                ChatMessage(.user, "three")], reply: "x"), trialID: trials[0])
+        }
+    }
+
+    @Test("call_log shows every call with its step, reply and the newest parser's reading")
+    func callLog() async throws {
+        let scratch = ScratchDirectory()
+        let (store, runID, trials) = try await makeStore(scratch)
+        let request = [ChatMessage(.user, "Item 3?")]
+        let callID = try await store.record(
+            call(.item(3), request, reply: "Option C",
+                 answer: AnswerRow(parserVersion: 1, status: "no_option", item: 3, shownLetter: nil, option: nil, own: nil, other: nil)),
+            trialID: trials[0])
+        try await store.record(call(.item(3), attempt: 2, request + [ChatMessage(.assistant, "Option C")], reply: nil), trialID: trials[0])
+        // A later parser version reads the same reply differently: the view shows the newest.
+        try await store.pool.write { db in
+            try ExperimentStore.insert(AnswerRow(parserVersion: 2, status: "ok", item: 3, shownLetter: "C", option: "C", own: 59, other: 96),
+                                       callID: callID, db: db)
+        }
+        let rows = try await store.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM call_log WHERE run_id = ? ORDER BY call_id", arguments: [runID])
+        }
+        #expect(rows.count == 2)
+        #expect(rows[0]["step"] == "item 3")
+        #expect(rows[0]["prompt"] == "Item 3?")
+        #expect(rows[0]["reply"] == "Option C")
+        #expect(rows[0]["parse_status"] == "ok")
+        #expect(rows[0]["self"] == 59)
+        #expect(rows[1]["reply"] as String? == nil)
+        #expect(rows[1]["error"] == "boom")
+        #expect(rows[1]["attempt"] == 2)
+    }
+
+    @Test("vr_summary averages complete trials only and uses the newest formula version")
+    func summary() async throws {
+        let scratch = ScratchDirectory()
+        let (store, runID, trials) = try await makeStore(scratch, trials: 4)
+        func vr(_ value: Double, version: Int = 1) -> MetricValue {
+            MetricValue(metric: "vr", formula: "vr60", formulaVersion: version, value: value)
+        }
+        try await store.finishTrial(trials[0], status: .complete, metrics: [vr(50), MetricValue(metric: "angle", formula: "atan2", formulaVersion: 1, value: 40)])
+        try await store.finishTrial(trials[1], status: .complete, metrics: [vr(60), MetricValue(metric: "angle", formula: "atan2", formulaVersion: 1, value: 45)])
+        try await store.finishTrial(trials[2], status: .incomplete, metrics: [MetricValue(metric: "invalid_items", formula: "count", formulaVersion: 1, value: 2)])
+        try await store.finishTrial(trials[3], status: .failed, error: "HTTP 401", metrics: [])
+        // A newer formula for trial 1 replaces 60 by 58 in the views; the old row stays.
+        try await store.pool.write { db in
+            try db.execute(sql: "INSERT INTO trial_metrics VALUES (?, 'vr', 'vr60', 2, 58, NULL, '2026-01-01T00:00:00.000Z')",
+                           arguments: [trials[1]])
+        }
+        let rows = try await store.vrSummary(runIDs: [runID])
+        #expect(rows.count == 1)
+        let row = try #require(rows.first)
+        #expect(row.n == 4)
+        #expect(row.nComplete == 2)
+        #expect(row.meanVr == 54)
+        #expect(abs(row.sdVr! - 32.0.squareRoot()) < 1e-12)   // sample sd of 50 and 58
+        #expect(row.meanAngle == 42.5)
+        let stored = try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM trial_metrics WHERE metric = 'vr'") }
+        #expect(stored == 3)
+        let incomplete = try await store.pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM trial_results WHERE trial_id = ?", arguments: [trials[2]])!
+        }
+        #expect(incomplete["vr"] as Double? == nil)
+        #expect(incomplete["invalid_items"] == 2.0)
+    }
+
+    @Test("identical values give a standard deviation of (numerically) zero, not cancellation noise")
+    func zeroSpread() async throws {
+        let scratch = ScratchDirectory()
+        let (store, runID, trials) = try await makeStore(scratch, trials: 3)
+        for trial in trials {
+            try await store.finishTrial(trial, status: .complete, metrics: [MetricValue(metric: "vr", formula: "vr60", formulaVersion: 1, value: 43.61)])
+        }
+        let sd = try #require(try await store.vrSummary(runIDs: [runID]).first?.sdVr)
+        #expect(sd < 1e-12)
+    }
+}
