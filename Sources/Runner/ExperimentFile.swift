@@ -145,7 +145,7 @@ public enum ExperimentFile {
                 break
             }
             try reader.rejectUnknownKeys(mapping, allowed: allowed, path: path,
-                                         hint: "a \(kind.rawValue) reference agent takes \(allowed.sorted().joined(separator: ", "))")
+                                         hint: "the \(kind.rawValue) reference agent takes \(allowed.sorted().joined(separator: ", "))")
             return ModelSpec(name: name, provider: .reference(spec))
         default:
             throw reader.error(mapping.node("provider"), "\(path).provider", "unknown provider '\(provider)'; this version of hvae offers: reference")

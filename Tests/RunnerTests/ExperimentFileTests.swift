@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+import SVO
+@testable import Runner
+
+@Suite("Experiment files")
+struct ExperimentFileTests {
+    static let minimal = """
+        name: tiny
+        models:
+          - name: ideal
+            agent: ideal
+        """
+
+    @Test("keys left out get the documented defaults")
+    func defaults() throws {
+        let experiment = try ExperimentFile.parse(yaml: Self.minimal)
+        #expect(experiment.trials == 10)
+        #expect(experiment.values == ValueOrientation.allCases)
+        #expect(experiment.goals == [.with, .without])
+        #expect(experiment.valueAssignment == .selfDescribed)
+        #expect(experiment.instrument == .primary)
+        #expect(experiment.optionOrders == [.original])
+        #expect(experiment.maxAttempts == 3)
+        #expect(experiment.templates == .standard)
+        #expect(experiment.models == [ModelSpec(name: "ideal", provider: .reference(ReferenceAgentSpec(agent: .ideal)))])
+        #expect(experiment.plannedTrials.count == 1 * 4 * 2 * 1 * 10)
+    }
+
+    @Test("the quickstart example parses")
+    func quickstart() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appending(path: "examples/quickstart.yaml").path
+        let experiment = try ExperimentFile.load(path: path)
+        #expect(experiment.models.map(\.name) == ["ideal", "noisy", "fixed-A", "stubborn-prosocial"])
+        #expect(experiment.plannedTrials.count == 320)
+    }
+
+    @Test("canonical JSON is stable and decodes back to the same experiment")
+    func canonicalJSON() throws {
+        let experiment = try ExperimentFile.parse(yaml: Self.minimal + "\nseed: 7\ngoal: with\n")
+        let json = experiment.canonicalJSON
+        #expect(json == (try ExperimentFile.parse(yaml: "goal: with\nseed: 7\n" + Self.minimal)).canonicalJSON)
+        let decoded = try JSONDecoder().decode(Experiment.self, from: Data(json.utf8))
+        #expect(decoded == experiment)
+        #expect(json.contains("\"value_assignment\":\"self-described\""))
+        #expect(json.contains("\"item\":\"This is the {{ordinal}} choice question."))
+    }
+
+    @Test("trial seeds depend on the cell and the run seed, not on the other models")
+    func seeds() throws {
+        let one = try ExperimentFile.parse(yaml: Self.minimal)
+        let two = try ExperimentFile.parse(yaml: Self.minimal + "\n  - name: other\n    agent: random\n")
+        let seedsOne = one.plannedTrials.map(\.seed)
+        #expect(Set(seedsOne).count == seedsOne.count)
+        #expect(Array(two.plannedTrials.prefix(seedsOne.count).map(\.seed)) == seedsOne)
+        let reseeded = try ExperimentFile.parse(yaml: Self.minimal + "\nseed: 2\n")
+        #expect(reseeded.plannedTrials.map(\.seed) != seedsOne)
+    }
+
+    static let badFiles: [(String, String)] = [
+        ("name: x\nmodels:\n  - name: a\n    agent: ideal\ntrails: 3\n", "<experiment>:5: trails: unknown key (did you mean 'trials'?); allowed here: concurrency, description, goal, instrument, max_attempts, models, name, option_orders, seed, templates, trials, value_assignment, values"),
+        ("name: x\ntrials: many\nmodels:\n  - name: a\n    agent: ideal\n", "<experiment>:2: trials: expected a whole number, found 'many'"),
+        ("name: x\ntrials: 0\nmodels:\n  - name: a\n    agent: ideal\n", "<experiment>:2: trials: must be between 1 and 100000, found 0"),
+        ("name: x\nmodels:\n  - name: a\n    agent: idel\n", "<experiment>:4: models[0].agent: expected one of ideal, noisy, fixed, stubborn, random, found 'idel'"),
+        ("name: x\nmodels:\n  - name: a\n    agent: fixed\n    letter: J\n", "<experiment>:5: models[0].letter: expected one letter from A to I, found 'J'"),
+        ("name: x\nmodels:\n  - name: a\n    agent: ideal\n    temperature: 3\n", "<experiment>:5: models[0].temperature: unknown key; the ideal reference agent takes agent, name, provider, varied_replies"),
+        ("name: x\nmodels:\n  - name: a\n    agent: ideal\n  - name: a\n    agent: random\n", "<experiment>:5: models[1].name: 'a' is used twice; model names must be unique"),
+        ("name: x\nvalues: [prosocial, selfish]\nmodels:\n  - name: a\n    agent: ideal\n", "<experiment>:2: values[1]: expected one of altruistic, prosocial, individualistic, competitive, found 'selfish'"),
+        ("name: x\nvalues: [prosocial, prosocial]\nmodels:\n  - name: a\n    agent: ideal\n", "<experiment>:2: values[1]: 'prosocial' appears twice"),
+        ("name: x\ngoal: sometimes\nmodels:\n  - name: a\n    agent: ideal\n", "<experiment>:2: goal: expected with, without or both, found 'sometimes'"),
+        ("name: x\nmodels: []\n", "<experiment>:2: models: list at least one model"),
+        ("models:\n  - name: a\n    agent: ideal\n", "<experiment>:1: name: is required"),
+        ("name: x\nmodels:\n  - name: a\n    provider: openia\n", "<experiment>:4: models[0].provider: unknown provider 'openia'; this version of hvae offers: reference"),
+        ("name: x\ntemplates:\n  item: \"{{choices}}\"\nmodels:\n  - name: a\n    agent: ideal\n", "<experiment>:3: templates.item: unknown placeholder {{choices}}; this template may use {{goal}}, {{item_count}}, {{number}}, {{options}}, {{ordinal}}, {{value}}"),
+        ("name: x\ntemplates:\n  item: Pick one.\nmodels:\n  - name: a\n    agent: ideal\n", "<experiment>:3: templates.item: must contain {{options}}, or the model never sees the options"),
+        ("name: [x\n", "<experiment>:2: not valid YAML: did not find expected ',' or ']'"),
+        ("- just\n- a list\n", "<experiment>:1: the file must be a mapping of keys (name:, models:, ...)"),
+    ]
+
+    @Test("bad files give one line naming the key and the line", arguments: badFiles)
+    func errors(yaml: String, message: String) {
+        do {
+            _ = try ExperimentFile.parse(yaml: yaml)
+            Issue.record("expected an error: \(message)")
+        } catch let error as ExperimentFileError {
+            #expect(error.description == message)
+            #expect(!error.description.contains("\n"))
+        } catch {
+            Issue.record("unexpected error type: \(error)")
+        }
+    }
+
+    @Test("a missing file is a clear error")
+    func missingFile() {
+        #expect(throws: ExperimentFileError.self) { try ExperimentFile.load(path: "/nonexistent/exp.yaml") }
+    }
+}
