@@ -8,16 +8,16 @@ struct HVAECommand: AsyncParsableCommand {
         commandName: "hvae",
         abstract: "Measure whether language models can pursue an assigned social value.",
         discussion: """
-            A model is assigned a social value orientation (altruistic, prosocial, individualistic or
-            competitive), optionally writes itself a goal, then answers the SVO Slider Measure. Its
-            choices give an SVO angle; value rationality (VR, 0 to 60) says how close that angle comes
-            to the assigned value's ideal. Every prompt, reply, parsed answer and metric is kept in an
+            A model is assigned a social value orientation (altruistic, prosocial, individualistic or \
+            competitive), optionally writes itself a goal, then answers the SVO Slider Measure. Its \
+            choices give an SVO angle; value rationality (VR, 0 to 60) says how close that angle comes \
+            to the assigned value's ideal. Every prompt, reply, parsed answer and metric is kept in an \
             SQLite database that you can query with sqlite3 (see docs/schema.md).
 
-            Start with:
-              hvae run examples/quickstart.yaml     run an experiment and print its VR table
-              hvae runs                             list the runs in the database
-              hvae report --format markdown         the VR table of the newest run, for a paper
+            Examples:
+              hvae run examples/quickstart.yaml   run an experiment, print VR
+              hvae runs                           list the runs in the database
+              hvae report --format markdown       the newest run's VR table
 
             The database is ./hvae.sqlite unless --db or $HVAE_DB says otherwise.
             """,

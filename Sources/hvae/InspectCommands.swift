@@ -97,7 +97,7 @@ struct ReportCommand: AsyncParsableCommand {
         commandName: "report",
         abstract: "Mean VR ± sd per model, value and goal condition.",
         discussion: """
-            Aggregates the trials of the chosen runs (the newest run when none is given). Means are
+            Aggregates the trials of the chosen runs (the newest run when none is given). Means are \
             over complete trials only; incomplete and failed trials are counted, never scored as zero.
 
             Examples:

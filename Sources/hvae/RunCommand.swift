@@ -9,12 +9,12 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Run an experiment file and print its VR table.",
         discussion: """
-            Reads the experiment (YAML), records a new run with all its trials, runs them against the
-            models it lists, and stores every call as it completes. Prints the run id first, a
-            progress bar on stderr while it works (when stderr is a terminal), then mean VR per
+            Reads the experiment (YAML), records a new run with all its trials, runs them against the \
+            models it lists, and stores every call as it completes. Prints the run id first, a \
+            progress bar on stderr while it works (when stderr is a terminal), then mean VR per \
             model, value and goal.
 
-            The file is checked before anything is written: an unknown key, a wrong type or an
+            The file is checked before anything is written: an unknown key, a wrong type or an \
             impossible value stops the command with the key and line, and the database is not touched.
 
             Examples:

@@ -1,0 +1,66 @@
+import Foundation
+
+/// The repository root, from this file's path.
+let repositoryRoot = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// The built `hvae` binary: $HVAE_BIN, else the one beside the test bundle in the build folder.
+let hvaeBinary: URL = {
+    let manager = FileManager.default
+    if let path = ProcessInfo.processInfo.environment["HVAE_BIN"], !path.isEmpty { return URL(fileURLWithPath: path) }
+    var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    for _ in 0..<4 {
+        let candidate = directory.appending(path: "hvae")
+        if manager.isExecutableFile(atPath: candidate.path) { return candidate }
+        directory = directory.deletingLastPathComponent()
+    }
+    return repositoryRoot.appending(path: ".build/debug/hvae")
+}()
+
+/// What one invocation of the CLI did.
+struct CLIResult {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+}
+
+/// Runs the real `hvae` binary in `directory` and waits for it.
+func hvae(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws -> CLIResult {
+    let process = Process()
+    process.executableURL = hvaeBinary
+    process.arguments = arguments
+    process.currentDirectoryURL = directory
+    var env = ProcessInfo.processInfo.environment
+    env.removeValue(forKey: "HVAE_DB")
+    env.merge(environment) { $1 }
+    process.environment = env
+    // Files rather than pipes: a large output cannot fill a pipe buffer and stall the child.
+    let out = directory.appending(path: ".stdout-\(UUID().uuidString)")
+    let err = directory.appending(path: ".stderr-\(UUID().uuidString)")
+    FileManager.default.createFile(atPath: out.path, contents: nil)
+    FileManager.default.createFile(atPath: err.path, contents: nil)
+    defer {
+        try? FileManager.default.removeItem(at: out)
+        try? FileManager.default.removeItem(at: err)
+    }
+    process.standardOutput = try FileHandle(forWritingTo: out)
+    process.standardError = try FileHandle(forWritingTo: err)
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    return CLIResult(status: process.terminationStatus,
+                     stdout: try String(contentsOf: out, encoding: .utf8),
+                     stderr: try String(contentsOf: err, encoding: .utf8))
+}
+
+/// A fresh working directory, removed when released.
+final class WorkingDirectory {
+    let url: URL
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appending(path: "hvae-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    func path(_ name: String) -> String { url.appending(path: name).path }
+    func write(_ name: String, _ text: String) throws { try text.write(toFile: path(name), atomically: true, encoding: .utf8) }
+    deinit { try? FileManager.default.removeItem(at: url) }
+}

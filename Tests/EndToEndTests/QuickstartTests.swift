@@ -1,0 +1,124 @@
+import Foundation
+import GRDB
+import Testing
+
+@Suite("hvae CLI end to end", .serialized)
+struct QuickstartTests {
+    @Test("the quickstart run gives the acceptance numbers, checked through SQL")
+    func quickstart() throws {
+        let work = try WorkingDirectory()
+        let result = try hvae(["run", repositoryRoot.appending(path: "examples/quickstart.yaml").path], in: work.url)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.hasPrefix("run 1: quickstart, 320 trials"))
+        #expect(result.stdout.contains("reference agents (simulated, not language models)"))
+        // Not a terminal: no progress bar on stderr.
+        #expect(result.stderr.isEmpty)
+
+        let queue = try DatabaseQueue(path: work.path("hvae.sqlite"))
+        try queue.read { db in
+            let summary = try Row.fetchAll(db, sql: "SELECT model, value, goal, round(mean_vr, 2) AS vr, n, n_complete FROM vr_summary")
+            #expect(summary.count == 32)
+            for row in summary {
+                #expect(row["n"] == 10)
+                #expect(row["n_complete"] == 10)
+            }
+            let ideal = summary.filter { $0["model"] == "ideal" }.map { $0["vr"] as Double }
+            #expect(ideal == Array(repeating: 60.0, count: 8))
+            let stubborn = Dictionary(grouping: summary.filter { $0["model"] == "stubborn-prosocial" }) { $0["value"] as String }
+                .mapValues { Set($0.map { $0["vr"] as Double }) }
+            #expect(stubborn == ["altruistic": [43.61], "prosocial": [60], "individualistic": [22.82], "competitive": [0]])
+
+            let fixedAngles = try Double.fetchAll(db, sql: """
+                SELECT round(angle, 2) FROM trial_results WHERE model = 'fixed-A' AND status = 'complete'
+                """)
+            #expect(fixedAngles.count == 80)
+            #expect(Set(fixedAngles) == [30.47])
+
+            // One call_log row per model call, as many as the run reported; every reply has a parse status.
+            let calls = try Int.fetchOne(db, sql: "SELECT count(*) FROM call_log")!
+            #expect(calls == (try Int.fetchOne(db, sql: "SELECT count(*) FROM model_calls")!))
+            #expect(result.stdout.contains("; \(calls) model calls"))
+            #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM call_log WHERE reply IS NOT NULL AND parse_status IS NULL") == 0)
+            #expect(try String.fetchOne(db, sql: "SELECT status FROM runs") == "finished")
+            #expect(try Int.fetchOne(db, sql: "SELECT count(DISTINCT provider_model_id) FROM model_calls WHERE provider_model_id LIKE 'hvae-reference/%'") == 4)
+        }
+
+        // The same numbers through the other commands.
+        let csv = try hvae(["report", "--format", "csv"], in: work.url)
+        #expect(csv.status == 0)
+        let lines = csv.stdout.components(separatedBy: "\r\n").filter { !$0.isEmpty }
+        #expect(lines.count == 33)
+        #expect(lines.contains("ideal,competitive,without,10,0,60.00,0.00,-16.26,1.00"))
+        #expect(lines.contains("stubborn-prosocial,altruistic,with,10,0,43.61,0.00,45.00,0.00"))
+
+        let runs = try hvae(["runs"], in: work.url)
+        #expect(runs.status == 0)
+        #expect(runs.stdout.contains("quickstart  finished     320       320           0       0"))
+
+        let show = try hvae(["show", "1"], in: work.url)
+        #expect(show.status == 0)
+        #expect(show.stdout.contains("status:      finished"))
+        #expect(show.stdout.contains("hvae-reference/ideal"))
+
+        let markdown = try hvae(["report", "--run", "1", "--format", "markdown"], in: work.url)
+        #expect(markdown.stdout.contains("| fixed-A | altruistic | with | 10 | 0 | 29.08 ± 0.00 | 30.47 | 0.00 |"))
+    }
+
+    @Test("a bad experiment file: one-line error with key and line, non-zero exit, no database")
+    func badExperiment() throws {
+        let work = try WorkingDirectory()
+        try work.write("bad.yaml", "name: bad\nmodels:\n  - name: a\n    agent: ideal\ntrails: 3\n")
+        let result = try hvae(["run", "bad.yaml"], in: work.url)
+        #expect(result.status != 0)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1)
+        #expect(lines.first?.contains("bad.yaml:5: trails: unknown key (did you mean 'trials'?)") == true)
+        #expect(!FileManager.default.fileExists(atPath: work.path("hvae.sqlite")))
+    }
+
+    @Test("a database of another program is refused and left untouched")
+    func foreignDatabase() throws {
+        let work = try WorkingDirectory()
+        let path = work.path("other.sqlite")
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in try db.execute(sql: "CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('keep me')") }
+        try queue.close()
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        try work.write("tiny.yaml", "name: tiny\ntrials: 1\nmodels:\n  - name: a\n    agent: ideal\n")
+        let result = try hvae(["run", "tiny.yaml", "--db", path], in: work.url)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("is an SQLite database that hvae did not create; it was left untouched"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+    }
+
+    @Test("$HVAE_DB chooses the database; read-only commands never create one")
+    func databaseLocation() throws {
+        let work = try WorkingDirectory()
+        try work.write("tiny.yaml", "name: tiny\ntrials: 1\ngoal: with\nvalues: [prosocial]\nmodels:\n  - name: a\n    agent: ideal\n")
+        let env = ["HVAE_DB": work.path("chosen.sqlite")]
+        #expect(try hvae(["run", "tiny.yaml", "--quiet"], in: work.url, environment: env).status == 0)
+        #expect(FileManager.default.fileExists(atPath: work.path("chosen.sqlite")))
+        #expect(!FileManager.default.fileExists(atPath: work.path("hvae.sqlite")))
+        #expect(try hvae(["report", "--format", "json"], in: work.url, environment: env).stdout.contains("\"mean_vr\" : 60"))
+
+        for arguments in [["runs"], ["show", "1"], ["report"]] {
+            let result = try hvae(arguments + ["--db", "absent.sqlite"], in: work.url)
+            #expect(result.status != 0)
+            #expect(result.stderr.contains("no database at absent.sqlite"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: work.path("absent.sqlite")))
+
+        let unknown = try hvae(["show", "42"], in: work.url, environment: env)
+        #expect(unknown.status != 0)
+        #expect(unknown.stderr.contains("no run with id 42"))
+    }
+
+    @Test("--help teaches every command with examples", arguments: [[], ["run"], ["runs"], ["show"], ["report"]])
+    func help(command: [String]) throws {
+        let work = try WorkingDirectory()
+        let result = try hvae(command + ["--help"], in: work.url)
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("hvae"))
+        #expect(result.stdout.contains("Example"))
+    }
+}
