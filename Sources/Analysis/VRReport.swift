@@ -32,7 +32,7 @@ public struct VRReport: Sendable, Equatable {
     /// Aggregates the trials of `runIDs` from the `trial_results` view.
     public static func build(store: ExperimentStore, runIDs: [Int64]) async throws -> VRReport {
         let rows = try await store.pool.read { db in
-            try Row.fetchAll(db, sql: """
+            try TrialResult.fetchAll(db, sql: """
                 SELECT model, value, goal, status, vr, angle, hit FROM trial_results
                 WHERE run_id IN \(sqlList(runIDs))
                 ORDER BY trial_id
@@ -40,9 +40,9 @@ public struct VRReport: Sendable, Equatable {
         }
         struct Key: Hashable { let model: String, value: String, goal: String }
         var order: [Key] = []
-        var groups: [Key: [Row]] = [:]
+        var groups: [Key: [TrialResult]] = [:]
         for row in rows {
-            let key = Key(model: row["model"], value: row["value"], goal: row["goal"])
+            let key = Key(model: row.model, value: row.value, goal: row.goal)
             if groups[key] == nil { order.append(key) }
             groups[key, default: []].append(row)
         }
@@ -53,13 +53,13 @@ public struct VRReport: Sendable, Equatable {
         }
         let cells = order.map { key -> VRCell in
             let trials = groups[key]!
-            let complete = trials.filter { $0["status"] == "complete" }
-            let vrs: [Double] = complete.compactMap { $0["vr"] }
+            let complete = trials.filter { $0.status == "complete" }
+            let vrs = complete.compactMap(\.vr)
             return VRCell(model: key.model, value: key.value, goal: key.goal, n: trials.count,
                           nIncomplete: trials.count - complete.count,
                           meanVR: Statistics.mean(vrs), sdVR: Statistics.sampleSD(vrs),
-                          meanAngle: Statistics.mean(complete.compactMap { $0["angle"] }),
-                          hitRate: Statistics.mean(complete.compactMap { $0["hit"] }))
+                          meanAngle: Statistics.mean(complete.compactMap(\.angle)),
+                          hitRate: Statistics.mean(complete.compactMap(\.hit)))
         }
         return VRReport(runIDs: runIDs, cells: cells)
     }
@@ -67,6 +67,17 @@ public struct VRReport: Sendable, Equatable {
     private static func sqlList(_ ids: [Int64]) -> String {
         "(" + Array(repeating: "?", count: max(ids.count, 1)).joined(separator: ", ") + ")"
     }
+}
+
+/// The columns of `trial_results` the report needs.
+struct TrialResult: Decodable, Sendable, FetchableRecord {
+    var model: String
+    var value: String
+    var goal: String
+    var status: String
+    var vr: Double?
+    var angle: Double?
+    var hit: Double?
 }
 
 /// Plain descriptive statistics.

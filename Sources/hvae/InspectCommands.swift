@@ -71,7 +71,7 @@ struct ShowCommand: AsyncParsableCommand {
             let statusLine = TrialStatus.allCases.compactMap { status in counts[status].map { "\($0) \(status.rawValue)" } }
             print("  trials:      \(counts.values.reduce(0, +)) (\(statusLine.joined(separator: ", ")))")
             let models = try await store.pool.read { db in
-                try Row.fetchAll(db, sql: """
+                try ModelUsage.fetchAll(db, sql: """
                     SELECT t.model, t.provider, count(c.id) AS calls,
                            group_concat(DISTINCT c.provider_model_id) AS model_ids,
                            sum(c.error IS NOT NULL) AS errors
@@ -82,14 +82,23 @@ struct ShowCommand: AsyncParsableCommand {
             print("")
             print(TextTable.render(
                 header: ["model", "provider", "calls", "errors", "reported model ids"],
-                rows: models.map { [$0["model"], $0["provider"], String($0["calls"] as Int), String($0["errors"] as Int? ?? 0),
-                                    $0["model_ids"] as String? ?? "-"] },
+                rows: models.map { [$0.model, $0.provider, String($0.calls), String($0.errors ?? 0), $0.modelIds ?? "-"] },
                 rightAligned: [2, 3]), terminator: "")
             print("")
             let report = try await VRReport.build(store: store, runIDs: [runID])
             print(ReportRenderer.render(report, as: .table), terminator: "")
         }
     }
+}
+
+/// Calls per model of one run, for `hvae show`.
+struct ModelUsage: Decodable, Sendable, FetchableRecord {
+    static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    var model: String
+    var provider: String
+    var calls: Int
+    var modelIds: String?
+    var errors: Int?
 }
 
 struct ReportCommand: AsyncParsableCommand {

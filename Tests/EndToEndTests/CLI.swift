@@ -37,8 +37,8 @@ func hvae(_ arguments: [String], in directory: URL, environment: [String: String
     // Files rather than pipes: a large output cannot fill a pipe buffer and stall the child.
     let out = directory.appending(path: ".stdout-\(UUID().uuidString)")
     let err = directory.appending(path: ".stderr-\(UUID().uuidString)")
-    FileManager.default.createFile(atPath: out.path, contents: nil)
-    FileManager.default.createFile(atPath: err.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: err.path, contents: nil)
     defer {
         try? FileManager.default.removeItem(at: out)
         try? FileManager.default.removeItem(at: err)

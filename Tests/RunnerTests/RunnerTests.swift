@@ -43,7 +43,7 @@ struct ScriptError: Error, CustomStringConvertible { var description: String { "
 @Suite("Running experiments")
 struct RunnerTests {
     func results(_ scratch: ScratchStore, _ runID: Int64) async throws -> [Row] {
-        try await scratch.store.pool.read { db in
+        try scratch.store.pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM trial_results WHERE run_id = ? ORDER BY trial_id", arguments: [runID])
         }
     }
@@ -88,7 +88,7 @@ struct RunnerTests {
                 agent: fixed
                 letter: A
             """)
-        let rows = try await scratch.store.pool.read { db in
+        let rows = try scratch.store.pool.read { db in
             try Row.fetchAll(db, sql: "SELECT shown_letter, option FROM call_log WHERE step LIKE 'item %'")
         }
         #expect(rows.count == 6)

@@ -72,7 +72,7 @@ struct RecordingTests {
             try ExperimentStore.insert(AnswerRow(parserVersion: 2, status: "ok", item: 3, shownLetter: "C", option: "C", own: 59, other: 96),
                                        callID: callID, db: db)
         }
-        let rows = try await store.pool.read { db in
+        let rows = try store.pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM call_log WHERE run_id = ? ORDER BY call_id", arguments: [runID])
         }
         #expect(rows.count == 2)
@@ -112,7 +112,7 @@ struct RecordingTests {
         #expect(row.meanAngle == 42.5)
         let stored = try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM trial_metrics WHERE metric = 'vr'") }
         #expect(stored == 3)
-        let incomplete = try await store.pool.read { db in
+        let incomplete = try store.pool.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM trial_results WHERE trial_id = ?", arguments: [trials[2]])!
         }
         #expect(incomplete["vr"] as Double? == nil)
