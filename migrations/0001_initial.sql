@@ -68,7 +68,8 @@ CREATE TABLE model_calls (
     trial_id          INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
     step              TEXT NOT NULL CHECK (step IN ('value', 'goal', 'item')),
     item              INTEGER CHECK (item BETWEEN 1 AND 15),   -- set when step = 'item'
-    attempt           INTEGER NOT NULL CHECK (attempt >= 1),
+    attempt           INTEGER NOT NULL CHECK (attempt >= 1),   -- 1, then 2... for re-asks after unreadable replies
+    retry             INTEGER NOT NULL DEFAULT 0 CHECK (retry >= 0),  -- transport retries of the same request
     request_turn_id   INTEGER NOT NULL REFERENCES turns(id),  -- last message of the request
     reply_turn_id     INTEGER REFERENCES turns(id),           -- NULL when the call failed
     raw_response      TEXT,                                    -- provider's body as received
@@ -81,7 +82,7 @@ CREATE TABLE model_calls (
     started_at        TEXT NOT NULL,
     finished_at       TEXT NOT NULL,
     CHECK ((step = 'item') = (item IS NOT NULL)),
-    UNIQUE (trial_id, step, item, attempt)
+    UNIQUE (trial_id, step, item, attempt, retry)
 ) STRICT;
 CREATE INDEX model_calls_by_trial ON model_calls(trial_id);
 
@@ -145,7 +146,7 @@ GROUP BY t.id;
 CREATE VIEW call_log AS
 SELECT c.id AS call_id, t.run_id, c.trial_id, t.model, t.value, t.goal,
        CASE c.step WHEN 'item' THEN 'item ' || c.item ELSE c.step END AS step,
-       c.item, c.attempt,
+       c.item, c.attempt, c.retry,
        prompt.body AS prompt,
        reply.body AS reply,
        CASE WHEN c.step <> 'item' THEN CASE WHEN c.reply_turn_id IS NULL THEN NULL ELSE 'ok' END

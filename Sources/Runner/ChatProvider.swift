@@ -41,9 +41,14 @@ public struct ChatResponse: Sendable, Equatable {
     public var finishReason: String?
     public var inputTokens: Int?
     public var outputTokens: Int?
+    public var httpStatus: Int?
+    /// OpenAI's `system_fingerprint`: the backend configuration that served the call.
+    public var systemFingerprint: String?
 
     public init(text: String, rawBody: String? = nil, providerModelID: String? = nil, finishReason: String? = nil,
-                inputTokens: Int? = nil, outputTokens: Int? = nil) {
+                inputTokens: Int? = nil, outputTokens: Int? = nil, httpStatus: Int? = nil, systemFingerprint: String? = nil) {
+        self.httpStatus = httpStatus
+        self.systemFingerprint = systemFingerprint
         self.text = text
         self.rawBody = rawBody
         self.providerModelID = providerModelID
@@ -60,9 +65,27 @@ public protocol ChatProvider: Sendable {
 
 /// Builds the provider for each model of an experiment.
 public enum ProviderFactory {
-    public static func make(_ spec: ModelSpec) -> any ChatProvider {
+    /// One provider; throws a `ProviderError` of kind `.configuration` when an API key is missing.
+    public static func make(_ spec: ModelSpec, transport: any HTTPTransport,
+                            environment: [String: String] = ProcessInfo.processInfo.environment) throws -> any ChatProvider {
         switch spec.provider {
         case .reference(let agent): ReferenceAgent(spec: agent)
+        case .openai(let api): try OpenAIProvider(spec: api, transport: transport, environment: environment)
+        case .anthropic(let api): try AnthropicProvider(spec: api, transport: transport, environment: environment)
         }
+    }
+
+    /// A provider for every model, by name. Every key is checked here, before the first call.
+    public static func makeAll(_ experiment: Experiment, transport: any HTTPTransport,
+                               environment: [String: String] = ProcessInfo.processInfo.environment) throws -> [String: any ChatProvider] {
+        var providers: [String: any ChatProvider] = [:]
+        for model in experiment.models {
+            do {
+                providers[model.name] = try make(model, transport: transport, environment: environment)
+            } catch let error as ProviderError {
+                throw ProviderError(kind: error.kind, message: "model '\(model.name)': \(error.message)")
+            }
+        }
+        return providers
     }
 }

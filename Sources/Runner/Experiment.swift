@@ -40,14 +40,19 @@ public struct Experiment: Codable, Sendable, Equatable {
     public var optionOrders: [OptionOrder]
     /// Attempts per item, the first included: 3 means up to two re-asks.
     public var maxAttempts: Int
-    /// Trials run at the same time.
+    /// Trials run at the same time (so also the most calls in flight).
     public var concurrency: Int
+    /// Stop cleanly after this many model calls (nil: no cap).
+    public var maxCalls: Int?
+    /// Stop cleanly once the cost, from the models' prices, reaches this many dollars (nil: no cap).
+    public var maxCost: Double?
     public var templates: PromptTemplates
     public var models: [ModelSpec]
 
     enum CodingKeys: String, CodingKey {
         case name, description, seed, trials, values, goals, instrument, concurrency, templates, models
         case valueAssignment = "value_assignment", optionOrders = "option_orders", maxAttempts = "max_attempts"
+        case maxCalls = "max_calls", maxCost = "max_cost"
     }
 
     /// The experiment as canonical JSON: sorted keys, no insignificant white space.
@@ -114,6 +119,7 @@ public struct ModelSpec: Codable, Sendable, Equatable {
         try container.encode(provider.kind, forKey: .provider)
         switch provider {
         case .reference(let agent): try container.encode(agent, forKey: .settings)
+        case .openai(let api), .anthropic(let api): try container.encode(api, forKey: .settings)
         }
     }
 
@@ -123,6 +129,8 @@ public struct ModelSpec: Codable, Sendable, Equatable {
         let kind = try container.decode(String.self, forKey: .provider)
         switch kind {
         case "reference": provider = .reference(try container.decode(ReferenceAgentSpec.self, forKey: .settings))
+        case "openai": provider = .openai(try container.decode(APIModelSpec.self, forKey: .settings))
+        case "anthropic": provider = .anthropic(try container.decode(APIModelSpec.self, forKey: .settings))
         default: throw DecodingError.dataCorruptedError(forKey: .provider, in: container, debugDescription: "unknown provider \(kind)")
         }
     }
@@ -132,10 +140,24 @@ public struct ModelSpec: Codable, Sendable, Equatable {
 public enum ProviderSpec: Sendable, Equatable {
     /// Built-in simulated agents (no language model): for checking the pipeline and the metrics.
     case reference(ReferenceAgentSpec)
+    /// Any server speaking OpenAI's chat-completions format.
+    case openai(APIModelSpec)
+    /// Anthropic's Messages API.
+    case anthropic(APIModelSpec)
 
     public var kind: String {
         switch self {
         case .reference: "reference"
+        case .openai: "openai"
+        case .anthropic: "anthropic"
+        }
+    }
+
+    /// The settings of an HTTP model API; nil for reference agents.
+    public var api: APIModelSpec? {
+        switch self {
+        case .reference: nil
+        case .openai(let spec), .anthropic(let spec): spec
         }
     }
 }

@@ -70,6 +70,8 @@ public enum ExperimentFile {
                 .nonEmpty(or: [.original]),
             maxAttempts: try reader.int(top, "max_attempts", range: 1...20) ?? 3,
             concurrency: try reader.int(top, "concurrency", range: 1...1024) ?? 8,
+            maxCalls: try reader.int(top, "max_calls", range: 1...Int.max),
+            maxCost: try reader.double(top, "max_cost", path: "", range: 0.000001...1_000_000_000),
             templates: try templates(top, reader: reader),
             models: models
         )
@@ -77,7 +79,12 @@ public enum ExperimentFile {
         try reader.requireDistinct(top, "option_orders", experiment.optionOrders.map(\.rawValue))
         try reader.rejectUnknownKeys(top, allowed: ["name", "description", "seed", "trials", "values", "goal",
                                                     "value_assignment", "instrument", "option_orders", "max_attempts",
-                                                    "concurrency", "templates", "models"])
+                                                    "concurrency", "max_calls", "max_cost", "templates", "models"])
+        if experiment.maxCost != nil, let unpriced = experiment.models.first(where: {
+            $0.provider.api != nil && ($0.provider.api?.priceInput == nil || $0.provider.api?.priceOutput == nil)
+        }) {
+            throw reader.error(top.node("max_cost"), "max_cost", "needs price_input and price_output on every API model; '\(unpriced.name)' has none")
+        }
         return experiment
     }
 
@@ -147,9 +154,69 @@ public enum ExperimentFile {
             try reader.rejectUnknownKeys(mapping, allowed: allowed, path: path,
                                          hint: "the \(kind.rawValue) reference agent takes \(allowed.sorted().joined(separator: ", "))")
             return ModelSpec(name: name, provider: .reference(spec))
+        case "openai", "anthropic":
+            let api = try apiSpec(mapping, path: path, reader: reader, anthropic: provider == "anthropic")
+            return ModelSpec(name: name, provider: provider == "openai" ? .openai(api) : .anthropic(api))
         default:
-            throw reader.error(mapping.node("provider"), "\(path).provider", "unknown provider '\(provider)'; this version of hvae offers: reference")
+            throw reader.error(mapping.node("provider"), "\(path).provider", "unknown provider '\(provider)'; expected reference, openai or anthropic")
         }
+    }
+
+    private static func apiSpec(_ mapping: MappingNode, path: String, reader: NodeReader, anthropic: Bool) throws -> APIModelSpec {
+        let model = try reader.string(mapping, "model", required: true)!
+        let baseURL = try reader.string(mapping, "base_url") ?? (anthropic ? AnthropicProvider.defaultBaseURL : OpenAIProvider.defaultBaseURL)
+        guard let url = URL(string: baseURL), url.scheme == "http" || url.scheme == "https", url.host != nil else {
+            throw reader.error(mapping.node("base_url"), "\(path).base_url", "expected an http:// or https:// URL, found '\(baseURL)'")
+        }
+        var seed = APIModelSpec.SeedSetting.trial
+        if let node = mapping.node("seed") {
+            if let number = node.int { seed = .fixed(number) }
+            else if node.string == "none" { seed = .none }
+            else if node.string == "trial" { seed = .trial }
+            else { throw reader.error(node, "\(path).seed", "expected trial, none or a whole number") }
+        }
+        var stop: [String] = []
+        if let node = mapping.node("stop") {
+            if let sequence = node.sequence { stop = try sequence.enumerated().map { index, item in
+                guard let text = item.string else { throw reader.error(item, "\(path).stop[\(index)]", "expected text") }
+                return text
+            } } else if let text = node.string { stop = [text] }
+        }
+        var headers: [String: String] = [:]
+        if let node = mapping.node("headers") {
+            let headerMap = try reader.mapping(node, path: "\(path).headers")
+            for pair in headerMap.pairs {
+                guard let value = pair.value.string else { throw reader.error(pair.value, "\(path).headers.\(pair.key)", "expected text") }
+                let lower = pair.key.lowercased()
+                if lower == "authorization" || lower == "x-api-key" || lower.contains("key") || lower.contains("token") {
+                    throw reader.error(pair.keyNode, "\(path).headers.\(pair.key)",
+                                       "looks like a secret, and headers are stored with the run; put the key in an environment variable named by api_key_env")
+                }
+                headers[pair.key] = value
+            }
+        }
+        let spec = APIModelSpec(
+            model: model, baseURL: baseURL,
+            apiKeyEnv: try reader.string(mapping, "api_key_env"),
+            temperature: try reader.double(mapping, "temperature", path: path, range: 0...2) ?? 0.7,
+            topP: try reader.double(mapping, "top_p", path: path, range: 0...1),
+            maxTokens: try reader.int(mapping, "max_tokens", range: 1...1_000_000) ?? (anthropic ? 1024 : nil),
+            seed: seed, stop: stop, headers: headers,
+            timeout: try reader.double(mapping, "timeout", path: path, range: 1...3600) ?? 60,
+            maxRetries: try reader.int(mapping, "max_retries", range: 0...100) ?? 5,
+            retryDelay: try reader.double(mapping, "retry_delay", path: path, range: 0...600) ?? 1,
+            maxConcurrency: try reader.int(mapping, "max_concurrency", range: 1...1024),
+            requestsPerMinute: try reader.double(mapping, "requests_per_minute", path: path, range: 0.001...1_000_000),
+            priceInput: try reader.double(mapping, "price_input", path: path, range: 0...1_000_000),
+            priceOutput: try reader.double(mapping, "price_output", path: path, range: 0...1_000_000),
+            anthropicVersion: anthropic ? (try reader.string(mapping, "anthropic_version") ?? "2023-06-01") : nil
+        )
+        var allowed: Set<String> = ["name", "provider", "model", "base_url", "api_key_env", "temperature", "top_p", "max_tokens",
+                                    "seed", "stop", "headers", "timeout", "max_retries", "retry_delay", "max_concurrency",
+                                    "requests_per_minute", "price_input", "price_output"]
+        if anthropic { allowed.insert("anthropic_version") }
+        try reader.rejectUnknownKeys(mapping, allowed: allowed, path: path)
+        return spec
     }
 
     private static func yamlLine(_ error: YamlError) -> Int? {

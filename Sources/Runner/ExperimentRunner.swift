@@ -7,14 +7,12 @@ public enum HVAE {
     public static let version = "0.1.0"
 }
 
-/// Where a run stands, reported after every call and every finished trial.
-public struct RunProgress: Sendable, Equatable {
-    public var totalTrials: Int
-    public var finishedTrials = 0
-    public var complete = 0
-    public var incomplete = 0
-    public var failed = 0
-    public var calls = 0
+/// How a call to `ExperimentRunner.execute` ended.
+public struct RunOutcome: Sendable {
+    public var progress: RunProgress
+    public var status: RunStatus
+    /// Why trials were left unfinished; empty when the run finished.
+    public var stopReasons: [StopReason]
 }
 
 /// Runs an experiment's trials against its models and persists everything to the store.
@@ -35,72 +33,73 @@ public struct ExperimentRunner: Sendable {
         return try await store.createRun(run, trials: trials).0
     }
 
-    /// Runs every pending trial of a run, up to `experiment.concurrency` at a time; the turns of
-    /// one trial stay in order. Results depend only on the seeds, not on the concurrency.
-    public func execute(runID: Int64, experiment: Experiment,
-                        providers: [String: any ChatProvider]? = nil,
-                        progress: @escaping @Sendable (RunProgress) -> Void = { _ in }) async throws -> RunProgress {
-        let providers = providers ?? Dictionary(uniqueKeysWithValues: experiment.models.map { ($0.name, ProviderFactory.make($0)) })
+    /// The experiment a stored run executed, decoded from its canonical JSON.
+    public func experiment(of run: RunRecord) throws -> Experiment {
+        try JSONDecoder().decode(Experiment.self, from: Data(run.experimentJson.utf8))
+    }
+
+    /// Runs every unfinished trial of a run (pending, running or failed), up to
+    /// `experiment.concurrency` at a time; the turns of one trial stay in order. A trial that
+    /// already has calls continues from them without making them again (resume). Results depend
+    /// only on the seeds, not on the concurrency or on interruptions.
+    ///
+    /// Cancelling the task cancels the calls in flight and marks the run `interrupted`.
+    public func execute(runID: Int64, experiment: Experiment, providers: [String: any ChatProvider],
+                        progress: @escaping @Sendable (RunProgress) -> Void = { _ in }) async throws -> RunOutcome {
         let models = Dictionary(uniqueKeysWithValues: experiment.models.map { ($0.name, $0) })
-        let pending = try await store.trials(runID: runID).filter { $0.status == .pending }
-        let tracker = ProgressTracker(RunProgress(totalTrials: pending.count), report: progress)
+        let unfinished = try await store.trials(runID: runID).filter { [.pending, .running, .failed].contains($0.status) }
+        let usage = try await store.usage(runID: runID)
+        let costSoFar = usage.reduce(0.0) { total, model in
+            guard let api = models[model.model]?.provider.api else { return total }
+            return total + (Double(model.inputTokens) * (api.priceInput ?? 0) + Double(model.outputTokens) * (api.priceOutput ?? 0)) / 1_000_000
+        }
+        let control = RunControl(experiment: experiment, totalTrials: unfinished.count,
+                                 callsSoFar: usage.map(\.calls).reduce(0, +), costSoFar: costSoFar, report: progress)
         try await store.setRunStatus(runID, .running)
 
         do {
-            try await withThrowingTaskGroup(of: TrialProtocol.Outcome.self) { group in
-                var queue = pending.makeIterator()
-                func startNext() -> Bool {
-                    guard let trial = queue.next() else { return false }
-                    guard let provider = providers[trial.model], models[trial.model] != nil,
-                          let value = ValueOrientation(rawValue: trial.value), let goal = GoalCondition(rawValue: trial.goal),
-                          let order = OptionOrder(rawValue: trial.optionOrder)
-                    else { return startNext() }
-                    let protocolRun = TrialProtocol(experiment: experiment, trialID: trial.id!, value: value, goal: goal,
-                                                    optionOrder: order, seed: trial.seed, provider: provider, store: store,
-                                                    onCall: { await tracker.callFinished() })
-                    group.addTask { try await protocolRun.run() }
-                    return true
+            try await withThrowingTaskGroup(of: TrialStatus?.self) { group in
+                var queue = unfinished.makeIterator()
+                func startNext() async throws -> Bool {
+                    while let trial = queue.next() {
+                        guard let model = models[trial.model], let provider = providers[trial.model] else {
+                            throw ExperimentFileError(file: "run \(runID)", line: nil, key: "models",
+                                                      message: "trial \(trial.id!) names model '\(trial.model)', which the experiment does not define")
+                        }
+                        if await control.isStopped(model: model.name) { continue }
+                        guard let value = ValueOrientation(rawValue: trial.value), let goal = GoalCondition(rawValue: trial.goal),
+                              let order = OptionOrder(rawValue: trial.optionOrder)
+                        else { continue }
+                        let stored = trial.status == .pending ? [] : try await store.storedCalls(trialID: trial.id!)
+                        let trialRun = TrialProtocol(experiment: experiment, trialID: trial.id!, value: value, goal: goal,
+                                                     optionOrder: order, seed: trial.seed, model: model, provider: provider,
+                                                     store: store, control: control, stored: stored)
+                        group.addTask {
+                            do {
+                                return try await trialRun.run().status
+                            } catch is RunHalted {
+                                return nil   // left running: a resume continues it
+                            }
+                        }
+                        return true
+                    }
+                    return false
                 }
-                for _ in 0..<experiment.concurrency where !startNext() { break }
-                while let outcome = try await group.next() {
-                    await tracker.trialFinished(outcome.status)
-                    _ = startNext()
+                for _ in 0..<experiment.concurrency where !(try await startNext()) { break }
+                while let status = try await group.next() {
+                    if let status { await control.trialFinished(status) }
+                    _ = try await startNext()
                 }
             }
         } catch {
             try? await store.setRunStatus(runID, error is CancellationError ? .interrupted : .failed)
             throw error
         }
-        try await store.setRunStatus(runID, .finished)
-        return await tracker.snapshot
-    }
-}
-
-/// Counts calls and trials from concurrent trial tasks and forwards each change.
-actor ProgressTracker {
-    private var progress: RunProgress
-    private let report: @Sendable (RunProgress) -> Void
-
-    init(_ progress: RunProgress, report: @escaping @Sendable (RunProgress) -> Void) {
-        self.progress = progress
-        self.report = report
-    }
-
-    var snapshot: RunProgress { progress }
-
-    func callFinished() {
-        progress.calls += 1
-        report(progress)
-    }
-
-    func trialFinished(_ status: TrialStatus) {
-        progress.finishedTrials += 1
-        switch status {
-        case .complete: progress.complete += 1
-        case .incomplete: progress.incomplete += 1
-        case .failed: progress.failed += 1
-        case .pending, .running: break
-        }
-        report(progress)
+        let reasons = await control.stopReasons
+        let left = try await store.trialStatusCounts(runID: runID)
+        let unfinishedLeft = (left[.pending] ?? 0) + (left[.running] ?? 0)
+        let status: RunStatus = unfinishedLeft > 0 ? .interrupted : .finished
+        try await store.setRunStatus(runID, status)
+        return RunOutcome(progress: await control.snapshot, status: status, stopReasons: reasons)
     }
 }

@@ -11,9 +11,12 @@ struct TrialProtocol {
     let goal: GoalCondition
     let optionOrder: OptionOrder
     let seed: Int64
+    let model: ModelSpec
     let provider: any ChatProvider
     let store: ExperimentStore
-    let onCall: @Sendable () async -> Void
+    let control: RunControl
+    /// The trial's calls already stored, when resuming; empty for a new trial.
+    let stored: [StoredCall]
 
     /// What a trial ended as.
     struct Outcome {
@@ -26,6 +29,7 @@ struct TrialProtocol {
     func run() async throws -> Outcome {
         try await store.startTrial(trialID)
         var conversation = Conversation()
+        let replay = stored.filter { $0.reply != nil }
         let items = experiment.instrument.items
         let common = ["value": value.rawValue, "item_count": String(items.count)]
 
@@ -34,7 +38,7 @@ struct TrialProtocol {
             switch experiment.valueAssignment {
             case .selfDescribed:
                 conversation.ask(PromptTemplates.render(templates.valuePrompt, common))
-                _ = try await call(.value, attempt: 1, &conversation)
+                _ = try await call(.value, attempt: 1, &conversation, replay: replay)
             case .defined:
                 conversation.prepend(PromptTemplates.render(templates.valueDefinition, common.merging(["definition": value.definition]) { $1 }))
             }
@@ -47,7 +51,7 @@ struct TrialProtocol {
             switch goal {
             case .with:
                 conversation.ask(PromptTemplates.render(templates.goalPrompt, common))
-                goalText = try await call(.goal, attempt: 1, &conversation).text
+                goalText = try await call(.goal, attempt: 1, &conversation, replay: replay).text
                     .trimmingCharacters(in: .whitespacesAndNewlines)
             case .without:
                 goalText = PromptTemplates.render(templates.neutralGoal, common)
@@ -63,7 +67,7 @@ struct TrialProtocol {
                 ]) { $1 }
                 conversation.ask(PromptTemplates.render(templates.item, fields))
                 for attempt in 1...experiment.maxAttempts {
-                    let (_, parsed) = try await call(.item(item.number), attempt: attempt, &conversation, layout: layout)
+                    let (_, parsed) = try await call(.item(item.number), attempt: attempt, &conversation, replay: replay, layout: layout)
                     if let shown = parsed?.shownLetter {
                         choices[item.number] = layout.realOption(shown: shown)
                         break
@@ -87,46 +91,94 @@ struct TrialProtocol {
     /// A provider error, already recorded with its call; it ends the trial.
     struct ProviderFailure: Error { let message: String }
 
-    /// Makes one call, records it (with its parsed answer for items), and appends the reply.
-    private func call(_ step: CallStep, attempt: Int, _ conversation: inout Conversation,
+    /// The stored calls no longer match what the protocol asks: the experiment or hvae changed.
+    struct ResumeMismatch: Error, CustomStringConvertible {
+        let trialID: Int64
+        var description: String { "trial \(trialID): its stored calls do not match the protocol; it cannot be resumed" }
+    }
+
+    /// Makes one protocol call: replays it from the store when resuming, else calls the provider,
+    /// retrying transport failures with backoff; records every attempt, and appends the reply.
+    private func call(_ step: CallStep, attempt: Int, _ conversation: inout Conversation, replay: [StoredCall],
                       layout: OptionLayout? = nil) async throws -> (text: String, parsed: ParsedAnswer?) {
         let request = conversation.messages
         let context = TrialContext(assignedValue: value, trialSeed: seed, step: step, callIndex: conversation.callCount)
-        conversation.callCount += 1
-        let started = Date()
-        let clock = ContinuousClock.now
-        let response: ChatResponse
-        do {
-            response = try await provider.complete(ChatRequest(messages: request, context: context))
-        } catch is CancellationError {
-            throw CancellationError()
-        } catch {
-            let message = String(describing: error)
-            try await store.record(CallOutcome(step: step, attempt: attempt, request: request, reply: nil,
-                                               latencyMs: milliseconds(since: clock), error: message,
-                                               startedAt: started, finishedAt: Date()), trialID: trialID)
-            await onCall()
-            throw ProviderFailure(message: message)
+        defer { conversation.callCount += 1 }
+
+        if context.callIndex < replay.count {
+            let old = replay[context.callIndex]
+            guard old.step == step.name, old.item == step.item, old.attempt == attempt, let text = old.reply else {
+                throw ResumeMismatch(trialID: trialID)
+            }
+            conversation.messages.append(ChatMessage(.assistant, text))
+            return (text, layout.map { AnswerParser.parse(text, shown: $0.shownOptions) })
         }
-        var parsed: ParsedAnswer?
-        var answer: AnswerRow?
-        if case .item(let number) = step, let layout {
-            let result = AnswerParser.parse(response.text, shown: layout.shownOptions)
-            parsed = result
-            let real = result.shownLetter.map(layout.realOption(shown:))
-            let allocation = real.map(layout.item.allocation)
-            answer = AnswerRow(parserVersion: AnswerParser.version, status: result.status.rawValue, item: number,
-                               shownLetter: result.shownLetter?.symbol, option: real?.symbol,
-                               own: allocation?.own, other: allocation?.other)
+
+        var retry = stored.filter { $0.step == step.name && $0.item == step.item && $0.attempt == attempt }.count
+        while true {
+            try Task.checkCancellation()
+            if let reason = await control.haltReason(model: model.name) { throw RunHalted(reason: reason) }
+            let gate = await control.gate(for: model.name)
+            try await gate?.acquire()
+            let started = Date()
+            let clock = ContinuousClock.now
+            let result: Result<ChatResponse, any Error>
+            do {
+                result = .success(try await provider.complete(ChatRequest(messages: request, context: context)))
+            } catch {
+                result = .failure(error)
+            }
+            await gate?.release()
+            let latency = milliseconds(since: clock)
+
+            switch result {
+            case .success(let response):
+                let (parsed, answer) = read(response.text, step: step, layout: layout)
+                try await store.record(CallOutcome(step: step, attempt: attempt, retry: retry, httpStatus: response.httpStatus,
+                                                   request: request, reply: response.text, rawResponse: response.rawBody,
+                                                   providerModelID: response.providerModelID, finishReason: response.finishReason,
+                                                   inputTokens: response.inputTokens, outputTokens: response.outputTokens,
+                                                   latencyMs: latency, startedAt: started, finishedAt: Date(), answer: answer),
+                                       trialID: trialID)
+                await control.callFinished(model: model.name, retry: retry > 0, error: false,
+                                           inputTokens: response.inputTokens, outputTokens: response.outputTokens)
+                conversation.messages.append(ChatMessage(.assistant, response.text))
+                return (response.text, parsed)
+
+            case .failure(let error):
+                // A cancelled call was in flight: it is not a result, and resume makes it again.
+                if error is CancellationError || Task.isCancelled { throw CancellationError() }
+                let failure = error as? ProviderError
+                    ?? ProviderError(kind: .connection, message: String(describing: error))
+                try await store.record(CallOutcome(step: step, attempt: attempt, retry: retry, httpStatus: failure.httpStatus,
+                                                   request: request, reply: nil, rawResponse: failure.rawBody,
+                                                   latencyMs: latency, error: failure.description,
+                                                   startedAt: started, finishedAt: Date()), trialID: trialID)
+                await control.callFinished(model: model.name, retry: retry > 0, error: true, inputTokens: nil, outputTokens: nil)
+                if failure.stopsModel {
+                    await control.stop(model: model.name, message: failure.description)
+                    throw ProviderFailure(message: failure.description)
+                }
+                let maxRetries = model.provider.api?.maxRetries ?? 0
+                guard failure.isRetryable, retry < maxRetries else {
+                    throw ProviderFailure(message: retry > 0 ? "\(failure.description) (after \(retry) retries)" : failure.description)
+                }
+                try await Task.sleep(for: .milliseconds(Int(Backoff.delay(retry: retry, retryAfter: failure.retryAfter,
+                                                                          base: model.provider.api?.retryDelay ?? 1) * 1000)))
+                retry += 1
+            }
         }
-        try await store.record(CallOutcome(step: step, attempt: attempt, request: request, reply: response.text,
-                                           rawResponse: response.rawBody, providerModelID: response.providerModelID,
-                                           finishReason: response.finishReason, inputTokens: response.inputTokens,
-                                           outputTokens: response.outputTokens, latencyMs: milliseconds(since: clock),
-                                           startedAt: started, finishedAt: Date(), answer: answer), trialID: trialID)
-        await onCall()
-        conversation.messages.append(ChatMessage(.assistant, response.text))
-        return (response.text, parsed)
+    }
+
+    /// Parses an item reply into what `answers` stores.
+    private func read(_ text: String, step: CallStep, layout: OptionLayout?) -> (ParsedAnswer?, AnswerRow?) {
+        guard case .item(let number) = step, let layout else { return (nil, nil) }
+        let result = AnswerParser.parse(text, shown: layout.shownOptions)
+        let real = result.shownLetter.map(layout.realOption(shown:))
+        let allocation = real.map(layout.item.allocation)
+        return (result, AnswerRow(parserVersion: AnswerParser.version, status: result.status.rawValue, item: number,
+                                  shownLetter: result.shownLetter?.symbol, option: real?.symbol,
+                                  own: allocation?.own, other: allocation?.other))
     }
 
     private func milliseconds(since start: ContinuousClock.Instant) -> Double {
@@ -156,6 +208,18 @@ struct TrialProtocol {
                                     formulaVersion: InequalityAversion.version, value: index))
         }
         return rows
+    }
+}
+
+/// How long to wait before retry number `retry + 1`.
+enum Backoff {
+    /// The server's Retry-After when it gave one (capped at 10 minutes); else exponential from
+    /// `base` seconds, capped at 60 s, with full jitter over its upper half so that many trials
+    /// hit by the same rate limit do not return in lockstep.
+    static func delay(retry: Int, retryAfter: Double?, base: Double) -> Double {
+        if let retryAfter { return min(retryAfter, 600) }
+        let ceiling = min(60, base * pow(2, Double(retry)))
+        return ceiling * Double.random(in: 0.5...1)
     }
 }
 

@@ -67,3 +67,52 @@ extension ExperimentStore {
         ORDER BY chain.position
         """
 }
+
+/// A call already stored for a trial, as resume needs it.
+public struct StoredCall: Sendable, Equatable, Codable, FetchableRecord {
+    public var step: String
+    public var item: Int?
+    public var attempt: Int
+    public var retry: Int
+    /// Nil when the call failed.
+    public var reply: String?
+}
+
+extension ExperimentStore {
+    /// A trial's stored calls in the order they were made.
+    public func storedCalls(trialID: Int64) async throws -> [StoredCall] {
+        try await pool.read { db in
+            try StoredCall.fetchAll(db, sql: """
+                SELECT c.step, c.item, c.attempt, c.retry, x.body AS reply
+                FROM model_calls AS c
+                LEFT JOIN turns AS t ON t.id = c.reply_turn_id
+                LEFT JOIN texts AS x ON x.sha256 = t.text_sha256
+                WHERE c.trial_id = ? ORDER BY c.id
+                """, arguments: [trialID])
+        }
+    }
+
+    /// Calls made so far in a run and their tokens per model, to carry budgets across a resume.
+    public func usage(runID: Int64) async throws -> [ModelTokenUsage] {
+        try await pool.read { db in
+            try ModelTokenUsage.fetchAll(db, sql: """
+                SELECT t.model, count(c.id) AS calls, coalesce(sum(c.input_tokens), 0) AS input_tokens,
+                       coalesce(sum(c.output_tokens), 0) AS output_tokens,
+                       sum(c.error IS NOT NULL) AS errors, sum(c.retry > 0) AS retries
+                FROM trials AS t JOIN model_calls AS c ON c.trial_id = t.id
+                WHERE t.run_id = ? GROUP BY t.model ORDER BY min(t.id)
+                """, arguments: [runID])
+        }
+    }
+}
+
+/// Calls and tokens of one model in one run.
+public struct ModelTokenUsage: Sendable, Equatable, Codable, FetchableRecord {
+    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    public var model: String
+    public var calls: Int
+    public var inputTokens: Int
+    public var outputTokens: Int
+    public var errors: Int
+    public var retries: Int
+}

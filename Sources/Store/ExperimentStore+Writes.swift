@@ -56,12 +56,13 @@ extension ExperimentStore {
             }
             try db.execute(
                 sql: """
-                    INSERT INTO model_calls (trial_id, step, item, attempt, request_turn_id, reply_turn_id,
-                        raw_response, provider_model_id, finish_reason, input_tokens, output_tokens,
+                    INSERT INTO model_calls (trial_id, step, item, attempt, retry, http_status, request_turn_id,
+                        reply_turn_id, raw_response, provider_model_id, finish_reason, input_tokens, output_tokens,
                         latency_ms, error, started_at, finished_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [trialID, call.step.name, call.step.item, call.attempt, requestTurnID, replyTurnID,
+                arguments: [trialID, call.step.name, call.step.item, call.attempt, call.retry, call.httpStatus,
+                            requestTurnID, replyTurnID,
                             call.rawResponse, call.providerModelID, call.finishReason, call.inputTokens,
                             call.outputTokens, call.latencyMs, call.error,
                             Timestamp.string(call.startedAt), Timestamp.string(call.finishedAt)])

@@ -103,7 +103,8 @@ public struct ChatMessage: Codable, Sendable, Hashable {
 public enum CallStep: Sendable, Hashable {
     case value, goal, item(Int)
 
-    var name: String {
+    /// The `step` column: value, goal or item.
+    public var name: String {
         switch self {
         case .value: "value"
         case .goal: "goal"
@@ -111,7 +112,8 @@ public enum CallStep: Sendable, Hashable {
         }
     }
 
-    var item: Int? {
+    /// The `item` column: the item number for item steps.
+    public var item: Int? {
         if case .item(let n) = self { return n }
         return nil
     }
@@ -142,6 +144,10 @@ public struct AnswerRow: Sendable, Hashable {
 public struct CallOutcome: Sendable {
     public var step: CallStep
     public var attempt: Int
+    /// 0 for the first try of this request, 1, 2... for transport retries (429, 5xx, timeouts).
+    public var retry: Int
+    /// The HTTP status, for calls to a model API.
+    public var httpStatus: Int?
     /// The whole conversation sent, ending with the newest user message.
     public var request: [ChatMessage]
     /// The reply text; nil when the call failed.
@@ -158,12 +164,15 @@ public struct CallOutcome: Sendable {
     /// The parsed answer, for item steps whose call returned a reply.
     public var answer: AnswerRow?
 
-    public init(step: CallStep, attempt: Int, request: [ChatMessage], reply: String?, rawResponse: String? = nil,
+    public init(step: CallStep, attempt: Int, retry: Int = 0, httpStatus: Int? = nil, request: [ChatMessage],
+                reply: String?, rawResponse: String? = nil,
                 providerModelID: String? = nil, finishReason: String? = nil, inputTokens: Int? = nil,
                 outputTokens: Int? = nil, latencyMs: Double, error: String? = nil, startedAt: Date,
                 finishedAt: Date, answer: AnswerRow? = nil) {
         self.step = step
         self.attempt = attempt
+        self.retry = retry
+        self.httpStatus = httpStatus
         self.request = request
         self.reply = reply
         self.rawResponse = rawResponse

@@ -1,8 +1,10 @@
 import Analysis
 import ArgumentParser
+import Dispatch
 import Foundation
 import Runner
 import Store
+import Synchronization
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -10,17 +12,21 @@ struct RunCommand: AsyncParsableCommand {
         abstract: "Run an experiment file and print its VR table.",
         discussion: """
             Reads the experiment (YAML), records a new run with all its trials, runs them against the \
-            models it lists, and stores every call as it completes. Prints the run id first, a \
-            progress bar on stderr while it works (when stderr is a terminal), then mean VR per \
-            model, value and goal.
+            models it lists, and stores every call as it completes. Prints the run id first, progress on \
+            stderr while it works, then mean VR per model, value and goal.
 
-            The file is checked before anything is written: an unknown key, a wrong type or an \
-            impossible value stops the command with the key and line, and the database is not touched.
+            The file and the API keys are checked before anything is written: an unknown key, a wrong \
+            type, an impossible value or a missing key stops the command with a one-line message, and \
+            the database is not touched. Keys are read from the environment only (api_key_env) and never \
+            stored.
+
+            Ctrl-C cancels the calls in flight, marks the run interrupted and prints the command that \
+            resumes it; every completed call is kept.
 
             Examples:
               hvae run examples/quickstart.yaml
               hvae run my-study.yaml --db results/study.sqlite
-              HVAE_DB=study.sqlite hvae run my-study.yaml --quiet
+              OPENAI_API_KEY=... hvae run my-study.yaml --quiet
             """
     )
 
@@ -29,46 +35,175 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
 
-    @Flag(name: .long, help: "Print no progress bar.")
+    @Flag(name: .long, help: "Print no progress.")
     var quiet = false
 
     func run() async throws {
         try await reportingErrors {
             let experiment = try ExperimentFile.load(path: file)
+            let transport = URLSessionTransport(maxConnectionsPerHost: max(64, experiment.concurrency))
+            let providers = try ProviderFactory.makeAll(experiment, transport: transport)
             let store = try ExperimentStore(path: database.path)
             let runner = ExperimentRunner(store: store)
             let run = try await runner.createRun(experiment)
-            let runID = run.id!
-            print("run \(runID): \(experiment.name), \(experiment.plannedTrials.count) trials on \(experiment.models.count) model(s), database \(database.path)")
-            let referenceModels = experiment.models.filter { $0.provider.kind == "reference" }.map(\.name)
-            if !referenceModels.isEmpty {
-                print("reference agents (simulated, not language models): \(referenceModels.joined(separator: ", "))")
-            }
-            let bar = ProgressBar(enabled: !quiet && isatty(STDERR_FILENO) == 1)
-            let outcome = try await runner.execute(runID: runID, experiment: experiment) { bar.update($0) }
-            bar.finish()
-            print("finished: \(outcome.complete) complete, \(outcome.incomplete) incomplete, \(outcome.failed) failed; \(outcome.calls) model calls")
-            print("")
-            let report = try await VRReport.build(store: store, runIDs: [runID])
-            print(ReportRenderer.render(report, as: .table), terminator: "")
+            print("run \(run.id!): \(experiment.name), \(experiment.plannedTrials.count) trials on \(experiment.models.count) model(s), database \(database.path)")
+            try await RunSession(store: store, runner: runner, runID: run.id!, experiment: experiment,
+                                 providers: providers, quiet: quiet, databasePath: database.path).execute()
         }
     }
 }
 
-/// A one-line progress bar on stderr, redrawn in place.
-final class ProgressBar: Sendable {
-    let enabled: Bool
-    init(enabled: Bool) { self.enabled = enabled }
+struct ResumeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resume",
+        abstract: "Continue an interrupted run where it stopped.",
+        discussion: """
+            Runs the trials of the run that are not finished, with the experiment stored in the run (not \
+            the file, which may have changed since). Finished trials are skipped; a trial that was cut \
+            off continues from its stored conversation, so no completed call is made again. Trials that \
+            failed (an API error after every retry) are tried again from where they failed.
+
+            Examples:
+              hvae resume 3
+              hvae resume 3 --db results/study.sqlite
+            """
+    )
+
+    @Argument(help: ArgumentHelp("The run id (see `hvae runs`).", valueName: "run"))
+    var runID: Int64
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Flag(name: .long, help: "Print no progress.")
+    var quiet = false
+
+    func run() async throws {
+        try await reportingErrors {
+            let store = try ExperimentStore(path: database.path, create: false)
+            let runner = ExperimentRunner(store: store)
+            let run = try await store.run(runID)
+            let experiment = try runner.experiment(of: run)
+            let counts = try await store.trialStatusCounts(runID: runID)
+            let left = (counts[.pending] ?? 0) + (counts[.running] ?? 0) + (counts[.failed] ?? 0)
+            guard left > 0 else {
+                print("run \(runID) has no unfinished trials; nothing to resume")
+                if run.status != .finished { try await store.setRunStatus(runID, .finished) }
+                return
+            }
+            let transport = URLSessionTransport(maxConnectionsPerHost: max(64, experiment.concurrency))
+            let providers = try ProviderFactory.makeAll(experiment, transport: transport)
+            print("run \(runID): resuming \(experiment.name), \(left) unfinished trial(s)")
+            try await RunSession(store: store, runner: runner, runID: runID, experiment: experiment,
+                                 providers: providers, quiet: quiet, databasePath: database.path).execute()
+        }
+    }
+}
+
+/// Executes a run in the foreground: progress, Ctrl-C, and the closing summary.
+struct RunSession {
+    let store: ExperimentStore
+    let runner: ExperimentRunner
+    let runID: Int64
+    let experiment: Experiment
+    let providers: [String: any ChatProvider]
+    let quiet: Bool
+    let databasePath: String
+
+    func execute() async throws {
+        let referenceModels = experiment.models.filter { $0.provider.kind == "reference" }.map(\.name)
+        if !referenceModels.isEmpty {
+            print("reference agents (simulated, not language models): \(referenceModels.joined(separator: ", "))")
+        }
+        let reporter = ProgressReporter(mode: quiet ? .silent : (isatty(STDERR_FILENO) == 1 ? .terminal : .lines))
+        let (runner, runID, experiment, providers) = (self.runner, self.runID, self.experiment, self.providers)
+        let work = Task {
+            try await runner.execute(runID: runID, experiment: experiment, providers: providers) { reporter.update($0) }
+        }
+        // Ctrl-C cancels the run (calls in flight are cancelled, the run is marked interrupted);
+        // a second Ctrl-C exits at once.
+        signal(SIGINT, SIG_IGN)
+        let interrupts = Mutex(0)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler {
+            if interrupts.withLock({ $0 += 1; return $0 }) > 1 { exit(130) }
+            work.cancel()
+        }
+        source.resume()
+        defer { source.cancel() }
+
+        let outcome: RunOutcome
+        do {
+            outcome = try await work.value
+        } catch is CancellationError {
+            reporter.finish()
+            printError("interrupted: run \(runID) stopped; every completed call is kept. Resume it with: hvae resume \(runID)\(dbHint)")
+            throw ExitCode(130)
+        }
+        reporter.finish()
+        let p = outcome.progress
+        print("\(outcome.status == .finished ? "finished" : "stopped"): \(p.complete) complete, \(p.incomplete) incomplete, \(p.failed) failed; \(p.calls) model calls")
+        for reason in outcome.stopReasons { print("  \(reason)") }
+        if outcome.status != .finished {
+            print("run \(runID) has unfinished trials; continue it with: hvae resume \(runID)\(dbHint)")
+        }
+        print("")
+        let report = try await VRReport.build(store: store, runIDs: [runID])
+        print(ReportRenderer.render(report, as: .table), terminator: "")
+    }
+
+    private var dbHint: String { databasePath == "hvae.sqlite" ? "" : " --db \(databasePath)" }
+}
+
+/// Progress on stderr: a bar redrawn in place on a terminal, a plain line every 10 s otherwise.
+final class ProgressReporter: Sendable {
+    enum Mode { case terminal, lines, silent }
+    let mode: Mode
+    private let lastDraw = Mutex<ContinuousClock.Instant?>(nil)
+
+    init(mode: Mode) { self.mode = mode }
 
     func update(_ progress: RunProgress) {
-        guard enabled, progress.totalTrials > 0 else { return }
-        let width = 30
-        let filled = width * progress.finishedTrials / progress.totalTrials
-        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        printError("\r[\(bar)] \(progress.finishedTrials)/\(progress.totalTrials) trials, \(progress.calls) calls", terminator: "")
+        guard mode != .silent, progress.totalTrials > 0 else { return }
+        let interval: Duration = mode == .terminal ? .milliseconds(100) : .seconds(10)
+        let now = ContinuousClock.now
+        let due = lastDraw.withLock { last -> Bool in
+            if let previous = last, now - previous < interval, progress.finishedTrials < progress.totalTrials { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        let text = Self.describe(progress)
+        if mode == .terminal {
+            let width = 24
+            let filled = width * progress.finishedTrials / progress.totalTrials
+            let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+            printError("\r\u{1B}[K[\(bar)] \(text)", terminator: "")
+        } else {
+            printError("progress: \(text)")
+        }
     }
 
     func finish() {
-        if enabled { printError("") }
+        if mode == .terminal { printError("") }
+    }
+
+    static func describe(_ p: RunProgress) -> String {
+        let elapsed = Date().timeIntervalSince(p.startedAt)
+        var parts = ["\(p.finishedTrials)/\(p.totalTrials) trials", "\(p.calls) calls"]
+        if p.retries > 0 { parts.append("\(p.retries) retries") }
+        if p.errors > 0 { parts.append("\(p.errors) errors") }
+        if p.inputTokens + p.outputTokens > 0 { parts.append("\(p.inputTokens + p.outputTokens) tokens") }
+        if p.cost > 0 { parts.append(String(format: "$%.4f", p.cost)) }
+        parts.append("\(clock(elapsed)) elapsed")
+        if p.finishedTrials > 0, p.finishedTrials < p.totalTrials {
+            let remaining = elapsed / Double(p.finishedTrials) * Double(p.totalTrials - p.finishedTrials)
+            parts.append("ETA \(clock(remaining))")
+        }
+        return parts.joined(separator: ", ")
+    }
+
+    static func clock(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
     }
 }

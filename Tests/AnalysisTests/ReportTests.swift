@@ -21,7 +21,8 @@ struct ReportTests {
             """)
         let runner = ExperimentRunner(store: store)
         let run = try await runner.createRun(experiment)
-        _ = try await runner.execute(runID: run.id!, experiment: experiment)
+        _ = try await runner.execute(runID: run.id!, experiment: experiment,
+                                     providers: try ProviderFactory.makeAll(experiment, transport: URLSessionTransport()))
         return run.id!
     }
 

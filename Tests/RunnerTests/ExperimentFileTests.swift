@@ -59,7 +59,7 @@ struct ExperimentFileTests {
     }
 
     static let badFiles: [(String, String)] = [
-        ("name: x\nmodels:\n  - name: a\n    agent: ideal\ntrails: 3\n", "<experiment>:5: trails: unknown key (did you mean 'trials'?); allowed here: concurrency, description, goal, instrument, max_attempts, models, name, option_orders, seed, templates, trials, value_assignment, values"),
+        ("name: x\nmodels:\n  - name: a\n    agent: ideal\ntrails: 3\n", "<experiment>:5: trails: unknown key (did you mean 'trials'?); allowed here: concurrency, description, goal, instrument, max_attempts, max_calls, max_cost, models, name, option_orders, seed, templates, trials, value_assignment, values"),
         ("name: x\ntrials: many\nmodels:\n  - name: a\n    agent: ideal\n", "<experiment>:2: trials: expected a whole number, found 'many'"),
         ("name: x\ntrials: 0\nmodels:\n  - name: a\n    agent: ideal\n", "<experiment>:2: trials: must be between 1 and 100000, found 0"),
         ("name: x\nmodels:\n  - name: a\n    agent: idel\n", "<experiment>:4: models[0].agent: expected one of ideal, noisy, fixed, stubborn, random, found 'idel'"),
@@ -71,7 +71,7 @@ struct ExperimentFileTests {
         ("name: x\ngoal: sometimes\nmodels:\n  - name: a\n    agent: ideal\n", "<experiment>:2: goal: expected with, without or both, found 'sometimes'"),
         ("name: x\nmodels: []\n", "<experiment>:2: models: list at least one model"),
         ("models:\n  - name: a\n    agent: ideal\n", "<experiment>:1: name: is required"),
-        ("name: x\nmodels:\n  - name: a\n    provider: openia\n", "<experiment>:4: models[0].provider: unknown provider 'openia'; this version of hvae offers: reference"),
+        ("name: x\nmodels:\n  - name: a\n    provider: openia\n", "<experiment>:4: models[0].provider: unknown provider 'openia'; expected reference, openai or anthropic"),
         ("name: x\ntemplates:\n  item: \"{{choices}}\"\nmodels:\n  - name: a\n    agent: ideal\n", "<experiment>:3: templates.item: unknown placeholder {{choices}}; this template may use {{goal}}, {{item_count}}, {{number}}, {{options}}, {{ordinal}}, {{value}}"),
         ("name: x\ntemplates:\n  item: Pick one.\nmodels:\n  - name: a\n    agent: ideal\n", "<experiment>:3: templates.item: must contain {{options}}, or the model never sees the options"),
         ("name: [x\n", "<experiment>:2: not valid YAML: did not find expected ',' or ']'"),

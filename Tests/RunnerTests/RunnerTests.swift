@@ -23,8 +23,9 @@ func run(_ yaml: String, providers: [String: any ChatProvider]? = nil) async thr
     let experiment = try ExperimentFile.parse(yaml: yaml)
     let runner = ExperimentRunner(store: scratch.store)
     let run = try await runner.createRun(experiment)
-    let progress = try await runner.execute(runID: run.id!, experiment: experiment, providers: providers)
-    return (scratch, run.id!, progress)
+    let outcome = try await runner.execute(runID: run.id!, experiment: experiment,
+                                           providers: try providers ?? ProviderFactory.makeAll(experiment, transport: URLSessionTransport()))
+    return (scratch, run.id!, outcome.progress)
 }
 
 /// A provider whose replies come from a script, counting its calls (a real ChatProvider, not a mock of an API).

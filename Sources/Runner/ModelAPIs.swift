@@ -1,0 +1,269 @@
+import Foundation
+
+/// Settings shared by the HTTP model providers (`openai`, `anthropic`), as written in an experiment file.
+public struct APIModelSpec: Codable, Sendable, Equatable {
+    /// The model id sent to the API, e.g. `gpt-4o-2024-08-06`.
+    public var model: String
+    public var baseURL: String
+    /// The environment variable holding the API key; the key itself is never stored.
+    public var apiKeyEnv: String?
+    public var temperature: Double?
+    public var topP: Double?
+    public var maxTokens: Int?
+    /// `trial`: a seed derived from the trial seed and the call (repeated trials stay independent);
+    /// `none`: no seed is sent; a number: that seed for every call.
+    public var seed: SeedSetting
+    public var stop: [String]
+    /// Extra HTTP headers (not secrets: they are stored with the run).
+    public var headers: [String: String]
+    /// Seconds before a call counts as timed out.
+    public var timeout: Double
+    /// Transport retries per call (429, 5xx, timeouts, dropped connections) before the trial fails.
+    public var maxRetries: Int
+    /// Seconds before the first retry; doubles each retry up to 60 s (Retry-After overrides it).
+    public var retryDelay: Double
+    /// Calls in flight to this model at once (nil: only the experiment's concurrency limits it).
+    public var maxConcurrency: Int?
+    public var requestsPerMinute: Double?
+    /// Dollars per million input / output tokens, for cost accounting.
+    public var priceInput: Double?
+    public var priceOutput: Double?
+    /// Anthropic's `anthropic-version` header.
+    public var anthropicVersion: String?
+
+    enum CodingKeys: String, CodingKey {
+        case model, temperature, seed, stop, headers, timeout
+        case baseURL = "base_url", apiKeyEnv = "api_key_env", topP = "top_p", maxTokens = "max_tokens"
+        case maxRetries = "max_retries", retryDelay = "retry_delay", maxConcurrency = "max_concurrency", requestsPerMinute = "requests_per_minute"
+        case priceInput = "price_input", priceOutput = "price_output", anthropicVersion = "anthropic_version"
+    }
+
+    public enum SeedSetting: Codable, Sendable, Equatable {
+        case trial, none, fixed(Int)
+
+        public init(from decoder: Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let number = try? container.decode(Int.self) { self = .fixed(number); return }
+            self = try container.decode(String.self) == "none" ? .none : .trial
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.singleValueContainer()
+            switch self {
+            case .trial: try container.encode("trial")
+            case .none: try container.encode("none")
+            case .fixed(let n): try container.encode(n)
+            }
+        }
+    }
+
+    /// True when the base URL points at this machine: a local server needs no key by default.
+    public var isLocal: Bool {
+        guard let host = URL(string: baseURL)?.host?.lowercased() else { return false }
+        return host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+}
+
+/// A failed call to a model API: what the server or the network said.
+public struct ProviderError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Sendable, Equatable {
+        /// The server answered with a non-2xx status.
+        case http(status: Int)
+        case timeout
+        case connection
+        /// A 2xx response whose body is not what the API promises.
+        case malformed
+        /// The request could not be made at all (no key, bad URL).
+        case configuration
+    }
+
+    public var kind: Kind
+    public var message: String
+    /// Seconds to wait before retrying, when the server said (Retry-After).
+    public var retryAfter: Double?
+    public var rawBody: String?
+
+    public var httpStatus: Int? {
+        if case .http(let status) = kind { return status }
+        return nil
+    }
+
+    /// Worth another try: rate limits, server errors, timeouts, dropped connections, garbled bodies.
+    public var isRetryable: Bool {
+        switch kind {
+        case .http(let status): status == 408 || status == 409 || status == 429 || status >= 500
+        case .timeout, .connection, .malformed: true
+        case .configuration: false
+        }
+    }
+
+    /// A client error that no retry can fix (bad key, unknown model): the model's trials stop.
+    public var stopsModel: Bool {
+        switch kind {
+        case .http(let status): !isRetryable && (400..<500).contains(status)
+        case .configuration: true
+        default: false
+        }
+    }
+
+    public var description: String {
+        switch kind {
+        case .http(let status): "HTTP \(status): \(message)"
+        default: message
+        }
+    }
+}
+
+/// The HTTP and JSON plumbing both APIs share.
+enum APICall {
+    /// Sends `body` and returns the decoded JSON object of a 2xx response, or throws a `ProviderError`.
+    static func post(_ transport: any HTTPTransport, url: URL, headers: [String: String], body: [String: Any],
+                     timeout: Double, errorMessage: ([String: Any]) -> String?) async throws -> (json: [String: Any], raw: String, status: Int) {
+        let data = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
+        var allHeaders = headers
+        allHeaders["content-type"] = "application/json"
+        let response: HTTPResponse
+        do {
+            response = try await transport.send(HTTPRequest(url: url, headers: allHeaders, body: data, timeout: timeout))
+        } catch let error as TransportError {
+            switch error {
+            case .timeout: throw ProviderError(kind: .timeout, message: error.description)
+            case .connection: throw ProviderError(kind: .connection, message: error.description)
+            }
+        }
+        let raw = String(decoding: response.body, as: UTF8.self)
+        let json = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any]
+        guard (200..<300).contains(response.status) else {
+            let message = json.flatMap(errorMessage) ?? (raw.isEmpty ? "no body" : String(raw.prefix(300)))
+            throw ProviderError(kind: .http(status: response.status), message: message,
+                                retryAfter: retryAfter(response.headers["retry-after"]), rawBody: raw)
+        }
+        guard let json else {
+            throw ProviderError(kind: .malformed, message: "response body is not JSON: \(raw.prefix(120))", rawBody: raw)
+        }
+        return (json, raw, response.status)
+    }
+
+    /// Retry-After in seconds, from a number of seconds or an HTTP date.
+    static func retryAfter(_ value: String?) -> Double? {
+        guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        if let seconds = Double(value) { return max(0, seconds) }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        return formatter.date(from: value).map { max(0, $0.timeIntervalSinceNow) }
+    }
+
+    /// The key from the environment; nil when the model needs none.
+    static func apiKey(_ spec: APIModelSpec, defaultEnv: String, environment: [String: String]) throws -> String? {
+        let name = spec.apiKeyEnv ?? defaultEnv
+        if let key = environment[name], !key.isEmpty { return key }
+        if spec.apiKeyEnv == nil && spec.isLocal { return nil }
+        throw ProviderError(kind: .configuration,
+                            message: "the environment variable \(name) holding the API key for \(spec.model) is not set; export it (or set api_key_env)")
+    }
+
+    static func seed(_ spec: APIModelSpec, context: TrialContext) -> Int? {
+        switch spec.seed {
+        case .none: nil
+        case .fixed(let n): n
+        case .trial: Int((UInt64(context.trialSeed) &+ UInt64(context.callIndex) &* 0x9E37_79B9) % 2_147_483_647)
+        }
+    }
+}
+
+/// The OpenAI chat-completions wire format: OpenAI, vLLM, llama.cpp, Ollama, LM Studio, OpenRouter, Together.
+public struct OpenAIProvider: ChatProvider {
+    public static let defaultBaseURL = "https://api.openai.com/v1"
+    let spec: APIModelSpec
+    let apiKey: String?
+    let transport: any HTTPTransport
+
+    /// Throws a `ProviderError` of kind `.configuration` when the key is missing.
+    public init(spec: APIModelSpec, transport: any HTTPTransport, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        self.spec = spec
+        self.transport = transport
+        apiKey = try APICall.apiKey(spec, defaultEnv: "OPENAI_API_KEY", environment: environment)
+    }
+
+    public func complete(_ request: ChatRequest) async throws -> ChatResponse {
+        guard let url = URL(string: spec.baseURL.trimmingSuffix("/") + "/chat/completions") else {
+            throw ProviderError(kind: .configuration, message: "base_url \(spec.baseURL) is not a URL")
+        }
+        var body: [String: Any] = [
+            "model": spec.model,
+            "messages": request.messages.map { ["role": $0.role.rawValue, "content": $0.content] },
+        ]
+        if let t = spec.temperature { body["temperature"] = t }
+        if let p = spec.topP { body["top_p"] = p }
+        if let m = spec.maxTokens { body["max_tokens"] = m }
+        if let seed = APICall.seed(spec, context: request.context) { body["seed"] = seed }
+        if !spec.stop.isEmpty { body["stop"] = spec.stop }
+        var headers = spec.headers
+        if let apiKey { headers["authorization"] = "Bearer \(apiKey)" }
+        let (json, raw, status) = try await APICall.post(transport, url: url, headers: headers, body: body, timeout: spec.timeout) {
+            ($0["error"] as? [String: Any])?["message"] as? String
+        }
+        guard let choices = json["choices"] as? [[String: Any]], let first = choices.first,
+              let message = first["message"] as? [String: Any]
+        else { throw ProviderError(kind: .malformed, message: "response has no choices[0].message", rawBody: raw) }
+        let usage = json["usage"] as? [String: Any]
+        return ChatResponse(text: message["content"] as? String ?? "", rawBody: raw, providerModelID: json["model"] as? String,
+                            finishReason: first["finish_reason"] as? String, inputTokens: usage?["prompt_tokens"] as? Int,
+                            outputTokens: usage?["completion_tokens"] as? Int, httpStatus: status,
+                            systemFingerprint: json["system_fingerprint"] as? String)
+    }
+}
+
+/// Anthropic's Messages API: system prompt in its own field, x-api-key, anthropic-version, max_tokens required.
+public struct AnthropicProvider: ChatProvider {
+    public static let defaultBaseURL = "https://api.anthropic.com"
+    let spec: APIModelSpec
+    let apiKey: String?
+    let transport: any HTTPTransport
+
+    public init(spec: APIModelSpec, transport: any HTTPTransport, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        self.spec = spec
+        self.transport = transport
+        apiKey = try APICall.apiKey(spec, defaultEnv: "ANTHROPIC_API_KEY", environment: environment)
+    }
+
+    public func complete(_ request: ChatRequest) async throws -> ChatResponse {
+        guard let url = URL(string: spec.baseURL.trimmingSuffix("/") + "/v1/messages") else {
+            throw ProviderError(kind: .configuration, message: "base_url \(spec.baseURL) is not a URL")
+        }
+        let system = request.messages.filter { $0.role == .system }.map(\.content).joined(separator: "\n\n")
+        var body: [String: Any] = [
+            "model": spec.model,
+            "max_tokens": spec.maxTokens ?? 1024,
+            "messages": request.messages.filter { $0.role != .system }.map { ["role": $0.role.rawValue, "content": $0.content] },
+        ]
+        if !system.isEmpty { body["system"] = system }
+        if let t = spec.temperature { body["temperature"] = t }
+        if let p = spec.topP { body["top_p"] = p }
+        if !spec.stop.isEmpty { body["stop_sequences"] = spec.stop }
+        var headers = spec.headers
+        headers["anthropic-version"] = spec.anthropicVersion ?? "2023-06-01"
+        if let apiKey { headers["x-api-key"] = apiKey }
+        let (json, raw, status) = try await APICall.post(transport, url: url, headers: headers, body: body, timeout: spec.timeout) {
+            ($0["error"] as? [String: Any])?["message"] as? String
+        }
+        guard let content = json["content"] as? [[String: Any]] else {
+            throw ProviderError(kind: .malformed, message: "response has no content blocks", rawBody: raw)
+        }
+        let text = content.filter { $0["type"] as? String == "text" }.compactMap { $0["text"] as? String }.joined()
+        let usage = json["usage"] as? [String: Any]
+        return ChatResponse(text: text, rawBody: raw, providerModelID: json["model"] as? String,
+                            finishReason: json["stop_reason"] as? String, inputTokens: usage?["input_tokens"] as? Int,
+                            outputTokens: usage?["output_tokens"] as? Int, httpStatus: status)
+    }
+}
+
+extension String {
+    func trimmingSuffix(_ suffix: String) -> String {
+        var text = self
+        while text.hasSuffix(suffix) { text.removeLast(suffix.count) }
+        return text
+    }
+}
