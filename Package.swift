@@ -44,12 +44,15 @@ let package = Package(
             ]
         ),
 
+        // Local HTTP servers that speak the model APIs' wire formats, for tests and benchmarks.
+        .target(name: "ModelServer", path: "Tests/Support/ModelServer"),
+
         .testTarget(name: "SVOTests", dependencies: ["SVO"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "RunnerTests", dependencies: ["Runner"]),
+        .testTarget(name: "RunnerTests", dependencies: ["Runner", "ModelServer", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Runner"]),
         // Runs the built `hvae` binary; depending on it makes `swift test` build it first.
-        .testTarget(name: "EndToEndTests", dependencies: ["hvae", "Store", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "EndToEndTests", dependencies: ["hvae", "Store", "ModelServer", .product(name: "GRDB", package: "GRDB.swift")]),
     ],
     swiftLanguageModes: [.v6]
 )

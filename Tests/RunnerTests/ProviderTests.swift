@@ -1,0 +1,248 @@
+import Foundation
+import GRDB
+import ModelServer
+import Store
+import Synchronization
+import Testing
+@testable import Runner
+
+/// An experiment of `trials` prosocial without-goal trials (7 calls each) on one model served by `server`.
+func apiExperiment(_ server: ModelAPIServer, provider: String = "openai", trials: Int = 1, extra: String = "",
+                   top: String = "") -> String {
+    """
+    name: api
+    trials: \(trials)
+    values: [prosocial]
+    goal: without
+    concurrency: 4
+    \(top)
+    models:
+      - name: m
+        provider: \(provider)
+        model: test-model
+        base_url: \(server.baseURL)
+        api_key_env: HVAE_TEST_KEY
+        timeout: 2
+        retry_delay: 0.01
+    \(extra)
+    """
+}
+
+let testEnvironment = ["HVAE_TEST_KEY": "sk-test-secret-123"]
+
+/// Runs `yaml` with real providers over real HTTP, keys from `testEnvironment`.
+func runAPI(_ yaml: String) async throws -> (ScratchStore, Int64, RunOutcome) {
+    let scratch = try ScratchStore()
+    let experiment = try ExperimentFile.parse(yaml: yaml)
+    let runner = ExperimentRunner(store: scratch.store)
+    let run = try await runner.createRun(experiment)
+    let providers = try ProviderFactory.makeAll(experiment, transport: URLSessionTransport(), environment: testEnvironment)
+    let outcome = try await runner.execute(runID: run.id!, experiment: experiment, providers: providers)
+    return (scratch, run.id!, outcome)
+}
+
+/// The stored calls of a run, in order.
+func callRows(_ scratch: ScratchStore) throws -> [Row] {
+    try scratch.store.pool.read { db in
+        try Row.fetchAll(db, sql: """
+            SELECT c.step, c.item, c.attempt, c.retry, c.http_status, c.error, c.provider_model_id, c.finish_reason,
+                   c.input_tokens, c.output_tokens, c.raw_response, c.started_at, c.finished_at, l.reply, l.parse_status
+            FROM model_calls AS c JOIN call_log AS l ON l.call_id = c.id ORDER BY c.id
+            """)
+    }
+}
+
+func trialStatuses(_ scratch: ScratchStore) throws -> [String] {
+    try scratch.store.pool.read { db in try String.fetchAll(db, sql: "SELECT status FROM trials ORDER BY id") }
+}
+
+@Suite("Model providers over real HTTP", .serialized)
+struct ProviderTests {
+    @Test("OpenAI wire format: request fields, key header, usage, model id and raw body stored; messy replies parsed")
+    func openAIFormat() async throws {
+        let replies = ["I value fairness.", "A", "A:", "E: 85,41", "The answer is: E.", "D: 85,33\nThe answer is D.", "I prefer a fair split."]
+        let server = try ModelAPIServer(api: .openai) { _, n in .reply(replies[min(n, replies.count - 1)]) }
+        defer { server.stop() }
+        let (scratch, _, outcome) = try await runAPI(apiExperiment(server, extra: "    temperature: 0.3\n    max_tokens: 50\n    stop: [\"\\n\\n\"]"))
+        // The last item never parses: 2 re-asks follow it.
+        #expect(outcome.progress.calls == 9)
+        let first = try #require(server.requests.first)
+        #expect(first.headers["authorization"] == "Bearer sk-test-secret-123")
+        let body = try #require(first.json)
+        #expect(body["model"] as? String == "test-model")
+        #expect(body["temperature"] as? Double == 0.3)
+        #expect(body["max_tokens"] as? Int == 50)
+        #expect(body["stop"] as? [String] == ["\n\n"])
+        #expect(body["seed"] is Int)
+        #expect((body["messages"] as? [[String: String]])?.first?["role"] == "user")
+        let second = try #require(server.requests.dropFirst().first?.json?["messages"] as? [[String: String]])
+        #expect(second.map { $0["role"]! } == ["user", "assistant", "user"])
+
+        let rows = try callRows(scratch)
+        #expect(rows.count == 9)
+        #expect(rows.allSatisfy { ($0["http_status"] as Int?) == 200 })
+        #expect(rows.allSatisfy { ($0["provider_model_id"] as String?) == "scripted-model-1" })
+        #expect(rows.allSatisfy { ($0["raw_response"] as String?)?.contains("chat.completion") == true })
+        #expect(rows[1]["input_tokens"] as Int? ?? 0 > 0)
+        #expect(rows.map { $0["parse_status"] as String? } == ["ok", "ok", "ok", "ok", "ok", "ok", "no_option", "no_option", "no_option"])
+        #expect(try trialStatuses(scratch) == ["incomplete"])
+    }
+
+    @Test("Anthropic wire format: system field, x-api-key, anthropic-version, max_tokens")
+    func anthropicFormat() async throws {
+        let server = try ModelAPIServer(api: .anthropic, modelID: "claude-test") { _, _ in .reply("C") }
+        defer { server.stop() }
+        let spec = try #require(ExperimentFile.parse(yaml: apiExperiment(server, provider: "anthropic")).models.first?.provider.api)
+        let provider = try AnthropicProvider(spec: spec, transport: URLSessionTransport(), environment: testEnvironment)
+        let response = try await provider.complete(ChatRequest(
+            messages: [ChatMessage(.system, "Be brief."), ChatMessage(.user, "Pick one.")],
+            context: TrialContext(assignedValue: .prosocial, trialSeed: 1, step: .item(1), callIndex: 0)))
+        #expect(response.text == "C")
+        #expect(response.providerModelID == "claude-test")
+        #expect(response.finishReason == "end_turn")
+        #expect(response.outputTokens == 1)
+        let request = try #require(server.requests.first)
+        #expect(request.headers["x-api-key"] == "sk-test-secret-123")
+        #expect(request.headers["anthropic-version"] == "2023-06-01")
+        #expect(request.headers["authorization"] == nil)
+        let body = try #require(request.json)
+        #expect(body["system"] as? String == "Be brief.")
+        #expect(body["max_tokens"] as? Int == 1024)
+        #expect((body["messages"] as? [[String: String]])?.map { $0["role"]! } == ["user"])
+    }
+
+    static let transientFailures: [(String, ModelAction)] = [
+        ("429 with Retry-After", .error(status: 429, message: "Rate limit reached", retryAfter: "1")),
+        ("500", .error(status: 500, message: "The server had an error")),
+        ("529 overloaded", .error(status: 529, message: "Overloaded")),
+        ("a reply slower than the timeout", .slow("A", seconds: 3.5)),
+        ("malformed JSON", .malformed),
+        ("a dropped connection", .drop),
+    ]
+
+    @Test("transient failures are retried and every attempt is recorded", arguments: transientFailures)
+    func transientFailure(name: String, failure: ModelAction) async throws {
+        // The failure hits the second call (item 1); everything else answers "A".
+        let server = try ModelAPIServer(api: .openai) { _, n in n == 1 ? failure : .reply("A") }
+        defer { server.stop() }
+        let (scratch, _, outcome) = try await runAPI(apiExperiment(server))
+        #expect(outcome.status == .finished)
+        #expect(try trialStatuses(scratch) == ["complete"])
+        let rows = try callRows(scratch)
+        #expect(rows.count == 8)
+        let failed = rows[1], retried = rows[2]
+        let failedKey = [failed["item"] as Int, failed["retry"] as Int]
+        let retriedKey = [retried["item"] as Int, retried["retry"] as Int, retried["attempt"] as Int]
+        #expect(failedKey == [1, 0])
+        #expect(retriedKey == [1, 1, 1])
+        #expect((failed["error"] as String?)?.isEmpty == false)
+        #expect(failed["reply"] as String? == nil)
+        #expect(retried["error"] as String? == nil)
+        #expect(outcome.progress.retries == 1)
+        #expect(outcome.progress.errors == 1)
+        if case .error(let status, _, let retryAfter) = failure {
+            #expect(failed["http_status"] == status)
+            if retryAfter != nil {
+                // Retry-After: 1 was honoured: the retry started at least a second after the failure.
+                let end = try #require(ISO8601DateFormatter.withFractions.date(from: failed["finished_at"]))
+                let start = try #require(ISO8601DateFormatter.withFractions.date(from: retried["started_at"]))
+                #expect(start.timeIntervalSince(end) >= 0.99)
+            }
+        }
+    }
+
+    @Test("a call that keeps failing fails its trial after max_retries, with the error kept")
+    func retriesExhausted() async throws {
+        let server = try ModelAPIServer(api: .openai) { _, n in n == 0 ? .reply("Fair.") : .error(status: 503, message: "down") }
+        defer { server.stop() }
+        let (scratch, _, outcome) = try await runAPI(apiExperiment(server, extra: "    max_retries: 2"))
+        #expect(outcome.progress.failed == 1)
+        let rows = try callRows(scratch)
+        #expect(rows.count == 4)
+        #expect(rows.dropFirst().map { $0["retry"] as Int } == [0, 1, 2])
+        let error = try await scratch.store.pool.read { db in try String.fetchOne(db, sql: "SELECT error FROM trials") }
+        #expect(error == "HTTP 503: down (after 2 retries)")
+    }
+
+    @Test("a 401 stops that model's trials with the server's message; other models go on")
+    func unauthorized() async throws {
+        let server = try ModelAPIServer(api: .openai) { _, _ in .error(status: 401, message: "Incorrect API key provided") }
+        defer { server.stop() }
+        let yaml = apiExperiment(server, trials: 6) + """
+
+              - name: ref
+                agent: ideal
+            """
+        let (scratch, runID, outcome) = try await runAPI(yaml.replacingOccurrences(of: "concurrency: 4", with: "concurrency: 1"))
+        #expect(outcome.stopReasons == [.modelStopped(model: "m", message: "HTTP 401: Incorrect API key provided")])
+        #expect(outcome.status == .interrupted)
+        #expect(server.requests.count == 1)
+        let counts = try await scratch.store.trialStatusCounts(runID: runID)
+        #expect(counts[.failed] == 1)
+        #expect(counts[.pending] == 5)
+        #expect(counts[.complete] == 6)   // the reference agent's trials
+    }
+
+    @Test("per-model max_concurrency bounds the calls in flight")
+    func perModelConcurrency() async throws {
+        let inFlight = Atomic<Int>(0), peak = Atomic<Int>(0)
+        let server = try ModelAPIServer(api: .openai) { _, _ in
+            let now = inFlight.add(1, ordering: .sequentiallyConsistent).newValue
+            peak.max(now, ordering: .sequentiallyConsistent)
+            Thread.sleep(forTimeInterval: 0.05)
+            inFlight.subtract(1, ordering: .sequentiallyConsistent)
+            return .reply("E")
+        }
+        defer { server.stop() }
+        let yaml = apiExperiment(server, trials: 8, extra: "    max_concurrency: 2").replacingOccurrences(of: "concurrency: 4", with: "concurrency: 8")
+        let (_, _, outcome) = try await runAPI(yaml)
+        #expect(outcome.progress.complete == 8)
+        #expect(peak.load(ordering: .sequentiallyConsistent) == 2)
+    }
+
+    @Test("max_calls stops the run cleanly, keeps every call, and says so")
+    func callBudget() async throws {
+        let server = try ModelAPIServer(api: .openai) { _, _ in .reply("E") }
+        defer { server.stop() }
+        let (scratch, runID, outcome) = try await runAPI(apiExperiment(server, trials: 4, top: "max_calls: 10")
+            .replacingOccurrences(of: "concurrency: 4", with: "concurrency: 1"))
+        #expect(outcome.stopReasons == [.budget("max_calls 10")])
+        #expect(outcome.status == .interrupted)
+        #expect(server.requests.count == 10)
+        #expect(try callRows(scratch).count == 10)
+        let counts = try await scratch.store.trialStatusCounts(runID: runID)
+        #expect(counts[.complete] == 1)
+        #expect(counts[.running] == 1)
+    }
+
+    @Test("a missing API key is an error before any call")
+    func missingKey() throws {
+        let experiment = try ExperimentFile.parse(yaml: "name: k\nmodels:\n  - name: gpt\n    provider: openai\n    model: gpt-4o\n")
+        #expect(throws: ProviderError.self) {
+            try ProviderFactory.makeAll(experiment, transport: URLSessionTransport(), environment: [:])
+        }
+        do {
+            _ = try ProviderFactory.makeAll(experiment, transport: URLSessionTransport(), environment: [:])
+        } catch {
+            #expect("\(error)" == "model 'gpt': the environment variable OPENAI_API_KEY holding the API key for gpt-4o is not set; export it (or set api_key_env)")
+        }
+        // A local server needs no key unless api_key_env names one.
+        let local = try ExperimentFile.parse(yaml: "name: k\nmodels:\n  - name: l\n    provider: openai\n    model: x\n    base_url: http://127.0.0.1:9/v1\n")
+        #expect(throws: Never.self) { try ProviderFactory.makeAll(local, transport: URLSessionTransport(), environment: [:]) }
+    }
+
+    @Test("headers that look like secrets are refused, since headers are stored with the run")
+    func secretHeaders() {
+        #expect(throws: ExperimentFileError.self) {
+            try ExperimentFile.parse(yaml: "name: k\nmodels:\n  - name: l\n    provider: openai\n    model: x\n    headers:\n      Authorization: Bearer sk-1\n")
+        }
+    }
+}
+
+extension ISO8601DateFormatter {
+    nonisolated(unsafe) static let withFractions: ISO8601DateFormatter = {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
+    }()
+}

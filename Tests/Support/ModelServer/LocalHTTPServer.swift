@@ -1,0 +1,178 @@
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A request as the server received it.
+public struct ServerRequest: Sendable {
+    public var method: String
+    public var path: String
+    /// Header names in lower case.
+    public var headers: [String: String]
+    public var body: Data
+
+    /// The body as a JSON object (nil when it is not one).
+    public var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] }
+}
+
+/// What the server does with one request.
+public enum ServerReply: Sendable {
+    /// Answer after `delay` seconds.
+    case respond(status: Int, headers: [String: String] = [:], body: Data, delay: Double = 0)
+    /// Close the connection without answering, after `delay` seconds.
+    case drop(delay: Double = 0)
+}
+
+/// A small HTTP/1.1 server on 127.0.0.1 for tests and benchmarks: real sockets, real HTTP,
+/// keep-alive, one thread per connection. `handler` decides every reply.
+public final class LocalHTTPServer: Sendable {
+    /// The port it listens on (chosen by the kernel).
+    public let port: Int
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    private let listener: Int32
+    private let handler: @Sendable (ServerRequest) -> ServerReply
+    private let connections = Mutex<Set<Int32>>([])
+    private let running = Atomic<Bool>(true)
+
+    public init(handler: @escaping @Sendable (ServerRequest) -> ServerReply) throws {
+        self.handler = handler
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EIO) }
+        var yes: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 512) == 0 else {
+            close(fd)
+            throw POSIXError(.EADDRINUSE)
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        listener = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+        let thread = Thread { [self] in acceptLoop() }
+        thread.start()
+    }
+
+    /// Stops listening and closes every open connection.
+    public func stop() {
+        guard running.exchange(false, ordering: .sequentiallyConsistent) else { return }
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+        for fd in connections.withLock({ $0 }) { shutdown(fd, Int32(SHUT_RDWR)) }
+    }
+
+    deinit { stop() }
+
+    private func acceptLoop() {
+        while running.load(ordering: .sequentiallyConsistent) {
+            let fd = accept(listener, nil, nil)
+            guard fd >= 0 else {
+                if errno == EINTR { continue }
+                return
+            }
+            var yes: Int32 = 1
+            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &yes, socklen_t(MemoryLayout<Int32>.size))
+            connections.withLock { _ = $0.insert(fd) }
+            let thread = Thread { [self] in serve(fd) }
+            thread.stackSize = 256 * 1024
+            thread.start()
+        }
+    }
+
+    private func serve(_ fd: Int32) {
+        defer {
+            connections.withLock { _ = $0.remove(fd) }
+            close(fd)
+        }
+        var buffer = Data()
+        while running.load(ordering: .sequentiallyConsistent) {
+            guard let request = readRequest(fd, &buffer) else { return }
+            switch handler(request) {
+            case .drop(let delay):
+                if delay > 0 { Thread.sleep(forTimeInterval: delay) }
+                return
+            case .respond(let status, let headers, let body, let delay):
+                if delay > 0 { Thread.sleep(forTimeInterval: delay) }
+                var head = "HTTP/1.1 \(status) \(Self.reason(status))\r\nContent-Length: \(body.count)\r\n"
+                if headers.keys.contains(where: { $0.lowercased() == "content-type" }) == false {
+                    head += "Content-Type: application/json\r\n"
+                }
+                for (name, value) in headers { head += "\(name): \(value)\r\n" }
+                head += "Connection: keep-alive\r\n\r\n"
+                guard write(fd, Data(head.utf8) + body) else { return }
+            }
+        }
+    }
+
+    private func readRequest(_ fd: Int32, _ buffer: inout Data) -> ServerRequest? {
+        let separator = Data("\r\n\r\n".utf8)
+        while buffer.range(of: separator) == nil {
+            guard readMore(fd, &buffer) else { return nil }
+        }
+        let headEnd = buffer.range(of: separator)!
+        let head = String(decoding: buffer[buffer.startIndex..<headEnd.lowerBound], as: UTF8.self)
+        var lines = head.components(separatedBy: "\r\n")
+        let requestLine = lines.removeFirst().split(separator: " ")
+        guard requestLine.count >= 2 else { return nil }
+        var headers: [String: String] = [:]
+        for line in lines {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        let length = Int(headers["content-length"] ?? "0") ?? 0
+        let bodyStart = headEnd.upperBound
+        while buffer.count - (bodyStart - buffer.startIndex) < length {
+            guard readMore(fd, &buffer) else { return nil }
+        }
+        let body = buffer[bodyStart..<(bodyStart + length)]
+        let request = ServerRequest(method: String(requestLine[0]), path: String(requestLine[1]), headers: headers, body: Data(body))
+        buffer = Data(buffer[(bodyStart + length)...])
+        return request
+    }
+
+    private func readMore(_ fd: Int32, _ buffer: inout Data) -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let n = recv(fd, &chunk, chunk.count, 0)
+        guard n > 0 else { return false }
+        buffer.append(contentsOf: chunk[0..<n])
+        return true
+    }
+
+    private func write(_ fd: Int32, _ data: Data) -> Bool {
+        data.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+                if n <= 0 { return false }
+                offset += n
+            }
+            return true
+        }
+    }
+
+    private static func reason(_ status: Int) -> String {
+        switch status {
+        case 200: "OK"
+        case 400: "Bad Request"
+        case 401: "Unauthorized"
+        case 404: "Not Found"
+        case 429: "Too Many Requests"
+        case 500: "Internal Server Error"
+        case 503: "Service Unavailable"
+        case 529: "Overloaded"
+        default: "Status"
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import Synchronization
+
+/// What a scripted model server does with one chat request.
+public enum ModelAction: Sendable {
+    /// A normal completion with this text.
+    case reply(String)
+    /// An API error with the provider's error body; `retryAfter` adds a Retry-After header.
+    case error(status: Int, message: String, retryAfter: String? = nil)
+    /// A 200 whose body is not JSON.
+    case malformed
+    /// Close the connection without answering.
+    case drop
+    /// Answer `text` only after `seconds` (longer than the client's timeout makes a timeout).
+    case slow(String, seconds: Double)
+}
+
+/// The wire format a server speaks.
+public enum ModelAPI: Sendable {
+    case openai, anthropic
+}
+
+/// A local server speaking the real OpenAI chat-completions or Anthropic Messages wire format,
+/// whose answers come from a script: `script` is asked for each chat request, in arrival order.
+public final class ModelAPIServer: Sendable {
+    public let api: ModelAPI
+    public let modelID: String
+    private let server: LocalHTTPServer
+    private let state = State()
+
+    /// The request log and counter, shared with the server's handler.
+    private final class State: Sendable {
+        let log = Mutex<[ServerRequest]>([])
+        let counter = Atomic<Int>(0)
+    }
+
+    public var baseURL: String {
+        let root = server.baseURL
+        return api == .openai ? root + "/v1" : root
+    }
+
+    /// `script(request, n)` decides the reply to the n-th chat request (from 0).
+    public init(api: ModelAPI, modelID: String = "scripted-model-1",
+                script: @escaping @Sendable (ServerRequest, Int) -> ModelAction) throws {
+        self.api = api
+        self.modelID = modelID
+        let state = self.state
+        server = try LocalHTTPServer { request in
+            let expectedPath = api == .openai ? "/v1/chat/completions" : "/v1/messages"
+            guard request.method == "POST", request.path == expectedPath else {
+                return .respond(status: 404, body: Data(#"{"error":{"message":"not found"}}"#.utf8))
+            }
+            state.log.withLock { $0.append(request) }
+            let n = state.counter.add(1, ordering: .sequentiallyConsistent).newValue - 1
+            return Self.render(script(request, n), api: api, modelID: modelID, request: request)
+        }
+    }
+
+    /// The chat requests received so far.
+    public var requests: [ServerRequest] { state.log.withLock { $0 } }
+
+    public func stop() { server.stop() }
+
+    static func render(_ action: ModelAction, api: ModelAPI, modelID: String, request: ServerRequest) -> ServerReply {
+        switch action {
+        case .reply(let text):
+            return .respond(status: 200, body: completion(text, api: api, modelID: modelID, request: request))
+        case .slow(let text, let seconds):
+            return .respond(status: 200, body: completion(text, api: api, modelID: modelID, request: request), delay: seconds)
+        case .error(let status, let message, let retryAfter):
+            let body: [String: Any] = api == .openai
+                ? ["error": ["message": message, "type": status == 429 ? "rate_limit_error" : "invalid_request_error", "code": NSNull()]]
+                : ["type": "error", "error": ["type": status == 429 ? "rate_limit_error" : "api_error", "message": message]]
+            return .respond(status: status, headers: retryAfter.map { ["Retry-After": $0] } ?? [:],
+                            body: try! JSONSerialization.data(withJSONObject: body))
+        case .malformed:
+            return .respond(status: 200, body: Data("<html>502 Bad Gateway</html>".utf8))
+        case .drop:
+            return .drop()
+        }
+    }
+
+    /// A completion body in the API's real format, with usage counted in words.
+    static func completion(_ text: String, api: ModelAPI, modelID: String, request: ServerRequest) -> Data {
+        let messages = (request.json?["messages"] as? [[String: Any]]) ?? []
+        let promptWords = messages.compactMap { $0["content"] as? String }.map { $0.split(separator: " ").count }.reduce(0, +)
+        let replyWords = text.split(separator: " ").count
+        let body: [String: Any]
+        switch api {
+        case .openai:
+            body = [
+                "id": "chatcmpl-test", "object": "chat.completion", "created": 1_764_400_000, "model": modelID,
+                "system_fingerprint": "fp_test",
+                "choices": [["index": 0, "message": ["role": "assistant", "content": text], "finish_reason": "stop"]],
+                "usage": ["prompt_tokens": promptWords, "completion_tokens": replyWords, "total_tokens": promptWords + replyWords],
+            ]
+        case .anthropic:
+            body = [
+                "id": "msg_test", "type": "message", "role": "assistant", "model": modelID,
+                "content": [["type": "text", "text": text]], "stop_reason": "end_turn", "stop_sequence": NSNull(),
+                "usage": ["input_tokens": promptWords, "output_tokens": replyWords],
+            ]
+        }
+        return try! JSONSerialization.data(withJSONObject: body)
+    }
+}
