@@ -7,6 +7,12 @@ public enum HVAE {
     public static let version = "0.1.0"
 }
 
+/// Runs `work` to completion even when the current task is cancelled: a call that completed is
+/// persisted, and a cancelled run still records that it was interrupted.
+func shielded<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await Task { try await work() }.value
+}
+
 /// How a call to `ExperimentRunner.execute` ended.
 public struct RunOutcome: Sendable {
     public var progress: RunProgress
@@ -92,7 +98,8 @@ public struct ExperimentRunner: Sendable {
                 }
             }
         } catch {
-            try? await store.setRunStatus(runID, error is CancellationError ? .interrupted : .failed)
+            let status: RunStatus = error is CancellationError ? .interrupted : .failed
+            try? await shielded { try await store.setRunStatus(runID, status) }
             throw error
         }
         let reasons = await control.stopReasons

@@ -80,7 +80,8 @@ struct TrialProtocol {
 
             let score = TrialScore(choices: choices, asked: items.map(\.number), assigned: value)
             let status: TrialStatus = score.angle == nil ? .incomplete : .complete
-            try await store.finishTrial(trialID, status: status, metrics: Self.metrics(score))
+            let (store, trialID, metrics) = (self.store, self.trialID, Self.metrics(score))
+            try await shielded { try await store.finishTrial(trialID, status: status, metrics: metrics) }
             return Outcome(status: status)
         } catch let failure as ProviderFailure {
             try await store.finishTrial(trialID, status: .failed, error: failure.message, metrics: [])
@@ -134,12 +135,14 @@ struct TrialProtocol {
             switch result {
             case .success(let response):
                 let (parsed, answer) = read(response.text, step: step, layout: layout)
-                try await store.record(CallOutcome(step: step, attempt: attempt, retry: retry, httpStatus: response.httpStatus,
-                                                   request: request, reply: response.text, rawResponse: response.rawBody,
-                                                   providerModelID: response.providerModelID, finishReason: response.finishReason,
-                                                   inputTokens: response.inputTokens, outputTokens: response.outputTokens,
-                                                   latencyMs: latency, startedAt: started, finishedAt: Date(), answer: answer),
-                                       trialID: trialID)
+                let outcome = CallOutcome(step: step, attempt: attempt, retry: retry, httpStatus: response.httpStatus,
+                                          request: request, reply: response.text, rawResponse: response.rawBody,
+                                          providerModelID: response.providerModelID, finishReason: response.finishReason,
+                                          inputTokens: response.inputTokens, outputTokens: response.outputTokens,
+                                          latencyMs: latency, startedAt: started, finishedAt: Date(), answer: answer)
+                // A completed call is kept even if the run is being cancelled.
+                let (store, trialID) = (self.store, self.trialID)
+                try await shielded { try await store.record(outcome, trialID: trialID) }
                 await control.callFinished(model: model.name, retry: retry > 0, error: false,
                                            inputTokens: response.inputTokens, outputTokens: response.outputTokens)
                 conversation.messages.append(ChatMessage(.assistant, response.text))

@@ -74,16 +74,27 @@ struct ShowCommand: AsyncParsableCommand {
                 try ModelUsage.fetchAll(db, sql: """
                     SELECT t.model, t.provider, count(c.id) AS calls,
                            group_concat(DISTINCT c.provider_model_id) AS model_ids,
-                           sum(c.error IS NOT NULL) AS errors
+                           coalesce(sum(c.error IS NOT NULL), 0) AS errors, coalesce(sum(c.retry > 0), 0) AS retries,
+                           coalesce(sum(c.input_tokens), 0) AS input_tokens, coalesce(sum(c.output_tokens), 0) AS output_tokens
                     FROM trials AS t LEFT JOIN model_calls AS c ON c.trial_id = t.id
                     WHERE t.run_id = ? GROUP BY t.model ORDER BY min(t.id)
                     """, arguments: [runID])
             }
+            let experiment = try? ExperimentRunner(store: store).experiment(of: run)
+            let prices = Dictionary(uniqueKeysWithValues: (experiment?.models ?? []).compactMap { model in
+                model.provider.api.flatMap { api in
+                    api.priceInput.flatMap { input in api.priceOutput.map { (model.name, (input, $0)) } }
+                }
+            })
             print("")
             print(TextTable.render(
-                header: ["model", "provider", "calls", "errors", "reported model ids"],
-                rows: models.map { [$0.model, $0.provider, String($0.calls), String($0.errors ?? 0), $0.modelIds ?? "-"] },
-                rightAligned: [2, 3]), terminator: "")
+                header: ["model", "provider", "calls", "retries", "errors", "input tokens", "output tokens", "cost", "reported model ids"],
+                rows: models.map { usage in
+                    let cost = prices[usage.model].map { String(format: "$%.4f", (Double(usage.inputTokens) * $0.0 + Double(usage.outputTokens) * $0.1) / 1_000_000) } ?? "-"
+                    return [usage.model, usage.provider, String(usage.calls), String(usage.retries), String(usage.errors),
+                            String(usage.inputTokens), String(usage.outputTokens), cost, usage.modelIds ?? "-"]
+                },
+                rightAligned: [2, 3, 4, 5, 6, 7]), terminator: "")
             print("")
             let report = try await VRReport.build(store: store, runIDs: [runID])
             print(ReportRenderer.render(report, as: .table), terminator: "")
@@ -98,7 +109,10 @@ struct ModelUsage: Decodable, Sendable, FetchableRecord {
     var provider: String
     var calls: Int
     var modelIds: String?
-    var errors: Int?
+    var errors: Int
+    var retries: Int
+    var inputTokens: Int
+    var outputTokens: Int
 }
 
 struct ReportCommand: AsyncParsableCommand {

@@ -26,31 +26,48 @@ struct CLIResult {
 
 /// Runs the real `hvae` binary in `directory` and waits for it.
 func hvae(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws -> CLIResult {
+    try RunningHvae(arguments, in: directory, environment: environment).wait()
+}
+
+/// A started `hvae` process, to signal or kill before it ends.
+final class RunningHvae {
     let process = Process()
-    process.executableURL = hvaeBinary
-    process.arguments = arguments
-    process.currentDirectoryURL = directory
-    var env = ProcessInfo.processInfo.environment
-    env.removeValue(forKey: "HVAE_DB")
-    env.merge(environment) { $1 }
-    process.environment = env
-    // Files rather than pipes: a large output cannot fill a pipe buffer and stall the child.
-    let out = directory.appending(path: ".stdout-\(UUID().uuidString)")
-    let err = directory.appending(path: ".stderr-\(UUID().uuidString)")
-    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-    defer {
-        try? FileManager.default.removeItem(at: out)
-        try? FileManager.default.removeItem(at: err)
+    private let out: URL
+    private let err: URL
+
+    init(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws {
+        process.executableURL = hvaeBinary
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "HVAE_DB")
+        env.merge(environment) { $1 }
+        process.environment = env
+        // Files rather than pipes: a large output cannot fill a pipe buffer and stall the child.
+        let out = directory.appending(path: ".stdout-\(UUID().uuidString)")
+        let err = directory.appending(path: ".stderr-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: out)
+        process.standardError = try FileHandle(forWritingTo: err)
+        process.standardInput = FileHandle.nullDevice
+        self.out = out
+        self.err = err
+        try process.run()
     }
-    process.standardOutput = try FileHandle(forWritingTo: out)
-    process.standardError = try FileHandle(forWritingTo: err)
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    return CLIResult(status: process.terminationStatus,
-                     stdout: try String(contentsOf: out, encoding: .utf8),
-                     stderr: try String(contentsOf: err, encoding: .utf8))
+
+    func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+    func wait() throws -> CLIResult {
+        process.waitUntilExit()
+        defer {
+            try? FileManager.default.removeItem(at: out)
+            try? FileManager.default.removeItem(at: err)
+        }
+        return CLIResult(status: process.terminationStatus,
+                         stdout: try String(contentsOf: out, encoding: .utf8),
+                         stderr: try String(contentsOf: err, encoding: .utf8))
+    }
 }
 
 /// A fresh working directory, removed when released.

@@ -1,0 +1,146 @@
+import Foundation
+import GRDB
+import ModelServer
+import Testing
+
+/// Waits until the run in `path` has stored at least `calls` calls (bounded: 60 s).
+func waitForCalls(_ calls: Int, in path: String) throws {
+    let deadline = Date().addingTimeInterval(60)
+    while Date() < deadline {
+        if FileManager.default.fileExists(atPath: path) {
+            var configuration = Configuration()
+            configuration.readonly = true
+            if let queue = try? DatabaseQueue(path: path, configuration: configuration),
+               let count = try? queue.read({ db in try Int.fetchOne(db, sql: "SELECT count(*) FROM model_calls") }),
+               count >= calls {
+                try? queue.close()
+                return
+            }
+        }
+        Thread.sleep(forTimeInterval: 0.02)
+    }
+    Issue.record("the run never reached \(calls) calls")
+}
+
+/// Per trial: its cell, status, VR and its successful replies in order.
+func fingerprint(_ path: String) throws -> [String] {
+    try DatabaseQueue(path: path).read { db in
+        try String.fetchAll(db, sql: """
+            SELECT r.model || '|' || r.value || '|' || r.goal || '|' || r.trial || '|' || r.status || '|' ||
+                   coalesce(round(r.vr, 9), '-') || '|' ||
+                   (SELECT group_concat(step || ':' || reply, ';') FROM
+                       (SELECT step, reply FROM call_log WHERE trial_id = r.trial_id AND reply IS NOT NULL ORDER BY call_id))
+            FROM trial_results AS r ORDER BY 1
+            """)
+    }
+}
+
+@Suite("hvae CLI under interruption, and with real APIs", .serialized)
+struct RobustnessTests {
+    static let experiment = """
+        name: long
+        trials: 8
+        option_orders: [original, shuffled]
+        concurrency: 6
+        models:
+          - name: noisy
+            agent: noisy
+          - name: random
+            agent: random
+        """
+
+    @Test("kill -9 at any moment, then resume: the same complete trials as an uninterrupted run, none twice",
+          arguments: [40, 700, 1700])
+    func killThenResume(afterCalls: Int) throws {
+        let work = try WorkingDirectory()
+        try work.write("long.yaml", Self.experiment)
+        #expect(try hvae(["run", "long.yaml", "--db", "whole.sqlite", "--quiet"], in: work.url).status == 0)
+
+        let victim = try RunningHvae(["run", "long.yaml", "--db", "cut.sqlite", "--quiet"], in: work.url)
+        try waitForCalls(afterCalls, in: work.path("cut.sqlite"))
+        victim.signal(SIGKILL)
+        let killed = try victim.wait()
+        #expect(killed.status != 0)
+
+        let resumed = try hvae(["resume", "1", "--db", "cut.sqlite", "--quiet"], in: work.url)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stdout.contains("run 1: resuming long"))
+        #expect(try fingerprint(work.path("cut.sqlite")) == (try fingerprint(work.path("whole.sqlite"))))
+        let counts = try DatabaseQueue(path: work.path("cut.sqlite")).read { db in
+            (try Int.fetchOne(db, sql: "SELECT count(*) FROM model_calls")!,
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM trials WHERE status = 'complete'")!,
+             try String.fetchOne(db, sql: "SELECT status FROM runs")!)
+        }
+        let wholeCalls = try DatabaseQueue(path: work.path("whole.sqlite")).read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM model_calls")!
+        }
+        #expect(counts.0 == wholeCalls)
+        #expect(counts.1 == 2 * 4 * 2 * 2 * 8)
+        #expect(counts.2 == "finished")
+    }
+
+    @Test("Ctrl-C marks the run interrupted and prints how to resume it")
+    func interrupt() throws {
+        let work = try WorkingDirectory()
+        try work.write("long.yaml", Self.experiment)
+        let running = try RunningHvae(["run", "long.yaml", "--db", "int.sqlite"], in: work.url)
+        try waitForCalls(200, in: work.path("int.sqlite"))
+        running.signal(SIGINT)
+        let result = try running.wait()
+        #expect(result.status == 130)
+        #expect(result.stderr.contains("interrupted: run 1 stopped; every completed call is kept. Resume it with: hvae resume 1 --db int.sqlite"))
+        let status = try DatabaseQueue(path: work.path("int.sqlite")).read { db in try String.fetchOne(db, sql: "SELECT status FROM runs") }
+        #expect(status == "interrupted")
+        let resumed = try hvae(["resume", "1", "--db", "int.sqlite", "--quiet"], in: work.url)
+        #expect(resumed.status == 0)
+        #expect(resumed.stdout.contains("finished: "))
+    }
+
+    @Test("an API key never reaches the database, the output or the exports")
+    func secretsStayOut() throws {
+        let secret = "sk-e2e-SECRET-4d9f2c"
+        let server = try ModelAPIServer(api: .openai) { request, _ in
+            request.headers["authorization"] == "Bearer \(secret)" ? .reply("E") : .error(status: 401, message: "bad key")
+        }
+        defer { server.stop() }
+        let work = try WorkingDirectory()
+        try work.write("api.yaml", """
+            name: api
+            trials: 2
+            models:
+              - name: served
+                provider: openai
+                model: local-test
+                base_url: \(server.baseURL)
+                api_key_env: HVAE_E2E_KEY
+            """)
+        let env = ["HVAE_E2E_KEY": secret]
+        let run = try hvae(["run", "api.yaml", "--db", "api.sqlite"], in: work.url, environment: env)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("finished: 16 complete"))
+        var outputs = [run.stdout, run.stderr]
+        for arguments in [["show", "1"], ["report", "--format", "json"], ["report", "--format", "csv"], ["runs"]] {
+            let result = try hvae(arguments + ["--db", "api.sqlite"], in: work.url, environment: env)
+            outputs += [result.stdout, result.stderr]
+        }
+        for text in outputs { #expect(!text.contains(secret)) }
+        for file in try FileManager.default.contentsOfDirectory(atPath: work.url.path) where file.hasPrefix("api.sqlite") {
+            let bytes = try Data(contentsOf: work.url.appending(path: file))
+            #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(file) contains the key")
+        }
+        let stored = try DatabaseQueue(path: work.path("api.sqlite")).read { db in
+            try String.fetchOne(db, sql: "SELECT experiment_json FROM runs")!
+        }
+        #expect(stored.contains("\"api_key_env\":\"HVAE_E2E_KEY\""))
+    }
+
+    @Test("a missing key stops `hvae run` before anything is written")
+    func missingKey() throws {
+        let work = try WorkingDirectory()
+        try work.write("api.yaml", "name: api\nmodels:\n  - name: gpt\n    provider: openai\n    model: gpt-4o\n")
+        let result = try hvae(["run", "api.yaml"], in: work.url, environment: ["OPENAI_API_KEY": ""])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("model 'gpt': the environment variable OPENAI_API_KEY holding the API key for gpt-4o is not set"))
+        #expect(!FileManager.default.fileExists(atPath: work.path("hvae.sqlite")))
+    }
+}
