@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "hvae", targets: ["hvae"]),
+        .executable(name: "hvae-bench", targets: ["hvae-bench"]),
         .library(name: "SVO", targets: ["SVO"]),
         .library(name: "Store", targets: ["Store"]),
         .library(name: "Runner", targets: ["Runner"]),
@@ -46,6 +47,7 @@ let package = Package(
 
         // Local HTTP servers that speak the model APIs' wire formats, for tests and benchmarks.
         .target(name: "ModelServer", path: "Tests/Support/ModelServer"),
+        .executableTarget(name: "hvae-bench", dependencies: ["Runner", "Store", "ModelServer"], path: "Benchmarks/hvae-bench"),
 
         .testTarget(name: "SVOTests", dependencies: ["SVO"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")]),

@@ -1,0 +1,145 @@
+// hvae-bench: measures the runner against the raw HTTP client on a local OpenAI-compatible server.
+//
+//   swift run -c release hvae-bench              all three benchmarks (docs/performance.md)
+//   swift run -c release hvae-bench memory N     one run of about N calls; prints its peak RSS
+//
+// Every figure is a ratio against a baseline measured in the same process and run.
+import Foundation
+import ModelServer
+import Runner
+import Store
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Peak resident set size of this process, in MiB.
+func peakRSS() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return Double(usage.ru_maxrss) / 1024
+}
+
+func temporaryDatabase() -> String {
+    FileManager.default.temporaryDirectory.appending(path: "hvae-bench-\(UUID().uuidString).sqlite").path
+}
+
+func removeDatabase(_ path: String) {
+    for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+}
+
+/// An experiment of about `calls` calls (6 item calls per trial) on the server, `concurrency` trials at once.
+func experiment(server: ModelAPIServer, calls: Int, concurrency: Int) throws -> Experiment {
+    let trials = max(1, calls / (6 * 4))
+    return try ExperimentFile.parse(yaml: """
+        name: bench
+        trials: \(trials)
+        goal: without
+        value_assignment: defined
+        concurrency: \(concurrency)
+        models:
+          - name: local
+            provider: openai
+            model: bench
+            base_url: \(server.baseURL)
+            max_retries: 0
+        """)
+}
+
+/// Runs the experiment through the full runner: protocol, HTTP, parsing, persistence.
+func runnerRate(server: ModelAPIServer, calls: Int, concurrency: Int) async throws -> (calls: Int, seconds: Double) {
+    let path = temporaryDatabase()
+    defer { removeDatabase(path) }
+    let store = try ExperimentStore(path: path)
+    let experiment = try experiment(server: server, calls: calls, concurrency: concurrency)
+    let runner = ExperimentRunner(store: store)
+    let run = try await runner.createRun(experiment)
+    let providers = try ProviderFactory.makeAll(experiment, transport: URLSessionTransport(maxConnectionsPerHost: concurrency))
+    let start = ContinuousClock.now
+    let outcome = try await runner.execute(runID: run.id!, experiment: experiment, providers: providers)
+    let elapsed = ContinuousClock.now - start
+    return (outcome.progress.calls, seconds(elapsed))
+}
+
+/// The same number of requests of the same size straight through the transport: the baseline.
+func rawRate(server: ModelAPIServer, calls: Int, concurrency: Int) async throws -> (calls: Int, seconds: Double) {
+    let transport = URLSessionTransport(maxConnectionsPerHost: concurrency)
+    let body = try JSONSerialization.data(withJSONObject: [
+        "model": "bench", "temperature": 0.7, "seed": 1,
+        "messages": [["role": "user", "content": PromptTemplates.standard.item]],
+    ])
+    let request = HTTPRequest(url: URL(string: server.baseURL + "/chat/completions")!, headers: ["content-type": "application/json"],
+                              body: body, timeout: 60)
+    let start = ContinuousClock.now
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for worker in 0..<concurrency {
+            group.addTask {
+                for _ in stride(from: worker, to: calls, by: concurrency) {
+                    let response = try await transport.send(request)
+                    guard response.status == 200 else { throw TransportError.connection("status \(response.status)") }
+                }
+            }
+        }
+        try await group.waitForAll()
+    }
+    return (calls, seconds(ContinuousClock.now - start))
+}
+
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+func line(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
+
+let arguments = CommandLine.arguments.dropFirst()
+if arguments.first == "memory", let calls = arguments.dropFirst().first.flatMap(Int.init) {
+    let server = try ModelAPIServer(api: .openai) { _, _ in .reply("E") }
+    let result = try await runnerRate(server: server, calls: calls, concurrency: 16)
+    line("\(result.calls) \(String(format: "%.1f", peakRSS()))")
+    exit(0)
+}
+
+line("hvae-bench: \(ProcessInfo.processInfo.activeProcessorCount) cores; each figure is a ratio to a baseline measured in this run")
+
+// 1. Runner overhead at zero server latency.
+do {
+    let server = try ModelAPIServer(api: .openai) { _, _ in .reply("E") }
+    let concurrency = 8, calls = 6_000
+    _ = try await rawRate(server: server, calls: 500, concurrency: concurrency)   // warm-up
+    let raw = try await rawRate(server: server, calls: calls, concurrency: concurrency)
+    let full = try await runnerRate(server: server, calls: calls, concurrency: concurrency)
+    let rawPerSecond = Double(raw.calls) / raw.seconds, fullPerSecond = Double(full.calls) / full.seconds
+    line(String(format: "1. runner overhead (zero-latency server, concurrency %d): raw client %.0f calls/s, full runner %.0f calls/s (%d calls): ratio %.2f (target >= 0.80)",
+                concurrency, rawPerSecond, fullPerSecond, full.calls, fullPerSecond / rawPerSecond))
+    server.stop()
+}
+
+// 2. Concurrency against a slow server: 100 ms per call, 64 at once, about 2,000 calls.
+do {
+    let server = try ModelAPIServer(api: .openai) { _, _ in .slow("E", seconds: 0.1) }
+    let result = try await runnerRate(server: server, calls: 2_016, concurrency: 64)
+    let ideal = 64 / 0.1
+    let achieved = Double(result.calls) / result.seconds
+    line(String(format: "2. concurrency (100 ms server, 64 in flight, %d calls): %.0f calls/s of an ideal %.0f: ratio %.2f (target >= 0.90)",
+                result.calls, achieved, ideal, achieved / ideal))
+    server.stop()
+}
+
+// 3. Peak memory: a 20,000-call run against a 2,000-call run, each in its own process.
+do {
+    func measure(_ calls: Int) throws -> (calls: Int, mib: Double) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+        process.arguments = ["memory", String(calls)]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let fields = output.split(separator: " ")
+        return (Int(fields[0]) ?? 0, Double(fields[1].trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0)
+    }
+    let small = try measure(2_000)
+    let large = try measure(20_000)
+    line(String(format: "3. peak memory: %d calls %.1f MiB, %d calls %.1f MiB: ratio %.2f for %.0fx the calls (flat is about 1)",
+                small.calls, small.mib, large.calls, large.mib, large.mib / small.mib, Double(large.calls) / Double(small.calls)))
+}
