@@ -9,6 +9,7 @@ public enum HVAE {
 
 /// Runs `work` to completion even when the current task is cancelled: a call that completed is
 /// persisted, and a cancelled run still records that it was interrupted.
+@discardableResult
 func shielded<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) async throws -> T {
     try await Task { try await work() }.value
 }

@@ -137,7 +137,8 @@ struct TrialProtocol {
                 let (parsed, answer) = read(response.text, step: step, layout: layout)
                 let outcome = CallOutcome(step: step, attempt: attempt, retry: retry, httpStatus: response.httpStatus,
                                           request: request, reply: response.text, rawResponse: response.rawBody,
-                                          providerModelID: response.providerModelID, finishReason: response.finishReason,
+                                          providerModelID: response.providerModelID,
+                                          systemFingerprint: response.systemFingerprint, finishReason: response.finishReason,
                                           inputTokens: response.inputTokens, outputTokens: response.outputTokens,
                                           latencyMs: latency, startedAt: started, finishedAt: Date(), answer: answer)
                 // A completed call is kept even if the run is being cancelled.

@@ -154,6 +154,7 @@ public struct CallOutcome: Sendable {
     public var reply: String?
     public var rawResponse: String?
     public var providerModelID: String?
+    public var systemFingerprint: String?
     public var finishReason: String?
     public var inputTokens: Int?
     public var outputTokens: Int?
@@ -166,7 +167,7 @@ public struct CallOutcome: Sendable {
 
     public init(step: CallStep, attempt: Int, retry: Int = 0, httpStatus: Int? = nil, request: [ChatMessage],
                 reply: String?, rawResponse: String? = nil,
-                providerModelID: String? = nil, finishReason: String? = nil, inputTokens: Int? = nil,
+                providerModelID: String? = nil, systemFingerprint: String? = nil, finishReason: String? = nil, inputTokens: Int? = nil,
                 outputTokens: Int? = nil, latencyMs: Double, error: String? = nil, startedAt: Date,
                 finishedAt: Date, answer: AnswerRow? = nil) {
         self.step = step
@@ -177,6 +178,7 @@ public struct CallOutcome: Sendable {
         self.reply = reply
         self.rawResponse = rawResponse
         self.providerModelID = providerModelID
+        self.systemFingerprint = systemFingerprint
         self.finishReason = finishReason
         self.inputTokens = inputTokens
         self.outputTokens = outputTokens

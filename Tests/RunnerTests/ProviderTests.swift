@@ -45,7 +45,7 @@ func runAPI(_ yaml: String) async throws -> (ScratchStore, Int64, RunOutcome) {
 func callRows(_ scratch: ScratchStore) throws -> [Row] {
     try scratch.store.pool.read { db in
         try Row.fetchAll(db, sql: """
-            SELECT c.step, c.item, c.attempt, c.retry, c.http_status, c.error, c.provider_model_id, c.finish_reason,
+            SELECT c.step, c.item, c.attempt, c.retry, c.http_status, c.system_fingerprint, c.error, c.provider_model_id, c.finish_reason,
                    c.input_tokens, c.output_tokens, c.raw_response, c.started_at, c.finished_at, l.reply, l.parse_status
             FROM model_calls AS c JOIN call_log AS l ON l.call_id = c.id ORDER BY c.id
             """)
@@ -81,6 +81,7 @@ struct ProviderTests {
         let rows = try callRows(scratch)
         #expect(rows.count == 9)
         #expect(rows.allSatisfy { ($0["http_status"] as Int?) == 200 })
+        #expect(rows.allSatisfy { ($0["system_fingerprint"] as String?) == "fp_test" })
         #expect(rows.allSatisfy { ($0["provider_model_id"] as String?) == "scripted-model-1" })
         #expect(rows.allSatisfy { ($0["raw_response"] as String?)?.contains("chat.completion") == true })
         #expect(rows[1]["input_tokens"] as Int? ?? 0 > 0)
@@ -198,6 +199,19 @@ struct ProviderTests {
         let (_, _, outcome) = try await runAPI(yaml)
         #expect(outcome.progress.complete == 8)
         #expect(peak.load(ordering: .sequentiallyConsistent) == 2)
+    }
+
+    @Test("requests_per_minute spaces the calls to one model")
+    func requestsPerMinute() async throws {
+        let server = try ModelAPIServer(api: .openai) { _, _ in .reply("E") }
+        defer { server.stop() }
+        let (scratch, _, _) = try await runAPI(apiExperiment(server, trials: 2, extra: "    requests_per_minute: 600"))
+        let starts = try callRows(scratch).compactMap { ISO8601DateFormatter.withFractions.date(from: $0["started_at"]) }.sorted()
+        #expect(starts.count == 14)
+        // 600 per minute: call k starts no earlier than 0.1 s x k after the first slot; wake-ups may
+        // come a few milliseconds late, so check the span rather than each gap.
+        let span = try #require(starts.last).timeIntervalSince(try #require(starts.first))
+        #expect(span >= 1.25)
     }
 
     @Test("max_calls stops the run cleanly, keeps every call, and says so")

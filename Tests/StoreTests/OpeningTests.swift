@@ -58,6 +58,7 @@ struct OpeningTests {
         #expect(names == ["old"])
         #expect(version == ExperimentStore.schemaVersion)
         #expect(columns.contains("http_status"))
+        #expect(columns.contains("system_fingerprint"))
     }
 
     @Test("a database from a newer hvae is refused and left as it was")
