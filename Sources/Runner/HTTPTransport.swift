@@ -23,6 +23,9 @@ public struct HTTPRequest: Sendable {
 
 /// An HTTP response: status, headers (names in lower case) and body.
 public struct HTTPResponse: Sendable {
+    /// The headers a transport must return when present; others may be dropped.
+    public static let keptHeaders = ["retry-after", "content-type", "x-request-id", "request-id"]
+
     public var status: Int
     public var headers: [String: String]
     public var body: Data
@@ -91,9 +94,10 @@ public final class URLSessionTransport: HTTPTransport {
                         continuation.resume(throwing: TransportError.connection("no HTTP response"))
                         return
                     }
+                    // Only the headers hvae reads: copying allHeaderFields bridges a whole NSDictionary per call.
                     var headers: [String: String] = [:]
-                    for (name, value) in http.allHeaderFields {
-                        headers[String(describing: name).lowercased()] = String(describing: value)
+                    for name in HTTPResponse.keptHeaders {
+                        if let value = http.value(forHTTPHeaderField: name) { headers[name] = value }
                     }
                     continuation.resume(returning: HTTPResponse(status: http.statusCode, headers: headers, body: data ?? Data()))
                 }

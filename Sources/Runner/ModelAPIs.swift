@@ -116,10 +116,14 @@ public struct ProviderError: Error, CustomStringConvertible, Sendable {
 
 /// The HTTP and JSON plumbing both APIs share.
 enum APICall {
-    /// Sends `body` and returns the decoded JSON object of a 2xx response, or throws a `ProviderError`.
-    static func post(_ transport: any HTTPTransport, url: URL, headers: [String: String], body: [String: Any],
-                     timeout: Double, errorMessage: ([String: Any]) -> String?) async throws -> (json: [String: Any], raw: String, status: Int) {
-        let data = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
+    /// Sends `body` as JSON; returns the decoded 2xx response and the raw body, or throws a `ProviderError`.
+    static func post<Body: Encodable, Reply: Decodable>(
+        _ transport: any HTTPTransport, url: URL, headers: [String: String], body: Body, timeout: Double,
+        as reply: Reply.Type
+    ) async throws -> (reply: Reply, raw: String, status: Int) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = try encoder.encode(body)
         var allHeaders = headers
         allHeaders["content-type"] = "application/json"
         let response: HTTPResponse
@@ -132,16 +136,23 @@ enum APICall {
             }
         }
         let raw = String(decoding: response.body, as: UTF8.self)
-        let json = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any]
         guard (200..<300).contains(response.status) else {
-            let message = json.flatMap(errorMessage) ?? (raw.isEmpty ? "no body" : String(raw.prefix(300)))
+            let message = (try? JSONDecoder().decode(APIErrorBody.self, from: response.body))?.error?.message
+                ?? (raw.isEmpty ? "no body" : String(raw.prefix(300)))
             throw ProviderError(kind: .http(status: response.status), message: message,
                                 retryAfter: retryAfter(response.headers["retry-after"]), rawBody: raw)
         }
-        guard let json else {
-            throw ProviderError(kind: .malformed, message: "response body is not JSON: \(raw.prefix(120))", rawBody: raw)
+        do {
+            return (try JSONDecoder().decode(Reply.self, from: response.body), raw, response.status)
+        } catch {
+            throw ProviderError(kind: .malformed, message: "response body is not the API's JSON: \(raw.prefix(120))", rawBody: raw)
         }
-        return (json, raw, response.status)
+    }
+
+    /// The error body both APIs use: {"error": {"message": ...}}.
+    struct APIErrorBody: Decodable {
+        struct Detail: Decodable { let message: String? }
+        let error: Detail?
     }
 
     /// Retry-After in seconds, from a number of seconds or an HTTP date.
@@ -173,6 +184,12 @@ enum APICall {
     }
 }
 
+/// One message as both APIs write it.
+struct WireMessage: Codable {
+    let role: String
+    let content: String
+}
+
 /// The OpenAI chat-completions wire format: OpenAI, vLLM, llama.cpp, Ollama, LM Studio, OpenRouter, Together.
 public struct OpenAIProvider: ChatProvider {
     public static let defaultBaseURL = "https://api.openai.com/v1"
@@ -191,28 +208,44 @@ public struct OpenAIProvider: ChatProvider {
         guard let url = URL(string: spec.baseURL.trimmingSuffix("/") + "/chat/completions") else {
             throw ProviderError(kind: .configuration, message: "base_url \(spec.baseURL) is not a URL")
         }
-        var body: [String: Any] = [
-            "model": spec.model,
-            "messages": request.messages.map { ["role": $0.role.rawValue, "content": $0.content] },
-        ]
-        if let t = spec.temperature { body["temperature"] = t }
-        if let p = spec.topP { body["top_p"] = p }
-        if let m = spec.maxTokens { body["max_tokens"] = m }
-        if let seed = APICall.seed(spec, context: request.context) { body["seed"] = seed }
-        if !spec.stop.isEmpty { body["stop"] = spec.stop }
+        let body = Body(model: spec.model, messages: request.messages.map { WireMessage(role: $0.role.rawValue, content: $0.content) },
+                        temperature: spec.temperature, top_p: spec.topP, max_tokens: spec.maxTokens,
+                        seed: APICall.seed(spec, context: request.context), stop: spec.stop.isEmpty ? nil : spec.stop)
         var headers = spec.headers
         if let apiKey { headers["authorization"] = "Bearer \(apiKey)" }
-        let (json, raw, status) = try await APICall.post(transport, url: url, headers: headers, body: body, timeout: spec.timeout) {
-            ($0["error"] as? [String: Any])?["message"] as? String
+        let (reply, raw, status) = try await APICall.post(transport, url: url, headers: headers, body: body,
+                                                          timeout: spec.timeout, as: Reply.self)
+        guard let choice = reply.choices.first, let message = choice.message else {
+            throw ProviderError(kind: .malformed, message: "response has no choices[0].message", rawBody: raw)
         }
-        guard let choices = json["choices"] as? [[String: Any]], let first = choices.first,
-              let message = first["message"] as? [String: Any]
-        else { throw ProviderError(kind: .malformed, message: "response has no choices[0].message", rawBody: raw) }
-        let usage = json["usage"] as? [String: Any]
-        return ChatResponse(text: message["content"] as? String ?? "", rawBody: raw, providerModelID: json["model"] as? String,
-                            finishReason: first["finish_reason"] as? String, inputTokens: usage?["prompt_tokens"] as? Int,
-                            outputTokens: usage?["completion_tokens"] as? Int, httpStatus: status,
-                            systemFingerprint: json["system_fingerprint"] as? String)
+        return ChatResponse(text: message.content ?? "", rawBody: raw, providerModelID: reply.model,
+                            finishReason: choice.finish_reason, inputTokens: reply.usage?.prompt_tokens,
+                            outputTokens: reply.usage?.completion_tokens, httpStatus: status,
+                            systemFingerprint: reply.system_fingerprint)
+    }
+
+    // The wire format's field names, as the API spells them.
+    struct Body: Encodable {
+        let model: String
+        let messages: [WireMessage]
+        let temperature: Double?
+        let top_p: Double?
+        let max_tokens: Int?
+        let seed: Int?
+        let stop: [String]?
+    }
+
+    struct Reply: Decodable {
+        struct Choice: Decodable {
+            struct Message: Decodable { let content: String? }
+            let message: Message?
+            let finish_reason: String?
+        }
+        struct Usage: Decodable { let prompt_tokens: Int?; let completion_tokens: Int? }
+        let model: String?
+        let choices: [Choice]
+        let usage: Usage?
+        let system_fingerprint: String?
     }
 }
 
@@ -234,29 +267,37 @@ public struct AnthropicProvider: ChatProvider {
             throw ProviderError(kind: .configuration, message: "base_url \(spec.baseURL) is not a URL")
         }
         let system = request.messages.filter { $0.role == .system }.map(\.content).joined(separator: "\n\n")
-        var body: [String: Any] = [
-            "model": spec.model,
-            "max_tokens": spec.maxTokens ?? 1024,
-            "messages": request.messages.filter { $0.role != .system }.map { ["role": $0.role.rawValue, "content": $0.content] },
-        ]
-        if !system.isEmpty { body["system"] = system }
-        if let t = spec.temperature { body["temperature"] = t }
-        if let p = spec.topP { body["top_p"] = p }
-        if !spec.stop.isEmpty { body["stop_sequences"] = spec.stop }
+        let body = Body(model: spec.model, max_tokens: spec.maxTokens ?? 1024, system: system.isEmpty ? nil : system,
+                        messages: request.messages.filter { $0.role != .system }.map { WireMessage(role: $0.role.rawValue, content: $0.content) },
+                        temperature: spec.temperature, top_p: spec.topP, stop_sequences: spec.stop.isEmpty ? nil : spec.stop)
         var headers = spec.headers
         headers["anthropic-version"] = spec.anthropicVersion ?? "2023-06-01"
         if let apiKey { headers["x-api-key"] = apiKey }
-        let (json, raw, status) = try await APICall.post(transport, url: url, headers: headers, body: body, timeout: spec.timeout) {
-            ($0["error"] as? [String: Any])?["message"] as? String
-        }
-        guard let content = json["content"] as? [[String: Any]] else {
-            throw ProviderError(kind: .malformed, message: "response has no content blocks", rawBody: raw)
-        }
-        let text = content.filter { $0["type"] as? String == "text" }.compactMap { $0["text"] as? String }.joined()
-        let usage = json["usage"] as? [String: Any]
-        return ChatResponse(text: text, rawBody: raw, providerModelID: json["model"] as? String,
-                            finishReason: json["stop_reason"] as? String, inputTokens: usage?["input_tokens"] as? Int,
-                            outputTokens: usage?["output_tokens"] as? Int, httpStatus: status)
+        let (reply, raw, status) = try await APICall.post(transport, url: url, headers: headers, body: body,
+                                                          timeout: spec.timeout, as: Reply.self)
+        let text = reply.content.filter { $0.type == "text" }.compactMap(\.text).joined()
+        return ChatResponse(text: text, rawBody: raw, providerModelID: reply.model, finishReason: reply.stop_reason,
+                            inputTokens: reply.usage?.input_tokens, outputTokens: reply.usage?.output_tokens, httpStatus: status)
+    }
+
+    // The wire format's field names, as the API spells them.
+    struct Body: Encodable {
+        let model: String
+        let max_tokens: Int
+        let system: String?
+        let messages: [WireMessage]
+        let temperature: Double?
+        let top_p: Double?
+        let stop_sequences: [String]?
+    }
+
+    struct Reply: Decodable {
+        struct Block: Decodable { let type: String; let text: String? }
+        struct Usage: Decodable { let input_tokens: Int?; let output_tokens: Int? }
+        let model: String?
+        let content: [Block]
+        let stop_reason: String?
+        let usage: Usage?
     }
 }
 

@@ -50,11 +50,23 @@ public struct PromptTemplates: Codable, Sendable, Equatable {
         "reask": ["ordinal", "number"],
     ]
 
-    /// Fills `{{name}}` placeholders.
+    /// Fills `{{name}}` placeholders in one pass (unknown names are left as written).
     static func render(_ template: String, _ values: [String: String]) -> String {
-        var text = template
-        for (name, value) in values { text = text.replacingOccurrences(of: "{{\(name)}}", with: value) }
-        return text
+        var output = ""
+        output.reserveCapacity(template.utf8.count + 512)
+        var rest = template[...]
+        while let open = rest.range(of: "{{") {
+            output += rest[..<open.lowerBound]
+            guard let close = rest[open.upperBound...].range(of: "}}") else {
+                rest = rest[open.lowerBound...]
+                break
+            }
+            let name = String(rest[open.upperBound..<close.lowerBound].filter { $0 != " " })
+            output += values[name] ?? String(rest[open.lowerBound..<close.upperBound])
+            rest = rest[close.upperBound...]
+        }
+        output += rest
+        return output
     }
 
     /// The `{{name}}` placeholders a template uses.

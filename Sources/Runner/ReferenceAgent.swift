@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Store
 import SVO
 
@@ -99,11 +100,15 @@ public struct ReferenceAgent: ChatProvider {
         }
     }
 
+    /// An option line as the item template renders it, compiled once (Regex is not Sendable, hence the Mutex).
+    private static let optionLine = Mutex(#/(?m)^([A-I]): (\d+), (\d+)$/#)
+
     /// The options of the newest user message that lists any, as shown ("A: 50, 100" lines).
     static func latestOptions(in messages: [ChatMessage]) -> [(letter: OptionLetter, allocation: Allocation)]? {
         for message in messages.reversed() where message.role == .user {
             var options: [(letter: OptionLetter, allocation: Allocation)] = []
-            for match in message.content.matches(of: #/(?m)^([A-I]): (\d+), (\d+)$/#) {
+            let matches = optionLine.withLock { regex in message.content.matches(of: regex) }
+            for match in matches {
                 if let letter = OptionLetter(symbol: String(match.output.1)), let own = Int(match.output.2), let other = Int(match.output.3) {
                     options.append((letter, Allocation(own: own, other: other)))
                 }

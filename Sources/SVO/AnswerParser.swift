@@ -41,15 +41,19 @@ public enum AnswerParser {
 
     /// Parses `reply` against the options as they were shown (letter and payoff).
     public static func parse(_ reply: String, shown: [(letter: OptionLetter, allocation: Allocation)]) -> ParsedAnswer {
-        let text = normalise(reply)
-        if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return .rejected(.empty) }
+        Patterns.shared.withLock { parse(reply, shown: shown, patterns: $0) }
+    }
 
-        for tier in [statedDecisions(in:), layoutLetters(in:)] {
-            let found = tier(text)
+    private static func parse(_ reply: String, shown: [(letter: OptionLetter, allocation: Allocation)], patterns: Patterns) -> ParsedAnswer {
+        let text = normalise(reply)
+        if text.allSatisfy(\.isWhitespace) { return .rejected(.empty) }
+
+        for tier in [statedDecisions(in:patterns:), layoutLetters(in:patterns:)] {
+            let found = tier(text, patterns)
             if !found.isEmpty { return verdict(found) }
         }
         if isRefusal(text) { return .rejected(.refusal) }
-        let loose = payoffMentions(in: text, shown: shown).union(standaloneCapitals(in: text))
+        let loose = payoffMentions(in: text, shown: shown, patterns: patterns).union(standaloneCapitals(in: text, patterns: patterns))
         return loose.isEmpty ? .rejected(.noOption) : verdict(loose)
     }
 
@@ -59,20 +63,23 @@ public enum AnswerParser {
 
     /// Drops markdown emphasis and typographic quotes, which models sprinkle around letters.
     static func normalise(_ reply: String) -> String {
-        var text = reply
-        for mark in ["**", "__", "*", "`", "#"] { text = text.replacingOccurrences(of: mark, with: "") }
-        for (from, to) in [("\u{201C}", "\""), ("\u{201D}", "\""), ("\u{2018}", "'"), ("\u{2019}", "'")] {
-            text = text.replacingOccurrences(of: from, with: to)
+        var scalars = String.UnicodeScalarView()
+        for scalar in reply.unicodeScalars {
+            switch scalar {
+            case "*", "_", "`", "#": continue
+            case "\u{201C}", "\u{201D}": scalars.append("\"")
+            case "\u{2018}", "\u{2019}": scalars.append("'")
+            default: scalars.append(scalar)
+            }
         }
-        return text
+        return String(scalars)
     }
 
     // MARK: Tier 1: stated decisions
 
-    static func statedDecisions(in text: String) -> Set<OptionLetter> {
-        let decision = #/(?i)(?<cue>\b(?:choose|chose|choosing|pick|picked|picking|select|selected|selecting|go(?:ing)? with|opt(?:ing)? for|prefer|take)\b\s*:?|\b(?:answer|choice|selection|decision|pick|option)\b\s*(?:is|would be|will be|=|:|-)\s*:?)\s*(?:(?i)option\s+)?["'(\[]?(?<first>[A-Ia-i])(?<rest>(?:["')\]]?\s*(?:,|/|&|\bor\b|\band\b)\s*(?:(?i)option\s+)?["'(\[]?[A-I](?![A-Za-z]))*)/#
+    private static func statedDecisions(in text: String, patterns: Patterns) -> Set<OptionLetter> {
         var found: Set<OptionLetter> = []
-        for match in text.matches(of: decision) {
+        for match in text.matches(of: patterns.decision) {
             let before = text[..<match.range.lowerBound].suffix(8).lowercased()
             if before.hasSuffix("not ") || before.hasSuffix("n't ") || before.hasSuffix("never ") { continue }
             guard acceptsLetter(match.output.first, in: text),
@@ -98,16 +105,16 @@ public enum AnswerParser {
 
     // MARK: Tier 2: layout
 
-    static func layoutLetters(in text: String) -> Set<OptionLetter> {
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines.union(CharacterSet(charactersIn: ".!\"'")))
-        let lone = #/(?i)^(?:option\s+|answer\s*:?\s*)?[(\[]?([A-I])[)\]]?\s*[.:)]?$/#
-        if let match = trimmed.wholeMatch(of: lone), let letter = OptionLetter(symbol: String(match.output.1)) {
+    private static func layoutLetters(in text: String, patterns: Patterns) -> Set<OptionLetter> {
+        // Trimmed by hand: Foundation's trimmingCharacters bridges through NSString on Linux.
+        let edge: (Character) -> Bool = { $0.isWhitespace || $0 == "." || $0 == "!" || $0 == "\"" || $0 == "'" }
+        let trimmed = String(text.drop(while: edge).reversed().drop(while: edge).reversed())
+        if let match = trimmed.wholeMatch(of: patterns.loneLetter), let letter = OptionLetter(symbol: String(match.output.1)) {
             return [letter]
         }
-        let lineStart = #/^\s*(?:[-•>]\s*)?(?:(?i)option\s+)?[(\[]?(?<letter>[A-I])[)\]]?\s*(?:[:.)\-–]|$)/#
         var found: Set<OptionLetter> = []
         for line in text.split(whereSeparator: \.isNewline) {
-            if let match = line.firstMatch(of: lineStart), let letter = OptionLetter(symbol: String(match.output.letter)) {
+            if let match = line.firstMatch(of: patterns.lineStart), let letter = OptionLetter(symbol: String(match.output.letter)) {
                 // "I. think" never happens, but "I: 85, 85" and "A. 50, 100" do.
                 found.insert(letter)
             }
@@ -117,10 +124,9 @@ public enum AnswerParser {
 
     // MARK: Tier 3: loose mentions
 
-    static func payoffMentions(in text: String, shown: [(letter: OptionLetter, allocation: Allocation)]) -> Set<OptionLetter> {
-        let pair = #/(?i)(\d{1,3})\s*(?:coins?\s*)?(?:(?:for|to)\s+(?:me|myself|you|self)\s*)?(?:,|/|;|\band\b)\s*(\d{1,3})/#
+    private static func payoffMentions(in text: String, shown: [(letter: OptionLetter, allocation: Allocation)], patterns: Patterns) -> Set<OptionLetter> {
         var found: Set<OptionLetter> = []
-        for match in text.matches(of: pair) {
+        for match in text.matches(of: patterns.payoffPair) {
             guard let own = Int(match.output.1), let other = Int(match.output.2) else { continue }
             let matching = shown.filter { $0.allocation == Allocation(own: own, other: other) }
             if matching.count == 1 { found.insert(matching[0].letter) }
@@ -128,12 +134,11 @@ public enum AnswerParser {
         return found
     }
 
-    static func standaloneCapitals(in text: String) -> Set<OptionLetter> {
+    private static func standaloneCapitals(in text: String, patterns: Patterns) -> Set<OptionLetter> {
         // A range such as "options A to I" names no choice.
-        let withoutRanges = text.replacing(#/\b[A-I]\s*(?:to|through|-|–)\s*[A-I]\b/#, with: " ")
-        let capital = #/\b(?<letter>[A-I])\b/#
+        let withoutRanges = text.replacing(patterns.letterRange, with: " ")
         var found: Set<OptionLetter> = []
-        for match in withoutRanges.matches(of: capital) {
+        for match in withoutRanges.matches(of: patterns.capital) {
             let letter = String(match.output.letter)
             let rest = withoutRanges[match.range.upperBound...]
             if match.range.lowerBound > withoutRanges.startIndex,
@@ -158,5 +163,34 @@ public enum AnswerParser {
             "not comfortable", "decline to", "i'd rather not", "i would rather not",
         ]
         return cues.contains { lower.contains($0) }
+    }
+}
+
+/// The parser's regular expressions, compiled once: a regex literal is parsed at run time each
+/// time it is evaluated, which made parsing the most expensive step of a call.
+private struct Patterns {
+    let decision = #/(?i)(?<cue>\b(?:choose|chose|choosing|pick|picked|picking|select|selected|selecting|go(?:ing)? with|opt(?:ing)? for|prefer|take)\b\s*:?|\b(?:answer|choice|selection|decision|pick|option)\b\s*(?:is|would be|will be|=|:|-)\s*:?)\s*(?:(?i)option\s+)?["'(\[]?(?<first>[A-Ia-i])(?<rest>(?:["')\]]?\s*(?:,|/|&|\bor\b|\band\b)\s*(?:(?i)option\s+)?["'(\[]?[A-I](?![A-Za-z]))*)/#
+    let loneLetter = #/(?i)^(?:option\s+|answer\s*:?\s*)?[(\[]?([A-I])[)\]]?\s*[.:)]?$/#
+    let lineStart = #/^\s*(?:[-•>]\s*)?(?:(?i)option\s+)?[(\[]?(?<letter>[A-I])[)\]]?\s*(?:[:.)\-–]|$)/#
+    let payoffPair = #/(?i)(\d{1,3})\s*(?:coins?\s*)?(?:(?:for|to)\s+(?:me|myself|you|self)\s*)?(?:,|/|;|\band\b)\s*(\d{1,3})/#
+    let capital = #/\b(?<letter>[A-I])\b/#
+    let letterRange = #/\b[A-I]\s*(?:to|through|-|–)\s*[A-I]\b/#
+
+    /// The one shared set, behind a lock.
+    static let shared = Locked(Patterns())
+}
+
+/// A value reachable only through a lock.
+// @unchecked Sendable is safe: `value` is private and touched only inside `withLock`, which
+// holds `lock` for the whole access, so no two threads use it at once. (Regex is not Sendable,
+// and SVO imports nothing but Foundation, hence NSLock rather than Mutex.)
+private final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private let value: Value
+    init(_ value: Value) { self.value = value }
+    func withLock<T>(_ body: (Value) -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(value)
     }
 }

@@ -54,14 +54,12 @@ extension ExperimentStore {
                 replyTurnID = try Self.insertTurn(ChatMessage(.assistant, reply), trialID: trialID,
                                                   parentID: requestTurnID, position: position, db: db)
             }
-            try db.execute(
-                sql: """
+            try db.cachedStatement(sql: """
                     INSERT INTO model_calls (trial_id, step, item, attempt, retry, http_status, request_turn_id,
                         reply_turn_id, raw_response, provider_model_id, finish_reason, input_tokens, output_tokens,
                         latency_ms, error, started_at, finished_at, system_fingerprint)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [trialID, call.step.name, call.step.item, call.attempt, call.retry, call.httpStatus,
+                    """).execute(arguments: [trialID, call.step.name, call.step.item, call.attempt, call.retry, call.httpStatus,
                             requestTurnID, replyTurnID,
                             call.rawResponse, call.providerModelID, call.finishReason, call.inputTokens,
                             call.outputTokens, call.latencyMs, call.error,
@@ -75,30 +73,33 @@ extension ExperimentStore {
     }
 
     static func insert(_ answer: AnswerRow, callID: Int64, db: Database) throws {
-        try db.execute(
-            sql: """
+        try db.cachedStatement(sql: """
                 INSERT INTO answers (call_id, parser_version, status, item, shown_letter, option, self, other)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [callID, answer.parserVersion, answer.status, answer.item, answer.shownLetter,
+                """).execute(arguments: [callID, answer.parserVersion, answer.status, answer.item, answer.shownLetter,
                         answer.option, answer.own, answer.other])
     }
 
     /// Stores the messages of `request` that the trial's stored chain does not have yet, after
-    /// checking that the stored chain is a prefix of it. Returns the id of the request's last turn.
+    /// checking that the request extends the chain (same length or longer, and the same message
+    /// where the chain ends). Returns the id of the request's last turn.
     static func appendTurns(_ request: [ChatMessage], trialID: Int64, db: Database) throws -> Int64 {
-        let stored = try Row.fetchAll(db, sql: """
-            SELECT turns.id, turns.role, texts.body FROM turns JOIN texts ON texts.sha256 = turns.text_sha256
-            WHERE turns.trial_id = ? ORDER BY turns.position
-            """, arguments: [trialID])
-        guard !request.isEmpty, stored.count <= request.count else {
+        // Only the chain's last turn is read: each call costs the same however long the trial.
+        let last = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT id, position, role, text_sha256 FROM turns WHERE trial_id = ? ORDER BY position DESC LIMIT 1
+            """), arguments: [trialID])
+        let storedCount = last.map { ($0["position"] as Int) + 1 } ?? 0
+        guard !request.isEmpty, storedCount <= request.count else {
             throw StoreError.conversationMismatch(trialID: trialID)
         }
-        for (row, message) in zip(stored, request) where row["role"] != message.role.rawValue || row["body"] != message.content {
-            throw StoreError.conversationMismatch(trialID: trialID)
+        if let last {
+            let message = request[storedCount - 1]
+            guard last["role"] == message.role.rawValue, last["text_sha256"] == SHA256.hex(message.content) else {
+                throw StoreError.conversationMismatch(trialID: trialID)
+            }
         }
-        var parentID: Int64? = stored.last?["id"]
-        for position in stored.count..<request.count {
+        var parentID: Int64? = last?["id"]
+        for position in storedCount..<request.count {
             parentID = try insertTurn(request[position], trialID: trialID, parentID: parentID, position: position, db: db)
         }
         return parentID!
@@ -106,11 +107,10 @@ extension ExperimentStore {
 
     static func insertTurn(_ message: ChatMessage, trialID: Int64, parentID: Int64?, position: Int, db: Database) throws -> Int64 {
         let sha = SHA256.hex(message.content)
-        try db.execute(sql: "INSERT INTO texts (sha256, body) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                       arguments: [sha, message.content])
-        try db.execute(
-            sql: "INSERT INTO turns (trial_id, parent_id, position, role, text_sha256) VALUES (?, ?, ?, ?, ?)",
-            arguments: [trialID, parentID, position, message.role.rawValue, sha])
+        try db.cachedStatement(sql: "INSERT INTO texts (sha256, body) VALUES (?, ?) ON CONFLICT DO NOTHING")
+            .execute(arguments: [sha, message.content])
+        try db.cachedStatement(sql: "INSERT INTO turns (trial_id, parent_id, position, role, text_sha256) VALUES (?, ?, ?, ?, ?)")
+            .execute(arguments: [trialID, parentID, position, message.role.rawValue, sha])
         return db.lastInsertedRowID
     }
 

@@ -46,14 +46,17 @@ struct RecordingTests {
         #expect(turns == 12)
     }
 
-    @Test("a request that does not extend the stored conversation is refused")
-    func mismatch() async throws {
+    @Test("a request that does not extend the stored conversation is refused", arguments: [
+        [ChatMessage(.user, "one"), ChatMessage(.assistant, "not two"), ChatMessage(.user, "three")],
+        [ChatMessage(.user, "one"), ChatMessage(.user, "two"), ChatMessage(.user, "three")],
+        [ChatMessage(.user, "one")],
+    ])
+    func mismatch(request: [ChatMessage]) async throws {
         let scratch = ScratchDirectory()
         let (store, _, trials) = try await makeStore(scratch)
         try await store.record(call(.value, [ChatMessage(.user, "one")], reply: "two"), trialID: trials[0])
         await #expect(throws: StoreError.conversationMismatch(trialID: trials[0])) {
-            try await store.record(call(.goal, [ChatMessage(.user, "other"), ChatMessage(.assistant, "two"),
-                                                ChatMessage(.user, "three")], reply: "x"), trialID: trials[0])
+            try await store.record(call(.goal, request, reply: "x"), trialID: trials[0])
         }
     }
 

@@ -39,8 +39,9 @@ public final class ModelAPIServer: Sendable {
         return api == .openai ? root + "/v1" : root
     }
 
-    /// `script(request, n)` decides the reply to the n-th chat request (from 0).
-    public init(api: ModelAPI, modelID: String = "scripted-model-1",
+    /// `script(request, n)` decides the reply to the n-th chat request (from 0). With
+    /// `keepLog: false` requests are not kept, so memory stays flat over long benchmarks.
+    public init(api: ModelAPI, modelID: String = "scripted-model-1", keepLog: Bool = true,
                 script: @escaping @Sendable (ServerRequest, Int) -> ModelAction) throws {
         self.api = api
         self.modelID = modelID
@@ -50,7 +51,7 @@ public final class ModelAPIServer: Sendable {
             guard request.method == "POST", request.path == expectedPath else {
                 return .respond(status: 404, body: Data(#"{"error":{"message":"not found"}}"#.utf8))
             }
-            state.log.withLock { $0.append(request) }
+            if keepLog { state.log.withLock { $0.append(request) } }
             let n = state.counter.add(1, ordering: .sequentiallyConsistent).newValue - 1
             return Self.render(script(request, n), api: api, modelID: modelID, request: request)
         }
