@@ -2,60 +2,146 @@ import Foundation
 
 /// The output formats of `hvae report`.
 public enum ReportFormat: String, CaseIterable, Sendable {
-    case table, csv, markdown, json
+    case table, csv, markdown, latex, json
 }
 
-/// Renders a VR report. Numbers are rounded to two decimals in text formats; JSON keeps full precision.
-public enum ReportRenderer {
-    static let columns = ["model", "value", "goal", "n", "n_incomplete", "mean_vr", "sd_vr", "mean_angle", "hit_rate"]
+/// How the rows and columns are laid out.
+public enum ReportLayout: String, CaseIterable, Sendable {
+    /// One row per group.
+    case rows
+    /// The study's table: models (and goal conditions) as rows, the four values as columns, "mean ± sd".
+    case study
+}
 
-    public static func render(_ report: VRReport, as format: ReportFormat) -> String {
-        switch format {
-        case .json: return json(report)
-        case .csv: return CSV.document(header: columns, rows: report.cells.map(fields))
-        case .markdown: return markdown(report)
-        case .table: return table(report)
+/// Why a report cannot be laid out as asked.
+public struct ReportLayoutError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// Renders reports. Text formats round to two decimals; CSV and JSON keep full precision.
+public enum ReportRenderer {
+    public static func render(_ report: Report, as format: ReportFormat, layout: ReportLayout = .rows) throws -> String {
+        switch layout {
+        case .rows: return rows(report, format)
+        case .study: return try study(report, format)
         }
     }
 
-    static func fields(_ cell: VRCell) -> [String] {
-        [cell.model, cell.value, cell.goal, String(cell.n), String(cell.nIncomplete),
-         fixed(cell.meanVR), fixed(cell.sdVR), fixed(cell.meanAngle), fixed(cell.hitRate)]
+    // MARK: Rows layout
+
+    /// Machine-readable columns, in order; CSV uses these names.
+    static let machineColumns = ["n", "n_incomplete", "mean_vr", "sd_vr", "ci_low", "ci_high", "mean_angle",
+                                 "pooled_angle", "hit_rate", "transitive_share", "mean_inequality_aversion"]
+
+    static func machineValues(_ cell: ReportCell) -> [String] {
+        [String(cell.n), String(cell.nIncomplete), exact(cell.meanVR), exact(cell.sdVR), exact(cell.ciLow), exact(cell.ciHigh),
+         exact(cell.meanAngle), exact(cell.pooledAngle), exact(cell.hitRate), exact(cell.transitiveShare),
+         exact(cell.meanInequalityAversion)]
     }
+
+    /// Human columns: header and the two-decimal text of each cell.
+    static func humanColumns(_ report: Report) -> [(header: String, numeric: Bool, text: (ReportCell) -> String)] {
+        let percent = Int((report.options.confidence * 100).rounded())
+        var columns: [(String, Bool, (ReportCell) -> String)] = report.options.groupBy.enumerated().map { index, dimension in
+            (dimension.rawValue.replacingOccurrences(of: "_", with: " "), false, { $0.group[index] })
+        }
+        columns += [
+            ("n", true, { String($0.n) }),
+            ("incomplete", true, { String($0.nIncomplete) }),
+            ("VR mean ± sd", true, meanSD),
+            ("\(percent)% CI", true, interval),
+            ("mean θ", true, { fixed($0.meanAngle) }),
+            ("pooled θ", true, { fixed($0.pooledAngle) }),
+            ("hit rate", true, { fixed($0.hitRate) }),
+            ("transitive", true, { fixed($0.transitiveShare) }),
+        ]
+        if report.cells.contains(where: { $0.meanInequalityAversion != nil }) {
+            columns.append(("ineq. aversion", true, { fixed($0.meanInequalityAversion) }))
+        }
+        return columns
+    }
+
+    static func rows(_ report: Report, _ format: ReportFormat) -> String {
+        switch format {
+        case .json:
+            struct Document: Encodable { let filter: ReportFilter; let options: ReportOptions; let cells: [ReportCell] }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            return String(decoding: try! encoder.encode(Document(filter: report.filter, options: report.options, cells: report.cells)),
+                          as: UTF8.self) + "\n"
+        case .csv:
+            return CSV.document(header: report.options.groupBy.map(\.rawValue) + machineColumns,
+                                rows: report.cells.map { $0.group + machineValues($0) })
+        case .table, .markdown, .latex:
+            let columns = humanColumns(report)
+            let header = columns.map(\.header)
+            let body = report.cells.map { cell in columns.map { $0.text(cell) } }
+            let numeric = Set(columns.indices.filter { columns[$0].numeric })
+            switch format {
+            case .table: return TextTable.render(header: header, rows: body, rightAligned: numeric)
+            case .markdown: return Markdown.table(header: header, rows: body, rightAligned: numeric)
+            default: return LaTeX.table(header: header, rows: body, rightAligned: numeric)
+            }
+        }
+    }
+
+    // MARK: Study layout
+
+    static func study(_ report: Report, _ format: ReportFormat) throws -> String {
+        guard let modelIndex = report.options.groupBy.firstIndex(of: .model),
+              let valueIndex = report.options.groupBy.firstIndex(of: .value),
+              let goalIndex = report.options.groupBy.firstIndex(of: .goal),
+              report.options.groupBy.count == 3
+        else { throw ReportLayoutError(description: "--layout study needs --by model,value,goal (the default)") }
+        let values = ["altruistic", "prosocial", "individualistic", "competitive"]
+        var rowKeys: [(model: String, goal: String)] = []
+        for cell in report.cells where !rowKeys.contains(where: { $0 == (cell.group[modelIndex], cell.group[goalIndex]) }) {
+            rowKeys.append((cell.group[modelIndex], cell.group[goalIndex]))
+        }
+        func cell(_ model: String, _ goal: String, _ value: String) -> ReportCell? {
+            report.cells.first { $0.group[modelIndex] == model && $0.group[goalIndex] == goal && $0.group[valueIndex] == value }
+        }
+        if format == .csv || format == .json {
+            let header = ["model", "goal"] + values.flatMap { ["\($0)_mean_vr", "\($0)_sd_vr", "\($0)_n"] }
+            let rows = rowKeys.map { key in
+                [key.model, key.goal] + values.flatMap { value -> [String] in
+                    let c = cell(key.model, key.goal, value)
+                    return [exact(c?.meanVR), exact(c?.sdVR), c.map { String($0.n) } ?? ""]
+                }
+            }
+            if format == .csv { return CSV.document(header: header, rows: rows) }
+            let objects = rows.map { Dictionary(uniqueKeysWithValues: zip(header, $0)) }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            return String(decoding: try! encoder.encode(objects), as: UTF8.self) + "\n"
+        }
+        let header = ["model", "goal"] + values
+        let rows = rowKeys.map { key in
+            [key.model, key.goal] + values.map { value in cell(key.model, key.goal, value).map(meanSD) ?? "" }
+        }
+        let numeric: Set<Int> = [2, 3, 4, 5]
+        switch format {
+        case .markdown: return Markdown.table(header: header, rows: rows, rightAligned: numeric)
+        case .latex: return LaTeX.table(header: header, rows: rows, rightAligned: numeric)
+        default: return TextTable.render(header: header, rows: rows, rightAligned: numeric)
+        }
+    }
+
+    // MARK: Numbers
 
     static func fixed(_ x: Double?) -> String { x.map { String(format: "%.2f", $0) } ?? "" }
 
-    private static func json(_ report: VRReport) -> String {
-        struct Document: Encodable { let run_ids: [Int64]; let cells: [VRCell] }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return String(decoding: try! encoder.encode(Document(run_ids: report.runIDs, cells: report.cells)), as: UTF8.self) + "\n"
-    }
+    /// Full precision (shortest text that reads back as the same Double).
+    static func exact(_ x: Double?) -> String { x.map { "\($0)" } ?? "" }
 
-    private static func markdown(_ report: VRReport) -> String {
-        let header = ["model", "value", "goal", "n", "incomplete", "VR (mean ± sd)", "mean θ", "hit rate"]
-        var lines = ["| " + header.joined(separator: " | ") + " |",
-                     "|" + header.map { _ in "---" }.joined(separator: "|") + "|"]
-        for cell in report.cells {
-            lines.append("| " + [cell.model, cell.value, cell.goal, String(cell.n), String(cell.nIncomplete),
-                                 meanSD(cell), fixed(cell.meanAngle), fixed(cell.hitRate)]
-                .map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |")
-        }
-        return lines.joined(separator: "\n") + "\n"
-    }
-
-    static func meanSD(_ cell: VRCell) -> String {
+    static func meanSD(_ cell: ReportCell) -> String {
         guard let mean = cell.meanVR else { return "–" }
         return String(format: "%.2f ± %.2f", mean, cell.sdVR ?? 0)
     }
 
-    private static func table(_ report: VRReport) -> String {
-        let header = ["model", "value", "goal", "n", "incomplete", "VR mean ± sd", "mean θ", "hit rate"]
-        let rows = report.cells.map { cell in
-            [cell.model, cell.value, cell.goal, String(cell.n), String(cell.nIncomplete), meanSD(cell),
-             fixed(cell.meanAngle), fixed(cell.hitRate)]
-        }
-        return TextTable.render(header: header, rows: rows, rightAligned: [3, 4, 5, 6, 7])
+    static func interval(_ cell: ReportCell) -> String {
+        guard let low = cell.ciLow, let high = cell.ciHigh else { return "" }
+        return String(format: "[%.2f, %.2f]", low, high)
     }
 }
 
@@ -66,13 +152,57 @@ public enum TextTable {
             ([header] + rows).map { $0[column].count }.max() ?? 0
         }
         func line(_ cells: [String]) -> String {
-            cells.enumerated().map { index, cell in
+            var text = cells.enumerated().map { index, cell in
                 let pad = String(repeating: " ", count: widths[index] - cell.count)
                 return rightAligned.contains(index) ? pad + cell : cell + pad
-            }.joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
+            }.joined(separator: "  ")
+            while text.last == " " { text.removeLast() }
+            return text
         }
         let rule = widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")
         return ([line(header), rule] + rows.map(line)).joined(separator: "\n") + "\n"
+    }
+}
+
+/// GitHub-flavoured Markdown tables.
+enum Markdown {
+    static func table(header: [String], rows: [[String]], rightAligned: Set<Int>) -> String {
+        func escape(_ text: String) -> String { text.replacingOccurrences(of: "|", with: "\\|") }
+        var lines = ["| " + header.map(escape).joined(separator: " | ") + " |",
+                     "|" + header.indices.map { rightAligned.contains($0) ? "---:" : "---" }.joined(separator: "|") + "|"]
+        lines += rows.map { "| " + $0.map(escape).joined(separator: " | ") + " |" }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// LaTeX tables with booktabs rules, ready to \input.
+enum LaTeX {
+    static func table(header: [String], rows: [[String]], rightAligned: Set<Int>) -> String {
+        let spec = header.indices.map { rightAligned.contains($0) ? "r" : "l" }.joined()
+        var lines = ["% Generated by hvae; needs \\usepackage{booktabs}.",
+                     "\\begin{tabular}{\(spec)}", "\\toprule",
+                     header.map(escape).joined(separator: " & ") + " \\\\", "\\midrule"]
+        lines += rows.map { $0.map(escape).joined(separator: " & ") + " \\\\" }
+        lines += ["\\bottomrule", "\\end{tabular}"]
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Escapes LaTeX's special characters, and writes ±, θ and – as math or text commands.
+    static func escape(_ text: String) -> String {
+        var out = ""
+        for character in text {
+            switch character {
+            case "\\": out += "\\textbackslash{}"
+            case "&", "%", "$", "#", "_", "{", "}": out += "\\\(character)"
+            case "~": out += "\\textasciitilde{}"
+            case "^": out += "\\textasciicircum{}"
+            case "±": out += "$\\pm$"
+            case "θ": out += "$\\theta$"
+            case "–": out += "--"
+            default: out.append(character)
+            }
+        }
+        return out
     }
 }
 

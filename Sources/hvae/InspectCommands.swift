@@ -96,8 +96,8 @@ struct ShowCommand: AsyncParsableCommand {
                 },
                 rightAligned: [2, 3, 4, 5, 6, 7]), terminator: "")
             print("")
-            let report = try await VRReport.build(store: store, runIDs: [runID])
-            print(ReportRenderer.render(report, as: .table), terminator: "")
+            let report = try await Report.build(store: store, filter: ReportFilter(runIDs: [runID]))
+            print(try ReportRenderer.render(report, as: .table), terminator: "")
         }
     }
 }
@@ -118,42 +118,139 @@ struct ModelUsage: Decodable, Sendable, FetchableRecord {
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Mean VR ± sd per model, value and goal condition.",
+        abstract: "Mean VR, its spread and confidence interval, angles, hit rate, per group of trials.",
         discussion: """
-            Aggregates the trials of the chosen runs (the newest run when none is given). Means are \
-            over complete trials only; incomplete and failed trials are counted, never scored as zero.
+            Aggregates the trials of the chosen runs (the newest run when none is chosen), filtered and \
+            grouped as asked. Per group: trials, incomplete trials, mean VR ± sd, a seeded percentile \
+            bootstrap confidence interval of the mean, mean θ, pooled θ (θ of the allocations averaged \
+            over trials), category hit rate, share of transitive trials, and mean inequality aversion \
+            when the full instrument was used. Means are over complete trials only; incomplete and \
+            failed trials are counted, never scored as zero. CSV and JSON keep full precision; the \
+            others round to two decimals.
 
             Examples:
-              hvae report                              the newest run, as an aligned table
-              hvae report --run 3 --run 4 --format csv > vr.csv
-              hvae report --format markdown            ready to paste
-              hvae report --format json                full precision, for scripts
+              hvae report                                  the newest run, as an aligned table
+              hvae report --all --format latex > vr.tex    every run, booktabs, ready to \\input
+              hvae report --experiment quickstart --layout study --format markdown
+              hvae report --run 3 --run 4 --by model,option_order --format csv -o vr.csv
+              hvae report --model gpt-4o --value prosocial --goal with --format json
             """
     )
 
-    @Option(name: .customLong("run"), help: ArgumentHelp("A run id to include; repeat for several.", valueName: "id"))
-    var runIDs: [Int64] = []
+    @OptionGroup var selection: RunSelection
+
+    @Option(name: .customLong("model"), help: ArgumentHelp("Only this model; repeat for several.", valueName: "name"))
+    var models: [String] = []
+
+    @Option(name: .customLong("value"), help: ArgumentHelp("Only this assigned value; repeat for several.", valueName: "value"))
+    var values: [String] = []
+
+    @Option(name: .customLong("goal"), help: ArgumentHelp("Only this goal condition (with or without).", valueName: "goal"))
+    var goals: [String] = []
+
+    @Option(name: .customLong("order"), help: ArgumentHelp("Only this option order; repeat for several.", valueName: "order"))
+    var orders: [String] = []
+
+    @Option(name: .customLong("by"), help: ArgumentHelp(
+        "Group by these, comma-separated: \(ReportDimension.allCases.map(\.rawValue).joined(separator: ", ")).",
+        valueName: "dimensions"))
+    var groupBy = "model,value,goal"
 
     @Option(help: ArgumentHelp("Output format: \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "format"))
     var format: ReportFormat = .table
 
+    @Option(help: ArgumentHelp("rows (one row per group) or study (models as rows, the four values as columns).", valueName: "layout"))
+    var layout: ReportLayout = .rows
+
+    @Option(help: ArgumentHelp("Bootstrap resamples for the confidence interval.", valueName: "n"))
+    var resamples = 10_000
+
+    @Option(help: ArgumentHelp("Bootstrap seed (stored in JSON output).", valueName: "n"))
+    var seed: UInt64 = 20_230_527
+
+    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file"))
+    var output: String?
+
     @OptionGroup var database: DatabaseOptions
+
+    func validate() throws {
+        for name in groupBy.split(separator: ",") where ReportDimension(rawValue: String(name)) == nil {
+            throw ValidationError("--by: unknown dimension '\(name)'; use \(ReportDimension.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        for value in values where !["altruistic", "prosocial", "individualistic", "competitive"].contains(value) {
+            throw ValidationError("--value: unknown value '\(value)'; use altruistic, prosocial, individualistic or competitive")
+        }
+        for goal in goals where !["with", "without"].contains(goal) {
+            throw ValidationError("--goal: use with or without, not '\(goal)'")
+        }
+        for order in orders where !["original", "reversed", "shuffled"].contains(order) {
+            throw ValidationError("--order: use original, reversed or shuffled, not '\(order)'")
+        }
+        guard resamples >= 1 else { throw ValidationError("--resamples must be at least 1") }
+    }
 
     func run() async throws {
         try await reportingErrors {
             let store = try ExperimentStore(path: database.path, create: false)
-            var ids = runIDs
-            if ids.isEmpty {
-                guard let newest = try await store.runs().first?.id else {
-                    throw UserFacingError(message: "no runs in \(database.path); start one with `hvae run FILE`")
-                }
-                ids = [newest]
+            let runIDs = try await selection.resolve(store, databasePath: database.path)
+            let filter = ReportFilter(runIDs: runIDs, models: models, values: values, goals: goals, optionOrders: orders)
+            let options = ReportOptions(groupBy: groupBy.split(separator: ",").compactMap { ReportDimension(rawValue: String($0)) },
+                                        resamples: resamples, seed: seed)
+            let report = try await Report.build(store: store, filter: filter, options: options)
+            guard !report.cells.isEmpty else {
+                throw UserFacingError(message: "no trials match these filters in run(s) \(runIDs.map(String.init).joined(separator: ", "))")
             }
-            for id in ids { _ = try await store.run(id) }
-            let report = try await VRReport.build(store: store, runIDs: ids)
-            print(ReportRenderer.render(report, as: format), terminator: "")
+            try write(try ReportRenderer.render(report, as: format, layout: layout), to: output)
         }
     }
 }
 
+/// Which runs a command reads: --run (repeated), --experiment (repeated), --all, or the newest run.
+struct RunSelection: ParsableArguments {
+    @Option(name: .customLong("run"), help: ArgumentHelp("A run id; repeat for several.", valueName: "id"))
+    var runIDs: [Int64] = []
+
+    @Option(name: .customLong("experiment"), help: ArgumentHelp("Every run of the experiment with this name; repeat for several.", valueName: "name"))
+    var experiments: [String] = []
+
+    @Flag(help: "Every run in the database.")
+    var all = false
+
+    /// The selected run ids; the newest run when nothing is selected. Unknown ids are errors.
+    func resolve(_ store: ExperimentStore, databasePath: String) async throws -> [Int64] {
+        let runs = try await store.runs()
+        guard let newest = runs.first?.id else {
+            throw UserFacingError(message: "no runs in \(databasePath); start one with `hvae run FILE`")
+        }
+        if all { return runs.compactMap(\.id).sorted() }
+        var ids = Set<Int64>()
+        for id in runIDs {
+            guard runs.contains(where: { $0.id == id }) else { throw StoreError.unknownRun(id) }
+            ids.insert(id)
+        }
+        for name in experiments {
+            let matching = runs.filter { $0.name == name }.compactMap(\.id)
+            guard !matching.isEmpty else {
+                throw UserFacingError(message: "no run of an experiment named '\(name)'; `hvae runs` lists them")
+            }
+            ids.formUnion(matching)
+        }
+        return ids.isEmpty ? [newest] : ids.sorted()
+    }
+}
+
+/// Writes `text` to a file, or to standard output when `path` is nil.
+func write(_ text: String, to path: String?) throws {
+    guard let path else {
+        print(text, terminator: "")
+        return
+    }
+    do {
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    } catch {
+        throw UserFacingError(message: "cannot write \(path): \(error.localizedDescription)")
+    }
+}
+
+extension ReportLayout: ExpressibleByArgument {}
 extension ReportFormat: ExpressibleByArgument {}

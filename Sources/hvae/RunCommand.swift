@@ -147,8 +147,8 @@ struct RunSession {
             print("run \(runID) has unfinished trials; continue it with: hvae resume \(runID)\(dbHint)")
         }
         print("")
-        let report = try await VRReport.build(store: store, runIDs: [runID])
-        print(ReportRenderer.render(report, as: .table), terminator: "")
+        let report = try await Report.build(store: store, filter: ReportFilter(runIDs: [runID]))
+        print(try ReportRenderer.render(report, as: .table), terminator: "")
     }
 
     private var dbHint: String { databasePath == "hvae.sqlite" ? "" : " --db \(databasePath)" }

@@ -1,48 +1,57 @@
 import Foundation
+import GRDB
 import Testing
 import Store
+import SVO
 @testable import Analysis
 @testable import Runner
 
-@Suite("VR report and its formats")
-struct ReportTests {
-    /// A finished run of noisy and stubborn agents in a fresh database.
-    func runOnce(seed: Int, in store: ExperimentStore) async throws -> Int64 {
-        let experiment = try ExperimentFile.parse(yaml: """
-            name: report
-            seed: \(seed)
-            trials: 4
-            models:
-              - name: noisy
-                agent: noisy
-              - name: stubborn
-                agent: stubborn
-                value: prosocial
-            """)
-        let runner = ExperimentRunner(store: store)
-        let run = try await runner.createRun(experiment)
-        _ = try await runner.execute(runID: run.id!, experiment: experiment,
-                                     providers: try ProviderFactory.makeAll(experiment, transport: URLSessionTransport()))
-        return run.id!
-    }
+/// A fresh database with runs of `yaml` (one per seed).
+final class ReportFixture {
+    let directory: URL
+    let store: ExperimentStore
+    var runIDs: [Int64] = []
 
-    func scratchStore() throws -> (URL, ExperimentStore) {
-        let directory = FileManager.default.temporaryDirectory.appending(path: "hvae-report-\(UUID().uuidString)")
+    init(_ yaml: String = ReportFixture.standard, seeds: [Int] = [1]) async throws {
+        directory = FileManager.default.temporaryDirectory.appending(path: "hvae-report-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        return (directory, try ExperimentStore(path: directory.appending(path: "r.sqlite").path))
+        store = try ExperimentStore(path: directory.appending(path: "r.sqlite").path)
+        for seed in seeds {
+            let experiment = try ExperimentFile.parse(yaml: yaml + "\nseed: \(seed)\n")
+            let runner = ExperimentRunner(store: store)
+            let run = try await runner.createRun(experiment)
+            _ = try await runner.execute(runID: run.id!, experiment: experiment,
+                                         providers: try ProviderFactory.makeAll(experiment, transport: URLSessionTransport()))
+            runIDs.append(run.id!)
+        }
     }
 
-    @Test("the report of one run agrees with the vr_summary view")
+    deinit { try? FileManager.default.removeItem(at: directory) }
+
+    static let standard = """
+        name: report
+        trials: 4
+        option_orders: [original, reversed]
+        models:
+          - name: noisy
+            agent: noisy
+          - name: stubborn
+            agent: stubborn
+            value: prosocial
+        """
+}
+
+@Suite("Reports: statistics and formats")
+struct ReportTests {
+    @Test("the default report agrees with the vr_summary view, cell by cell")
     func agreesWithView() async throws {
-        let (directory, store) = try scratchStore()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let runID = try await runOnce(seed: 1, in: store)
-        let report = try await VRReport.build(store: store, runIDs: [runID])
-        let view = try await store.vrSummary(runIDs: [runID])
-        #expect(report.cells.count == view.count)
+        let fixture = try await ReportFixture()
+        let report = try await Report.build(store: fixture.store, filter: ReportFilter(runIDs: fixture.runIDs))
+        let view = try await fixture.store.vrSummary(runIDs: fixture.runIDs)
         #expect(report.cells.count == 16)
+        #expect(report.cells.count == view.count)
         for cell in report.cells {
-            let row = try #require(view.first { $0.model == cell.model && $0.value == cell.value && $0.goal == cell.goal })
+            let row = try #require(view.first { [$0.model, $0.value, $0.goal] == cell.group })
             #expect(cell.n == row.n)
             #expect(cell.nIncomplete == row.n - row.nComplete)
             #expect(abs(cell.meanVR! - row.meanVr!) < 1e-9)
@@ -50,52 +59,115 @@ struct ReportTests {
             #expect(abs(cell.meanAngle! - row.meanAngle!) < 1e-9)
             #expect(abs(cell.hitRate! - row.hitRate!) < 1e-9)
         }
-        // The study's order: models as listed, values A, P, I, C.
-        #expect(report.cells.prefix(8).map(\.value) == ["altruistic", "altruistic", "prosocial", "prosocial",
-                                                         "individualistic", "individualistic", "competitive", "competitive"])
+        // The study's order: models as they first appear, values A, P, I, C, with before without.
+        #expect(report.cells.prefix(8).map { $0.group[1] } == ["altruistic", "altruistic", "prosocial", "prosocial",
+                                                                "individualistic", "individualistic", "competitive", "competitive"])
+        #expect(report.cells.prefix(2).map { $0.group[2] } == ["with", "without"])
     }
 
-    @Test("several runs pool their trials per cell")
-    func poolsRuns() async throws {
-        let (directory, store) = try scratchStore()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let a = try await runOnce(seed: 1, in: store)
-        let b = try await runOnce(seed: 2, in: store)
-        let pooled = try await VRReport.build(store: store, runIDs: [a, b])
-        let single = try await store.vrSummary(runIDs: [a, b])
-        let cell = try #require(pooled.cells.first { $0.model == "noisy" && $0.value == "prosocial" && $0.goal == "with" })
-        let parts = single.filter { $0.model == "noisy" && $0.value == "prosocial" && $0.goal == "with" }
-        #expect(cell.n == 8)
-        #expect(parts.count == 2)
-        let expectedMean = parts.map { $0.meanVr! * Double($0.nComplete) }.reduce(0, +) / Double(parts.map(\.nComplete).reduce(0, +))
-        #expect(abs(cell.meanVR! - expectedMean) < 1e-9)
+    @Test("filters and groupings select and split the right trials")
+    func filtersAndGroups() async throws {
+        let fixture = try await ReportFixture(seeds: [1, 2])
+        let filter = ReportFilter(runIDs: fixture.runIDs, models: ["stubborn"], values: ["altruistic", "competitive"], goals: ["with"])
+        let byOrder = try await Report.build(store: fixture.store, filter: filter,
+                                             options: ReportOptions(groupBy: [.value, .optionOrder, .run]))
+        #expect(byOrder.cells.map(\.group) == [
+            ["altruistic", "original", "1"], ["altruistic", "original", "2"], ["altruistic", "reversed", "1"], ["altruistic", "reversed", "2"],
+            ["competitive", "original", "1"], ["competitive", "original", "2"], ["competitive", "reversed", "1"], ["competitive", "reversed", "2"],
+        ])
+        #expect(byOrder.cells.allSatisfy { $0.n == 4 })
+        // The stubborn agent is prosocial whatever it is told: VR 43.61 on altruistic, 0 on competitive.
+        #expect(byOrder.cells.prefix(4).allSatisfy { abs($0.meanVR! - 43.61) < 1e-9 })
+        #expect(byOrder.cells.suffix(4).allSatisfy { $0.meanVR == 0 })
+
+        let pooled = try await Report.build(store: fixture.store, filter: ReportFilter(runIDs: fixture.runIDs, models: ["noisy"]),
+                                            options: ReportOptions(groupBy: [.model]))
+        #expect(pooled.cells.count == 1)
+        #expect(pooled.cells[0].n == 2 * 4 * 2 * 2 * 4)
     }
 
-    @Test("csv, json, markdown and table carry the same numbers")
+    @Test("pooled θ is the angle of the averaged allocations; transitive share and hit rate are shares")
+    func pooledAngle() async throws {
+        let fixture = try await ReportFixture()
+        let report = try await Report.build(store: fixture.store, filter: ReportFilter(runIDs: fixture.runIDs, models: ["noisy"]),
+                                            options: ReportOptions(groupBy: [.model, .value]))
+        for cell in report.cells {
+            let (own, other) = try await fixture.store.pool.read { db in
+                let row = try Row.fetchOne(db, sql: """
+                    SELECT avg(a.self) AS own, avg(a.other) AS other
+                    FROM call_log AS a JOIN trials AS t ON t.id = a.trial_id
+                    WHERE t.model = 'noisy' AND t.value = ? AND t.status = 'complete' AND a.parse_status = 'ok' AND a.item <= 6
+                    """, arguments: [cell.group[1]])!
+                return (row["own"] as Double, row["other"] as Double)
+            }
+            #expect(abs(cell.pooledAngle! - atan2(other - 50, own - 50) * 180 / .pi) < 1e-9)
+            #expect((0...1).contains(cell.transitiveShare!))
+            #expect((0...1).contains(cell.hitRate!))
+        }
+    }
+
+    @Test("the bootstrap interval is seeded, brackets the mean, and narrows with more data")
+    func bootstrap() {
+        let xs = (0..<40).map { Double($0 % 7) * 3 + 20 }
+        let a = Statistics.bootstrapInterval(xs, resamples: 2_000, confidence: 0.95, seed: 7)!
+        let b = Statistics.bootstrapInterval(xs, resamples: 2_000, confidence: 0.95, seed: 7)!
+        let c = Statistics.bootstrapInterval(xs, resamples: 2_000, confidence: 0.95, seed: 8)!
+        #expect(a == b)
+        #expect(a != c)
+        let mean = Statistics.mean(xs)!
+        #expect(a.low < mean && mean < a.high)
+        // The normal approximation: mean ± 1.96 sd / sqrt(n), within 15 %.
+        let half = 1.96 * Statistics.sampleSD(xs)! / Double(xs.count).squareRoot()
+        #expect(abs((a.high - a.low) / 2 - half) / half < 0.15)
+        let wider = Statistics.bootstrapInterval(Array(xs.prefix(10)), resamples: 2_000, confidence: 0.95, seed: 7)!
+        #expect(wider.high - wider.low > a.high - a.low)
+        #expect(Statistics.bootstrapInterval([5], resamples: 100, confidence: 0.95, seed: 1) == nil)
+    }
+
+    @Test("csv, json, markdown, latex and table carry the same numbers")
     func formatsAgree() async throws {
-        let (directory, store) = try scratchStore()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let runID = try await runOnce(seed: 3, in: store)
-        let report = try await VRReport.build(store: store, runIDs: [runID])
-
-        let csvLines = ReportRenderer.render(report, as: .csv).components(separatedBy: "\r\n").filter { !$0.isEmpty }
-        #expect(csvLines.first == "model,value,goal,n,n_incomplete,mean_vr,sd_vr,mean_angle,hit_rate")
+        let fixture = try await ReportFixture()
+        let report = try await Report.build(store: fixture.store, filter: ReportFilter(runIDs: fixture.runIDs),
+                                            options: ReportOptions(resamples: 500))
+        let csvLines = try ReportRenderer.render(report, as: .csv).components(separatedBy: "\r\n").filter { !$0.isEmpty }
+        #expect(csvLines.first == "model,value,goal,n,n_incomplete,mean_vr,sd_vr,ci_low,ci_high,mean_angle,pooled_angle,hit_rate,transitive_share,mean_inequality_aversion")
         #expect(csvLines.count == report.cells.count + 1)
 
-        struct Document: Decodable { let run_ids: [Int64]; let cells: [VRCell] }
-        let json = try JSONDecoder().decode(Document.self, from: Data(ReportRenderer.render(report, as: .json).utf8))
+        struct Document: Decodable { let cells: [ReportCell]; let options: ReportOptions; let filter: ReportFilter }
+        let json = try JSONDecoder().decode(Document.self, from: Data(try ReportRenderer.render(report, as: .json).utf8))
         #expect(json.cells == report.cells)
-        #expect(json.run_ids == [runID])
+        #expect(json.options.resamples == 500)
+        #expect(json.options.seed == 20_230_527)
 
-        let markdown = ReportRenderer.render(report, as: .markdown)
-        let table = ReportRenderer.render(report, as: .table)
+        let markdown = try ReportRenderer.render(report, as: .markdown)
+        let latex = try ReportRenderer.render(report, as: .latex)
+        let table = try ReportRenderer.render(report, as: .table)
+        #expect(latex.contains("\\toprule") && latex.contains("\\bottomrule") && latex.contains("$\\pm$"))
         for (cell, line) in zip(report.cells, csvLines.dropFirst()) {
             let fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            #expect(fields[0] == cell.model && fields[1] == cell.value && fields[2] == cell.goal)
-            #expect(Double(fields[5])! == (cell.meanVR! * 100).rounded() / 100)
-            let meanSD = ReportRenderer.meanSD(cell)
-            #expect(markdown.contains("| \(cell.model) | \(cell.value) | \(cell.goal) | \(cell.n) | \(cell.nIncomplete) | \(meanSD) |"))
+            #expect(Array(fields[0..<3]) == cell.group)
+            #expect(Double(fields[5]) == cell.meanVR)
+            #expect(Double(fields[7]) == cell.ciLow)
+            let meanSD = String(format: "%.2f ± %.2f", cell.meanVR!, cell.sdVR ?? 0)
+            #expect(markdown.contains("| \(cell.group.joined(separator: " | ")) | \(cell.n) | \(cell.nIncomplete) | \(meanSD) |"))
+            #expect(latex.contains("\(cell.group.joined(separator: " & ")) & \(cell.n) & \(cell.nIncomplete) & \(meanSD.replacingOccurrences(of: "±", with: "$\\pm$")) &"))
             #expect(table.contains(meanSD))
+        }
+    }
+
+    @Test("the study layout: models and goals as rows, the four values as columns")
+    func studyLayout() async throws {
+        let fixture = try await ReportFixture()
+        let report = try await Report.build(store: fixture.store, filter: ReportFilter(runIDs: fixture.runIDs), options: ReportOptions(resamples: 10))
+        let markdown = try ReportRenderer.render(report, as: .markdown, layout: .study)
+        let lines = markdown.split(separator: "\n")
+        #expect(lines[0] == "| model | goal | altruistic | prosocial | individualistic | competitive |")
+        #expect(lines.count == 2 + 4)
+        #expect(lines.contains("| stubborn | with | 43.61 ± 0.00 | 60.00 ± 0.00 | 22.82 ± 0.00 | 0.00 ± 0.00 |"))
+        let csv = try ReportRenderer.render(report, as: .csv, layout: .study)
+        #expect(csv.hasPrefix("model,goal,altruistic_mean_vr,altruistic_sd_vr,altruistic_n,"))
+        #expect(throws: ReportLayoutError.self) {
+            try ReportRenderer.render(Report(filter: report.filter, options: ReportOptions(groupBy: [.model]), cells: []), as: .table, layout: .study)
         }
     }
 
@@ -103,6 +175,11 @@ struct ReportTests {
     func csvQuoting() {
         #expect(CSV.record(["plain", "a,b", "say \"hi\"", "two\nlines", "crlf\r\nend", ""]) ==
                 "plain,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",\"crlf\r\nend\",\r\n")
+    }
+
+    @Test("LaTeX special characters are escaped")
+    func latexEscaping() {
+        #expect(LaTeX.escape("gpt_4o & 50% $x #1 {a} ~ ^ \\") == "gpt\\_4o \\& 50\\% \\$x \\#1 \\{a\\} \\textasciitilde{} \\textasciicircum{} \\textbackslash{}")
     }
 
     @Test("statistics: mean and sample standard deviation")

@@ -48,8 +48,14 @@ struct QuickstartTests {
         #expect(csv.status == 0)
         let lines = csv.stdout.components(separatedBy: "\r\n").filter { !$0.isEmpty }
         #expect(lines.count == 33)
-        #expect(lines.contains("ideal,competitive,without,10,0,60.00,0.00,-16.26,1.00"))
-        #expect(lines.contains("stubborn-prosocial,altruistic,with,10,0,43.61,0.00,45.00,0.00"))
+        // Full precision in CSV: round here to compare with the study's two decimals.
+        let rounded = lines.dropFirst().map { line in
+            line.split(separator: ",", omittingEmptySubsequences: false).enumerated().map { index, field in
+                index >= 5 ? (Double(field).map { String(format: "%.2f", $0) } ?? "") : String(field)
+            }.joined(separator: ",")
+        }
+        #expect(rounded.contains("ideal,competitive,without,10,0,60.00,0.00,60.00,60.00,-16.26,-16.26,1.00,1.00,"))
+        #expect(rounded.contains("stubborn-prosocial,altruistic,with,10,0,43.61,0.00,43.61,43.61,45.00,45.00,0.00,1.00,"))
 
         let runs = try hvae(["runs"], in: work.url)
         #expect(runs.status == 0)
@@ -61,7 +67,10 @@ struct QuickstartTests {
         #expect(show.stdout.contains("hvae-reference/ideal"))
 
         let markdown = try hvae(["report", "--run", "1", "--format", "markdown"], in: work.url)
-        #expect(markdown.stdout.contains("| fixed-A | altruistic | with | 10 | 0 | 29.08 ± 0.00 | 30.47 | 0.00 |"))
+        #expect(markdown.stdout.contains("| fixed-A | altruistic | with | 10 | 0 | 29.08 ± 0.00 | [29.08, 29.08] | 30.47 | 30.47 | 0.00 | 0.00 |"))
+        let study = try hvae(["report", "--layout", "study", "--format", "markdown"], in: work.url)
+        #expect(study.stdout.contains("| ideal | with | 60.00 ± 0.00 | 60.00 ± 0.00 | 60.00 ± 0.00 | 60.00 ± 0.00 |"))
+        #expect(study.stdout.contains("| stubborn-prosocial | without | 43.61 ± 0.00 | 60.00 ± 0.00 | 22.82 ± 0.00 | 0.00 ± 0.00 |"))
     }
 
     @Test("a bad experiment file: one-line error with key and line, non-zero exit, no database")
@@ -120,5 +129,47 @@ struct QuickstartTests {
         #expect(result.status == 0)
         #expect(result.stdout.contains("hvae"))
         #expect(result.stdout.contains("Example"))
+    }
+}
+
+@Suite("hvae report: selections, filters, formats, files")
+struct ReportCommandTests {
+    @Test("runs are chosen by id, experiment name or --all; filters and groupings apply; -o writes a file")
+    func selections() throws {
+        let work = try WorkingDirectory()
+        try work.write("a.yaml", "name: alpha\ntrials: 2\nmodels:\n  - name: ideal\n    agent: ideal\n")
+        try work.write("b.yaml", "name: beta\ntrials: 3\nmodels:\n  - name: fixed\n    agent: fixed\n")
+        for file in ["a.yaml", "b.yaml", "a.yaml"] { #expect(try hvae(["run", file, "--quiet"], in: work.url).status == 0) }
+
+        func csvRows(_ arguments: [String]) throws -> [[String]] {
+            let result = try hvae(["report", "--format", "csv", "--resamples", "50"] + arguments, in: work.url)
+            #expect(result.status == 0, "\(result.stderr)")
+            return result.stdout.components(separatedBy: "\r\n").dropFirst().filter { !$0.isEmpty }
+                .map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        }
+        // Default: the newest run only (run 3, alpha): 8 cells of 2 trials.
+        #expect(try csvRows([]).map { $0[3] } == Array(repeating: "2", count: 8))
+        // Both alpha runs pooled: 4 trials per cell.
+        #expect(try csvRows(["--experiment", "alpha"]).map { $0[3] } == Array(repeating: "4", count: 8))
+        #expect(try csvRows(["--all", "--by", "model"]).map { [$0[0], $0[1]] } == [["ideal", "32"], ["fixed", "24"]])
+        #expect(try csvRows(["--run", "2", "--value", "prosocial", "--goal", "with"]).map { Array($0[0..<4]) }
+                == [["fixed", "prosocial", "with", "3"]])
+        #expect(try csvRows(["--all", "--by", "run,model"]).map { [$0[0], $0[1]] } == [["1", "ideal"], ["2", "fixed"], ["3", "ideal"]])
+
+        let latex = try hvae(["report", "--format", "latex", "--resamples", "50", "-o", "vr.tex"], in: work.url)
+        #expect(latex.status == 0)
+        #expect(latex.stdout.isEmpty)
+        let tex = try String(contentsOfFile: work.path("vr.tex"), encoding: .utf8)
+        #expect(tex.contains("\\begin{tabular}") && tex.contains("ideal & altruistic & with"))
+
+        for (arguments, message) in [(["--by", "colour"], "--by: unknown dimension 'colour'"),
+                                     (["--value", "selfish"], "--value: unknown value 'selfish'"),
+                                     (["--experiment", "gamma"], "no run of an experiment named 'gamma'"),
+                                     (["--run", "9"], "no run with id 9"),
+                                     (["--model", "nobody"], "no trials match these filters")] {
+            let result = try hvae(["report"] + arguments, in: work.url)
+            #expect(result.status != 0)
+            #expect(result.stderr.contains(message), "\(result.stderr)")
+        }
     }
 }

@@ -1,0 +1,244 @@
+import Foundation
+import GRDB
+import Store
+import SVO
+
+/// What a report's rows are grouped by.
+public enum ReportDimension: String, CaseIterable, Sendable, Codable {
+    case model, value, goal, optionOrder = "option_order", run
+}
+
+/// Which trials a report covers.
+public struct ReportFilter: Sendable, Equatable, Codable {
+    public var runIDs: [Int64]
+    public var models: [String] = []
+    public var values: [String] = []
+    public var goals: [String] = []
+    public var optionOrders: [String] = []
+
+    public init(runIDs: [Int64], models: [String] = [], values: [String] = [], goals: [String] = [], optionOrders: [String] = []) {
+        self.runIDs = runIDs
+        self.models = models
+        self.values = values
+        self.goals = goals
+        self.optionOrders = optionOrders
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case runIDs = "run_ids", models, values, goals, optionOrders = "option_orders"
+    }
+}
+
+/// How a report aggregates.
+public struct ReportOptions: Sendable, Equatable, Codable {
+    public var groupBy: [ReportDimension] = [.model, .value, .goal]
+    /// Bootstrap resamples for the confidence interval of mean VR.
+    public var resamples: Int = 10_000
+    /// Seed of the bootstrap: the same seed gives the same interval.
+    public var seed: UInt64 = 20_230_527
+    public var confidence: Double = 0.95
+
+    public init(groupBy: [ReportDimension] = [.model, .value, .goal], resamples: Int = 10_000,
+                seed: UInt64 = 20_230_527, confidence: Double = 0.95) {
+        self.groupBy = groupBy
+        self.resamples = resamples
+        self.seed = seed
+        self.confidence = confidence
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case groupBy = "group_by", resamples, seed, confidence
+    }
+}
+
+/// One group of trials and its statistics (method.md §5).
+public struct ReportCell: Sendable, Equatable, Codable {
+    /// The group's value for each grouping dimension, in the report's order.
+    public var group: [String]
+    public var n: Int
+    /// Trials with no angle (incomplete or failed): counted, never scored as zero.
+    public var nIncomplete: Int
+    public var meanVR: Double?
+    /// Sample standard deviation (n - 1); nil with fewer than two complete trials.
+    public var sdVR: Double?
+    /// Percentile bootstrap interval of mean VR; nil with fewer than two complete trials.
+    public var ciLow: Double?
+    public var ciHigh: Double?
+    public var meanAngle: Double?
+    /// θ of the allocations averaged over the group's complete trials.
+    public var pooledAngle: Double?
+    public var hitRate: Double?
+    public var transitiveShare: Double?
+    /// Mean inequality-aversion index over the trials that have one (full instrument, prosocial).
+    public var meanInequalityAversion: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case group, n
+        case nIncomplete = "n_incomplete", meanVR = "mean_vr", sdVR = "sd_vr", ciLow = "ci_low", ciHigh = "ci_high"
+        case meanAngle = "mean_angle", pooledAngle = "pooled_angle", hitRate = "hit_rate"
+        case transitiveShare = "transitive_share", meanInequalityAversion = "mean_inequality_aversion"
+    }
+}
+
+/// Aggregated results of a set of trials.
+public struct Report: Sendable, Equatable {
+    public var filter: ReportFilter
+    public var options: ReportOptions
+    public var cells: [ReportCell]
+
+    /// The cell whose group has these values (in `options.groupBy` order).
+    public func cell(_ group: String...) -> ReportCell? { cells.first { $0.group == group } }
+
+    /// Aggregates the trials that `filter` selects, grouped as `options` says.
+    public static func build(store: ExperimentStore, filter: ReportFilter, options: ReportOptions = ReportOptions()) async throws -> Report {
+        let trials = try await store.pool.read { db in try TrialRow.fetchAll(db, filter: filter) }
+        struct Key: Hashable { let values: [String] }
+        var order: [Key] = []
+        var groups: [Key: [TrialRow]] = [:]
+        for trial in trials {
+            let key = Key(values: options.groupBy.map { trial.value(of: $0) })
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(trial)
+        }
+        let firstSeen = Dictionary(trials.enumerated().map { ($0.element.model, $0.offset) }, uniquingKeysWith: min)
+        order.sort { (lhs: Key, rhs: Key) -> Bool in
+            for (index, dimension) in options.groupBy.enumerated() where lhs.values[index] != rhs.values[index] {
+                return rank(dimension, lhs.values[index], firstSeen) < rank(dimension, rhs.values[index], firstSeen)
+            }
+            return false
+        }
+        let cells = order.map { key in
+            cell(key.values, trials: groups[key]!, options: options)
+        }
+        return Report(filter: filter, options: options, cells: cells)
+    }
+
+    static func cell(_ group: [String], trials: [TrialRow], options: ReportOptions) -> ReportCell {
+        let complete = trials.filter { $0.status == "complete" }
+        let vrs = complete.compactMap(\.vr)
+        let interval = Statistics.bootstrapInterval(vrs, resamples: options.resamples, confidence: options.confidence,
+                                                    seed: SplitMix64.mix(options.seed, stableHash(group)))
+        let allocations = complete.compactMap { trial in
+            trial.meanOwn.flatMap { own in trial.meanOther.map { (own, $0) } }
+        }
+        var pooled: Double?
+        if !allocations.isEmpty {
+            let own = allocations.map(\.0).reduce(0, +) / Double(allocations.count)
+            let other = allocations.map(\.1).reduce(0, +) / Double(allocations.count)
+            pooled = atan2(other - 50, own - 50) * 180 / .pi
+        }
+        return ReportCell(group: group, n: trials.count, nIncomplete: trials.count - complete.count,
+                          meanVR: Statistics.mean(vrs), sdVR: Statistics.sampleSD(vrs),
+                          ciLow: interval?.low, ciHigh: interval?.high,
+                          meanAngle: Statistics.mean(complete.compactMap(\.angle)), pooledAngle: pooled,
+                          hitRate: Statistics.mean(complete.compactMap(\.hit)),
+                          transitiveShare: Statistics.mean(complete.compactMap(\.transitive)),
+                          meanInequalityAversion: Statistics.mean(complete.compactMap(\.inequalityAversion)))
+    }
+
+    /// Where a group value sorts: models as they first appear, values in the study's A, P, I, C
+    /// order, goal with before without, option orders as declared, runs by id.
+    static func rank(_ dimension: ReportDimension, _ value: String, _ firstSeen: [String: Int]) -> Int {
+        switch dimension {
+        case .model: firstSeen[value] ?? Int.max
+        case .value: ValueOrientation.allCases.firstIndex { $0.rawValue == value } ?? 9
+        case .goal: value == "with" ? 0 : 1
+        case .optionOrder: OptionOrder.allCases.firstIndex { $0.rawValue == value } ?? 9
+        case .run: Int(value) ?? Int.max
+        }
+    }
+
+    /// A hash of a group's values that does not change between runs of the program.
+    static func stableHash(_ values: [String]) -> UInt64 {
+        SHA256.digest(Data(values.joined(separator: "\u{1F}").utf8)).prefix(8).reduce(0) { $0 << 8 | UInt64($1) }
+    }
+}
+
+/// The per-trial facts a report needs.
+struct TrialRow: Decodable, Sendable, FetchableRecord {
+    var trialId: Int64
+    var runId: Int64
+    var model: String
+    var value: String
+    var goal: String
+    var optionOrder: String
+    var status: String
+    var vr: Double?
+    var angle: Double?
+    var hit: Double?
+    var transitive: Double?
+    var inequalityAversion: Double?
+    var meanOwn: Double?
+    var meanOther: Double?
+
+    static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+
+    func value(of dimension: ReportDimension) -> String {
+        switch dimension {
+        case .model: model
+        case .value: value
+        case .goal: goal
+        case .optionOrder: optionOrder
+        case .run: String(runId)
+        }
+    }
+
+    static func fetchAll(_ db: Database, filter: ReportFilter) throws -> [TrialRow] {
+        var conditions: [SQL] = ["r.run_id IN \(filter.runIDs)"]
+        if !filter.models.isEmpty { conditions.append("r.model IN \(filter.models)") }
+        if !filter.values.isEmpty { conditions.append("r.value IN \(filter.values)") }
+        if !filter.goals.isEmpty { conditions.append("r.goal IN \(filter.goals)") }
+        if !filter.optionOrders.isEmpty { conditions.append("r.option_order IN \(filter.optionOrders)") }
+        let request: SQLRequest<TrialRow> = """
+            SELECT r.trial_id, r.run_id, r.model, r.value, r.goal, r.option_order, r.status, r.vr, r.angle, r.hit,
+                   r.transitive, r.inequality_aversion, p.mean_own, p.mean_other
+            FROM trial_results AS r
+            LEFT JOIN (
+                SELECT c.trial_id, avg(a.self) AS mean_own, avg(a.other) AS mean_other
+                FROM latest_answers AS a JOIN model_calls AS c ON c.id = a.call_id
+                WHERE a.status = 'ok' AND a.item <= 6
+                GROUP BY c.trial_id
+            ) AS p ON p.trial_id = r.trial_id
+            WHERE \(conditions.joined(operator: .and))
+            ORDER BY r.trial_id
+            """
+        return try request.fetchAll(db)
+    }
+}
+
+/// Plain descriptive statistics.
+public enum Statistics {
+    public static func mean(_ xs: [Double]) -> Double? {
+        xs.isEmpty ? nil : xs.reduce(0, +) / Double(xs.count)
+    }
+
+    /// Sample standard deviation (divisor n - 1), computed in two passes.
+    public static func sampleSD(_ xs: [Double]) -> Double? {
+        guard xs.count > 1, let m = mean(xs) else { return nil }
+        return (xs.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(xs.count - 1)).squareRoot()
+    }
+
+    /// The percentile bootstrap interval of the mean: `resamples` means of samples drawn with
+    /// replacement, seeded so the same data and seed give the same interval.
+    public static func bootstrapInterval(_ xs: [Double], resamples: Int, confidence: Double, seed: UInt64) -> (low: Double, high: Double)? {
+        guard xs.count > 1, resamples > 0 else { return nil }
+        var rng = SplitMix64(seed: seed)
+        let n = UInt64(xs.count)
+        var means = [Double](repeating: 0, count: resamples)
+        for b in 0..<resamples {
+            var sum = 0.0
+            for _ in 0..<xs.count { sum += xs[Int(rng.next() % n)] }
+            means[b] = sum / Double(xs.count)
+        }
+        means.sort()
+        let alpha = (1 - confidence) / 2
+        return (quantile(means, alpha), quantile(means, 1 - alpha))
+    }
+
+    /// Linear-interpolation quantile of sorted values (type 7, as R and NumPy default).
+    static func quantile(_ sorted: [Double], _ p: Double) -> Double {
+        let h = Double(sorted.count - 1) * p
+        let lo = Int(h.rounded(.down)), hi = min(lo + 1, sorted.count - 1)
+        return sorted[lo] + (h - Double(lo)) * (sorted[hi] - sorted[lo])
+    }
+}
