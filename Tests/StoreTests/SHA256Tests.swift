@@ -36,6 +36,14 @@ struct SHA256Tests {
         #expect(SHA256.hex(String(repeating: "x", count: length)) == digest)
     }
 
+    @Test("a file is hashed in chunks to the same digest")
+    func file() throws {
+        let scratch = ScratchDirectory()
+        let path = scratch.path("a.txt")
+        try Data(String(repeating: "a", count: 1_000_000).utf8).write(to: URL(fileURLWithPath: path))
+        #expect(try SHA256.hex(fileAt: path) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
     @Test("hashes the UTF-8 bytes")
     func unicode() {
         #expect(SHA256.hex("θ ± é 🙂") == "2e4077faa53d801968f1a36a0aa159ba399e7bc89f5553cf1b1f0f8dbf32cdb9")
