@@ -36,7 +36,12 @@ let package = Package(
         ),
 
         .target(name: "Runner", dependencies: ["SVO", "Store", "Yams"]),
-        .target(name: "Analysis", dependencies: ["SVO", "Store"]),
+        .target(name: "Analysis", dependencies: ["SVO", "Store"], plugins: [.plugin(name: "ReferenceDataPlugin")]),
+        .plugin(
+            name: "ReferenceDataPlugin",
+            capability: .buildTool(),
+            dependencies: ["MigrationsCodegen"]
+        ),
         .executableTarget(
             name: "hvae",
             dependencies: [
