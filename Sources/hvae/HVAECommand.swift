@@ -22,7 +22,7 @@ struct HVAECommand: AsyncParsableCommand {
             The database is ./hvae.sqlite unless --db or $HVAE_DB says otherwise.
             """,
         version: HVAE.version,
-        subcommands: [RunCommand.self, ResumeCommand.self, RunsCommand.self, ShowCommand.self, ReportCommand.self, ExportCommand.self, PlotCommand.self]
+        subcommands: [RunCommand.self, ResumeCommand.self, RunsCommand.self, ShowCommand.self, ReportCommand.self, CompareCommand.self, ExportCommand.self, PlotCommand.self]
     )
 }
 

@@ -173,3 +173,42 @@ struct ReportCommandTests {
         }
     }
 }
+
+@Suite("hvae compare")
+struct CompareCommandTests {
+    @Test("models, goals and option orders compare value by value; bad levels are clear errors")
+    func compare() throws {
+        let work = try WorkingDirectory()
+        try work.write("c.yaml", """
+            name: c
+            trials: 3
+            option_orders: [original, reversed]
+            models:
+              - name: ideal
+                agent: ideal
+              - name: first
+                agent: fixed
+            """)
+        #expect(try hvae(["run", "c.yaml", "--quiet"], in: work.url).status == 0)
+        let models = try hvae(["compare", "model", "ideal", "first", "--format", "csv", "--resamples", "200", "--permutations", "200"], in: work.url)
+        #expect(models.status == 0, "\(models.stderr)")
+        let rows = models.stdout.components(separatedBy: "\r\n").dropFirst().filter { !$0.isEmpty }.map { $0.split(separator: ",").map(String.init) }
+        #expect(rows.map { $0[0] } == ["altruistic", "prosocial", "individualistic", "competitive"])
+        #expect(rows.allSatisfy { $0[1] == "12" && $0[3] == "12" })
+        // The position-biased agent differs by option order; the ideal one does not.
+        let orders = try hvae(["compare", "option_order", "original", "reversed", "--model", "first", "--format", "json",
+                               "--resamples", "200", "--permutations", "200"], in: work.url)
+        #expect(orders.stdout.contains("\"dimension\" : \"option_order\""))
+        let ideal = try hvae(["compare", "option_order", "original", "reversed", "--model", "ideal", "--format", "csv",
+                              "--resamples", "50", "--permutations", "50"], in: work.url)
+        let differences = ideal.stdout.components(separatedBy: "\r\n").dropFirst().filter { !$0.isEmpty }.map { $0.split(separator: ",", omittingEmptySubsequences: false)[5] }
+        #expect(differences.allSatisfy { abs(Double($0)!) < 1e-9 })
+
+        let missing = try hvae(["compare", "model", "ideal", "nobody"], in: work.url)
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("no complete trials with model = nobody"))
+        let same = try hvae(["compare", "goal", "with", "with"], in: work.url)
+        #expect(same.status != 0)
+        #expect(same.stderr.contains("A and B are the same"))
+    }
+}
