@@ -127,6 +127,32 @@ public enum ReportRenderer {
         }
     }
 
+    // MARK: Position bias
+
+    /// VR per model and option order, with the spread between orders: how much of a result is the
+    /// order of the options. Nil unless the report's trials used several option orders.
+    public static func positionBias(_ byOrder: Report, as format: ReportFormat) -> String? {
+        guard byOrder.options.groupBy == [.model, .optionOrder] else { return nil }
+        let orders = OrderedSet(byOrder.cells.map { $0.group[1] })
+        guard orders.count > 1 else { return nil }
+        var models: [String] = []
+        for cell in byOrder.cells where !models.contains(cell.group[0]) { models.append(cell.group[0]) }
+        let header = ["model"] + orders.map { "VR \($0)" } + ["spread"]
+        let rows = models.map { model -> [String] in
+            let means = orders.map { order in byOrder.cells.first { $0.group == [model, order] }?.meanVR }
+            let present = means.compactMap { $0 }
+            let spread = present.count > 1 ? present.max()! - present.min()! : nil
+            return [model] + means.map(fixed) + [fixed(spread)]
+        }
+        let numeric = Set(1..<header.count)
+        switch format {
+        case .markdown: return Markdown.table(header: header, rows: rows, rightAligned: numeric)
+        case .latex: return LaTeX.table(header: header, rows: rows, rightAligned: numeric)
+        case .table: return TextTable.render(header: header, rows: rows, rightAligned: numeric)
+        case .csv, .json: return nil
+        }
+    }
+
     // MARK: Numbers
 
     static func fixed(_ x: Double?) -> String { x.map { String(format: "%.2f", $0) } ?? "" }
@@ -143,6 +169,12 @@ public enum ReportRenderer {
         guard let low = cell.ciLow, let high = cell.ciHigh else { return "" }
         return String(format: "[%.2f, %.2f]", low, high)
     }
+}
+
+/// Distinct values in first-seen order.
+func OrderedSet(_ values: [String]) -> [String] {
+    var seen: Set<String> = []
+    return values.filter { seen.insert($0).inserted }
 }
 
 /// Aligned plain-text tables for terminals.

@@ -200,7 +200,17 @@ struct ReportCommand: AsyncParsableCommand {
             guard !report.cells.isEmpty else {
                 throw UserFacingError(message: "no trials match these filters in run(s) \(runIDs.map(String.init).joined(separator: ", "))")
             }
-            try write(try ReportRenderer.render(report, as: format, layout: layout), to: output)
+            var text = try ReportRenderer.render(report, as: format, layout: layout)
+            // Several option orders and no grouping by order: show how much the order matters.
+            if !options.groupBy.contains(.optionOrder) {
+                let byOrder = try await Report.build(store: store, filter: filter,
+                                                     options: ReportOptions(groupBy: [.model, .optionOrder], resamples: 1))
+                if let bias = ReportRenderer.positionBias(byOrder, as: format) {
+                    let heading = format == .latex ? "% Position bias: mean VR by option order\n" : "\nPosition bias: mean VR by option order\n"
+                    text += heading + bias
+                }
+            }
+            try write(text, to: output)
         }
     }
 }

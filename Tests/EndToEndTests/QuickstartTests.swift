@@ -204,6 +204,13 @@ struct CompareCommandTests {
         let differences = ideal.stdout.components(separatedBy: "\r\n").dropFirst().filter { !$0.isEmpty }.map { $0.split(separator: ",", omittingEmptySubsequences: false)[5] }
         #expect(differences.allSatisfy { abs(Double($0)!) < 1e-9 })
 
+        // A report over several option orders shows VR per order and the spread between them.
+        let report = try hvae(["report", "--resamples", "20"], in: work.url)
+        #expect(report.stdout.contains("Position bias: mean VR by option order"))
+        let biasLines = report.stdout.components(separatedBy: "Position bias")[1].split(separator: "\n")
+        #expect(biasLines.contains { $0.hasPrefix("ideal") && $0.hasSuffix("0.00") })
+        #expect(!(try hvae(["report", "--by", "model,option_order", "--resamples", "20"], in: work.url)).stdout.contains("Position bias"))
+
         let missing = try hvae(["compare", "model", "ideal", "nobody"], in: work.url)
         #expect(missing.status != 0)
         #expect(missing.stderr.contains("no complete trials with model = nobody"))
