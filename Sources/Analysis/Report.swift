@@ -154,6 +154,15 @@ public struct Report: Sendable, Equatable {
     }
 }
 
+extension Report {
+    /// The angle of every complete trial that `filter` selects, for the ring figure.
+    public static func trialAngles(store: ExperimentStore, filter: ReportFilter) async throws -> [RingChart.Point] {
+        try await store.pool.read { db in try TrialRow.fetchAll(db, filter: filter) }
+            .filter { $0.status == "complete" }
+            .compactMap { trial in trial.angle.map { RingChart.Point(model: trial.model, value: trial.value, angle: $0) } }
+    }
+}
+
 /// The per-trial facts a report needs.
 struct TrialRow: Decodable, Sendable, FetchableRecord {
     var trialId: Int64

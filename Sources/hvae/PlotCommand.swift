@@ -7,7 +7,7 @@ struct PlotCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plot",
         abstract: "Draw figures as SVG.",
-        subcommands: [RadarCommand.self]
+        subcommands: [RadarCommand.self, RingCommand.self]
     )
 }
 
@@ -51,6 +51,46 @@ struct RadarCommand: AsyncParsableCommand {
                                                 options: ReportOptions(resamples: 1))
             guard !report.cells.isEmpty else { throw UserFacingError(message: "no trials to plot in run(s) \(runIDs.map(String.init).joined(separator: ", "))") }
             try write(try RadarChart.svg(report, compareWith: paperModel, title: title), to: output)
+        }
+    }
+}
+
+struct RingCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ring",
+        abstract: "The SVO ring: every complete trial's angle, coloured by its assigned value, per model.",
+        discussion: """
+            Each panel shows the slider's range of angles with the four category wedges and their \
+            boundaries (-12.04°, 22.45°, 57.15°), the ideal angle of each value as a coloured tick, and \
+            one point per complete trial at its SVO angle. A model that pursues its values puts each \
+            colour on its own tick; one that ignores them stacks all colours on one angle.
+
+            Examples:
+              hvae plot ring -o ring.svg
+              hvae plot ring --all --model gpt-4o -o ring.svg
+            """
+    )
+
+    @OptionGroup var selection: RunSelection
+
+    @Option(name: .customLong("model"), help: ArgumentHelp("Only this model; repeat for several.", valueName: "name"))
+    var models: [String] = []
+
+    @Option(help: ArgumentHelp("The figure's title.", valueName: "text"))
+    var title: String?
+
+    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Write the SVG to this file instead of standard output.", valueName: "file"))
+    var output: String?
+
+    @OptionGroup var database: DatabaseOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            let store = try ExperimentStore(path: database.path, create: false)
+            let runIDs = try await selection.resolve(store, databasePath: database.path)
+            let points = try await Report.trialAngles(store: store, filter: ReportFilter(runIDs: runIDs, models: models))
+            guard !points.isEmpty else { throw UserFacingError(message: "no complete trials to plot in run(s) \(runIDs.map(String.init).joined(separator: ", "))") }
+            try write(RingChart.svg(points, title: title), to: output)
         }
     }
 }

@@ -65,6 +65,36 @@ struct FigureTests {
         }
     }
 
+    @Test("the ring puts every complete trial at its angle, coloured by its assigned value")
+    func ring() throws {
+        let work = try WorkingDirectory()
+        try work.write("r.yaml", "name: r\ntrials: 3\nmodels:\n  - name: ideal\n    agent: ideal\n  - name: stubborn\n    agent: stubborn\n")
+        #expect(try hvae(["run", "r.yaml", "--quiet"], in: work.url).status == 0)
+        let result = try hvae(["plot", "ring", "-o", "ring.svg"], in: work.url)
+        #expect(result.status == 0, "\(result.stderr)")
+        let svg = try String(contentsOfFile: work.path("ring.svg"), encoding: .utf8)
+        let panels = svg.components(separatedBy: "<g class=\"panel\"").dropFirst()
+        #expect(panels.count == 2)
+        func trials(_ panel: String) -> [(value: String, angle: Double)] {
+            panel.components(separatedBy: "\n").filter { $0.contains("class=\"trial\"") }.compactMap { line in
+                guard let value = line.components(separatedBy: "data-value=\"").dropFirst().first?.split(separator: "\"").first,
+                      let angle = line.components(separatedBy: "data-angle=\"").dropFirst().first?.split(separator: "\"").first
+                else { return nil }
+                return (String(value), Double(angle)!)
+            }
+        }
+        let ideal = trials(String(panels.first!))
+        #expect(ideal.count == 4 * 2 * 3)
+        for trial in ideal {
+            let target = ["altruistic": 61.39, "prosocial": 45.0, "individualistic": 7.82, "competitive": -16.26][trial.value]!
+            #expect(abs(trial.angle - target) < 0.01)
+        }
+        // The stubborn agent puts every colour on the prosocial angle.
+        #expect(trials(String(panels.dropFirst().first!)).allSatisfy { abs($0.angle - 45) < 1e-9 })
+        #expect(svg.components(separatedBy: "class=\"boundary\"").count - 1 == 2 * 3)
+        #expect(svg.components(separatedBy: "class=\"ideal\"").count - 1 == 2 * 4)
+    }
+
     @Test("an unknown study model is a clear error")
     func unknownPaperModel() throws {
         let work = try WorkingDirectory()
