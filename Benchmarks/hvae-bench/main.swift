@@ -5,6 +5,7 @@
 //
 // Every figure is a ratio against a baseline measured in the same process and run.
 import Foundation
+import Analysis
 import ModelServer
 import Runner
 import Store
@@ -88,11 +89,83 @@ func seconds(_ duration: Duration) -> Double {
 
 func line(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
 
+/// Fills a new database with a synthetic run of about `calls` calls (8 per trial with goal, 7 without),
+/// straight through SQL: the runner would take many minutes to make a million calls.
+func synthesize(path: String, calls: Int) async throws -> (trials: Int, calls: Int) {
+    let store = try ExperimentStore(path: path)
+    let trialsPerCell = max(1, calls / (8 * 4 * 2 * 15 / 2))
+    try await store.pool.write { db in
+        try db.execute(sql: """
+            INSERT INTO runs (id, name, status, experiment_json, experiment_sha256, seed, tool_version, created_at)
+            VALUES (1, 'synthetic', 'finished', '{}', '\(String(repeating: "0", count: 64))', 1, 'bench', '2026-01-01T00:00:00.000Z');
+            INSERT INTO texts VALUES ('\(SHA256.hex("synthetic prompt"))', 'synthetic prompt');
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < \(trialsPerCell))
+            INSERT INTO trials (run_id, model, provider, value, goal, option_order, trial_index, seed, status)
+            SELECT 1, 'model-' || m.k, 'openai', v.value, g.goal, 'original', n.i, n.i, 'complete'
+            FROM (SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7) AS m,
+                 (SELECT 'altruistic' AS value UNION ALL SELECT 'prosocial' UNION ALL SELECT 'individualistic' UNION ALL SELECT 'competitive') AS v,
+                 (SELECT 'with' AS goal UNION ALL SELECT 'without') AS g, n;
+            INSERT INTO turns (id, trial_id, parent_id, position, role, text_sha256)
+            SELECT id, id, NULL, 0, 'user', '\(SHA256.hex("synthetic prompt"))' FROM trials;
+            INSERT INTO trial_metrics (trial_id, metric, formula, formula_version, value, label, computed_at)
+            SELECT id, 'angle', 'atan2', 1, (abs(random()) % 7800) / 100.0 - 16.5, NULL, '' FROM trials;
+            INSERT INTO trial_metrics SELECT trial_id, 'vr', 'vr60', 1, max(0, 60 - abs(value - 30)), NULL, '' FROM trial_metrics WHERE metric = 'angle';
+            INSERT INTO trial_metrics SELECT trial_id, 'hit', 'category-match', 1, abs(random()) % 2, NULL, '' FROM trial_metrics WHERE metric = 'angle';
+            INSERT INTO trial_metrics SELECT trial_id, 'transitive', 'duel-graph', 1, abs(random()) % 2, NULL, '' FROM trial_metrics WHERE metric = 'angle';
+            INSERT INTO trial_metrics SELECT trial_id, 'invalid_items', 'count', 1, 0, NULL, '' FROM trial_metrics WHERE metric = 'angle';
+            INSERT INTO trial_metrics SELECT trial_id, 'category', 'svo-boundaries', 1, NULL, 'prosocial', '' FROM trial_metrics WHERE metric = 'angle';
+            INSERT INTO model_calls (trial_id, step, item, attempt, request_turn_id, reply_turn_id, latency_ms, started_at, finished_at)
+            SELECT id, 'value', NULL, 1, id, NULL, 1, '', '' FROM trials;
+            INSERT INTO model_calls (trial_id, step, item, attempt, request_turn_id, reply_turn_id, latency_ms, started_at, finished_at)
+            SELECT id, 'goal', NULL, 1, id, NULL, 1, '', '' FROM trials WHERE goal = 'with';
+            WITH RECURSIVE items(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM items WHERE k < 6)
+            INSERT INTO model_calls (trial_id, step, item, attempt, request_turn_id, reply_turn_id, latency_ms, started_at, finished_at)
+            SELECT t.id, 'item', items.k, 1, t.id, NULL, 1, '', '' FROM trials AS t, items;
+            INSERT INTO answers (call_id, parser_version, status, item, shown_letter, option, self, other)
+            SELECT id, 1, 'ok', item, 'A', 'A', 50 + abs(random()) % 50, 50 + abs(random()) % 50 FROM model_calls WHERE step = 'item';
+            """)
+    }
+    let counts = try await store.pool.read { db in
+        (try Int.fetchOne(db, sql: "SELECT count(*) FROM trials")!, try Int.fetchOne(db, sql: "SELECT count(*) FROM model_calls")!)
+    }
+    try store.pool.close()
+    return counts
+}
+
 let arguments = CommandLine.arguments.dropFirst()
 if arguments.first == "memory", let calls = arguments.dropFirst().first.flatMap(Int.init) {
     let server = try ModelAPIServer(api: .openai, keepLog: false) { _, _ in .reply("E") }
     let result = try await runnerRate(server: server, calls: calls, concurrency: 16)
     line("\(result.calls) \(String(format: "%.1f", peakRSS()))")
+    exit(0)
+}
+
+if arguments.first == "scale" {
+    // A database of about 1,000,000 calls; the time of a full report on it, in this process.
+    let calls = arguments.dropFirst().first.flatMap(Int.init) ?? 1_000_000
+    // HVAE_BENCH_DB keeps the synthetic database at that path, to query it with sqlite3.
+    let kept = ProcessInfo.processInfo.environment["HVAE_BENCH_DB"]
+    let path = kept ?? temporaryDatabase()
+    defer { if kept == nil { removeDatabase(path) } }
+    if kept != nil { removeDatabase(path) }
+    let made = ContinuousClock.now
+    let counts = try await synthesize(path: path, calls: calls)
+    line(String(format: "synthetic database: %d trials, %d calls, built in %.1f s", counts.trials, counts.calls, seconds(ContinuousClock.now - made)))
+    let store = try ExperimentStore(path: path)
+    for resamples in [1, 1_000, 10_000] {
+        let start = ContinuousClock.now
+        let report = try await Report.build(store: store, filter: ReportFilter(runIDs: [1]), options: ReportOptions(resamples: resamples))
+        line(String(format: "full report (%d cells, %d bootstrap resamples): %.2f s", report.cells.count, resamples, seconds(ContinuousClock.now - start)))
+    }
+    let exportPath = temporaryDatabase() + ".csv"
+    defer { try? FileManager.default.removeItem(atPath: exportPath) }
+    let before = peakRSS()
+    let start = ContinuousClock.now
+    FileManager.default.createFile(atPath: exportPath, contents: nil)
+    let handle = FileHandle(forWritingAtPath: exportPath)!
+    let rows = try await Exporter.export(.trials, runIDs: [1], format: .csv, store: store, to: handle)
+    try handle.close()
+    line(String(format: "export of all %d trials as CSV: %.2f s; peak RSS %.1f MiB before, %.1f MiB after", rows, seconds(ContinuousClock.now - start), before, peakRSS()))
     exit(0)
 }
 
