@@ -114,6 +114,8 @@ func synthesize(path: String, calls: Int) async throws -> (trials: Int, calls: I
             INSERT INTO trial_metrics SELECT trial_id, 'transitive', 'duel-graph', 1, abs(random()) % 2, NULL, '' FROM trial_metrics WHERE metric = 'angle';
             INSERT INTO trial_metrics SELECT trial_id, 'invalid_items', 'count', 1, 0, NULL, '' FROM trial_metrics WHERE metric = 'angle';
             INSERT INTO trial_metrics SELECT trial_id, 'category', 'svo-boundaries', 1, NULL, 'prosocial', '' FROM trial_metrics WHERE metric = 'angle';
+            INSERT INTO trial_metrics SELECT trial_id, 'mean_self', 'primary-mean', 1, 80 + abs(random()) % 10, NULL, '' FROM trial_metrics WHERE metric = 'angle';
+            INSERT INTO trial_metrics SELECT trial_id, 'mean_other', 'primary-mean', 1, 55 + abs(random()) % 30, NULL, '' FROM trial_metrics WHERE metric = 'angle';
             INSERT INTO model_calls (trial_id, step, item, attempt, request_turn_id, reply_turn_id, latency_ms, started_at, finished_at)
             SELECT id, 'value', NULL, 1, id, NULL, 1, '', '' FROM trials;
             INSERT INTO model_calls (trial_id, step, item, attempt, request_turn_id, reply_turn_id, latency_ms, started_at, finished_at)

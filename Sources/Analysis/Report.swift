@@ -107,8 +107,15 @@ public struct Report: Sendable, Equatable {
             }
             return false
         }
-        let cells = order.map { key in
-            cell(key.values, trials: groups[key]!, options: options)
+        // Cells are independent (each bootstrap has its own seed): compute them in parallel.
+        let cells = await withTaskGroup(of: (Int, ReportCell).self) { group in
+            for (index, key) in order.enumerated() {
+                let trials = groups[key]!
+                group.addTask { (index, cell(key.values, trials: trials, options: options)) }
+            }
+            var cells = [ReportCell?](repeating: nil, count: order.count)
+            for await (index, cell) in group { cells[index] = cell }
+            return cells.compactMap { $0 }
         }
         return Report(filter: filter, options: options, cells: cells)
     }
@@ -164,7 +171,7 @@ extension Report {
 }
 
 /// The per-trial facts a report needs.
-struct TrialRow: Decodable, Sendable, FetchableRecord {
+struct TrialRow: Sendable {
     var trialId: Int64
     var runId: Int64
     var model: String
@@ -180,7 +187,15 @@ struct TrialRow: Decodable, Sendable, FetchableRecord {
     var meanOwn: Double?
     var meanOther: Double?
 
-    static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    init(trialId: Int64, runId: Int64, model: String, value: String, goal: String, optionOrder: String, status: String) {
+        self.trialId = trialId
+        self.runId = runId
+        self.model = model
+        self.value = value
+        self.goal = goal
+        self.optionOrder = optionOrder
+        self.status = status
+    }
 
     func value(of dimension: ReportDimension) -> String {
         switch dimension {
@@ -192,26 +207,46 @@ struct TrialRow: Decodable, Sendable, FetchableRecord {
         }
     }
 
+    /// The metrics a report reads, and the field each fills.
+    static var metrics: [(name: String, field: WritableKeyPath<TrialRow, Double?>)] { [
+        ("vr", \.vr), ("angle", \.angle), ("hit", \.hit), ("transitive", \.transitive),
+        ("inequality_aversion", \.inequalityAversion), ("mean_self", \.meanOwn), ("mean_other", \.meanOther),
+    ] }
+
+    /// The selected trials with their newest metrics. Same meaning as the `trial_results` view,
+    /// read metric by metric through the `trial_metrics_by_metric` covering index: pivoting the
+    /// view over a million-call database takes seconds, this a fraction of one.
     static func fetchAll(_ db: Database, filter: ReportFilter) throws -> [TrialRow] {
-        var conditions: [SQL] = ["r.run_id IN \(filter.runIDs)"]
-        if !filter.models.isEmpty { conditions.append("r.model IN \(filter.models)") }
-        if !filter.values.isEmpty { conditions.append("r.value IN \(filter.values)") }
-        if !filter.goals.isEmpty { conditions.append("r.goal IN \(filter.goals)") }
-        if !filter.optionOrders.isEmpty { conditions.append("r.option_order IN \(filter.optionOrders)") }
-        let request: SQLRequest<TrialRow> = """
-            SELECT r.trial_id, r.run_id, r.model, r.value, r.goal, r.option_order, r.status, r.vr, r.angle, r.hit,
-                   r.transitive, r.inequality_aversion, p.mean_own, p.mean_other
-            FROM trial_results AS r
-            LEFT JOIN (
-                SELECT c.trial_id, avg(a.self) AS mean_own, avg(a.other) AS mean_other
-                FROM latest_answers AS a JOIN model_calls AS c ON c.id = a.call_id
-                WHERE a.status = 'ok' AND a.item <= 6
-                GROUP BY c.trial_id
-            ) AS p ON p.trial_id = r.trial_id
-            WHERE \(conditions.joined(operator: .and))
-            ORDER BY r.trial_id
+        var conditions: [SQL] = ["run_id IN \(filter.runIDs)"]
+        if !filter.models.isEmpty { conditions.append("model IN \(filter.models)") }
+        if !filter.values.isEmpty { conditions.append("value IN \(filter.values)") }
+        if !filter.goals.isEmpty { conditions.append("goal IN \(filter.goals)") }
+        if !filter.optionOrders.isEmpty { conditions.append("option_order IN \(filter.optionOrders)") }
+        let request: SQLRequest<Row> = """
+            SELECT id, run_id, model, value, goal, option_order, status FROM trials
+            WHERE \(conditions.joined(operator: .and)) ORDER BY id
             """
-        return try request.fetchAll(db)
+        var trials: [TrialRow] = []
+        var position: [Int64: Int] = [:]
+        let cursor = try Row.fetchCursor(db, request)
+        while let row = try cursor.next() {
+            position[row[0]] = trials.count
+            trials.append(TrialRow(trialId: row[0], runId: row[1], model: row[2], value: row[3], goal: row[4],
+                                   optionOrder: row[5], status: row[6]))
+        }
+        guard !trials.isEmpty else { return [] }
+        for metric in metrics {
+            // The newest formula version of each trial's metric (SQLite takes `value` from the max row).
+            let statement = try db.cachedStatement(sql: """
+                SELECT trial_id, value, max(formula_version) FROM trial_metrics
+                WHERE metric = ? AND trial_id BETWEEN ? AND ? GROUP BY trial_id
+                """)
+            let rows = try Row.fetchCursor(statement, arguments: [metric.name, trials.first!.trialId, trials.last!.trialId])
+            while let row = try rows.next() {
+                if let index = position[row[0]] { trials[index][keyPath: metric.field] = row[1] }
+            }
+        }
+        return trials
     }
 }
 
@@ -232,16 +267,24 @@ public enum Statistics {
     public static func bootstrapInterval(_ xs: [Double], resamples: Int, confidence: Double, seed: UInt64) -> (low: Double, high: Double)? {
         guard xs.count > 1, resamples > 0 else { return nil }
         var rng = SplitMix64(seed: seed)
-        let n = UInt64(xs.count)
         var means = [Double](repeating: 0, count: resamples)
-        for b in 0..<resamples {
-            var sum = 0.0
-            for _ in 0..<xs.count { sum += xs[Int(rng.next() % n)] }
-            means[b] = sum / Double(xs.count)
+        xs.withUnsafeBufferPointer { values in
+            for b in 0..<resamples {
+                var sum = 0.0
+                for _ in 0..<values.count { sum += values[uniformIndex(&rng, values.count)] }
+                means[b] = sum / Double(values.count)
+            }
         }
         means.sort()
         let alpha = (1 - confidence) / 2
         return (quantile(means, alpha), quantile(means, 1 - alpha))
+    }
+
+    /// A uniform index below `count` by multiply-shift (Lemire): no division in the inner loop;
+    /// its bias, below count / 2^64, is far under anything a bootstrap can show.
+    @inline(__always)
+    static func uniformIndex(_ rng: inout SplitMix64, _ count: Int) -> Int {
+        Int(rng.next().multipliedFullWidth(by: UInt64(count)).high)
     }
 
     /// Linear-interpolation quantile of sorted values (type 7, as R and NumPy default).

@@ -207,6 +207,10 @@ struct TrialProtocol {
         if let transitive = score.transitive {
             rows.append(MetricValue(metric: "transitive", formula: "duel-graph", formulaVersion: 1, value: transitive ? 1 : 0))
         }
+        if let own = score.meanOwn, let other = score.meanOther {
+            rows.append(MetricValue(metric: "mean_self", formula: "primary-mean", formulaVersion: 1, value: own))
+            rows.append(MetricValue(metric: "mean_other", formula: "primary-mean", formulaVersion: 1, value: other))
+        }
         if let index = score.inequalityAversion {
             rows.append(MetricValue(metric: "inequality_aversion", formula: InequalityAversion.formula,
                                     formulaVersion: InequalityAversion.version, value: index))

@@ -11,6 +11,10 @@ public struct TrialScore: Sendable, Equatable {
     public var inequalityAversion: Double?
     /// Items asked but left unanswered after every attempt.
     public var invalidItems: Int
+    /// Mean coins for self and for the other over the six primary answers (the S and O of §2.2),
+    /// from which pooled angles are computed; nil unless all six were answered.
+    public var meanOwn: Double?
+    public var meanOther: Double?
 
     /// Scores the answers of one trial. `choices` maps item number to the real option chosen;
     /// `asked` lists the items that were asked. A missing primary answer leaves the angle and
@@ -22,6 +26,11 @@ public struct TrialScore: Sendable, Equatable {
         }
         invalidItems = asked.filter { choices[$0] == nil }.count
         angle = SVOAngle.angle(primaryAnswers: allocations)
+        let primary = (1...6).compactMap { allocations[$0] }
+        if primary.count == 6 {
+            meanOwn = Double(primary.map(\.own).reduce(0, +)) / 6
+            meanOther = Double(primary.map(\.other).reduce(0, +)) / 6
+        }
         transitive = Transitivity.isTransitive(primaryAnswers: allocations)
         if let angle {
             let category = ValueOrientation.category(ofAngle: angle)
