@@ -166,6 +166,14 @@ enum APICall {
         return formatter.date(from: value).map { max(0, $0.timeIntervalSinceNow) }
     }
 
+    /// The base URL joined with an API path.
+    static func endpoint(_ spec: APIModelSpec, _ path: String) throws -> URL {
+        guard let url = URL(string: spec.baseURL.trimmingSuffix("/") + path) else {
+            throw ProviderError(kind: .configuration, message: "base_url \(spec.baseURL) is not a URL")
+        }
+        return url
+    }
+
     /// The key from the environment; nil when the model needs none.
     static func apiKey(_ spec: APIModelSpec, defaultEnv: String, environment: [String: String]) throws -> String? {
         let name = spec.apiKeyEnv ?? defaultEnv
@@ -205,9 +213,7 @@ public struct OpenAIProvider: ChatProvider {
     }
 
     public func complete(_ request: ChatRequest) async throws -> ChatResponse {
-        guard let url = URL(string: spec.baseURL.trimmingSuffix("/") + "/chat/completions") else {
-            throw ProviderError(kind: .configuration, message: "base_url \(spec.baseURL) is not a URL")
-        }
+        let url = try APICall.endpoint(spec, "/chat/completions")
         let body = Body(model: spec.model, messages: request.messages.map { WireMessage(role: $0.role.rawValue, content: $0.content) },
                         temperature: spec.temperature, top_p: spec.topP, max_tokens: spec.maxTokens,
                         seed: APICall.seed(spec, context: request.context), stop: spec.stop.isEmpty ? nil : spec.stop)
@@ -263,9 +269,7 @@ public struct AnthropicProvider: ChatProvider {
     }
 
     public func complete(_ request: ChatRequest) async throws -> ChatResponse {
-        guard let url = URL(string: spec.baseURL.trimmingSuffix("/") + "/v1/messages") else {
-            throw ProviderError(kind: .configuration, message: "base_url \(spec.baseURL) is not a URL")
-        }
+        let url = try APICall.endpoint(spec, "/v1/messages")
         let system = request.messages.filter { $0.role == .system }.map(\.content).joined(separator: "\n\n")
         let body = Body(model: spec.model, max_tokens: spec.maxTokens ?? 1024, system: system.isEmpty ? nil : system,
                         messages: request.messages.filter { $0.role != .system }.map { WireMessage(role: $0.role.rawValue, content: $0.content) },

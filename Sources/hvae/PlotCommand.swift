@@ -11,6 +11,18 @@ struct PlotCommand: AsyncParsableCommand {
     )
 }
 
+/// The options every figure takes.
+struct FigureOptions: ParsableArguments {
+    @Option(name: .customLong("model"), help: ArgumentHelp("Only this model; repeat for several.", valueName: "name"))
+    var models: [String] = []
+
+    @Option(help: ArgumentHelp("The figure's title.", valueName: "text"))
+    var title: String?
+
+    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Write the SVG to this file instead of standard output.", valueName: "file"))
+    var output: String?
+}
+
 struct RadarCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "radar",
@@ -29,17 +41,10 @@ struct RadarCommand: AsyncParsableCommand {
 
     @OptionGroup var selection: RunSelection
 
-    @Option(name: .customLong("model"), help: ArgumentHelp("Only this model; repeat for several.", valueName: "name"))
-    var models: [String] = []
-
     @Option(name: .customLong("compare-paper"), help: ArgumentHelp("Overlay the study's published values for this model.", valueName: "name"))
     var paperModel: String?
 
-    @Option(help: ArgumentHelp("The figure's title.", valueName: "text"))
-    var title: String?
-
-    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Write the SVG to this file instead of standard output.", valueName: "file"))
-    var output: String?
+    @OptionGroup var figure: FigureOptions
 
     @OptionGroup var database: DatabaseOptions
 
@@ -47,10 +52,10 @@ struct RadarCommand: AsyncParsableCommand {
         try await reportingErrors {
             let store = try ExperimentStore(path: database.path, create: false)
             let runIDs = try await selection.resolve(store, databasePath: database.path)
-            let report = try await Report.build(store: store, filter: ReportFilter(runIDs: runIDs, models: models),
+            let report = try await Report.build(store: store, filter: ReportFilter(runIDs: runIDs, models: figure.models),
                                                 options: ReportOptions(resamples: 1))
             guard !report.cells.isEmpty else { throw UserFacingError(message: "no trials to plot in run(s) \(runIDs.map(String.init).joined(separator: ", "))") }
-            try write(try RadarChart.svg(report, compareWith: paperModel, title: title), to: output)
+            try write(try RadarChart.svg(report, compareWith: paperModel, title: figure.title), to: figure.output)
         }
     }
 }
@@ -73,14 +78,7 @@ struct RingCommand: AsyncParsableCommand {
 
     @OptionGroup var selection: RunSelection
 
-    @Option(name: .customLong("model"), help: ArgumentHelp("Only this model; repeat for several.", valueName: "name"))
-    var models: [String] = []
-
-    @Option(help: ArgumentHelp("The figure's title.", valueName: "text"))
-    var title: String?
-
-    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Write the SVG to this file instead of standard output.", valueName: "file"))
-    var output: String?
+    @OptionGroup var figure: FigureOptions
 
     @OptionGroup var database: DatabaseOptions
 
@@ -88,9 +86,9 @@ struct RingCommand: AsyncParsableCommand {
         try await reportingErrors {
             let store = try ExperimentStore(path: database.path, create: false)
             let runIDs = try await selection.resolve(store, databasePath: database.path)
-            let points = try await Report.trialAngles(store: store, filter: ReportFilter(runIDs: runIDs, models: models))
+            let points = try await Report.trialAngles(store: store, filter: ReportFilter(runIDs: runIDs, models: figure.models))
             guard !points.isEmpty else { throw UserFacingError(message: "no complete trials to plot in run(s) \(runIDs.map(String.init).joined(separator: ", "))") }
-            try write(RingChart.svg(points, title: title), to: output)
+            try write(RingChart.svg(points, title: figure.title), to: figure.output)
         }
     }
 }
