@@ -37,7 +37,7 @@ public struct Comparison: Sendable, Equatable {
     /// Compares level `a` with level `b` of `dimension` over the trials `filter` selects.
     public static func build(store: ExperimentStore, filter: ReportFilter, dimension: ReportDimension, a: String, b: String,
                              resamples: Int = 10_000, permutations: Int = 10_000, seed: UInt64 = 20_230_527) async throws -> Comparison {
-        let trials = try await store.pool.read { db in try TrialRow.fetchAll(db, filter: filter) }
+        let trials = try await TrialRow.fetchAll(store: store, filter: filter)
             .filter { $0.status == "complete" && $0.vr != nil }
         var rows: [Row] = []
         for value in ValueOrientation.allCases.map(\.rawValue) {

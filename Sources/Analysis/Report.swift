@@ -91,7 +91,7 @@ public struct Report: Sendable, Equatable {
 
     /// Aggregates the trials that `filter` selects, grouped as `options` says.
     public static func build(store: ExperimentStore, filter: ReportFilter, options: ReportOptions = ReportOptions()) async throws -> Report {
-        let trials = try await store.pool.read { db in try TrialRow.fetchAll(db, filter: filter) }
+        let trials = try await TrialRow.fetchAll(store: store, filter: filter)
         struct Key: Hashable { let values: [String] }
         var order: [Key] = []
         var groups: [Key: [TrialRow]] = [:]
@@ -164,7 +164,7 @@ public struct Report: Sendable, Equatable {
 extension Report {
     /// The angle of every complete trial that `filter` selects, for the ring figure.
     public static func trialAngles(store: ExperimentStore, filter: ReportFilter) async throws -> [RingChart.Point] {
-        try await store.pool.read { db in try TrialRow.fetchAll(db, filter: filter) }
+        try await TrialRow.fetchAll(store: store, filter: filter)
             .filter { $0.status == "complete" }
             .compactMap { trial in trial.angle.map { RingChart.Point(model: trial.model, value: trial.value, angle: $0) } }
     }
@@ -214,9 +214,45 @@ struct TrialRow: Sendable {
     ] }
 
     /// The selected trials with their newest metrics. Same meaning as the `trial_results` view,
-    /// read metric by metric through the `trial_metrics_by_metric` covering index: pivoting the
-    /// view over a million-call database takes seconds, this a fraction of one.
-    static func fetchAll(_ db: Database, filter: ReportFilter) throws -> [TrialRow] {
+    /// read metric by metric through the `trial_metrics_by_metric` covering index, the metrics in
+    /// parallel on the pool's readers: pivoting the view over a million-call database takes
+    /// seconds, this a fraction of one.
+    static func fetchAll(store: ExperimentStore, filter: ReportFilter) async throws -> [TrialRow] {
+        var trials = try await store.pool.read { db in try fetchTrials(db, filter: filter) }
+        guard let first = trials.first?.trialId, let last = trials.last?.trialId else { return [] }
+        var position: [Int64: Int] = [:]
+        position.reserveCapacity(trials.count)
+        for (index, trial) in trials.enumerated() { position[trial.trialId] = index }
+        let names = metrics.map(\.name)
+        let columns = try await withThrowingTaskGroup(of: (Int, [(Int64, Double?)]).self) { group in
+            for (index, name) in names.enumerated() {
+                group.addTask {
+                    (index, try await store.pool.read { db in
+                        // The newest formula version of each trial's metric (SQLite takes `value` from the max row).
+                        let statement = try db.cachedStatement(sql: """
+                            SELECT trial_id, value, max(formula_version) FROM trial_metrics
+                            WHERE metric = ? AND trial_id BETWEEN ? AND ? GROUP BY trial_id
+                            """)
+                        var pairs: [(Int64, Double?)] = []
+                        let rows = try Row.fetchCursor(statement, arguments: [name, first, last])
+                        while let row = try rows.next() { pairs.append((row[0], row[1])) }
+                        return pairs
+                    })
+                }
+            }
+            var columns = [[(Int64, Double?)]](repeating: [], count: names.count)
+            for try await (index, pairs) in group { columns[index] = pairs }
+            return columns
+        }
+        for (metric, pairs) in zip(metrics, columns) {
+            for (trialID, value) in pairs {
+                if let index = position[trialID] { trials[index][keyPath: metric.field] = value }
+            }
+        }
+        return trials
+    }
+
+    static func fetchTrials(_ db: Database, filter: ReportFilter) throws -> [TrialRow] {
         var conditions: [SQL] = ["run_id IN \(filter.runIDs)"]
         if !filter.models.isEmpty { conditions.append("model IN \(filter.models)") }
         if !filter.values.isEmpty { conditions.append("value IN \(filter.values)") }
@@ -227,24 +263,10 @@ struct TrialRow: Sendable {
             WHERE \(conditions.joined(operator: .and)) ORDER BY id
             """
         var trials: [TrialRow] = []
-        var position: [Int64: Int] = [:]
         let cursor = try Row.fetchCursor(db, request)
         while let row = try cursor.next() {
-            position[row[0]] = trials.count
             trials.append(TrialRow(trialId: row[0], runId: row[1], model: row[2], value: row[3], goal: row[4],
                                    optionOrder: row[5], status: row[6]))
-        }
-        guard !trials.isEmpty else { return [] }
-        for metric in metrics {
-            // The newest formula version of each trial's metric (SQLite takes `value` from the max row).
-            let statement = try db.cachedStatement(sql: """
-                SELECT trial_id, value, max(formula_version) FROM trial_metrics
-                WHERE metric = ? AND trial_id BETWEEN ? AND ? GROUP BY trial_id
-                """)
-            let rows = try Row.fetchCursor(statement, arguments: [metric.name, trials.first!.trialId, trials.last!.trialId])
-            while let row = try rows.next() {
-                if let index = position[row[0]] { trials[index][keyPath: metric.field] = row[1] }
-            }
         }
         return trials
     }
