@@ -18,6 +18,9 @@ struct HVAECommand: AsyncParsableCommand {
               hvae run examples/quickstart.yaml   run an experiment, print VR
               hvae runs                           list the runs in the database
               hvae report --format markdown       the newest run's VR table
+              hvae compare model a b --all        two models, value by value
+              hvae export calls -o calls.csv      every call, for other tools
+              hvae plot radar -o radar.svg        the study's figure
 
             The database is ./hvae.sqlite unless --db or $HVAE_DB says otherwise.
             """,

@@ -122,7 +122,7 @@ struct QuickstartTests {
         #expect(unknown.stderr.contains("no run with id 42"))
     }
 
-    @Test("--help teaches every command with examples", arguments: [[], ["run"], ["resume"], ["runs"], ["show"], ["report"]])
+    @Test("--help teaches every command with examples", arguments: [[], ["run"], ["resume"], ["runs"], ["show"], ["report"], ["compare"], ["export"], ["plot", "radar"], ["plot", "ring"]])
     func help(command: [String]) throws {
         let work = try WorkingDirectory()
         let result = try hvae(command + ["--help"], in: work.url)
