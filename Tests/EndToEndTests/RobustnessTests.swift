@@ -50,7 +50,7 @@ struct RobustnessTests {
         """
 
     @Test("kill -9 at any moment, then resume: the same complete trials as an uninterrupted run, none twice",
-          arguments: [40, 700, 1700])
+          arguments: [40, 600, 1200])
     func killThenResume(afterCalls: Int) throws {
         let work = try WorkingDirectory()
         try work.write("long.yaml", Self.experiment)
