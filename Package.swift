@@ -35,7 +35,8 @@ let package = Package(
             dependencies: ["MigrationsCodegen"]
         ),
 
-        .target(name: "Runner", dependencies: ["SVO", "Store", "Yams"]),
+        .target(name: "Runner", dependencies: ["SVO", "Store", "Yams"], plugins: [.plugin(name: "BuildInfoPlugin")]),
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
         .target(name: "Analysis", dependencies: ["SVO", "Store"], plugins: [.plugin(name: "ReferenceDataPlugin")]),
         .plugin(
             name: "ReferenceDataPlugin",

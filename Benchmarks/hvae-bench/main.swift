@@ -163,7 +163,7 @@ if arguments.first == "scale" {
     defer { try? FileManager.default.removeItem(atPath: exportPath) }
     let before = peakRSS()
     let start = ContinuousClock.now
-    FileManager.default.createFile(atPath: exportPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: exportPath, contents: nil)
     let handle = FileHandle(forWritingAtPath: exportPath)!
     let rows = try await Exporter.export(.trials, runIDs: [1], format: .csv, store: store, to: handle)
     try handle.close()

@@ -5,6 +5,8 @@ import SVO
 /// The hvae version, stored with every run.
 public enum HVAE {
     public static let version = "0.1.0"
+    /// The git commit this binary was built from (embedded at build time), "unknown" outside a checkout.
+    public static let gitCommit = buildGitCommit
 }
 
 /// Runs `work` to completion even when the current task is cancelled: a call that completed is
@@ -28,10 +30,15 @@ public struct ExperimentRunner: Sendable {
 
     public init(store: ExperimentStore) { self.store = store }
 
-    /// Records a new run of `experiment` with all its trials pending.
-    public func createRun(_ experiment: Experiment) async throws -> RunRecord {
-        let run = RunRecord(name: experiment.name, description: experiment.description,
+    /// Records a new run of `experiment` with all its trials pending, and where it runs.
+    public func createRun(_ experiment: Experiment, reproducing original: Int64? = nil, replay: Bool = false) async throws -> RunRecord {
+        var run = RunRecord(name: experiment.name, description: experiment.description,
                             experimentJson: experiment.canonicalJSON, seed: experiment.seed, toolVersion: HVAE.version)
+        run.gitCommit = HVAE.gitCommit
+        run.os = ProcessInfo.processInfo.operatingSystemVersionString
+        run.host = ProcessInfo.processInfo.hostName
+        run.reproducesRunId = original
+        run.replay = replay
         let trials = experiment.plannedTrials.map { planned in
             TrialRecord(runId: 0, model: planned.model.name, provider: planned.model.provider.kind,
                         value: planned.value.rawValue, goal: planned.goal.rawValue,

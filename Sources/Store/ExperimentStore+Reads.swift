@@ -116,3 +116,32 @@ public struct ModelTokenUsage: Sendable, Equatable, Codable, FetchableRecord {
     public var errors: Int
     public var retries: Int
 }
+
+/// A successful reply stored for a run, with what identifies its trial and position.
+public struct StoredReply: Sendable, Codable, FetchableRecord {
+    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    public var model: String
+    public var trialSeed: Int64
+    public var reply: String
+    public var providerModelId: String?
+    public var finishReason: String?
+    public var inputTokens: Int?
+    public var outputTokens: Int?
+}
+
+extension ExperimentStore {
+    /// Every successful reply of a run, in the order the calls were made (what a replay serves).
+    public func storedReplies(runID: Int64) async throws -> [StoredReply] {
+        try await pool.read { db in
+            try StoredReply.fetchAll(db, sql: """
+                SELECT t.model, t.seed AS trial_seed, x.body AS reply, c.provider_model_id, c.finish_reason,
+                       c.input_tokens, c.output_tokens
+                FROM model_calls AS c
+                JOIN trials AS t ON t.id = c.trial_id
+                JOIN turns AS r ON r.id = c.reply_turn_id
+                JOIN texts AS x ON x.sha256 = r.text_sha256
+                WHERE t.run_id = ? ORDER BY c.id
+                """, arguments: [runID])
+        }
+    }
+}

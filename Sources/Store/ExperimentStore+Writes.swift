@@ -6,6 +6,7 @@ extension ExperimentStore {
     public func createRun(_ run: RunRecord, trials: [TrialRecord]) async throws -> (RunRecord, [TrialRecord]) {
         try await pool.write { db in
             var run = run
+            run.sqliteVersion = try String.fetchOne(db, sql: "SELECT sqlite_version()")
             try run.insert(db)
             let inserted = try trials.map { trial -> TrialRecord in
                 var trial = trial

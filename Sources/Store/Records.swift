@@ -36,6 +36,16 @@ public struct RunRecord: Codable, Sendable, FetchableRecord, MutablePersistableR
     public var createdAt: String
     public var startedAt: String?
     public var finishedAt: String?
+    /// The commit hvae was built from; "unknown" outside a git checkout.
+    public var gitCommit: String?
+    public var os: String?
+    public var host: String?
+    /// Filled in by the store when the run is created.
+    public var sqliteVersion: String?
+    /// The run this one reproduces, for `hvae reproduce`.
+    public var reproducesRunId: Int64?
+    /// True when every reply was served from the reproduced run's stored replies.
+    public var replay = false
 
     public init(name: String, description: String, experimentJson: String, seed: Int64, toolVersion: String) {
         self.name = name

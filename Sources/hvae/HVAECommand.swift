@@ -24,8 +24,8 @@ struct HVAECommand: AsyncParsableCommand {
 
             The database is ./hvae.sqlite unless --db or $HVAE_DB says otherwise.
             """,
-        version: HVAE.version,
-        subcommands: [RunCommand.self, ResumeCommand.self, RunsCommand.self, ShowCommand.self, ReportCommand.self, CompareCommand.self, ExportCommand.self, PlotCommand.self]
+        version: "\(HVAE.version) (commit \(HVAE.gitCommit))",
+        subcommands: [RunCommand.self, ResumeCommand.self, ReproduceCommand.self, RunsCommand.self, ShowCommand.self, ReportCommand.self, CompareCommand.self, ExportCommand.self, PlotCommand.self]
     )
 }
 

@@ -64,7 +64,11 @@ struct ShowCommand: AsyncParsableCommand {
             print("  status:      \(run.status.rawValue)")
             print("  seed:        \(run.seed)")
             print("  experiment:  sha256 \(run.experimentSha256)")
-            print("  hvae:        \(run.toolVersion)")
+            print("  hvae:        \(run.toolVersion), commit \(run.gitCommit ?? "unknown")")
+            print("  machine:     \(run.host ?? "?"), \(run.os ?? "?"), SQLite \(run.sqliteVersion ?? "?")")
+            if let original = run.reproducesRunId {
+                print("  reproduces:  run \(original)\(run.replay ? " (replay: every reply served from its stored replies)" : "")")
+            }
             print("  created:     \(run.createdAt)")
             print("  started:     \(run.startedAt ?? "-")")
             print("  finished:    \(run.finishedAt ?? "-")")
@@ -74,6 +78,7 @@ struct ShowCommand: AsyncParsableCommand {
                 try ModelUsage.fetchAll(db, sql: """
                     SELECT t.model, t.provider, count(c.id) AS calls,
                            group_concat(DISTINCT c.provider_model_id) AS model_ids,
+                           group_concat(DISTINCT c.system_fingerprint) AS fingerprints,
                            coalesce(sum(c.error IS NOT NULL), 0) AS errors, coalesce(sum(c.retry > 0), 0) AS retries,
                            coalesce(sum(c.input_tokens), 0) AS input_tokens, coalesce(sum(c.output_tokens), 0) AS output_tokens
                     FROM trials AS t LEFT JOIN model_calls AS c ON c.trial_id = t.id
@@ -88,11 +93,13 @@ struct ShowCommand: AsyncParsableCommand {
             })
             print("")
             print(TextTable.render(
-                header: ["model", "provider", "calls", "retries", "errors", "input tokens", "output tokens", "cost", "reported model ids"],
+                header: ["model", "provider", "calls", "retries", "errors", "input tokens", "output tokens", "cost",
+                         "reported model ids", "fingerprints"],
                 rows: models.map { usage in
                     let cost = prices[usage.model].map { String(format: "$%.4f", (Double(usage.inputTokens) * $0.0 + Double(usage.outputTokens) * $0.1) / 1_000_000) } ?? "-"
                     return [usage.model, usage.provider, String(usage.calls), String(usage.retries), String(usage.errors),
-                            String(usage.inputTokens), String(usage.outputTokens), cost, usage.modelIds ?? "-"]
+                            String(usage.inputTokens), String(usage.outputTokens), cost, usage.modelIds ?? "-",
+                            usage.fingerprints ?? "-"]
                 },
                 rightAligned: [2, 3, 4, 5, 6, 7]), terminator: "")
             print("")
@@ -109,6 +116,7 @@ struct ModelUsage: Decodable, Sendable, FetchableRecord {
     var provider: String
     var calls: Int
     var modelIds: String?
+    var fingerprints: String?
     var errors: Int
     var retries: Int
     var inputTokens: Int

@@ -108,6 +108,7 @@ struct RunSession {
     let providers: [String: any ChatProvider]
     let quiet: Bool
     let databasePath: String
+    var printsReport = true
 
     func execute() async throws {
         let referenceModels = experiment.models.filter { $0.provider.kind == "reference" }.map(\.name)
@@ -146,6 +147,7 @@ struct RunSession {
         if outcome.status != .finished {
             print("run \(runID) has unfinished trials; continue it with: hvae resume \(runID)\(dbHint)")
         }
+        guard printsReport else { return }
         print("")
         let report = try await Report.build(store: store, filter: ReportFilter(runIDs: [runID]))
         print(try ReportRenderer.render(report, as: .table), terminator: "")

@@ -53,12 +53,13 @@ struct OpeningTests {
         let (names, version, columns) = try await store.pool.read { db in
             (try String.fetchAll(db, sql: "SELECT name FROM runs"),
              try Int.fetchOne(db, sql: "PRAGMA user_version"),
-             try db.columns(in: "model_calls").map(\.name))
+             try db.columns(in: "model_calls").map(\.name) + db.columns(in: "runs").map(\.name))
         }
         #expect(names == ["old"])
         #expect(version == ExperimentStore.schemaVersion)
         #expect(columns.contains("http_status"))
         #expect(columns.contains("system_fingerprint"))
+        #expect(columns.contains("git_commit") && columns.contains("reproduces_run_id"))
     }
 
     @Test("a database from a newer hvae is refused and left as it was")

@@ -1,0 +1,94 @@
+import Foundation
+import GRDB
+import ModelServer
+import Testing
+
+/// Per trial of a run, every result column, keyed by cell and replicate.
+func results(_ db: DatabaseQueue, run: Int64) throws -> [String] {
+    try db.read { db in
+        try String.fetchAll(db, sql: """
+            SELECT model || '|' || value || '|' || goal || '|' || option_order || '|' || trial || '|' || status || '|' ||
+                   quote(angle) || '|' || quote(category) || '|' || quote(hit) || '|' || quote(vr) || '|' ||
+                   quote(angular_error) || '|' || quote(transitive) || '|' || quote(invalid_items) || '|' ||
+                   quote(mean_self) || '|' || quote(mean_other)
+            FROM trial_results WHERE run_id = ? ORDER BY 1
+            """, arguments: [run])
+    }
+}
+
+@Suite("hvae reproduce and provenance", .serialized)
+struct ReproduceTests {
+    @Test("replay reproduces the quickstart run's trial_results exactly, bit for bit")
+    func replayQuickstart() throws {
+        let work = try WorkingDirectory()
+        #expect(try hvae(["run", repositoryRoot.appending(path: "examples/quickstart.yaml").path, "--quiet"], in: work.url).status == 0)
+        let replay = try hvae(["reproduce", "1", "--replay", "--quiet", "--format", "csv"], in: work.url)
+        #expect(replay.status == 0, "\(replay.stderr)")
+        #expect(replay.stdout.contains("run 2: reproducing run 1 (quickstart) from its stored replies"))
+        let db = try DatabaseQueue(path: work.path("hvae.sqlite"))
+        let original = try results(db, run: 1)
+        #expect(original.count == 320)
+        #expect(try results(db, run: 2) == original)
+        let link = try db.read { db in try Row.fetchOne(db, sql: "SELECT reproduces_run_id, replay, status FROM runs WHERE id = 2")! }
+        #expect(link["reproduces_run_id"] == 1)
+        #expect(link["replay"] == 1)
+        #expect(link["status"] == "finished")
+        // The comparison shows no difference anywhere.
+        let differences = replay.stdout.components(separatedBy: "\r\n").filter { $0.hasPrefix("ideal,") || $0.hasPrefix("noisy,") }
+            .map { $0.split(separator: ",", omittingEmptySubsequences: false)[5] }
+        #expect(differences.count == 16)
+        #expect(differences.allSatisfy { Double($0) == 0 })
+    }
+
+    @Test("a replay of an API run calls no model: it works with the server gone")
+    func replayWithoutServer() throws {
+        let server = try ModelAPIServer(api: .openai) { _, n in .reply(["I value fairness.", "A", "E: 68, 93", "The answer is I."][n % 4]) }
+        let work = try WorkingDirectory()
+        try work.write("api.yaml", """
+            name: api
+            trials: 1
+            values: [prosocial, altruistic]
+            models:
+              - name: served
+                provider: openai
+                model: m
+                base_url: \(server.baseURL)
+            """)
+        #expect(try hvae(["run", "api.yaml", "--quiet"], in: work.url).status == 0)
+        let calls = server.requests.count
+        server.stop()
+        let replay = try hvae(["reproduce", "1", "--replay", "--quiet"], in: work.url)
+        #expect(replay.status == 0, "\(replay.stderr)")
+        #expect(server.requests.count == calls)
+        let db = try DatabaseQueue(path: work.path("hvae.sqlite"))
+        #expect(try results(db, run: 2) == (try results(db, run: 1)))
+        let modelIDs = try db.read { db in
+            try String.fetchAll(db, sql: "SELECT DISTINCT c.provider_model_id FROM model_calls c JOIN trials t ON t.id = c.trial_id WHERE t.run_id = 2")
+        }
+        #expect(modelIDs == ["scripted-model-1"])
+        // Without --replay the models are called again, and the server is gone: the trials fail, the run says so.
+        let live = try hvae(["reproduce", "1", "--quiet"], in: work.url)
+        #expect(live.stdout.contains("run 3: reproducing run 1"))
+        #expect(try db.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM trials WHERE run_id = 3 AND status = 'failed'") } == 4)
+    }
+
+    @Test("every run records the commit, machine and SQLite version that made it")
+    func provenance() throws {
+        let work = try WorkingDirectory()
+        try work.write("q.yaml", "name: q\ntrials: 1\nmodels:\n  - name: a\n    agent: ideal\n")
+        #expect(try hvae(["run", "q.yaml", "--quiet"], in: work.url).status == 0)
+        let row = try DatabaseQueue(path: work.path("hvae.sqlite")).read { db in
+            try Row.fetchOne(db, sql: "SELECT git_commit, os, host, sqlite_version, tool_version FROM runs")!
+        }
+        let commit: String = row["git_commit"]
+        // Built from this checkout: a hex commit id, possibly marked dirty.
+        #expect(commit.range(of: #"^[0-9a-f]{12}(-dirty)?$"#, options: .regularExpression) != nil, "\(commit)")
+        #expect((row["os"] as String?)?.isEmpty == false)
+        #expect((row["host"] as String?)?.isEmpty == false)
+        #expect((row["sqlite_version"] as String?)?.hasPrefix("3.") == true)
+        let version = try hvae(["--version"], in: work.url)
+        #expect(version.stdout.contains("(commit \(commit))"))
+        let show = try hvae(["show", "1"], in: work.url)
+        #expect(show.stdout.contains("commit \(commit)"))
+    }
+}
