@@ -27,6 +27,7 @@ struct RunCommand: AsyncParsableCommand {
               hvae run examples/quickstart.yaml
               hvae run my-study.yaml --db results/study.sqlite
               OPENAI_API_KEY=... hvae run my-study.yaml --quiet
+              hvae run my-study.yaml --resume        continue it after Ctrl-C or a crash
             """
     )
 
@@ -38,6 +39,11 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print no progress.")
     var quiet = false
 
+    @Flag(name: .long, help: ArgumentHelp(
+        "Continue the newest unfinished run of this same experiment instead of starting a new one.",
+        discussion: "Without it, every `hvae run` starts a new run, so results never mix silently."))
+    var resume = false
+
     func run() async throws {
         try await reportingErrors {
             let experiment = try ExperimentFile.load(path: file)
@@ -45,6 +51,16 @@ struct RunCommand: AsyncParsableCommand {
             let providers = try ProviderFactory.makeAll(experiment, transport: transport)
             let store = try ExperimentStore(path: database.path)
             let runner = ExperimentRunner(store: store)
+            if resume {
+                let digest = SHA256.hex(experiment.canonicalJSON)
+                if let unfinished = try await store.runs().first(where: { $0.experimentSha256 == digest && $0.status != .finished }) {
+                    print("run \(unfinished.id!): resuming \(experiment.name)")
+                    try await RunSession(store: store, runner: runner, runID: unfinished.id!, experiment: experiment,
+                                         providers: providers, quiet: quiet, databasePath: database.path).execute()
+                    return
+                }
+                print("no unfinished run of this experiment; starting a new one")
+            }
             let run = try await runner.createRun(experiment)
             print("run \(run.id!): \(experiment.name), \(experiment.plannedTrials.count) trials on \(experiment.models.count) model(s), database \(database.path)")
             try await RunSession(store: store, runner: runner, runID: run.id!, experiment: experiment,

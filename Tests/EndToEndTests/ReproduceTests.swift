@@ -92,3 +92,24 @@ struct ReproduceTests {
         #expect(show.stdout.contains("commit \(commit)"))
     }
 }
+
+@Suite("hvae run never mixes runs silently")
+struct RunIdentityTests {
+    @Test("the same file twice makes two runs; --resume continues the unfinished one of the same experiment")
+    func newRunOrResume() throws {
+        let work = try WorkingDirectory()
+        try work.write("e.yaml", "name: e\ntrials: 2\nmax_calls: 20\nmodels:\n  - name: a\n    agent: noisy\n")
+        let first = try hvae(["run", "e.yaml", "--quiet"], in: work.url)
+        #expect(first.stdout.contains("budget reached: max_calls 20"))
+        #expect(try hvae(["run", "e.yaml", "--quiet"], in: work.url).stdout.hasPrefix("run 2: e"))
+        let resumed = try hvae(["run", "e.yaml", "--resume", "--quiet"], in: work.url)
+        #expect(resumed.stdout.hasPrefix("run 2: resuming e"))
+        let db = try DatabaseQueue(path: work.path("hvae.sqlite"))
+        #expect(try db.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM runs") } == 2)
+        // A different experiment is never resumed into.
+        try work.write("f.yaml", "name: e\ntrials: 3\nmodels:\n  - name: a\n    agent: noisy\n")
+        let other = try hvae(["run", "f.yaml", "--resume", "--quiet"], in: work.url)
+        #expect(other.stdout.contains("no unfinished run of this experiment; starting a new one"))
+        #expect(try db.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM runs") } == 3)
+    }
+}
