@@ -102,27 +102,31 @@ CREATE TABLE answers (
     UNIQUE (call_id, parser_version)
 ) STRICT;
 
--- Per-trial metrics. A new formula version adds rows; old rows stay.
+-- Per-trial metrics. A new formula version, or a rescore with a new parser version, adds rows;
+-- old rows stay.
 CREATE TABLE trial_metrics (
     trial_id        INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
     metric          TEXT NOT NULL,
     formula         TEXT NOT NULL,            -- e.g. 'vr60'
     formula_version INTEGER NOT NULL CHECK (formula_version >= 1),
+    parser_version  INTEGER NOT NULL CHECK (parser_version >= 1),  -- the answers it was computed from
     value           REAL,                     -- numeric metrics
     label           TEXT,                     -- categorical metrics (category)
     computed_at     TEXT NOT NULL,
     CHECK ((value IS NULL) <> (label IS NULL)),
-    PRIMARY KEY (trial_id, metric, formula_version)
+    PRIMARY KEY (trial_id, metric, formula_version, parser_version)
 ) STRICT;
 -- One metric across all trials in trial order, without touching the table: what reports read.
-CREATE INDEX trial_metrics_by_metric ON trial_metrics(metric, trial_id, formula_version, value, label);
+CREATE INDEX trial_metrics_by_metric ON trial_metrics(metric, trial_id, formula_version, parser_version, value, label);
 
--- The newest formula version of each metric of each trial.
+-- The newest version of each metric of each trial: the newest formula, then the newest parser.
 CREATE VIEW latest_trial_metrics AS
 SELECT m.*
 FROM trial_metrics AS m
-WHERE m.formula_version = (SELECT max(formula_version) FROM trial_metrics
-                           WHERE trial_id = m.trial_id AND metric = m.metric);
+WHERE (m.formula_version, m.parser_version) =
+      (SELECT formula_version, parser_version FROM trial_metrics
+       WHERE trial_id = m.trial_id AND metric = m.metric
+       ORDER BY formula_version DESC, parser_version DESC LIMIT 1);
 
 -- The newest parser version's answer to each call.
 CREATE VIEW latest_answers AS
@@ -132,7 +136,11 @@ WHERE a.parser_version = (SELECT max(parser_version) FROM answers WHERE call_id 
 
 CREATE VIEW trial_results AS
 SELECT t.id AS trial_id, t.run_id, t.model, t.value, t.goal, t.option_order,
-       t.trial_index AS trial, t.status,
+       t.trial_index AS trial,
+       -- A scored trial is complete when its newest metrics have an angle: a rescore can change it.
+       CASE WHEN t.status IN ('complete', 'incomplete')
+            THEN CASE WHEN max(CASE WHEN m.metric = 'angle' THEN m.value END) IS NULL THEN 'incomplete' ELSE 'complete' END
+            ELSE t.status END AS status,
        max(CASE WHEN m.metric = 'angle'         THEN m.value END) AS angle,
        max(CASE WHEN m.metric = 'category'      THEN m.label END) AS category,
        max(CASE WHEN m.metric = 'hit'           THEN m.value END) AS hit,

@@ -109,13 +109,13 @@ func synthesize(path: String, calls: Int) async throws -> (trials: Int, calls: I
             SELECT id, id, NULL, 0, 'user', '\(SHA256.hex("synthetic prompt"))' FROM trials;
             INSERT INTO trial_metrics (trial_id, metric, formula, formula_version, value, label, computed_at)
             SELECT id, 'angle', 'atan2', 1, (abs(random()) % 7800) / 100.0 - 16.5, NULL, '' FROM trials;
-            INSERT INTO trial_metrics SELECT trial_id, 'vr', 'vr60', 1, max(0, 60 - abs(value - 30)), NULL, '' FROM trial_metrics WHERE metric = 'angle';
-            INSERT INTO trial_metrics SELECT trial_id, 'hit', 'category-match', 1, abs(random()) % 2, NULL, '' FROM trial_metrics WHERE metric = 'angle';
-            INSERT INTO trial_metrics SELECT trial_id, 'transitive', 'duel-graph', 1, abs(random()) % 2, NULL, '' FROM trial_metrics WHERE metric = 'angle';
-            INSERT INTO trial_metrics SELECT trial_id, 'invalid_items', 'count', 1, 0, NULL, '' FROM trial_metrics WHERE metric = 'angle';
-            INSERT INTO trial_metrics SELECT trial_id, 'category', 'svo-boundaries', 1, NULL, 'prosocial', '' FROM trial_metrics WHERE metric = 'angle';
-            INSERT INTO trial_metrics SELECT trial_id, 'mean_self', 'primary-mean', 1, 80 + abs(random()) % 10, NULL, '' FROM trial_metrics WHERE metric = 'angle';
-            INSERT INTO trial_metrics SELECT trial_id, 'mean_other', 'primary-mean', 1, 55 + abs(random()) % 30, NULL, '' FROM trial_metrics WHERE metric = 'angle';
+            INSERT INTO trial_metrics (trial_id, metric, formula, formula_version, value, label, computed_at) SELECT trial_id, 'vr', 'vr60', 1, max(0, 60 - abs(value - 30)), NULL, '' FROM trial_metrics WHERE metric = 'angle';
+            INSERT INTO trial_metrics (trial_id, metric, formula, formula_version, value, label, computed_at) SELECT trial_id, 'hit', 'category-match', 1, abs(random()) % 2, NULL, '' FROM trial_metrics WHERE metric = 'angle';
+            INSERT INTO trial_metrics (trial_id, metric, formula, formula_version, value, label, computed_at) SELECT trial_id, 'transitive', 'duel-graph', 1, abs(random()) % 2, NULL, '' FROM trial_metrics WHERE metric = 'angle';
+            INSERT INTO trial_metrics (trial_id, metric, formula, formula_version, value, label, computed_at) SELECT trial_id, 'invalid_items', 'count', 1, 0, NULL, '' FROM trial_metrics WHERE metric = 'angle';
+            INSERT INTO trial_metrics (trial_id, metric, formula, formula_version, value, label, computed_at) SELECT trial_id, 'category', 'svo-boundaries', 1, NULL, 'prosocial', '' FROM trial_metrics WHERE metric = 'angle';
+            INSERT INTO trial_metrics (trial_id, metric, formula, formula_version, value, label, computed_at) SELECT trial_id, 'mean_self', 'primary-mean', 1, 80 + abs(random()) % 10, NULL, '' FROM trial_metrics WHERE metric = 'angle';
+            INSERT INTO trial_metrics (trial_id, metric, formula, formula_version, value, label, computed_at) SELECT trial_id, 'mean_other', 'primary-mean', 1, 55 + abs(random()) % 30, NULL, '' FROM trial_metrics WHERE metric = 'angle';
             INSERT INTO model_calls (trial_id, step, item, attempt, request_turn_id, reply_turn_id, latency_ms, started_at, finished_at)
             SELECT id, 'value', NULL, 1, id, NULL, 1, '', '' FROM trials;
             INSERT INTO model_calls (trial_id, step, item, attempt, request_turn_id, reply_turn_id, latency_ms, started_at, finished_at)

@@ -230,7 +230,7 @@ struct TrialRow: Sendable {
                     (index, try await store.pool.read { db in
                         // The newest formula version of each trial's metric (SQLite takes `value` from the max row).
                         let statement = try db.cachedStatement(sql: """
-                            SELECT trial_id, value, max(formula_version) FROM trial_metrics
+                            SELECT trial_id, value, max(formula_version * 65536 + parser_version) FROM trial_metrics
                             WHERE metric = ? AND trial_id BETWEEN ? AND ? GROUP BY trial_id
                             """)
                         var pairs: [(Int64, Double?)] = []
@@ -249,6 +249,9 @@ struct TrialRow: Sendable {
                 if let index = position[trialID] { trials[index][keyPath: metric.field] = value }
             }
         }
+        for index in trials.indices where ["complete", "incomplete"].contains(trials[index].status) {
+            trials[index].status = trials[index].angle == nil ? "incomplete" : "complete"
+        }
         return trials
     }
 
@@ -262,6 +265,7 @@ struct TrialRow: Sendable {
             SELECT id, run_id, model, value, goal, option_order, status FROM trials
             WHERE \(conditions.joined(operator: .and)) ORDER BY id
             """
+        // As in `trial_results`, a scored trial's status follows its newest angle (see below).
         var trials: [TrialRow] = []
         let cursor = try Row.fetchCursor(db, request)
         while let row = try cursor.next() {

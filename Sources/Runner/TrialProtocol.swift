@@ -80,7 +80,7 @@ struct TrialProtocol {
 
             let score = TrialScore(choices: choices, asked: items.map(\.number), assigned: value)
             let status: TrialStatus = score.angle == nil ? .incomplete : .complete
-            let (store, trialID, metrics) = (self.store, self.trialID, Self.metrics(score))
+            let (store, trialID, metrics) = (self.store, self.trialID, TrialScoring.metrics(score, parserVersion: AnswerParser.version))
             try await shielded { try await store.finishTrial(trialID, status: status, metrics: metrics) }
             return Outcome(status: status)
         } catch let failure as ProviderFailure {
@@ -190,33 +190,6 @@ struct TrialProtocol {
         return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
     }
 
-    /// The rows a trial's score adds to `trial_metrics`; undefined metrics add none.
-    static func metrics(_ score: TrialScore) -> [MetricValue] {
-        var rows = [MetricValue(metric: "invalid_items", formula: "count", formulaVersion: 1, value: Double(score.invalidItems))]
-        if let angle = score.angle { rows.append(MetricValue(metric: "angle", formula: "atan2", formulaVersion: 1, value: angle)) }
-        if let category = score.category {
-            rows.append(MetricValue(metric: "category", formula: "svo-boundaries", formulaVersion: 1, label: category.rawValue))
-        }
-        if let hit = score.hit { rows.append(MetricValue(metric: "hit", formula: "category-match", formulaVersion: 1, value: hit ? 1 : 0)) }
-        if let error = score.angularError {
-            rows.append(MetricValue(metric: "angular_error", formula: "abs-diff", formulaVersion: 1, value: error))
-        }
-        if let vr = score.valueRationality {
-            rows.append(MetricValue(metric: "vr", formula: ValueRationality.formula, formulaVersion: ValueRationality.version, value: vr))
-        }
-        if let transitive = score.transitive {
-            rows.append(MetricValue(metric: "transitive", formula: "duel-graph", formulaVersion: 1, value: transitive ? 1 : 0))
-        }
-        if let own = score.meanOwn, let other = score.meanOther {
-            rows.append(MetricValue(metric: "mean_self", formula: "primary-mean", formulaVersion: 1, value: own))
-            rows.append(MetricValue(metric: "mean_other", formula: "primary-mean", formulaVersion: 1, value: other))
-        }
-        if let index = score.inequalityAversion {
-            rows.append(MetricValue(metric: "inequality_aversion", formula: InequalityAversion.formula,
-                                    formulaVersion: InequalityAversion.version, value: index))
-        }
-        return rows
-    }
 }
 
 /// How long to wait before retry number `retry + 1`.
@@ -244,5 +217,40 @@ struct Conversation {
     mutating func ask(_ text: String) {
         messages.append(ChatMessage(.user, (preamble + [text]).joined(separator: "\n\n")))
         preamble = []
+    }
+}
+
+/// Turns a trial's score into `trial_metrics` rows, for the runner and for rescoring.
+enum TrialScoring {
+    /// The rows a trial's score adds to `trial_metrics`; undefined metrics add none.
+    static func metrics(_ score: TrialScore, parserVersion: Int) -> [MetricValue] {
+        var rows = [MetricValue(metric: "invalid_items", formula: "count", formulaVersion: 1, value: Double(score.invalidItems))]
+        if let angle = score.angle { rows.append(MetricValue(metric: "angle", formula: "atan2", formulaVersion: 1, value: angle)) }
+        if let category = score.category {
+            rows.append(MetricValue(metric: "category", formula: "svo-boundaries", formulaVersion: 1, label: category.rawValue))
+        }
+        if let hit = score.hit { rows.append(MetricValue(metric: "hit", formula: "category-match", formulaVersion: 1, value: hit ? 1 : 0)) }
+        if let error = score.angularError {
+            rows.append(MetricValue(metric: "angular_error", formula: "abs-diff", formulaVersion: 1, value: error))
+        }
+        if let vr = score.valueRationality {
+            rows.append(MetricValue(metric: "vr", formula: ValueRationality.formula, formulaVersion: ValueRationality.version, value: vr))
+        }
+        if let transitive = score.transitive {
+            rows.append(MetricValue(metric: "transitive", formula: "duel-graph", formulaVersion: 1, value: transitive ? 1 : 0))
+        }
+        if let own = score.meanOwn, let other = score.meanOther {
+            rows.append(MetricValue(metric: "mean_self", formula: "primary-mean", formulaVersion: 1, value: own))
+            rows.append(MetricValue(metric: "mean_other", formula: "primary-mean", formulaVersion: 1, value: other))
+        }
+        if let index = score.inequalityAversion {
+            rows.append(MetricValue(metric: "inequality_aversion", formula: InequalityAversion.formula,
+                                    formulaVersion: InequalityAversion.version, value: index))
+        }
+        return rows.map { row in
+            var row = row
+            row.parserVersion = parserVersion
+            return row
+        }
     }
 }

@@ -145,3 +145,41 @@ extension ExperimentStore {
         }
     }
 }
+
+/// An item call of a scored trial, with what a rescore needs to read its reply again.
+public struct ItemCall: Sendable, Codable, FetchableRecord {
+    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    public var callId: Int64
+    public var trialId: Int64
+    public var trialSeed: Int64
+    public var value: String
+    public var optionOrder: String
+    public var item: Int
+    public var attempt: Int
+    /// Nil when the call failed.
+    public var reply: String?
+    /// The newest stored reading.
+    public var parserVersion: Int?
+    public var status: String?
+    public var shownLetter: String?
+}
+
+extension ExperimentStore {
+    /// The item calls of the complete and incomplete trials of `runIDs`, in call order.
+    public func itemCalls(runIDs: [Int64]) async throws -> [ItemCall] {
+        try await pool.read { db in
+            let request: SQLRequest<ItemCall> = """
+                SELECT c.id AS call_id, c.trial_id, t.seed AS trial_seed, t.value, t.option_order, c.item, c.attempt,
+                       x.body AS reply, a.parser_version, a.status, a.shown_letter
+                FROM model_calls AS c
+                JOIN trials AS t ON t.id = c.trial_id
+                LEFT JOIN turns AS r ON r.id = c.reply_turn_id
+                LEFT JOIN texts AS x ON x.sha256 = r.text_sha256
+                LEFT JOIN latest_answers AS a ON a.call_id = c.id
+                WHERE t.run_id IN \(runIDs) AND t.status IN ('complete', 'incomplete') AND c.step = 'item'
+                ORDER BY c.trial_id, c.id
+                """
+            return try request.fetchAll(db)
+        }
+    }
+}

@@ -115,20 +115,46 @@ extension ExperimentStore {
         return db.lastInsertedRowID
     }
 
+    /// Adds metric rows; a row already there (same metric, formula and parser version) is kept as it is.
+    static func insert(_ metrics: [MetricValue], trialID: Int64, at time: String, db: Database) throws {
+        for metric in metrics {
+            try db.cachedStatement(sql: """
+                INSERT INTO trial_metrics (trial_id, metric, formula, formula_version, parser_version, value, label, computed_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                """).execute(arguments: [trialID, metric.metric, metric.formula, metric.formulaVersion, metric.parserVersion,
+                                         metric.value, metric.label, time])
+        }
+    }
+
     /// Ends a trial: its metrics and its final status in one transaction.
     public func finishTrial(_ trialID: Int64, status: TrialStatus, error: String? = nil, metrics: [MetricValue]) async throws {
         try await pool.write { db in
             let now = Timestamp.now
-            for metric in metrics {
-                try db.execute(
-                    sql: """
-                        INSERT INTO trial_metrics (trial_id, metric, formula, formula_version, value, label, computed_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [trialID, metric.metric, metric.formula, metric.formulaVersion, metric.value, metric.label, now])
-            }
+            try Self.insert(metrics, trialID: trialID, at: now, db: db)
             try db.execute(sql: "UPDATE trials SET status = ?, error = ?, finished_at = ? WHERE id = ?",
                            arguments: [status, error, now, trialID])
+        }
+    }
+}
+
+extension ExperimentStore {
+    /// Adds answers and metrics of a rescore in one transaction, keeping every row already there.
+    /// Returns how many answers and metric rows were added.
+    public func addRescore(answers: [(callID: Int64, answer: AnswerRow)], metrics: [Int64: [MetricValue]]) async throws -> (answers: Int, metrics: Int) {
+        try await pool.write { db in
+            var added = 0
+            for (callID, answer) in answers {
+                try db.cachedStatement(sql: """
+                    INSERT INTO answers (call_id, parser_version, status, item, shown_letter, option, self, other)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                    """).execute(arguments: [callID, answer.parserVersion, answer.status, answer.item, answer.shownLetter,
+                                             answer.option, answer.own, answer.other])
+                added += db.changesCount
+            }
+            let now = Timestamp.now
+            let before = db.totalChangesCount
+            for (trialID, rows) in metrics { try Self.insert(rows, trialID: trialID, at: now, db: db) }
+            return (added, db.totalChangesCount - before)
         }
     }
 }

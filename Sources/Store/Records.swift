@@ -205,6 +205,8 @@ public struct MetricValue: Sendable, Hashable {
     public var metric: String
     public var formula: String
     public var formulaVersion: Int
+    /// The parser version of the answers it was computed from.
+    public var parserVersion: Int = 1
     public var value: Double?
     public var label: String?
 

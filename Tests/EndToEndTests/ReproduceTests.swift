@@ -113,3 +113,34 @@ struct RunIdentityTests {
         #expect(try db.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM runs") } == 3)
     }
 }
+
+@Suite("hvae rescore")
+struct RescoreCommandTests {
+    @Test("--dry-run lists the readings that would change and writes nothing; rescore adds them")
+    func rescore() throws {
+        let work = try WorkingDirectory()
+        try work.write("q.yaml", "name: q\ntrials: 1\nvalues: [prosocial]\ngoal: with\nmodels:\n  - name: a\n    agent: fixed\n")
+        #expect(try hvae(["run", "q.yaml", "--quiet"], in: work.url).status == 0)
+        let db = try DatabaseQueue(path: work.path("hvae.sqlite"))
+        // Forget the reading of one reply, as if it had been stored before the parser existed.
+        let callID = try db.write { db -> Int64 in
+            let id = try Int64.fetchOne(db, sql: "SELECT call_id FROM answers ORDER BY id LIMIT 1")!
+            try db.execute(sql: "DELETE FROM answers WHERE call_id = ?", arguments: [id])
+            return id
+        }
+        let counts = { try db.read { db in
+            [try Int.fetchOne(db, sql: "SELECT count(*) FROM answers")!, try Int.fetchOne(db, sql: "SELECT count(*) FROM trial_metrics")!]
+        } }
+        let before = try counts()
+        let dry = try hvae(["rescore", "--dry-run"], in: work.url)
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(dry.stdout.contains("1 read differently"))
+        #expect(dry.stdout.contains("call \(callID) ") && dry.stdout.contains("unread -> ok A"))
+        #expect(try counts() == before)
+        let real = try hvae(["rescore"], in: work.url)
+        #expect(real.stdout.contains("added 1 answer(s)"), "\(real.stdout)")
+        let rows = try db.read { db in try Row.fetchAll(db, sql: "SELECT * FROM answers WHERE call_id = ?", arguments: [callID]) }
+        #expect(rows.count == 1, "\(rows)")
+        #expect(try hvae(["rescore", "--dry-run"], in: work.url).stdout.contains(": 0 read differently"))
+    }
+}

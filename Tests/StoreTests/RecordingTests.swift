@@ -102,7 +102,10 @@ struct RecordingTests {
         try await store.finishTrial(trials[3], status: .failed, error: "HTTP 401", metrics: [])
         // A newer formula for trial 1 replaces 60 by 58 in the views; the old row stays.
         try await store.pool.write { db in
-            try db.execute(sql: "INSERT INTO trial_metrics VALUES (?, 'vr', 'vr60', 2, 58, NULL, '2026-01-01T00:00:00.000Z')",
+            try db.execute(sql: """
+                INSERT INTO trial_metrics (trial_id, metric, formula, formula_version, parser_version, value, label, computed_at)
+                VALUES (?, 'vr', 'vr60', 2, 1, 58, NULL, '2026-01-01T00:00:00.000Z')
+                """,
                            arguments: [trials[1]])
         }
         let rows = try await store.vrSummary(runIDs: [runID])
@@ -127,7 +130,10 @@ struct RecordingTests {
         let scratch = ScratchDirectory()
         let (store, runID, trials) = try await makeStore(scratch, trials: 3)
         for trial in trials {
-            try await store.finishTrial(trial, status: .complete, metrics: [MetricValue(metric: "vr", formula: "vr60", formulaVersion: 1, value: 43.61)])
+            try await store.finishTrial(trial, status: .complete, metrics: [
+                MetricValue(metric: "vr", formula: "vr60", formulaVersion: 1, value: 43.61),
+                MetricValue(metric: "angle", formula: "atan2", formulaVersion: 1, value: 45),
+            ])
         }
         let sd = try #require(try await store.vrSummary(runIDs: [runID]).first?.sdVr)
         #expect(sd < 1e-12)
