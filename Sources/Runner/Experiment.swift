@@ -82,6 +82,12 @@ public struct Experiment: Codable, Sendable, Equatable {
         return planned
     }
 
+    /// The planned trials of slice `index` (1-based) of `count`: every count-th trial, so slices are
+    /// disjoint, cover the experiment together, and keep every trial's seed.
+    public func plannedTrials(shard index: Int, of count: Int) -> [PlannedTrial] {
+        plannedTrials.enumerated().filter { $0.offset % count == index - 1 }.map(\.element)
+    }
+
     /// A trial's seed depends only on the run seed and the trial's cell and index, so results are
     /// the same whatever the concurrency and whatever else the experiment contains.
     func trialSeed(model: String, value: ValueOrientation, goal: GoalCondition, order: OptionOrder, index: Int) -> Int64 {

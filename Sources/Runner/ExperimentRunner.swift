@@ -31,7 +31,8 @@ public struct ExperimentRunner: Sendable {
     public init(store: ExperimentStore) { self.store = store }
 
     /// Records a new run of `experiment` with all its trials pending, and where it runs.
-    public func createRun(_ experiment: Experiment, reproducing original: Int64? = nil, replay: Bool = false) async throws -> RunRecord {
+    public func createRun(_ experiment: Experiment, reproducing original: Int64? = nil, replay: Bool = false,
+                          shard: (index: Int, count: Int)? = nil) async throws -> RunRecord {
         var run = RunRecord(name: experiment.name, description: experiment.description,
                             experimentJson: experiment.canonicalJSON, seed: experiment.seed, toolVersion: HVAE.version)
         run.gitCommit = HVAE.gitCommit
@@ -39,7 +40,12 @@ public struct ExperimentRunner: Sendable {
         run.host = ProcessInfo.processInfo.hostName
         run.reproducesRunId = original
         run.replay = replay
-        let trials = experiment.plannedTrials.map { planned in
+        if let shard {
+            run.shard = "\(shard.index)/\(shard.count)"
+            run.shardGroup = "\(run.experimentSha256)/\(shard.count)"
+        }
+        let planned = shard.map { experiment.plannedTrials(shard: $0.index, of: $0.count) } ?? experiment.plannedTrials
+        let trials = planned.map { planned in
             TrialRecord(runId: 0, model: planned.model.name, provider: planned.model.provider.kind,
                         value: planned.value.rawValue, goal: planned.goal.rawValue,
                         optionOrder: planned.optionOrder.rawValue, trialIndex: planned.index, seed: planned.seed)

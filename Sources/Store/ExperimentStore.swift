@@ -8,6 +8,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case foreignDatabase(path: String)
     case newerSchema(path: String, unknownMigrations: [String])
     case unknownRun(Int64)
+    case schemaMismatch(path: String, found: Int, expected: Int)
     case conversationMismatch(trialID: Int64)
 
     public var description: String {
@@ -20,6 +21,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
             "\(path) is an SQLite database that hvae did not create; it was left untouched: choose a new file with --db (or $HVAE_DB)"
         case .newerSchema(let path, let unknown):
             "\(path) was written by a newer hvae (schema \(unknown.joined(separator: ", "))); it was left untouched: upgrade hvae to read it"
+        case .schemaMismatch(let path, let found, let expected):
+            "\(path) has schema \(found), this hvae has \(expected); open it once with this hvae (hvae runs --db \(path)) to migrate it, then merge"
         case .unknownRun(let id):
             "no run with id \(id) in this database; `hvae runs` lists them"
         case .conversationMismatch(let trialID):

@@ -46,6 +46,12 @@ public struct RunRecord: Codable, Sendable, FetchableRecord, MutablePersistableR
     public var reproducesRunId: Int64?
     /// True when every reply was served from the reproduced run's stored replies.
     public var replay = false
+    /// Identity across databases (a UUID), for merging.
+    public var uid: String? = UUID().uuidString
+    /// "i/n" for one slice of a sharded experiment, "merged" once its slices are joined.
+    public var shard: String?
+    /// Shared by the slices of one sharded experiment: its SHA-256 and the number of slices.
+    public var shardGroup: String?
 
     public init(name: String, description: String, experimentJson: String, seed: Int64, toolVersion: String) {
         self.name = name

@@ -28,6 +28,7 @@ struct RunCommand: AsyncParsableCommand {
               hvae run my-study.yaml --db results/study.sqlite
               OPENAI_API_KEY=... hvae run my-study.yaml --quiet
               hvae run my-study.yaml --resume        continue it after Ctrl-C or a crash
+              hvae run my-study.yaml --shard 2/4 --db part2.sqlite   one machine's quarter
             """
     )
 
@@ -39,13 +40,34 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print no progress.")
     var quiet = false
 
+    @Option(help: ArgumentHelp(
+        "Run only slice i of n of the experiment's trials (for example 1/4), to spread a study over machines.",
+        discussion: "Slices are disjoint and keep every trial's seed; `hvae merge` joins their databases into one run.",
+        valueName: "i/n"))
+    var shard: String?
+
     @Flag(name: .long, help: ArgumentHelp(
         "Continue the newest unfinished run of this same experiment instead of starting a new one.",
         discussion: "Without it, every `hvae run` starts a new run, so results never mix silently."))
     var resume = false
 
+    /// The parsed --shard, validated.
+    var slice: (index: Int, count: Int)? {
+        get throws {
+            guard let shard else { return nil }
+            let parts = shard.split(separator: "/").compactMap { Int($0) }
+            guard parts.count == 2, parts[1] >= 1, (1...parts[1]).contains(parts[0]) else {
+                throw ValidationError("--shard: expected i/n with 1 ≤ i ≤ n, for example 1/4; found '\(shard)'")
+            }
+            return (parts[0], parts[1])
+        }
+    }
+
+    func validate() throws { _ = try slice }
+
     func run() async throws {
         try await reportingErrors {
+            let slice = try self.slice
             let experiment = try ExperimentFile.load(path: file)
             let transport = URLSessionTransport(maxConnectionsPerHost: max(64, experiment.concurrency))
             let providers = try ProviderFactory.makeAll(experiment, transport: transport)
@@ -53,7 +75,10 @@ struct RunCommand: AsyncParsableCommand {
             let runner = ExperimentRunner(store: store)
             if resume {
                 let digest = SHA256.hex(experiment.canonicalJSON)
-                if let unfinished = try await store.runs().first(where: { $0.experimentSha256 == digest && $0.status != .finished }) {
+                let shardName = slice.map { "\($0.index)/\($0.count)" }
+                if let unfinished = try await store.runs().first(where: {
+                    $0.experimentSha256 == digest && $0.status != .finished && $0.shard == shardName
+                }) {
                     print("run \(unfinished.id!): resuming \(experiment.name)")
                     try await RunSession(store: store, runner: runner, runID: unfinished.id!, experiment: experiment,
                                          providers: providers, quiet: quiet, databasePath: database.path).execute()
@@ -61,8 +86,9 @@ struct RunCommand: AsyncParsableCommand {
                 }
                 print("no unfinished run of this experiment; starting a new one")
             }
-            let run = try await runner.createRun(experiment)
-            print("run \(run.id!): \(experiment.name), \(experiment.plannedTrials.count) trials on \(experiment.models.count) model(s), database \(database.path)")
+            let run = try await runner.createRun(experiment, shard: slice)
+            let count = slice.map { experiment.plannedTrials(shard: $0.index, of: $0.count).count } ?? experiment.plannedTrials.count
+            print("run \(run.id!): \(experiment.name)\(run.shard.map { ", shard \($0)" } ?? ""), \(count) trials on \(experiment.models.count) model(s), database \(database.path)")
             try await RunSession(store: store, runner: runner, runID: run.id!, experiment: experiment,
                                  providers: providers, quiet: quiet, databasePath: database.path).execute()
         }

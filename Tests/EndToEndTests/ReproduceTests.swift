@@ -144,3 +144,76 @@ struct RescoreCommandTests {
         #expect(try hvae(["rescore", "--dry-run"], in: work.url).stdout.contains(": 0 read differently"))
     }
 }
+
+@Suite("hvae run --shard and hvae merge")
+struct MergeTests {
+    /// vr_summary without run ids, to 9 decimals: the merged run sums the same trials in another
+    /// order, which moves the last bits of a mean (about 1e-15).
+    func summary(_ path: String) throws -> [String] {
+        try DatabaseQueue(path: path).read { db in
+            try String.fetchAll(db, sql: """
+                SELECT model || '|' || value || '|' || goal || '|' || n || '|' || n_complete || '|' || round(mean_vr, 9) || '|' ||
+                       round(sd_vr, 9) || '|' || round(mean_angle, 9) || '|' || round(hit_rate, 9)
+                FROM vr_summary ORDER BY model, value, goal
+                """)
+        }
+    }
+
+    @Test("two shards merged give the vr_summary of one unsharded run with the same seed; merging again adds nothing")
+    func shardsMerge() throws {
+        let work = try WorkingDirectory()
+        let file = repositoryRoot.appending(path: "examples/quickstart.yaml").path
+        #expect(try hvae(["run", file, "--db", "whole.sqlite", "--quiet"], in: work.url).status == 0)
+        let first = try hvae(["run", file, "--shard", "1/2", "--db", "a.sqlite", "--quiet"], in: work.url)
+        #expect(first.stdout.hasPrefix("run 1: quickstart, shard 1/2, 160 trials"))
+        #expect(try hvae(["run", file, "--shard", "2/2", "--db", "b.sqlite", "--quiet"], in: work.url).status == 0)
+        let merged = try hvae(["merge", "a.sqlite", "b.sqlite", "-o", "m.sqlite"], in: work.url)
+        #expect(merged.status == 0, "\(merged.stderr)")
+        #expect(merged.stdout.contains("b.sqlite: 0 run(s) added, 1 slice(s) joined, 160 trial(s)"))
+        #expect(try summary(work.path("m.sqlite")) == (try summary(work.path("whole.sqlite"))))
+
+        let db = try DatabaseQueue(path: work.path("m.sqlite"))
+        let counts = { try db.read { db in
+            [try Int.fetchOne(db, sql: "SELECT count(*) FROM runs")!, try Int.fetchOne(db, sql: "SELECT count(*) FROM trials")!,
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM model_calls")!, try Int.fetchOne(db, sql: "SELECT count(*) FROM texts")!]
+        } }
+        let before = try counts()
+        #expect(before[0] == 1)
+        // Texts are stored once: as many as in the unsharded database.
+        let wholeTexts = try DatabaseQueue(path: work.path("whole.sqlite")).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM texts")! }
+        #expect(before[3] == wholeTexts)
+        #expect(try hvae(["merge", "a.sqlite", "b.sqlite", "-o", "m.sqlite"], in: work.url).stdout.contains("0 trial(s) and 0 call(s) copied"))
+        #expect(try counts() == before)
+        // Every call's full request still rebuilds after renumbering.
+        let broken = try db.read { db in
+            try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM model_calls AS c LEFT JOIN turns AS t ON t.id = c.request_turn_id
+                WHERE t.id IS NULL OR t.trial_id <> c.trial_id
+                """)!
+        }
+        #expect(broken == 0)
+    }
+
+    @Test("separate runs merge side by side with new ids; bad inputs are refused and left alone")
+    func separateRunsAndRefusals() throws {
+        let work = try WorkingDirectory()
+        try work.write("q.yaml", "name: q\ntrials: 1\nmodels:\n  - name: a\n    agent: ideal\n")
+        #expect(try hvae(["run", "q.yaml", "--db", "x.sqlite", "--quiet"], in: work.url).status == 0)
+        #expect(try hvae(["run", "q.yaml", "--db", "y.sqlite", "--quiet"], in: work.url).status == 0)
+        #expect(try hvae(["merge", "x.sqlite", "y.sqlite", "-o", "m.sqlite"], in: work.url).status == 0)
+        let runs = try DatabaseQueue(path: work.path("m.sqlite")).read { db in
+            try Row.fetchAll(db, sql: "SELECT id, (SELECT count(*) FROM trials WHERE run_id = runs.id) AS n FROM runs ORDER BY id")
+        }
+        #expect(runs.map { $0["id"] as Int64 } == [1, 2])
+        #expect(runs.allSatisfy { $0["n"] == 8 })
+
+        try work.write("notes.sqlite", "not a database")
+        let refused = try hvae(["merge", "notes.sqlite", "-o", "m.sqlite"], in: work.url)
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("notes.sqlite is not an SQLite database"))
+        #expect(try String(contentsOfFile: work.path("notes.sqlite"), encoding: .utf8) == "not a database")
+        let same = try hvae(["merge", "x.sqlite", "-o", "x.sqlite"], in: work.url)
+        #expect(same.status != 0)
+        #expect(same.stderr.contains("is also an input"))
+    }
+}

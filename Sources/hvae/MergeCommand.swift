@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import Store
+
+struct MergeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge",
+        abstract: "Merge hvae databases made on several machines into one.",
+        discussion: """
+            Copies every run of each input into OUT (created if needed). Ids are renumbered so they never \\
+            collide, message texts stay stored once, and a run already in OUT is skipped, so merging the \\
+            same file twice adds nothing. The slices of one sharded experiment (`hvae run --shard i/n`) \\
+            join a single run. Inputs are only read; each must have this hvae's schema.
+
+            Examples:
+              hvae run study.yaml --shard 1/2 --db part1.sqlite      (machine 1)
+              hvae run study.yaml --shard 2/2 --db part2.sqlite      (machine 2)
+              hvae merge part1.sqlite part2.sqlite -o study.sqlite
+            """
+    )
+
+    @Argument(help: ArgumentHelp("The databases to merge.", valueName: "database"))
+    var inputs: [String]
+
+    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("The database to merge into.", valueName: "file"))
+    var output: String
+
+    func validate() throws {
+        guard !inputs.isEmpty else { throw ValidationError("name at least one database to merge") }
+        let target = URL(fileURLWithPath: output).standardizedFileURL.path
+        if inputs.contains(where: { URL(fileURLWithPath: $0).standardizedFileURL.path == target }) {
+            throw ValidationError("-o \(output) is also an input; merge into another file")
+        }
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            for input in inputs where !FileManager.default.fileExists(atPath: input) {
+                throw StoreError.missingDatabase(path: input)
+            }
+            let store = try ExperimentStore(path: output)
+            for input in inputs {
+                let outcome = try await store.merge(from: input)
+                print("\(input): \(outcome.runsAdded) run(s) added, \(outcome.slicesJoined) slice(s) joined, \(outcome.trialsAdded) trial(s) and \(outcome.callsAdded) call(s) copied, \(outcome.skipped) already present")
+            }
+        }
+    }
+}
