@@ -25,7 +25,7 @@ struct HVAECommand: AsyncParsableCommand {
             The database is ./hvae.sqlite unless --db or $HVAE_DB says otherwise.
             """,
         version: "\(HVAE.version) (commit \(HVAE.gitCommit))",
-        subcommands: [RunCommand.self, ResumeCommand.self, ReproduceCommand.self, RescoreCommand.self, MergeCommand.self, RunsCommand.self, ShowCommand.self, ReportCommand.self, CompareCommand.self, ExportCommand.self, PlotCommand.self]
+        subcommands: [RunCommand.self, ResumeCommand.self, ReproduceCommand.self, RescoreCommand.self, MergeCommand.self, RunsCommand.self, ShowCommand.self, ReportCommand.self, CompareCommand.self, ExportCommand.self, PlotCommand.self, DatabaseCommand.self]
     )
 }
 

@@ -122,7 +122,8 @@ struct QuickstartTests {
         #expect(unknown.stderr.contains("no run with id 42"))
     }
 
-    @Test("--help teaches every command with examples", arguments: [[], ["run"], ["resume"], ["runs"], ["show"], ["report"], ["compare"], ["export"], ["plot", "radar"], ["plot", "ring"]])
+    @Test("--help teaches every command with examples", arguments: [[], ["run"], ["resume"], ["runs"], ["show"], ["report"], ["compare"], ["export"], ["plot", "radar"], ["plot", "ring"],
+                                                                  ["reproduce"], ["rescore"], ["merge"], ["db", "check"], ["db", "migrate"], ["db", "vacuum"]])
     func help(command: [String]) throws {
         let work = try WorkingDirectory()
         let result = try hvae(command + ["--help"], in: work.url)

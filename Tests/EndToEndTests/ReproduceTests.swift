@@ -217,3 +217,32 @@ struct MergeTests {
         #expect(same.stderr.contains("is also an input"))
     }
 }
+
+@Suite("hvae db")
+struct DatabaseCareTests {
+    @Test("check finds orphan rows without writing; migrate and vacuum keep the data")
+    func care() throws {
+        let work = try WorkingDirectory()
+        try work.write("q.yaml", "name: q\ntrials: 2\nmodels:\n  - name: a\n    agent: noisy\n")
+        #expect(try hvae(["run", "q.yaml", "--quiet"], in: work.url).status == 0)
+        let healthy = try hvae(["db", "check"], in: work.url)
+        #expect(healthy.status == 0)
+        #expect(healthy.stdout.contains("integrity:    ok") && healthy.stdout.contains("orphan texts: 0"))
+        #expect(healthy.stdout.contains("; current)"))
+
+        let db = try DatabaseQueue(path: work.path("hvae.sqlite"))
+        try db.write { db in try db.execute(sql: "INSERT INTO texts VALUES ('\(String(repeating: "a", count: 64))', 'lost')") }
+        let sick = try hvae(["db", "check"], in: work.url)
+        #expect(sick.status == 1)
+        #expect(sick.stdout.contains("orphan texts: 1"))
+
+        #expect(try hvae(["db", "migrate"], in: work.url).stdout.contains("is current; nothing to do"))
+        let report = try hvae(["report", "--format", "csv", "--resamples", "10"], in: work.url).stdout
+        let vacuum = try hvae(["db", "vacuum"], in: work.url)
+        #expect(vacuum.status == 0)
+        #expect(vacuum.stdout.contains("bytes before"))
+        #expect(try hvae(["report", "--format", "csv", "--resamples", "10"], in: work.url).stdout == report)
+        let missing = try hvae(["db", "check", "--db", "absent.sqlite"], in: work.url)
+        #expect(missing.status != 0 && missing.stderr.contains("no database at absent.sqlite"))
+    }
+}
