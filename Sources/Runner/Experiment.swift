@@ -46,13 +46,51 @@ public struct Experiment: Codable, Sendable, Equatable {
     public var maxCalls: Int?
     /// Stop cleanly once the cost, from the models' prices, reaches this many dollars (nil: no cap).
     public var maxCost: Double?
+    /// Reuse the stored reply of an identical earlier request instead of calling the model.
+    public var cache = false
     public var templates: PromptTemplates
     public var models: [ModelSpec]
 
     enum CodingKeys: String, CodingKey {
         case name, description, seed, trials, values, goals, instrument, concurrency, templates, models
         case valueAssignment = "value_assignment", optionOrders = "option_orders", maxAttempts = "max_attempts"
-        case maxCalls = "max_calls", maxCost = "max_cost"
+        case maxCalls = "max_calls", maxCost = "max_cost", cache
+    }
+
+    public init(name: String, description: String, seed: Int64, trials: Int, values: [ValueOrientation], goals: [GoalCondition],
+                valueAssignment: ValueAssignment, instrument: Instrument, optionOrders: [OptionOrder], maxAttempts: Int,
+                concurrency: Int, maxCalls: Int? = nil, maxCost: Double? = nil, cache: Bool = false,
+                templates: PromptTemplates, models: [ModelSpec]) {
+        self.name = name
+        self.description = description
+        self.seed = seed
+        self.trials = trials
+        self.values = values
+        self.goals = goals
+        self.valueAssignment = valueAssignment
+        self.instrument = instrument
+        self.optionOrders = optionOrders
+        self.maxAttempts = maxAttempts
+        self.concurrency = concurrency
+        self.maxCalls = maxCalls
+        self.maxCost = maxCost
+        self.cache = cache
+        self.templates = templates
+        self.models = models
+    }
+
+    /// Keys added after a run was stored take their defaults, so every stored experiment still decodes.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(name: try c.decode(String.self, forKey: .name), description: try c.decode(String.self, forKey: .description),
+                  seed: try c.decode(Int64.self, forKey: .seed), trials: try c.decode(Int.self, forKey: .trials),
+                  values: try c.decode([ValueOrientation].self, forKey: .values), goals: try c.decode([GoalCondition].self, forKey: .goals),
+                  valueAssignment: try c.decode(ValueAssignment.self, forKey: .valueAssignment),
+                  instrument: try c.decode(Instrument.self, forKey: .instrument),
+                  optionOrders: try c.decode([OptionOrder].self, forKey: .optionOrders), maxAttempts: try c.decode(Int.self, forKey: .maxAttempts),
+                  concurrency: try c.decode(Int.self, forKey: .concurrency), maxCalls: try c.decodeIfPresent(Int.self, forKey: .maxCalls),
+                  maxCost: try c.decodeIfPresent(Double.self, forKey: .maxCost), cache: try c.decodeIfPresent(Bool.self, forKey: .cache) ?? false,
+                  templates: try c.decode(PromptTemplates.self, forKey: .templates), models: try c.decode([ModelSpec].self, forKey: .models))
     }
 
     /// The experiment as canonical JSON: sorted keys, no insignificant white space.

@@ -72,6 +72,7 @@ public enum ExperimentFile {
             concurrency: try reader.int(top, "concurrency", range: 1...1024) ?? 8,
             maxCalls: try reader.int(top, "max_calls", range: 1...Int.max),
             maxCost: try reader.double(top, "max_cost", path: "", range: 0.000001...1_000_000_000),
+            cache: try reader.bool(top, "cache") ?? false,
             templates: try templates(top, reader: reader),
             models: models
         )
@@ -79,7 +80,7 @@ public enum ExperimentFile {
         try reader.requireDistinct(top, "option_orders", experiment.optionOrders.map(\.rawValue))
         try reader.rejectUnknownKeys(top, allowed: ["name", "description", "seed", "trials", "values", "goal",
                                                     "value_assignment", "instrument", "option_orders", "max_attempts",
-                                                    "concurrency", "max_calls", "max_cost", "templates", "models"])
+                                                    "concurrency", "max_calls", "max_cost", "cache", "templates", "models"])
         if experiment.maxCost != nil, let unpriced = experiment.models.first(where: {
             $0.provider.api != nil && ($0.provider.api?.priceInput == nil || $0.provider.api?.priceOutput == nil)
         }) {

@@ -36,6 +36,8 @@ public struct RunProgress: Sendable, Equatable {
     public var outputTokens = 0
     /// Dollars, for models with prices.
     public var cost = 0.0
+    /// Calls answered from the response cache.
+    public var cacheHits = 0
     public var startedAt = Date()
 
     public init(totalTrials: Int) { self.totalTrials = totalTrials }
@@ -94,8 +96,9 @@ actor RunControl {
         if stoppedModels[model] == nil { stoppedModels[model] = message }
     }
 
-    func callFinished(model: String, retry: Bool, error: Bool, inputTokens: Int?, outputTokens: Int?) {
+    func callFinished(model: String, retry: Bool, error: Bool, inputTokens: Int?, outputTokens: Int?, cacheHit: Bool = false) {
         progress.calls += 1
+        if cacheHit { progress.cacheHits += 1 }
         if retry { progress.retries += 1 }
         if error { progress.errors += 1 }
         progress.inputTokens += inputTokens ?? 0

@@ -116,6 +116,21 @@ struct TrialProtocol {
         }
 
         var retry = stored.filter { $0.step == step.name && $0.item == step.item && $0.attempt == attempt }.count
+        let requestKey = experiment.cache ? RequestKey.make(model: model, messages: request, context: context) : nil
+        if let requestKey, let cached = try await store.cachedReply(requestKey: requestKey) {
+            let (parsed, answer) = read(cached.reply, step: step, layout: layout)
+            let now = Date()
+            let outcome = CallOutcome(step: step, attempt: attempt, retry: retry, request: request, reply: cached.reply,
+                                      providerModelID: cached.providerModelId, systemFingerprint: cached.systemFingerprint,
+                                      finishReason: cached.finishReason, inputTokens: cached.inputTokens,
+                                      outputTokens: cached.outputTokens, latencyMs: 0, startedAt: now, finishedAt: now,
+                                      answer: answer, requestKey: requestKey, cacheHit: true)
+            let (store, trialID) = (self.store, self.trialID)
+            try await shielded { try await store.record(outcome, trialID: trialID) }
+            await control.callFinished(model: model.name, retry: false, error: false, inputTokens: nil, outputTokens: nil, cacheHit: true)
+            conversation.messages.append(ChatMessage(.assistant, cached.reply))
+            return (cached.reply, parsed)
+        }
         while true {
             try Task.checkCancellation()
             if let reason = await control.haltReason(model: model.name) { throw RunHalted(reason: reason) }
@@ -140,7 +155,8 @@ struct TrialProtocol {
                                           providerModelID: response.providerModelID,
                                           systemFingerprint: response.systemFingerprint, finishReason: response.finishReason,
                                           inputTokens: response.inputTokens, outputTokens: response.outputTokens,
-                                          latencyMs: latency, startedAt: started, finishedAt: Date(), answer: answer)
+                                          latencyMs: latency, startedAt: started, finishedAt: Date(), answer: answer,
+                                          requestKey: requestKey)
                 // A completed call is kept even if the run is being cancelled.
                 let (store, trialID) = (self.store, self.trialID)
                 try await shielded { try await store.record(outcome, trialID: trialID) }
@@ -190,6 +206,52 @@ struct TrialProtocol {
         return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
     }
 
+}
+
+/// What makes two requests the same for the response cache: the provider, where and which model,
+/// the sampling parameters, the messages, and the trial's seed and call index (so that the
+/// replicates of a cell stay independent samples). Names, timeouts, retries and prices do not count.
+enum RequestKey {
+    static func make(model: ModelSpec, messages: [ChatMessage], context: TrialContext) -> String {
+        struct Key: Encodable {
+            let provider: String
+            let settings: Settings
+            let messages: [ChatMessage]
+            let trialSeed: Int64
+            let callIndex: Int
+        }
+        enum Settings: Encodable {
+            case reference(ReferenceAgentSpec)
+            case api(baseURL: String, model: String, temperature: Double?, topP: Double?, maxTokens: Int?,
+                     seed: APIModelSpec.SeedSetting, stop: [String])
+            func encode(to encoder: Encoder) throws {
+                switch self {
+                case .reference(let spec): try spec.encode(to: encoder)
+                case .api(let baseURL, let model, let temperature, let topP, let maxTokens, let seed, let stop):
+                    var container = encoder.unkeyedContainer()
+                    try container.encode(baseURL)
+                    try container.encode(model)
+                    try container.encode(temperature)
+                    try container.encode(topP)
+                    try container.encode(maxTokens)
+                    try container.encode(seed)
+                    try container.encode(stop)
+                }
+            }
+        }
+        let settings: Settings = switch model.provider {
+        case .reference(let spec): .reference(spec)
+        case .openai(let api), .anthropic(let api):
+            .api(baseURL: api.baseURL, model: api.model, temperature: api.temperature, topP: api.topP,
+                 maxTokens: api.maxTokens, seed: api.seed, stop: api.stop)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let key = Key(provider: model.provider.kind, settings: settings, messages: messages,
+                      trialSeed: context.trialSeed, callIndex: context.callIndex)
+        // Encoding plain values cannot fail.
+        return SHA256.hex(try! encoder.encode(key))
+    }
 }
 
 /// How long to wait before retry number `retry + 1`.

@@ -183,3 +183,27 @@ extension ExperimentStore {
         }
     }
 }
+
+/// A reply the response cache can serve.
+public struct CachedReply: Sendable, Codable, FetchableRecord {
+    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    public var reply: String
+    public var providerModelId: String?
+    public var systemFingerprint: String?
+    public var finishReason: String?
+    public var inputTokens: Int?
+    public var outputTokens: Int?
+}
+
+extension ExperimentStore {
+    /// The first successful reply stored for a request with this key, in any run.
+    public func cachedReply(requestKey: String) async throws -> CachedReply? {
+        try await pool.read { db in
+            try CachedReply.fetchOne(db, sql: """
+                SELECT x.body AS reply, c.provider_model_id, c.system_fingerprint, c.finish_reason, c.input_tokens, c.output_tokens
+                FROM model_calls AS c JOIN turns AS t ON t.id = c.reply_turn_id JOIN texts AS x ON x.sha256 = t.text_sha256
+                WHERE c.request_key = ? ORDER BY c.id LIMIT 1
+                """, arguments: [requestKey])
+        }
+    }
+}

@@ -58,13 +58,14 @@ extension ExperimentStore {
             try db.cachedStatement(sql: """
                     INSERT INTO model_calls (trial_id, step, item, attempt, retry, http_status, request_turn_id,
                         reply_turn_id, raw_response, provider_model_id, finish_reason, input_tokens, output_tokens,
-                        latency_ms, error, started_at, finished_at, system_fingerprint)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        latency_ms, error, started_at, finished_at, system_fingerprint, request_key, cache_hit)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """).execute(arguments: [trialID, call.step.name, call.step.item, call.attempt, call.retry, call.httpStatus,
                             requestTurnID, replyTurnID,
                             call.rawResponse, call.providerModelID, call.finishReason, call.inputTokens,
                             call.outputTokens, call.latencyMs, call.error,
-                            Timestamp.string(call.startedAt), Timestamp.string(call.finishedAt), call.systemFingerprint])
+                            Timestamp.string(call.startedAt), Timestamp.string(call.finishedAt), call.systemFingerprint,
+                            call.requestKey, call.cacheHit])
             let callID = db.lastInsertedRowID
             if let answer = call.answer {
                 try Self.insert(answer, callID: callID, db: db)

@@ -180,12 +180,18 @@ public struct CallOutcome: Sendable {
     public var finishedAt: Date
     /// The parsed answer, for item steps whose call returned a reply.
     public var answer: AnswerRow?
+    /// What makes the request the same as another, for the response cache.
+    public var requestKey: String?
+    /// True when the reply came from the cache, not from the model.
+    public var cacheHit = false
 
     public init(step: CallStep, attempt: Int, retry: Int = 0, httpStatus: Int? = nil, request: [ChatMessage],
                 reply: String?, rawResponse: String? = nil,
                 providerModelID: String? = nil, systemFingerprint: String? = nil, finishReason: String? = nil, inputTokens: Int? = nil,
                 outputTokens: Int? = nil, latencyMs: Double, error: String? = nil, startedAt: Date,
-                finishedAt: Date, answer: AnswerRow? = nil) {
+                finishedAt: Date, answer: AnswerRow? = nil, requestKey: String? = nil, cacheHit: Bool = false) {
+        self.requestKey = requestKey
+        self.cacheHit = cacheHit
         self.step = step
         self.attempt = attempt
         self.retry = retry

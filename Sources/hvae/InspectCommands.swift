@@ -80,6 +80,7 @@ struct ShowCommand: AsyncParsableCommand {
                            group_concat(DISTINCT c.provider_model_id) AS model_ids,
                            group_concat(DISTINCT c.system_fingerprint) AS fingerprints,
                            coalesce(sum(c.error IS NOT NULL), 0) AS errors, coalesce(sum(c.retry > 0), 0) AS retries,
+                           coalesce(sum(c.cache_hit), 0) AS cache_hits,
                            coalesce(sum(c.input_tokens), 0) AS input_tokens, coalesce(sum(c.output_tokens), 0) AS output_tokens
                     FROM trials AS t LEFT JOIN model_calls AS c ON c.trial_id = t.id
                     WHERE t.run_id = ? GROUP BY t.model ORDER BY min(t.id)
@@ -93,15 +94,15 @@ struct ShowCommand: AsyncParsableCommand {
             })
             print("")
             print(TextTable.render(
-                header: ["model", "provider", "calls", "retries", "errors", "input tokens", "output tokens", "cost",
+                header: ["model", "provider", "calls", "cache hits", "retries", "errors", "input tokens", "output tokens", "cost",
                          "reported model ids", "fingerprints"],
                 rows: models.map { usage in
                     let cost = prices[usage.model].map { String(format: "$%.4f", (Double(usage.inputTokens) * $0.0 + Double(usage.outputTokens) * $0.1) / 1_000_000) } ?? "-"
-                    return [usage.model, usage.provider, String(usage.calls), String(usage.retries), String(usage.errors),
+                    return [usage.model, usage.provider, String(usage.calls), String(usage.cacheHits), String(usage.retries), String(usage.errors),
                             String(usage.inputTokens), String(usage.outputTokens), cost, usage.modelIds ?? "-",
                             usage.fingerprints ?? "-"]
                 },
-                rightAligned: [2, 3, 4, 5, 6, 7]), terminator: "")
+                rightAligned: [2, 3, 4, 5, 6, 7, 8]), terminator: "")
             print("")
             let report = try await Report.build(store: store, filter: ReportFilter(runIDs: [runID]))
             print(try ReportRenderer.render(report, as: .table), terminator: "")
@@ -119,6 +120,7 @@ struct ModelUsage: Decodable, Sendable, FetchableRecord {
     var fingerprints: String?
     var errors: Int
     var retries: Int
+    var cacheHits: Int
     var inputTokens: Int
     var outputTokens: Int
 }

@@ -40,6 +40,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print no progress.")
     var quiet = false
 
+    @Flag(help: "Reuse the stored reply of an identical earlier request instead of calling the model (as `cache: true`).")
+    var cache = false
+
     @Option(help: ArgumentHelp(
         "Run only slice i of n of the experiment's trials (for example 1/4), to spread a study over machines.",
         discussion: "Slices are disjoint and keep every trial's seed; `hvae merge` joins their databases into one run.",
@@ -68,7 +71,8 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let slice = try self.slice
-            let experiment = try ExperimentFile.load(path: file)
+            var experiment = try ExperimentFile.load(path: file)
+            if cache { experiment.cache = true }
             let transport = URLSessionTransport(maxConnectionsPerHost: max(64, experiment.concurrency))
             let providers = try ProviderFactory.makeAll(experiment, transport: transport)
             let store = try ExperimentStore(path: database.path)
@@ -184,7 +188,7 @@ struct RunSession {
         }
         reporter.finish()
         let p = outcome.progress
-        print("\(outcome.status == .finished ? "finished" : "stopped"): \(p.complete) complete, \(p.incomplete) incomplete, \(p.failed) failed; \(p.calls) model calls")
+        print("\(outcome.status == .finished ? "finished" : "stopped"): \(p.complete) complete, \(p.incomplete) incomplete, \(p.failed) failed; \(p.calls) model calls\(p.cacheHits > 0 ? " (\(p.cacheHits) from the cache)" : "")")
         for reason in outcome.stopReasons { print("  \(reason)") }
         if outcome.status != .finished {
             print("run \(runID) has unfinished trials; continue it with: hvae resume \(runID)\(dbHint)")
@@ -238,6 +242,7 @@ final class ProgressReporter: Sendable {
         if p.errors > 0 { parts.append("\(p.errors) errors") }
         if p.inputTokens + p.outputTokens > 0 { parts.append("\(p.inputTokens + p.outputTokens) tokens") }
         if p.cost > 0 { parts.append(String(format: "$%.4f", p.cost)) }
+        if p.cacheHits > 0 { parts.append("\(p.cacheHits) cached") }
         parts.append("\(clock(elapsed)) elapsed")
         if p.finishedTrials > 0, p.finishedTrials < p.totalTrials {
             let remaining = elapsed / Double(p.finishedTrials) * Double(p.totalTrials - p.finishedTrials)

@@ -246,3 +246,23 @@ struct DatabaseCareTests {
         #expect(missing.status != 0 && missing.stderr.contains("no database at absent.sqlite"))
     }
 }
+
+@Suite("hvae run --cache")
+struct CacheCommandTests {
+    @Test("the second identical run is served from the cache, and hvae show counts the hits")
+    func cache() throws {
+        let work = try WorkingDirectory()
+        try work.write("q.yaml", "name: q\ntrials: 1\nvalues: [prosocial]\nmodels:\n  - name: a\n    agent: noisy\n")
+        let first = try hvae(["run", "q.yaml", "--cache", "--quiet"], in: work.url)
+        #expect(first.stdout.contains("15 model calls\n"))
+        let second = try hvae(["run", "q.yaml", "--cache", "--quiet"], in: work.url)
+        #expect(second.stdout.contains("15 model calls (15 from the cache)"))
+        let show = try hvae(["show", "2"], in: work.url)
+        #expect(show.stdout.contains("cache hits"))
+        let row = try #require(show.stdout.split(separator: "\n").first { $0.hasPrefix("a ") })
+        #expect(row.split(separator: " ", omittingEmptySubsequences: true).prefix(4).map(String.init) == ["a", "reference", "15", "15"])
+        #expect(try DatabaseQueue(path: work.path("hvae.sqlite")).read { db in
+            try String.fetchOne(db, sql: "SELECT experiment_json FROM runs WHERE id = 1")!
+        }.contains("\"cache\":true"))
+    }
+}

@@ -260,3 +260,39 @@ extension ISO8601DateFormatter {
         return formatter
     }()
 }
+
+@Suite("The response cache")
+struct CacheTests {
+    @Test("an identical request reuses the stored reply, marked as a cache hit; a changed one calls the model")
+    func cache() async throws {
+        let server = try ModelAPIServer(api: .openai) { _, n in .reply(["Fair.", "B", "C", "D", "E", "F", "G"][n % 7]) }
+        defer { server.stop() }
+        let yaml = apiExperiment(server, top: "cache: true")
+        let scratch = try ScratchStore()
+        let runner = ExperimentRunner(store: scratch.store)
+        func runOnce(_ yaml: String) async throws -> (Int64, RunOutcome) {
+            let experiment = try ExperimentFile.parse(yaml: yaml)
+            #expect(experiment.cache)
+            let run = try await runner.createRun(experiment)
+            let providers = try ProviderFactory.makeAll(experiment, transport: URLSessionTransport(), environment: testEnvironment)
+            return (run.id!, try await runner.execute(runID: run.id!, experiment: experiment, providers: providers))
+        }
+        let (first, firstOutcome) = try await runOnce(yaml)
+        #expect(firstOutcome.progress.cacheHits == 0)
+        let served = server.requests.count
+        let (second, secondOutcome) = try await runOnce(yaml)
+        #expect(server.requests.count == served)
+        #expect(secondOutcome.progress.cacheHits == secondOutcome.progress.calls)
+        let (hits, replies) = try await scratch.store.pool.read { db in
+            (try Int.fetchOne(db, sql: "SELECT sum(cache_hit) FROM model_calls c JOIN trials t ON t.id = c.trial_id WHERE t.run_id = ?", arguments: [second])!,
+             try [first, second].map { run in
+                 try String.fetchAll(db, sql: "SELECT reply FROM call_log WHERE run_id = ? ORDER BY call_id", arguments: [run])
+             })
+        }
+        #expect(hits == 7)
+        #expect(replies[0] == replies[1])
+        // Another temperature is another request: the model is called again.
+        _ = try await runOnce(yaml.replacingOccurrences(of: "retry_delay: 0.01", with: "retry_delay: 0.01\n    temperature: 0.1"))
+        #expect(server.requests.count == served + 7)
+    }
+}
