@@ -59,7 +59,7 @@ struct ExperimentFileTests {
     }
 
     static let badFiles: [(String, String)] = [
-        ("name: x\nmodels:\n  - name: a\n    agent: ideal\ntrails: 3\n", "<experiment>:5: trails: unknown key (did you mean 'trials'?); allowed here: concurrency, description, goal, instrument, max_attempts, max_calls, max_cost, models, name, option_orders, seed, templates, trials, value_assignment, values"),
+        ("name: x\nmodels:\n  - name: a\n    agent: ideal\ntrails: 3\n", "<experiment>:5: trails: unknown key (did you mean 'trials'?); allowed here: cache, concurrency, description, goal, instrument, max_attempts, max_calls, max_cost, models, name, option_orders, seed, templates, trials, value_assignment, values"),
         ("name: x\ntrials: many\nmodels:\n  - name: a\n    agent: ideal\n", "<experiment>:2: trials: expected a whole number, found 'many'"),
         ("name: x\ntrials: 0\nmodels:\n  - name: a\n    agent: ideal\n", "<experiment>:2: trials: must be between 1 and 100000, found 0"),
         ("name: x\nmodels:\n  - name: a\n    agent: idel\n", "<experiment>:4: models[0].agent: expected one of ideal, noisy, fixed, stubborn, random, found 'idel'"),
