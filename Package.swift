@@ -57,7 +57,7 @@ let package = Package(
 
         .testTarget(name: "SVOTests", dependencies: ["SVO"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "RunnerTests", dependencies: ["Runner", "ModelServer", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Analysis", "ModelServer", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Runner", .product(name: "GRDB", package: "GRDB.swift")]),
         // Runs the built `hvae` binary; depending on it makes `swift test` build it first.
         .testTarget(name: "EndToEndTests", dependencies: ["hvae", "Store", "ModelServer", .product(name: "GRDB", package: "GRDB.swift")]),

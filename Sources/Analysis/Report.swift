@@ -15,17 +15,25 @@ public struct ReportFilter: Sendable, Equatable, Codable {
     public var values: [String] = []
     public var goals: [String] = []
     public var optionOrders: [String] = []
+    /// Use metrics computed from answers of at most this parser version (nil: the newest).
+    public var parserVersion: Int?
+    /// Use metric formulas of at most this version (nil: the newest).
+    public var formulaVersion: Int?
 
-    public init(runIDs: [Int64], models: [String] = [], values: [String] = [], goals: [String] = [], optionOrders: [String] = []) {
+    public init(runIDs: [Int64], models: [String] = [], values: [String] = [], goals: [String] = [], optionOrders: [String] = [],
+                parserVersion: Int? = nil, formulaVersion: Int? = nil) {
         self.runIDs = runIDs
         self.models = models
         self.values = values
         self.goals = goals
         self.optionOrders = optionOrders
+        self.parserVersion = parserVersion
+        self.formulaVersion = formulaVersion
     }
 
     enum CodingKeys: String, CodingKey {
         case runIDs = "run_ids", models, values, goals, optionOrders = "option_orders"
+        case parserVersion = "parser_version", formulaVersion = "formula_version"
     }
 }
 
@@ -231,10 +239,12 @@ struct TrialRow: Sendable {
                         // The newest formula version of each trial's metric (SQLite takes `value` from the max row).
                         let statement = try db.cachedStatement(sql: """
                             SELECT trial_id, value, max(formula_version * 65536 + parser_version) FROM trial_metrics
-                            WHERE metric = ? AND trial_id BETWEEN ? AND ? GROUP BY trial_id
+                            WHERE metric = ? AND trial_id BETWEEN ? AND ? AND formula_version <= ? AND parser_version <= ?
+                            GROUP BY trial_id
                             """)
                         var pairs: [(Int64, Double?)] = []
-                        let rows = try Row.fetchCursor(statement, arguments: [name, first, last])
+                        let rows = try Row.fetchCursor(statement, arguments: [name, first, last, filter.formulaVersion ?? Int(Int32.max),
+                                                                              filter.parserVersion ?? Int(Int32.max)])
                         while let row = try rows.next() { pairs.append((row[0], row[1])) }
                         return pairs
                     })

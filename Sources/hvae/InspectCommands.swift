@@ -175,6 +175,14 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Bootstrap resamples for the confidence interval.", valueName: "n"))
     var resamples = 10_000
 
+    @Option(name: .customLong("parser-version"), help: ArgumentHelp(
+        "Use metrics computed from answers of at most this parser version (default: the newest; see hvae rescore).", valueName: "n"))
+    var parserVersion: Int?
+
+    @Option(name: .customLong("formula-version"), help: ArgumentHelp(
+        "Use metric formulas of at most this version (default: the newest).", valueName: "n"))
+    var formulaVersion: Int?
+
     @Option(help: ArgumentHelp("Bootstrap seed (stored in JSON output).", valueName: "n"))
     var seed: UInt64 = 20_230_527
 
@@ -203,7 +211,8 @@ struct ReportCommand: AsyncParsableCommand {
         try await reportingErrors {
             let store = try ExperimentStore(path: database.path, create: false)
             let runIDs = try await selection.resolve(store, databasePath: database.path)
-            let filter = ReportFilter(runIDs: runIDs, models: models, values: values, goals: goals, optionOrders: orders)
+            let filter = ReportFilter(runIDs: runIDs, models: models, values: values, goals: goals, optionOrders: orders,
+                                      parserVersion: parserVersion, formulaVersion: formulaVersion)
             let options = ReportOptions(groupBy: groupBy.split(separator: ",").compactMap { ReportDimension(rawValue: String($0)) },
                                         resamples: resamples, seed: seed)
             let report = try await Report.build(store: store, filter: filter, options: options)

@@ -4,6 +4,7 @@ import Store
 import SVO
 import Testing
 @testable import Runner
+import Analysis
 
 @Suite("Rescoring stored replies")
 struct RescoreTests {
@@ -57,6 +58,12 @@ struct RescoreTests {
         }
         #expect(oldMetrics == [6, 6])
         #expect(try await store.vrSummary(runIDs: [runID]).map(\.nComplete) == [1, 1])
+
+        // Reports use the newest readings, or the older ones when asked.
+        let newest = try await Report.build(store: store, filter: ReportFilter(runIDs: [runID]), options: ReportOptions(resamples: 1))
+        let older = try await Report.build(store: store, filter: ReportFilter(runIDs: [runID], parserVersion: 1), options: ReportOptions(resamples: 1))
+        #expect(newest.cells.allSatisfy { $0.nIncomplete == 0 && $0.meanAngle != nil })
+        #expect(older.cells.allSatisfy { $0.nIncomplete == 1 && $0.meanVR == nil })
 
         // Rescoring again with the same version adds nothing.
         let again = try await Rescorer(store: store, parserVersion: 2, parse: Self.numbered).rescore(runIDs: [runID], dryRun: false)

@@ -62,6 +62,21 @@ struct OpeningTests {
         #expect(columns.contains("git_commit") && columns.contains("reproduces_run_id"))
     }
 
+    @Test("merging a database of another schema version is refused, and it is left as it was")
+    func mergeSchemaMismatch() async throws {
+        let scratch = ScratchDirectory()
+        let old = scratch.path("old.sqlite")
+        let queue = try DatabaseQueue(path: old)
+        try Schema.migrator.migrate(queue, upTo: embeddedMigrations.first!.identifier)
+        try queue.close()
+        let before = try fileBytes(old)
+        let store = try ExperimentStore(path: scratch.path("out.sqlite"))
+        await #expect(throws: StoreError.schemaMismatch(path: old, found: 1, expected: ExperimentStore.schemaVersion)) {
+            try await store.merge(from: old)
+        }
+        #expect(try fileBytes(old) == before)
+    }
+
     @Test("a database from a newer hvae is refused and left as it was")
     func newerDatabase() async throws {
         let scratch = ScratchDirectory()
