@@ -107,15 +107,15 @@ func synthesize(path: String, calls: Int) async throws -> (trials: Int, calls: I
                  (SELECT 'with' AS goal UNION ALL SELECT 'without') AS g, n;
             INSERT INTO turns (id, trial_id, parent_id, position, role, text_sha256)
             SELECT id, id, NULL, 0, 'user', '\(SHA256.hex("synthetic prompt"))' FROM trials;
-            INSERT INTO trial_metrics (trial_id, metric, formula, formula_version, value, label, computed_at)
-            SELECT id, 'angle', 'atan2', 1, (abs(random()) % 7800) / 100.0 - 16.5, NULL, '' FROM trials;
-            INSERT INTO trial_metrics (trial_id, metric, formula, formula_version, value, label, computed_at) SELECT trial_id, 'vr', 'vr60', 1, max(0, 60 - abs(value - 30)), NULL, '' FROM trial_metrics WHERE metric = 'angle';
-            INSERT INTO trial_metrics (trial_id, metric, formula, formula_version, value, label, computed_at) SELECT trial_id, 'hit', 'category-match', 1, abs(random()) % 2, NULL, '' FROM trial_metrics WHERE metric = 'angle';
-            INSERT INTO trial_metrics (trial_id, metric, formula, formula_version, value, label, computed_at) SELECT trial_id, 'transitive', 'duel-graph', 1, abs(random()) % 2, NULL, '' FROM trial_metrics WHERE metric = 'angle';
-            INSERT INTO trial_metrics (trial_id, metric, formula, formula_version, value, label, computed_at) SELECT trial_id, 'invalid_items', 'count', 1, 0, NULL, '' FROM trial_metrics WHERE metric = 'angle';
-            INSERT INTO trial_metrics (trial_id, metric, formula, formula_version, value, label, computed_at) SELECT trial_id, 'category', 'svo-boundaries', 1, NULL, 'prosocial', '' FROM trial_metrics WHERE metric = 'angle';
-            INSERT INTO trial_metrics (trial_id, metric, formula, formula_version, value, label, computed_at) SELECT trial_id, 'mean_self', 'primary-mean', 1, 80 + abs(random()) % 10, NULL, '' FROM trial_metrics WHERE metric = 'angle';
-            INSERT INTO trial_metrics (trial_id, metric, formula, formula_version, value, label, computed_at) SELECT trial_id, 'mean_other', 'primary-mean', 1, 55 + abs(random()) % 30, NULL, '' FROM trial_metrics WHERE metric = 'angle';
+            INSERT INTO trial_metrics (trial_id, metric, formula, formula_version, parser_version, value, label, computed_at)
+            SELECT id, 'angle', 'atan2', 1, 1, (abs(random()) % 7800) / 100.0 - 16.5, NULL, '' FROM trials;
+            INSERT INTO trial_metrics (trial_id, metric, formula, formula_version, parser_version, value, label, computed_at) SELECT trial_id, 'vr', 'vr60', 1, 1, max(0, 60 - abs(value - 30)), NULL, '' FROM trial_metrics WHERE metric = 'angle';
+            INSERT INTO trial_metrics (trial_id, metric, formula, formula_version, parser_version, value, label, computed_at) SELECT trial_id, 'hit', 'category-match', 1, 1, abs(random()) % 2, NULL, '' FROM trial_metrics WHERE metric = 'angle';
+            INSERT INTO trial_metrics (trial_id, metric, formula, formula_version, parser_version, value, label, computed_at) SELECT trial_id, 'transitive', 'duel-graph', 1, 1, abs(random()) % 2, NULL, '' FROM trial_metrics WHERE metric = 'angle';
+            INSERT INTO trial_metrics (trial_id, metric, formula, formula_version, parser_version, value, label, computed_at) SELECT trial_id, 'invalid_items', 'count', 1, 1, 0, NULL, '' FROM trial_metrics WHERE metric = 'angle';
+            INSERT INTO trial_metrics (trial_id, metric, formula, formula_version, parser_version, value, label, computed_at) SELECT trial_id, 'category', 'svo-boundaries', 1, 1, NULL, 'prosocial', '' FROM trial_metrics WHERE metric = 'angle';
+            INSERT INTO trial_metrics (trial_id, metric, formula, formula_version, parser_version, value, label, computed_at) SELECT trial_id, 'mean_self', 'primary-mean', 1, 1, 80 + abs(random()) % 10, NULL, '' FROM trial_metrics WHERE metric = 'angle';
+            INSERT INTO trial_metrics (trial_id, metric, formula, formula_version, parser_version, value, label, computed_at) SELECT trial_id, 'mean_other', 'primary-mean', 1, 1, 55 + abs(random()) % 30, NULL, '' FROM trial_metrics WHERE metric = 'angle';
             INSERT INTO model_calls (trial_id, step, item, attempt, request_turn_id, reply_turn_id, latency_ms, started_at, finished_at)
             SELECT id, 'value', NULL, 1, id, NULL, 1, '', '' FROM trials;
             INSERT INTO model_calls (trial_id, step, item, attempt, request_turn_id, reply_turn_id, latency_ms, started_at, finished_at)
@@ -139,6 +139,38 @@ if arguments.first == "memory", let calls = arguments.dropFirst().first.flatMap(
     let server = try ModelAPIServer(api: .openai, keepLog: false) { _, _ in .reply("E") }
     let result = try await runnerRate(server: server, calls: calls, concurrency: 16)
     line("\(result.calls) \(String(format: "%.1f", peakRSS()))")
+    exit(0)
+}
+
+if arguments.first == "export-child", let path = arguments.dropFirst().first {
+    // Child process: export every trial of the database at `path` to /dev/null; print rows and peak RSS.
+    let store = try ExperimentStore(path: path)
+    let handle = FileHandle(forWritingAtPath: "/dev/null")!
+    let rows = try await Exporter.export(.trials, runIDs: [1], format: .csv, store: store, to: handle)
+    line("\(rows) \(String(format: "%.1f", peakRSS()))")
+    exit(0)
+}
+
+if arguments.first == "export-memory" {
+    // Peak memory of exporting 10x the rows, each export in its own process.
+    func child(_ path: String) throws -> (rows: Int, mib: Double) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+        process.arguments = ["export-child", path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let fields = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: " ")
+        process.waitUntilExit()
+        return (Int(fields[0]) ?? 0, Double(fields[1].trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0)
+    }
+    let small = temporaryDatabase(), large = temporaryDatabase()
+    defer { removeDatabase(small); removeDatabase(large) }
+    _ = try await synthesize(path: small, calls: 100_000)
+    _ = try await synthesize(path: large, calls: 1_000_000)
+    let a = try child(small), b = try child(large)
+    line(String(format: "export of all trials, each in its own process: %d rows %.1f MiB, %d rows %.1f MiB: ratio %.2f for %.0fx the rows",
+                a.rows, a.mib, b.rows, b.mib, b.mib / a.mib, Double(b.rows) / Double(a.rows)))
     exit(0)
 }
 

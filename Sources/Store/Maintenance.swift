@@ -18,11 +18,7 @@ public struct DatabaseCheck: Sendable, Equatable {
 extension ExperimentStore {
     /// Checks a database without writing to it: integrity, foreign keys, schema version, orphan texts.
     public static func check(path: String) async throws -> DatabaseCheck {
-        guard FileManager.default.fileExists(atPath: path) else { throw StoreError.missingDatabase(path: path) }
-        try inspect(path: path)
-        var configuration = Configuration()
-        configuration.readonly = true
-        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        let queue = try openReadOnly(path)
         defer { try? queue.close() }
         return try await queue.read { db in
             let integrity = try String.fetchAll(db, sql: "PRAGMA integrity_check").filter { $0 != "ok" }
@@ -40,13 +36,18 @@ extension ExperimentStore {
 
     /// The schema version of a database file, read without writing.
     public static func schemaVersion(of path: String) async throws -> Int {
+        let queue = try openReadOnly(path)
+        defer { try? queue.close() }
+        return try await queue.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 }
+    }
+
+    /// An existing hvae database opened for reading only, after the same checks as any open.
+    static func openReadOnly(_ path: String) throws -> DatabaseQueue {
         guard FileManager.default.fileExists(atPath: path) else { throw StoreError.missingDatabase(path: path) }
         try inspect(path: path)
         var configuration = Configuration()
         configuration.readonly = true
-        let queue = try DatabaseQueue(path: path, configuration: configuration)
-        defer { try? queue.close() }
-        return try await queue.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 }
+        return try DatabaseQueue(path: path, configuration: configuration)
     }
 
     /// Rewrites the file compactly (VACUUM) after folding the write-ahead log into it.

@@ -20,13 +20,7 @@ extension ExperimentStore {
     /// join one run, so a study spread over machines merges into the run it would have been.
     /// The source is only read, never written; it must have this binary's schema.
     public func merge(from path: String) async throws -> MergeOutcome {
-        try Self.inspect(path: path)
-        guard FileManager.default.fileExists(atPath: path) else { throw StoreError.missingDatabase(path: path) }
-        var configuration = Configuration()
-        configuration.readonly = true
-        let source = try DatabaseQueue(path: path, configuration: configuration)
-        let version = try await source.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 }
-        try source.close()
+        let version = try await Self.schemaVersion(of: path)
         guard version == Self.schemaVersion else {
             throw StoreError.schemaMismatch(path: path, found: version, expected: Self.schemaVersion)
         }
