@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Analysis", "ModelServer", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Runner", .product(name: "GRDB", package: "GRDB.swift")]),
         // Runs the built `hvae` binary; depending on it makes `swift test` build it first.
-        .testTarget(name: "EndToEndTests", dependencies: ["hvae", "Store", "ModelServer", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "EndToEndTests", dependencies: ["hvae", "hvae-bench", "Store", "ModelServer", .product(name: "GRDB", package: "GRDB.swift")]),
     ],
     swiftLanguageModes: [.v6]
 )
