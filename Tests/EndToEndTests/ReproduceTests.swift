@@ -128,7 +128,8 @@ struct RescoreCommandTests {
             try db.execute(sql: "DELETE FROM answers WHERE call_id = ?", arguments: [id])
             return id
         }
-        let counts = { try db.read { db in
+        // A fresh connection for each look, so nothing cached in this process hides what hvae wrote.
+        let counts = { try DatabaseQueue(path: work.path("hvae.sqlite")).read { db in
             [try Int.fetchOne(db, sql: "SELECT count(*) FROM answers")!, try Int.fetchOne(db, sql: "SELECT count(*) FROM trial_metrics")!]
         } }
         let before = try counts()
@@ -139,7 +140,9 @@ struct RescoreCommandTests {
         #expect(try counts() == before)
         let real = try hvae(["rescore"], in: work.url)
         #expect(real.stdout.contains("added 1 answer(s)"), "\(real.stdout)")
-        let rows = try db.read { db in try Row.fetchAll(db, sql: "SELECT * FROM answers WHERE call_id = ?", arguments: [callID]) }
+        let rows = try DatabaseQueue(path: work.path("hvae.sqlite")).read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM answers WHERE call_id = ?", arguments: [callID])
+        }
         #expect(rows.count == 1, "\(rows)")
         #expect(try hvae(["rescore", "--dry-run"], in: work.url).stdout.contains(": 0 read differently"))
     }
