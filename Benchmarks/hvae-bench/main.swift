@@ -142,6 +142,15 @@ if arguments.first == "memory", let calls = arguments.dropFirst().first.flatMap(
     exit(0)
 }
 
+if arguments.first == "report", let path = arguments.dropFirst().first {
+    // Times a default report on an existing database (for profiling, e.g. with HVAE_BENCH_DB's).
+    let store = try ExperimentStore(path: path)
+    let start = ContinuousClock.now
+    let report = try await Report.build(store: store, filter: ReportFilter(runIDs: [1]))
+    line(String(format: "full report (%d cells): %.2f s", report.cells.count, seconds(ContinuousClock.now - start)))
+    exit(0)
+}
+
 if arguments.first == "export-child", let path = arguments.dropFirst().first {
     // Child process: export every trial of the database at `path` to /dev/null; print rows and peak RSS.
     let store = try ExperimentStore(path: path)

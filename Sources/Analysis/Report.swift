@@ -305,9 +305,23 @@ public enum Statistics {
         var rng = SplitMix64(seed: seed)
         var means = [Double](repeating: 0, count: resamples)
         xs.withUnsafeBufferPointer { values in
+            let n = UInt64(values.count)
             for b in 0..<resamples {
+                // Two draws per 64 random bits (32-bit multiply-shift each): the inner loop is most
+                // of a report's time; the bias, below n / 2^32, is far under what a bootstrap shows.
                 var sum = 0.0
-                for _ in 0..<values.count { sum += values[uniformIndex(&rng, values.count)] }
+                var k = 0
+                let pairs = n <= UInt64(UInt32.max) ? values.count / 2 * 2 : 0
+                while k < pairs {
+                    let r = rng.next()
+                    sum += values[Int(((r & 0xFFFF_FFFF) &* n) >> 32)]
+                    sum += values[Int(((r >> 32) &* n) >> 32)]
+                    k += 2
+                }
+                while k < values.count {
+                    sum += values[uniformIndex(&rng, values.count)]
+                    k += 1
+                }
                 means[b] = sum / Double(values.count)
             }
         }
