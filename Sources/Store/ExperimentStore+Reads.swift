@@ -207,3 +207,13 @@ extension ExperimentStore {
         }
     }
 }
+
+extension ExperimentStore {
+    /// The distinct option orders the trials of these runs used.
+    public func optionOrders(runIDs: [Int64]) async throws -> [String] {
+        try await pool.read { db in
+            let request: SQLRequest<String> = "SELECT DISTINCT option_order FROM trials WHERE run_id IN \(runIDs) ORDER BY option_order"
+            return try request.fetchAll(db)
+        }
+    }
+}

@@ -221,7 +221,7 @@ struct ReportCommand: AsyncParsableCommand {
             }
             var text = try ReportRenderer.render(report, as: format, layout: layout)
             // Several option orders and no grouping by order: show how much the order matters.
-            if !options.groupBy.contains(.optionOrder) {
+            if !options.groupBy.contains(.optionOrder), try await store.optionOrders(runIDs: runIDs).count > 1 {
                 let byOrder = try await Report.build(store: store, filter: filter,
                                                      options: ReportOptions(groupBy: [.model, .optionOrder], resamples: 1))
                 if let bias = ReportRenderer.positionBias(byOrder, as: format) {
