@@ -43,8 +43,7 @@ public enum RadarChart {
         guard report.options.groupBy == [.model, .value, .goal] else {
             throw ReportLayoutError(description: "the radar figure needs the default grouping (--by model,value,goal)")
         }
-        var models: [String] = []
-        for cell in report.cells where !models.contains(cell.group[0]) { models.append(cell.group[0]) }
+        let models = distinctInOrder(report.cells.map { $0.group[0] })
         let paper = try paperModel.map { name -> [String: [String: Double]] in
             guard let values = PaperResults.study.values[name] else {
                 throw ReportLayoutError(description: "the study has no model '\(name)'; it has \(PaperResults.study.models.joined(separator: ", "))")

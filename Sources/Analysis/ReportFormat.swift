@@ -94,10 +94,8 @@ public enum ReportRenderer {
               report.options.groupBy.count == 3
         else { throw ReportLayoutError(description: "--layout study needs --by model,value,goal (the default)") }
         let values = ["altruistic", "prosocial", "individualistic", "competitive"]
-        var rowKeys: [(model: String, goal: String)] = []
-        for cell in report.cells where !rowKeys.contains(where: { $0 == (cell.group[modelIndex], cell.group[goalIndex]) }) {
-            rowKeys.append((cell.group[modelIndex], cell.group[goalIndex]))
-        }
+        let rowKeys = distinctInOrder(report.cells.map { [$0.group[modelIndex], $0.group[goalIndex]] })
+            .map { (model: $0[0], goal: $0[1]) }
         func cell(_ model: String, _ goal: String, _ value: String) -> ReportCell? {
             report.cells.first { $0.group[modelIndex] == model && $0.group[goalIndex] == goal && $0.group[valueIndex] == value }
         }
@@ -133,10 +131,9 @@ public enum ReportRenderer {
     /// order of the options. Nil unless the report's trials used several option orders.
     public static func positionBias(_ byOrder: Report, as format: ReportFormat) -> String? {
         guard byOrder.options.groupBy == [.model, .optionOrder] else { return nil }
-        let orders = OrderedSet(byOrder.cells.map { $0.group[1] })
+        let orders = distinctInOrder(byOrder.cells.map { $0.group[1] })
         guard orders.count > 1 else { return nil }
-        var models: [String] = []
-        for cell in byOrder.cells where !models.contains(cell.group[0]) { models.append(cell.group[0]) }
+        let models = distinctInOrder(byOrder.cells.map { $0.group[0] })
         let header = ["model"] + orders.map { "VR \($0)" } + ["spread"]
         let rows = models.map { model -> [String] in
             let means = orders.map { order in byOrder.cells.first { $0.group == [model, order] }?.meanVR }
@@ -171,9 +168,9 @@ public enum ReportRenderer {
     }
 }
 
-/// Distinct values in first-seen order.
-func OrderedSet(_ values: [String]) -> [String] {
-    var seen: Set<String> = []
+/// Distinct values in first-seen order (models as they first appear, for instance).
+func distinctInOrder<T: Hashable>(_ values: [T]) -> [T] {
+    var seen: Set<T> = []
     return values.filter { seen.insert($0).inserted }
 }
 

@@ -37,8 +37,7 @@ public struct ReproductionComparison: Sendable, Equatable {
         let report = try await Report.build(store: store, filter: ReportFilter(runIDs: [original, reproduction]), options: options)
         let trials = try await TrialRow.fetchAll(store: store, filter: ReportFilter(runIDs: [original, reproduction]))
             .filter { $0.status == "complete" }
-        var keys: [[String]] = []
-        for cell in report.cells where !keys.contains(Array(cell.group.prefix(3))) { keys.append(Array(cell.group.prefix(3))) }
+        let keys = distinctInOrder(report.cells.map { Array($0.group.prefix(3)) })
         let rows = keys.map { key -> Row in
             let a = report.cells.first { $0.group == key + [String(original)] }
             let b = report.cells.first { $0.group == key + [String(reproduction)] }

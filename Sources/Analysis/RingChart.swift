@@ -22,8 +22,7 @@ public enum RingChart {
     static let boundaries = [-12.04, 22.45, 57.15]
 
     public static func svg(_ points: [Point], title: String? = nil) -> String {
-        var models: [String] = []
-        for point in points where !models.contains(point.model) { models.append(point.model) }
+        let models = distinctInOrder(points.map(\.model))
         let panel = 340.0, panelHeight = 330.0, margin = 16.0, titleHeight = 52.0, legendHeight = 34.0
         let columns = min(3, max(1, models.count)), rows = (models.count + columns - 1) / columns
         let width = margin * 2 + Double(columns) * panel

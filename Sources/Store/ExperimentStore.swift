@@ -5,6 +5,7 @@ import GRDB
 public enum StoreError: Error, CustomStringConvertible, Equatable {
     case notSQLite(path: String)
     case missingDatabase(path: String)
+    case missingFolder(path: String)
     case foreignDatabase(path: String)
     case newerSchema(path: String, unknownMigrations: [String])
     case unknownRun(Int64)
@@ -15,6 +16,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .notSQLite(let path):
             "\(path) is not an SQLite database; choose another file with --db (or $HVAE_DB)"
+        case .missingFolder(let path):
+            "cannot create \(path): its folder does not exist; create the folder or choose another --db"
         case .missingDatabase(let path):
             "no database at \(path); start one with `hvae run FILE`, or point --db (or $HVAE_DB) at an existing file"
         case .foreignDatabase(let path):
@@ -45,7 +48,14 @@ public final class ExperimentStore: Sendable {
     /// With `create: false` a missing file is an error (`StoreError.missingDatabase`) instead of a new database.
     public init(path: String, create: Bool = true) throws {
         self.path = path
-        if !create, !FileManager.default.fileExists(atPath: path) { throw StoreError.missingDatabase(path: path) }
+        if !FileManager.default.fileExists(atPath: path) {
+            guard create else { throw StoreError.missingDatabase(path: path) }
+            var isFolder: ObjCBool = false
+            let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+                throw StoreError.missingFolder(path: path)
+            }
+        }
         try Self.inspect(path: path)
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true

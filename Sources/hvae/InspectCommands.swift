@@ -277,7 +277,7 @@ func write(_ text: String, to path: String?) throws {
     do {
         try text.write(toFile: path, atomically: true, encoding: .utf8)
     } catch {
-        throw UserFacingError(message: "cannot write \(path): \(error.localizedDescription)")
+        throw UserFacingError(message: "cannot write \(path); check the folder exists and is writable")
     }
 }
 

@@ -118,6 +118,12 @@ struct OpeningTests {
         #expect(try String(contentsOfFile: path, encoding: .utf8) == "name: quickstart\n")
     }
 
+    @Test("a database in a folder that does not exist is a clear error")
+    func missingFolder() {
+        let path = "/nonexistent-hvae-folder/x.sqlite"
+        #expect(throws: StoreError.missingFolder(path: path)) { try ExperimentStore(path: path) }
+    }
+
     @Test("read-only commands do not create a database")
     func missingDatabase() {
         let scratch = ScratchDirectory()
