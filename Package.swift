@@ -53,7 +53,7 @@ let package = Package(
 
         // Local HTTP servers that speak the model APIs' wire formats, for tests and benchmarks.
         .target(name: "ModelServer", path: "Tests/Support/ModelServer"),
-        .executableTarget(name: "hvae-bench", dependencies: ["Runner", "Store", "Analysis", "ModelServer"], path: "Benchmarks/hvae-bench"),
+        .executableTarget(name: "hvae-bench", dependencies: ["Runner", "Store", "Analysis", "ModelServer", .product(name: "GRDB", package: "GRDB.swift")], path: "Benchmarks/hvae-bench"),
 
         .testTarget(name: "SVOTests", dependencies: ["SVO"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")]),

@@ -9,6 +9,7 @@ import Analysis
 import ModelServer
 import Runner
 import Store
+import GRDB
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,6 +21,14 @@ func peakRSS() -> Double {
     return Double(usage.ru_maxrss) / 1024
 }
 
+/// CPU time of this process so far (user + system, all threads), in seconds.
+func processCPU() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
 func temporaryDatabase() -> String {
     FileManager.default.temporaryDirectory.appending(path: "hvae-bench-\(UUID().uuidString).sqlite").path
 }
@@ -28,14 +37,26 @@ func removeDatabase(_ path: String) {
     for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
 }
 
-/// An experiment of about `calls` calls (6 item calls per trial) on the server, `concurrency` trials at once.
-func experiment(server: ModelAPIServer, calls: Int, concurrency: Int) throws -> Experiment {
-    let trials = max(1, calls / (6 * 4))
+/// How much of the protocol each trial runs.
+enum Design {
+    /// Six item calls per trial (values defined in the prompt, the fixed neutral goal).
+    case itemsOnly
+    /// The study's protocol, eight calls per trial: the model describes the value, writes its goal, answers six items.
+    case study
+
+    var callsPerTrial: Int { self == .itemsOnly ? 6 : 8 }
+    var yaml: String {
+        self == .itemsOnly ? "goal: without\nvalue_assignment: defined" : "goal: with\nvalue_assignment: self-described"
+    }
+}
+
+/// An experiment of about `calls` calls on the server (four values), `concurrency` trials at once.
+func experiment(server: ModelAPIServer, calls: Int, concurrency: Int, design: Design) throws -> Experiment {
+    let trials = max(1, calls / (design.callsPerTrial * 4))
     return try ExperimentFile.parse(yaml: """
         name: bench
         trials: \(trials)
-        goal: without
-        value_assignment: defined
+        \(design.yaml)
         concurrency: \(concurrency)
         models:
           - name: local
@@ -47,18 +68,39 @@ func experiment(server: ModelAPIServer, calls: Int, concurrency: Int) throws -> 
 }
 
 /// Runs the experiment through the full runner: protocol, HTTP, parsing, persistence.
-func runnerRate(server: ModelAPIServer, calls: Int, concurrency: Int) async throws -> (calls: Int, seconds: Double) {
+func runnerRate(server: ModelAPIServer, calls: Int, concurrency: Int, design: Design = .itemsOnly) async throws -> (calls: Int, seconds: Double) {
     let path = temporaryDatabase()
     defer { removeDatabase(path) }
     let store = try ExperimentStore(path: path)
-    let experiment = try experiment(server: server, calls: calls, concurrency: concurrency)
+    let experiment = try experiment(server: server, calls: calls, concurrency: concurrency, design: design)
     let runner = ExperimentRunner(store: store)
     let run = try await runner.createRun(experiment)
     let providers = try ProviderFactory.makeAll(experiment, transport: URLSessionTransport(maxConnectionsPerHost: concurrency))
     let start = ContinuousClock.now
     let outcome = try await runner.execute(runID: run.id!, experiment: experiment, providers: providers)
     let elapsed = ContinuousClock.now - start
+    if ProcessInfo.processInfo.environment["HVAE_BENCH_TIMING"] != nil { try await printTiming(store) }
     return (outcome.progress.calls, seconds(elapsed))
+}
+
+/// Where a trial's time goes: the call itself (provider and HTTP) against the gap between one
+/// call's end and the next call's start (the runner's own work on the trial's critical path).
+func printTiming(_ store: ExperimentStore) async throws {
+    let row = try await store.pool.read { db in
+        try Row.fetchOne(db, sql: """
+            WITH c AS (
+                SELECT latency_ms, julianday(started_at) * 86400000.0 AS s, julianday(finished_at) * 86400000.0 AS f,
+                       lag(julianday(finished_at) * 86400000.0) OVER (PARTITION BY trial_id ORDER BY id) AS previous
+                FROM model_calls)
+            SELECT avg(latency_ms), avg(s - previous), max(s - previous), count(*) FROM c
+            """)!
+    }
+    line(String(format: "   timing: mean call %.2f ms, mean gap between a trial's calls %.2f ms (max %.1f), %d calls",
+                row[0] as Double, row[1] as Double, row[2] as Double, row[3] as Int))
+    if let path = ProcessInfo.processInfo.environment["HVAE_BENCH_TIMING_COPY"] {
+        removeDatabase(path)
+        try await store.pool.writeWithoutTransaction { db in try db.execute(sql: "VACUUM INTO ?", arguments: [path]) }
+    }
 }
 
 /// The baseline: the very request bodies the runner sent, replayed straight through the same
@@ -142,6 +184,47 @@ if arguments.first == "memory", let calls = arguments.dropFirst().first.flatMap(
     exit(0)
 }
 
+if arguments.first == "store" {
+    // The cost of recording calls alone: N trials of 6 item calls each (the conversation growing as
+    // in a run), `concurrency` trials submitting at once; prints CPU microseconds per call.
+    let trials = arguments.dropFirst().first.flatMap(Int.init) ?? 1_000
+    let concurrency = arguments.dropFirst(2).first.flatMap(Int.init) ?? 8
+    let path = temporaryDatabase()
+    defer { removeDatabase(path) }
+    let store = try ExperimentStore(path: path)
+    let (_, records) = try await store.createRun(
+        RunRecord(name: "store", description: "", experimentJson: "{}", seed: 1, toolVersion: "bench"),
+        trials: (1...trials).map { TrialRecord(runId: 0, model: "m", provider: "openai", value: "prosocial", goal: "without",
+                                                optionOrder: "original", trialIndex: $0, seed: Int64($0)) })
+    let prompt = String(repeating: "Imagine you are a person whose social value orientation is prosocial. ", count: 8)
+    let cpu = processCPU(), start = ContinuousClock.now
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for worker in 0..<concurrency {
+            group.addTask {
+                for index in stride(from: worker, to: records.count, by: concurrency) {
+                    let trialID = records[index].id!
+                    var messages: [ChatMessage] = []
+                    for item in 1...6 {
+                        messages.append(ChatMessage(.user, "\(prompt) Trial \(trialID), question \(item): A: 85, 85\nB: 85, 76"))
+                        let outcome = CallOutcome(step: .item(item), attempt: 1, request: messages, reply: "E",
+                                                  rawResponse: #"{"choices":[{"message":{"content":"E"}}]}"#, latencyMs: 1,
+                                                  startedAt: Date(), finishedAt: Date(),
+                                                  answer: AnswerRow(parserVersion: 1, status: "ok", item: item, shownLetter: "E",
+                                                                    option: "E", own: 85, other: 85))
+                        try await store.record(outcome, trialID: trialID)
+                        messages.append(ChatMessage(.assistant, "E"))
+                    }
+                }
+            }
+        }
+        try await group.waitForAll()
+    }
+    let calls = trials * 6
+    line(String(format: "store: %d calls recorded, %d trials at once: %.0f us CPU and %.0f us wall per call",
+                calls, concurrency, (processCPU() - cpu) / Double(calls) * 1e6, seconds(ContinuousClock.now - start) / Double(calls) * 1e6))
+    exit(0)
+}
+
 if arguments.first == "report", let path = arguments.dropFirst().first {
     // Times a default report on an existing database (for profiling, e.g. with HVAE_BENCH_DB's).
     let store = try ExperimentStore(path: path)
@@ -212,38 +295,54 @@ if arguments.first == "scale" {
     exit(0)
 }
 
-line("hvae-bench: \(ProcessInfo.processInfo.activeProcessorCount) cores; each figure is a ratio to a baseline measured in this run")
+func header() { line("hvae-bench: \(ProcessInfo.processInfo.activeProcessorCount) cores; each figure is a ratio to a baseline measured in this run") }
 
 // 1. Runner overhead at zero server latency.
-do {
+func benchmarkOverhead() async throws {
     let server = try ModelAPIServer(api: .openai) { _, _ in .reply("E") }
     let concurrency = 8, calls = 6_000
     _ = try await runnerRate(server: server, calls: 500, concurrency: concurrency)   // warm-up
+    let cpuBefore = processCPU()
     let full = try await runnerRate(server: server, calls: calls, concurrency: concurrency)
+    let cpuRunner = processCPU() - cpuBefore
     let bodies = server.requests.suffix(full.calls).map(\.body)
+    if ProcessInfo.processInfo.environment["HVAE_BENCH_TIMING"] != nil {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        line(String(format: "   raw phase starts at monotonic %.6f", Double(now.tv_sec) + Double(now.tv_nsec) / 1e9))
+    }
+    let cpuBeforeRaw = processCPU()
     let raw = try await rawRate(server: server, bodies: bodies, concurrency: concurrency)
+    let cpuRaw = processCPU() - cpuBeforeRaw
     let rawPerSecond = Double(raw.calls) / raw.seconds, fullPerSecond = Double(full.calls) / full.seconds
     line(String(format: "1. runner overhead (zero-latency server, concurrency %d): raw client %.0f calls/s, full runner %.0f calls/s (%d calls): ratio %.2f (target >= 0.80)",
                 concurrency, rawPerSecond, fullPerSecond, full.calls, fullPerSecond / rawPerSecond))
+    line(String(format: "   CPU per call (client, server and runner, all threads): raw %.0f us, runner %.0f us: ratio %.2f",
+                cpuRaw / Double(raw.calls) * 1e6, cpuRunner / Double(full.calls) * 1e6,
+                (cpuRaw / Double(raw.calls)) / (cpuRunner / Double(full.calls))))
     server.stop()
 }
 
 // 2. Concurrency against a slow server: 100 ms per call, 64 at once, about 2,000 calls.
-do {
+// The study's protocol (8 calls a trial) and 256 trials: four full rounds of 64 trials. A trial's
+// calls are sequential, so a trial count that is not a multiple of 64 leaves a last round with
+// fewer trials in flight whatever the runner does (2,016 calls of 6-call trials = 336 trials:
+// the last 16 run alone, which caps the ratio at 0.875).
+func benchmarkConcurrency() async throws {
     let server = try ModelAPIServer(api: .openai, keepLog: false) { _, _ in .slow("E", seconds: 0.1) }
-    let result = try await runnerRate(server: server, calls: 2_016, concurrency: 64)
+    let result = try await runnerRate(server: server, calls: 2_048, concurrency: 64, design: .study)
     let ideal = 64 / 0.1
     let achieved = Double(result.calls) / result.seconds
-    // The client alone, for reference: the same request 2,016 times, 64 at once.
+    // The client alone, for reference: the same number of requests, 64 at once.
     let body = try JSONEncoder().encode(["model": "bench"])
-    let raw = try await rawRate(server: server, bodies: Array(repeating: body, count: 2_016), concurrency: 64)
+    let raw = try await rawRate(server: server, bodies: Array(repeating: body, count: result.calls), concurrency: 64)
     line(String(format: "2. concurrency (100 ms server, 64 in flight, %d calls): %.0f calls/s of an ideal %.0f: ratio %.2f (target >= 0.90); the bare client reaches %.0f (%.2f)",
                 result.calls, achieved, ideal, achieved / ideal, Double(raw.calls) / raw.seconds, Double(raw.calls) / raw.seconds / ideal))
     server.stop()
 }
 
 // 3. Peak memory: a 20,000-call run against a 2,000-call run, each in its own process.
-do {
+func benchmarkMemory() async throws {
     func measure(_ calls: Int) throws -> (calls: Int, mib: Double) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
@@ -253,11 +352,26 @@ do {
         try process.run()
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        let fields = output.split(separator: " ")
+        let fields = (output.split(separator: "\n").last ?? "").split(separator: " ")
         return (Int(fields[0]) ?? 0, Double(fields[1].trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0)
     }
     let small = try measure(2_000)
     let large = try measure(20_000)
     line(String(format: "3. peak memory: %d calls %.1f MiB, %d calls %.1f MiB: ratio %.2f for %.0fx the calls (flat is about 1)",
                 small.calls, small.mib, large.calls, large.mib, large.mib / small.mib, Double(large.calls) / Double(small.calls)))
+}
+
+// `hvae-bench overhead|concurrency|memory-ratio` runs one benchmark; no argument runs all three.
+switch arguments.first {
+case "overhead": header(); try await benchmarkOverhead()
+case "concurrency": header(); try await benchmarkConcurrency()
+case "memory-ratio": header(); try await benchmarkMemory()
+case nil:
+    header()
+    try await benchmarkOverhead()
+    try await benchmarkConcurrency()
+    try await benchmarkMemory()
+default:
+    FileHandle.standardError.write(Data("hvae-bench: unknown mode '\(arguments.first!)'; use overhead, concurrency, memory-ratio, memory N, scale [N], export-memory report PATH or store [TRIALS [CONCURRENCY]]\n".utf8))
+    exit(64)
 }

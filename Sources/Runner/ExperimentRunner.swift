@@ -86,7 +86,7 @@ public struct ExperimentRunner: Sendable {
                             throw ExperimentFileError(file: "run \(runID)", line: nil, key: "models",
                                                       message: "trial \(trial.id!) names model '\(trial.model)', which the experiment does not define")
                         }
-                        if await control.isStopped(model: model.name) { continue }
+                        if control.isStopped(model: model.name) { continue }
                         guard let value = ValueOrientation(rawValue: trial.value), let goal = GoalCondition(rawValue: trial.goal),
                               let order = OptionOrder(rawValue: trial.optionOrder)
                         else { continue }
@@ -107,7 +107,7 @@ public struct ExperimentRunner: Sendable {
                 }
                 for _ in 0..<experiment.concurrency where !(try await startNext()) { break }
                 while let status = try await group.next() {
-                    if let status { await control.trialFinished(status) }
+                    if let status { control.trialFinished(status) }
                     _ = try await startNext()
                 }
             }
@@ -116,11 +116,11 @@ public struct ExperimentRunner: Sendable {
             try? await shielded { try await store.setRunStatus(runID, status) }
             throw error
         }
-        let reasons = await control.stopReasons
+        let reasons = control.stopReasons
         let left = try await store.trialStatusCounts(runID: runID)
         let unfinishedLeft = (left[.pending] ?? 0) + (left[.running] ?? 0)
         let status: RunStatus = unfinishedLeft > 0 ? .interrupted : .finished
         try await store.setRunStatus(runID, status)
-        return RunOutcome(progress: await control.snapshot, status: status, stopReasons: reasons)
+        return RunOutcome(progress: control.snapshot, status: status, stopReasons: reasons)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Store
+import Synchronization
 
 /// Why a run stopped before all its trials were done.
 public enum StopReason: Sendable, Equatable, CustomStringConvertible {
@@ -44,89 +45,116 @@ public struct RunProgress: Sendable, Equatable {
 }
 
 /// Shared state of one run: progress, the budget, per-model limits and stopped models.
-actor RunControl {
-    private var progress: RunProgress
+///
+/// A lock rather than an actor: every trial consults it several times per call, and a lock held
+/// for a few additions costs less than the executor hops an actor needs.
+final class RunControl: Sendable {
+    private struct State {
+        var progress: RunProgress
+        var budgetStop: StopReason?
+        var stoppedModels: [String: String] = [:]
+    }
+
+    private let state: Mutex<State>
     private let report: @Sendable (RunProgress) -> Void
     private let maxCalls: Int?
     private let maxCost: Double?
     private let prices: [String: (input: Double, output: Double)]
-    private var gates: [String: ModelGate] = [:]
-    private var budgetStop: StopReason?
-    private var stoppedModels: [String: String] = [:]
+    private let gates: [String: ModelGate]
 
     init(experiment: Experiment, totalTrials: Int, callsSoFar: Int, costSoFar: Double,
          report: @escaping @Sendable (RunProgress) -> Void) {
-        progress = RunProgress(totalTrials: totalTrials)
+        var progress = RunProgress(totalTrials: totalTrials)
         progress.calls = callsSoFar
         progress.cost = costSoFar
         self.report = report
         maxCalls = experiment.maxCalls
         maxCost = experiment.maxCost
         var prices: [String: (Double, Double)] = [:]
+        var gates: [String: ModelGate] = [:]
         for model in experiment.models {
             if let api = model.provider.api {
                 prices[model.name] = (api.priceInput ?? 0, api.priceOutput ?? 0)
-                gates[model.name] = ModelGate(limit: api.maxConcurrency, requestsPerMinute: api.requestsPerMinute)
+                // Only a model with a limit needs a gate; the others go straight through.
+                if api.maxConcurrency != nil || api.requestsPerMinute != nil {
+                    gates[model.name] = ModelGate(limit: api.maxConcurrency, requestsPerMinute: api.requestsPerMinute)
+                }
             }
         }
         self.prices = prices
+        self.gates = gates
         // A resumed run may already be over budget.
+        var budgetStop: StopReason?
         if let maxCalls, callsSoFar >= maxCalls { budgetStop = .budget("max_calls \(maxCalls)") }
         if let maxCost, costSoFar >= maxCost { budgetStop = .budget(String(format: "max_cost $%.4f", maxCost)) }
+        state = Mutex(State(progress: progress, budgetStop: budgetStop))
     }
 
-    var snapshot: RunProgress { progress }
+    var snapshot: RunProgress { state.withLock { $0.progress } }
 
     /// Every reason the run stopped early, budget first.
     var stopReasons: [StopReason] {
-        (budgetStop.map { [$0] } ?? []) + stoppedModels.sorted { $0.key < $1.key }.map { .modelStopped(model: $0.key, message: $0.value) }
+        state.withLock { state in
+            (state.budgetStop.map { [$0] } ?? [])
+                + state.stoppedModels.sorted { $0.key < $1.key }.map { .modelStopped(model: $0.key, message: $0.value) }
+        }
     }
 
     /// Nil when `model` may be called now.
     func haltReason(model: String) -> StopReason? {
-        if let budgetStop { return budgetStop }
-        return stoppedModels[model].map { .modelStopped(model: model, message: $0) }
+        state.withLock { state in
+            if let budgetStop = state.budgetStop { return budgetStop }
+            return state.stoppedModels[model].map { .modelStopped(model: model, message: $0) }
+        }
     }
 
-    func isStopped(model: String) -> Bool { budgetStop != nil || stoppedModels[model] != nil }
+    func isStopped(model: String) -> Bool { haltReason(model: model) != nil }
 
+    /// The model's concurrency and rate gate; nil when it has no limits.
     func gate(for model: String) -> ModelGate? { gates[model] }
 
     func stop(model: String, message: String) {
-        if stoppedModels[model] == nil { stoppedModels[model] = message }
+        state.withLock { state in
+            if state.stoppedModels[model] == nil { state.stoppedModels[model] = message }
+        }
     }
 
     func callFinished(model: String, retry: Bool, error: Bool, inputTokens: Int?, outputTokens: Int?, cacheHit: Bool = false) {
-        progress.calls += 1
-        if cacheHit { progress.cacheHits += 1 }
-        if retry { progress.retries += 1 }
-        if error { progress.errors += 1 }
-        progress.inputTokens += inputTokens ?? 0
-        progress.outputTokens += outputTokens ?? 0
-        if let price = prices[model] {
-            progress.cost += (Double(inputTokens ?? 0) * price.input + Double(outputTokens ?? 0) * price.output) / 1_000_000
+        state.withLock { state in
+            state.progress.calls += 1
+            if cacheHit { state.progress.cacheHits += 1 }
+            if retry { state.progress.retries += 1 }
+            if error { state.progress.errors += 1 }
+            state.progress.inputTokens += inputTokens ?? 0
+            state.progress.outputTokens += outputTokens ?? 0
+            if let price = prices[model] {
+                state.progress.cost += (Double(inputTokens ?? 0) * price.input + Double(outputTokens ?? 0) * price.output) / 1_000_000
+            }
+            checkBudget(&state)
+            // Reported under the lock, so that reports arrive in order.
+            report(state.progress)
         }
-        checkBudget()
-        report(progress)
     }
 
     func trialFinished(_ status: TrialStatus) {
-        progress.finishedTrials += 1
-        switch status {
-        case .complete: progress.complete += 1
-        case .incomplete: progress.incomplete += 1
-        case .failed: progress.failed += 1
-        case .pending, .running: break
+        state.withLock { state in
+            state.progress.finishedTrials += 1
+            switch status {
+            case .complete: state.progress.complete += 1
+            case .incomplete: state.progress.incomplete += 1
+            case .failed: state.progress.failed += 1
+            case .pending, .running: break
+            }
+            report(state.progress)
         }
-        report(progress)
     }
 
-    private func checkBudget() {
-        guard budgetStop == nil else { return }
-        if let maxCalls, progress.calls >= maxCalls {
-            budgetStop = .budget("max_calls \(maxCalls)")
-        } else if let maxCost, progress.cost >= maxCost {
-            budgetStop = .budget(String(format: "max_cost $%.4f (spent $%.4f)", maxCost, progress.cost))
+    private func checkBudget(_ state: inout State) {
+        guard state.budgetStop == nil else { return }
+        if let maxCalls, state.progress.calls >= maxCalls {
+            state.budgetStop = .budget("max_calls \(maxCalls)")
+        } else if let maxCost, state.progress.cost >= maxCost {
+            state.budgetStop = .budget(String(format: "max_cost $%.4f (spent $%.4f)", maxCost, state.progress.cost))
         }
     }
 }

@@ -28,7 +28,7 @@ struct TrialProtocol {
 
     func run() async throws -> Outcome {
         try await store.startTrial(trialID)
-        var conversation = Conversation()
+        var conversation = Conversation(writes: WriteBehind(store: store, trialID: trialID))
         let replay = stored.filter { $0.reply != nil }
         let items = experiment.instrument.items
         let common = ["value": value.rawValue, "item_count": String(items.count)]
@@ -81,11 +81,17 @@ struct TrialProtocol {
             let score = TrialScore(choices: choices, asked: items.map(\.number), assigned: value)
             let status: TrialStatus = score.angle == nil ? .incomplete : .complete
             let (store, trialID, metrics) = (self.store, self.trialID, TrialScoring.metrics(score, parserVersion: AnswerParser.version))
+            try await conversation.writes.flush()
             try await shielded { try await store.finishTrial(trialID, status: status, metrics: metrics) }
             return Outcome(status: status)
         } catch let failure as ProviderFailure {
+            try await conversation.writes.flush()
             try await store.finishTrial(trialID, status: .failed, error: failure.message, metrics: [])
             return Outcome(status: .failed, error: failure.message)
+        } catch {
+            // Cancelled, halted or a failed write: the calls that completed are committed before the trial ends.
+            try? await conversation.writes.flush()
+            throw error
         }
     }
 
@@ -125,16 +131,15 @@ struct TrialProtocol {
                                       finishReason: cached.finishReason, inputTokens: cached.inputTokens,
                                       outputTokens: cached.outputTokens, latencyMs: 0, startedAt: now, finishedAt: now,
                                       answer: answer, requestKey: requestKey, cacheHit: true)
-            let (store, trialID) = (self.store, self.trialID)
-            try await shielded { try await store.record(outcome, trialID: trialID) }
-            await control.callFinished(model: model.name, retry: false, error: false, inputTokens: nil, outputTokens: nil, cacheHit: true)
+            try await conversation.writes.record(outcome)
+            control.callFinished(model: model.name, retry: false, error: false, inputTokens: nil, outputTokens: nil, cacheHit: true)
             conversation.messages.append(ChatMessage(.assistant, cached.reply))
             return (cached.reply, parsed)
         }
         while true {
             try Task.checkCancellation()
-            if let reason = await control.haltReason(model: model.name) { throw RunHalted(reason: reason) }
-            let gate = await control.gate(for: model.name)
+            if let reason = control.haltReason(model: model.name) { throw RunHalted(reason: reason) }
+            let gate = control.gate(for: model.name)
             try await gate?.acquire()
             let started = Date()
             let clock = ContinuousClock.now
@@ -157,10 +162,8 @@ struct TrialProtocol {
                                           inputTokens: response.inputTokens, outputTokens: response.outputTokens,
                                           latencyMs: latency, startedAt: started, finishedAt: Date(), answer: answer,
                                           requestKey: requestKey)
-                // A completed call is kept even if the run is being cancelled.
-                let (store, trialID) = (self.store, self.trialID)
-                try await shielded { try await store.record(outcome, trialID: trialID) }
-                await control.callFinished(model: model.name, retry: retry > 0, error: false,
+                try await conversation.writes.record(outcome)
+                control.callFinished(model: model.name, retry: retry > 0, error: false,
                                            inputTokens: response.inputTokens, outputTokens: response.outputTokens)
                 conversation.messages.append(ChatMessage(.assistant, response.text))
                 return (response.text, parsed)
@@ -170,13 +173,13 @@ struct TrialProtocol {
                 if error is CancellationError || Task.isCancelled { throw CancellationError() }
                 let failure = error as? ProviderError
                     ?? ProviderError(kind: .connection, message: String(describing: error))
-                try await store.record(CallOutcome(step: step, attempt: attempt, retry: retry, httpStatus: failure.httpStatus,
-                                                   request: request, reply: nil, rawResponse: failure.rawBody,
-                                                   latencyMs: latency, error: failure.description,
-                                                   startedAt: started, finishedAt: Date()), trialID: trialID)
-                await control.callFinished(model: model.name, retry: retry > 0, error: true, inputTokens: nil, outputTokens: nil)
+                try await conversation.writes.record(CallOutcome(step: step, attempt: attempt, retry: retry, httpStatus: failure.httpStatus,
+                                                                 request: request, reply: nil, rawResponse: failure.rawBody,
+                                                                 latencyMs: latency, error: failure.description,
+                                                                 startedAt: started, finishedAt: Date()))
+                control.callFinished(model: model.name, retry: retry > 0, error: true, inputTokens: nil, outputTokens: nil)
                 if failure.stopsModel {
-                    await control.stop(model: model.name, message: failure.description)
+                    control.stop(model: model.name, message: failure.description)
                     throw ProviderFailure(message: failure.description)
                 }
                 let maxRetries = model.provider.api?.maxRetries ?? 0
@@ -266,11 +269,41 @@ enum Backoff {
     }
 }
 
-/// A trial's conversation as it grows, with text waiting to be joined to the next user message.
+/// Commits a trial's calls one behind: a call's record is committed while the next call is in
+/// flight, so the store's writer is off the trial's critical path. At most one completed call per
+/// trial is uncommitted at any moment, as when each call waited for its own commit (a kill then
+/// loses that call, and resume makes it again). Records stay in call order because a call is
+/// submitted only after the previous one committed.
+struct WriteBehind {
+    let store: ExperimentStore
+    let trialID: Int64
+    private var pending: PendingCommit?
+
+    init(store: ExperimentStore, trialID: Int64) {
+        self.store = store
+        self.trialID = trialID
+    }
+
+    /// Waits for the previous call's commit (throwing its error), then submits `call`. A submitted
+    /// call is committed even if the run is being cancelled.
+    mutating func record(_ call: CallOutcome) async throws {
+        try await flush()
+        pending = store.submit(call, trialID: trialID)
+    }
+
+    /// Waits until every call recorded so far is committed.
+    func flush() async throws { _ = try await pending?.committed() }
+}
+
+/// A trial's conversation as it grows, with text waiting to be joined to the next user message,
+/// and the writes of its calls.
 struct Conversation {
     var messages: [ChatMessage] = []
     var callCount = 0
+    var writes: WriteBehind
     private var preamble: [String] = []
+
+    init(writes: WriteBehind) { self.writes = writes }
 
     /// Text that joins the front of the next user message (instructions that need no reply).
     mutating func prepend(_ text: String) { preamble.append(text) }

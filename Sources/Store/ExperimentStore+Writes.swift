@@ -43,35 +43,98 @@ extension ExperimentStore {
         }
     }
 
-    /// Persists one call in one transaction: the request's new messages (texts stored once),
-    /// the call, its reply and its parsed answer. Returns the call's id.
+    /// Persists one call: the request's new messages (texts stored once), the call, its reply and
+    /// its parsed answer, all or nothing. Returns the call's id once it is committed.
     @discardableResult
     public func record(_ call: CallOutcome, trialID: Int64) async throws -> Int64 {
-        try await pool.write { db in
-            let requestTurnID = try Self.appendTurns(call.request, trialID: trialID, db: db)
-            var replyTurnID: Int64?
-            if let reply = call.reply {
-                let position = call.request.count
-                replyTurnID = try Self.insertTurn(ChatMessage(.assistant, reply), trialID: trialID,
-                                                  parentID: requestTurnID, position: position, db: db)
-            }
-            try db.cachedStatement(sql: """
-                    INSERT INTO model_calls (trial_id, step, item, attempt, retry, http_status, request_turn_id,
-                        reply_turn_id, raw_response, provider_model_id, finish_reason, input_tokens, output_tokens,
-                        latency_ms, error, started_at, finished_at, system_fingerprint, request_key, cache_hit)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """).execute(arguments: [trialID, call.step.name, call.step.item, call.attempt, call.retry, call.httpStatus,
-                            requestTurnID, replyTurnID,
-                            call.rawResponse, call.providerModelID, call.finishReason, call.inputTokens,
-                            call.outputTokens, call.latencyMs, call.error,
-                            Timestamp.string(call.startedAt), Timestamp.string(call.finishedAt), call.systemFingerprint,
-                            call.requestKey, call.cacheHit])
-            let callID = db.lastInsertedRowID
-            if let answer = call.answer {
-                try Self.insert(answer, callID: callID, db: db)
-            }
-            return callID
+        try await submit(call, trialID: trialID).committed()
+    }
+
+    /// Queues one call for the writer and returns at once; the result says when it is committed.
+    ///
+    /// Calls submitted while the writer is busy are committed together in the next transaction,
+    /// each in its own savepoint (a call that cannot be stored fails alone): with many trials in
+    /// flight one commit serves many calls. A call is queued even if the submitting task is
+    /// cancelled, so a completed call is kept when a run is interrupted.
+    public func submit(_ call: CallOutcome, trialID: Int64) -> PendingCommit {
+        let pending = PendingCommit()
+        let startWriter = recordQueue.withLock { queue in
+            queue.calls.append((call: call, trialID: trialID, pending: pending))
+            defer { queue.writing = true }
+            return !queue.writing
         }
+        if startWriter { scheduleRecordBatch() }
+        return pending
+    }
+
+    /// Commits the queued calls in one transaction on the writer, then schedules the next batch
+    /// if more arrived meanwhile (as a new job, so other writes queued behind it get their turn).
+    private func scheduleRecordBatch() {
+        pool.asyncWriteWithoutTransaction { db in
+            let batch = self.recordQueue.withLock { queue in
+                defer { queue.calls = [] }
+                return queue.calls
+            }
+            var results: [Result<Int64, any Error>] = []
+            do {
+                try db.inTransaction {
+                    if batch.count == 1 {
+                        // Alone in its transaction: a failure rolls back only this call.
+                        results = [Result { try Self.insert(batch[0].call, trialID: batch[0].trialID, db: db) }]
+                        if case .failure = results[0] { return .rollback }
+                    } else {
+                        results = batch.map { call, trialID, _ in
+                            Result { try Self.insert(call, trialID: trialID, savepointIn: db) }
+                        }
+                    }
+                    return .commit
+                }
+            } catch {
+                results = batch.map { _ in .failure(error) }
+            }
+            for (entry, result) in zip(batch, results) { entry.pending.complete(result) }
+            let more = self.recordQueue.withLock { queue in
+                queue.writing = !queue.calls.isEmpty
+                return queue.writing
+            }
+            if more { self.scheduleRecordBatch() }
+        }
+    }
+
+    /// Inserts one call inside a savepoint of the current transaction; returns its id.
+    private static func insert(_ call: CallOutcome, trialID: Int64, savepointIn db: Database) throws -> Int64 {
+        var callID: Int64 = 0
+        try db.inSavepoint {
+            callID = try insert(call, trialID: trialID, db: db)
+            return .commit
+        }
+        return callID
+    }
+
+    private static func insert(_ call: CallOutcome, trialID: Int64, db: Database) throws -> Int64 {
+        let requestTurnID = try Self.appendTurns(call.request, trialID: trialID, db: db)
+        var replyTurnID: Int64?
+        if let reply = call.reply {
+            let position = call.request.count
+            replyTurnID = try Self.insertTurn(ChatMessage(.assistant, reply), trialID: trialID,
+                                              parentID: requestTurnID, position: position, db: db)
+        }
+        try db.cachedStatement(sql: """
+                INSERT INTO model_calls (trial_id, step, item, attempt, retry, http_status, request_turn_id,
+                    reply_turn_id, raw_response, provider_model_id, finish_reason, input_tokens, output_tokens,
+                    latency_ms, error, started_at, finished_at, system_fingerprint, request_key, cache_hit)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [trialID, call.step.name, call.step.item, call.attempt, call.retry, call.httpStatus,
+                        requestTurnID, replyTurnID,
+                        call.rawResponse, call.providerModelID, call.finishReason, call.inputTokens,
+                        call.outputTokens, call.latencyMs, call.error,
+                        Timestamp.string(call.startedAt), Timestamp.string(call.finishedAt), call.systemFingerprint,
+                        call.requestKey, call.cacheHit])
+        let callID = db.lastInsertedRowID
+        if let answer = call.answer {
+            try Self.insert(answer, callID: callID, db: db)
+        }
+        return callID
     }
 
     static func insert(_ answer: AnswerRow, callID: Int64, db: Database) throws {

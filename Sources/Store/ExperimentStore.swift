@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// Why a database file could not be opened. Each message names the problem and the way out.
 public enum StoreError: Error, CustomStringConvertible, Equatable {
@@ -40,6 +41,8 @@ public final class ExperimentStore: Sendable {
     /// The open pool; use it for queries this type does not offer.
     public let pool: DatabasePool
     public let path: String
+    /// Calls waiting to be committed together (see `submit(_:trialID:)`).
+    let recordQueue = Mutex(RecordQueue())
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     ///

@@ -5,7 +5,12 @@ import Foundation
 /// NIST example vectors.
 public enum SHA256 {
     /// The lower-case hex digest of `text`'s UTF-8 bytes.
-    public static func hex(_ text: String) -> String { hex(Data(text.utf8)) }
+    public static func hex(_ text: String) -> String {
+        var text = text
+        var hasher = Hasher()
+        text.withUTF8 { hasher.update(UnsafeRawBufferPointer($0)) }
+        return hexString(hasher.finalize())
+    }
 
     /// The lower-case hex digest of `data`.
     public static func hex(_ data: Data) -> String { hexString(digest(data)) }
@@ -57,15 +62,27 @@ public enum SHA256 {
 
         public init() { buffer.reserveCapacity(64) }
 
-        public mutating func update(_ data: Data) {
-            length += UInt64(data.count)
-            for byte in data {
-                buffer.append(byte)
+        public mutating func update(_ data: Data) { data.withUnsafeBytes { update($0) } }
+
+        /// Feeds bytes; whole 64-byte blocks are compressed straight from `bytes`.
+        public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+            length += UInt64(bytes.count)
+            var offset = 0
+            if !buffer.isEmpty {
+                let take = min(64 - buffer.count, bytes.count)
+                buffer.append(contentsOf: bytes[0..<take])
+                offset = take
                 if buffer.count == 64 {
-                    compress(buffer)
+                    let block = buffer
+                    block.withUnsafeBytes { compress($0) }
                     buffer.removeAll(keepingCapacity: true)
                 }
             }
+            while bytes.count - offset >= 64 {
+                compress(UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + 64]))
+                offset += 64
+            }
+            if offset < bytes.count { buffer.append(contentsOf: bytes[offset...]) }
         }
 
         public mutating func finalize() -> [UInt8] {
@@ -74,11 +91,13 @@ public enum SHA256 {
             tail.append(0x80)
             while tail.count % 64 != 56 { tail.append(0) }
             for shift in stride(from: 56, through: 0, by: -8) { tail.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
-            for start in stride(from: 0, to: tail.count, by: 64) { compress(Array(tail[start..<start + 64])) }
+            tail.withUnsafeBytes { tail in
+                for start in stride(from: 0, to: tail.count, by: 64) { compress(UnsafeRawBufferPointer(rebasing: tail[start..<start + 64])) }
+            }
             return h.flatMap { v in (0..<4).map { UInt8(truncatingIfNeeded: v >> (24 - 8 * UInt32($0))) } }
         }
 
-        private mutating func compress(_ block: [UInt8]) {
+        private mutating func compress(_ block: UnsafeRawBufferPointer) {
             func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
             for i in 0..<16 {
                 let j = 4 * i

@@ -60,6 +60,46 @@ struct RecordingTests {
         }
     }
 
+    @Test("calls submitted together are committed together, each on its own: a bad one fails alone")
+    func batchedCommits() async throws {
+        let scratch = ScratchDirectory()
+        let (store, _, trials) = try await makeStore(scratch, trials: 6)
+        let question = [ChatMessage(.user, "Describe a prosocial person.")]
+        // Every trial's first call, then one request that does not extend trial 3's chain, all
+        // submitted before any is awaited: the writer takes them in as few transactions as it can.
+        let first = trials.map { store.submit(call(.value, question, reply: "They share."), trialID: $0) }
+        for pending in first { _ = try await pending.committed() }
+        let submitted = trials.map { trial in
+            let request = trial == trials[2]
+                ? [ChatMessage(.user, "something else"), ChatMessage(.assistant, "x"), ChatMessage(.user, "Item 1?")]
+                : question + [ChatMessage(.assistant, "They share."), ChatMessage(.user, "Item 1?")]
+            return store.submit(call(.item(1), request, reply: "A"), trialID: trial)
+        }
+        var ids: [Int64] = []
+        for (trial, pending) in zip(trials, submitted) {
+            if trial == trials[2] {
+                await #expect(throws: StoreError.conversationMismatch(trialID: trial)) { try await pending.committed() }
+            } else {
+                let id = try await pending.committed()
+                #expect(try await pending.committed() == id)   // awaiting twice gives the same id
+                ids.append(id)
+            }
+        }
+        #expect(Set(ids).count == 5)
+        let (calls, turns, badTurns) = try await store.pool.read { db in
+            (try Int.fetchOne(db, sql: "SELECT count(*) FROM model_calls")!, try Int.fetchOne(db, sql: "SELECT count(*) FROM turns")!,
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM turns WHERE trial_id = ?", arguments: [trials[2]])!)
+        }
+        // 6 first calls + 5 good second calls; the bad call left nothing behind (its savepoint rolled back).
+        #expect(calls == 11)
+        #expect(badTurns == 2)
+        #expect(turns == 6 * 2 + 5 * 2)
+        for (trial, id) in zip(trials.filter { $0 != trials[2] }, ids) {
+            let messages = try await store.requestMessages(callID: id)
+            #expect(messages.count == 3, "trial \(trial)")
+        }
+    }
+
     @Test("call_log shows every call with its step, reply and the newest parser's reading")
     func callLog() async throws {
         let scratch = ScratchDirectory()

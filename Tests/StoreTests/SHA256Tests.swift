@@ -44,6 +44,15 @@ struct SHA256Tests {
         #expect(try SHA256.hex(fileAt: path) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 
+    @Test("fed in uneven pieces, the digest is the one of the whole", arguments: [1, 7, 63, 64, 65, 200])
+    func pieces(size: Int) {
+        let text = Data((0..<1_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        var hasher = SHA256.Hasher()
+        for start in stride(from: 0, to: text.count, by: size) { hasher.update(text[start..<min(start + size, text.count)]) }
+        #expect(SHA256.hexString(hasher.finalize()) == SHA256.hex(text))
+        #expect(SHA256.hex(text) == "945acdf575d6a2430bf4d6163e1d03b4b0b896fcef107c8b24bf7ff07a621fa3")   // Python hashlib
+    }
+
     @Test("hashes the UTF-8 bytes")
     func unicode() {
         #expect(SHA256.hex("θ ± é 🙂") == "2e4077faa53d801968f1a36a0aa159ba399e7bc89f5553cf1b1f0f8dbf32cdb9")
