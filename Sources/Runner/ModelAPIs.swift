@@ -117,13 +117,10 @@ public struct ProviderError: Error, CustomStringConvertible, Sendable {
 /// The HTTP and JSON plumbing both APIs share.
 enum APICall {
     /// Sends `body` as JSON; returns the decoded 2xx response and the raw body, or throws a `ProviderError`.
-    static func post<Body: Encodable, Reply: Decodable>(
-        _ transport: any HTTPTransport, url: URL, headers: [String: String], body: Body, timeout: Double,
+    static func post<Reply: Decodable>(
+        _ transport: any HTTPTransport, url: URL, headers: [String: String], body data: Data, timeout: Double,
         as reply: Reply.Type
     ) async throws -> (reply: Reply, raw: String, status: Int) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let data = try encoder.encode(body)
         var allHeaders = headers
         allHeaders["content-type"] = "application/json"
         let response: HTTPResponse
@@ -216,7 +213,7 @@ public struct OpenAIProvider: ChatProvider {
         let url = try APICall.endpoint(spec, "/chat/completions")
         let body = Body(model: spec.model, messages: request.messages.map { WireMessage(role: $0.role.rawValue, content: $0.content) },
                         temperature: spec.temperature, top_p: spec.topP, max_tokens: spec.maxTokens,
-                        seed: APICall.seed(spec, context: request.context), stop: spec.stop.isEmpty ? nil : spec.stop)
+                        seed: APICall.seed(spec, context: request.context), stop: spec.stop.isEmpty ? nil : spec.stop).json
         var headers = spec.headers
         if let apiKey { headers["authorization"] = "Bearer \(apiKey)" }
         let (reply, raw, status) = try await APICall.post(transport, url: url, headers: headers, body: body,
@@ -231,7 +228,7 @@ public struct OpenAIProvider: ChatProvider {
     }
 
     // The wire format's field names, as the API spells them.
-    struct Body: Encodable {
+    struct Body {
         let model: String
         let messages: [WireMessage]
         let temperature: Double?
@@ -239,6 +236,19 @@ public struct OpenAIProvider: ChatProvider {
         let max_tokens: Int?
         let seed: Int?
         let stop: [String]?
+
+        /// The JSON sent, keys sorted.
+        var json: Data {
+            var writer = JSONObjectWriter()
+            writer.field("max_tokens", max_tokens)
+            writer.field("messages", messages: messages)
+            writer.field("model", model)
+            writer.field("seed", seed)
+            writer.field("stop", stop)
+            writer.field("temperature", temperature)
+            writer.field("top_p", top_p)
+            return writer.data()
+        }
     }
 
     struct Reply: Decodable {
@@ -273,7 +283,7 @@ public struct AnthropicProvider: ChatProvider {
         let system = request.messages.filter { $0.role == .system }.map(\.content).joined(separator: "\n\n")
         let body = Body(model: spec.model, max_tokens: spec.maxTokens ?? 1024, system: system.isEmpty ? nil : system,
                         messages: request.messages.filter { $0.role != .system }.map { WireMessage(role: $0.role.rawValue, content: $0.content) },
-                        temperature: spec.temperature, top_p: spec.topP, stop_sequences: spec.stop.isEmpty ? nil : spec.stop)
+                        temperature: spec.temperature, top_p: spec.topP, stop_sequences: spec.stop.isEmpty ? nil : spec.stop).json
         var headers = spec.headers
         headers["anthropic-version"] = spec.anthropicVersion ?? "2023-06-01"
         if let apiKey { headers["x-api-key"] = apiKey }
@@ -285,7 +295,7 @@ public struct AnthropicProvider: ChatProvider {
     }
 
     // The wire format's field names, as the API spells them.
-    struct Body: Encodable {
+    struct Body {
         let model: String
         let max_tokens: Int
         let system: String?
@@ -293,6 +303,19 @@ public struct AnthropicProvider: ChatProvider {
         let temperature: Double?
         let top_p: Double?
         let stop_sequences: [String]?
+
+        /// The JSON sent, keys sorted.
+        var json: Data {
+            var writer = JSONObjectWriter()
+            writer.field("max_tokens", max_tokens)
+            writer.field("messages", messages: messages)
+            writer.field("model", model)
+            writer.field("stop_sequences", stop_sequences)
+            writer.field("system", system)
+            writer.field("temperature", temperature)
+            writer.field("top_p", top_p)
+            return writer.data()
+        }
     }
 
     struct Reply: Decodable {

@@ -41,7 +41,28 @@ public enum AnswerParser {
 
     /// Parses `reply` against the options as they were shown (letter and payoff).
     public static func parse(_ reply: String, shown: [(letter: OptionLetter, allocation: Allocation)]) -> ParsedAnswer {
-        Patterns.shared.withLock { parse(reply, shown: shown, patterns: $0) }
+        if let letter = bareLetter(reply) { return .ok(letter) }
+        return readByPatterns(reply, shown: shown)
+    }
+
+    /// The three tiers, with regular expressions; `parse` skips them for a bare letter.
+    static func readByPatterns(_ reply: String, shown: [(letter: OptionLetter, allocation: Allocation)]) -> ParsedAnswer {
+        Patterns.pool.withPatterns { parse(reply, shown: shown, patterns: $0) }
+    }
+
+    /// A reply that is one capital letter A-I and nothing else but whitespace: the commonest
+    /// answer to "Answer with the letter of one option", read here without the regular
+    /// expressions. Tier 2 reads it the same way (a test checks they agree).
+    static func bareLetter(_ reply: String) -> OptionLetter? {
+        var letter: UInt8?
+        for byte in reply.utf8 {
+            switch byte {
+            case 0x20, 0x09, 0x0A, 0x0D: continue
+            case UInt8(ascii: "A")...UInt8(ascii: "I") where letter == nil: letter = byte
+            default: return nil
+            }
+        }
+        return letter.flatMap { OptionLetter(rawValue: Int($0 - UInt8(ascii: "A"))) }
     }
 
     private static func parse(_ reply: String, shown: [(letter: OptionLetter, allocation: Allocation)], patterns: Patterns) -> ParsedAnswer {
@@ -176,21 +197,31 @@ private struct Patterns {
     let capital = #/\b(?<letter>[A-I])\b/#
     let letterRange = #/\b[A-I]\s*(?:to|through|-|–)\s*[A-I]\b/#
 
-    /// The one shared set, behind a lock.
-    static let shared = Locked(Patterns())
+    /// Compiled sets, each used by one parse at a time.
+    static let pool = PatternPool()
 }
 
-/// A value reachable only through a lock.
-// @unchecked Sendable is safe: `value` is private and touched only inside `withLock`, which
-// holds `lock` for the whole access, so no two threads use it at once. (Regex is not Sendable,
-// and SVO imports nothing but Foundation, hence NSLock rather than Mutex.)
-private final class Locked<Value>: @unchecked Sendable {
+/// Compiled pattern sets for concurrent parses: a parse takes a free set (or compiles a new
+/// one) and puts it back, so parses on different threads never wait for one another. The pool
+/// grows to the largest number of parses ever run at once.
+// @unchecked Sendable is safe: `free` is read and written only while `lock` is held, and a set
+// taken out of it is used by the one thread that took it until that thread puts it back, so no
+// Regex (not Sendable) is ever used by two threads at once; the lock orders the hand-overs.
+// (SVO imports nothing but Foundation, hence NSLock rather than Mutex.)
+private final class PatternPool: @unchecked Sendable {
     private let lock = NSLock()
-    private let value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<T>(_ body: (Value) -> T) -> T {
+    private var free: [Patterns] = []
+
+    func withPatterns<T>(_ body: (Patterns) -> T) -> T {
         lock.lock()
-        defer { lock.unlock() }
-        return body(value)
+        let taken = free.popLast()
+        lock.unlock()
+        let patterns = taken ?? Patterns()
+        defer {
+            lock.lock()
+            free.append(patterns)
+            lock.unlock()
+        }
+        return body(patterns)
     }
 }

@@ -59,6 +59,21 @@ struct AnswerParserTests {
         ("- B: 54, 98", "B"),
     ]
 
+    @Test("a bare capital letter is read without the patterns, as the patterns read it",
+          arguments: OptionLetter.allCases.flatMap { letter in ["", " ", "\n", "\t ", " \r\n"].map { (letter, $0) } })
+    func bareLetterShortcut(letter: OptionLetter, padding: String) {
+        let reply = padding + letter.symbol + padding.reversed()
+        #expect(AnswerParser.bareLetter(reply) == letter)
+        #expect(AnswerParser.readByPatterns(reply, shown: itemThree) == .ok(letter))
+        #expect(AnswerParser.parse(reply, shown: itemThree) == .ok(letter))
+    }
+
+    @Test("anything more than a bare capital letter goes through the patterns",
+          arguments: ["E.", "e", "EE", "E F", "J", "", "  ", "Option E", "**E**", "E\u{00A0}"])
+    func noShortcut(reply: String) {
+        #expect(AnswerParser.bareLetter(reply) == nil)
+    }
+
     @Test("accepted replies", arguments: accepted)
     func acceptsReply(reply: String, letter: String) {
         #expect(AnswerParser.parse(reply, shown: itemThree) == .ok(OptionLetter(symbol: letter)!))
