@@ -52,9 +52,9 @@ extension ExperimentStore {
 
     /// Queues one call for the writer and returns at once; the result says when it is committed.
     ///
-    /// Calls submitted while the writer is busy are committed together in the next transaction,
-    /// each in its own savepoint (a call that cannot be stored fails alone): with many trials in
-    /// flight one commit serves many calls. A call is queued even if the submitting task is
+    /// Calls submitted while the writer is busy are committed together in the next transaction
+    /// (a call that cannot be stored fails alone): with many trials in flight one commit serves
+    /// many calls. A call is queued even if the submitting task is
     /// cancelled, so a completed call is kept when a run is interrupted.
     public func submit(_ call: CallOutcome, trialID: Int64) -> PendingCommit {
         let pending = PendingCommit()
@@ -75,22 +75,29 @@ extension ExperimentStore {
                 defer { queue.calls = [] }
                 return queue.calls
             }
-            var results: [Result<Int64, any Error>] = []
+            // Every call in one transaction; if one cannot be stored, that transaction is rolled
+            // back and each call is tried in a transaction of its own, so only the bad one fails.
+            // (Savepoints would do the same in one pass, at a cost on every call, for a failure
+            // that only a bug or a changed protocol causes.)
+            var results: [Result<Int64, any Error>]
             do {
+                var ids: [Int64] = []
                 try db.inTransaction {
-                    if batch.count == 1 {
-                        // Alone in its transaction: a failure rolls back only this call.
-                        results = [Result { try Self.insert(batch[0].call, trialID: batch[0].trialID, db: db) }]
-                        if case .failure = results[0] { return .rollback }
-                    } else {
-                        results = batch.map { call, trialID, _ in
-                            Result { try Self.insert(call, trialID: trialID, savepointIn: db) }
-                        }
-                    }
+                    ids = try batch.map { try Self.insert($0.call, trialID: $0.trialID, db: db) }
                     return .commit
                 }
+                results = ids.map { .success($0) }
             } catch {
-                results = batch.map { _ in .failure(error) }
+                results = batch.map { entry in
+                    Result {
+                        var id: Int64 = 0
+                        try db.inTransaction {
+                            id = try Self.insert(entry.call, trialID: entry.trialID, db: db)
+                            return .commit
+                        }
+                        return id
+                    }
+                }
             }
             for (entry, result) in zip(batch, results) { entry.pending.complete(result) }
             let more = self.recordQueue.withLock { queue in
@@ -99,16 +106,6 @@ extension ExperimentStore {
             }
             if more { self.scheduleRecordBatch() }
         }
-    }
-
-    /// Inserts one call inside a savepoint of the current transaction; returns its id.
-    private static func insert(_ call: CallOutcome, trialID: Int64, savepointIn db: Database) throws -> Int64 {
-        var callID: Int64 = 0
-        try db.inSavepoint {
-            callID = try insert(call, trialID: trialID, db: db)
-            return .commit
-        }
-        return callID
     }
 
     private static func insert(_ call: CallOutcome, trialID: Int64, db: Database) throws -> Int64 {
