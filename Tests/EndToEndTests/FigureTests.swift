@@ -4,12 +4,14 @@ import Testing
 let rsvgConvert = ["/usr/bin/rsvg-convert", "/usr/local/bin/rsvg-convert"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
 /// Runs a program and returns its standard output.
-func runProgram(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+/// Runs a program; `output` is its stdout, with stderr too when `withErrors`.
+func runProgram(_ path: String, _ arguments: [String], withErrors: Bool = false) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments
     let pipe = Pipe()
     process.standardOutput = pipe
+    if withErrors { process.standardError = pipe }
     try process.run()
     let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     process.waitUntilExit()
