@@ -27,7 +27,8 @@ struct TrialProtocol {
     private var templates: PromptTemplates { experiment.templates }
 
     func run() async throws -> Outcome {
-        try await store.startTrial(trialID)
+        // A new trial is marked running by its first stored call; a resumed one is marked now.
+        if !stored.isEmpty { try await store.startTrial(trialID) }
         var conversation = Conversation(writes: WriteBehind(store: store, trialID: trialID))
         let replay = stored.filter { $0.reply != nil }
         let items = experiment.instrument.items

@@ -57,9 +57,13 @@ extension ExperimentStore {
     /// many calls. A call is queued even if the submitting task is
     /// cancelled, so a completed call is kept when a run is interrupted.
     public func submit(_ call: CallOutcome, trialID: Int64) -> PendingCommit {
+        enqueue(.call(call, trialID: trialID))
+    }
+
+    private func enqueue(_ write: QueuedWrite) -> PendingCommit {
         let pending = PendingCommit()
         let startWriter = recordQueue.withLock { queue in
-            queue.calls.append((call: call, trialID: trialID, pending: pending))
+            queue.writes.append((write: write, pending: pending))
             defer { queue.writing = true }
             return !queue.writing
         }
@@ -67,23 +71,23 @@ extension ExperimentStore {
         return pending
     }
 
-    /// Commits the queued calls in one transaction on the writer, then schedules the next batch
+    /// Commits the queued writes in one transaction on the writer, then schedules the next batch
     /// if more arrived meanwhile (as a new job, so other writes queued behind it get their turn).
     private func scheduleRecordBatch() {
         pool.asyncWriteWithoutTransaction { db in
             let batch = self.recordQueue.withLock { queue in
-                defer { queue.calls = [] }
-                return queue.calls
+                defer { queue.writes = [] }
+                return queue.writes
             }
-            // Every call in one transaction; if one cannot be stored, that transaction is rolled
-            // back and each call is tried in a transaction of its own, so only the bad one fails.
+            // Every write in one transaction; if one cannot be stored, that transaction is rolled
+            // back and each write is tried in a transaction of its own, so only the bad one fails.
             // (Savepoints would do the same in one pass, at a cost on every call, for a failure
             // that only a bug or a changed protocol causes.)
             var results: [Result<Int64, any Error>]
             do {
                 var ids: [Int64] = []
                 try db.inTransaction {
-                    ids = try batch.map { try Self.insert($0.call, trialID: $0.trialID, db: db) }
+                    ids = try batch.map { try Self.perform($0.write, db: db) }
                     return .commit
                 }
                 results = ids.map { .success($0) }
@@ -92,7 +96,7 @@ extension ExperimentStore {
                     Result {
                         var id: Int64 = 0
                         try db.inTransaction {
-                            id = try Self.insert(entry.call, trialID: entry.trialID, db: db)
+                            id = try Self.perform(entry.write, db: db)
                             return .commit
                         }
                         return id
@@ -101,14 +105,31 @@ extension ExperimentStore {
             }
             for (entry, result) in zip(batch, results) { entry.pending.complete(result) }
             let more = self.recordQueue.withLock { queue in
-                queue.writing = !queue.calls.isEmpty
+                queue.writing = !queue.writes.isEmpty
                 return queue.writing
             }
             if more { self.scheduleRecordBatch() }
         }
     }
 
+    private static func perform(_ write: QueuedWrite, db: Database) throws -> Int64 {
+        switch write {
+        case .call(let call, let trialID):
+            return try insert(call, trialID: trialID, db: db)
+        case .finish(let trialID, let status, let error, let metrics):
+            let now = Timestamp.now
+            try insert(metrics, trialID: trialID, at: now, db: db)
+            try db.cachedStatement(sql: "UPDATE trials SET status = ?, error = ?, finished_at = ? WHERE id = ?")
+                .execute(arguments: [status, error, now, trialID])
+            return trialID
+        }
+    }
+
     private static func insert(_ call: CallOutcome, trialID: Int64, db: Database) throws -> Int64 {
+        // A new trial becomes running with its first stored call, in the same transaction (a
+        // write of its own per trial cost as much as a call). Later calls find it running: no write.
+        try db.cachedStatement(sql: "UPDATE trials SET status = 'running', started_at = coalesce(started_at, ?) WHERE id = ? AND status = 'pending'")
+            .execute(arguments: [Timestamp.string(call.startedAt), trialID])
         let requestTurnID = try Self.appendTurns(call.request, trialID: trialID, db: db)
         var replyTurnID: Int64?
         if let reply = call.reply {
@@ -187,14 +208,10 @@ extension ExperimentStore {
         }
     }
 
-    /// Ends a trial: its metrics and its final status in one transaction.
+    /// Ends a trial: its metrics and its final status, all or nothing, committed with the calls
+    /// queued beside it (see `submit(_:trialID:)`). Returns once committed.
     public func finishTrial(_ trialID: Int64, status: TrialStatus, error: String? = nil, metrics: [MetricValue]) async throws {
-        try await pool.write { db in
-            let now = Timestamp.now
-            try Self.insert(metrics, trialID: trialID, at: now, db: db)
-            try db.execute(sql: "UPDATE trials SET status = ?, error = ?, finished_at = ? WHERE id = ?",
-                           arguments: [status, error, now, trialID])
-        }
+        _ = try await enqueue(.finish(trialID: trialID, status: status, error: error, metrics: metrics)).committed()
     }
 }
 

@@ -1,14 +1,23 @@
 import Synchronization
 
-/// The calls waiting for the writer, and whether a batch is scheduled.
+/// A write the runner makes many times a second, queued for the next group commit.
+enum QueuedWrite: Sendable {
+    /// One model call (`ExperimentStore.record`).
+    case call(CallOutcome, trialID: Int64)
+    /// A trial's metrics and final status (`ExperimentStore.finishTrial`).
+    case finish(trialID: Int64, status: TrialStatus, error: String?, metrics: [MetricValue])
+}
+
+/// The writes waiting for the writer, and whether a batch is scheduled.
 struct RecordQueue: Sendable {
-    var calls: [(call: CallOutcome, trialID: Int64, pending: PendingCommit)] = []
+    var writes: [(write: QueuedWrite, pending: PendingCommit)] = []
     /// True from the moment a batch is scheduled until the writer finds the queue empty.
     var writing = false
 }
 
-/// A call handed to `ExperimentStore.submit(_:trialID:)`: await `committed()` for its id once
-/// its transaction has committed, or for the error that kept it out of the database.
+/// A write handed to the writer (`ExperimentStore.submit(_:trialID:)`): await `committed()` for
+/// its id (the call's; the trial's for a finished trial) once its transaction has committed, or
+/// for the error that kept it out of the database.
 public final class PendingCommit: Sendable {
     private let state = Mutex<(result: Result<Int64, any Error>?, waiters: [CheckedContinuation<Int64, any Error>])>((nil, []))
 
