@@ -50,23 +50,33 @@ public struct PromptTemplates: Codable, Sendable, Equatable {
         "reask": ["ordinal", "number"],
     ]
 
-    /// Fills `{{name}}` placeholders in one pass (unknown names are left as written).
+    /// Fills `{{name}}` placeholders in one pass (unknown names are left as written; spaces inside
+    /// the braces are ignored). Scans UTF-8 bytes: Foundation's `range(of:)` bridges through
+    /// NSString on Linux, and this runs for every prompt of every trial.
     static func render(_ template: String, _ values: [String: String]) -> String {
-        var output = ""
-        output.reserveCapacity(template.utf8.count + 512)
-        var rest = template[...]
-        while let open = rest.range(of: "{{") {
-            output += rest[..<open.lowerBound]
-            guard let close = rest[open.upperBound...].range(of: "}}") else {
-                rest = rest[open.lowerBound...]
-                break
+        let open = UInt8(ascii: "{"), close = UInt8(ascii: "}")
+        var output: [UInt8] = []
+        var template = template
+        template.withUTF8 { bytes in
+            output.reserveCapacity(bytes.count + 512)
+            var copied = 0, index = 0
+            while index + 1 < bytes.count {
+                guard bytes[index] == open, bytes[index + 1] == open else { index += 1; continue }
+                // The first "}}" after the opening braces ends the placeholder.
+                var end = index + 2
+                while end + 1 < bytes.count, !(bytes[end] == close && bytes[end + 1] == close) { end += 1 }
+                guard end + 1 < bytes.count else { break }   // never closed: the rest is text
+                let name = String(decoding: bytes[(index + 2)..<end].filter { $0 != UInt8(ascii: " ") }, as: UTF8.self)
+                if let value = values[name] {
+                    output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[copied..<index]))
+                    output.append(contentsOf: value.utf8)
+                    copied = end + 2
+                }
+                index = end + 2
             }
-            let name = String(rest[open.upperBound..<close.lowerBound].filter { $0 != " " })
-            output += values[name] ?? String(rest[open.lowerBound..<close.upperBound])
-            rest = rest[close.upperBound...]
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[copied...]))
         }
-        output += rest
-        return output
+        return String(decoding: output, as: UTF8.self)
     }
 
     /// The `{{name}}` placeholders a template uses.

@@ -96,3 +96,23 @@ struct ExperimentFileTests {
         #expect(throws: ExperimentFileError.self) { try ExperimentFile.load(path: "/nonexistent/exp.yaml") }
     }
 }
+
+@Suite("Prompt templates")
+struct PromptTemplateTests {
+    @Test("placeholders are filled in one pass; unknown, unclosed and spaced ones behave as documented", arguments: [
+        ("Be {{value}}.", "Be prosocial."),
+        ("{{value}}{{value}}", "prosocialprosocial"),
+        ("{{ value }} and {{ordinal}}", "prosocial and third"),
+        ("{{unknown}} stays", "{{unknown}} stays"),
+        ("open {{value", "open {{value"),
+        ("θ {{value}} 🙂 — {{ordinal}}!", "θ prosocial 🙂 — third!"),
+        ("{value} {{{value}}}", "{value} {{{value}}}"),   // the name read is "{value": unknown
+        ("", ""),
+        ("{{options}}", "A: 1, 2\n{{value}}"),   // a value is not rendered again
+        ("no placeholders at all", "no placeholders at all"),
+    ])
+    func render(template: String, expected: String) {
+        let values = ["value": "prosocial", "ordinal": "third", "options": "A: 1, 2\n{{value}}"]
+        #expect(PromptTemplates.render(template, values) == expected)
+    }
+}
