@@ -60,6 +60,9 @@ public final class ModelAPIServer: Sendable {
     /// The chat requests received so far.
     public var requests: [ServerRequest] { state.log.withLock { $0 } }
 
+    /// Forgets the requests received so far.
+    public func clearRequests() { state.log.withLock { $0.removeAll() } }
+
     public func stop() { server.stop() }
 
     static func render(_ action: ModelAction, api: ModelAPI, modelID: String, request: ServerRequest) -> ServerReply {
