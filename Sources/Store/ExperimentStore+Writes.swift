@@ -126,11 +126,13 @@ extension ExperimentStore {
     }
 
     private static func insert(_ call: CallOutcome, trialID: Int64, db: Database) throws -> Int64 {
-        // A new trial becomes running with its first stored call, in the same transaction (a
-        // write of its own per trial cost as much as a call). Later calls find it running: no write.
-        try db.cachedStatement(sql: "UPDATE trials SET status = 'running', started_at = coalesce(started_at, ?) WHERE id = ? AND status = 'pending'")
-            .execute(arguments: [Timestamp.string(call.startedAt), trialID])
-        let requestTurnID = try Self.appendTurns(call.request, trialID: trialID, db: db)
+        let (requestTurnID, firstTurns) = try Self.appendTurns(call.request, trialID: trialID, db: db)
+        if firstTurns {
+            // A new trial becomes running with its first stored call, in the same transaction
+            // (a write of its own per trial cost as much as a call).
+            try db.cachedStatement(sql: "UPDATE trials SET status = 'running', started_at = coalesce(started_at, ?) WHERE id = ? AND status = 'pending'")
+                .execute(arguments: [Timestamp.string(call.startedAt), trialID])
+        }
         var replyTurnID: Int64?
         if let reply = call.reply {
             let position = call.request.count
@@ -165,8 +167,8 @@ extension ExperimentStore {
 
     /// Stores the messages of `request` that the trial's stored chain does not have yet, after
     /// checking that the request extends the chain (same length or longer, and the same message
-    /// where the chain ends). Returns the id of the request's last turn.
-    static func appendTurns(_ request: [ChatMessage], trialID: Int64, db: Database) throws -> Int64 {
+    /// where the chain ends). Returns the id of the request's last turn, and whether the chain was empty.
+    static func appendTurns(_ request: [ChatMessage], trialID: Int64, db: Database) throws -> (lastTurnID: Int64, chainWasEmpty: Bool) {
         // Only the chain's last turn is read: each call costs the same however long the trial.
         let last = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT id, position, role, text_sha256 FROM turns WHERE trial_id = ? ORDER BY position DESC LIMIT 1
@@ -185,7 +187,7 @@ extension ExperimentStore {
         for position in storedCount..<request.count {
             parentID = try insertTurn(request[position], trialID: trialID, parentID: parentID, position: position, db: db)
         }
-        return parentID!
+        return (parentID!, last == nil)
     }
 
     static func insertTurn(_ message: ChatMessage, trialID: Int64, parentID: Int64?, position: Int, db: Database) throws -> Int64 {

@@ -100,6 +100,28 @@ struct RecordingTests {
         }
     }
 
+    @Test("a trial becomes running with its first stored call, stamped with that call's start")
+    func startsWithFirstCall() async throws {
+        let scratch = ScratchDirectory()
+        let (store, _, trials) = try await makeStore(scratch, trials: 2)
+        let started = Date(timeIntervalSince1970: 1_700_000_000)
+        var first = call(.value, [ChatMessage(.user, "one")], reply: "two")
+        first.startedAt = started
+        try await store.record(first, trialID: trials[0])
+        var second = call(.goal, [ChatMessage(.user, "one"), ChatMessage(.assistant, "two"), ChatMessage(.user, "three")], reply: "four")
+        second.startedAt = started.addingTimeInterval(60)
+        try await store.record(second, trialID: trials[0])
+        let rows = try await store.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT status, started_at FROM trials ORDER BY id")
+        }
+        #expect(rows[0]["status"] == "running")
+        #expect(rows[0]["started_at"] == Timestamp.string(started))   // the first call's, not the second's
+        #expect(rows[1]["status"] == "pending")
+        #expect((rows[1]["started_at"] as String?) == nil)
+        try await store.finishTrial(trials[0], status: .complete, metrics: [])
+        #expect(try await store.pool.read { db in try String.fetchOne(db, sql: "SELECT status FROM trials WHERE id = ?", arguments: [trials[0]]) } == "complete")
+    }
+
     @Test("call_log shows every call with its step, reply and the newest parser's reading")
     func callLog() async throws {
         let scratch = ScratchDirectory()
