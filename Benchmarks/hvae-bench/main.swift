@@ -86,17 +86,19 @@ func runnerRate(server: ModelAPIServer, calls: Int, concurrency: Int, design: De
 /// Where a trial's time goes: the call itself (provider and HTTP) against the gap between one
 /// call's end and the next call's start (the runner's own work on the trial's critical path).
 func printTiming(_ store: ExperimentStore) async throws {
-    let row = try await store.pool.read { db in
-        try Row.fetchOne(db, sql: """
+    // Row is not Sendable: the figures leave the read as plain numbers.
+    let (meanCall, meanGap, maxGap, calls) = try await store.pool.read { db -> (Double, Double, Double, Int) in
+        let row = try Row.fetchOne(db, sql: """
             WITH c AS (
                 SELECT latency_ms, julianday(started_at) * 86400000.0 AS s, julianday(finished_at) * 86400000.0 AS f,
                        lag(julianday(finished_at) * 86400000.0) OVER (PARTITION BY trial_id ORDER BY id) AS previous
                 FROM model_calls)
             SELECT avg(latency_ms), avg(s - previous), max(s - previous), count(*) FROM c
             """)!
+        return (row[0], row[1], row[2], row[3])
     }
     line(String(format: "   timing: mean call %.2f ms, mean gap between a trial's calls %.2f ms (max %.1f), %d calls",
-                row[0] as Double, row[1] as Double, row[2] as Double, row[3] as Int))
+                meanCall, meanGap, maxGap, calls))
     if let path = ProcessInfo.processInfo.environment["HVAE_BENCH_TIMING_COPY"] {
         removeDatabase(path)
         try await store.pool.writeWithoutTransaction { db in try db.execute(sql: "VACUUM INTO ?", arguments: [path]) }

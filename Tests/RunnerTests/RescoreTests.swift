@@ -40,7 +40,7 @@ struct RescoreTests {
         let outcome = try await Rescorer(store: store, parserVersion: 2, parse: Self.numbered).rescore(runIDs: [runID], dryRun: false)
         #expect(outcome.answersAdded == 36)
         #expect(outcome.trialsScored == 2)
-        let (v1, v2, results) = try await store.pool.read { db in
+        let (v1, v2, results) = try store.pool.read { db in
             (try Int.fetchOne(db, sql: "SELECT count(*) FROM answers WHERE parser_version = 1")!,
              try Int.fetchOne(db, sql: "SELECT count(*) FROM answers WHERE parser_version = 2 AND status = 'ok'")!,
              try Row.fetchAll(db, sql: "SELECT value, status, angle, invalid_items FROM trial_results ORDER BY trial_id"))
