@@ -46,8 +46,8 @@ public struct RunProgress: Sendable, Equatable {
 
 /// Shared state of one run: progress, the budget, per-model limits and stopped models.
 ///
-/// A lock rather than an actor: every trial consults it several times per call, and a lock held
-/// for a few additions costs less than the executor hops an actor needs.
+/// A lock rather than an actor: every trial consults it several times per call, and with a lock
+/// held for a few additions none of those visits is an executor hop.
 final class RunControl: Sendable {
     private struct State {
         var progress: RunProgress

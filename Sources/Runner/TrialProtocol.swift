@@ -81,9 +81,10 @@ struct TrialProtocol {
 
             let score = TrialScore(choices: choices, asked: items.map(\.number), assigned: value)
             let status: TrialStatus = score.angle == nil ? .incomplete : .complete
-            let (store, trialID, metrics) = (self.store, self.trialID, TrialScoring.metrics(score, parserVersion: AnswerParser.version))
+            let metrics = TrialScoring.metrics(score, parserVersion: AnswerParser.version)
             try await conversation.writes.flush()
-            try await shielded { try await store.finishTrial(trialID, status: status, metrics: metrics) }
+            // Queued for the writer at once, so it is kept even if the run is being cancelled.
+            try await store.finishTrial(trialID, status: status, metrics: metrics)
             return Outcome(status: status)
         } catch let failure as ProviderFailure {
             try await conversation.writes.flush()

@@ -60,7 +60,7 @@ struct RecordingTests {
         }
     }
 
-    @Test("calls submitted together are committed together, each on its own: a bad one fails alone")
+    @Test("calls submitted at once are all committed, each all or nothing: a bad one fails alone")
     func batchedCommits() async throws {
         let scratch = ScratchDirectory()
         let (store, _, trials) = try await makeStore(scratch, trials: 6)
