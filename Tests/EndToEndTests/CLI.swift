@@ -81,3 +81,19 @@ final class WorkingDirectory {
     func write(_ name: String, _ text: String) throws { try text.write(toFile: path(name), atomically: true, encoding: .utf8) }
     deinit { try? FileManager.default.removeItem(at: url) }
 }
+
+/// An experiment file with one model, "served", on the OpenAI-compatible test server at `server`.
+func servedExperiment(name: String, trials: Int, values: [String]? = nil, server: String, model: String = "m",
+                      extra: String = "") -> String {
+    """
+    name: \(name)
+    trials: \(trials)
+    \(values.map { "values: [\($0.joined(separator: ", "))]" } ?? "")
+    models:
+      - name: served
+        provider: openai
+        model: \(model)
+        base_url: \(server)
+        \(extra)
+    """
+}

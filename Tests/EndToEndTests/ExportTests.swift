@@ -13,16 +13,7 @@ struct ExportTests {
         let server = try ModelAPIServer(api: .openai) { _, n in .reply(Self.replies[n % Self.replies.count]) }
         defer { server.stop() }
         let work = try WorkingDirectory()
-        try work.write("api.yaml", """
-            name: export
-            trials: 1
-            values: [prosocial, competitive]
-            models:
-              - name: served
-                provider: openai
-                model: m
-                base_url: \(server.baseURL)
-            """)
+        try work.write("api.yaml", servedExperiment(name: "export", trials: 1, values: ["prosocial", "competitive"], server: server.baseURL))
         #expect(try hvae(["run", "api.yaml", "--quiet"], in: work.url).status == 0)
         let csv = try hvae(["export", "calls", "-o", "calls.csv", "--meta"], in: work.url)
         #expect(csv.status == 0, "\(csv.stderr)")

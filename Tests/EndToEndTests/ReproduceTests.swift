@@ -44,16 +44,7 @@ struct ReproduceTests {
     func replayWithoutServer() throws {
         let server = try ModelAPIServer(api: .openai) { _, n in .reply(["I value fairness.", "A", "E: 68, 93", "The answer is I."][n % 4]) }
         let work = try WorkingDirectory()
-        try work.write("api.yaml", """
-            name: api
-            trials: 1
-            values: [prosocial, altruistic]
-            models:
-              - name: served
-                provider: openai
-                model: m
-                base_url: \(server.baseURL)
-            """)
+        try work.write("api.yaml", servedExperiment(name: "api", trials: 1, values: ["prosocial", "altruistic"], server: server.baseURL))
         #expect(try hvae(["run", "api.yaml", "--quiet"], in: work.url).status == 0)
         let calls = server.requests.count
         server.stop()

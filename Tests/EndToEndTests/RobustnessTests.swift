@@ -104,16 +104,8 @@ struct RobustnessTests {
         }
         defer { server.stop() }
         let work = try WorkingDirectory()
-        try work.write("api.yaml", """
-            name: api
-            trials: 2
-            models:
-              - name: served
-                provider: openai
-                model: local-test
-                base_url: \(server.baseURL)
-                api_key_env: HVAE_E2E_KEY
-            """)
+        try work.write("api.yaml", servedExperiment(name: "api", trials: 2, server: server.baseURL, model: "local-test",
+                                                    extra: "api_key_env: HVAE_E2E_KEY"))
         let env = ["HVAE_E2E_KEY": secret]
         let run = try hvae(["run", "api.yaml", "--db", "api.sqlite"], in: work.url, environment: env)
         #expect(run.status == 0, "\(run.stderr)")
