@@ -117,7 +117,7 @@ public struct ProviderError: Error, CustomStringConvertible, Sendable {
 /// The HTTP and JSON plumbing both APIs share.
 enum APICall {
     /// Sends `body` as JSON; returns the decoded 2xx response and the raw body, or throws a `ProviderError`.
-    static func post<Reply: Decodable>(
+    static func post<Reply: APIReply>(
         _ transport: any HTTPTransport, url: URL, headers: [String: String], body data: Data, timeout: Double,
         as reply: Reply.Type
     ) async throws -> (reply: Reply, raw: String, status: Int) {
@@ -134,22 +134,16 @@ enum APICall {
         }
         let raw = String(decoding: response.body, as: UTF8.self)
         guard (200..<300).contains(response.status) else {
-            let message = (try? JSONDecoder().decode(APIErrorBody.self, from: response.body))?.error?.message
+            let message = (try? JSONReader.read(response.body).object("error")?.string("message"))
                 ?? (raw.isEmpty ? "no body" : String(raw.prefix(300)))
             throw ProviderError(kind: .http(status: response.status), message: message,
                                 retryAfter: retryAfter(response.headers["retry-after"]), rawBody: raw)
         }
         do {
-            return (try JSONDecoder().decode(Reply.self, from: response.body), raw, response.status)
+            return (try Reply(json: JSONReader.read(response.body)), raw, response.status)
         } catch {
             throw ProviderError(kind: .malformed, message: "response body is not the API's JSON: \(raw.prefix(120))", rawBody: raw)
         }
-    }
-
-    /// The error body both APIs use: {"error": {"message": ...}}.
-    struct APIErrorBody: Decodable {
-        struct Detail: Decodable { let message: String? }
-        let error: Detail?
     }
 
     /// Retry-After in seconds, from a number of seconds or an HTTP date.
@@ -189,6 +183,12 @@ enum APICall {
     }
 }
 
+/// A 2xx response body of an API, read from its JSON; throws when the JSON is not of the API's shape.
+/// (The error body both APIs use, {"error": {"message": ...}}, is read where it is met, in `APICall.post`.)
+protocol APIReply {
+    init(json: JSONValue) throws
+}
+
 /// One message as both APIs write it.
 struct WireMessage: Codable {
     let role: String
@@ -201,16 +201,19 @@ public struct OpenAIProvider: ChatProvider {
     let spec: APIModelSpec
     let apiKey: String?
     let transport: any HTTPTransport
+    /// Nil when the base URL is not a URL: the first call then fails with that error.
+    let url: URL?
 
     /// Throws a `ProviderError` of kind `.configuration` when the key is missing.
     public init(spec: APIModelSpec, transport: any HTTPTransport, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         self.spec = spec
         self.transport = transport
         apiKey = try APICall.apiKey(spec, defaultEnv: "OPENAI_API_KEY", environment: environment)
+        url = try? APICall.endpoint(spec, "/chat/completions")
     }
 
     public func complete(_ request: ChatRequest) async throws -> ChatResponse {
-        let url = try APICall.endpoint(spec, "/chat/completions")
+        let url = try url ?? APICall.endpoint(spec, "/chat/completions")
         let body = Body(model: spec.model, messages: request.messages.map { WireMessage(role: $0.role.rawValue, content: $0.content) },
                         temperature: spec.temperature, top_p: spec.topP, max_tokens: spec.maxTokens,
                         seed: APICall.seed(spec, context: request.context), stop: spec.stop.isEmpty ? nil : spec.stop).json
@@ -251,17 +254,30 @@ public struct OpenAIProvider: ChatProvider {
         }
     }
 
-    struct Reply: Decodable {
-        struct Choice: Decodable {
-            struct Message: Decodable { let content: String? }
+    struct Reply: APIReply {
+        struct Choice {
+            struct Message { let content: String? }
             let message: Message?
             let finish_reason: String?
         }
-        struct Usage: Decodable { let prompt_tokens: Int?; let completion_tokens: Int? }
+        struct Usage { let prompt_tokens: Int?; let completion_tokens: Int? }
         let model: String?
         let choices: [Choice]
         let usage: Usage?
         let system_fingerprint: String?
+
+        init(json: JSONValue) throws {
+            model = try json.string("model")
+            guard let choices = try json.array("choices") else { throw JSONReadError(description: "no \"choices\"") }
+            self.choices = try choices.map { choice in
+                Choice(message: try choice.object("message").map { Choice.Message(content: try $0.string("content")) },
+                       finish_reason: try choice.string("finish_reason"))
+            }
+            usage = try json.object("usage").map {
+                Usage(prompt_tokens: try $0.int("prompt_tokens"), completion_tokens: try $0.int("completion_tokens"))
+            }
+            system_fingerprint = try json.string("system_fingerprint")
+        }
     }
 }
 
@@ -271,15 +287,18 @@ public struct AnthropicProvider: ChatProvider {
     let spec: APIModelSpec
     let apiKey: String?
     let transport: any HTTPTransport
+    /// Nil when the base URL is not a URL: the first call then fails with that error.
+    let url: URL?
 
     public init(spec: APIModelSpec, transport: any HTTPTransport, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         self.spec = spec
         self.transport = transport
         apiKey = try APICall.apiKey(spec, defaultEnv: "ANTHROPIC_API_KEY", environment: environment)
+        url = try? APICall.endpoint(spec, "/v1/messages")
     }
 
     public func complete(_ request: ChatRequest) async throws -> ChatResponse {
-        let url = try APICall.endpoint(spec, "/v1/messages")
+        let url = try url ?? APICall.endpoint(spec, "/v1/messages")
         let system = request.messages.filter { $0.role == .system }.map(\.content).joined(separator: "\n\n")
         let body = Body(model: spec.model, max_tokens: spec.maxTokens ?? 1024, system: system.isEmpty ? nil : system,
                         messages: request.messages.filter { $0.role != .system }.map { WireMessage(role: $0.role.rawValue, content: $0.content) },
@@ -318,13 +337,26 @@ public struct AnthropicProvider: ChatProvider {
         }
     }
 
-    struct Reply: Decodable {
-        struct Block: Decodable { let type: String; let text: String? }
-        struct Usage: Decodable { let input_tokens: Int?; let output_tokens: Int? }
+    struct Reply: APIReply {
+        struct Block { let type: String; let text: String? }
+        struct Usage { let input_tokens: Int?; let output_tokens: Int? }
         let model: String?
         let content: [Block]
         let stop_reason: String?
         let usage: Usage?
+
+        init(json: JSONValue) throws {
+            model = try json.string("model")
+            guard let content = try json.array("content") else { throw JSONReadError(description: "no \"content\"") }
+            self.content = try content.map { block in
+                guard let type = try block.string("type") else { throw JSONReadError(description: "a content block has no \"type\"") }
+                return Block(type: type, text: try block.string("text"))
+            }
+            stop_reason = try json.string("stop_reason")
+            usage = try json.object("usage").map {
+                Usage(input_tokens: try $0.int("input_tokens"), output_tokens: try $0.int("output_tokens"))
+            }
+        }
     }
 }
 

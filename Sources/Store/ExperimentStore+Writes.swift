@@ -62,12 +62,12 @@ extension ExperimentStore {
 
     private func enqueue(_ write: QueuedWrite) -> PendingCommit {
         let pending = PendingCommit()
-        let startWriter = recordQueue.withLock { queue in
+        let lead = recordQueue.withLock { queue in
             queue.writes.append((write: write, pending: pending))
             defer { queue.writing = true }
             return !queue.writing
         }
-        if startWriter { scheduleRecordBatch() }
+        if lead { scheduleRecordBatch() }
         return pending
     }
 
@@ -75,40 +75,49 @@ extension ExperimentStore {
     /// if more arrived meanwhile (as a new job, so other writes queued behind it get their turn).
     private func scheduleRecordBatch() {
         pool.asyncWriteWithoutTransaction { db in
-            let batch = self.recordQueue.withLock { queue in
-                defer { queue.writes = [] }
-                return queue.writes
-            }
-            // Every write in one transaction; if one cannot be stored, that transaction is rolled
-            // back and each write is tried in a transaction of its own, so only the bad one fails.
-            // (Savepoints would do the same in one pass, at a cost on every call, for a failure
-            // that only a bug or a changed protocol causes.)
-            var results: [Result<Int64, any Error>]
-            do {
-                var ids: [Int64] = []
-                try db.inTransaction {
-                    ids = try batch.map { try Self.perform($0.write, db: db) }
-                    return .commit
-                }
-                results = ids.map { .success($0) }
-            } catch {
-                results = batch.map { entry in
-                    Result {
-                        var id: Int64 = 0
-                        try db.inTransaction {
-                            id = try Self.perform(entry.write, db: db)
-                            return .commit
-                        }
-                        return id
-                    }
-                }
-            }
-            for (entry, result) in zip(batch, results) { entry.pending.complete(result) }
+            self.commitBatch(db)
             let more = self.recordQueue.withLock { queue in
                 queue.writing = !queue.writes.isEmpty
                 return queue.writing
             }
             if more { self.scheduleRecordBatch() }
+        }
+    }
+
+    /// Takes every queued write and commits them together.
+    private func commitBatch(_ db: Database) {
+        let batch = recordQueue.withLock { queue in
+            defer { queue.writes = [] }
+            return queue.writes
+        }
+        if batch.isEmpty { return }
+        // Every write in one transaction; if one cannot be stored, that transaction is rolled
+        // back and each write is tried in a transaction of its own, so only the bad one fails.
+        // (Savepoints would do the same in one pass, at a cost on every call, for a failure
+        // that only a bug or a changed protocol causes.)
+        var results: [Result<Int64, any Error>]
+        do {
+            let ids = try Self.inTransaction(db) { try batch.map { try Self.perform($0.write, db: db) } }
+            results = ids.map { .success($0) }
+        } catch {
+            results = batch.map { entry in Result { try Self.inTransaction(db) { try Self.perform(entry.write, db: db) } } }
+        }
+        for (entry, result) in zip(batch, results) { entry.pending.complete(result) }
+    }
+
+    /// Runs `body` in an immediate transaction, committed if it returns and rolled back if it
+    /// throws. The statements are prepared once per connection (GRDB's `inTransaction` parses
+    /// BEGIN and COMMIT anew each time, a measurable share of a one-call transaction).
+    private static func inTransaction<T>(_ db: Database, _ body: () throws -> T) throws -> T {
+        try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
+        do {
+            let result = try body()
+            try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
+            return result
+        } catch {
+            if !db.isInsideTransaction { throw error }
+            try? db.execute(sql: "ROLLBACK TRANSACTION")
+            throw error
         }
     }
 
