@@ -8,11 +8,15 @@ enum QueuedWrite: Sendable {
     case finish(trialID: Int64, status: TrialStatus, error: String?, metrics: [MetricValue])
 }
 
-/// The writes waiting for the writer, and whether a batch is scheduled.
+/// The writes waiting for the writer, and what will commit them.
 struct RecordQueue: Sendable {
     var writes: [(write: QueuedWrite, pending: PendingCommit)] = []
-    /// True from the moment a batch is scheduled until the writer finds the queue empty.
+    /// A batch is scheduled or running on the writer.
     var writing = false
+    /// The commit timer is set.
+    var timerSet = false
+    /// Somebody awaits a queued write: the next batch starts as soon as the writer is free.
+    var awaited = false
 }
 
 /// A write handed to the writer (`ExperimentStore.submit(_:trialID:)`): await `committed()` for
@@ -20,17 +24,24 @@ struct RecordQueue: Sendable {
 /// for the error that kept it out of the database.
 public final class PendingCommit: Sendable {
     private let state = Mutex<(result: Result<Int64, any Error>?, waiters: [CheckedContinuation<Int64, any Error>])>((nil, []))
+    private let store: ExperimentStore
 
-    init() {}
+    init(store: ExperimentStore) { self.store = store }
 
     /// The call's id once committed; throws if it could not be stored. Can be awaited many times.
+    /// Awaiting a write that is still queued commits its batch without waiting for the timer.
     public func committed() async throws -> Int64 {
         try await withCheckedThrowingContinuation { continuation in
             let result = state.withLock { state in
                 if state.result == nil { state.waiters.append(continuation) }
                 return state.result
             }
-            if let result { continuation.resume(with: result) }
+            if let result {
+                continuation.resume(with: result)
+            } else {
+                store.recordQueue.withLock { $0.awaited = true }
+                store.commitQueuedWrites()
+            }
         }
     }
 

@@ -100,6 +100,22 @@ struct RecordingTests {
         }
     }
 
+    @Test("a submitted call is committed by the commit timer when nobody awaits it")
+    func committedWithoutWaiter() async throws {
+        let scratch = ScratchDirectory()
+        let (store, _, trials) = try await makeStore(scratch, trials: 3)
+        let question = [ChatMessage(.user, "Describe a prosocial person.")]
+        for trial in trials { _ = store.submit(call(.value, question, reply: "They share."), trialID: trial) }
+        // Another connection sees the calls once committed; nothing here awaits them.
+        let reader = try DatabaseQueue(path: store.path)
+        var seen = 0
+        for _ in 0..<500 where seen < trials.count {
+            try await Task.sleep(for: .milliseconds(10))
+            seen = try await reader.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM model_calls")! }
+        }
+        #expect(seen == trials.count)
+    }
+
     @Test("a trial becomes running with its first stored call, stamped with that call's start")
     func startsWithFirstCall() async throws {
         let scratch = ScratchDirectory()
