@@ -268,6 +268,24 @@ if arguments.first == "export-memory" {
     exit(0)
 }
 
+if arguments.first == "phase", let side = arguments.dropFirst().first, side == "runner" || side == "raw" {
+    // One side of benchmark 1 alone, after the same warm-up: for counting instructions, which a
+    // shared VM does not disturb as it does time. `valgrind --tool=callgrind hvae-bench phase
+    // runner 1000` and then `... raw 1000`: the difference is the runner's own work for 1,000 calls.
+    let calls = arguments.dropFirst(2).first.flatMap(Int.init) ?? 1_000
+    let server = try ModelAPIServer(api: .openai) { _, _ in .reply("E") }
+    _ = try await runnerRate(server: server, calls: calls, concurrency: 8)   // warm-up, and the bodies
+    let bodies = server.requests.map(\.body)
+    server.clearRequests()
+    let cpu = processCPU()
+    let done = side == "runner"
+        ? try await runnerRate(server: server, calls: calls, concurrency: 8).calls
+        : try await rawRate(server: server, bodies: bodies, concurrency: 8).calls
+    line(String(format: "%@: %d calls, %.0f us CPU per call", side, done, (processCPU() - cpu) / Double(done) * 1e6))
+    server.stop()
+    exit(0)
+}
+
 if arguments.first == "scale" {
     // A database of about 1,000,000 calls; the time of a full report on it, in this process.
     let calls = arguments.dropFirst().first.flatMap(Int.init) ?? 1_000_000
@@ -302,7 +320,7 @@ func header() { line("hvae-bench: \(ProcessInfo.processInfo.activeProcessorCount
 // 1. Runner overhead at zero server latency.
 func benchmarkOverhead() async throws {
     let server = try ModelAPIServer(api: .openai) { _, _ in .reply("E") }
-    let concurrency = 8, calls = 4_000, rounds = 3
+    let concurrency = 8, calls = 4_000, rounds = 5
     _ = try await runnerRate(server: server, calls: 500, concurrency: concurrency)   // warm-up
     // Rounds alternate runner and raw client, and which goes first, so that a change in the
     // machine's speed (a shared VM) or the kernel writing back the runner's database touch both

@@ -207,20 +207,23 @@ extension ExperimentStore {
     /// where the chain ends). Returns the id of the request's last turn, and whether the chain was empty.
     static func appendTurns(_ request: [ChatMessage], trialID: Int64, db: Database) throws -> (lastTurnID: Int64, chainWasEmpty: Bool) {
         // Only the chain's last turn is read: each call costs the same however long the trial.
+        // Columns by position: a Row looks names up by a case-insensitive comparison.
         let last = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT id, position, role, text_sha256 FROM turns WHERE trial_id = ? ORDER BY position DESC LIMIT 1
-            """), arguments: [trialID])
-        let storedCount = last.map { ($0["position"] as Int) + 1 } ?? 0
+            """), arguments: [trialID]).map { row in
+            (id: row[0] as Int64, position: row[1] as Int, role: row[2] as String, sha256: row[3] as String)
+        }
+        let storedCount = last.map { $0.position + 1 } ?? 0
         guard !request.isEmpty, storedCount <= request.count else {
             throw StoreError.conversationMismatch(trialID: trialID)
         }
         if let last {
             let message = request[storedCount - 1]
-            guard last["role"] == message.role.rawValue, last["text_sha256"] == SHA256.hex(message.content) else {
+            guard last.role == message.role.rawValue, last.sha256 == SHA256.hex(message.content) else {
                 throw StoreError.conversationMismatch(trialID: trialID)
             }
         }
-        var parentID: Int64? = last?["id"]
+        var parentID: Int64? = last?.id
         for position in storedCount..<request.count {
             parentID = try insertTurn(request[position], trialID: trialID, parentID: parentID, position: position, db: db)
         }
