@@ -277,6 +277,9 @@ if arguments.first == "phase", let side = arguments.dropFirst().first, side == "
     _ = try await runnerRate(server: server, calls: calls, concurrency: 8)   // warm-up, and the bodies
     let bodies = server.requests.map(\.body)
     server.clearRequests()
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)   // for `perf record -k CLOCK_MONOTONIC --time`
+    FileHandle.standardError.write(Data(String(format: "phase starts at monotonic %.6f\n", Double(now.tv_sec) + Double(now.tv_nsec) / 1e9).utf8))
     let cpu = processCPU()
     let done = side == "runner"
         ? try await runnerRate(server: server, calls: calls, concurrency: 8).calls

@@ -26,6 +26,19 @@ struct OpeningTests {
         }
     }
 
+    @Test("a trial's calls are found through the unique index, the only index by trial on model_calls")
+    func callsByTrial() async throws {
+        let scratch = ScratchDirectory()
+        let store = try ExperimentStore(path: scratch.path("new.sqlite"))
+        try await store.pool.read { db in
+            let indexes = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'model_calls'")
+            #expect(!indexes.contains("model_calls_by_trial"))
+            let detail = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT id FROM model_calls WHERE trial_id = 1")
+                .map { $0["detail"] as String }.joined(separator: "; ")
+            #expect(detail.contains("USING COVERING INDEX sqlite_autoindex_model_calls_1 (trial_id=?)"), "\(detail)")
+        }
+    }
+
     @Test("an empty file made by sqlite3 is a new database")
     func emptySQLiteFile() async throws {
         let scratch = ScratchDirectory()
