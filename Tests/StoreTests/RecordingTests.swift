@@ -127,7 +127,8 @@ struct RecordingTests {
         var second = call(.goal, [ChatMessage(.user, "one"), ChatMessage(.assistant, "two"), ChatMessage(.user, "three")], reply: "four")
         second.startedAt = started.addingTimeInterval(60)
         try await store.record(second, trialID: trials[0])
-        let rows = try await store.pool.read { db in
+        // Rows are not Sendable: read on this thread with the synchronous accessor.
+        let rows = try store.pool.read { db in
             try Row.fetchAll(db, sql: "SELECT status, started_at FROM trials ORDER BY id")
         }
         #expect(rows[0]["status"] == "running")
