@@ -422,6 +422,6 @@ case nil:
     try await benchmarkConcurrency()
     try await benchmarkMemory()
 default:
-    FileHandle.standardError.write(Data("hvae-bench: unknown mode '\(arguments.first!)'; use overhead, concurrency, memory-ratio, memory N, scale [N], export-memory report PATH or store [TRIALS [CONCURRENCY]]\n".utf8))
+    FileHandle.standardError.write(Data("hvae-bench: unknown mode '\(arguments.first!)'; use overhead, concurrency, memory-ratio, memory N, scale [N], export-memory, report PATH, store [TRIALS [CONCURRENCY]] or phase runner|raw [CALLS]\n".utf8))
     exit(64)
 }

@@ -22,10 +22,20 @@ struct BenchmarkTests {
         #expect(result.output.contains("store: 72 calls recorded, 4 trials at once"))
     }
 
+    @Test("each side of benchmark 1 runs alone: the runner's calls, then the same requests replayed raw", arguments: ["runner", "raw"])
+    func phase(side: String) throws {
+        let result = try runProgram(benchBinary.path, ["phase", side, "48"], withErrors: true)
+        #expect(result.status == 0)
+        // 48 calls: 2 trials per value, 6 item calls each; the raw side replays all of them.
+        #expect(result.output.contains("\(side): 48 calls,") && result.output.contains("us CPU per call"))
+        #expect(result.output.contains("phase starts at monotonic"))
+    }
+
     @Test("an unknown mode is a usage error that lists the modes")
     func unknownMode() throws {
         let result = try runProgram(benchBinary.path, ["fast"], withErrors: true)
         #expect(result.status == 64)
-        #expect(result.output.contains("unknown mode 'fast'") && result.output.contains("overhead, concurrency"))
+        #expect(result.output.contains("unknown mode 'fast'") && result.output.contains("overhead, concurrency")
+                && result.output.contains("phase runner|raw"))
     }
 }
