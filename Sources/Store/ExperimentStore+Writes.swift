@@ -84,10 +84,12 @@ extension ExperimentStore {
     }
 
     /// Starts a batch on the writer unless one is running (which starts the next when it ends).
-    /// `timer`: called by the commit timer, which it clears.
-    func commitQueuedWrites(timer: Bool = false) {
+    /// `timer`: called by the commit timer, which it clears. `awaited`: somebody awaits a queued
+    /// write, so a running batch is to be followed at once by the next.
+    func commitQueuedWrites(timer: Bool = false, awaited: Bool = false) {
         let start = recordQueue.withLock { queue in
             if timer { queue.timerSet = false }
+            if awaited { queue.awaited = true }
             guard !queue.writing, !queue.writes.isEmpty else { return false }
             queue.writing = true
             return true

@@ -39,8 +39,7 @@ public final class PendingCommit: Sendable {
             if let result {
                 continuation.resume(with: result)
             } else {
-                store.recordQueue.withLock { $0.awaited = true }
-                store.commitQueuedWrites()
+                store.commitQueuedWrites(awaited: true)
             }
         }
     }
