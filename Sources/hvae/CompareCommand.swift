@@ -67,8 +67,8 @@ struct CompareCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try ExperimentStore(path: database.path, create: false)
-            var runIDs = try await selection.resolve(store, databasePath: database.path)
+            let (store, selected) = try await selection.open(database)
+            var runIDs = selected
             if dimension == .run {
                 guard let first = Int64(a), let second = Int64(b) else { throw UserFacingError(message: "run ids are numbers: \(a), \(b)") }
                 for id in [first, second] { _ = try await store.run(id) }

@@ -47,8 +47,7 @@ struct ExportCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try ExperimentStore(path: database.path, create: false)
-            let runIDs = try await selection.resolve(store, databasePath: database.path)
+            let (store, runIDs) = try await selection.open(database)
             let handle: FileHandle
             if let output {
                 guard FileManager.default.createFile(atPath: output, contents: nil), let file = FileHandle(forWritingAtPath: output) else {

@@ -209,8 +209,7 @@ struct ReportCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try ExperimentStore(path: database.path, create: false)
-            let runIDs = try await selection.resolve(store, databasePath: database.path)
+            let (store, runIDs) = try await selection.open(database)
             let filter = ReportFilter(runIDs: runIDs, models: models, values: values, goals: goals, optionOrders: orders,
                                       parserVersion: parserVersion, formulaVersion: formulaVersion)
             let options = ReportOptions(groupBy: groupBy.split(separator: ",").compactMap { ReportDimension(rawValue: String($0)) },
@@ -244,6 +243,12 @@ struct RunSelection: ParsableArguments {
 
     @Flag(help: "Every run in the database.")
     var all = false
+
+    /// Opens the database, which must exist, and resolves the selection in it.
+    func open(_ database: DatabaseOptions) async throws -> (store: ExperimentStore, runIDs: [Int64]) {
+        let store = try ExperimentStore(path: database.path, create: false)
+        return (store, try await resolve(store, databasePath: database.path))
+    }
 
     /// The selected run ids; the newest run when nothing is selected. Unknown ids are errors.
     func resolve(_ store: ExperimentStore, databasePath: String) async throws -> [Int64] {

@@ -50,8 +50,7 @@ struct RadarCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try ExperimentStore(path: database.path, create: false)
-            let runIDs = try await selection.resolve(store, databasePath: database.path)
+            let (store, runIDs) = try await selection.open(database)
             let report = try await Report.build(store: store, filter: ReportFilter(runIDs: runIDs, models: figure.models),
                                                 options: ReportOptions(resamples: 1))
             guard !report.cells.isEmpty else { throw UserFacingError(message: "no trials to plot in run(s) \(runIDs.map(String.init).joined(separator: ", "))") }
@@ -84,8 +83,7 @@ struct RingCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try ExperimentStore(path: database.path, create: false)
-            let runIDs = try await selection.resolve(store, databasePath: database.path)
+            let (store, runIDs) = try await selection.open(database)
             let points = try await Report.trialAngles(store: store, filter: ReportFilter(runIDs: runIDs, models: figure.models))
             guard !points.isEmpty else { throw UserFacingError(message: "no complete trials to plot in run(s) \(runIDs.map(String.init).joined(separator: ", "))") }
             try write(RingChart.svg(points, title: figure.title), to: figure.output)

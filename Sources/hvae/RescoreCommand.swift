@@ -30,8 +30,7 @@ struct RescoreCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try ExperimentStore(path: database.path, create: false)
-            let runIDs = try await selection.resolve(store, databasePath: database.path)
+            let (store, runIDs) = try await selection.open(database)
             let outcome = try await Rescorer(store: store).rescore(runIDs: runIDs, dryRun: dryRun)
             let runs = runIDs.map(String.init).joined(separator: ", ")
             print("parser v\(AnswerParser.version) read \(outcome.callsRead) replies of run(s) \(runs): \(outcome.changes.count) read differently from the stored reading")
