@@ -77,8 +77,19 @@ public struct ExperimentRunner: Sendable {
                                  callsSoFar: usage.map(\.calls).reduce(0, +), costSoFar: costSoFar, report: progress)
         try await store.setRunStatus(runID, .running)
 
+        // Trials end without waiting for their last writes (see `WriteBehind`); the run waits for
+        // them before it reads or sets its status, and throws if one failed.
+        var unconfirmed: [PendingCommit] = []
+        func confirm(all: Bool) async throws {
+            if all {
+                for write in unconfirmed { _ = try await write.committed() }
+                unconfirmed = []
+            } else {
+                try unconfirmed.removeAll { write in try write.result.map { _ = try $0.get(); return true } ?? false }
+            }
+        }
         do {
-            try await withThrowingTaskGroup(of: TrialStatus?.self) { group in
+            try await withThrowingTaskGroup(of: TrialProtocol.Outcome?.self) { group in
                 var queue = unfinished.makeIterator()
                 func startNext() async throws -> Bool {
                     while let trial = queue.next() {
@@ -96,7 +107,7 @@ public struct ExperimentRunner: Sendable {
                                                      store: store, control: control, stored: stored)
                         group.addTask {
                             do {
-                                return try await trialRun.run().status
+                                return try await trialRun.run()
                             } catch is RunHalted {
                                 return nil   // left running: a resume continues it
                             }
@@ -106,12 +117,19 @@ public struct ExperimentRunner: Sendable {
                     return false
                 }
                 for _ in 0..<experiment.concurrency where !(try await startNext()) { break }
-                while let status = try await group.next() {
-                    if let status { control.trialFinished(status) }
+                while let outcome = try await group.next() {
+                    if let outcome {
+                        control.trialFinished(outcome.status)
+                        unconfirmed.append(outcome.written)
+                        try await confirm(all: false)
+                    }
                     _ = try await startNext()
                 }
             }
+            try await confirm(all: true)
         } catch {
+            // What the trials queued is committed before the run is marked.
+            for write in unconfirmed { _ = try? await write.committed() }
             let status: RunStatus = error is CancellationError ? .interrupted : .failed
             try? await shielded { try await store.setRunStatus(runID, status) }
             throw error

@@ -3,7 +3,7 @@ import Store
 import SVO
 
 /// Carries out one trial (method.md §3) as one chat conversation: each step is one model call,
-/// persisted the moment it completes, so a kill loses at most the call in flight.
+/// queued for the store the moment it completes (see `WriteBehind`).
 struct TrialProtocol {
     let experiment: Experiment
     let trialID: Int64
@@ -22,6 +22,8 @@ struct TrialProtocol {
     struct Outcome {
         var status: TrialStatus
         var error: String?
+        /// The trial's last write: committed once everything the trial stored is.
+        var written: PendingCommit
     }
 
     private var templates: PromptTemplates { experiment.templates }
@@ -82,14 +84,12 @@ struct TrialProtocol {
             let score = TrialScore(choices: choices, asked: items.map(\.number), assigned: value)
             let status: TrialStatus = score.angle == nil ? .incomplete : .complete
             let metrics = TrialScoring.metrics(score, parserVersion: AnswerParser.version)
-            try await conversation.writes.flush()
             // Queued for the writer at once, so it is kept even if the run is being cancelled.
-            try await store.finishTrial(trialID, status: status, metrics: metrics)
-            return Outcome(status: status)
+            let written = try await conversation.writes.finish(status: status, metrics: metrics)
+            return Outcome(status: status, written: written)
         } catch let failure as ProviderFailure {
-            try await conversation.writes.flush()
-            try await store.finishTrial(trialID, status: .failed, error: failure.message, metrics: [])
-            return Outcome(status: .failed, error: failure.message)
+            let written = try await conversation.writes.finish(status: .failed, error: failure.message, metrics: [])
+            return Outcome(status: .failed, error: failure.message, written: written)
         } catch {
             // Cancelled, halted or a failed write: the calls that completed are committed before the trial ends.
             try? await conversation.writes.flush()
@@ -271,30 +271,56 @@ enum Backoff {
     }
 }
 
-/// Commits a trial's calls one behind: a call's record is committed while the next call is in
-/// flight, so the store's writer is off the trial's critical path. At most one completed call per
-/// trial is uncommitted at any moment, as when each call waited for its own commit (a kill then
-/// loses that call, and resume makes it again). Records stay in call order because a call is
-/// submitted only after the previous one committed.
+/// Keeps a trial's records off its critical path: a call's record is queued for the store's
+/// group commit and the trial goes on to its next call without waiting for it; its end (metrics
+/// and status) is queued the same way. The store commits them in the order submitted, so what a
+/// kill leaves of a trial is always its first calls, and resume makes the rest.
+///
+/// What may be uncommitted at a kill: the writes of the last commit interval (10 ms), and never
+/// more than `maxUncommitted` per trial (a trial that gets that far ahead of the writer waits for
+/// its oldest write). A write that fails ends the trial at its next record, and every later write
+/// of the trial is refused by the store, so a stored conversation never has a call missing.
 struct WriteBehind {
+    /// Most writes of one trial that may wait for a commit at once.
+    static let maxUncommitted = 8
+
     let store: ExperimentStore
     let trialID: Int64
-    private var pending: PendingCommit?
+    /// Oldest first; the committed ones are dropped at the next write.
+    private var uncommitted: [PendingCommit] = []
 
     init(store: ExperimentStore, trialID: Int64) {
         self.store = store
         self.trialID = trialID
     }
 
-    /// Waits for the previous call's commit (throwing its error), then submits `call`. A submitted
-    /// call is committed even if the run is being cancelled.
+    /// Queues `call` (kept even if the run is being cancelled). Throws the error of an earlier
+    /// write of the trial that failed.
     mutating func record(_ call: CallOutcome) async throws {
-        try await flush()
-        pending = store.submit(call, trialID: trialID)
+        try await makeRoom()
+        uncommitted.append(store.submit(call, trialID: trialID, after: uncommitted.last))
     }
 
-    /// Waits until every call recorded so far is committed.
-    func flush() async throws { _ = try await pending?.committed() }
+    /// Queues the trial's end; returns the write, which is committed after all the trial's calls.
+    mutating func finish(status: TrialStatus, error: String? = nil, metrics: [MetricValue]) async throws -> PendingCommit {
+        try await makeRoom()
+        let write = store.submitFinish(trialID, status: status, error: error, metrics: metrics, after: uncommitted.last)
+        uncommitted.append(write)
+        return write
+    }
+
+    /// Waits until every write queued so far is committed; throws the first that failed.
+    func flush() async throws {
+        for write in uncommitted { _ = try await write.committed() }
+    }
+
+    private mutating func makeRoom() async throws {
+        while let oldest = uncommitted.first, let result = oldest.result {
+            _ = try result.get()
+            uncommitted.removeFirst()
+        }
+        if uncommitted.count >= Self.maxUncommitted { _ = try await uncommitted.removeFirst().committed() }
+    }
 }
 
 /// A trial's conversation as it grows, with text waiting to be joined to the next user message,

@@ -57,20 +57,25 @@ extension ExperimentStore {
     /// With many trials in flight one commit serves many calls (a call that cannot be stored fails
     /// alone). A call is queued even if the submitting task is cancelled, so a completed call is
     /// kept when a run is interrupted.
-    public func submit(_ call: CallOutcome, trialID: Int64) -> PendingCommit {
-        enqueue(.call(call, trialID: trialID))
+    ///
+    /// `after`: the write of the same trial submitted just before this one. If that one failed,
+    /// this one fails too (`StoreError.earlierWriteFailed`) instead of storing a conversation with
+    /// a call missing from it.
+    public func submit(_ call: CallOutcome, trialID: Int64, after: PendingCommit? = nil) -> PendingCommit {
+        enqueue(.call(call, trialID: trialID), after: after)
     }
 
-    /// How long a queued write may wait for others to share its transaction. Each transaction
-    /// writes every page it touches to the WAL, whole: one call alone writes about 11 pages, eight
-    /// together about 3 each. The trial that made the call does not wait for it (it sends its next
-    /// request meanwhile) unless it needs it committed, and then the batch is committed at once.
-    static let commitInterval = DispatchTimeInterval.milliseconds(2)
+    /// Queues a trial's metrics and final status, to be committed with the calls queued beside it
+    /// (see `submit(_:trialID:after:)`); returns at once.
+    public func submitFinish(_ trialID: Int64, status: TrialStatus, error: String? = nil, metrics: [MetricValue],
+                             after: PendingCommit? = nil) -> PendingCommit {
+        enqueue(.finish(trialID: trialID, status: status, error: error, metrics: metrics), after: after)
+    }
 
-    private func enqueue(_ write: QueuedWrite) -> PendingCommit {
+    private func enqueue(_ write: QueuedWrite, after: PendingCommit?) -> PendingCommit {
         let pending = PendingCommit(store: self)
         let setTimer = recordQueue.withLock { queue in
-            queue.writes.append((write: write, pending: pending))
+            queue.writes.append(QueueEntry(write: write, pending: pending, after: after))
             guard !queue.writing, !queue.timerSet else { return false }
             queue.timerSet = true
             return true
@@ -80,7 +85,7 @@ extension ExperimentStore {
     }
 
     private func setCommitTimer() {
-        DispatchQueue.global().asyncAfter(deadline: .now() + Self.commitInterval) { self.commitQueuedWrites(timer: true) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + commitInterval) { self.commitQueuedWrites(timer: true) }
     }
 
     /// Starts a batch on the writer unless one is running (which starts the next when it ends).
@@ -125,14 +130,16 @@ extension ExperimentStore {
         // back and each write is tried in a transaction of its own, so only the bad one fails.
         // (Savepoints would do the same in one pass, at a cost on every call, for a failure
         // that only a bug or a changed protocol causes.)
-        var results: [Result<Int64, any Error>]
         do {
-            let ids = try Self.inTransaction(db) { try batch.map { try Self.perform($0.write, db: db) } }
-            results = ids.map { .success($0) }
+            let ids = try Self.inTransaction(db) { try batch.map { try Self.perform($0, db: db) } }
+            for (entry, id) in zip(batch, ids) { entry.pending.complete(.success(id)) }
         } catch {
-            results = batch.map { entry in Result { try Self.inTransaction(db) { try Self.perform(entry.write, db: db) } } }
+            // One at a time, each completed before the next: a write after a failed one of its
+            // trial sees that failure (`perform`).
+            for entry in batch {
+                entry.pending.complete(Result { try Self.inTransaction(db) { try Self.perform(entry, db: db) } })
+            }
         }
-        for (entry, result) in zip(batch, results) { entry.pending.complete(result) }
     }
 
     /// Runs `body` in an immediate transaction, committed if it returns and rolled back if it
@@ -151,8 +158,10 @@ extension ExperimentStore {
         }
     }
 
-    private static func perform(_ write: QueuedWrite, db: Database) throws -> Int64 {
-        switch write {
+    private static func perform(_ entry: QueueEntry, db: Database) throws -> Int64 {
+        // An earlier write of the same batch has no result yet: it shares this transaction.
+        if case .failure = entry.after?.result { throw StoreError.earlierWriteFailed(trialID: entry.write.trialID) }
+        switch entry.write {
         case .call(let call, let trialID):
             return try insert(call, trialID: trialID, db: db)
         case .finish(let trialID, let status, let error, let metrics):
@@ -253,9 +262,9 @@ extension ExperimentStore {
     }
 
     /// Ends a trial: its metrics and its final status, all or nothing, committed with the calls
-    /// queued beside it (see `submit(_:trialID:)`). Returns once committed.
+    /// queued beside it (see `submit(_:trialID:after:)`). Returns once committed.
     public func finishTrial(_ trialID: Int64, status: TrialStatus, error: String? = nil, metrics: [MetricValue]) async throws {
-        _ = try await enqueue(.finish(trialID: trialID, status: status, error: error, metrics: metrics)).committed()
+        _ = try await submitFinish(trialID, status: status, error: error, metrics: metrics).committed()
     }
 }
 

@@ -8,9 +8,24 @@ enum QueuedWrite: Sendable {
     case finish(trialID: Int64, status: TrialStatus, error: String?, metrics: [MetricValue])
 }
 
+extension QueuedWrite {
+    var trialID: Int64 {
+        switch self {
+        case .call(_, let trialID), .finish(let trialID, _, _, _): trialID
+        }
+    }
+}
+
+/// A queued write, its result, and the write of the same trial submitted before it (if any).
+struct QueueEntry: Sendable {
+    var write: QueuedWrite
+    var pending: PendingCommit
+    var after: PendingCommit?
+}
+
 /// The writes waiting for the writer, and what will commit them.
 struct RecordQueue: Sendable {
-    var writes: [(write: QueuedWrite, pending: PendingCommit)] = []
+    var writes: [QueueEntry] = []
     /// A batch is scheduled or running on the writer.
     var writing = false
     /// The commit timer is set.
@@ -31,7 +46,8 @@ public final class PendingCommit: Sendable {
     /// The call's id once committed; throws if it could not be stored. Can be awaited many times.
     /// Awaiting a write that is still queued commits its batch without waiting for the timer.
     public func committed() async throws -> Int64 {
-        try await withCheckedThrowingContinuation { continuation in
+        if let result { return try result.get() }
+        return try await withCheckedThrowingContinuation { continuation in
             let result = state.withLock { state in
                 if state.result == nil { state.waiters.append(continuation) }
                 return state.result
@@ -43,6 +59,9 @@ public final class PendingCommit: Sendable {
             }
         }
     }
+
+    /// The outcome if the write has been committed or has failed; nil while it is queued. Does not wait.
+    public var result: Result<Int64, any Error>? { state.withLock { $0.result } }
 
     func complete(_ result: Result<Int64, any Error>) {
         let waiters = state.withLock { state in

@@ -9,17 +9,18 @@ import Store
 final class ScratchStore {
     let directory: URL
     let store: ExperimentStore
-    init() throws {
+    init(commitInterval: DispatchTimeInterval = .milliseconds(10)) throws {
         directory = FileManager.default.temporaryDirectory.appending(path: "hvae-runner-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        store = try ExperimentStore(path: directory.appending(path: "runner.sqlite").path)
+        store = try ExperimentStore(path: directory.appending(path: "runner.sqlite").path, commitInterval: commitInterval)
     }
     deinit { try? FileManager.default.removeItem(at: directory) }
 }
 
 /// Runs `yaml` into a fresh store; returns the store and the run id.
-func run(_ yaml: String, providers: [String: any ChatProvider]? = nil) async throws -> (ScratchStore, Int64, RunProgress) {
-    let scratch = try ScratchStore()
+func run(_ yaml: String, providers: [String: any ChatProvider]? = nil,
+         commitInterval: DispatchTimeInterval = .milliseconds(10)) async throws -> (ScratchStore, Int64, RunProgress) {
+    let scratch = try ScratchStore(commitInterval: commitInterval)
     let experiment = try ExperimentFile.parse(yaml: yaml)
     let runner = ExperimentRunner(store: scratch.store)
     let run = try await runner.createRun(experiment)

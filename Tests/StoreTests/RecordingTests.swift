@@ -100,6 +100,25 @@ struct RecordingTests {
         }
     }
 
+    @Test("a write submitted after a failed one of its trial is refused; other trials' writes are kept")
+    func refusedAfterFailure() async throws {
+        let scratch = ScratchDirectory()
+        let (store, _, trials) = try await makeStore(scratch, trials: 2)
+        let question = [ChatMessage(.user, "one")]
+        try await store.record(call(.value, question, reply: "two"), trialID: trials[0])
+        // The first does not extend the stored conversation; the second would, without the first.
+        let bad = store.submit(call(.goal, [ChatMessage(.user, "other"), ChatMessage(.assistant, "x"), ChatMessage(.user, "three")],
+                                    reply: "four"), trialID: trials[0])
+        let next = store.submit(call(.item(1), question + [ChatMessage(.assistant, "two"), ChatMessage(.user, "item?")], reply: "A"),
+                                trialID: trials[0], after: bad)
+        let other = store.submit(call(.value, question, reply: "two"), trialID: trials[1])
+        await #expect(throws: StoreError.conversationMismatch(trialID: trials[0])) { try await bad.committed() }
+        await #expect(throws: StoreError.earlierWriteFailed(trialID: trials[0])) { try await next.committed() }
+        _ = try await other.committed()
+        let calls = try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM model_calls")! }
+        #expect(calls == 2)
+    }
+
     @Test("a submitted call is committed by the commit timer when nobody awaits it")
     func committedWithoutWaiter() async throws {
         let scratch = ScratchDirectory()
