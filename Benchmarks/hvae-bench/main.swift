@@ -323,7 +323,7 @@ func header() { line("hvae-bench: \(ProcessInfo.processInfo.activeProcessorCount
 // 1. Runner overhead at zero server latency.
 func benchmarkOverhead() async throws {
     let server = try ModelAPIServer(api: .openai) { _, _ in .reply("E") }
-    let concurrency = 8, calls = 4_000, rounds = 5
+    let concurrency = 8, calls = 4_000, rounds = 9
     _ = try await runnerRate(server: server, calls: 500, concurrency: concurrency)   // warm-up
     // Rounds alternate runner and raw client, and which goes first, so that a change in the
     // machine's speed (a shared VM) or the kernel writing back the runner's database touch both
