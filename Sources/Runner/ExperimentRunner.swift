@@ -80,12 +80,17 @@ public struct ExperimentRunner: Sendable {
         // Trials end without waiting for their last writes (see `WriteBehind`); the run waits for
         // them before it reads or sets its status, and throws if one failed.
         var unconfirmed: [PendingCommit] = []
-        func confirm(all: Bool) async throws {
-            if all {
+        /// Drops the writes committed so far, or with `wait` waits for all; throws the first that failed.
+        func confirm(wait: Bool) async throws {
+            if wait {
                 for write in unconfirmed { _ = try await write.committed() }
                 unconfirmed = []
-            } else {
-                try unconfirmed.removeAll { write in try write.result.map { _ = try $0.get(); return true } ?? false }
+                return
+            }
+            try unconfirmed.removeAll { write in
+                guard let result = write.result else { return false }   // still queued
+                _ = try result.get()
+                return true
             }
         }
         do {
@@ -121,12 +126,12 @@ public struct ExperimentRunner: Sendable {
                     if let outcome {
                         control.trialFinished(outcome.status)
                         unconfirmed.append(outcome.written)
-                        try await confirm(all: false)
+                        try await confirm(wait: false)
                     }
                     _ = try await startNext()
                 }
             }
-            try await confirm(all: true)
+            try await confirm(wait: true)
         } catch {
             // What the trials queued is committed before the run is marked.
             for write in unconfirmed { _ = try? await write.committed() }
