@@ -277,9 +277,8 @@ enum Backoff {
 /// kill leaves of a trial is always its first calls, and resume makes the rest.
 ///
 /// What may be uncommitted at a kill: the writes of the last commit interval (10 ms unless the
-/// store was opened with another `commitInterval`), and never
-/// more than `maxUncommitted` per trial (a trial that gets that far ahead of the writer waits for
-/// its oldest write). A write that fails ends the trial at its next record, and every later write
+/// store was opened with another `commitInterval`), and never more than `maxUncommitted` per
+/// trial (a trial that gets that far ahead of the writer waits for its oldest write). A write that fails ends the trial at its next record, and every later write
 /// of the trial is refused by the store, so a stored conversation never has a call missing.
 struct WriteBehind {
     /// Most writes of one trial that may wait for a commit at once.
