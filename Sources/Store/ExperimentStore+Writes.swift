@@ -126,18 +126,30 @@ extension ExperimentStore {
             return queue.writes
         }
         if batch.isEmpty { return }
-        // Every write in one transaction; if one cannot be stored, that transaction is rolled
-        // back and each write is tried in a transaction of its own, so only the bad one fails.
-        // (Savepoints would do the same in one pass, at a cost on every call, for a failure
-        // that only a bug or a changed protocol causes.)
-        do {
-            let ids = try Self.inTransaction(db) { try batch.map { try Self.perform($0, db: db) } }
-            for (entry, id) in zip(batch, ids) { entry.pending.complete(.success(id)) }
-        } catch {
-            // One at a time, each completed before the next: a write after a failed one of its
-            // trial sees that failure (`perform`).
-            for entry in batch {
-                entry.pending.complete(Result { try Self.inTransaction(db) { try Self.perform(entry, db: db) } })
+        writerMemory.withLock { memory in
+            /// `body` in a transaction of its own. If it is rolled back, the memory, which saw its
+            /// writes, is forgotten.
+            func transaction<T>(_ body: (inout WriterMemory) throws -> T) throws -> T {
+                do {
+                    return try Self.inTransaction(db) { try body(&memory) }
+                } catch {
+                    memory.forget()
+                    throw error
+                }
+            }
+            // Every write in one transaction; if one cannot be stored, that transaction is rolled
+            // back and each write is tried in a transaction of its own, so only the bad one fails.
+            // (Savepoints would do the same in one pass, at a cost on every call, for a failure
+            // that only a bug or a changed protocol causes.)
+            do {
+                let ids = try transaction { memory in try batch.map { try Self.perform($0, db: db, memory: &memory) } }
+                for (entry, id) in zip(batch, ids) { entry.pending.complete(.success(id)) }
+            } catch {
+                // One at a time, each completed before the next: a write after a failed one of its
+                // trial sees that failure (`perform`).
+                for entry in batch {
+                    entry.pending.complete(Result { try transaction { try Self.perform(entry, db: db, memory: &$0) } })
+                }
             }
         }
     }
@@ -158,13 +170,14 @@ extension ExperimentStore {
         }
     }
 
-    private static func perform(_ entry: QueueEntry, db: Database) throws -> Int64 {
+    private static func perform(_ entry: QueueEntry, db: Database, memory: inout WriterMemory) throws -> Int64 {
         // An earlier write of the same batch has no result yet: it shares this transaction.
         if case .failure = entry.after?.result { throw StoreError.earlierWriteFailed(trialID: entry.write.trialID) }
         switch entry.write {
         case .call(let call, let trialID):
-            return try insert(call, trialID: trialID, db: db)
+            return try insert(call, trialID: trialID, db: db, memory: &memory)
         case .finish(let trialID, let status, let error, let metrics):
+            memory.trialFinished(trialID)
             let now = Timestamp.now
             try insert(metrics, trialID: trialID, at: now, db: db)
             try db.cachedStatement(sql: "UPDATE trials SET status = ?, error = ?, finished_at = ? WHERE id = ?")
@@ -173,8 +186,8 @@ extension ExperimentStore {
         }
     }
 
-    private static func insert(_ call: CallOutcome, trialID: Int64, db: Database) throws -> Int64 {
-        let (requestTurnID, firstTurns) = try Self.appendTurns(call.request, trialID: trialID, db: db)
+    private static func insert(_ call: CallOutcome, trialID: Int64, db: Database, memory: inout WriterMemory) throws -> Int64 {
+        let (requestTurnID, firstTurns) = try Self.appendTurns(call.request, trialID: trialID, db: db, memory: &memory)
         if firstTurns {
             // A new trial becomes running with its first stored call, in the same transaction
             // (a write of its own per trial cost as much as a call).
@@ -185,7 +198,7 @@ extension ExperimentStore {
         if let reply = call.reply {
             let position = call.request.count
             replyTurnID = try Self.insertTurn(ChatMessage(.assistant, reply), trialID: trialID,
-                                              parentID: requestTurnID, position: position, db: db)
+                                              parentID: requestTurnID, position: position, db: db, memory: &memory)
         }
         try db.cachedStatement(sql: """
                 INSERT INTO model_calls (trial_id, step, item, attempt, retry, http_status, request_turn_id,
@@ -216,38 +229,45 @@ extension ExperimentStore {
     /// Stores the messages of `request` that the trial's stored chain does not have yet, after
     /// checking that the request extends the chain (same length or longer, and the same message
     /// where the chain ends). Returns the id of the request's last turn, and whether the chain was empty.
-    static func appendTurns(_ request: [ChatMessage], trialID: Int64, db: Database) throws -> (lastTurnID: Int64, chainWasEmpty: Bool) {
-        // Only the chain's last turn is read: each call costs the same however long the trial.
+    static func appendTurns(_ request: [ChatMessage], trialID: Int64, db: Database,
+                            memory: inout WriterMemory) throws -> (lastTurnID: Int64, chainWasEmpty: Bool) {
+        // Only the chain's last turn is needed: each call costs the same however long the trial.
         // Columns by position: a Row looks names up by a case-insensitive comparison.
-        let last = try Row.fetchOne(db.cachedStatement(sql: """
+        let last = try memory.tail(of: trialID) ?? Row.fetchOne(db.cachedStatement(sql: """
             SELECT id, position, role, text_sha256 FROM turns WHERE trial_id = ? ORDER BY position DESC LIMIT 1
             """), arguments: [trialID]).map { row in
-            (id: row[0] as Int64, position: row[1] as Int, role: row[2] as String, sha256: row[3] as String)
+            WriterMemory.ChainTail(id: row[0], position: row[1], role: row[2], sha256: row[3], content: nil)
         }
         let storedCount = last.map { $0.position + 1 } ?? 0
         guard !request.isEmpty, storedCount <= request.count else {
             throw StoreError.conversationMismatch(trialID: trialID)
         }
-        if let last {
-            let message = request[storedCount - 1]
-            guard last.role == message.role.rawValue, last.sha256 == SHA256.hex(message.content) else {
-                throw StoreError.conversationMismatch(trialID: trialID)
-            }
+        if let last, !last.matches(request[storedCount - 1]) {
+            throw StoreError.conversationMismatch(trialID: trialID)
         }
         var parentID: Int64? = last?.id
         for position in storedCount..<request.count {
-            parentID = try insertTurn(request[position], trialID: trialID, parentID: parentID, position: position, db: db)
+            parentID = try insertTurn(request[position], trialID: trialID, parentID: parentID, position: position,
+                                      db: db, memory: &memory)
         }
         return (parentID!, last == nil)
     }
 
-    static func insertTurn(_ message: ChatMessage, trialID: Int64, parentID: Int64?, position: Int, db: Database) throws -> Int64 {
+    /// Stores one message as the trial's turn at `position` (its text first, unless stored already).
+    static func insertTurn(_ message: ChatMessage, trialID: Int64, parentID: Int64?, position: Int, db: Database,
+                           memory: inout WriterMemory) throws -> Int64 {
         let sha = SHA256.hex(message.content)
-        try db.cachedStatement(sql: "INSERT INTO texts (sha256, body) VALUES (?, ?) ON CONFLICT DO NOTHING")
-            .execute(arguments: [sha, message.content])
+        if !memory.hasText(sha) {
+            try db.cachedStatement(sql: "INSERT INTO texts (sha256, body) VALUES (?, ?) ON CONFLICT DO NOTHING")
+                .execute(arguments: [sha, message.content])
+            memory.textStored(sha)
+        }
         try db.cachedStatement(sql: "INSERT INTO turns (trial_id, parent_id, position, role, text_sha256) VALUES (?, ?, ?, ?, ?)")
             .execute(arguments: [trialID, parentID, position, message.role.rawValue, sha])
-        return db.lastInsertedRowID
+        let id = db.lastInsertedRowID
+        memory.setTail(.init(id: id, position: position, role: message.role.rawValue, sha256: sha, content: message.content),
+                       of: trialID)
+        return id
     }
 
     /// Adds metric rows; a row already there (same metric, formula and parser version) is kept as it is.

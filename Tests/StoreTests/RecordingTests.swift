@@ -5,23 +5,6 @@ import Testing
 
 @Suite("Recording calls, metrics and the views")
 struct RecordingTests {
-    /// A store with one run and `trials` pending trials of model "m", value prosocial, goal with.
-    func makeStore(_ scratch: ScratchDirectory, trials: Int = 1) async throws -> (ExperimentStore, Int64, [Int64]) {
-        let store = try ExperimentStore(path: scratch.path("r.sqlite"))
-        let (run, inserted) = try await store.createRun(
-            RunRecord(name: "r", description: "", experimentJson: "{}", seed: 1, toolVersion: "t"),
-            trials: (1...trials).map {
-                TrialRecord(runId: 0, model: "m", provider: "reference", value: "prosocial", goal: "with",
-                            optionOrder: "original", trialIndex: $0, seed: Int64($0))
-            })
-        return (store, run.id!, inserted.map { $0.id! })
-    }
-
-    func call(_ step: CallStep, attempt: Int = 1, _ request: [ChatMessage], reply: String?, answer: AnswerRow? = nil) -> CallOutcome {
-        CallOutcome(step: step, attempt: attempt, request: request, reply: reply, latencyMs: 1,
-                    error: reply == nil ? "boom" : nil, startedAt: Date(), finishedAt: Date(), answer: answer)
-    }
-
     @Test("each call's full request is rebuilt from the turn chain; texts are stored once")
     func requestReconstruction() async throws {
         let scratch = ScratchDirectory()
@@ -46,18 +29,25 @@ struct RecordingTests {
         #expect(turns == 12)
     }
 
+    /// `reopened`: the check is made by another store on the same file (a resumed run), which
+    /// reads the chain from the database instead of remembering what it wrote.
     @Test("a request that does not extend the stored conversation is refused", arguments: [
         [ChatMessage(.user, "one"), ChatMessage(.assistant, "not two"), ChatMessage(.user, "three")],
         [ChatMessage(.user, "one"), ChatMessage(.user, "two"), ChatMessage(.user, "three")],
         [ChatMessage(.user, "one")],
-    ])
-    func mismatch(request: [ChatMessage]) async throws {
+    ], [false, true])
+    func mismatch(request: [ChatMessage], reopened: Bool) async throws {
         let scratch = ScratchDirectory()
-        let (store, _, trials) = try await makeStore(scratch)
+        var (store, _, trials) = try await makeStore(scratch)
         try await store.record(call(.value, [ChatMessage(.user, "one")], reply: "two"), trialID: trials[0])
+        if reopened { store = try ExperimentStore(path: store.path) }
         await #expect(throws: StoreError.conversationMismatch(trialID: trials[0])) {
             try await store.record(call(.goal, request, reply: "x"), trialID: trials[0])
         }
+        // The request that does extend it is stored.
+        let extending = [ChatMessage(.user, "one"), ChatMessage(.assistant, "two"), ChatMessage(.user, "three")]
+        let id = try await store.record(call(.goal, extending, reply: "x"), trialID: trials[0])
+        #expect(try await store.requestMessages(callID: id) == extending)
     }
 
     @Test("calls submitted at once are all committed, each all or nothing: a bad one fails alone")
