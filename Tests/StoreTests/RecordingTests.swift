@@ -29,6 +29,28 @@ struct RecordingTests {
         #expect(turns == 12)
     }
 
+    @Test("a trial is stored and read back column for column")
+    func trialRoundTrip() async throws {
+        let scratch = ScratchDirectory()
+        let store = try ExperimentStore(path: scratch.path("t.sqlite"))
+        var trial = TrialRecord(runId: 0, model: "m-1", provider: "openai", value: "competitive", goal: "without",
+                                optionOrder: "reversed", trialIndex: 7, seed: 1234567890123)
+        trial.status = .failed
+        trial.error = "HTTP 401"
+        trial.startedAt = "2026-11-29T08:00:00.000Z"
+        trial.finishedAt = "2026-11-29T08:00:01.000Z"
+        let (run, inserted) = try await store.createRun(
+            RunRecord(name: "t", description: "", experimentJson: "{}", seed: 1, toolVersion: "t"), trials: [trial])
+        let read = try #require(try await store.trials(runID: run.id!).first)
+        #expect(read.id == inserted[0].id && read.id != nil)
+        #expect(read.runId == run.id)
+        #expect([read.model, read.provider, read.value, read.goal, read.optionOrder]
+                == ["m-1", "openai", "competitive", "without", "reversed"])
+        #expect(read.trialIndex == 7 && read.seed == 1234567890123)
+        #expect(read.status == .failed && read.error == "HTTP 401")
+        #expect(read.startedAt == "2026-11-29T08:00:00.000Z" && read.finishedAt == "2026-11-29T08:00:01.000Z")
+    }
+
     /// `reopened`: the check is made by another store on the same file (a resumed run), which
     /// reads the chain from the database instead of remembering what it wrote.
     @Test("a request that does not extend the stored conversation is refused", arguments: [
