@@ -8,10 +8,10 @@ struct CompareCommand: AsyncParsableCommand {
         commandName: "compare",
         abstract: "Compare two models, runs, goal conditions or option orders, value by value.",
         discussion: """
-            For each assigned value: mean VR of A and of B over their complete trials, the difference \\
-            A − B with a 95% percentile bootstrap interval (each group resampled on its own), and a \\
-            two-sided permutation-test p-value, Holm-corrected across the values. Seeded: the same data \\
-            and seed give the same numbers. Trials of the other dimensions are pooled; narrow them with \\
+            For each assigned value: mean VR of A and of B over their complete trials, the difference \
+            A − B with a 95% percentile bootstrap interval (each group resampled on its own), and a \
+            two-sided permutation-test p-value, Holm-corrected across the values. Seeded: the same data \
+            and seed give the same numbers. Trials of the other dimensions are pooled; narrow them with \
             the filters.
 
             Examples:

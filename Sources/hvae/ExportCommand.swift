@@ -9,13 +9,13 @@ struct ExportCommand: AsyncParsableCommand {
         commandName: "export",
         abstract: "Export trials, calls, answers or the VR summary as CSV or JSON Lines.",
         discussion: """
-            Streams one row per trial, call, parsed answer or summary cell of the chosen runs (the \\
-            newest run when none is chosen), so memory does not grow with the number of rows. CSV is \\
-            RFC 4180 (UTF-8, header row, quoted fields keep commas, quotes and line breaks, CRLF line \\
-            ends, NULL as an empty field); JSON Lines has one object per line with null for NULL. \\
+            Streams one row per trial, call, parsed answer or summary cell of the chosen runs (the \
+            newest run when none is chosen), so memory does not grow with the number of rows. CSV is \
+            RFC 4180 (UTF-8, header row, quoted fields keep commas, quotes and line breaks, CRLF line \
+            ends, NULL as an empty field); JSON Lines has one object per line with null for NULL. \
             Numbers keep full precision. The columns are documented in docs/exports.md.
 
-            With -o and --meta, FILE.meta.json records the provenance: run ids, the database file and its \\
+            With -o and --meta, FILE.meta.json records the provenance: run ids, the database file and its \
             SHA-256, the hvae version, the filters and the SQL used.
 
             Examples:

@@ -7,9 +7,9 @@ struct MergeCommand: AsyncParsableCommand {
         commandName: "merge",
         abstract: "Merge hvae databases made on several machines into one.",
         discussion: """
-            Copies every run of each input into OUT (created if needed). Ids are renumbered so they never \\
-            collide, message texts stay stored once, and a run already in OUT is skipped, so merging the \\
-            same file twice adds nothing. The slices of one sharded experiment (`hvae run --shard i/n`) \\
+            Copies every run of each input into OUT (created if needed). Ids are renumbered so they never \
+            collide, message texts stay stored once, and a run already in OUT is skipped, so merging the \
+            same file twice adds nothing. The slices of one sharded experiment (`hvae run --shard i/n`) \
             join a single run. Inputs are only read; each must have this hvae's schema.
 
             Examples:

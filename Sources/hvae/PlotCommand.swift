@@ -28,8 +28,8 @@ struct RadarCommand: AsyncParsableCommand {
         commandName: "radar",
         abstract: "The study's figure: one radar panel per model, mean VR on axes A, I, P, C (0 to 60).",
         discussion: """
-            One polygon per goal condition (with goal, without goal). --compare-paper NAME overlays the \\
-            values the study published for its model NAME (dashed), read off its figure (data/paper-figure-vr.csv, \\
+            One polygon per goal condition (with goal, without goal). --compare-paper NAME overlays the \
+            values the study published for its model NAME (dashed), read off its figure (data/paper-figure-vr.csv, \
             precision about ±2): ChatGPT, GPT-3.5, GPT-4, Claude, LLaMA-13B, Alpaca-13B, Vicuna-13B, Koala-13B.
 
             Examples:

@@ -9,11 +9,11 @@ struct ReproduceCommand: AsyncParsableCommand {
         commandName: "reproduce",
         abstract: "Run a stored experiment again, linked to the original, and compare the two cell by cell.",
         discussion: """
-            Creates a new run from the experiment stored in RUN (not from any file, which may have \\
-            changed), with the same seed, linked to RUN (`reproduces_run_id`). Without --replay it \\
-            calls the models again: the comparison that follows (mean VR, θ and hit rate per model, \\
-            value and goal, and the difference with a bootstrap CI) makes model drift visible. With \\
-            --replay every call is served from RUN's stored replies and no model is called: the \\
+            Creates a new run from the experiment stored in RUN (not from any file, which may have \
+            changed), with the same seed, linked to RUN (`reproduces_run_id`). Without --replay it \
+            calls the models again: the comparison that follows (mean VR, θ and hit rate per model, \
+            value and goal, and the difference with a bootstrap CI) makes model drift visible. With \
+            --replay every call is served from RUN's stored replies and no model is called: the \
             metrics come out identical, which checks that a stored run still scores the same.
 
             Examples:

@@ -9,10 +9,10 @@ struct RescoreCommand: AsyncParsableCommand {
         commandName: "rescore",
         abstract: "Read stored replies again with the current parser and recompute the metrics.",
         discussion: """
-            Re-parses every item reply of the chosen runs (the newest run when none is chosen) with \\
-            this binary's parser (v\\(AnswerParser.version)) and recomputes each trial's metrics from \\
-            those readings with the current formulas. New rows are added beside the old ones, which \\
-            stay; views and reports use the newest. No model is called. --dry-run writes nothing and \\
+            Re-parses every item reply of the chosen runs (the newest run when none is chosen) with \
+            this binary's parser (v\(AnswerParser.version)) and recomputes each trial's metrics from \
+            those readings with the current formulas. New rows are added beside the old ones, which \
+            stay; views and reports use the newest. No model is called. --dry-run writes nothing and \
             lists the replies whose reading would change.
 
             Examples:

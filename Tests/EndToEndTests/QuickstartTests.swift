@@ -130,6 +130,10 @@ struct QuickstartTests {
         #expect(result.status == 0)
         #expect(result.stdout.contains("hvae"))
         #expect(result.stdout.contains("Example"))
+        // Source-code artefacts: a line continuation written as an escaped backslash shows as a
+        // line ending in "\", an escaped interpolation as "\(".
+        let artefacts = result.stdout.split(separator: "\n").filter { $0.hasSuffix("\\") || $0.contains("\\(") }
+        #expect(artefacts.isEmpty, "\(artefacts)")
     }
 }
 
