@@ -19,10 +19,11 @@ struct WriterMemory: Sendable {
         var sha256: String
         var content: String?
 
-        /// Whether `message` is this turn.
+        /// Whether `message` is this turn, byte for byte (as the SHA-256 compares it: Swift's `==`
+        /// would take "é" and "e" + combining accent for the same text).
         func matches(_ message: ChatMessage) -> Bool {
             guard role == message.role.rawValue else { return false }
-            if let content { return content == message.content }
+            if let content { return content.utf8.elementsEqual(message.content.utf8) }
             return sha256 == SHA256.hex(message.content)
         }
     }

@@ -59,6 +59,17 @@ struct WriterMemoryTests {
         try await store.record(call(.item(1), second, reply: "A"), trialID: trials[1])
     }
 
+    @Test("a remembered turn matches a message byte for byte, as its SHA-256 does", arguments: [false, true])
+    func byteForByte(contentKnown: Bool) {
+        let composed = "Caf\u{E9}: A or B?", decomposed = "Cafe\u{301}: A or B?"
+        #expect(composed == decomposed)   // what makes the byte comparison necessary
+        let tail = WriterMemory.ChainTail(id: 1, position: 0, role: "user", sha256: SHA256.hex(composed),
+                                          content: contentKnown ? composed : nil)
+        #expect(tail.matches(ChatMessage(.user, composed)))
+        #expect(!tail.matches(ChatMessage(.user, decomposed)))
+        #expect(!tail.matches(ChatMessage(.assistant, composed)))
+    }
+
     @Test("the memory stays bounded, and forgets a trial once it is finished")
     func bounded() {
         var memory = WriterMemory()
