@@ -22,8 +22,14 @@ struct CompareCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("What differs between A and B: model, run, goal or option_order.", valueName: "dimension"))
-    var dimension: ReportDimension
+    /// What two groups of trials can differ in. Not `value`: the comparison is made value by value.
+    enum Dimension: String, CaseIterable, ExpressibleByArgument {
+        case model, run, goal, option_order
+        var reportDimension: ReportDimension { ReportDimension(rawValue: rawValue)! }
+    }
+
+    @Argument(help: ArgumentHelp("What differs between A and B.", valueName: "dimension"))
+    var dimension: Dimension
 
     @Argument(help: ArgumentHelp("The first level (for example a model name, a run id, with).", valueName: "a"))
     var a: String
@@ -60,7 +66,6 @@ struct CompareCommand: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func validate() throws {
-        guard dimension != .value else { throw ValidationError("compare runs value by value; compare model, run, goal or option_order") }
         guard a != b else { throw ValidationError("A and B are the same ('\(a)'); name two different levels") }
         guard resamples >= 1, permutations >= 1 else { throw ValidationError("--resamples and --permutations must be at least 1") }
     }
@@ -76,7 +81,7 @@ struct CompareCommand: AsyncParsableCommand {
             }
             var filter = ReportFilter(runIDs: runIDs, models: models, goals: goals, optionOrders: orders)
             if dimension == .model, models.isEmpty { filter.models = [a, b] }
-            let comparison = try await Comparison.build(store: store, filter: filter, dimension: dimension, a: a, b: b,
+            let comparison = try await Comparison.build(store: store, filter: filter, dimension: dimension.reportDimension, a: a, b: b,
                                                         resamples: resamples, permutations: permutations, seed: seed)
             for (level, count) in [(a, comparison.rows.map(\.nA).reduce(0, +)), (b, comparison.rows.map(\.nB).reduce(0, +))] where count == 0 {
                 throw UserFacingError(message: "no complete trials with \(dimension.rawValue) = \(level) in run(s) \(runIDs.map(String.init).joined(separator: ", "))")
@@ -86,4 +91,3 @@ struct CompareCommand: AsyncParsableCommand {
     }
 }
 
-extension ReportDimension: ExpressibleByArgument {}

@@ -139,8 +139,8 @@ struct ReportCommand: AsyncParsableCommand {
             others round to two decimals.
 
             Examples:
-              hvae report                                  the newest run, as an aligned table
-              hvae report --all --format latex > vr.tex    every run, booktabs, ready to \\input
+              hvae report                                 the newest run, as a table
+              hvae report --all --format latex > vr.tex   every run, booktabs, for \\input
               hvae report --experiment quickstart --layout study --format markdown
               hvae report --run 3 --run 4 --by model,option_order --format csv -o vr.csv
               hvae report --model gpt-4o --value prosocial --goal with --format json

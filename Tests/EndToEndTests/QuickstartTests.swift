@@ -134,6 +134,11 @@ struct QuickstartTests {
         // line ending in "\", an escaped interpolation as "\(".
         let artefacts = result.stdout.split(separator: "\n").filter { $0.hasSuffix("\\") || $0.contains("\\(") }
         #expect(artefacts.isEmpty, "\(artefacts)")
+        // Every example fits on its line: one wrapped at 80 columns continues unindented.
+        let examples = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+            .drop { !$0.hasPrefix("Example") }.dropFirst().prefix { !$0.isEmpty }
+        let wrapped = examples.filter { !$0.hasPrefix("  ") }
+        #expect(wrapped.isEmpty, "\(wrapped)")
     }
 }
 
@@ -222,5 +227,10 @@ struct CompareCommandTests {
         let same = try hvae(["compare", "goal", "with", "with"], in: work.url)
         #expect(same.status != 0)
         #expect(same.stderr.contains("A and B are the same"))
+        // The comparison is made value by value: value is not a dimension to compare, nor offered as one.
+        let byValue = try hvae(["compare", "value", "altruistic", "prosocial"], in: work.url)
+        #expect(byValue.status != 0)
+        #expect(byValue.stderr.contains("'model', 'run', 'goal' or 'option_order'"))
+        #expect(!(try hvae(["compare", "--help"], in: work.url)).stdout.contains("values: model, value"))
     }
 }
