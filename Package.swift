@@ -25,9 +25,11 @@ let package = Package(
         // source at build time so that a copied binary carries its own schema.
         .target(
             name: "Store",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["CSQLiteConfig", .product(name: "GRDB", package: "GRDB.swift")],
             plugins: [.plugin(name: "MigrationsPlugin")]
         ),
+        // sqlite3_db_config, which is variadic and so out of Swift's reach (see Migrations.swift).
+        .target(name: "CSQLiteConfig", linkerSettings: [.linkedLibrary("sqlite3")]),
         .executableTarget(name: "MigrationsCodegen"),
         .plugin(
             name: "MigrationsPlugin",
@@ -56,7 +58,7 @@ let package = Package(
         .executableTarget(name: "hvae-bench", dependencies: ["Runner", "Store", "Analysis", "ModelServer", .product(name: "GRDB", package: "GRDB.swift")], path: "Benchmarks/hvae-bench"),
 
         .testTarget(name: "SVOTests", dependencies: ["SVO"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "CSQLiteConfig", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Analysis", "ModelServer", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Runner", .product(name: "GRDB", package: "GRDB.swift")]),
         // Runs the built `hvae` binary; depending on it makes `swift test` build it first.

@@ -10,7 +10,9 @@
 -- as SQLite's documentation describes for changing CHECK constraints
 -- (https://sqlite.org/lang_altertable.html, "Making Other Kinds Of Table Schema Changes"), instead
 -- of copying every row of every table into a new one. Every hvae database has the constraints'
--- text exactly as 0001_initial.sql wrote it; the tests check that none is left unchanged.
+-- text exactly as 0001_initial.sql wrote it; the tests check that none is left unchanged. SQLite's
+-- defensive mode (on by default in macOS's system SQLite) forbids this edit; the migrator turns it
+-- off while a migration runs (Sources/Store/Migrations.swift).
 
 PRAGMA writable_schema = ON;
 

@@ -1,3 +1,4 @@
+import CSQLiteConfig
 import GRDB
 
 /// One schema migration, embedded at build time from `migrations/NNNN_name.sql`.
@@ -20,11 +21,27 @@ enum Schema {
         var migrator = DatabaseMigrator()
         for migration in embeddedMigrations {
             migrator.registerMigration(migration.identifier) { db in
-                try db.execute(sql: migration.sql)
+                try allowingSchemaEdits(db) { try db.execute(sql: migration.sql) }
                 // Mirrors the version where sqlite3 users look for it.
                 try db.execute(sql: "PRAGMA user_version = \(migration.version)")
             }
         }
         return migrator
+    }
+
+    /// Runs `body` with SQLite's defensive mode off, then sets it back as it was.
+    ///
+    /// A migration may edit `sqlite_schema` directly (0006 does, as SQLite's documentation describes
+    /// for changing CHECK constraints), which defensive mode forbids ("table sqlite_master may not
+    /// be modified"). Linux builds of SQLite leave it off; macOS's system SQLite turns it on for
+    /// every connection. The migrations are this binary's own SQL, so they may.
+    static func allowingSchemaEdits<T>(_ db: Database, _ body: () throws -> T) throws -> T {
+        let connection = db.sqliteConnection
+        let defensive = hvae_sqlite3_defensive(connection, -1) == 1
+        if defensive, hvae_sqlite3_defensive(connection, 0) != 0 {
+            throw DatabaseError(message: "cannot turn off SQLite's defensive mode to migrate the schema")
+        }
+        defer { if defensive { _ = hvae_sqlite3_defensive(connection, 1) } }
+        return try body()
     }
 }

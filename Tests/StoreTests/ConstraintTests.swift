@@ -1,3 +1,4 @@
+import CSQLiteConfig
 import Foundation
 import GRDB
 import Testing
@@ -147,6 +148,32 @@ struct ConstraintTests {
             #expect(try !db.tableExists("hvae_schema_changed"))
             try Self.expectSameConstraints(db)
         }
+    }
+
+    @Test("the migrations run on a connection in SQLite's defensive mode (macOS's default), which stays on")
+    func defensiveMode() throws {
+        let scratch = ScratchDirectory()
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            #expect(hvae_sqlite3_defensive(db.sqliteConnection, 1) == 1)
+        }
+        let queue = try DatabaseQueue(path: scratch.path("defensive.sqlite"), configuration: configuration)
+        // Defensive mode is really on: editing the schema by hand is refused.
+        #expect(throws: DatabaseError.self) {
+            try queue.write { db in
+                try db.execute(sql: "PRAGMA writable_schema = ON")
+                try db.execute(sql: "UPDATE sqlite_schema SET sql = sql WHERE 0")
+            }
+        }
+        try Schema.migrator.migrate(queue)
+        let (version, turns, defensive) = try queue.read { db in
+            (try Int.fetchOne(db, sql: "PRAGMA user_version"),
+             try String.fetchOne(db, sql: "SELECT sql FROM sqlite_schema WHERE name = 'turns'") ?? "",
+             hvae_sqlite3_defensive(db.sqliteConnection, -1))
+        }
+        #expect(version == ExperimentStore.schemaVersion)
+        #expect(turns.contains("role = 'system' OR role = 'user'"))
+        #expect(defensive == 1)
     }
 
     @Test("a connection open while another process migrates sees the new constraints at its next statement")
