@@ -20,12 +20,18 @@ public struct ExperimentFileError: Error, CustomStringConvertible, Equatable {
 public enum ExperimentFile {
     /// Loads and validates the experiment file at `path`.
     public static func load(path: String) throws -> Experiment {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ExperimentFileError(file: path, line: nil, key: "", message: "cannot read the file (\(error.localizedDescription)); check the path")
+        func failure(_ message: String) -> ExperimentFileError {
+            ExperimentFileError(file: path, line: nil, key: "", message: message)
         }
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+            throw failure("no such file; check the path (examples/quickstart.yaml is one to start from)")
+        }
+        guard !isFolder.boolValue else { throw failure("is a folder; give the path of the experiment file (YAML) in it") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw failure("cannot be read; check its permissions")
+        }
+        guard let text = String(data: data, encoding: .utf8) else { throw failure("is not UTF-8 text; save it as UTF-8") }
         return try parse(yaml: text, file: path)
     }
 

@@ -7,6 +7,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case notSQLite(path: String)
     case missingDatabase(path: String)
     case missingFolder(path: String)
+    case folder(path: String)
     case foreignDatabase(path: String)
     case newerSchema(path: String, unknownMigrations: [String])
     case unknownRun(Int64)
@@ -20,6 +21,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
             "\(path) is not an SQLite database; choose another file with --db (or $HVAE_DB)"
         case .missingFolder(let path):
             "cannot create \(path): its folder does not exist; create the folder or choose another --db"
+        case .folder(let path):
+            "\(path) is a folder, not a database file; give --db (or $HVAE_DB) a file, for example \(URL(fileURLWithPath: path).appending(path: "hvae.sqlite").path)"
         case .missingDatabase(let path):
             "no database at \(path); start one with `hvae run FILE`, or point --db (or $HVAE_DB) at an existing file"
         case .foreignDatabase(let path):
@@ -63,6 +66,10 @@ public final class ExperimentStore: Sendable {
     public init(path: String, create: Bool = true, commitInterval: DispatchTimeInterval = .milliseconds(10)) throws {
         self.path = path
         self.commitInterval = commitInterval
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            throw StoreError.folder(path: path)
+        }
         if !FileManager.default.fileExists(atPath: path) {
             guard create else { throw StoreError.missingDatabase(path: path) }
             var isFolder: ObjCBool = false

@@ -85,6 +85,28 @@ struct QuickstartTests {
         #expect(!FileManager.default.fileExists(atPath: work.path("hvae.sqlite")))
     }
 
+    @Test("a path that is a folder, missing, or not UTF-8: one line that says which, non-zero exit, no database",
+          arguments: [
+            (["run", "studies"], "studies: is a folder; give the path of the experiment file (YAML) in it"),
+            (["run", "nope.yaml"], "nope.yaml: no such file; check the path"),
+            (["run", "latin1.yaml"], "latin1.yaml: is not UTF-8 text; save it as UTF-8"),
+            (["run", "tiny.yaml", "--db", "studies"], "studies is a folder, not a database file; give --db (or $HVAE_DB) a file"),
+            (["runs", "--db", "studies"], "studies is a folder, not a database file"),
+          ])
+    func badPaths(arguments: [String], message: String) throws {
+        let work = try WorkingDirectory()
+        try FileManager.default.createDirectory(atPath: work.path("studies"), withIntermediateDirectories: false)
+        try work.write("tiny.yaml", "name: tiny\ntrials: 1\nmodels:\n  - name: a\n    agent: ideal\n")
+        try Data("name: caf\u{E9}\n".data(using: .isoLatin1)!).write(to: URL(fileURLWithPath: work.path("latin1.yaml")))
+        let result = try hvae(arguments, in: work.url)
+        #expect(result.status != 0)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1)
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: work.path("hvae.sqlite")))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: work.path("studies")).isEmpty)
+    }
+
     @Test("a database of another program is refused and left untouched")
     func foreignDatabase() throws {
         let work = try WorkingDirectory()
