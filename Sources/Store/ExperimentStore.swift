@@ -22,7 +22,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         case .missingFolder(let path):
             "cannot create \(path): its folder does not exist; create the folder or choose another --db"
         case .folder(let path):
-            "\(path) is a folder, not a database file; give --db (or $HVAE_DB) a file, for example \(URL(fileURLWithPath: path).appending(path: "hvae.sqlite").path)"
+            "\(path) is a folder, not a database file; name the file itself, for example \(URL(fileURLWithPath: path).appending(path: "hvae.sqlite").path)"
         case .missingDatabase(let path):
             "no database at \(path); start one with `hvae run FILE`, or point --db (or $HVAE_DB) at an existing file"
         case .foreignDatabase(let path):
@@ -66,10 +66,6 @@ public final class ExperimentStore: Sendable {
     public init(path: String, create: Bool = true, commitInterval: DispatchTimeInterval = .milliseconds(10)) throws {
         self.path = path
         self.commitInterval = commitInterval
-        var isFolder: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
-            throw StoreError.folder(path: path)
-        }
         if !FileManager.default.fileExists(atPath: path) {
             guard create else { throw StoreError.missingDatabase(path: path) }
             var isFolder: ObjCBool = false
@@ -97,6 +93,10 @@ public final class ExperimentStore: Sendable {
     /// Checks, without writing, that `path` is absent, empty, or an hvae database this binary can read.
     static func inspect(path: String) throws {
         let manager = FileManager.default
+        var isFolder: ObjCBool = false
+        if manager.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            throw StoreError.folder(path: path)
+        }
         guard manager.fileExists(atPath: path),
               let size = (try? manager.attributesOfItem(atPath: path)[.size]) as? NSNumber, size.intValue > 0
         else { return }

@@ -14,16 +14,22 @@ public struct MergeOutcome: Sendable, Equatable {
 }
 
 extension ExperimentStore {
+    /// Throws unless `path` is an hvae database of this binary's schema, which `merge(from:)`
+    /// can read. Reads only.
+    public static func checkMergeable(_ path: String) async throws {
+        let version = try await schemaVersion(of: path)
+        guard version == schemaVersion else {
+            throw StoreError.schemaMismatch(path: path, found: version, expected: schemaVersion)
+        }
+    }
+
     /// Copies every run of the hvae database at `path` into this one. Ids are renumbered so they
     /// never collide; message texts stay stored once; a run already here (same uid) is skipped, and
     /// so is a trial already present in its run. Slices of one sharded experiment (same shard group)
     /// join one run, so a study spread over machines merges into the run it would have been.
     /// The source is only read, never written; it must have this binary's schema.
     public func merge(from path: String) async throws -> MergeOutcome {
-        let version = try await Self.schemaVersion(of: path)
-        guard version == Self.schemaVersion else {
-            throw StoreError.schemaMismatch(path: path, found: version, expected: Self.schemaVersion)
-        }
+        try await Self.checkMergeable(path)
 
         return try await pool.writeWithoutTransaction { db in
             // Only read from: nothing below writes to src.

@@ -35,8 +35,17 @@ struct MergeCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            for input in inputs where !FileManager.default.fileExists(atPath: input) {
-                throw StoreError.missingDatabase(path: input)
+            // Every input is checked before OUT is created or touched.
+            for input in inputs {
+                do {
+                    try await ExperimentStore.checkMergeable(input)
+                } catch StoreError.missingDatabase {
+                    throw UserFacingError(message: "no database at \(input); name the hvae databases to merge")
+                } catch StoreError.notSQLite {
+                    throw UserFacingError(message: "\(input) is not an SQLite database; name the hvae databases to merge")
+                } catch StoreError.foreignDatabase {
+                    throw UserFacingError(message: "\(input) is an SQLite database that hvae did not create; it was left untouched")
+                }
             }
             let store = try ExperimentStore(path: output)
             for input in inputs {

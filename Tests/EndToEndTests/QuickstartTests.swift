@@ -90,7 +90,7 @@ struct QuickstartTests {
             (["run", "studies"], "studies: is a folder; give the path of the experiment file (YAML) in it"),
             (["run", "nope.yaml"], "nope.yaml: no such file; check the path"),
             (["run", "latin1.yaml"], "latin1.yaml: is not UTF-8 text; save it as UTF-8"),
-            (["run", "tiny.yaml", "--db", "studies"], "studies is a folder, not a database file; give --db (or $HVAE_DB) a file"),
+            (["run", "tiny.yaml", "--db", "studies"], "studies is a folder, not a database file; name the file itself"),
             (["runs", "--db", "studies"], "studies is a folder, not a database file"),
           ])
     func badPaths(arguments: [String], message: String) throws {

@@ -206,6 +206,17 @@ struct MergeTests {
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("notes.sqlite is not an SQLite database"))
         #expect(try String(contentsOfFile: work.path("notes.sqlite"), encoding: .utf8) == "not a database")
+        // Every input is checked before the output is created: a bad one, even after a good one,
+        // leaves no new file behind.
+        try FileManager.default.createDirectory(atPath: work.path("parts"), withIntermediateDirectories: false)
+        for (bad, message) in [("notes.sqlite", "notes.sqlite is not an SQLite database; name the hvae databases to merge"),
+                               ("absent.sqlite", "no database at absent.sqlite; name the hvae databases to merge"),
+                               ("parts", "parts is a folder, not a database file")] {
+            let result = try hvae(["merge", "x.sqlite", bad, "-o", "new.sqlite"], in: work.url)
+            #expect(result.status != 0)
+            #expect(result.stderr.contains(message), "\(result.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: work.path("new.sqlite")))
+        }
         let same = try hvae(["merge", "x.sqlite", "-o", "x.sqlite"], in: work.url)
         #expect(same.status != 0)
         #expect(same.stderr.contains("is also an input"))
