@@ -33,6 +33,17 @@ extension ExperimentStore {
         }
     }
 
+    /// Why a run's failed trials failed: each distinct error with its number of trials, the most
+    /// common first.
+    public func failureReasons(runID: Int64) async throws -> [(error: String, trials: Int)] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT coalesce(error, 'no error recorded') AS error, count(*) AS n FROM trials
+                WHERE run_id = ? AND status = 'failed' GROUP BY 1 ORDER BY n DESC, error
+                """, arguments: [runID]).map { (error: $0["error"], trials: $0["n"]) }
+        }
+    }
+
     /// Rows of `vr_summary` for the given runs (all runs when empty).
     public func vrSummary(runIDs: [Int64]) async throws -> [VRSummaryRow] {
         try await pool.read { db in

@@ -47,11 +47,13 @@ struct ReproduceCommand: AsyncParsableCommand {
                 : try ProviderFactory.makeAll(experiment, transport: URLSessionTransport(maxConnectionsPerHost: max(64, experiment.concurrency)))
             let run = try await runner.createRun(experiment, reproducing: runID, replay: replay)
             print("run \(run.id!): reproducing run \(runID) (\(experiment.name))\(replay ? " from its stored replies" : "")")
-            try await RunSession(store: store, runner: runner, runID: run.id!, experiment: experiment, providers: providers,
-                                 quiet: quiet, databasePath: database.path, printsReport: false).execute()
+            let outcome = try await RunSession(store: store, runner: runner, runID: run.id!, experiment: experiment,
+                                               providers: providers, quiet: quiet, databasePath: database.path,
+                                               printsReport: false).execute()
             print("")
             let comparison = try await ReproductionComparison.build(store: store, original: runID, reproduction: run.id!)
             print(comparison.render(as: format), terminator: "")
+            try RunSession.exitIfTrialsFailed(outcome)
         }
     }
 }

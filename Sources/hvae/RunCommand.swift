@@ -23,6 +23,10 @@ struct RunCommand: AsyncParsableCommand {
             Ctrl-C cancels the calls in flight, marks the run interrupted and prints the command that \
             resumes it; every completed call is kept.
 
+            Exit status: 0 when every trial ran (complete, or incomplete because replies stayed \
+            unreadable); 1 when trials failed (API errors after every retry: the reasons are printed, \
+            and `hvae resume RUN` tries them again); 130 after Ctrl-C.
+
             Examples:
               hvae run examples/quickstart.yaml
               hvae run my-study.yaml --db results/study.sqlite
@@ -84,8 +88,9 @@ struct RunCommand: AsyncParsableCommand {
                     $0.experimentSha256 == digest && $0.status != .finished && $0.shard == shardName
                 }) {
                     print("run \(unfinished.id!): resuming \(experiment.name)")
-                    try await RunSession(store: store, runner: runner, runID: unfinished.id!, experiment: experiment,
-                                         providers: providers, quiet: quiet, databasePath: database.path).execute()
+                    try RunSession.exitIfTrialsFailed(await RunSession(
+                        store: store, runner: runner, runID: unfinished.id!, experiment: experiment,
+                        providers: providers, quiet: quiet, databasePath: database.path).execute())
                     return
                 }
                 print("no unfinished run of this experiment; starting a new one")
@@ -93,8 +98,9 @@ struct RunCommand: AsyncParsableCommand {
             let run = try await runner.createRun(experiment, shard: slice)
             let count = slice.map { experiment.plannedTrials(shard: $0.index, of: $0.count).count } ?? experiment.plannedTrials.count
             print("run \(run.id!): \(experiment.name)\(run.shard.map { ", shard \($0)" } ?? ""), \(count) trials on \(experiment.models.count) model(s), database \(database.path)")
-            try await RunSession(store: store, runner: runner, runID: run.id!, experiment: experiment,
-                                 providers: providers, quiet: quiet, databasePath: database.path).execute()
+            try RunSession.exitIfTrialsFailed(await RunSession(
+                store: store, runner: runner, runID: run.id!, experiment: experiment,
+                providers: providers, quiet: quiet, databasePath: database.path).execute())
         }
     }
 }
@@ -139,8 +145,9 @@ struct ResumeCommand: AsyncParsableCommand {
             let transport = URLSessionTransport(maxConnectionsPerHost: max(64, experiment.concurrency))
             let providers = try ProviderFactory.makeAll(experiment, transport: transport)
             print("run \(runID): resuming \(experiment.name), \(left) unfinished trial(s)")
-            try await RunSession(store: store, runner: runner, runID: runID, experiment: experiment,
-                                 providers: providers, quiet: quiet, databasePath: database.path).execute()
+            try RunSession.exitIfTrialsFailed(await RunSession(
+                store: store, runner: runner, runID: runID, experiment: experiment,
+                providers: providers, quiet: quiet, databasePath: database.path).execute())
         }
     }
 }
@@ -156,7 +163,11 @@ struct RunSession {
     let databasePath: String
     var printsReport = true
 
-    func execute() async throws {
+    /// Runs the trials and prints the outcome (and the VR table unless `printsReport` is false).
+    /// A run whose trials failed prints why and ends with exit status 1 (`exitIfTrialsFailed`),
+    /// so that scripts notice.
+    @discardableResult
+    func execute() async throws -> RunOutcome {
         let referenceModels = experiment.models.filter { $0.provider.kind == "reference" }.map(\.name)
         if !referenceModels.isEmpty {
             print("reference agents (simulated, not language models): \(referenceModels.joined(separator: ", "))")
@@ -190,13 +201,25 @@ struct RunSession {
         let p = outcome.progress
         print("\(outcome.status == .finished ? "finished" : "stopped"): \(p.complete) complete, \(p.incomplete) incomplete, \(p.failed) failed; \(p.calls) model calls\(p.cacheHits > 0 ? " (\(p.cacheHits) from the cache)" : "")")
         for reason in outcome.stopReasons { print("  \(reason)") }
-        if outcome.status != .finished {
-            print("run \(runID) has unfinished trials; continue it with: hvae resume \(runID)\(dbHint)")
+        if p.failed > 0 {
+            let reasons = try await store.failureReasons(runID: runID)
+            for reason in reasons.prefix(3) { print("  \(reason.trials) failed: \(reason.error)") }
+            if reasons.count > 3 { print("  (and \(reasons.count - 3) other reasons: SELECT error FROM trials WHERE status = 'failed')") }
         }
-        guard printsReport else { return }
+        let left = [p.failed > 0 ? "failed" : nil, outcome.status != .finished ? "unfinished" : nil].compactMap { $0 }
+        if !left.isEmpty {
+            print("run \(runID) has \(left.joined(separator: " and ")) trials; continue it, from where each stopped, with: hvae resume \(runID)\(dbHint)")
+        }
+        guard printsReport else { return outcome }
         print("")
         let report = try await Report.build(store: store, filter: ReportFilter(runIDs: [runID]))
         print(try ReportRenderer.render(report, as: .table), terminator: "")
+        return outcome
+    }
+
+    /// Exit status 1 when trials failed (their reasons were printed); the run itself is kept.
+    static func exitIfTrialsFailed(_ outcome: RunOutcome) throws {
+        if outcome.progress.failed > 0 { throw ExitCode(1) }
     }
 
     private var dbHint: String { databasePath == "hvae.sqlite" ? "" : " --db \(databasePath)" }

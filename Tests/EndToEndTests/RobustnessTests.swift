@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import ModelServer
+import Synchronization
 import Testing
 
 /// Waits until the run in `path` has stored at least `calls` calls (bounded: 60 s).
@@ -124,6 +125,30 @@ struct RobustnessTests {
             try String.fetchOne(db, sql: "SELECT experiment_json FROM runs")!
         }
         #expect(stored.contains("\"api_key_env\":\"HVAE_E2E_KEY\""))
+    }
+
+    @Test("failed trials: their reasons printed, exit status 1; resume tries them again and exits 0")
+    func failedTrials() throws {
+        let serverUp = Mutex(false)
+        let server = try ModelAPIServer(api: .openai) { _, _ in
+            serverUp.withLock { $0 } ? .reply("E") : .error(status: 500, message: "the GPUs are on fire")
+        }
+        defer { server.stop() }
+        let work = try WorkingDirectory()
+        try work.write("api.yaml", servedExperiment(name: "api", trials: 1, values: ["prosocial"], server: server.baseURL,
+                                                    extra: "max_retries: 0"))
+        let failed = try hvae(["run", "api.yaml", "--db", "f.sqlite", "--quiet"], in: work.url)
+        #expect(failed.status == 1)
+        #expect(failed.stdout.contains("finished: 0 complete, 0 incomplete, 2 failed"))
+        let reason = failed.stdout.split(separator: "\n").first { $0.hasPrefix("  2 failed: ") }
+        #expect(reason?.contains("500") == true && reason?.contains("the GPUs are on fire") == true, "\(failed.stdout)")
+        #expect(failed.stdout.contains("run 1 has failed trials; continue it, from where each stopped, with: hvae resume 1 --db f.sqlite"))
+
+        serverUp.withLock { $0 = true }
+        let resumed = try hvae(["resume", "1", "--db", "f.sqlite", "--quiet"], in: work.url)
+        #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
+        #expect(resumed.stdout.contains("finished: 2 complete, 0 incomplete, 0 failed"))
+        #expect(!resumed.stdout.contains("hvae resume"))
     }
 
     @Test("a missing key stops `hvae run` before anything is written")
