@@ -74,6 +74,7 @@ struct ShowCommand: AsyncParsableCommand {
             print("  finished:    \(run.finishedAt ?? "-")")
             let statusLine = TrialStatus.allCases.compactMap { status in counts[status].map { "\($0) \(status.rawValue)" } }
             print("  trials:      \(counts.values.reduce(0, +)) (\(statusLine.joined(separator: ", ")))")
+            for line in try await failureLines(store: store, runID: runID) { print("    \(line)") }
             let models = try await store.pool.read { db in
                 try ModelUsage.fetchAll(db, sql: """
                     SELECT t.model, t.provider, count(c.id) AS calls,
@@ -288,3 +289,14 @@ func write(_ text: String, to path: String?) throws {
 
 extension ReportLayout: ExpressibleByArgument {}
 extension ReportFormat: ExpressibleByArgument {}
+
+/// Why a run's trials failed, for people: the three most common errors with their counts, and how
+/// to see the rest. Empty when no trial failed.
+func failureLines(store: ExperimentStore, runID: Int64) async throws -> [String] {
+    let reasons = try await store.failureReasons(runID: runID)
+    var lines = reasons.prefix(3).map { "\($0.trials) failed: \($0.error)" }
+    if reasons.count > 3 {
+        lines.append("(and \(reasons.count - 3) other errors: SELECT error FROM trials WHERE run_id = \(runID) AND status = 'failed')")
+    }
+    return lines
+}

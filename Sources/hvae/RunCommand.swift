@@ -202,9 +202,7 @@ struct RunSession {
         print("\(outcome.status == .finished ? "finished" : "stopped"): \(p.complete) complete, \(p.incomplete) incomplete, \(p.failed) failed; \(p.calls) model calls\(p.cacheHits > 0 ? " (\(p.cacheHits) from the cache)" : "")")
         for reason in outcome.stopReasons { print("  \(reason)") }
         if p.failed > 0 {
-            let reasons = try await store.failureReasons(runID: runID)
-            for reason in reasons.prefix(3) { print("  \(reason.trials) failed: \(reason.error)") }
-            if reasons.count > 3 { print("  (and \(reasons.count - 3) other reasons: SELECT error FROM trials WHERE status = 'failed')") }
+            for line in try await failureLines(store: store, runID: runID) { print("  \(line)") }
         }
         let left = [p.failed > 0 ? "failed" : nil, outcome.status != .finished ? "unfinished" : nil].compactMap { $0 }
         if !left.isEmpty {

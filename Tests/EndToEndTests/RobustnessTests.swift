@@ -127,28 +127,42 @@ struct RobustnessTests {
         #expect(stored.contains("\"api_key_env\":\"HVAE_E2E_KEY\""))
     }
 
-    @Test("failed trials: their reasons printed, exit status 1; resume tries them again and exits 0")
+    @Test("failed trials: their reasons printed by run and show, exit status 1; resume tries them again and exits 0")
     func failedTrials() throws {
-        let serverUp = Mutex(false)
+        // Down: of the eight trials (one call each, no retry), four get the same message, the
+        // others one each.
+        let state = Mutex((up: false, calls: 0))
         let server = try ModelAPIServer(api: .openai) { _, _ in
-            serverUp.withLock { $0 } ? .reply("E") : .error(status: 500, message: "the GPUs are on fire")
+            state.withLock { state in
+                if state.up { return .reply("E") }
+                state.calls += 1
+                return .error(status: 500, message: "the GPUs are on fire (\(min(state.calls, 5)))")
+            }
         }
         defer { server.stop() }
         let work = try WorkingDirectory()
-        try work.write("api.yaml", servedExperiment(name: "api", trials: 1, values: ["prosocial"], server: server.baseURL,
-                                                    extra: "max_retries: 0"))
+        try work.write("api.yaml", servedExperiment(name: "api", trials: 2, values: ["prosocial", "competitive"], server: server.baseURL,
+                                                    extra: "max_retries: 0\nconcurrency: 1"))
         let failed = try hvae(["run", "api.yaml", "--db", "f.sqlite", "--quiet"], in: work.url)
         #expect(failed.status == 1)
-        #expect(failed.stdout.contains("finished: 0 complete, 0 incomplete, 2 failed"))
-        let reason = failed.stdout.split(separator: "\n").first { $0.hasPrefix("  2 failed: ") }
-        #expect(reason?.contains("500") == true && reason?.contains("the GPUs are on fire") == true, "\(failed.stdout)")
+        #expect(failed.stdout.contains("finished: 0 complete, 0 incomplete, 8 failed"))
+        // The most common error first, then two others; the two not shown are counted.
+        let lines = failed.stdout.split(separator: "\n").filter { $0.hasPrefix("  ") }
+        #expect(lines.count == 4, "\(failed.stdout)")
+        #expect(lines.first?.hasPrefix("  4 failed: ") == true && lines.first?.contains("500") == true
+                && lines.first?.contains("the GPUs are on fire (5)") == true, "\(failed.stdout)")
+        #expect(lines.dropFirst().prefix(2).allSatisfy { $0.hasPrefix("  1 failed: ") })
+        #expect(lines.last == "  (and 2 other errors: SELECT error FROM trials WHERE run_id = 1 AND status = 'failed')")
         #expect(failed.stdout.contains("run 1 has failed trials; continue it, from where each stopped, with: hvae resume 1 --db f.sqlite"))
+        let show = try hvae(["show", "1", "--db", "f.sqlite"], in: work.url)
+        #expect(show.stdout.contains("  trials:      8 (8 failed)\n    4 failed: "), "\(show.stdout)")
 
-        serverUp.withLock { $0 = true }
+        state.withLock { $0.up = true }
         let resumed = try hvae(["resume", "1", "--db", "f.sqlite", "--quiet"], in: work.url)
         #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
-        #expect(resumed.stdout.contains("finished: 2 complete, 0 incomplete, 0 failed"))
+        #expect(resumed.stdout.contains("finished: 8 complete, 0 incomplete, 0 failed"))
         #expect(!resumed.stdout.contains("hvae resume"))
+        #expect(!(try hvae(["show", "1", "--db", "f.sqlite"], in: work.url)).stdout.contains("failed: "))
     }
 
     @Test("a missing key stops `hvae run` before anything is written")

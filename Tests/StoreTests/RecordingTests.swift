@@ -29,6 +29,29 @@ struct RecordingTests {
         #expect(turns == 12)
     }
 
+    @Test("a run's failure reasons: each error once with its count, the most common first; other runs and statuses apart")
+    func failureReasons() async throws {
+        let scratch = ScratchDirectory()
+        let (store, runID, trials) = try await makeStore(scratch, trials: 6)
+        let errors: [String?] = ["HTTP 500: down", "timeout", "HTTP 500: down", nil, "HTTP 500: down", "timeout"]
+        for (trial, error) in zip(trials, errors) {
+            try await store.finishTrial(trial, status: .failed, error: error, metrics: [])
+        }
+        // Neither a trial that is not failed (whatever its error column says) nor another run's failures count.
+        try await store.pool.write { db in
+            try db.execute(sql: "UPDATE trials SET status = 'complete' WHERE id = ?", arguments: [trials[5]])
+        }
+        let (other, otherTrials) = try await store.createRun(
+            RunRecord(name: "other", description: "", experimentJson: "{}", seed: 2, toolVersion: "t"),
+            trials: [TrialRecord(runId: 0, model: "m", provider: "reference", value: "prosocial", goal: "with",
+                                 optionOrder: "original", trialIndex: 1, seed: 1)])
+        try await store.finishTrial(otherTrials[0].id!, status: .failed, error: "timeout", metrics: [])
+        let reasons = try await store.failureReasons(runID: runID)
+        #expect(reasons.map(\.error) == ["HTTP 500: down", "no error recorded", "timeout"])
+        #expect(reasons.map(\.trials) == [3, 1, 1])
+        #expect(try await store.failureReasons(runID: other.id!).map(\.trials) == [1])
+    }
+
     @Test("a trial is stored and read back column for column")
     func trialRoundTrip() async throws {
         let scratch = ScratchDirectory()
