@@ -99,7 +99,15 @@ public enum ReportRenderer {
         func cell(_ model: String, _ goal: String, _ value: String) -> ReportCell? {
             report.cells.first { $0.group[modelIndex] == model && $0.group[goalIndex] == goal && $0.group[valueIndex] == value }
         }
-        if format == .csv || format == .json {
+        if format == .json {
+            let rows = rowKeys.map { key in
+                StudyJSONRow(model: key.model, goal: key.goal, cells: values.map { ($0, cell(key.model, key.goal, $0)) })
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            return String(decoding: try! encoder.encode(rows), as: UTF8.self) + "\n"
+        }
+        if format == .csv {
             let header = ["model", "goal"] + values.flatMap { ["\($0)_mean_vr", "\($0)_sd_vr", "\($0)_n"] }
             let rows = rowKeys.map { key in
                 [key.model, key.goal] + values.flatMap { value -> [String] in
@@ -107,11 +115,7 @@ public enum ReportRenderer {
                     return [exact(c?.meanVR), exact(c?.sdVR), c.map { String($0.n) } ?? ""]
                 }
             }
-            if format == .csv { return CSV.document(header: header, rows: rows) }
-            let objects = rows.map { Dictionary(uniqueKeysWithValues: zip(header, $0)) }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            return String(decoding: try! encoder.encode(objects), as: UTF8.self) + "\n"
+            return CSV.document(header: header, rows: rows)
         }
         let header = ["model", "goal"] + values
         let rows = rowKeys.map { key in
@@ -165,6 +169,34 @@ public enum ReportRenderer {
     static func interval(_ cell: ReportCell) -> String {
         guard let low = cell.ciLow, let high = cell.ciHigh else { return "" }
         return String(format: "[%.2f, %.2f]", low, high)
+    }
+}
+
+/// One row of the study layout in JSON: the CSV's columns, with numbers as numbers and a missing
+/// value (no complete trial, or a single one for the spread) as null.
+struct StudyJSONRow: Encodable {
+    let model: String
+    let goal: String
+    let cells: [(value: String, cell: ReportCell?)]
+
+    struct Key: CodingKey {
+        let stringValue: String
+        init(_ string: String) { stringValue = string }
+        init?(stringValue: String) { self.init(stringValue) }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(model, forKey: Key("model"))
+        try container.encode(goal, forKey: Key("goal"))
+        for (value, cell) in cells {
+            // Encoded as optionals: nil is written as null, not left out.
+            try container.encode(cell?.meanVR, forKey: Key("\(value)_mean_vr"))
+            try container.encode(cell?.sdVR, forKey: Key("\(value)_sd_vr"))
+            try container.encode(cell?.n, forKey: Key("\(value)_n"))
+        }
     }
 }
 

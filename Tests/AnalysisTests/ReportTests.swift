@@ -166,6 +166,16 @@ struct ReportTests {
         #expect(lines.contains("| stubborn | with | 43.61 ± 0.00 | 60.00 ± 0.00 | 22.82 ± 0.00 | 0.00 ± 0.00 |"))
         let csv = try ReportRenderer.render(report, as: .csv, layout: .study)
         #expect(csv.hasPrefix("model,goal,altruistic_mean_vr,altruistic_sd_vr,altruistic_n,"))
+        // JSON: the CSV's columns, numbers as numbers, a missing spread as null.
+        let json = try ReportRenderer.render(report, as: .json, layout: .study)
+        let objects = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])
+        #expect(objects.count == 4)
+        let stubborn = try #require(objects.first { $0["model"] as? String == "stubborn" && $0["goal"] as? String == "with" })
+        #expect(Set(stubborn.keys) == Set(csv.split(separator: "\r\n")[0].split(separator: ",").map(String.init)))
+        let expected = try #require(report.cells.first { $0.group == ["stubborn", "prosocial", "with"] })
+        #expect(stubborn["prosocial_mean_vr"] as? Double == expected.meanVR)
+        #expect(stubborn["prosocial_n"] as? Int == expected.n)
+        #expect(stubborn["prosocial_sd_vr"] is Double || stubborn["prosocial_sd_vr"] is NSNull)
         #expect(throws: ReportLayoutError.self) {
             try ReportRenderer.render(Report(filter: report.filter, options: ReportOptions(groupBy: [.model]), cells: []), as: .table, layout: .study)
         }

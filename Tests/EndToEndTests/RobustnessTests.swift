@@ -154,6 +154,10 @@ struct RobustnessTests {
         #expect(lines.dropFirst().prefix(2).allSatisfy { $0.hasPrefix("  1 failed: ") })
         #expect(lines.last == "  (and 2 other errors: SELECT error FROM trials WHERE run_id = 1 AND status = 'failed')")
         #expect(failed.stdout.contains("run 1 has failed trials; continue it, from where each stopped, with: hvae resume 1 --db f.sqlite"))
+        // No complete trial: the study table in JSON has null means, not empty strings.
+        let study = try hvae(["report", "--layout", "study", "--format", "json", "--db", "f.sqlite"], in: work.url)
+        let rows = try JSONSerialization.jsonObject(with: Data(study.stdout.utf8)) as? [[String: Any]]
+        #expect(rows?.first?["prosocial_mean_vr"] is NSNull && rows?.first?["prosocial_n"] as? Int == 2, "\(study.stdout)")
         let show = try hvae(["show", "1", "--db", "f.sqlite"], in: work.url)
         #expect(show.stdout.contains("  trials:      8 (8 failed)\n    4 failed: "), "\(show.stdout)")
 
