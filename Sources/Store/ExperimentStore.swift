@@ -84,7 +84,7 @@ public final class ExperimentStore: Sendable {
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
         pool = try DatabasePool(path: path, configuration: configuration)
-        try Schema.migrator.migrate(pool)
+        try Schema.migrate(pool)
     }
 
     /// The schema version of this binary's newest migration.
@@ -107,12 +107,18 @@ public final class ExperimentStore: Sendable {
 
         var configuration = Configuration()
         configuration.readonly = true
+        configuration.busyMode = .timeout(10)   // another process may be creating or migrating it
         let queue = try DatabaseQueue(path: path, configuration: configuration)
         defer { try? queue.close() }
         try queue.read { db in
             let applicationID = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
-            let objectCount = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") ?? 0
-            if objectCount == 0 { return }
+            let objects = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master")
+            // Empty, or being created by another process at this moment: GRDB makes its
+            // bookkeeping table before the first migration marks the file as hvae's.
+            if Set(objects).isSubset(of: ["grdb_migrations", "sqlite_autoindex_grdb_migrations_1"]),
+               try Int.fetchOne(db, sql: objects.isEmpty ? "SELECT 0" : "SELECT count(*) FROM grdb_migrations") == 0 {
+                return
+            }
             guard applicationID == Schema.applicationID else { throw StoreError.foreignDatabase(path: path) }
             if try Schema.migrator.hasBeenSuperseded(db) {
                 let applied = try Schema.migrator.appliedIdentifiers(db)

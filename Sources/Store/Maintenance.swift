@@ -47,6 +47,7 @@ extension ExperimentStore {
         try inspect(path: path)
         var configuration = Configuration()
         configuration.readonly = true
+        configuration.busyMode = .timeout(10)   // another process may be creating or migrating it
         return try DatabaseQueue(path: path, configuration: configuration)
     }
 

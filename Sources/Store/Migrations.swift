@@ -29,6 +29,28 @@ enum Schema {
         return migrator
     }
 
+    /// Brings the schema of the database up to date.
+    ///
+    /// Two processes may open a new or older file at the same moment (two `hvae run` on one
+    /// database). GRDB decides which migrations to run before it takes the write lock, so the
+    /// slower process can try a migration the other has just applied ("duplicate column name").
+    /// When a migration fails and the applied migrations have changed meanwhile, another process
+    /// made progress: this one looks again and goes on from there. A failure with no such
+    /// progress is thrown. Each retry needs a migration more applied, so this ends.
+    static func migrate(_ pool: DatabasePool) throws {
+        let migrator = self.migrator
+        while true {
+            let before = try pool.read { try migrator.appliedIdentifiers($0) }
+            do {
+                try migrator.migrate(pool)
+                return
+            } catch {
+                let after = try pool.read { try migrator.appliedIdentifiers($0) }
+                if after == before { throw error }
+            }
+        }
+    }
+
     /// Runs `body` with SQLite's defensive mode off, then sets it back as it was.
     ///
     /// A migration may edit `sqlite_schema` directly (0006 does, as SQLite's documentation describes

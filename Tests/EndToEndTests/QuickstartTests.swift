@@ -107,6 +107,21 @@ struct QuickstartTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: work.path("studies")).isEmpty)
     }
 
+    @Test("three `hvae run` started together on one new database all finish, each its own run")
+    func concurrentRuns() throws {
+        let work = try WorkingDirectory()
+        try work.write("tiny.yaml", "name: tiny\ntrials: 2\nmodels:\n  - name: a\n    agent: noisy\n")
+        let runs = try (0..<3).map { _ in try RunningHvae(["run", "tiny.yaml", "--quiet"], in: work.url) }
+        for result in try runs.map({ try $0.wait() }) {
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stdout.contains("finished: 16 complete"))
+        }
+        let statuses = try DatabaseQueue(path: work.path("hvae.sqlite")).read { db in
+            try String.fetchAll(db, sql: "SELECT status || ' ' || (SELECT count(*) FROM trials WHERE run_id = runs.id) FROM runs")
+        }
+        #expect(statuses == ["finished 16", "finished 16", "finished 16"])
+    }
+
     @Test("a database of another program is refused and left untouched")
     func foreignDatabase() throws {
         let work = try WorkingDirectory()

@@ -75,6 +75,33 @@ struct OpeningTests {
         #expect(columns.contains("git_commit") && columns.contains("reproduces_run_id"))
     }
 
+    @Test("several connections opening one new or older file at once all succeed, and migrate it once",
+          arguments: [nil, "0001_initial", "0003_run_provenance"])
+    func concurrentOpens(startingAt: String?) async throws {
+        for round in 0..<8 {
+            let scratch = ScratchDirectory()
+            let path = scratch.path("race-\(round).sqlite")
+            if let startingAt {
+                // In WAL mode, as every hvae database is.
+                let pool = try DatabasePool(path: path)
+                try Schema.migrator.migrate(pool, upTo: startingAt)
+                try pool.close()
+            }
+            // Like two `hvae run` started together: each its own pool, none waiting for the others.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<4 { group.addTask { _ = try ExperimentStore(path: path) } }
+                try await group.waitForAll()
+            }
+            let store = try ExperimentStore(path: path)
+            let (version, applied) = try await store.pool.read { db in
+                (try Int.fetchOne(db, sql: "PRAGMA user_version"),
+                 try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier"))
+            }
+            #expect(version == ExperimentStore.schemaVersion)
+            #expect(applied == embeddedMigrations.map(\.identifier).sorted())
+        }
+    }
+
     @Test("merging a database of another schema version is refused, and it is left as it was")
     func mergeSchemaMismatch() async throws {
         let scratch = ScratchDirectory()
