@@ -66,6 +66,30 @@ public struct ExperimentRunner: Sendable {
     /// Cancelling the task cancels the calls in flight and marks the run `interrupted`.
     public func execute(runID: Int64, experiment: Experiment, providers: [String: any ChatProvider],
                         progress: @escaping @Sendable (RunProgress) -> Void = { _ in }) async throws -> RunOutcome {
+        // One process at a time runs a run (`RunOwner`): claimed before its trials are read,
+        // kept alive while they run, let go however the run ends.
+        let owner = RunOwner.current
+        try await store.claimRun(runID, for: owner)
+        let store = self.store
+        let heartbeat = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: RunOwner.heartbeatInterval)
+                try? await store.heartbeat(runID, for: owner)
+            }
+        }
+        defer { heartbeat.cancel() }
+        do {
+            let outcome = try await executeClaimed(runID: runID, experiment: experiment, providers: providers, progress: progress)
+            try await store.releaseRun(runID, from: owner)
+            return outcome
+        } catch {
+            try? await shielded { try await store.releaseRun(runID, from: owner) }
+            throw error
+        }
+    }
+
+    private func executeClaimed(runID: Int64, experiment: Experiment, providers: [String: any ChatProvider],
+                                progress: @escaping @Sendable (RunProgress) -> Void) async throws -> RunOutcome {
         let models = Dictionary(uniqueKeysWithValues: experiment.models.map { ($0.name, $0) })
         let unfinished = try await store.trials(runID: runID).filter { [.pending, .running, .failed].contains($0.status) }
         let usage = try await store.usage(runID: runID)

@@ -14,6 +14,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case schemaMismatch(path: String, found: Int, expected: Int)
     case conversationMismatch(trialID: Int64)
     case earlierWriteFailed(trialID: Int64)
+    case runInUse(runID: Int64, owner: String, secondsAgo: Int)
 
     public var description: String {
         switch self {
@@ -35,6 +36,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
             "no run with id \(id) in this database; `hvae runs` lists them"
         case .conversationMismatch(let trialID):
             "trial \(trialID): the conversation sent does not extend the one stored"
+        case .runInUse(let runID, let owner, let secondsAgo):
+            "run \(runID) is being run by hvae \(owner) (alive \(secondsAgo) s ago); let it finish, or stop it (Ctrl-C), then resume"
         case .earlierWriteFailed(let trialID):
             "trial \(trialID): not stored because an earlier call of the trial could not be stored"
         }

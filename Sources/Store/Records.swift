@@ -6,6 +6,8 @@ public enum Timestamp {
     private static let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
     public static func string(_ date: Date) -> String { style.format(date) }
     public static var now: String { string(Date()) }
+    /// The date a stored timestamp names; nil if it is not one.
+    public static func date(_ text: String) -> Date? { try? style.parse(text) }
 }
 
 /// The lifecycle of a run.
@@ -52,6 +54,10 @@ public struct RunRecord: Codable, Sendable, FetchableRecord, MutablePersistableR
     public var shard: String?
     /// Shared by the slices of one sharded experiment: its SHA-256 and the number of slices.
     public var shardGroup: String?
+    /// "HOST PID" of the process running the run, while one is (see `ExperimentStore.claimRun`).
+    public var owner: String?
+    /// When the owner last said it was alive.
+    public var heartbeatAt: String?
 
     public init(name: String, description: String, experimentJson: String, seed: Int64, toolVersion: String) {
         self.name = name

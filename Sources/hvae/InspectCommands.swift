@@ -62,6 +62,9 @@ struct ShowCommand: AsyncParsableCommand {
             print("run \(runID): \(run.name)")
             if !run.description.isEmpty { print("  description: \(run.description)") }
             print("  status:      \(run.status.rawValue)")
+            if run.status == .running, let owner = run.owner {
+                print("  owner:       \(owner) (host and pid; last heartbeat \(run.heartbeatAt ?? "-"))")
+            }
             print("  seed:        \(run.seed)")
             print("  experiment:  sha256 \(run.experimentSha256)")
             print("  hvae:        \(run.toolVersion), commit \(run.gitCommit ?? "unknown")")

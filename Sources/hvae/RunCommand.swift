@@ -87,6 +87,8 @@ struct RunCommand: AsyncParsableCommand {
                 if let unfinished = try await store.runs().first(where: {
                     $0.experimentSha256 == digest && $0.status != .finished && $0.shard == shardName
                 }) {
+                    // Refused here, before anything is printed, if another process is running it.
+                    try await store.claimRun(unfinished.id!, for: .current)
                     print("run \(unfinished.id!): resuming \(experiment.name)")
                     try RunSession.exitIfTrialsFailed(await RunSession(
                         store: store, runner: runner, runID: unfinished.id!, experiment: experiment,
@@ -144,6 +146,7 @@ struct ResumeCommand: AsyncParsableCommand {
             }
             let transport = URLSessionTransport(maxConnectionsPerHost: max(64, experiment.concurrency))
             let providers = try ProviderFactory.makeAll(experiment, transport: transport)
+            try await store.claimRun(runID, for: .current)
             print("run \(runID): resuming \(experiment.name), \(left) unfinished trial(s)")
             try RunSession.exitIfTrialsFailed(await RunSession(
                 store: store, runner: runner, runID: runID, experiment: experiment,

@@ -97,6 +97,45 @@ struct RobustnessTests {
         #expect(resumed.stdout.contains("finished: "))
     }
 
+    @Test("a run another live process is running cannot be resumed beside it; it finishes whole")
+    func resumeWhileRunning() throws {
+        // The server holds every reply after the first few until the test lets it go (20 s at
+        // most, so that a second process running the run too makes the test fail, not hang), so
+        // the first run is surely still running when the second command starts.
+        let state = Mutex((released: false, calls: 0))
+        let server = try ModelAPIServer(api: .openai) { _, _ in
+            let held = state.withLock { state in state.calls += 1; return !state.released && state.calls > 4 }
+            let deadline = Date().addingTimeInterval(20)
+            if held { while !state.withLock({ $0.released }), Date() < deadline { Thread.sleep(forTimeInterval: 0.01) } }
+            return .reply("E")
+        }
+        defer { server.stop() }
+        let work = try WorkingDirectory()
+        try work.write("long.yaml", servedExperiment(name: "long", trials: 1, values: ["prosocial"], server: server.baseURL))
+        let running = try RunningHvae(["run", "long.yaml", "--db", "busy.sqlite", "--quiet"], in: work.url)
+        try waitForCalls(4, in: work.path("busy.sqlite"))
+        let show = try hvae(["show", "1", "--db", "busy.sqlite"], in: work.url)
+        #expect(show.stdout.contains("  owner:       ") && show.stdout.contains(" \(running.process.processIdentifier) (host and pid"),
+                "\(show.stdout)")
+        for arguments in [["resume", "1"], ["run", "long.yaml", "--resume"]] {
+            let second = try hvae(arguments + ["--db", "busy.sqlite", "--quiet"], in: work.url)
+            #expect(second.status != 0)
+            #expect(second.stderr.hasPrefix("Error: run 1 is being run by hvae process \(running.process.processIdentifier) on "),
+                    "\(second.stderr)")
+            #expect(second.stdout.isEmpty, "\(second.stdout)")
+        }
+        state.withLock { $0.released = true }
+        let first = try running.wait()
+        #expect(first.status == 0, "\(first.stderr)")
+        let (runs, owner, trials) = try DatabaseQueue(path: work.path("busy.sqlite")).read { db in
+            (try String.fetchAll(db, sql: "SELECT status FROM runs"), try String.fetchOne(db, sql: "SELECT coalesce(owner, 'none') FROM runs"),
+             try String.fetchAll(db, sql: "SELECT DISTINCT status FROM trials"))
+        }
+        #expect(runs == ["finished"])
+        #expect(owner == "none")
+        #expect(trials == ["complete"])
+    }
+
     @Test("an API key never reaches the database, the output or the exports")
     func secretsStayOut() throws {
         let secret = "sk-e2e-SECRET-4d9f2c"
