@@ -99,13 +99,13 @@ struct RobustnessTests {
 
     @Test("a run another live process is running cannot be resumed beside it; it finishes whole")
     func resumeWhileRunning() throws {
-        // The server holds every reply after the first few until the test lets it go (20 s at
+        // The server holds every reply after the first few until the test lets it go (two minutes at
         // most, so that a second process running the run too makes the test fail, not hang), so
         // the first run is surely still running when the second command starts.
         let state = Mutex((released: false, calls: 0))
         let server = try ModelAPIServer(api: .openai) { _, _ in
             let held = state.withLock { state in state.calls += 1; return !state.released && state.calls > 4 }
-            let deadline = Date().addingTimeInterval(20)
+            let deadline = Date().addingTimeInterval(120)
             if held { while !state.withLock({ $0.released }), Date() < deadline { Thread.sleep(forTimeInterval: 0.01) } }
             return .reply("E")
         }
