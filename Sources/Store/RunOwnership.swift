@@ -81,3 +81,12 @@ extension ExperimentStore {
         }
     }
 }
+
+extension RunRecord {
+    /// Whether a process is at this run now, as far as this process can tell. False for a run
+    /// whose process was killed or crashed: its status still says `running`.
+    public var isBeingRun: Bool {
+        guard status == .running, let owner = owner.flatMap(RunOwner.init(stored:)) else { return false }
+        return owner.isAlive(heartbeat: heartbeatAt.flatMap(Timestamp.date), seenBy: .current, at: Date())
+    }
+}

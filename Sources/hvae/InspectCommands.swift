@@ -29,12 +29,16 @@ struct RunsCommand: AsyncParsableCommand {
             for run in runs {
                 let counts = try await store.trialStatusCounts(runID: run.id!)
                 let total = counts.values.reduce(0, +)
-                rows.append([String(run.id!), run.name, run.status.rawValue, String(total),
+                let stalled = run.status == .running && !run.isBeingRun
+                rows.append([String(run.id!), run.name, stalled ? "stalled" : run.status.rawValue, String(total),
                              String(counts[.complete] ?? 0), String(counts[.incomplete] ?? 0), String(counts[.failed] ?? 0),
                              run.createdAt])
             }
             print(TextTable.render(header: ["id", "name", "status", "trials", "complete", "incomplete", "failed", "created"],
                                    rows: rows, rightAligned: [0, 3, 4, 5, 6]), terminator: "")
+            if rows.contains(where: { $0[2] == "stalled" }) {
+                print("stalled: stored as running, but its process is gone (killed or crashed); `hvae resume ID` continues it")
+            }
         }
     }
 }
@@ -61,7 +65,11 @@ struct ShowCommand: AsyncParsableCommand {
             let counts = try await store.trialStatusCounts(runID: runID)
             print("run \(runID): \(run.name)")
             if !run.description.isEmpty { print("  description: \(run.description)") }
-            print("  status:      \(run.status.rawValue)")
+            if run.status == .running, !run.isBeingRun {
+                print("  status:      running, but its process is gone (killed or crashed); `hvae resume \(runID)` continues it")
+            } else {
+                print("  status:      \(run.status.rawValue)")
+            }
             if run.status == .running, let owner = run.owner {
                 print("  owner:       \(owner) (host and pid; last heartbeat \(run.heartbeatAt ?? "-"))")
             }

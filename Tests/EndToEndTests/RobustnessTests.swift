@@ -62,6 +62,11 @@ struct RobustnessTests {
         victim.signal(SIGKILL)
         let killed = try victim.wait()
         #expect(killed.status != 0)
+        // Still stored as running; the listing says its process is gone.
+        let listed = try hvae(["runs", "--db", "cut.sqlite"], in: work.url).stdout
+        #expect(listed.contains("  long  stalled ") && listed.contains("stalled: stored as running, but its process is gone"), "\(listed)")
+        #expect(try hvae(["show", "1", "--db", "cut.sqlite"], in: work.url).stdout
+            .contains("  status:      running, but its process is gone (killed or crashed); `hvae resume 1` continues it"))
 
         let resumed = try hvae(["resume", "1", "--db", "cut.sqlite", "--quiet"], in: work.url)
         #expect(resumed.status == 0, "\(resumed.stderr)")
@@ -115,8 +120,9 @@ struct RobustnessTests {
         let running = try RunningHvae(["run", "long.yaml", "--db", "busy.sqlite", "--quiet"], in: work.url)
         try waitForCalls(4, in: work.path("busy.sqlite"))
         let show = try hvae(["show", "1", "--db", "busy.sqlite"], in: work.url)
-        #expect(show.stdout.contains("  owner:       ") && show.stdout.contains(" \(running.process.processIdentifier) (host and pid"),
-                "\(show.stdout)")
+        #expect(show.stdout.contains("  status:      running\n  owner:       ")
+                && show.stdout.contains(" \(running.process.processIdentifier) (host and pid"), "\(show.stdout)")
+        #expect(try hvae(["runs", "--db", "busy.sqlite"], in: work.url).stdout.contains("  long  running "))
         for arguments in [["resume", "1"], ["run", "long.yaml", "--resume"]] {
             let second = try hvae(arguments + ["--db", "busy.sqlite", "--quiet"], in: work.url)
             #expect(second.status != 0)
