@@ -20,12 +20,13 @@ struct RunCommand: AsyncParsableCommand {
             the database is not touched. Keys are read from the environment only (api_key_env) and never \
             stored.
 
-            Ctrl-C cancels the calls in flight, marks the run interrupted and prints the command that \
-            resumes it; every completed call is kept.
+            Ctrl-C (or SIGTERM, as a batch scheduler sends at its time limit) cancels the calls in \
+            flight, marks the run interrupted and prints the command that resumes it; every completed \
+            call is kept.
 
             Exit status: 0 when every trial ran (complete, or incomplete because replies stayed \
             unreadable); 1 when trials failed (API errors after every retry: the reasons are printed, \
-            and `hvae resume RUN` tries them again); 130 after Ctrl-C.
+            and `hvae resume RUN` tries them again); 130 after Ctrl-C, 143 after SIGTERM.
 
             Examples:
               hvae run examples/quickstart.yaml
@@ -180,25 +181,31 @@ struct RunSession {
         let work = Task {
             try await runner.execute(runID: runID, experiment: experiment, providers: providers) { reporter.update($0) }
         }
-        // Ctrl-C cancels the run (calls in flight are cancelled, the run is marked interrupted);
-        // a second Ctrl-C exits at once.
-        signal(SIGINT, SIG_IGN)
-        let interrupts = Mutex(0)
-        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        source.setEventHandler {
-            if interrupts.withLock({ $0 += 1; return $0 }) > 1 { exit(130) }
-            work.cancel()
+        // Ctrl-C (SIGINT), or SIGTERM as batch schedulers send before they kill a job, cancels the
+        // run: calls in flight are cancelled, queued writes committed, the run marked interrupted.
+        // A second signal exits at once.
+        let received = Mutex<[Int32]>([])
+        let sources = [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                let count = received.withLock { $0.append(number); return $0.count }
+                if count > 1 { exit(128 + number) }
+                work.cancel()
+            }
+            source.resume()
+            return source
         }
-        source.resume()
-        defer { source.cancel() }
+        defer { for source in sources { source.cancel() } }
 
         let outcome: RunOutcome
         do {
             outcome = try await work.value
         } catch is CancellationError {
             reporter.finish()
-            printError("interrupted: run \(runID) stopped; every completed call is kept. Resume it with: hvae resume \(runID)\(dbHint)")
-            throw ExitCode(130)
+            let number = received.withLock { $0.first } ?? SIGINT
+            printError("\(number == SIGTERM ? "terminated" : "interrupted"): run \(runID) stopped; every completed call is kept. Resume it with: hvae resume \(runID)\(dbHint)")
+            throw ExitCode(128 + number)
         }
         reporter.finish()
         let p = outcome.progress

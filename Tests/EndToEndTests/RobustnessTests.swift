@@ -85,18 +85,22 @@ struct RobustnessTests {
         #expect(counts.2 == "finished")
     }
 
-    @Test("Ctrl-C marks the run interrupted and prints how to resume it")
-    func interrupt() throws {
+    /// SIGTERM is what a batch scheduler (SLURM, for one) sends at a job's time limit.
+    @Test("Ctrl-C or SIGTERM marks the run interrupted and prints how to resume it",
+          arguments: [(SIGINT, 130, "interrupted"), (SIGTERM, 143, "terminated")])
+    func interrupt(signal: Int32, exitStatus: Int32, word: String) throws {
         let work = try WorkingDirectory()
         try work.write("long.yaml", Self.experiment)
         let running = try RunningHvae(["run", "long.yaml", "--db", "int.sqlite"], in: work.url)
         try waitForCalls(200, in: work.path("int.sqlite"))
-        running.signal(SIGINT)
+        running.signal(signal)
         let result = try running.wait()
-        #expect(result.status == 130)
-        #expect(result.stderr.contains("interrupted: run 1 stopped; every completed call is kept. Resume it with: hvae resume 1 --db int.sqlite"))
-        let status = try DatabaseQueue(path: work.path("int.sqlite")).read { db in try String.fetchOne(db, sql: "SELECT status FROM runs") }
-        #expect(status == "interrupted")
+        #expect(result.status == exitStatus)
+        #expect(result.stderr.contains("\(word): run 1 stopped; every completed call is kept. Resume it with: hvae resume 1 --db int.sqlite"))
+        let stored = try DatabaseQueue(path: work.path("int.sqlite")).read { db in
+            try String.fetchOne(db, sql: "SELECT status || ' ' || coalesce(owner, 'no owner') FROM runs")
+        }
+        #expect(stored == "interrupted no owner")
         let resumed = try hvae(["resume", "1", "--db", "int.sqlite", "--quiet"], in: work.url)
         #expect(resumed.status == 0)
         #expect(resumed.stdout.contains("finished: "))
