@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "hvae", targets: ["hvae"]),
         .executable(name: "hvae-bench", targets: ["hvae-bench"]),
         .library(name: "SVO", targets: ["SVO"]),
+        .library(name: "Domain", targets: ["Domain"]),
         .library(name: "Store", targets: ["Store"]),
         .library(name: "Runner", targets: ["Runner"]),
         .library(name: "Analysis", targets: ["Analysis"]),
@@ -16,16 +17,22 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // The science: pure functions, Foundation only.
         .target(name: "SVO"),
 
-        // SQLite persistence. The schema comes from migrations/*.sql, turned into Swift
-        // source at build time so that a copied binary carries its own schema.
+        // The vocabulary both sides of the store share: chat messages, protocol steps, goal
+        // conditions, digests, seeds and timestamps (values and option orders are SVO's).
+        .target(name: "Domain", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+
+        // SQLite persistence: the only module that imports GRDB. The schema comes from
+        // migrations/*.sql, turned into Swift source at build time so that a copied binary
+        // carries its own schema.
         .target(
             name: "Store",
-            dependencies: ["CSQLiteConfig", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["SVO", "Domain", "CSQLiteConfig", .product(name: "GRDB", package: "GRDB.swift")],
             plugins: [.plugin(name: "MigrationsPlugin")]
         ),
         // sqlite3_db_config, which is variadic and so out of Swift's reach (see Migrations.swift).
@@ -37,9 +44,17 @@ let package = Package(
             dependencies: ["MigrationsCodegen"]
         ),
 
-        .target(name: "Runner", dependencies: ["SVO", "Store", "Yams"], plugins: [.plugin(name: "BuildInfoPlugin")]),
+        .target(
+            name: "Runner",
+            dependencies: ["SVO", "Domain", "Store", "Yams"],
+            plugins: [.plugin(name: "BuildInfoPlugin")]
+        ),
         .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
-        .target(name: "Analysis", dependencies: ["SVO", "Store"], plugins: [.plugin(name: "ReferenceDataPlugin")]),
+        .target(
+            name: "Analysis",
+            dependencies: ["SVO", "Domain", "Store"],
+            plugins: [.plugin(name: "ReferenceDataPlugin")]
+        ),
         .plugin(
             name: "ReferenceDataPlugin",
             capability: .buildTool(),
@@ -48,21 +63,48 @@ let package = Package(
         .executableTarget(
             name: "hvae",
             dependencies: [
-                "Runner", "Analysis",
+                "SVO", "Domain", "Store", "Runner", "Analysis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
         // Local HTTP servers that speak the model APIs' wire formats, for tests and benchmarks.
         .target(name: "ModelServer", path: "Tests/Support/ModelServer"),
-        .executableTarget(name: "hvae-bench", dependencies: ["Runner", "Store", "Analysis", "ModelServer", .product(name: "GRDB", package: "GRDB.swift")], path: "Benchmarks/hvae-bench"),
+        // The benchmarks build their large databases with SQL straight through GRDB.
+        .executableTarget(
+            name: "hvae-bench",
+            dependencies: [
+                "SVO", "Domain", "Runner", "Store", "Analysis", "ModelServer",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Benchmarks/hvae-bench"
+        ),
 
-        .testTarget(name: "SVOTests", dependencies: ["SVO"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "CSQLiteConfig", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Analysis", "ModelServer", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Runner", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "SVOTests", dependencies: ["SVO", "Domain"]),
+        .testTarget(name: "DomainTests", dependencies: ["Domain"]),
+        .testTarget(
+            name: "StoreTests",
+            dependencies: ["Store", "SVO", "Domain", "CSQLiteConfig", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(
+            name: "RunnerTests",
+            dependencies: [
+                "Runner", "Store", "SVO", "Domain", "Analysis", "ModelServer",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .testTarget(
+            name: "AnalysisTests",
+            dependencies: ["Analysis", "Runner", "Store", "SVO", "Domain", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         // Runs the built `hvae` binary; depending on it makes `swift test` build it first.
-        .testTarget(name: "EndToEndTests", dependencies: ["hvae", "hvae-bench", "Store", "ModelServer", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "hvae", "hvae-bench", "Store", "Domain", "SVO", "ModelServer",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

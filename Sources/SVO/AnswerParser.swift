@@ -3,7 +3,7 @@ import Foundation
 /// Why a reply could not be read as one option, or `ok` when it could.
 public enum AnswerStatus: String, Sendable, Codable, CaseIterable {
     case ok
-    /// The reply names no option.
+    /// The reply names no option (or only an echo of the instructions, or garbage).
     case noOption = "no_option"
     /// The reply names two or more different options.
     case ambiguous
@@ -11,6 +11,9 @@ public enum AnswerStatus: String, Sendable, Codable, CaseIterable {
     case refusal
     /// The reply is empty or white space.
     case empty
+    /// The reply names one option but quotes payoffs with it that are not that option's
+    /// ("I chose option E: 85, 76" where 85, 76 is B): which one it meant is unknown.
+    case conflict
 }
 
 /// The parser's reading of one reply to one item.
@@ -23,36 +26,38 @@ public struct ParsedAnswer: Sendable, Hashable {
     public static func rejected(_ status: AnswerStatus) -> ParsedAnswer { ParsedAnswer(status: status, shownLetter: nil) }
 }
 
-/// Reads a model's reply to a slider item (method.md §3 step 5).
+/// Reads a model's reply to a slider item (method.md §3 step 5). It never guesses: a reply is
+/// `ok` only when it names exactly one option.
 ///
-/// Version 1 looks for the chosen option in three tiers and uses the first tier that finds any:
-/// 1. a stated decision: "The answer is E", "I would choose option C", "My choice: c.";
-/// 2. the reply's layout: a lone letter ("C", "**C**", "(C)", "C."), or a line that starts with a
-///    letter ("E: 85, 41", "Option C: 59, 96");
-/// 3. loose mentions: a payoff pair that matches exactly one shown option ("(59, 96)"), or a
-///    capital letter standing alone in running text.
-/// The tier's options must all be the same one, else the reply is `ambiguous`. Lower-case
-/// letters count only next to a decision word or standing alone, and a capital "I" or "A" that
-/// starts a phrase ("I would", "A fair split") is read as a pronoun or article, not an answer.
-/// A reply with no option is a `refusal` when it declines ("I cannot", "As an AI"), else `no_option`.
+/// Version 2, in order:
+/// 1. A stated decision ("I choose F", "The answer is: E", "我选择 C") wins over any mention,
+///    unless it names several options ("I choose C or D": `ambiguous`) or is negated ("I would
+///    not choose A").
+/// 2. A short answer: one letter alone, with brackets, quotes, "Option"/"Answer:" or its payoffs.
+/// 3. A reply that declines is a `refusal`.
+/// 4. Otherwise every option the reply names counts, whatever its case: letters B to H wherever
+///    they stand, "A" and "I" where they are no article or pronoun ("A or B", "I is the fairest"
+///    count; "A fair split", "I would" do not), letters in a list or in option syntax ("a or b",
+///    "(c)", "option c", "c:" starting a line), and payoff pairs that match exactly one shown
+///    option. One option is `ok`; two or more are `ambiguous`. These mentions count only in text
+///    that reads as language (`isGarbage`); mostly symbols or random letters is `no_option`.
+/// Letter ranges ("options A to I", "B to A to I") name no option, and sentences that echo the
+/// instructions ("Answer with the letter of one option") are dropped before reading. A letter
+/// whose quoted payoffs are another option's is a `conflict`.
 public enum AnswerParser {
     /// Stored with every answer; a change in behaviour must bump it.
-    public static let version = 1
+    /// 1: the first parser. 2: never reads a hedge, a list of options, an echo of the
+    /// instructions or garbage as a choice; payoffs that contradict the letter are a conflict.
+    public static let version = 2
 
     /// Parses `reply` against the options as they were shown (letter and payoff).
     public static func parse(_ reply: String, shown: [(letter: OptionLetter, allocation: Allocation)]) -> ParsedAnswer {
         if let letter = bareLetter(reply) { return .ok(letter) }
-        return readByPatterns(reply, shown: shown)
-    }
-
-    /// The three tiers, with regular expressions; `parse` skips them for a bare letter.
-    static func readByPatterns(_ reply: String, shown: [(letter: OptionLetter, allocation: Allocation)]) -> ParsedAnswer {
-        Patterns.pool.withPatterns { parse(reply, shown: shown, patterns: $0) }
+        return Reading(reply, shown: shown).verdict
     }
 
     /// A reply that is one capital letter A-I and nothing else but whitespace: the commonest
-    /// answer to "Answer with the letter of one option", read here without the regular
-    /// expressions. Tier 2 reads it the same way (a test checks they agree).
+    /// answer, read without tokenising. `Reading` gives the same verdict (a test checks it).
     static func bareLetter(_ reply: String) -> OptionLetter? {
         var letter: UInt8?
         for byte in reply.utf8 {
@@ -65,163 +70,450 @@ public enum AnswerParser {
         return letter.flatMap { OptionLetter(rawValue: Int($0 - UInt8(ascii: "A"))) }
     }
 
-    private static func parse(_ reply: String, shown: [(letter: OptionLetter, allocation: Allocation)], patterns: Patterns) -> ParsedAnswer {
-        let text = normalise(reply)
-        if text.allSatisfy(\.isWhitespace) { return .rejected(.empty) }
+    /// Whether `reply` declines to choose.
+    static func isRefusal(_ reply: String) -> Bool {
+        let lower = reply.lowercased().replacingOccurrences(of: "\u{2019}", with: "'")
+        return refusalCues.contains { lower.contains($0) }
+    }
 
-        for tier in [statedDecisions(in:patterns:), layoutLetters(in:patterns:)] {
-            let found = tier(text, patterns)
-            if !found.isEmpty { return verdict(found) }
+    static let refusalCues = [
+        "i cannot", "i can't", "i can not", "i'm unable", "i am unable", "unable to",
+        "i won't", "i will not", "i refuse", "i'm sorry", "i am sorry", "as an ai",
+        "as a language model", "i do not have personal", "i don't have personal",
+        "not comfortable", "decline to", "i'd rather not", "i would rather not", "我不能", "无法选择", "拒绝",
+    ]
+}
+
+/// One reading of one reply: its tokens with echoes dropped, the options it names and how.
+struct Reading {
+    typealias Token = ReplyText.Token
+    let shown: [(letter: OptionLetter, allocation: Allocation)]
+    let reply: String
+    /// The reply's tokens, and the same with sentences that echo the instructions dropped.
+    let original: [Token]
+    let tokens: [Token]
+
+    init(_ reply: String, shown: [(letter: OptionLetter, allocation: Allocation)]) {
+        self.reply = reply
+        self.shown = shown
+        original = ReplyText(reply).tokens
+        tokens = Self.droppingEchoes(original)
+    }
+
+    /// A letter token: where it is and which option letter (either case).
+    struct Letter {
+        var index: Int
+        var letter: OptionLetter
+    }
+
+    /// A pair of coin amounts, tokens `start...end`.
+    struct Pair {
+        var start: Int
+        var end: Int
+        var allocation: Allocation
+    }
+
+    var verdict: ParsedAnswer {
+        func hasContent(_ tokens: [Token]) -> Bool {
+            tokens.contains { if case .newline = $0.kind { false } else { true } }
         }
-        if isRefusal(text) { return .rejected(.refusal) }
-        let loose = payoffMentions(in: text, shown: shown, patterns: patterns).union(standaloneCapitals(in: text, patterns: patterns))
-        return loose.isEmpty ? .rejected(.noOption) : verdict(loose)
+        guard hasContent(tokens) else { return .rejected(hasContent(original) ? .noOption : .empty) }
+        let inRange = rangeLetters().union(abbreviationLetters())
+        let letters = tokens.indices.compactMap { letter(at: $0) }.filter { !inRange.contains($0.index) }
+        let pairs = payoffPairs()
+        // Each letter's payoffs quoted right after it ("E: 85, 41", "H (81, 87)").
+        var attached: [Int: Pair] = [:]
+        for letter in letters {
+            if let pair = pairs.first(where: { isAttached($0, to: letter.index) }) { attached[letter.index] = pair }
+        }
+        let attachedStarts = Set(attached.values.map(\.start))
+
+        func checked(_ option: OptionLetter) -> ParsedAnswer {
+            let expected = shown.first { $0.letter == option }?.allocation
+            for letter in letters where letter.letter == option {
+                if let pair = attached[letter.index], pair.allocation != expected { return .rejected(.conflict) }
+            }
+            return .ok(option)
+        }
+
+        let decided = decisions(letters)
+        if !decided.isEmpty {
+            return decided.count == 1 ? checked(decided.first!) : .rejected(.ambiguous)
+        }
+        if let short = shortAnswer(letters, pairs: pairs, attached: attached) { return checked(short) }
+        if AnswerParser.isRefusal(reply) { return .rejected(.refusal) }
+        if isGarbage(structural: attached.count) { return .rejected(.noOption) }
+
+        var named: Set<OptionLetter> = []
+        for letter in letters where isMention(letter, among: letters, attached: attached[letter.index] != nil) {
+            named.insert(letter.letter)
+        }
+        for pair in pairs where !attachedStarts.contains(pair.start) {
+            let matching = shown.filter { $0.allocation == pair.allocation }
+            if matching.count == 1 { named.insert(matching[0].letter) }
+        }
+        switch named.count {
+        case 0: return .rejected(.noOption)
+        case 1: return checked(named.first!)
+        default: return .rejected(.ambiguous)
+        }
     }
 
-    private static func verdict(_ options: Set<OptionLetter>) -> ParsedAnswer {
-        options.count == 1 ? .ok(options.first!) : .rejected(.ambiguous)
+    // MARK: Tokens
+
+    func word(_ index: Int) -> String? {
+        guard tokens.indices.contains(index), case .word(let lower, _, _) = tokens[index].kind else { return nil }
+        return lower
     }
 
-    /// Drops markdown emphasis and typographic quotes, which models sprinkle around letters.
-    static func normalise(_ reply: String) -> String {
-        var scalars = String.UnicodeScalarView()
-        for scalar in reply.unicodeScalars {
-            switch scalar {
-            case "*", "_", "`", "#": continue
-            case "\u{201C}", "\u{201D}": scalars.append("\"")
-            case "\u{2018}", "\u{2019}": scalars.append("'")
-            default: scalars.append(scalar)
+    func punct(_ index: Int) -> Unicode.Scalar? {
+        guard tokens.indices.contains(index), case .punct(let scalar, _) = tokens[index].kind else { return nil }
+        return scalar
+    }
+
+    func isLineBreakOrEnd(_ index: Int) -> Bool {
+        guard tokens.indices.contains(index) else { return true }
+        if case .newline = tokens[index].kind { return true }
+        return false
+    }
+
+    /// The option letter a token is, if it is a single letter A-I (either case).
+    func letter(at index: Int) -> Letter? {
+        guard case .word(_, let original, _) = tokens[index].kind, original.unicodeScalars.count == 1,
+              let option = OptionLetter(symbol: original)
+        else { return nil }
+        return Letter(index: index, letter: option)
+    }
+
+    // MARK: Echoes of the instructions
+
+    /// Phrases of the item and re-ask prompts that a reply may echo; a sentence holding one is
+    /// no answer ("Which option do you choose? Answer with letter B to A to I").
+    static let echoes: [[String]] = [
+        ["answer", "with", "the", "letter"], ["answer", "with", "letter"], ["answer", "with", "one", "letter"],
+        ["answer", "with", "a", "letter"], ["which", "option", "do", "you", "choose"],
+        ["which", "option", "would", "you", "choose"], ["letter", "of", "one", "option"],
+        ["letter", "of", "exactly", "one", "option"], ["the", "first", "number", "is", "the", "coins"],
+    ]
+
+    static func droppingEchoes(_ tokens: [Token]) -> [Token] {
+        func isBoundary(_ token: Token) -> Bool {
+            switch token.kind {
+            case .newline: true
+            case .punct(let scalar, _): scalar == "." || scalar == "?" || scalar == "!" || scalar == ";"
+            default: false
             }
         }
-        return String(scalars)
+        func lower(_ index: Int) -> String? {
+            guard case .word(let lower, _, _) = tokens[index].kind else { return nil }
+            return lower
+        }
+        var kept: [Token] = []
+        kept.reserveCapacity(tokens.count)
+        var start = 0
+        while start < tokens.count {
+            var end = start
+            while end < tokens.count, !isBoundary(tokens[end]) { end += 1 }
+            // The sentence is start..<end, its terminator at end.
+            var echo = false
+            var index = start
+            while index < end, !echo {
+                if let first = lower(index) {
+                    echo = echoes.contains { phrase in
+                        phrase[0] == first && index + phrase.count <= end
+                            && phrase.indices.allSatisfy { lower(index + $0) == phrase[$0] }
+                    }
+                }
+                index += 1
+            }
+            if !echo { kept.append(contentsOf: tokens[start..<min(end + 1, tokens.count)]) }
+            start = end + 1
+        }
+        return kept
     }
 
-    // MARK: Tier 1: stated decisions
+    // MARK: Ranges and payoffs
 
-    private static func statedDecisions(in text: String, patterns: Patterns) -> Set<OptionLetter> {
-        var found: Set<OptionLetter> = []
-        for match in text.matches(of: patterns.decision) {
-            let before = text[..<match.range.lowerBound].suffix(8).lowercased()
-            if before.hasSuffix("not ") || before.hasSuffix("n't ") || before.hasSuffix("never ") { continue }
-            guard acceptsLetter(match.output.first, in: text),
-                  let letter = OptionLetter(symbol: String(match.output.first))
+    static let rangeWords: Set<String> = ["to", "through", "thru", "till", "until"]
+
+    /// Letters joined into a range ("A to I", "A-I", "B to A to I"): they name no option.
+    func rangeLetters() -> Set<Int> {
+        var inRange: Set<Int> = []
+        var index = 0
+        while index < tokens.count {
+            guard letter(at: index) != nil else { index += 1; continue }
+            var chain = [index]
+            var next = index + 1
+            while next + 1 < tokens.count, isRangeConnector(next), letter(at: next + 1) != nil {
+                chain.append(next + 1)
+                next += 2
+            }
+            if chain.count > 1 { inRange.formUnion(chain) }
+            index = chain.last! + 1
+        }
+        return inRange
+    }
+
+    /// "e.g." and "i.e." are not options.
+    func abbreviationLetters() -> Set<Int> {
+        var found: Set<Int> = []
+        for index in tokens.indices {
+            guard let first = word(index), let second = word(index + 2), punct(index + 1) == ".",
+                  (first == "e" && second == "g") || (first == "i" && second == "e")
             else { continue }
-            found.insert(letter)
-            for character in match.output.rest where ("A"..."I").contains(character) {
-                if let letter = OptionLetter(symbol: String(character)) { found.insert(letter) }
+            found.formUnion([index, index + 2])
+        }
+        return found
+    }
+
+    func isRangeConnector(_ index: Int) -> Bool {
+        if let word = word(index) { return Self.rangeWords.contains(word) }
+        if let scalar = punct(index) { return scalar == "-" || scalar == "~" }
+        if case .cjk(let text) = tokens[index].kind { return text == "到" || text == "至" }
+        return false
+    }
+
+    static let pairUnits: Set<String> = ["coin", "coins"]
+    static let pairPrepositions: Set<String> = ["for", "to"]
+    static let pairPersons: Set<String> = ["me", "myself", "you", "self", "yourself"]
+
+    /// Pairs of coin amounts: "59, 96", "(59 / 96)", "72 coins for me and 91".
+    func payoffPairs() -> [Pair] {
+        var pairs: [Pair] = []
+        var index = 0
+        while index < tokens.count {
+            guard case .number(let first?, _) = tokens[index].kind, first <= 999 else { index += 1; continue }
+            var next = index + 1
+            if let unit = word(next), Self.pairUnits.contains(unit) { next += 1 }
+            if let preposition = word(next), Self.pairPrepositions.contains(preposition),
+               let person = word(next + 1), Self.pairPersons.contains(person) {
+                next += 2
+            }
+            let separated: Bool
+            if let scalar = punct(next) { separated = scalar == "," || scalar == "/" || scalar == ";" }
+            else { separated = word(next) == "and" }
+            if separated, tokens.indices.contains(next + 1), case .number(let second?, _) = tokens[next + 1].kind, second <= 999 {
+                pairs.append(Pair(start: index, end: next + 1, allocation: Allocation(own: first, other: second)))
+                index = next + 2
+            } else {
+                index += 1
             }
         }
-        return found
+        return pairs
     }
 
-    /// A capital letter counts unless it runs into a word ("Answer is Awesome"); a lower-case
-    /// one only when no word follows it ("my answer is c."), so that the article in
-    /// "I choose a fair split" is not read as option A.
-    private static func acceptsLetter(_ letter: Substring, in text: String) -> Bool {
-        let following = text[letter.endIndex...]
-        if let next = following.first, next.isLetter || next.isNumber { return false }
-        if letter.uppercased() == letter { return true }
-        return !(following.drop(while: \.isWhitespace).first?.isLetter ?? false)
-    }
-
-    // MARK: Tier 2: layout
-
-    private static func layoutLetters(in text: String, patterns: Patterns) -> Set<OptionLetter> {
-        // Trimmed by hand: Foundation's trimmingCharacters bridges through NSString on Linux.
-        let edge: (Character) -> Bool = { $0.isWhitespace || $0 == "." || $0 == "!" || $0 == "\"" || $0 == "'" }
-        let trimmed = String(text.drop(while: edge).reversed().drop(while: edge).reversed())
-        if let match = trimmed.wholeMatch(of: patterns.loneLetter), let letter = OptionLetter(symbol: String(match.output.1)) {
-            return [letter]
+    /// Whether `pair` quotes the payoffs of the letter at `letterIndex`: it follows the letter,
+    /// with at most a colon, dash, equals sign or opening bracket between.
+    func isAttached(_ pair: Pair, to letterIndex: Int) -> Bool {
+        guard pair.start > letterIndex, pair.start - letterIndex <= 3 else { return false }
+        return (letterIndex + 1..<pair.start).allSatisfy { index in
+            guard let scalar = punct(index) else { return false }
+            return ":-=([".unicodeScalars.contains(scalar)
         }
-        var found: Set<OptionLetter> = []
-        for line in text.split(whereSeparator: \.isNewline) {
-            if let match = line.firstMatch(of: patterns.lineStart), let letter = OptionLetter(symbol: String(match.output.letter)) {
-                // "I. think" never happens, but "I: 85, 85" and "A. 50, 100" do.
-                found.insert(letter)
+    }
+
+    // MARK: Stated decisions
+
+    static let decisionVerbs: Set<String> = [
+        "choose", "chose", "choosing", "chosen", "pick", "picked", "picking", "select", "selected", "selecting",
+        "prefer", "preferred", "take", "taking",
+    ]
+    /// Two-word verbs: "go with", "opt for".
+    static let decisionPhrases: [String: Set<String>] = [
+        "go": ["with"], "going": ["with"], "went": ["with"], "opt": ["for"], "opting": ["for"], "opted": ["for"],
+    ]
+    static let decisionNouns: Set<String> = ["answer", "choice", "selection", "decision", "pick", "option"]
+    /// Words that may stand between a cue and its letter: "I choose option C", "is the letter E".
+    static let fillers: Set<String> = ["option", "letter", "the", "either"]
+    static let negations: Set<String> = ["not", "never", "no", "cannot"]
+    static let conjunctions: Set<String> = ["or", "and", "nor", "vs", "versus"]
+    static let cjkConjunctions: Set<String> = ["和", "或", "或者", "还是", "与"]
+
+    /// The letters the reply states as its decision. Empty when it states none.
+    func decisions(_ letters: [Letter]) -> Set<OptionLetter> {
+        let letterAt = Dictionary(uniqueKeysWithValues: letters.map { ($0.index, $0) })
+        var decided: Set<OptionLetter> = []
+        for index in tokens.indices {
+            guard let after = cueEnd(at: index), !isNegated(before: index) else { continue }
+            var next = after
+            while let word = word(next), Self.fillers.contains(word) { next += 1 }
+            while let scalar = punct(next), "([\"'".unicodeScalars.contains(scalar) { next += 1 }
+            guard let first = letterAt[next], acceptsDecided(first) else { continue }
+            decided.insert(first.letter)
+            // "I choose C or D", "my answer is A, B": every letter of the list is decided.
+            var cursor = next + 1
+            while true {
+                while let scalar = punct(cursor), "\"')]".unicodeScalars.contains(scalar) { cursor += 1 }
+                let joined = (word(cursor).map(Self.conjunctions.contains) ?? false)
+                    || (punct(cursor).map { ",/&".unicodeScalars.contains($0) } ?? false)
+                guard joined else { break }
+                var candidate = cursor + 1
+                // ", or E", ", and E"
+                if punct(cursor) != nil, let word = word(candidate), Self.conjunctions.contains(word) { candidate += 1 }
+                while let word = word(candidate), Self.fillers.contains(word) || word == "maybe" || word == "perhaps" { candidate += 1 }
+                while let scalar = punct(candidate), "([\"'".unicodeScalars.contains(scalar) { candidate += 1 }
+                guard let another = letterAt[candidate], acceptsDecided(another) else { break }
+                decided.insert(another.letter)
+                cursor = candidate + 1
             }
         }
-        return found
+        return decided
     }
 
-    // MARK: Tier 3: loose mentions
-
-    private static func payoffMentions(in text: String, shown: [(letter: OptionLetter, allocation: Allocation)], patterns: Patterns) -> Set<OptionLetter> {
-        var found: Set<OptionLetter> = []
-        for match in text.matches(of: patterns.payoffPair) {
-            guard let own = Int(match.output.1), let other = Int(match.output.2) else { continue }
-            let matching = shown.filter { $0.allocation == Allocation(own: own, other: other) }
-            if matching.count == 1 { found.insert(matching[0].letter) }
+    /// If a decision cue starts at `index`, the index of the token after it.
+    func cueEnd(at index: Int) -> Int? {
+        if let word = word(index) {
+            if Self.decisionVerbs.contains(word) {
+                return punct(index + 1) == ":" ? index + 2 : index + 1
+            }
+            if let second = Self.decisionPhrases[word], let next = self.word(index + 1), second.contains(next) {
+                return index + 2
+            }
+            if Self.decisionNouns.contains(word) {
+                // "answer is", "choice: ", "answer would be", "answer is: E", "option = C".
+                var next = index + 1
+                if let scalar = punct(next), scalar == ":" || scalar == "=" || scalar == "-" { return next + 1 }
+                if self.word(next) == "is" { next += 1 }
+                else if ["would", "will"].contains(self.word(next) ?? ""), self.word(next + 1) == "be" { next += 2 }
+                else { return nil }
+                return punct(next) == ":" ? next + 1 : next
+            }
+            return nil
         }
-        return found
-    }
-
-    private static func standaloneCapitals(in text: String, patterns: Patterns) -> Set<OptionLetter> {
-        // A range such as "options A to I" names no choice.
-        let withoutRanges = text.replacing(patterns.letterRange, with: " ")
-        var found: Set<OptionLetter> = []
-        for match in withoutRanges.matches(of: patterns.capital) {
-            let letter = String(match.output.letter)
-            let rest = withoutRanges[match.range.upperBound...]
-            if match.range.lowerBound > withoutRanges.startIndex,
-               withoutRanges[withoutRanges.index(before: match.range.lowerBound)] == "'" { continue }
-            // "I would", "I'm", "A fair split": a pronoun or article, not an answer.
-            if rest.first == "'" { continue }
-            if letter == "I" || letter == "A", rest.first == " ",
-               let word = rest.dropFirst().first, word.isLetter { continue }
-            if let option = OptionLetter(symbol: letter) { found.insert(option) }
+        if case .cjk(let text) = tokens[index].kind {
+            let negated = text.contains("不选") || text.contains("没选") || text.contains("不会选")
+            let verb = ["选择", "选", "答案是", "答案为", "选项是", "选的是"].contains { text.hasSuffix($0) }
+            let noun = ["答案", "选项"].contains { text.hasSuffix($0) }
+            if !negated, verb { return punct(index + 1) == ":" ? index + 2 : index + 1 }
+            if !negated, noun, punct(index + 1) == ":" { return index + 2 }
         }
-        return found
+        return nil
     }
 
-    // MARK: Refusals
-
-    static func isRefusal(_ text: String) -> Bool {
-        let lower = text.lowercased().replacingOccurrences(of: "\u{2019}", with: "'")
-        let cues = [
-            "i cannot", "i can't", "i can not", "i'm unable", "i am unable", "unable to",
-            "i won't", "i will not", "i refuse", "i'm sorry", "i am sorry", "as an ai",
-            "as a language model", "i do not have personal", "i don't have personal",
-            "not comfortable", "decline to", "i'd rather not", "i would rather not",
-        ]
-        return cues.contains { lower.contains($0) }
-    }
-}
-
-/// The parser's regular expressions, compiled once: a regex literal is parsed at run time each
-/// time it is evaluated, which made parsing the most expensive step of a call.
-private struct Patterns {
-    let decision = #/(?i)(?<cue>\b(?:choose|chose|choosing|pick|picked|picking|select|selected|selecting|go(?:ing)? with|opt(?:ing)? for|prefer|take)\b\s*:?|\b(?:answer|choice|selection|decision|pick|option)\b\s*(?:is|would be|will be|=|:|-)\s*:?)\s*(?:(?i)option\s+)?["'(\[]?(?<first>[A-Ia-i])(?<rest>(?:["')\]]?\s*(?:,|/|&|\bor\b|\band\b)\s*(?:(?i)option\s+)?["'(\[]?[A-I](?![A-Za-z]))*)/#
-    let loneLetter = #/(?i)^(?:option\s+|answer\s*:?\s*)?[(\[]?([A-I])[)\]]?\s*[.:)]?$/#
-    let lineStart = #/^\s*(?:[-•>]\s*)?(?:(?i)option\s+)?[(\[]?(?<letter>[A-I])[)\]]?\s*(?:[:.)\-–]|$)/#
-    let payoffPair = #/(?i)(\d{1,3})\s*(?:coins?\s*)?(?:(?:for|to)\s+(?:me|myself|you|self)\s*)?(?:,|/|;|\band\b)\s*(\d{1,3})/#
-    let capital = #/\b(?<letter>[A-I])\b/#
-    let letterRange = #/\b[A-I]\s*(?:to|through|-|–)\s*[A-I]\b/#
-
-    /// Compiled sets, each used by one parse at a time.
-    static let pool = PatternPool()
-}
-
-/// Compiled pattern sets for concurrent parses: a parse takes a free set (or compiles a new
-/// one) and puts it back, so parses on different threads never wait for one another. The pool
-/// grows to the largest number of parses ever run at once.
-// @unchecked Sendable is safe: `free` is read and written only while `lock` is held, and a set
-// taken out of it is used by the one thread that took it until that thread puts it back, so no
-// Regex (not Sendable) is ever used by two threads at once; the lock orders the hand-overs.
-// (SVO imports nothing but Foundation, hence NSLock rather than Mutex.)
-private final class PatternPool: @unchecked Sendable {
-    private let lock = NSLock()
-    private var free: [Patterns] = []
-
-    func withPatterns<T>(_ body: (Patterns) -> T) -> T {
-        lock.lock()
-        let taken = free.popLast()
-        lock.unlock()
-        let patterns = taken ?? Patterns()
-        defer {
-            lock.lock()
-            free.append(patterns)
-            lock.unlock()
+    /// "I would not choose A", "I wouldn't pick A", "I don't think I'd choose A": a negation in
+    /// the four words before the cue, up to a comma or a "but" ("I'm not sure, but I choose B").
+    func isNegated(before index: Int) -> Bool {
+        var back = index - 1
+        var words = 0
+        while back >= 0, words < 4 {
+            guard let word = word(back) else { return false }
+            if Self.clauseStarts.contains(word) { return false }
+            if Self.negations.contains(word) || word.hasSuffix("n't") { return true }
+            words += 1
+            back -= 1
         }
-        return body(patterns)
+        return false
+    }
+
+    static let clauseStarts: Set<String> = ["but", "so", "yet", "then", "however", "instead", "therefore"]
+
+    /// A letter after a cue is the decision unless it is the article or the pronoun ("I choose a
+    /// fair split", "my answer is I think B").
+    func acceptsDecided(_ letter: Letter) -> Bool { readsAsOption(letter) }
+
+    // MARK: Short answers
+
+    static let prefixes: Set<String> = ["option", "answer", "choice", "letter"]
+
+    /// The letter of a reply that is a short answer: one letter, with nothing else but
+    /// punctuation, a prefix word ("Option", "Answer:", "选项") and the payoffs quoted with it.
+    func shortAnswer(_ letters: [Letter], pairs: [Pair], attached: [Int: Pair]) -> OptionLetter? {
+        guard letters.count == 1, let only = letters.first else { return nil }
+        let quoted = attached[only.index].map { Set($0.start...$0.end) } ?? []
+        for (index, token) in tokens.enumerated() where index != only.index && !quoted.contains(index) {
+            switch token.kind {
+            case .punct(_, let noise) where !noise: continue
+            case .newline: continue
+            case .word(let lower, _, _) where Self.prefixes.contains(lower): continue
+            case .cjk(let text) where text == "选项" || text == "答案": continue
+            default: return nil
+            }
+        }
+        return only.letter
+    }
+
+    // MARK: Mentions
+
+    /// Words after which "A" or "I" is an option, not the article or the pronoun:
+    /// "A or B", "I is the fairest", "A would give more".
+    static let afterOption: Set<String> = [
+        "or", "and", "nor", "vs", "versus", "than", "over", "is", "was", "are", "were", "seems", "looks", "gives",
+        "offers", "provides", "maximises", "maximizes", "minimises", "minimizes", "has", "fits", "means", "yields",
+        "keeps", "balances", "splits", "leaves", "matches", "serves", "works", "wins", "sounds", "because", "since",
+    ]
+    static let modals: Set<String> = ["would", "will", "could", "might", "should", "may", "can", "must"]
+
+    /// Whether a letter token names an option, by the rules of `AnswerParser`.
+    func isMention(_ letter: Letter, among letters: [Letter], attached: Bool) -> Bool {
+        attached || isInList(letter, among: letters) || isInOptionSyntax(letter) || readsAsOption(letter)
+    }
+
+    /// B to H are no English words, so they are options wherever they stand. "A" and "I" (either
+    /// case) are the article and the pronoun when a word follows them that an article or a
+    /// pronoun takes ("A fair split", "I would"); before "or", "and", "is", "because" ... and
+    /// before punctuation they are options ("A or B", "I is the fairest", "My pick is A.").
+    func readsAsOption(_ letter: Letter) -> Bool {
+        guard letter.letter == .a || letter.letter == .i, let next = word(letter.index + 1) else { return true }
+        if Self.afterOption.contains(next) { return true }
+        // "A would give more" is option A; "I would pick E" is the pronoun.
+        return letter.letter == .a && Self.modals.contains(next)
+    }
+
+    /// "A or B", "a, b and c", "I and G": letters joined by a conjunction, comma or slash.
+    func isInList(_ letter: Letter, among letters: [Letter]) -> Bool {
+        let indices = Set(letters.map(\.index))
+        func joined(_ between: Int) -> Bool {
+            if let word = word(between) { return Self.conjunctions.contains(word) }
+            if let scalar = punct(between) { return scalar == "," || scalar == "/" || scalar == "&" }
+            if tokens.indices.contains(between), case .cjk(let text) = tokens[between].kind {
+                return Self.cjkConjunctions.contains(text)
+            }
+            return false
+        }
+        return (indices.contains(letter.index + 2) && joined(letter.index + 1))
+            || (indices.contains(letter.index - 2) && joined(letter.index - 1))
+    }
+
+    /// "option c", "(c)", "'c'", and a letter starting a line before a colon or bracket ("c: 59, 96").
+    func isInOptionSyntax(_ letter: Letter) -> Bool {
+        let index = letter.index
+        if let previous = word(index - 1), previous == "option" || previous == "options" || previous == "letter" { return true }
+        if index > 0, case .cjk(let text) = tokens[index - 1].kind, text.hasSuffix("选项") { return true }
+        if let open = punct(index - 1), let close = punct(index + 1),
+           (open == "(" && close == ")") || (open == "[" && close == "]") || (open == "\"" && close == "\"")
+            || (open == "'" && close == "'") {
+            return true
+        }
+        var start = index - 1
+        while let scalar = punct(start), scalar == "-" || scalar == ">" || scalar == "•" || scalar == "(" { start -= 1 }
+        // isLineBreakOrEnd(-1) is true: the reply's start is a line's start.
+        if isLineBreakOrEnd(start), let next = punct(index + 1), next == ":" || next == ")" { return true }
+        return false
+    }
+
+    // MARK: Language
+
+    /// Whether the reply is mostly garbage: more letters outside words (lone letters, runs of
+    /// capitals or of consonants) and noise scalars (symbols, control characters, undecodable
+    /// bytes) than letters in words, CJK ideographs and digits, with some noise or some
+    /// letter run that is no word among them. Letters that label quoted payoffs ("B: 54, 98")
+    /// count as structure, not as loose letters, and a reply of lone letters alone ("E/F",
+    /// "A\nI") is judged by the options it names. Loose mentions in garbage are no answer:
+    /// "G;.D.CADE/CI-H", or undecodable bytes around a lone "F".
+    func isGarbage(structural: Int) -> Bool {
+        var language = 0, loose = -structural, noise = 0, digits = 0, nonWords = 0
+        for token in tokens {
+            switch token.kind {
+            case .word(_, let original, let isLanguage):
+                let count = original.unicodeScalars.count
+                if isLanguage { language += count } else { loose += count }
+                if !isLanguage, count > 1 { nonWords += 1 }
+            case .cjk(let text): language += text.unicodeScalars.count
+            case .number(_, let length): digits += length
+            case .punct(_, let isNoise): if isNoise { noise += 1 }
+            case .newline: break
+            }
+        }
+        return max(0, loose) + noise > language + digits && (noise > 0 || nonWords > 0)
     }
 }

@@ -10,23 +10,24 @@ public enum SVOAngle {
         return angle(of: answers)
     }
 
-    /// The angle of the mean of the given allocations (used for pooled angles too).
+    /// The angle of the mean of the given allocations.
     public static func angle(of allocations: [Allocation]) -> Double? {
         guard !allocations.isEmpty else { return nil }
         let n = Double(allocations.count)
-        let own = Double(allocations.map(\.own).reduce(0, +)) / n
-        let other = Double(allocations.map(\.other).reduce(0, +)) / n
-        return atan2(other - 50, own - 50) * 180 / .pi
+        return angle(meanOwn: Double(allocations.map(\.own).reduce(0, +)) / n,
+                     meanOther: Double(allocations.map(\.other).reduce(0, +)) / n)
+    }
+
+    /// θ of mean coins for self and for the other: a trial's angle, and the pooled angle of a
+    /// group of trials (from their means averaged).
+    public static func angle(meanOwn: Double, meanOther: Double) -> Double {
+        atan2(meanOther - 50, meanOwn - 50) * 180 / .pi
     }
 }
 
 /// How close a trial's angle comes to the assigned value's ideal angle.
 public enum ValueRationality {
-    /// The formula's name and version, stored with every value so a later formula adds rows.
-    public static let formula = "vr60"
-    public static let version = 1
-
-    /// `vr60` version 1 (method.md §4): max(0, 60 - |θ - θ*|), on the study's 0..60 radial scale.
+    /// max(0, 60 - |θ - θ*|) (method.md §4), on the study's 0..60 radial scale.
     public static func vr60(angle: Double, assigned: ValueOrientation) -> Double {
         max(0, 60 - angularError(angle: angle, assigned: assigned))
     }
@@ -86,9 +87,6 @@ public enum Transitivity {
 
 /// The inequality-aversion index on the secondary items (method.md §2.5).
 public enum InequalityAversion {
-    public static let formula = "ia"
-    public static let version = 1
-
     /// Ideal option index (1...9) on items 7...15 for each secondary ideal type; nil where undefined.
     static let ideals: [[Int?]] = [
         [6, 5, 4, 7, 5, 8, 5, 3, 2],                   // inequality averse

@@ -1,19 +1,25 @@
+import CSQLiteConfig
 import Foundation
 import GRDB
 import Synchronization
 
-/// Why a database file could not be opened. Each message names the problem and the way out.
+/// Why a database could not be opened, read or written. Each message names the file, the
+/// problem and the way out.
 public enum StoreError: Error, CustomStringConvertible, Equatable {
     case notSQLite(path: String)
     case missingDatabase(path: String)
+    case emptyFile(path: String)
     case missingFolder(path: String)
     case folder(path: String)
     case foreignDatabase(path: String)
-    case newerSchema(path: String, unknownMigrations: [String])
+    case newerSchema(path: String, detail: String)
+    case damaged(path: String, detail: String)
+    case diskFull(path: String)
+    case readOnlyFile(path: String)
+    case unreadableWAL(path: String)
     case unknownRun(Int64)
     case schemaMismatch(path: String, found: Int, expected: Int)
     case conversationMismatch(trialID: Int64)
-    case earlierWriteFailed(trialID: Int64)
     case runInUse(runID: Int64, owner: String, secondsAgo: Int)
 
     public var description: String {
@@ -26,58 +32,71 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
             "\(path) is a folder, not a database file; name the file itself, for example \(URL(fileURLWithPath: path).appending(path: "hvae.sqlite").path)"
         case .missingDatabase(let path):
             "no database at \(path); start one with `hvae run FILE`, or point --db (or $HVAE_DB) at an existing file"
+        case .emptyFile(let path):
+            "\(path) is an empty file, not an hvae database; it was left untouched: `hvae run FILE --db \(path)` makes it one"
         case .foreignDatabase(let path):
             "\(path) is an SQLite database that hvae did not create; it was left untouched: choose a new file with --db (or $HVAE_DB)"
-        case .newerSchema(let path, let unknown):
-            "\(path) was written by a newer hvae (schema \(unknown.joined(separator: ", "))); it was left untouched: upgrade hvae to read it"
+        case .newerSchema(let path, let detail):
+            "\(path) was written by a newer hvae (\(detail)); it was left untouched: upgrade hvae to read it"
+        case .damaged(let path, let detail):
+            "\(path) is damaged (\(detail)); it was not written to: `hvae db check --db \(path)` says what is wrong; restore it from a copy"
+        case .diskFull(let path):
+            "disk full at \(path): free space, then `hvae resume` continues the run (every committed call is kept)"
+        case .readOnlyFile(let path):
+            "\(path) cannot be written (a read-only file, folder or medium); reading commands still work; copy it to a writable folder to run or migrate it"
+        case .unreadableWAL(let path):
+            "\(path)-wal holds changes not yet in \(path), and the folder is read-only, so SQLite cannot read them; copy the database and its -wal file to a writable folder"
         case .schemaMismatch(let path, let found, let expected):
-            "\(path) has schema \(found), this hvae has \(expected); open it once with this hvae (hvae runs --db \(path)) to migrate it, then merge"
+            "\(path) has schema \(found), this hvae has \(expected); run `hvae db migrate --db \(path)` to migrate it, then merge"
         case .unknownRun(let id):
             "no run with id \(id) in this database; `hvae runs` lists them"
         case .conversationMismatch(let trialID):
             "trial \(trialID): the conversation sent does not extend the one stored"
         case .runInUse(let runID, let owner, let secondsAgo):
             "run \(runID) is being run by hvae \(owner) (alive \(secondsAgo) s ago); let it finish, or stop it (Ctrl-C), then resume"
-        case .earlierWriteFailed(let trialID):
-            "trial \(trialID): not stored because an earlier call of the trial could not be stored"
         }
     }
 }
 
-/// The hvae database: one SQLite file in WAL mode, opened through a GRDB `DatabasePool` so that
-/// readers (reports, `sqlite3`) never block the runner's writes.
+/// The hvae database: one SQLite file in WAL mode. Every query hvae makes is a method of this
+/// type (in the files of this module, by concept); nothing outside it sees SQL or GRDB.
+///
+/// Opened for writing (`init(path:create:)`), it migrates an older schema and serialises writes
+/// on one connection while readers (reports, `sqlite3`, a viewer) read beside it. Opened for
+/// reading (`openForReading(path:)`), it writes nothing at all: not to the file, and not to an
+/// older file's schema.
 public final class ExperimentStore: Sendable {
-    /// The open pool; use it for queries this type does not offer.
-    public let pool: DatabasePool
+    /// The connections queries read through.
+    let reader: any DatabaseReader
+    /// The connection writes go through; nil when the store was opened for reading.
+    let writer: DatabasePool?
+    /// The file as the user named it.
     public let path: String
-    /// Calls waiting to be committed together (see `submit(_:trialID:after:)`).
-    let recordQueue = Mutex(RecordQueue())
-    /// What the writer has stored lately (see `WriterMemory`); used by the writer alone.
-    let writerMemory = Mutex(WriterMemory())
-    /// How long a queued write may wait for others to share its transaction (unless somebody
-    /// awaits it). Each transaction writes every page it touches to the WAL, whole, and costs a
-    /// hop to the writer's thread: one call alone costs about 240 µs of CPU to record, 32 calls
-    /// together about 90 µs each (`hvae-bench store`). A kill loses what is queued.
-    public let commitInterval: DispatchTimeInterval
+    /// Calls waiting for the writer (see Recording.swift).
+    let callQueue = Mutex(CallQueue())
 
-    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    /// Opens (creating if needed) the database at `path` for writing and brings its schema up to date.
     ///
     /// A file that is not SQLite, an SQLite file that hvae did not create, or one written by a
-    /// newer hvae is refused with a `StoreError` and not modified.
-    /// With `create: false` a missing file is an error (`StoreError.missingDatabase`) instead of a new database.
-    /// `commitInterval`: see `commitInterval`.
-    public init(path: String, create: Bool = true, commitInterval: DispatchTimeInterval = .milliseconds(10)) throws {
+    /// newer hvae is refused with a `StoreError` and not modified. With `create: false` a missing
+    /// file is an error (`StoreError.missingDatabase`) instead of a new database.
+    public init(path: String, create: Bool = true) throws {
         self.path = path
-        self.commitInterval = commitInterval
-        if !FileManager.default.fileExists(atPath: path) {
+        migratedCopy = nil
+        _ = Self.enableURIs
+        let manager = FileManager.default
+        if !manager.fileExists(atPath: path) {
             guard create else { throw StoreError.missingDatabase(path: path) }
             var isFolder: ObjCBool = false
             let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+            guard manager.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
                 throw StoreError.missingFolder(path: path)
             }
         }
         try Self.inspect(path: path)
+        if manager.fileExists(atPath: path) && !manager.isWritableFile(atPath: path) {
+            throw StoreError.readOnlyFile(path: path)
+        }
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(10)
@@ -86,48 +105,75 @@ public final class ExperimentStore: Sendable {
             // process (only an OS crash or power cut can lose the last ones) at far less fsync cost.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
-        pool = try DatabasePool(path: path, configuration: configuration)
-        try Schema.migrate(pool)
+        let pool = try Self.mapped(path) { try DatabasePool(path: path, configuration: configuration) }
+        try Self.mapped(path) { try Schema.migrate(pool) }
+        writer = pool
+        reader = pool
+    }
+
+    /// Opens an existing hvae database for reading only: nothing is written to the file, its
+    /// folder's other files or its schema. A file on a read-only medium opens too (as immutable).
+    /// An older schema is read from a migrated copy in the temporary folder, and `migratedCopy`
+    /// says so; the file itself is not migrated.
+    public static func openForReading(path: String) throws -> ExperimentStore {
+        _ = enableURIs
+        let opened = try ReadOnlyOpening.open(path: path)
+        return ExperimentStore(path: path, reader: opened.reader, migratedCopy: opened.migratedCopy)
+    }
+
+    /// The migrated copy an older database is read from (see `openForReading(path:)`); nil otherwise.
+    public let migratedCopy: String?
+
+    private init(path: String, reader: any DatabaseReader, migratedCopy: String?) {
+        self.path = path
+        self.reader = reader
+        self.writer = nil
+        self.migratedCopy = migratedCopy
+    }
+
+    deinit {
+        if let migratedCopy { ReadOnlyOpening.remove(migratedCopy) }
     }
 
     /// The schema version of this binary's newest migration.
     public static var schemaVersion: Int { Schema.currentVersion }
 
-    /// Checks, without writing, that `path` is absent, empty, or an hvae database this binary can read.
-    static func inspect(path: String) throws {
-        let manager = FileManager.default
-        var isFolder: ObjCBool = false
-        if manager.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
-            throw StoreError.folder(path: path)
-        }
-        guard manager.fileExists(atPath: path),
-              let size = (try? manager.attributesOfItem(atPath: path)[.size]) as? NSNumber, size.intValue > 0
-        else { return }
-        guard let handle = FileHandle(forReadingAtPath: path) else { return }
-        let header = try handle.read(upToCount: 16) ?? Data()
-        try handle.close()
-        guard header == Data("SQLite format 3\u{0}".utf8) else { throw StoreError.notSQLite(path: path) }
+    /// `file:` URIs (for `immutable=1`) on every connection; done once, before the first one opens.
+    static let enableURIs: Void = { _ = hvae_sqlite3_enable_uri() }()
 
-        var configuration = Configuration()
-        configuration.readonly = true
-        configuration.busyMode = .timeout(10)   // another process may be creating or migrating it
-        let queue = try DatabaseQueue(path: path, configuration: configuration)
-        defer { try? queue.close() }
-        try queue.read { db in
-            let applicationID = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
-            let objects = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master")
-            // Empty, or being created by another process at this moment: GRDB makes its
-            // bookkeeping table before the first migration marks the file as hvae's.
-            if Set(objects).isSubset(of: ["grdb_migrations", "sqlite_autoindex_grdb_migrations_1"]),
-               try Int.fetchOne(db, sql: objects.isEmpty ? "SELECT 0" : "SELECT count(*) FROM grdb_migrations") == 0 {
-                return
-            }
-            guard applicationID == Schema.applicationID else { throw StoreError.foreignDatabase(path: path) }
-            if try Schema.migrator.hasBeenSuperseded(db) {
-                let applied = try Schema.migrator.appliedIdentifiers(db)
-                let known = Set(embeddedMigrations.map(\.identifier))
-                throw StoreError.newerSchema(path: path, unknownMigrations: applied.subtracting(known).sorted())
-            }
+    // MARK: Reading and writing, with SQLite's errors in words
+
+    /// Runs `body` on a reader; damaged files and full disks come out as `StoreError`s.
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await Self.mapped(path) { try await self.reader.read(body) }
+    }
+
+    /// Runs `body` in a write transaction.
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let writer = try requireWriter()
+        return try await Self.mapped(path) { try await writer.write(body) }
+    }
+
+    func requireWriter() throws -> DatabasePool {
+        guard let writer else { throw StoreError.readOnlyFile(path: path) }
+        return writer
+    }
+
+    /// `body`'s SQLite errors, as `StoreError`s where a person can act on them.
+    static func mapped<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as DatabaseError { throw translated(error, path: path) }
+    }
+
+    static func mapped<T>(_ path: String, _ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch let error as DatabaseError { throw translated(error, path: path) }
+    }
+
+    static func translated(_ error: DatabaseError, path: String) -> any Error {
+        switch error.resultCode {
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB: StoreError.damaged(path: path, detail: error.message ?? "\(error.resultCode)")
+        case .SQLITE_FULL: StoreError.diskFull(path: path)
+        case .SQLITE_READONLY: StoreError.readOnlyFile(path: path)
+        default: error
         }
     }
 }

@@ -14,12 +14,29 @@ public struct MergeOutcome: Sendable, Equatable {
 }
 
 extension ExperimentStore {
+    /// The tables a merge copies below runs, in the order it copies them, and the columns it
+    /// renumbers: each names the table whose ids it refers to. Every other column is copied as it
+    /// is, whatever the schema's columns are (they are read from the schema), so a migration that
+    /// adds a column cannot be dropped by a merge; one that adds a table must be listed here (a
+    /// test checks every table of the schema is).
+    static let mergedTables: [(table: String, renumbered: [String: String])] = [
+        ("trials", ["id": "trials", "run_id": "runs"]),
+        ("texts", [:]),
+        ("turns", ["id": "turns", "trial_id": "trials", "parent_id": "turns"]),
+        ("model_calls", ["id": "model_calls", "trial_id": "trials", "request_turn_id": "turns", "reply_turn_id": "turns"]),
+        ("answers", ["id": "answers", "call_id": "model_calls"]),
+        ("trial_scores", ["trial_id": "trials"]),
+    ]
+
+    /// The tables of the schema a merge leaves alone: GRDB's record of applied migrations.
+    static let unmergedTables: Set<String> = ["grdb_migrations"]
+
     /// Throws unless `path` is an hvae database of this binary's schema, which `merge(from:)`
-    /// can read. Reads only.
+    /// can read. Writes nothing.
     public static func checkMergeable(_ path: String) async throws {
-        let version = try await schemaVersion(of: path)
-        guard version == schemaVersion else {
-            throw StoreError.schemaMismatch(path: path, found: version, expected: schemaVersion)
+        let version = try schemaVersion(of: path)
+        guard version == Schema.currentVersion else {
+            throw StoreError.schemaMismatch(path: path, found: version, expected: Schema.currentVersion)
         }
     }
 
@@ -30,58 +47,91 @@ extension ExperimentStore {
     /// The source is only read, never written; it must have this binary's schema.
     public func merge(from path: String) async throws -> MergeOutcome {
         try await Self.checkMergeable(path)
-
-        return try await pool.writeWithoutTransaction { db in
-            // Only read from: nothing below writes to src.
-            try db.execute(sql: "ATTACH DATABASE ? AS src", arguments: [path])
-            defer { try? db.execute(sql: "DETACH DATABASE src") }
-            var outcome = MergeOutcome()
-            try db.inTransaction {
-                let runs = try Row.fetchAll(db, sql: "SELECT id, uid, shard_group FROM src.runs ORDER BY id")
-                for run in runs {
-                    let sourceRun: Int64 = run["id"]
-                    if let uid: String = run["uid"],
-                       try Int.fetchOne(db, sql: "SELECT count(*) FROM main.runs WHERE uid = ?", arguments: [uid])! > 0 {
-                        outcome.skipped += 1
-                        continue
-                    }
-                    let group: String? = run["shard_group"]
-                    let target: Int64
-                    if let group, let existing = try Int64.fetchOne(db, sql: "SELECT id FROM main.runs WHERE shard_group = ? ORDER BY id LIMIT 1",
-                                                                     arguments: [group]) {
-                        target = existing
-                        outcome.slicesJoined += 1
-                    } else {
-                        try db.execute(sql: """
-                            INSERT INTO main.runs (name, description, status, experiment_json, experiment_sha256, seed, tool_version,
-                                created_at, started_at, finished_at, git_commit, os, host, sqlite_version, replay, uid, shard, shard_group)
-                            SELECT name, description, status, experiment_json, experiment_sha256, seed, tool_version, created_at,
-                                   started_at, finished_at, git_commit, os, host, sqlite_version, replay,
-                                   CASE WHEN shard_group IS NULL THEN uid ELSE NULL END,
-                                   CASE WHEN shard_group IS NULL THEN shard ELSE 'merged' END, shard_group
-                            FROM src.runs WHERE id = ?
-                            """, arguments: [sourceRun])
-                        target = db.lastInsertedRowID
-                        outcome.runsAdded += 1
-                    }
-                    outcome.trialsAdded += try Self.copyTrials(of: sourceRun, into: target, db: db, outcome: &outcome)
-                    if group != nil {
-                        // A joined run is finished once every slice's trials are.
-                        try db.execute(sql: """
-                            UPDATE main.runs SET status = CASE WHEN EXISTS (SELECT 1 FROM main.trials WHERE run_id = ?1
-                                AND status IN ('pending', 'running')) THEN 'interrupted' ELSE 'finished' END WHERE id = ?1
-                            """, arguments: [target])
-                    }
+        let writer = try requireWriter()
+        return try await Self.mapped(self.path) {
+            try await writer.writeWithoutTransaction { db in
+                try db.execute(sql: "ATTACH DATABASE ? AS src", arguments: [path])
+                defer { try? db.execute(sql: "DETACH DATABASE src") }
+                var outcome = MergeOutcome()
+                try db.inTransaction {
+                    try Self.mergeRuns(db, outcome: &outcome)
+                    return .commit
                 }
-                return .commit
+                return outcome
             }
-            return outcome
         }
     }
 
-    /// Copies the trials of a source run missing from `target`, with their turns, texts, calls,
-    /// answers and metrics, shifting every id past the largest one here.
-    private static func copyTrials(of sourceRun: Int64, into target: Int64, db: Database, outcome: inout MergeOutcome) throws -> Int {
+    private static func mergeRuns(_ db: Database, outcome: inout MergeOutcome) throws {
+        let runColumns = try db.columns(in: "runs").map(\.name).filter { $0 != "id" }
+        var targets: [Int64: Int64] = [:]
+        for run in try Row.fetchAll(db, sql: "SELECT id, uid, shard_group, reproduces_run_id FROM src.runs ORDER BY id") {
+            let sourceRun: Int64 = run["id"]
+            if let uid: String = run["uid"],
+               let existing = try Int64.fetchOne(db, sql: "SELECT id FROM main.runs WHERE uid = ?", arguments: [uid]) {
+                targets[sourceRun] = existing
+                outcome.skipped += 1
+                continue
+            }
+            let group: String? = run["shard_group"]
+            let target: Int64
+            if let group, let existing = try Int64.fetchOne(db, sql: """
+                SELECT id FROM main.runs WHERE shard_group = ? ORDER BY id LIMIT 1
+                """, arguments: [group]) {
+                target = existing
+                outcome.slicesJoined += 1
+                // The joined run plans the trials of every slice joined so far.
+                try db.execute(sql: """
+                    UPDATE main.runs SET planned_trials = planned_trials + (SELECT planned_trials FROM src.runs WHERE id = ?)
+                    WHERE id = ?
+                    """, arguments: [sourceRun, target])
+            } else {
+                // Every column as it is, but: a slice's uid is its own, not the joined run's; its
+                // shard becomes `merged`; the run it reproduces is renumbered below (or, when that run
+                // is not in this database, forgotten).
+                let values = runColumns.map { column -> String in
+                    switch column {
+                    case "uid": "CASE WHEN shard_group IS NULL THEN uid ELSE NULL END"
+                    case "shard": "CASE WHEN shard_group IS NULL THEN shard ELSE 'merged' END"
+                    case "reproduces_run_id": "NULL"
+                    default: column
+                    }
+                }
+                try db.execute(sql: """
+                    INSERT INTO main.runs (\(runColumns.joined(separator: ", ")))
+                    SELECT \(values.joined(separator: ", ")) FROM src.runs WHERE id = ?
+                    """, arguments: [sourceRun])
+                target = db.lastInsertedRowID
+                outcome.runsAdded += 1
+            }
+            targets[sourceRun] = target
+            if let original: Int64 = run["reproduces_run_id"] {
+                // The original was merged before it (a lower id), or was here already.
+                let mapped = try targets[original] ?? Int64.fetchOne(db, sql: """
+                    SELECT m.id FROM main.runs AS m JOIN src.runs AS s ON s.uid = m.uid WHERE s.id = ?
+                    """, arguments: [original])
+                if let mapped {
+                    try db.execute(sql: "UPDATE main.runs SET reproduces_run_id = ? WHERE id = ?", arguments: [mapped, target])
+                }
+            }
+            outcome.trialsAdded += try copyTrials(of: sourceRun, into: target, db: db, outcome: &outcome)
+            if group != nil {
+                // A joined run is finished once every trial its slices plan has run.
+                try db.execute(sql: """
+                    UPDATE main.runs SET status = CASE
+                        WHEN EXISTS (SELECT 1 FROM main.trials WHERE run_id = ?1 AND status IN ('pending', 'running', 'failed'))
+                          OR (planned_trials IS NOT NULL AND (SELECT count(*) FROM main.trials WHERE run_id = ?1) < planned_trials)
+                        THEN 'interrupted' ELSE 'finished' END
+                    WHERE id = ?1
+                    """, arguments: [target])
+            }
+        }
+    }
+
+    /// Copies the trials of a source run missing from `target`, with every row that hangs from
+    /// them, shifting every id past the largest one here.
+    private static func copyTrials(of sourceRun: Int64, into target: Int64, db: Database,
+                                   outcome: inout MergeOutcome) throws -> Int {
         try db.execute(sql: "DROP TABLE IF EXISTS temp.copied")
         try db.execute(sql: """
             CREATE TEMP TABLE copied AS
@@ -91,38 +141,39 @@ extension ExperimentStore {
                     AND m.goal = s.goal AND m.option_order = s.option_order AND m.trial_index = s.trial_index)
             """, arguments: [sourceRun, target])
         let copied = try Int.fetchOne(db, sql: "SELECT count(*) FROM temp.copied")!
-        outcome.skipped += try Int.fetchOne(db, sql: "SELECT count(*) FROM src.trials WHERE run_id = ?", arguments: [sourceRun])! - copied
+        outcome.skipped += try Int.fetchOne(db, sql: "SELECT count(*) FROM src.trials WHERE run_id = ?", arguments: [sourceRun])!
+            - copied
         guard copied > 0 else { return 0 }
-        func offset(_ table: String) throws -> Int64 { try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM main.\(table)")! }
-        let (trial, turn, call, answer) = (try offset("trials"), try offset("turns"), try offset("model_calls"), try offset("answers"))
-        let selected = "IN (SELECT id FROM temp.copied)"
-        try db.execute(sql: """
-            INSERT INTO main.trials (id, run_id, model, provider, value, goal, option_order, trial_index, seed, status, error, started_at, finished_at)
-            SELECT id + \(trial), ?, model, provider, value, goal, option_order, trial_index, seed, status, error, started_at, finished_at
-            FROM src.trials WHERE id \(selected);
-            """, arguments: [target])
-        try db.execute(sql: """
-            INSERT INTO main.texts (sha256, body)
-            SELECT DISTINCT x.sha256, x.body FROM src.texts AS x JOIN src.turns AS t ON t.text_sha256 = x.sha256
-            WHERE t.trial_id \(selected) ON CONFLICT DO NOTHING;
-            INSERT INTO main.turns (id, trial_id, parent_id, position, role, text_sha256)
-            SELECT id + \(turn), trial_id + \(trial), parent_id + \(turn), position, role, text_sha256
-            FROM src.turns WHERE trial_id \(selected) ORDER BY id;
-            INSERT INTO main.model_calls (id, trial_id, step, item, attempt, retry, request_turn_id, reply_turn_id, raw_response,
-                provider_model_id, finish_reason, input_tokens, output_tokens, latency_ms, error, started_at, finished_at,
-                http_status, system_fingerprint)
-            SELECT id + \(call), trial_id + \(trial), step, item, attempt, retry, request_turn_id + \(turn), reply_turn_id + \(turn),
-                raw_response, provider_model_id, finish_reason, input_tokens, output_tokens, latency_ms, error, started_at, finished_at,
-                http_status, system_fingerprint
-            FROM src.model_calls WHERE trial_id \(selected);
-            INSERT INTO main.answers (id, call_id, parser_version, status, item, shown_letter, option, self, other)
-            SELECT a.id + \(answer), a.call_id + \(call), a.parser_version, a.status, a.item, a.shown_letter, a.option, a.self, a.other
-            FROM src.answers AS a JOIN src.model_calls AS c ON c.id = a.call_id WHERE c.trial_id \(selected);
-            INSERT INTO main.trial_metrics (trial_id, metric, formula, formula_version, parser_version, value, label, computed_at)
-            SELECT trial_id + \(trial), metric, formula, formula_version, parser_version, value, label, computed_at
-            FROM src.trial_metrics WHERE trial_id \(selected);
-            """)
-        outcome.callsAdded += try Int.fetchOne(db, sql: "SELECT count(*) FROM src.model_calls WHERE trial_id \(selected)")!
+        var offsets: [String: String] = ["runs": ""]
+        for table in ["trials", "turns", "model_calls", "answers"] {
+            offsets[table] = " + \(try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM main.\(table)")!)"
+        }
+        // Which rows of each table belong to the copied trials.
+        let belongs: [String: String] = [
+            "trials": "id IN (SELECT id FROM temp.copied)",
+            "texts": "sha256 IN (SELECT text_sha256 FROM src.turns WHERE trial_id IN (SELECT id FROM temp.copied))",
+            "turns": "trial_id IN (SELECT id FROM temp.copied)",
+            "model_calls": "trial_id IN (SELECT id FROM temp.copied)",
+            "answers": "call_id IN (SELECT id FROM src.model_calls WHERE trial_id IN (SELECT id FROM temp.copied))",
+            "trial_scores": "trial_id IN (SELECT id FROM temp.copied)",
+        ]
+        for (table, renumbered) in mergedTables {
+            let columns = try db.columns(in: table).map(\.name)
+            let values = columns.map { column -> String in
+                guard let referenced = renumbered[column] else { return column }
+                if referenced == "runs" { return "\(target)" }
+                return "\(column)\(offsets[referenced]!)"
+            }
+            try db.execute(sql: """
+                INSERT INTO main.\(table) (\(columns.joined(separator: ", ")))
+                SELECT \(values.joined(separator: ", ")) FROM src.\(table) WHERE \(belongs[table]!)
+                \(table == "turns" ? "ORDER BY id" : "")
+                \(table == "texts" ? "ON CONFLICT DO NOTHING" : "")
+                """)
+        }
+        outcome.callsAdded += try Int.fetchOne(db, sql: """
+            SELECT count(*) FROM src.model_calls WHERE trial_id IN (SELECT id FROM temp.copied)
+            """)!
         return copied
     }
 }

@@ -37,7 +37,7 @@ enum Schema {
     /// When a migration fails and the applied migrations have changed meanwhile, another process
     /// made progress: this one looks again and goes on from there. A failure with no such
     /// progress is thrown. Each retry needs a migration more applied, so this ends.
-    static func migrate(_ pool: DatabasePool) throws {
+    static func migrate(_ pool: some DatabaseWriter) throws {
         let migrator = self.migrator
         while true {
             let before = try pool.read { try migrator.appliedIdentifiers($0) }

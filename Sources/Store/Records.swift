@@ -1,38 +1,33 @@
+import Domain
 import Foundation
 import GRDB
+import SVO
 
-/// Timestamps are stored as ISO 8601 UTC text with milliseconds, readable in sqlite3 and sortable.
-public enum Timestamp {
-    private static let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
-    public static func string(_ date: Date) -> String { style.format(date) }
-    public static var now: String { string(Date()) }
-    /// The date a stored timestamp names; nil if it is not one.
-    public static func date(_ text: String) -> Date? { try? style.parse(text) }
+/// The lifecycle of a run (`runs.status`).
+public enum RunStatus: String, Sendable, CaseIterable {
+    case pending, running, finished, interrupted
+    /// Trials failed, or a model was stopped (a bad key, a server that cannot be reached): the
+    /// reasons are stored; `hvae resume` tries the failed and unrun trials again.
+    case failed
 }
 
-/// The lifecycle of a run.
-public enum RunStatus: String, Codable, Sendable, DatabaseValueConvertible, CaseIterable {
-    case pending, running, finished, interrupted, failed
-}
-
-/// The lifecycle of a trial. `incomplete`: an item stayed unanswered after every attempt, so
-/// the trial has no angle; `failed`: the provider failed, so the trial stopped.
-public enum TrialStatus: String, Codable, Sendable, DatabaseValueConvertible, CaseIterable {
+/// The lifecycle of a trial (`trials.status`). `incomplete`: an item stayed unanswered after
+/// every attempt, so the trial has no angle; `failed`: the provider failed, so the trial stopped.
+public enum TrialStatus: String, Sendable, CaseIterable {
     case pending, running, complete, incomplete, failed
+
+    /// The status a scored trial has.
+    public init(_ scored: ScoredStatus) { self = scored == .complete ? .complete : .incomplete }
 }
 
 /// A row of `runs`.
-public struct RunRecord: Codable, Sendable, FetchableRecord, MutablePersistableRecord {
-    public static let databaseTableName = "runs"
-    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
-
+public struct RunRecord: Sendable, Equatable {
     public var id: Int64?
     public var name: String
     public var description: String
     public var status: RunStatus
-    public var experimentJson: String
-    public var experimentSha256: String
+    public var experimentJSON: String
+    public var experimentSHA256: String
     public var seed: Int64
     public var toolVersion: String
     public var createdAt: String
@@ -45,7 +40,7 @@ public struct RunRecord: Codable, Sendable, FetchableRecord, MutablePersistableR
     /// Filled in by the store when the run is created.
     public var sqliteVersion: String?
     /// The run this one reproduces, for `hvae reproduce`.
-    public var reproducesRunId: Int64?
+    public var reproducesRunID: Int64?
     /// True when every reply was served from the reproduced run's stored replies.
     public var replay = false
     /// Identity across databases (a UUID), for merging.
@@ -58,154 +53,165 @@ public struct RunRecord: Codable, Sendable, FetchableRecord, MutablePersistableR
     public var owner: String?
     /// When the owner last said it was alive.
     public var heartbeatAt: String?
+    /// How many trials the experiment plans for this run; nil for runs of schema 8 and before,
+    /// whose trials were all stored when the run was created.
+    public var plannedTrials: Int?
+    /// Why the run stopped before its end, if it did.
+    public var stopReason: String?
 
-    public init(name: String, description: String, experimentJson: String, seed: Int64, toolVersion: String) {
+    public init(name: String, description: String, experimentJSON: String, seed: Int64, toolVersion: String) {
         self.name = name
         self.description = description
         self.status = .pending
-        self.experimentJson = experimentJson
-        self.experimentSha256 = SHA256.hex(experimentJson)
+        self.experimentJSON = experimentJSON
+        self.experimentSHA256 = Digest.sha256Hex(experimentJSON)
         self.seed = seed
         self.toolVersion = toolVersion
         self.createdAt = Timestamp.now
     }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+    static let columns = """
+        id, name, description, status, experiment_json, experiment_sha256, seed, tool_version, created_at, started_at,
+        finished_at, git_commit, os, host, sqlite_version, reproduces_run_id, replay, uid, shard, shard_group, owner,
+        heartbeat_at, planned_trials, stop_reason
+        """
+
+    init(row: Row) {
+        id = row[0]
+        name = row[1]
+        description = row[2]
+        status = RunStatus(rawValue: row[3]) ?? .failed
+        experimentJSON = row[4]
+        experimentSHA256 = row[5]
+        seed = row[6]
+        toolVersion = row[7]
+        createdAt = row[8]
+        startedAt = row[9]
+        finishedAt = row[10]
+        gitCommit = row[11]
+        os = row[12]
+        host = row[13]
+        sqliteVersion = row[14]
+        reproducesRunID = row[15]
+        replay = row[16]
+        uid = row[17]
+        shard = row[18]
+        shardGroup = row[19]
+        owner = row[20]
+        heartbeatAt = row[21]
+        plannedTrials = row[22]
+        stopReason = row[23]
+    }
+
+    var arguments: StatementArguments {
+        [id, name, description, status.rawValue, experimentJSON, experimentSHA256, seed, toolVersion, createdAt, startedAt,
+         finishedAt, gitCommit, os, host, sqliteVersion, reproducesRunID, replay, uid, shard, shardGroup, owner,
+         heartbeatAt, plannedTrials, stopReason]
+    }
+
+    /// Whether the run's trials are stored as they start (schema 9), so that a resume walks the plan.
+    public var storesTrialsAsTheyStart: Bool { plannedTrials != nil }
+}
+
+/// What identifies a trial within its run: its cell and replicate number.
+public struct TrialKey: Sendable, Hashable, CustomStringConvertible {
+    public var model: String
+    public var value: ValueOrientation
+    public var goal: GoalCondition
+    public var optionOrder: OptionOrder
+    /// The replicate number within the cell, from 1.
+    public var index: Int
+
+    public init(model: String, value: ValueOrientation, goal: GoalCondition, optionOrder: OptionOrder, index: Int) {
+        self.model = model
+        self.value = value
+        self.goal = goal
+        self.optionOrder = optionOrder
+        self.index = index
+    }
+
+    public var description: String { "\(model) \(value.rawValue) \(goal.rawValue) \(optionOrder.rawValue) #\(index)" }
 }
 
 /// A row of `trials`.
-public struct TrialRecord: Codable, Sendable, FetchableRecord, MutablePersistableRecord {
-    public static let databaseTableName = "trials"
-    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
-
+public struct TrialRecord: Sendable, Equatable {
     public var id: Int64?
-    public var runId: Int64
-    public var model: String
+    public var runID: Int64
+    public var key: TrialKey
     public var provider: String
-    public var value: String
-    public var goal: String
-    public var optionOrder: String
-    public var trialIndex: Int
     public var seed: Int64
     public var status: TrialStatus
     public var error: String?
     public var startedAt: String?
     public var finishedAt: String?
+    /// The trial's place in the experiment's plan; nil for trials of schema 8 and before.
+    public var ordinal: Int?
 
-    public init(runId: Int64, model: String, provider: String, value: String, goal: String,
-                optionOrder: String, trialIndex: Int, seed: Int64) {
-        self.runId = runId
-        self.model = model
+    public init(runID: Int64, key: TrialKey, provider: String, seed: Int64, ordinal: Int?) {
+        self.runID = runID
+        self.key = key
         self.provider = provider
-        self.value = value
-        self.goal = goal
-        self.optionOrder = optionOrder
-        self.trialIndex = trialIndex
         self.seed = seed
         self.status = .pending
+        self.ordinal = ordinal
     }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
-}
+    static let columns = """
+        id, run_id, model, provider, value, goal, option_order, trial_index, seed, status, error, started_at, finished_at, ordinal
+        """
 
-// Rows by hand rather than through Codable: a run inserts and reads back every one of its trials,
-// which cost about 34 µs of CPU a trial through GRDB's Codable path and 14 µs written out
-// (perf of `hvae-bench phase runner`).
-extension TrialRecord {
-    public init(row: Row) throws {
-        id = row["id"]
-        runId = row["run_id"]
-        model = row["model"]
-        provider = row["provider"]
-        value = row["value"]
-        goal = row["goal"]
-        optionOrder = row["option_order"]
-        trialIndex = row["trial_index"]
-        seed = row["seed"]
-        status = row["status"]
-        error = row["error"]
-        startedAt = row["started_at"]
-        finishedAt = row["finished_at"]
+    init(row: Row) throws {
+        guard let value = ValueOrientation(rawValue: row[4]), let goal = GoalCondition(rawValue: row[5]),
+              let order = OptionOrder(rawValue: row[6]), let status = TrialStatus(rawValue: row[9])
+        else { throw DatabaseError(message: "trial \(row[0] as Int64? ?? -1) has a value, goal, order or status hvae does not know") }
+        id = row[0]
+        runID = row[1]
+        key = TrialKey(model: row[2], value: value, goal: goal, optionOrder: order, index: row[7])
+        provider = row[3]
+        seed = row[8]
+        self.status = status
+        error = row[10]
+        startedAt = row[11]
+        finishedAt = row[12]
+        ordinal = row[13]
     }
 
-    public func encode(to container: inout PersistenceContainer) throws {
-        container["id"] = id
-        container["run_id"] = runId
-        container["model"] = model
-        container["provider"] = provider
-        container["value"] = value
-        container["goal"] = goal
-        container["option_order"] = optionOrder
-        container["trial_index"] = trialIndex
-        container["seed"] = seed
-        container["status"] = status
-        container["error"] = error
-        container["started_at"] = startedAt
-        container["finished_at"] = finishedAt
-    }
-}
-
-/// One message of a chat conversation.
-public struct ChatMessage: Codable, Sendable, Hashable {
-    public enum Role: String, Codable, Sendable, CaseIterable { case system, user, assistant }
-    public var role: Role
-    public var content: String
-
-    public init(_ role: Role, _ content: String) {
-        self.role = role
-        self.content = content
-    }
-}
-
-/// Which step of the trial protocol a call belongs to.
-public enum CallStep: Sendable, Hashable {
-    case value, goal, item(Int)
-
-    /// The `step` column: value, goal or item.
-    public var name: String {
-        switch self {
-        case .value: "value"
-        case .goal: "goal"
-        case .item: "item"
-        }
-    }
-
-    /// The `item` column: the item number for item steps.
-    public var item: Int? {
-        if case .item(let n) = self { return n }
-        return nil
+    var arguments: StatementArguments {
+        [id, runID, key.model, provider, key.value.rawValue, key.goal.rawValue, key.optionOrder.rawValue, key.index, seed,
+         status.rawValue, error, startedAt, finishedAt, ordinal]
     }
 }
 
 /// The parser's reading of an item reply, as stored in `answers`.
-public struct AnswerRow: Sendable, Hashable {
+public struct AnswerRecord: Sendable, Hashable {
     public var parserVersion: Int
-    public var status: String
+    public var status: AnswerStatus
     public var item: Int
-    public var shownLetter: String?
-    public var option: String?
-    public var own: Int?
-    public var other: Int?
+    /// The letter the model chose, as shown to it; nil unless `status == .ok`.
+    public var shownLetter: OptionLetter?
+    /// The item's real option behind that letter.
+    public var option: OptionLetter?
+    /// The coins of that option for the model and for the other participant.
+    public var allocation: Allocation?
 
-    public init(parserVersion: Int, status: String, item: Int, shownLetter: String?, option: String?, own: Int?, other: Int?) {
+    public init(parserVersion: Int, status: AnswerStatus, item: Int, shownLetter: OptionLetter?, option: OptionLetter?,
+                allocation: Allocation?) {
         self.parserVersion = parserVersion
         self.status = status
         self.item = item
         self.shownLetter = shownLetter
         self.option = option
-        self.own = own
-        self.other = other
+        self.allocation = allocation
     }
 }
 
-/// Everything about one model call, persisted in one transaction by `ExperimentStore.record(_:trialID:)`.
-public struct CallOutcome: Sendable {
+/// Everything about one model call, stored in one transaction by `ExperimentStore.record(_:trialID:)`.
+public struct CallRecord: Sendable {
     public var step: CallStep
     public var attempt: Int
     /// 0 for the first try of this request, 1, 2... for transport retries (429, 5xx, timeouts).
     public var retry: Int
-    /// The HTTP status, for calls to a model API.
+    /// The HTTP status received, for calls to a model API.
     public var httpStatus: Int?
     /// The whole conversation sent, ending with the newest user message.
     public var request: [ChatMessage]
@@ -222,19 +228,17 @@ public struct CallOutcome: Sendable {
     public var startedAt: Date
     public var finishedAt: Date
     /// The parsed answer, for item steps whose call returned a reply.
-    public var answer: AnswerRow?
+    public var answer: AnswerRecord?
     /// What makes the request the same as another, for the response cache.
     public var requestKey: String?
     /// True when the reply came from the cache, not from the model.
     public var cacheHit = false
 
     public init(step: CallStep, attempt: Int, retry: Int = 0, httpStatus: Int? = nil, request: [ChatMessage],
-                reply: String?, rawResponse: String? = nil,
-                providerModelID: String? = nil, systemFingerprint: String? = nil, finishReason: String? = nil, inputTokens: Int? = nil,
-                outputTokens: Int? = nil, latencyMs: Double, error: String? = nil, startedAt: Date,
-                finishedAt: Date, answer: AnswerRow? = nil, requestKey: String? = nil, cacheHit: Bool = false) {
-        self.requestKey = requestKey
-        self.cacheHit = cacheHit
+                reply: String?, rawResponse: String? = nil, providerModelID: String? = nil, systemFingerprint: String? = nil,
+                finishReason: String? = nil, inputTokens: Int? = nil, outputTokens: Int? = nil, latencyMs: Double,
+                error: String? = nil, startedAt: Date, finishedAt: Date, answer: AnswerRecord? = nil,
+                requestKey: String? = nil, cacheHit: Bool = false) {
         self.step = step
         self.attempt = attempt
         self.retry = retry
@@ -252,45 +256,61 @@ public struct CallOutcome: Sendable {
         self.startedAt = startedAt
         self.finishedAt = finishedAt
         self.answer = answer
+        self.requestKey = requestKey
+        self.cacheHit = cacheHit
     }
 }
 
-/// One value of one per-trial metric, with the formula that produced it.
-public struct MetricValue: Sendable, Hashable {
-    public var metric: String
-    public var formula: String
-    public var formulaVersion: Int
-    /// The parser version of the answers it was computed from.
-    public var parserVersion: Int = 1
-    public var value: Double?
-    public var label: String?
+/// A call already stored for a trial, as a resume needs it.
+public struct StoredCall: Sendable, Equatable {
+    public var step: CallStep
+    public var attempt: Int
+    public var retry: Int
+    /// Nil when the call failed.
+    public var reply: String?
 
-    public init(metric: String, formula: String, formulaVersion: Int, value: Double) {
-        self.metric = metric
-        self.formula = formula
-        self.formulaVersion = formulaVersion
-        self.value = value
-    }
-
-    public init(metric: String, formula: String, formulaVersion: Int, label: String) {
-        self.metric = metric
-        self.formula = formula
-        self.formulaVersion = formulaVersion
-        self.label = label
+    public init(step: CallStep, attempt: Int, retry: Int, reply: String?) {
+        self.step = step
+        self.attempt = attempt
+        self.retry = retry
+        self.reply = reply
     }
 }
 
-/// A row of the `vr_summary` view.
-public struct VRSummaryRow: Codable, Sendable, FetchableRecord, Hashable {
-    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    public var runId: Int64
-    public var model: String
-    public var value: String
-    public var goal: String
-    public var n: Int
-    public var nComplete: Int
-    public var meanVr: Double?
-    public var sdVr: Double?
-    public var meanAngle: Double?
-    public var hitRate: Double?
+/// A row of the `trial_results` view: a trial with its newest scores.
+public struct TrialResult: Sendable, Equatable {
+    public var trialID: Int64
+    public var runID: Int64
+    public var key: TrialKey
+    /// The trial's status; a scored trial's follows its newest scores.
+    public var status: TrialStatus
+    public var angle: Double?
+    public var category: ValueOrientation?
+    public var hit: Bool?
+    public var vr: Double?
+    public var angularError: Double?
+    public var transitive: Bool?
+    public var invalidItems: Int?
+    public var inequalityAversion: Double?
+    public var meanSelf: Double?
+    public var meanOther: Double?
+    /// The scores' parser and formula versions; nil for a trial without scores.
+    public var parserVersion: Int?
+    public var formulaVersion: Int?
+
+    public init(trialID: Int64, runID: Int64, key: TrialKey, status: TrialStatus) {
+        self.trialID = trialID
+        self.runID = runID
+        self.key = key
+        self.status = status
+    }
+}
+
+/// What the scorer reads of one trial: its assigned value, the items it asked, and the parser's
+/// reading of every item call.
+public struct ScoringInput: Sendable {
+    public var trialID: Int64
+    public var value: ValueOrientation
+    public var asked: Set<Int>
+    public var readings: [ItemReading]
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Domain
 import GRDB
 
 /// The hvae process running a run, as `runs.owner` stores it: "HOST PID".
@@ -50,7 +51,7 @@ extension ExperimentStore {
     /// nothing) while another live process runs it. Read and written in one transaction, so two
     /// processes claiming at once cannot both win.
     public func claimRun(_ runID: Int64, for owner: RunOwner, at now: Date = Date()) async throws {
-        try await pool.write { db in
+        try await write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT status, owner, heartbeat_at FROM runs WHERE id = ?",
                                              arguments: [runID]) else { throw StoreError.unknownRun(runID) }
             if row["status"] as String == RunStatus.running.rawValue,
@@ -68,7 +69,7 @@ extension ExperimentStore {
 
     /// Says that `owner` is still running `runID` (if it still owns it).
     public func heartbeat(_ runID: Int64, for owner: RunOwner) async throws {
-        try await pool.write { db in
+        try await write { db in
             try db.execute(sql: "UPDATE runs SET heartbeat_at = ? WHERE id = ? AND owner = ?",
                            arguments: [Timestamp.now, runID, owner.stored])
         }
@@ -76,7 +77,7 @@ extension ExperimentStore {
 
     /// `owner` stops running `runID`: the run has no owner any more (if it was `owner`).
     public func releaseRun(_ runID: Int64, from owner: RunOwner) async throws {
-        try await pool.write { db in
+        try await write { db in
             try db.execute(sql: "UPDATE runs SET owner = NULL WHERE id = ? AND owner = ?", arguments: [runID, owner.stored])
         }
     }

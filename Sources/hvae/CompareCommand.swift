@@ -1,7 +1,9 @@
 import Analysis
 import ArgumentParser
+import Domain
 import Foundation
 import Store
+import SVO
 
 struct CompareCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,7 +14,8 @@ struct CompareCommand: AsyncParsableCommand {
             A − B with a 95% percentile bootstrap interval (each group resampled on its own), and a \
             two-sided permutation-test p-value, Holm-corrected across the values. Seeded: the same data \
             and seed give the same numbers. Trials of the other dimensions are pooled; narrow them with \
-            the filters.
+            the filters. Runs that repeat another run's draws (a replay) are left out unless \
+            --include-repeats, as in `hvae report`.
 
             Examples:
               hvae compare model gpt-4o claude-3-5-sonnet --all
@@ -43,10 +46,10 @@ struct CompareCommand: AsyncParsableCommand {
     var models: [String] = []
 
     @Option(name: .customLong("goal"), help: ArgumentHelp("Only this goal condition.", valueName: "goal"))
-    var goals: [String] = []
+    var goals: [GoalCondition] = []
 
     @Option(name: .customLong("order"), help: ArgumentHelp("Only this option order.", valueName: "order"))
-    var orders: [String] = []
+    var orders: [OptionOrder] = []
 
     @Option(help: ArgumentHelp("Bootstrap resamples.", valueName: "n"))
     var resamples = 10_000
@@ -79,7 +82,7 @@ struct CompareCommand: AsyncParsableCommand {
                 for id in [first, second] { _ = try await store.run(id) }
                 runIDs = [first, second]
             }
-            var filter = ReportFilter(runIDs: runIDs, models: models, goals: goals, optionOrders: orders)
+            var filter = TrialFilter(runIDs: runIDs, models: models, goals: goals, optionOrders: orders)
             if dimension == .model, models.isEmpty { filter.models = [a, b] }
             let comparison = try await Comparison.build(store: store, filter: filter, dimension: dimension.reportDimension, a: a, b: b,
                                                         resamples: resamples, permutations: permutations, seed: seed)

@@ -1,5 +1,6 @@
 import Analysis
 import ArgumentParser
+import Domain
 import Foundation
 import Runner
 import Store
@@ -57,14 +58,14 @@ struct ExportCommand: AsyncParsableCommand {
             } else {
                 handle = FileHandle.standardOutput
             }
-            let rows = try await Exporter.export(table, runIDs: runIDs, format: format, store: store, to: handle)
+            let rows = try Exporter.export(table, runIDs: runIDs, format: format, store: store, to: handle)
             if let output {
                 try handle.close()
                 if meta {
                     let provenance = ExportProvenance(
                         table: table.rawValue, format: format.rawValue, runIDs: runIDs, rows: rows,
                         database: URL(fileURLWithPath: database.path).standardizedFileURL.path,
-                        databaseSHA256: try SHA256.hex(fileAt: database.path), toolVersion: HVAE.version,
+                        databaseSHA256: try Digest.sha256Hex(fileAt: database.path), toolVersion: HVAE.version,
                         filters: ["run": selection.runIDs.map(String.init), "experiment": selection.experiments,
                                   "all": selection.all ? ["true"] : []].filter { !$0.value.isEmpty },
                         sql: table.sql(runCount: runIDs.count), exportedAt: Timestamp.now)
@@ -78,5 +79,3 @@ struct ExportCommand: AsyncParsableCommand {
     }
 }
 
-extension ExportTable: ExpressibleByArgument {}
-extension ExportFormat: ExpressibleByArgument {}

@@ -11,7 +11,7 @@ struct HVAECommand: AsyncParsableCommand {
             A model is assigned a social value orientation (altruistic, prosocial, individualistic or \
             competitive), optionally writes itself a goal, then answers the SVO Slider Measure. Its \
             choices give an SVO angle; value rationality (VR, 0 to 60) says how close that angle comes \
-            to the assigned value's ideal. Every prompt, reply, parsed answer and metric is kept in an \
+            to the assigned value's ideal. Every prompt, reply, parsed answer and score is kept in an \
             SQLite database that you can query with sqlite3 (see docs/schema.md).
 
             Examples:
@@ -22,10 +22,16 @@ struct HVAECommand: AsyncParsableCommand {
               hvae export calls -o calls.csv      every call, for other tools
               hvae plot radar -o radar.svg        the study's figure
 
-            The database is ./hvae.sqlite unless --db or $HVAE_DB says otherwise.
+            The database is ./hvae.sqlite unless --db or $HVAE_DB says otherwise. Commands that only \
+            read (runs, show, report, compare, export, plot, rescore --dry-run, db check) never write \
+            to it, and work on a read-only file.
             """,
         version: "\(HVAE.version) (commit \(HVAE.gitCommit))",
-        subcommands: [RunCommand.self, ResumeCommand.self, ReproduceCommand.self, RescoreCommand.self, MergeCommand.self, RunsCommand.self, ShowCommand.self, ReportCommand.self, CompareCommand.self, ExportCommand.self, PlotCommand.self, DatabaseCommand.self]
+        subcommands: [
+            RunCommand.self, ResumeCommand.self, ReproduceCommand.self, RescoreCommand.self, MergeCommand.self,
+            RunsCommand.self, ShowCommand.self, ReportCommand.self, CompareCommand.self, ExportCommand.self,
+            PlotCommand.self, DatabaseCommand.self,
+        ]
     )
 }
 
@@ -42,7 +48,7 @@ struct DatabaseOptions: ParsableArguments {
     }
 }
 
-/// Turns a library error into the one-line message the user sees, with a non-zero exit.
+/// A library error as the one-line message the user sees, with a non-zero exit.
 struct UserFacingError: Error, CustomStringConvertible {
     let description: String
     init(_ error: any Error) { description = String(describing: error) }
@@ -65,4 +71,24 @@ func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
 /// Writes to standard error.
 func printError(_ text: String, terminator: String = "\n") {
     FileHandle.standardError.write(Data((text + terminator).utf8))
+}
+
+/// Prints a line and flushes standard output at once, so that a line a script waits for (the run
+/// id) is out before the first model call, even if the process is killed later.
+func announce(_ text: String) {
+    print(text)
+    fflush(nil)   // every stream: stdout is not concurrency-safe to name in Swift 6
+}
+
+/// Writes `text` to a file, or to standard output when `path` is nil.
+func write(_ text: String, to path: String?) throws {
+    guard let path else {
+        print(text, terminator: "")
+        return
+    }
+    do {
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    } catch {
+        throw UserFacingError(message: "cannot write \(path); check the folder exists and is writable")
+    }
 }

@@ -43,10 +43,10 @@ struct ReproduceCommand: AsyncParsableCommand {
             let original = try await store.run(runID)
             let experiment = try runner.experiment(of: original)
             let providers = replay
-                ? try await ReplayProvider.load(store: store, runID: runID)
+                ? ReplayProvider.load(store: store, runID: runID, models: experiment.models.map(\.name))
                 : try ProviderFactory.makeAll(experiment, transport: URLSessionTransport(maxConnectionsPerHost: max(64, experiment.concurrency)))
             let run = try await runner.createRun(experiment, reproducing: runID, replay: replay)
-            print("run \(run.id!): reproducing run \(runID) (\(experiment.name))\(replay ? " from its stored replies" : "")")
+            announce("run \(run.id!): reproducing run \(runID) (\(experiment.name))\(replay ? " from its stored replies" : "")")
             let outcome = try await RunSession(store: store, runner: runner, runID: run.id!, experiment: experiment,
                                                providers: providers, quiet: quiet, databasePath: database.path,
                                                printsReport: false).execute()

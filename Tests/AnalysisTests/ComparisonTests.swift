@@ -1,4 +1,5 @@
 import Foundation
+import Store
 import Testing
 @testable import Analysis
 
@@ -35,7 +36,7 @@ struct ComparisonTests {
     @Test("comparing two models on a run: per value, with the right counts and signs")
     func models() async throws {
         let fixture = try await ReportFixture()
-        let comparison = try await Comparison.build(store: fixture.store, filter: ReportFilter(runIDs: fixture.runIDs),
+        let comparison = try await Comparison.build(store: fixture.store, filter: TrialFilter(runIDs: fixture.runIDs),
                                                     dimension: .model, a: "stubborn", b: "noisy", resamples: 500, permutations: 500)
         #expect(comparison.rows.map(\.value) == ["altruistic", "prosocial", "individualistic", "competitive"])
         #expect(comparison.rows.allSatisfy { $0.nA == 16 && $0.nB == 16 })

@@ -1,8 +1,10 @@
+import Domain
 import Foundation
 import GRDB
-import Testing
 import Store
 import SVO
+import Testing
+
 @testable import Analysis
 @testable import Runner
 
@@ -12,7 +14,8 @@ final class ReportFixture {
     let store: ExperimentStore
     var runIDs: [Int64] = []
 
-    init(_ yaml: String = ReportFixture.standard, seeds: [Int] = [1]) async throws {
+    init(_ yaml: String = ReportFixture.standard, seeds: [Int] = [1],
+         providers: (@Sendable (Experiment) throws -> [String: any ChatProvider])? = nil) async throws {
         directory = FileManager.default.temporaryDirectory.appending(path: "hvae-report-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         store = try ExperimentStore(path: directory.appending(path: "r.sqlite").path)
@@ -21,8 +24,18 @@ final class ReportFixture {
             let runner = ExperimentRunner(store: store)
             let run = try await runner.createRun(experiment)
             _ = try await runner.execute(runID: run.id!, experiment: experiment,
-                                         providers: try ProviderFactory.makeAll(experiment, transport: URLSessionTransport()))
+                                         providers: try providers?(experiment)
+                                             ?? ProviderFactory.makeAll(experiment, transport: URLSessionTransport()))
             runIDs.append(run.id!)
+        }
+    }
+
+    /// A read-only connection of its own, for the tests' queries.
+    var reader: DatabaseQueue {
+        get throws {
+            var configuration = Configuration()
+            configuration.readonly = true
+            return try DatabaseQueue(path: store.path, configuration: configuration)
         }
     }
 
@@ -43,32 +56,50 @@ final class ReportFixture {
 
 @Suite("Reports: statistics and formats")
 struct ReportTests {
-    @Test("the default report agrees with the vr_summary view, cell by cell")
+    @Test("every report agrees with the vr_summary view, cell by cell: several runs, incomplete trials, two parser versions")
     func agreesWithView() async throws {
-        let fixture = try await ReportFixture()
-        let report = try await Report.build(store: fixture.store, filter: ReportFilter(runIDs: fixture.runIDs))
+        // A model that hedges now and then: some trials stay incomplete.
+        let hedging: @Sendable (Experiment) throws -> [String: any ChatProvider] = { experiment in
+            var providers = try ProviderFactory.makeAll(experiment, transport: URLSessionTransport())
+            let sometimes = ScriptedReplies { request, _ in
+                guard case .item(let item) = request.context.step else { return "I care." }
+                return request.context.trialSeed % 5 == 0 && item == 3 ? "B or C" : "Option 5"
+            }
+            providers["stubborn"] = sometimes
+            return providers
+        }
+        let fixture = try await ReportFixture(seeds: [1, 2, 3], providers: hedging)
+        // A second parser version reads "Option 5" as E: trials complete, and the views follow.
+        _ = try await Rescorer(store: fixture.store, parserVersion: AnswerParser.version + 1) { reply, shown in
+            reply == "Option 5" ? .ok(.e) : AnswerParser.parse(reply, shown: shown)
+        }.rescore(runIDs: [fixture.runIDs[0]], dryRun: false)
+        let report = try await Report.build(store: fixture.store, filter: TrialFilter(runIDs: fixture.runIDs),
+                                            options: ReportOptions(groupBy: [.run, .model, .value, .goal], resamples: 10))
         let view = try await fixture.store.vrSummary(runIDs: fixture.runIDs)
-        #expect(report.cells.count == 16)
+        #expect(report.cells.count == 3 * 16)
         #expect(report.cells.count == view.count)
+        #expect(report.cells.contains { $0.nIncomplete > 0 && $0.nIncomplete < $0.n })
+        #expect(report.cells.contains { $0.nIncomplete == $0.n && $0.meanVR == nil })
         for cell in report.cells {
-            let row = try #require(view.first { [$0.model, $0.value, $0.goal] == cell.group })
+            let row = try #require(view.first { [String($0.runID), $0.model, $0.value, $0.goal] == cell.group })
             #expect(cell.n == row.n)
             #expect(cell.nIncomplete == row.n - row.nComplete)
-            #expect(abs(cell.meanVR! - row.meanVr!) < 1e-9)
-            #expect(abs((cell.sdVR ?? 0) - (row.sdVr ?? 0)) < 1e-9)
-            #expect(abs(cell.meanAngle! - row.meanAngle!) < 1e-9)
-            #expect(abs(cell.hitRate! - row.hitRate!) < 1e-9)
+            #expect(cell.meanVR.map { abs($0 - row.meanVR!) < 1e-9 } ?? (row.meanVR == nil))
+            #expect(cell.sdVR.map { abs($0 - row.sdVR!) < 1e-9 } ?? (row.sdVR == nil))
+            #expect(cell.meanAngle.map { abs($0 - row.meanAngle!) < 1e-9 } ?? (row.meanAngle == nil))
+            #expect(cell.hitRate.map { abs($0 - row.hitRate!) < 1e-9 } ?? (row.hitRate == nil))
         }
-        // The study's order: models as they first appear, values A, P, I, C, with before without.
-        #expect(report.cells.prefix(8).map { $0.group[1] } == ["altruistic", "altruistic", "prosocial", "prosocial",
-                                                                "individualistic", "individualistic", "competitive", "competitive"])
-        #expect(report.cells.prefix(2).map { $0.group[2] } == ["with", "without"])
+        // The study's order: values A, P, I, C, with before without.
+        let one = try await Report.build(store: fixture.store, filter: TrialFilter(runIDs: [fixture.runIDs[1]]))
+        #expect(one.cells.prefix(8).map { $0.group[1] } == ["altruistic", "altruistic", "prosocial", "prosocial",
+                                                             "individualistic", "individualistic", "competitive", "competitive"])
+        #expect(one.cells.prefix(2).map { $0.group[2] } == ["with", "without"])
     }
 
     @Test("filters and groupings select and split the right trials")
     func filtersAndGroups() async throws {
         let fixture = try await ReportFixture(seeds: [1, 2])
-        let filter = ReportFilter(runIDs: fixture.runIDs, models: ["stubborn"], values: ["altruistic", "competitive"], goals: ["with"])
+        let filter = TrialFilter(runIDs: fixture.runIDs, models: ["stubborn"], values: [.altruistic, .competitive], goals: [.with])
         let byOrder = try await Report.build(store: fixture.store, filter: filter,
                                              options: ReportOptions(groupBy: [.value, .optionOrder, .run]))
         #expect(byOrder.cells.map(\.group) == [
@@ -77,10 +108,10 @@ struct ReportTests {
         ])
         #expect(byOrder.cells.allSatisfy { $0.n == 4 })
         // The stubborn agent is prosocial whatever it is told: VR 43.61 on altruistic, 0 on competitive.
-        #expect(byOrder.cells.prefix(4).allSatisfy { abs($0.meanVR! - 43.61) < 1e-9 })
+        #expect(byOrder.cells.prefix(4).allSatisfy { abs($0.meanVR! - 43.61) < 0.005 })
         #expect(byOrder.cells.suffix(4).allSatisfy { $0.meanVR == 0 })
 
-        let pooled = try await Report.build(store: fixture.store, filter: ReportFilter(runIDs: fixture.runIDs, models: ["noisy"]),
+        let pooled = try await Report.build(store: fixture.store, filter: TrialFilter(runIDs: fixture.runIDs, models: ["noisy"]),
                                             options: ReportOptions(groupBy: [.model]))
         #expect(pooled.cells.count == 1)
         #expect(pooled.cells[0].n == 2 * 4 * 2 * 2 * 4)
@@ -89,10 +120,10 @@ struct ReportTests {
     @Test("pooled θ is the angle of the averaged allocations; transitive share and hit rate are shares")
     func pooledAngle() async throws {
         let fixture = try await ReportFixture()
-        let report = try await Report.build(store: fixture.store, filter: ReportFilter(runIDs: fixture.runIDs, models: ["noisy"]),
+        let report = try await Report.build(store: fixture.store, filter: TrialFilter(runIDs: fixture.runIDs, models: ["noisy"]),
                                             options: ReportOptions(groupBy: [.model, .value]))
         for cell in report.cells {
-            let (own, other) = try await fixture.store.pool.read { db in
+            let (own, other) = try await fixture.reader.read { db in
                 let row = try Row.fetchOne(db, sql: """
                     SELECT avg(a.self) AS own, avg(a.other) AS other
                     FROM call_log AS a JOIN trials AS t ON t.id = a.trial_id
@@ -127,13 +158,13 @@ struct ReportTests {
     @Test("csv, json, markdown, latex and table carry the same numbers")
     func formatsAgree() async throws {
         let fixture = try await ReportFixture()
-        let report = try await Report.build(store: fixture.store, filter: ReportFilter(runIDs: fixture.runIDs),
+        let report = try await Report.build(store: fixture.store, filter: TrialFilter(runIDs: fixture.runIDs),
                                             options: ReportOptions(resamples: 500))
         let csvLines = try ReportRenderer.render(report, as: .csv).components(separatedBy: "\r\n").filter { !$0.isEmpty }
         #expect(csvLines.first == "model,value,goal,n,n_incomplete,mean_vr,sd_vr,ci_low,ci_high,mean_angle,pooled_angle,hit_rate,transitive_share,mean_inequality_aversion")
         #expect(csvLines.count == report.cells.count + 1)
 
-        struct Document: Decodable { let cells: [ReportCell]; let options: ReportOptions; let filter: ReportFilter }
+        struct Document: Decodable { let cells: [ReportCell]; let options: ReportOptions; let filter: TrialFilter }
         let json = try JSONDecoder().decode(Document.self, from: Data(try ReportRenderer.render(report, as: .json).utf8))
         #expect(json.cells == report.cells)
         #expect(json.options.resamples == 500)
@@ -148,7 +179,7 @@ struct ReportTests {
             #expect(Array(fields[0..<3]) == cell.group)
             #expect(Double(fields[5]) == cell.meanVR)
             #expect(Double(fields[7]) == cell.ciLow)
-            let meanSD = String(format: "%.2f ± %.2f", cell.meanVR!, cell.sdVR ?? 0)
+            let meanSD = String(format: "%.2f ± ", cell.meanVR!) + (cell.sdVR.map { String(format: "%.2f", $0) } ?? "–")
             #expect(markdown.contains("| \(cell.group.joined(separator: " | ")) | \(cell.n) | \(cell.nIncomplete) | \(meanSD) |"))
             #expect(latex.contains("\(cell.group.joined(separator: " & ")) & \(cell.n) & \(cell.nIncomplete) & \(meanSD.replacingOccurrences(of: "±", with: "$\\pm$")) &"))
             #expect(table.contains(meanSD))
@@ -158,14 +189,16 @@ struct ReportTests {
     @Test("the study layout: models and goals as rows, the four values as columns")
     func studyLayout() async throws {
         let fixture = try await ReportFixture()
-        let report = try await Report.build(store: fixture.store, filter: ReportFilter(runIDs: fixture.runIDs), options: ReportOptions(resamples: 10))
+        let report = try await Report.build(store: fixture.store, filter: TrialFilter(runIDs: fixture.runIDs), options: ReportOptions(resamples: 10))
         let markdown = try ReportRenderer.render(report, as: .markdown, layout: .study)
         let lines = markdown.split(separator: "\n")
         #expect(lines[0] == "| model | goal | altruistic | prosocial | individualistic | competitive |")
-        #expect(lines.count == 2 + 4)
-        #expect(lines.contains("| stubborn | with | 43.61 ± 0.00 | 60.00 ± 0.00 | 22.82 ± 0.00 | 0.00 ± 0.00 |"))
+        #expect(lines.count == 2 + 4 + 1)   // the table and its note
+        // Each cell says how many complete trials it rests on, and fewer than five are flagged.
+        #expect(lines.contains("| stubborn | with | 43.61 ± 0.00 (8) | 60.00 ± 0.00 (8) | 22.82 ± 0.00 (8) | 0.00 ± 0.00 (8) |"))
+        #expect(!markdown.contains("†"))
         let csv = try ReportRenderer.render(report, as: .csv, layout: .study)
-        #expect(csv.hasPrefix("model,goal,altruistic_mean_vr,altruistic_sd_vr,altruistic_n,"))
+        #expect(csv.hasPrefix("model,goal,altruistic_mean_vr,altruistic_sd_vr,altruistic_n,altruistic_n_complete,"))
         // JSON: the CSV's columns, numbers as numbers, a missing spread as null.
         let json = try ReportRenderer.render(report, as: .json, layout: .study)
         let objects = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])
@@ -179,6 +212,53 @@ struct ReportTests {
         #expect(throws: ReportLayoutError.self) {
             try ReportRenderer.render(Report(filter: report.filter, options: ReportOptions(groupBy: [.model]), cells: []), as: .table, layout: .study)
         }
+    }
+
+    @Test("a cell of one complete trial shows its sd as undefined, and cells of fewer than five trials are flagged")
+    func fewTrials() async throws {
+        let fixture = try await ReportFixture("""
+            name: one
+            trials: 1
+            values: [prosocial, competitive]
+            goal: with
+            models:
+              - name: noisy
+                agent: noisy
+            """)
+        let report = try await Report.build(store: fixture.store, filter: TrialFilter(runIDs: fixture.runIDs),
+                                            options: ReportOptions(resamples: 10))
+        let cell = try #require(report.cells.first)
+        #expect(cell.sdVR == nil)
+        for format in [ReportFormat.table, .markdown] {
+            let rows = try ReportRenderer.render(report, as: format)
+            #expect(rows.contains(String(format: "%.2f ± –", cell.meanVR!)))
+            #expect(!rows.contains("± 0.00"))
+            let study = try ReportRenderer.render(report, as: format, layout: .study)
+            #expect(study.contains(String(format: "%.2f ± – (1) †", cell.meanVR!)))
+            #expect(study.contains("† fewer than 5 complete trials."))
+        }
+        #expect(try ReportRenderer.render(report, as: .latex, layout: .study).contains("$^\\dagger$"))
+    }
+
+    @Test("a replay and a second run of one experiment are not pooled: their trials are the same draws")
+    func distinctDraws() async throws {
+        func run(_ id: Int64, sha: String, replay: Bool = false, shard: String? = nil) -> RunRecord {
+            var record = RunRecord(name: "e", description: "", experimentJSON: sha, seed: 1, toolVersion: "t")
+            record.id = id
+            record.replay = replay
+            record.shard = shard
+            return record
+        }
+        let runs = [run(1, sha: "a"), run(2, sha: "a", replay: true), run(3, sha: "b"), run(4, sha: "a"),
+                    run(5, sha: "c", shard: "1/2"), run(6, sha: "c", shard: "2/2")]
+        let (kept, leftOut) = DistinctDraws.select(runs)
+        #expect(kept == [1, 3, 5, 6])
+        #expect(leftOut == [.init(run: 2, repeats: 1, replay: true), .init(run: 4, repeats: 1, replay: false)])
+        let note = try #require(DistinctDraws.note(leftOut))
+        #expect(note.contains("run 2 (a replay of run 1)") && note.contains("--include-repeats"))
+        #expect(DistinctDraws.note([]) == nil)
+        // A replay whose original is not among them is kept: it is the only copy of those draws.
+        #expect(DistinctDraws.select([runs[1], runs[2]]).kept == [2, 3])
     }
 
     @Test("CSV fields with commas, quotes and line breaks are quoted per RFC 4180")

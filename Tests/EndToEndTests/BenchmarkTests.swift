@@ -6,13 +6,27 @@ let benchBinary = hvaeBinary.deletingLastPathComponent().appending(path: "hvae-b
 
 @Suite("hvae-bench still runs (on tiny sizes: no timing is asserted)")
 struct BenchmarkTests {
-    @Test("the synthetic scale database builds and reports")
+    @Test("the scale database builds with the shape of a real run, and the report and rescore benchmarks run on it")
     func scale() throws {
         let result = try runProgram(benchBinary.path, ["scale", "4800"])
         #expect(result.status == 0)
-        #expect(result.output.contains("synthetic database: 640 trials"))
-        #expect(result.output.contains("full report (64 cells, 10000 bootstrap resamples)"))
-        #expect(result.output.contains("export of all 640 trials as CSV"))
+        #expect(result.output.contains("scale database: 576 trials, "), "\(result.output)")
+        #expect(result.output.contains("hvae report (the whole command, 10000 bootstrap resamples): median"))
+        #expect(result.output.contains("reading 576 trial_results rows"))
+        // Every reply read again: as many as the database has item calls with a reply, all added anew.
+        let rescore = try #require(result.output.split(separator: "\n").first { $0.hasPrefix("rescore of ") })
+        let numbers = rescore.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+        #expect(numbers.count >= 3 && numbers[0] > 576 * 6 && numbers[0] == numbers[1] && numbers[2] == 576, "\(rescore)")
+    }
+
+    @Test("the parser and plan benchmarks run")
+    func parserAndPlan() throws {
+        let parser = try runProgram(benchBinary.path, ["parser"])
+        #expect(parser.status == 0)
+        #expect(parser.output.contains("parser: a 10") && parser.output.contains("x the time of lower-casing it"), "\(parser.output)")
+        let plan = try runProgram(benchBinary.path, ["plan", "200"])
+        #expect(plan.status == 0)
+        #expect(plan.output.contains("plan: 200 trials x 32 cells: first call after"), "\(plan.output)")
     }
 
     @Test("recording alone: every call of every trial is recorded, with concurrent trials")
@@ -36,6 +50,6 @@ struct BenchmarkTests {
         let result = try runProgram(benchBinary.path, ["fast"], withErrors: true)
         #expect(result.status == 64)
         #expect(result.output.contains("unknown mode 'fast'") && result.output.contains("overhead, concurrency")
-                && result.output.contains("phase runner|raw"))
+                && result.output.contains("phase runner|raw") && result.output.contains("parser"))
     }
 }

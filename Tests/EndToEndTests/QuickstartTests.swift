@@ -69,8 +69,8 @@ struct QuickstartTests {
         let markdown = try hvae(["report", "--run", "1", "--format", "markdown"], in: work.url)
         #expect(markdown.stdout.contains("| fixed-A | altruistic | with | 10 | 0 | 29.08 ± 0.00 | [29.08, 29.08] | 30.47 | 30.47 | 0.00 | 0.00 |"))
         let study = try hvae(["report", "--layout", "study", "--format", "markdown"], in: work.url)
-        #expect(study.stdout.contains("| ideal | with | 60.00 ± 0.00 | 60.00 ± 0.00 | 60.00 ± 0.00 | 60.00 ± 0.00 |"))
-        #expect(study.stdout.contains("| stubborn-prosocial | without | 43.61 ± 0.00 | 60.00 ± 0.00 | 22.82 ± 0.00 | 0.00 ± 0.00 |"))
+        #expect(study.stdout.contains("| ideal | with | 60.00 ± 0.00 (10) | 60.00 ± 0.00 (10) | 60.00 ± 0.00 (10) | 60.00 ± 0.00 (10) |"))
+        #expect(study.stdout.contains("| stubborn-prosocial | without | 43.61 ± 0.00 (10) | 60.00 ± 0.00 (10) | 22.82 ± 0.00 (10) | 0.00 ± 0.00 (10) |"))
     }
 
     @Test("a bad experiment file: one-line error with key and line, non-zero exit, no database")
@@ -196,12 +196,15 @@ struct ReportCommandTests {
         }
         // Default: the newest run only (run 3, alpha): 8 cells of 2 trials.
         #expect(try csvRows([]).map { $0[3] } == Array(repeating: "2", count: 8))
-        // Both alpha runs pooled: 4 trials per cell.
-        #expect(try csvRows(["--experiment", "alpha"]).map { $0[3] } == Array(repeating: "4", count: 8))
-        #expect(try csvRows(["--all", "--by", "model"]).map { [$0[0], $0[1]] } == [["ideal", "32"], ["fixed", "24"]])
+        // The two alpha runs are the same draws (same experiment, same seeds): not pooled unless asked.
+        let alpha = try hvae(["report", "--format", "csv", "--resamples", "50", "--experiment", "alpha"], in: work.url)
+        #expect(alpha.stderr.contains("left out run 3 (the same draws as run 1)"), "\(alpha.stderr)")
+        #expect(try csvRows(["--experiment", "alpha"]).map { $0[3] } == Array(repeating: "2", count: 8))
+        #expect(try csvRows(["--experiment", "alpha", "--include-repeats"]).map { $0[3] } == Array(repeating: "4", count: 8))
+        #expect(try csvRows(["--all", "--by", "model"]).map { [$0[0], $0[1]] } == [["ideal", "16"], ["fixed", "24"]])
         #expect(try csvRows(["--run", "2", "--value", "prosocial", "--goal", "with"]).map { Array($0[0..<4]) }
                 == [["fixed", "prosocial", "with", "3"]])
-        #expect(try csvRows(["--all", "--by", "run,model"]).map { [$0[0], $0[1]] } == [["1", "ideal"], ["2", "fixed"], ["3", "ideal"]])
+        #expect(try csvRows(["--all", "--by", "run,model"]).map { [$0[0], $0[1]] } == [["1", "ideal"], ["2", "fixed"]])
 
         let latex = try hvae(["report", "--format", "latex", "--resamples", "50", "-o", "vr.tex"], in: work.url)
         #expect(latex.status == 0)
@@ -210,7 +213,8 @@ struct ReportCommandTests {
         #expect(tex.contains("\\begin{tabular}") && tex.contains("ideal & altruistic & with"))
 
         for (arguments, message) in [(["--by", "colour"], "--by: unknown dimension 'colour'"),
-                                     (["--value", "selfish"], "--value: unknown value 'selfish'"),
+                                     (["--value", "selfish"],
+                                      "The value 'selfish' is invalid for '--value <value>'. Please provide one of 'altruistic', 'prosocial', 'individualistic' or 'competitive'."),
                                      (["--experiment", "gamma"], "no run of an experiment named 'gamma'"),
                                      (["--run", "9"], "no run with id 9"),
                                      (["--model", "nobody"], "no trials match these filters")] {
@@ -251,11 +255,14 @@ struct CompareCommandTests {
         let differences = ideal.stdout.components(separatedBy: "\r\n").dropFirst().filter { !$0.isEmpty }.map { $0.split(separator: ",", omittingEmptySubsequences: false)[5] }
         #expect(differences.allSatisfy { abs(Double($0)!) < 1e-9 })
 
-        // A report over several option orders shows VR per order and the spread between them.
+        // A report over several option orders shows position bias value by value: the always-A
+        // agent's angle moves with the order (30.47° to 14.74°) and it keeps its letter; the ideal one does not.
         let report = try hvae(["report", "--resamples", "20"], in: work.url)
-        #expect(report.stdout.contains("Position bias: mean VR by option order"))
+        #expect(report.stdout.contains("Position bias, value by value"))
         let biasLines = report.stdout.components(separatedBy: "Position bias")[1].split(separator: "\n")
-        #expect(biasLines.contains { $0.hasPrefix("ideal") && $0.hasSuffix("0.00") })
+        #expect(biasLines.filter { $0.hasPrefix("ideal ") }.count == 4)
+        #expect(biasLines.filter { $0.hasPrefix("first ") && $0.contains("14.74  -15.72") && $0.contains(" 100% ") && $0.hasSuffix(" 0%") }.count == 4,
+                "\(biasLines)")
         #expect(!(try hvae(["report", "--by", "model,option_order", "--resamples", "20"], in: work.url)).stdout.contains("Position bias"))
 
         let missing = try hvae(["compare", "model", "ideal", "nobody"], in: work.url)

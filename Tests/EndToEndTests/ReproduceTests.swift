@@ -121,7 +121,7 @@ struct RescoreCommandTests {
         }
         // A fresh connection for each look, so nothing cached in this process hides what hvae wrote.
         let counts = { try DatabaseQueue(path: work.path("hvae.sqlite")).read { db in
-            [try Int.fetchOne(db, sql: "SELECT count(*) FROM answers")!, try Int.fetchOne(db, sql: "SELECT count(*) FROM trial_metrics")!]
+            [try Int.fetchOne(db, sql: "SELECT count(*) FROM answers")!, try Int.fetchOne(db, sql: "SELECT count(*) FROM trial_scores")!]
         } }
         let before = try counts()
         let dry = try hvae(["rescore", "--dry-run"], in: work.url)

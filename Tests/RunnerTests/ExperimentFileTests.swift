@@ -24,7 +24,7 @@ struct ExperimentFileTests {
         #expect(experiment.maxAttempts == 3)
         #expect(experiment.templates == .standard)
         #expect(experiment.models == [ModelSpec(name: "ideal", provider: .reference(ReferenceAgentSpec(agent: .ideal)))])
-        #expect(experiment.plannedTrials.count == 1 * 4 * 2 * 1 * 10)
+        #expect(experiment.plan.count == 1 * 4 * 2 * 1 * 10)
     }
 
     @Test("the quickstart example parses")
@@ -33,7 +33,7 @@ struct ExperimentFileTests {
             .deletingLastPathComponent().appending(path: "examples/quickstart.yaml").path
         let experiment = try ExperimentFile.load(path: path)
         #expect(experiment.models.map(\.name) == ["ideal", "noisy", "fixed-A", "stubborn-prosocial"])
-        #expect(experiment.plannedTrials.count == 320)
+        #expect(experiment.plan.count == 320)
     }
 
     @Test("canonical JSON is stable and decodes back to the same experiment")
@@ -51,11 +51,50 @@ struct ExperimentFileTests {
     func seeds() throws {
         let one = try ExperimentFile.parse(yaml: Self.minimal)
         let two = try ExperimentFile.parse(yaml: Self.minimal + "\n  - name: other\n    agent: random\n")
-        let seedsOne = one.plannedTrials.map(\.seed)
+        func seeds(_ experiment: Experiment) -> [Int64] { experiment.plan.ordinals().map { experiment.plan.trial(at: $0).seed } }
+        let seedsOne = seeds(one)
         #expect(Set(seedsOne).count == seedsOne.count)
-        #expect(Array(two.plannedTrials.prefix(seedsOne.count).map(\.seed)) == seedsOne)
+        #expect(Array(seeds(two).prefix(seedsOne.count)) == seedsOne)
         let reseeded = try ExperimentFile.parse(yaml: Self.minimal + "\nseed: 2\n")
-        #expect(reseeded.plannedTrials.map(\.seed) != seedsOne)
+        #expect(seeds(reseeded) != seedsOne)
+    }
+
+    @Test("the plan lists every cell once, in the study's order, and slices cover it exactly", arguments: [1, 2, 3, 7])
+    func plan(slices: Int) throws {
+        let experiment = try ExperimentFile.parse(yaml: """
+            name: plan
+            trials: 3
+            option_orders: [original, reversed]
+            models:
+              - name: a
+                agent: ideal
+              - name: b
+                agent: random
+            """)
+        let plan = experiment.plan
+        #expect(plan.total == 2 * 4 * 2 * 2 * 3)
+        let all = plan.ordinals().map { plan.trial(at: $0) }
+        #expect(all.count == plan.count)
+        #expect(Set(all.map(\.key)).count == all.count)
+        #expect(all.map(\.ordinal) == Array(0..<plan.total))
+        // Model, then value, goal, order, replicate.
+        #expect(all.prefix(4).map(\.key.index) == [1, 2, 3, 1])
+        #expect(all[3].key.optionOrder == .reversed)
+        #expect(all[6].key.goal == .without)
+        #expect(all[plan.total / 2].key.model == "b")
+        var covered: [Int] = []
+        for index in 1...slices {
+            let slice = TrialPlan(experiment: experiment, shard: (index, slices))
+            let ordinals = Array(slice.ordinals())
+            #expect(ordinals.count == slice.count)
+            #expect(ordinals.allSatisfy { $0 % slices == index - 1 })
+            // Walking a slice from anywhere starts at the slice's next trial.
+            if let first = ordinals.first {
+                #expect(Array(slice.ordinals(from: first + 1)) == Array(ordinals.dropFirst()))
+            }
+            covered += ordinals
+        }
+        #expect(covered.sorted() == Array(0..<plan.total))
     }
 
     static let badFiles: [(String, String)] = [

@@ -1,9 +1,11 @@
+import Domain
 import Foundation
 import GRDB
 import ModelServer
 import Store
 import Synchronization
 import Testing
+
 @testable import Runner
 
 /// An experiment of `trials` prosocial without-goal trials (7 calls each) on one model served by `server`.
@@ -43,7 +45,7 @@ func runAPI(_ yaml: String) async throws -> (ScratchStore, Int64, RunOutcome) {
 
 /// The stored calls of a run, in order.
 func callRows(_ scratch: ScratchStore) throws -> [Row] {
-    try scratch.store.pool.read { db in
+    try scratch.reader.read { db in
         try Row.fetchAll(db, sql: """
             SELECT c.step, c.item, c.attempt, c.retry, c.http_status, c.system_fingerprint, c.error, c.provider_model_id, c.finish_reason,
                    c.input_tokens, c.output_tokens, c.raw_response, c.started_at, c.finished_at, l.reply, l.parse_status
@@ -53,19 +55,21 @@ func callRows(_ scratch: ScratchStore) throws -> [Row] {
 }
 
 func trialStatuses(_ scratch: ScratchStore) throws -> [String] {
-    try scratch.store.pool.read { db in try String.fetchAll(db, sql: "SELECT status FROM trials ORDER BY id") }
+    try scratch.reader.read { db in try String.fetchAll(db, sql: "SELECT status FROM trials ORDER BY id") }
 }
 
 @Suite("Model providers over real HTTP", .serialized)
 struct ProviderTests {
     @Test("OpenAI wire format: request fields, key header, usage, model id and raw body stored; messy replies parsed")
     func openAIFormat() async throws {
-        let replies = ["I value fairness.", "A", "A:", "E: 85,41", "The answer is: E.", "D: 85,33\nThe answer is D.", "I prefer a fair split."]
+        // Item 3's E is (68, 93); item 5's D is (81, 69), not the (85, 33) quoted with it: a conflict, re-asked.
+        let replies = ["I value fairness.", "A", "A:", "E: 68,93", "The answer is: E.", "D: 85,33\nThe answer is D.",
+                       "I prefer a fair split."]
         let server = try ModelAPIServer(api: .openai) { _, n in .reply(replies[min(n, replies.count - 1)]) }
         defer { server.stop() }
         let (scratch, _, outcome) = try await runAPI(apiExperiment(server, extra: "    temperature: 0.3\n    max_tokens: 50\n    stop: [\"\\n\\n\"]"))
-        // The last item never parses: 2 re-asks follow it.
-        #expect(outcome.progress.calls == 9)
+        // Items 5 and 6 never parse: each is asked three times.
+        #expect(outcome.progress.calls == 11)
         let first = try #require(server.requests.first)
         #expect(first.headers["authorization"] == "Bearer sk-test-secret-123")
         let body = try #require(first.json)
@@ -79,13 +83,14 @@ struct ProviderTests {
         #expect(second.map { $0["role"]! } == ["user", "assistant", "user"])
 
         let rows = try callRows(scratch)
-        #expect(rows.count == 9)
+        #expect(rows.count == 11)
         #expect(rows.allSatisfy { ($0["http_status"] as Int?) == 200 })
         #expect(rows.allSatisfy { ($0["system_fingerprint"] as String?) == "fp_test" })
         #expect(rows.allSatisfy { ($0["provider_model_id"] as String?) == "scripted-model-1" })
         #expect(rows.allSatisfy { ($0["raw_response"] as String?)?.contains("chat.completion") == true })
         #expect(rows[1]["input_tokens"] as Int? ?? 0 > 0)
-        #expect(rows.map { $0["parse_status"] as String? } == ["ok", "ok", "ok", "ok", "ok", "ok", "no_option", "no_option", "no_option"])
+        #expect(rows.map { $0["parse_status"] as String? }
+                == ["ok", "ok", "ok", "ok", "ok", "conflict"] + Array(repeating: "no_option", count: 5))
         #expect(try trialStatuses(scratch) == ["incomplete"])
     }
 
@@ -97,7 +102,8 @@ struct ProviderTests {
         let provider = try AnthropicProvider(spec: spec, transport: URLSessionTransport(), environment: testEnvironment)
         let response = try await provider.complete(ChatRequest(
             messages: [ChatMessage(.system, "Be brief."), ChatMessage(.user, "Pick one.")],
-            context: TrialContext(assignedValue: .prosocial, trialSeed: 1, step: .item(1), callIndex: 0)))
+            context: TrialContext(key: TrialKey(model: "m", value: .prosocial, goal: .without, optionOrder: .original, index: 1),
+                                  trialSeed: 1, step: .item(1), callIndex: 0)))
         #expect(response.text == "C")
         #expect(response.providerModelID == "claude-test")
         #expect(response.finishReason == "end_turn")
@@ -141,6 +147,7 @@ struct ProviderTests {
         #expect(retried["error"] as String? == nil)
         #expect(outcome.progress.retries == 1)
         #expect(outcome.progress.errors == 1)
+        if case .malformed = failure { #expect(failed["http_status"] == 200) }   // the status received, garbled body or not
         if case .error(let status, _, let retryAfter) = failure {
             #expect(failed["http_status"] == status)
             if retryAfter != nil {
@@ -161,8 +168,100 @@ struct ProviderTests {
         let rows = try callRows(scratch)
         #expect(rows.count == 4)
         #expect(rows.dropFirst().map { $0["retry"] as Int } == [0, 1, 2])
-        let error = try await scratch.store.pool.read { db in try String.fetchOne(db, sql: "SELECT error FROM trials") }
+        let error = try await scratch.reader.read { db in try String.fetchOne(db, sql: "SELECT error FROM trials") }
         #expect(error == "HTTP 503: down (after 2 retries)")
+        #expect(outcome.status == .failed)
+    }
+
+    @Test("a resumed call gets every retry again; its rows go on numbering its tries")
+    func resumedRetries() async throws {
+        // The first item fails three times in a row, then answers.
+        let server = try ModelAPIServer(api: .openai) { _, n in (1...3).contains(n) ? .error(status: 503, message: "busy") : .reply("E") }
+        defer { server.stop() }
+        let yaml = apiExperiment(server, extra: "    max_retries: 2")
+        let (scratch, runID, first) = try await runAPI(yaml)
+        #expect(first.progress.failed == 1)
+        let experiment = try ExperimentFile.parse(yaml: yaml)
+        let runner = ExperimentRunner(store: scratch.store)
+        let providers = try ProviderFactory.makeAll(experiment, transport: URLSessionTransport(), environment: testEnvironment)
+        let resumed = try await runner.execute(runID: runID, experiment: experiment, providers: providers)
+        #expect(resumed.status == .finished)
+        #expect(try trialStatuses(scratch) == ["complete"])
+        let item1 = try callRows(scratch).filter { $0["item"] as Int? == 1 }
+        #expect(item1.map { $0["retry"] as Int } == [0, 1, 2, 3])
+        #expect(item1.map { $0["error"] as String? != nil } == [true, true, true, false])
+    }
+
+    @Test("an API key a server echoes back is not stored, exported or printed")
+    func echoedKey() async throws {
+        let server = try ModelAPIServer(api: .openai) { _, n in
+            n == 0 ? .reply("My key is sk-test-secret-123 and sk-proj-ABCDEFGHIJKLMNOPQRSTUV.")
+                : .error(status: 401, message: "Incorrect API key provided: sk-test-secret-123 (see sk-proj-ABCDEFGHIJKLMNOPQRSTUV)")
+        }
+        defer { server.stop() }
+        let (scratch, runID, outcome) = try await runAPI(apiExperiment(server))
+        #expect(outcome.status == .failed)
+        let stored = try await scratch.reader.read { db in
+            try String.fetchAll(db, sql: """
+                SELECT coalesce(raw_response, '') || coalesce(error, '') FROM model_calls
+                UNION ALL SELECT body FROM texts UNION ALL SELECT coalesce(error, '') FROM trials
+                UNION ALL SELECT coalesce(stop_reason, '') FROM runs
+                """).joined(separator: "\n")
+        }
+        #expect(!stored.contains("sk-test-secret-123"))
+        #expect(!stored.contains("ABCDEFGHIJKLMNOPQRSTUV"))
+        #expect(stored.contains("Incorrect API key provided: [redacted] (see [redacted])"))
+        #expect(try await scratch.store.failureReasons(runID: runID).first?.error.contains("[redacted]") == true)
+    }
+
+    @Test("a server that answers HTML, or another API, gets one line that says so")
+    func notTheAPI() async throws {
+        let page = "<html><body><h1>501 Not Implemented</h1>" + String(repeating: "<p>filler</p>", count: 200) + "</body></html>"
+        let server = try ModelAPIServer(api: .openai) { _, _ in .raw(status: 501, contentType: "text/html", body: page) }
+        defer { server.stop() }
+        let (scratch, runID, _) = try await runAPI(apiExperiment(server, extra: "    max_retries: 0"))
+        let error = try #require(try await scratch.store.failureReasons(runID: runID).first?.error)
+        #expect(error == "HTTP 501: the server at \(server.baseURL)/chat/completions did not answer in the OpenAI format (HTTP 501, text/html)")
+        // The page itself is kept as it came, for whoever wants to read it.
+        #expect(try callRows(scratch).first?["raw_response"] as String? == page)
+    }
+
+    @Test("a server that cannot be reached stops its model after give_up_after, not after every trial's retries")
+    func deadEndpoint() async throws {
+        // A port nothing listens on: every call is refused at once.
+        let yaml = """
+            name: dead
+            trials: 40
+            values: [prosocial]
+            goal: without
+            concurrency: 4
+            models:
+              - name: m
+                provider: openai
+                model: x
+                base_url: http://127.0.0.1:9/v1
+                max_retries: 5
+                retry_delay: 0.2
+                give_up_after: 1
+            """
+        let clock = ContinuousClock.now
+        let (scratch, runID, outcome) = try await runAPI(yaml)
+        let elapsed = ContinuousClock.now - clock
+        #expect(outcome.status == .failed)
+        guard case .modelStopped(let model, let message) = try #require(outcome.stopReasons.first) else {
+            Issue.record("expected the model to be stopped: \(outcome.stopReasons)")
+            return
+        }
+        #expect(model == "m")
+        #expect(message.contains("the server at http://127.0.0.1:9/v1 could not be reached for 1 s"))
+        let run = try await scratch.store.run(runID)
+        #expect(run.status == .failed)
+        #expect(run.stopReason?.contains("could not be reached") == true)
+        // Far fewer trials than planned were tried: the rest are left for a resume.
+        let stored = try await scratch.store.trialStatusCounts(runID: runID).values.reduce(0, +)
+        #expect(stored < 40)
+        // Each of 40 trials going through 5 retries would take minutes; the stop comes in seconds.
+        #expect(elapsed < .seconds(60))
     }
 
     @Test("a 401 stops that model's trials with the server's message; other models go on")
@@ -176,12 +275,14 @@ struct ProviderTests {
             """
         let (scratch, runID, outcome) = try await runAPI(yaml.replacingOccurrences(of: "concurrency: 4", with: "concurrency: 1"))
         #expect(outcome.stopReasons == [.modelStopped(model: "m", message: "HTTP 401: Incorrect API key provided")])
-        #expect(outcome.status == .interrupted)
+        #expect(outcome.status == .failed)
         #expect(server.requests.count == 1)
         let counts = try await scratch.store.trialStatusCounts(runID: runID)
         #expect(counts[.failed] == 1)
-        #expect(counts[.pending] == 5)
         #expect(counts[.complete] == 6)   // the reference agent's trials
+        // The stopped model's other five trials were not started: a resume runs them.
+        #expect(try await scratch.store.run(runID).plannedTrials == 12)
+        #expect(counts.values.reduce(0, +) == 7)
     }
 
     @Test("per-model max_concurrency bounds the calls in flight")
@@ -283,7 +384,7 @@ struct CacheTests {
         let (second, secondOutcome) = try await runOnce(yaml)
         #expect(server.requests.count == served)
         #expect(secondOutcome.progress.cacheHits == secondOutcome.progress.calls)
-        let (hits, replies) = try await scratch.store.pool.read { db in
+        let (hits, replies) = try await scratch.reader.read { db in
             (try Int.fetchOne(db, sql: "SELECT sum(cache_hit) FROM model_calls c JOIN trials t ON t.id = c.trial_id WHERE t.run_id = ?", arguments: [second])!,
              try [first, second].map { run in
                  try String.fetchAll(db, sql: "SELECT reply FROM call_log WHERE run_id = ? ORDER BY call_id", arguments: [run])

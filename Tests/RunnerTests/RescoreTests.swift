@@ -1,15 +1,16 @@
+import Analysis
 import Foundation
 import GRDB
 import Store
 import SVO
 import Testing
+
 @testable import Runner
-import Analysis
 
 @Suite("Rescoring stored replies")
 struct RescoreTests {
-    /// A parser "v2" that also reads "Option N" as the N-th letter.
-    static let numbered: Rescorer.Parse = { reply, shown in
+    /// A parser, one version newer than hvae's, that also reads "Option N" as the N-th letter.
+    static let numbered: ItemReply.Parse = { reply, shown in
         if let match = reply.firstMatch(of: #/Option (\d)/#), let n = Int(match.output.1), (1...9).contains(n) {
             return .ok(OptionLetter(rawValue: n - 1)!)
         }
@@ -18,7 +19,7 @@ struct RescoreTests {
 
     @Test("a parser change adds a new parser version's rows, keeps the old ones, and rescores the trials")
     func parserChange() async throws {
-        // Items are answered "Option 5": parser v1 reads no option, so every trial is incomplete.
+        // Items are answered "Option 5": hvae's parser reads no option, so every trial is incomplete.
         let provider = ScriptedProvider { request, _ in request.context.step == .value ? "Fair." : "Option 5" }
         let (scratch, runID, progress) = try await run("""
             name: numbered
@@ -32,43 +33,75 @@ struct RescoreTests {
         #expect(progress.incomplete == 2)
         let store = scratch.store
 
-        let dry = try await Rescorer(store: store, parserVersion: 2, parse: Self.numbered).rescore(runIDs: [runID], dryRun: true)
+        let dry = try await Rescorer(store: store, parserVersion: Self.newer, parse: Self.numbered).rescore(runIDs: [runID], dryRun: true)
         #expect(dry.changes.count == 2 * 6 * 3)
         #expect(dry.changes.allSatisfy { $0.before == "no_option" && $0.after == "ok E" })
-        #expect(try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM answers WHERE parser_version = 2") } == 0)
+        #expect(try await scratch.reader.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM answers WHERE parser_version = ?", arguments: [Self.newer])
+        } == 0)
 
-        let outcome = try await Rescorer(store: store, parserVersion: 2, parse: Self.numbered).rescore(runIDs: [runID], dryRun: false)
+        let outcome = try await Rescorer(store: store, parserVersion: Self.newer, parse: Self.numbered).rescore(runIDs: [runID], dryRun: false)
         #expect(outcome.answersAdded == 36)
         #expect(outcome.trialsScored == 2)
-        let (v1, v2, results) = try store.pool.read { db in
-            (try Int.fetchOne(db, sql: "SELECT count(*) FROM answers WHERE parser_version = 1")!,
-             try Int.fetchOne(db, sql: "SELECT count(*) FROM answers WHERE parser_version = 2 AND status = 'ok'")!,
-             try Row.fetchAll(db, sql: "SELECT value, status, angle, invalid_items FROM trial_results ORDER BY trial_id"))
+        let (current, newer, results) = try scratch.reader.read { db in
+            (try Int.fetchOne(db, sql: "SELECT count(*) FROM answers WHERE parser_version = ?", arguments: [AnswerParser.version])!,
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM answers WHERE parser_version = ? AND status = 'ok'",
+                              arguments: [Self.newer])!,
+             try Row.fetchAll(db, sql: "SELECT value, status, angle, invalid_items, parser_version FROM trial_results ORDER BY trial_id"))
         }
-        #expect(v1 == 36)
-        #expect(v2 == 36)
-        // EEEEEE: θ = 22.93; the views now use the v2 readings, and the trials are complete.
+        #expect(current == 36)
+        #expect(newer == 36)
+        // EEEEEE: θ = 22.93; the views now use the newer readings, and the trials are complete.
         for row in results {
             #expect(row["status"] == "complete")
             #expect(abs((row["angle"] as Double) - 22.93) < 0.005)
-            #expect(row["invalid_items"] == 0.0)
+            #expect(row["invalid_items"] == 0)
+            #expect(row["parser_version"] == Self.newer)
         }
-        let oldMetrics = try await store.pool.read { db in
-            try Double.fetchAll(db, sql: "SELECT value FROM trial_metrics WHERE metric = 'invalid_items' AND parser_version = 1")
+        let oldScores = try await scratch.reader.read { db in
+            try Int.fetchAll(db, sql: "SELECT invalid_items FROM trial_scores WHERE parser_version = ?", arguments: [AnswerParser.version])
         }
-        #expect(oldMetrics == [6, 6])
+        #expect(oldScores == [6, 6])
         #expect(try await store.vrSummary(runIDs: [runID]).map(\.nComplete) == [1, 1])
 
         // Reports use the newest readings, or the older ones when asked.
-        let newest = try await Report.build(store: store, filter: ReportFilter(runIDs: [runID]), options: ReportOptions(resamples: 1))
-        let older = try await Report.build(store: store, filter: ReportFilter(runIDs: [runID], parserVersion: 1), options: ReportOptions(resamples: 1))
+        let newest = try await Report.build(store: store, filter: TrialFilter(runIDs: [runID]), options: ReportOptions(resamples: 1))
+        let older = try await Report.build(store: store, filter: TrialFilter(runIDs: [runID], parserVersion: AnswerParser.version),
+                                           options: ReportOptions(resamples: 1))
         #expect(newest.cells.allSatisfy { $0.nIncomplete == 0 && $0.meanAngle != nil })
         #expect(older.cells.allSatisfy { $0.nIncomplete == 1 && $0.meanVR == nil })
 
         // Rescoring again with the same version adds nothing.
-        let again = try await Rescorer(store: store, parserVersion: 2, parse: Self.numbered).rescore(runIDs: [runID], dryRun: false)
+        let again = try await Rescorer(store: store, parserVersion: Self.newer, parse: Self.numbered).rescore(runIDs: [runID], dryRun: false)
         #expect(again.answersAdded == 0)
-        #expect(again.metricsAdded == 0)
         #expect(again.changes.isEmpty)
+        #expect(try await scratch.reader.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM trial_scores") } == 4)
+    }
+
+    static let newer = AnswerParser.version + 1
+
+    @Test("the run's scores and a rescore's with the same parser are the same numbers: one scorer")
+    func oneScorer() async throws {
+        let (scratch, runID, _) = try await run("""
+            name: same
+            trials: 2
+            option_orders: [original, shuffled]
+            instrument: full
+            models:
+              - name: noisy
+                agent: noisy
+            """)
+        let columns = "status, angle, category, hit, vr, angular_error, transitive, invalid_items, inequality_aversion, mean_self, mean_other"
+        let before = try scratch.reader.read { db in
+            try Row.fetchAll(db, sql: "SELECT \(columns) FROM trial_scores ORDER BY trial_id")
+        }
+        // The same readings under a newer parser version number: a new row per trial, equal to the run's.
+        _ = try await Rescorer(store: scratch.store, parserVersion: Self.newer).rescore(runIDs: [runID], dryRun: false)
+        let after = try scratch.reader.read { db in
+            try Row.fetchAll(db, sql: "SELECT \(columns) FROM trial_scores WHERE parser_version = ? ORDER BY trial_id",
+                             arguments: [Self.newer])
+        }
+        #expect(before.count == 32)
+        #expect(after == before)
     }
 }

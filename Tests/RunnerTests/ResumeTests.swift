@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Store
 import Testing
+
 @testable import Runner
 
 @Suite("Resuming interrupted runs")
@@ -20,8 +21,8 @@ struct ResumeTests {
         """
 
     /// Per trial: its cell, status, VR and every successful reply, in order.
-    func fingerprint(_ store: ExperimentStore) async throws -> [String] {
-        try await store.pool.read { db in
+    func fingerprint(_ scratch: ScratchStore) async throws -> [String] {
+        try await scratch.reader.read { db in
             try String.fetchAll(db, sql: """
                 SELECT r.model || '|' || r.value || '|' || r.goal || '|' || r.trial || '|' || r.status || '|' ||
                        coalesce(round(r.vr, 9), '-') || '|' ||
@@ -63,18 +64,18 @@ struct ResumeTests {
         }
         if case .success = await task.result { Issue.record("the run was expected to be cancelled") }
         #expect(try await cut.store.run(run.id!).status == .interrupted)
-        let callsBefore = try await cut.store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM model_calls")! }
+        let callsBefore = try await cut.reader.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM model_calls")! }
         #expect(callsBefore >= cancelAfterCalls)
 
         let resumed = try await runner.execute(runID: run.id!, experiment: try runner.experiment(of: try await cut.store.run(run.id!)),
                                                providers: providers)
         #expect(resumed.status == .finished)
-        #expect(try await fingerprint(cut.store) == (try await fingerprint(whole.store)))
-        let (calls, distinct) = try await cut.store.pool.read { db in
+        #expect(try await fingerprint(cut) == (try await fingerprint(whole)))
+        let (calls, distinct) = try await cut.reader.read { db in
             (try Int.fetchOne(db, sql: "SELECT count(*) FROM model_calls")!,
              try Int.fetchOne(db, sql: "SELECT count(*) FROM (SELECT DISTINCT trial_id, step, item, attempt FROM model_calls)")!)
         }
-        let wholeCalls = try await whole.store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM model_calls")! }
+        let wholeCalls = try await whole.reader.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM model_calls")! }
         #expect(calls == wholeCalls)
         #expect(distinct == calls)
     }

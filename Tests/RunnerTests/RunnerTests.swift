@@ -1,26 +1,35 @@
+import Domain
 import Foundation
 import GRDB
-import Testing
 import SVO
 import Store
+import Testing
+
 @testable import Runner
 
 /// A fresh database in a temporary directory, removed when released.
 final class ScratchStore {
     let directory: URL
     let store: ExperimentStore
-    init(commitInterval: DispatchTimeInterval = .milliseconds(10)) throws {
+    init() throws {
         directory = FileManager.default.temporaryDirectory.appending(path: "hvae-runner-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        store = try ExperimentStore(path: directory.appending(path: "runner.sqlite").path, commitInterval: commitInterval)
+        store = try ExperimentStore(path: directory.appending(path: "runner.sqlite").path)
+    }
+    /// A connection of its own for the tests' queries: the store keeps its SQL to itself.
+    var reader: DatabaseQueue {
+        get throws {
+            var configuration = Configuration()
+            configuration.readonly = true
+            return try DatabaseQueue(path: store.path, configuration: configuration)
+        }
     }
     deinit { try? FileManager.default.removeItem(at: directory) }
 }
 
 /// Runs `yaml` into a fresh store; returns the store and the run id.
-func run(_ yaml: String, providers: [String: any ChatProvider]? = nil,
-         commitInterval: DispatchTimeInterval = .milliseconds(10)) async throws -> (ScratchStore, Int64, RunProgress) {
-    let scratch = try ScratchStore(commitInterval: commitInterval)
+func run(_ yaml: String, providers: [String: any ChatProvider]? = nil) async throws -> (ScratchStore, Int64, RunProgress) {
+    let scratch = try ScratchStore()
     let experiment = try ExperimentFile.parse(yaml: yaml)
     let runner = ExperimentRunner(store: scratch.store)
     let run = try await runner.createRun(experiment)
@@ -45,7 +54,7 @@ struct ScriptError: Error, CustomStringConvertible { var description: String { "
 @Suite("Running experiments")
 struct RunnerTests {
     func results(_ scratch: ScratchStore, _ runID: Int64) async throws -> [Row] {
-        try scratch.store.pool.read { db in
+        try scratch.reader.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM trial_results WHERE run_id = ? ORDER BY trial_id", arguments: [runID])
         }
     }
@@ -66,12 +75,12 @@ struct RunnerTests {
         for row in try await results(scratch, runID) {
             let value = ValueOrientation(rawValue: row["value"])!
             #expect(row["status"] == "complete")
-            #expect(abs((row["angle"] as Double) - value.idealAngle) < 0.005)
-            #expect(row["vr"] as Double > 59.99)
-            #expect(row["hit"] == 1.0)
-            #expect(row["transitive"] == 1.0)
+            #expect(row["angle"] as Double == value.idealAngle)
+            #expect(row["vr"] as Double == 60)
+            #expect(row["hit"] == 1)
+            #expect(row["transitive"] == 1)
         }
-        let valueCalls = try await scratch.store.pool.read { db in
+        let valueCalls = try await scratch.reader.read { db in
             try Int.fetchOne(db, sql: "SELECT count(*) FROM call_log WHERE step = 'value'")!
         }
         #expect(valueCalls == (assignment == "defined" ? 0 : 16))
@@ -90,7 +99,7 @@ struct RunnerTests {
                 agent: fixed
                 letter: A
             """)
-        let rows = try scratch.store.pool.read { db in
+        let rows = try scratch.reader.read { db in
             try Row.fetchAll(db, sql: "SELECT shown_letter, option FROM call_log WHERE step LIKE 'item %'")
         }
         #expect(rows.count == 6)
@@ -117,7 +126,7 @@ struct RunnerTests {
             """
         func fingerprint(_ concurrency: Int) async throws -> [String] {
             let (scratch, _, _) = try await run(yaml.replacingOccurrences(of: "%d", with: String(concurrency)))
-            return try await scratch.store.pool.read { db in
+            return try await scratch.reader.read { db in
                 try String.fetchAll(db, sql: """
                     SELECT t.model || t.value || t.goal || t.option_order || t.trial_index || ':' || c.step || c.attempt
                            || ':' || c.reply || ':' || coalesce(c.option, '-')
@@ -150,7 +159,7 @@ struct RunnerTests {
         #expect(progress.incomplete == 1)
         // value + goal + 6 items x 3 attempts.
         #expect(await provider.calls == 20)
-        let (logged, statuses, reasks) = try await scratch.store.pool.read { db in
+        let (logged, statuses, reasks) = try await scratch.reader.read { db in
             (try Int.fetchOne(db, sql: "SELECT count(*) FROM call_log")!,
              try String.fetchAll(db, sql: "SELECT DISTINCT parse_status FROM call_log WHERE item IS NOT NULL"),
              try Int.fetchOne(db, sql: "SELECT count(*) FROM call_log WHERE prompt LIKE 'Please answer the%'")!)
@@ -161,11 +170,11 @@ struct RunnerTests {
         let row = try #require(try await results(scratch, runID).first)
         #expect(row["status"] == "incomplete")
         #expect(row["vr"] as Double? == nil)
-        #expect(row["invalid_items"] == 6.0)
+        #expect(row["invalid_items"] == 6)
         let summary = try #require(try await scratch.store.vrSummary(runIDs: [runID]).first)
         #expect(summary.n == 1)
         #expect(summary.nComplete == 0)
-        #expect(summary.meanVr == nil)
+        #expect(summary.meanVR == nil)
     }
 
     @Test("a reply that parses on the second attempt completes the item")
@@ -206,13 +215,14 @@ struct RunnerTests {
             """, providers: ["m": provider])
         #expect(progress.failed == 1)
         #expect(progress.complete == 3)
-        let (errors, trialError) = try await scratch.store.pool.read { db in
+        let (errors, trialError) = try await scratch.reader.read { db in
             (try String.fetchAll(db, sql: "SELECT error FROM call_log WHERE error IS NOT NULL"),
              try String.fetchOne(db, sql: "SELECT error FROM trials WHERE value = 'competitive'"))
         }
         #expect(errors == ["HTTP 401: invalid API key"])
         #expect(trialError == "HTTP 401: invalid API key")
-        #expect(try await scratch.store.run(runID).status == .finished)
+        // A run with failed trials is stored as failed, with nothing left unrun.
+        #expect(try await scratch.store.run(runID).status == .failed)
     }
 
     @Test("the full instrument asks 15 items and scores inequality aversion for prosocial trials")
@@ -228,7 +238,7 @@ struct RunnerTests {
                 agent: ideal
             """)
         let rows = try await results(scratch, runID)
-        let items = try await scratch.store.pool.read { db in
+        let items = try await scratch.reader.read { db in
             try Int.fetchOne(db, sql: "SELECT count(DISTINCT item) FROM call_log WHERE item IS NOT NULL")!
         }
         #expect(items == 15)
@@ -253,7 +263,7 @@ struct RunnerTests {
                 agent: ideal
             """)
         #expect(progress.complete == 1)
-        let prompts = try await scratch.store.pool.read { db in try String.fetchAll(db, sql: "SELECT prompt FROM call_log ORDER BY call_id") }
+        let prompts = try await scratch.reader.read { db in try String.fetchAll(db, sql: "SELECT prompt FROM call_log ORDER BY call_id") }
         #expect(prompts.first == "Be altruistic. Describe yourself.")
         #expect(prompts.last?.hasPrefix("Question 6 of 6.\nA: 100, 50\n") == true)
     }
@@ -267,7 +277,7 @@ struct RunnerTests {
               - name: noisy
                 agent: noisy
             """)
-        let (rows, missing) = try await scratch.store.pool.read { db in
+        let (rows, missing) = try await scratch.reader.read { db in
             (try Int.fetchOne(db, sql: "SELECT count(*) FROM call_log")!,
              try Int.fetchOne(db, sql: "SELECT count(*) FROM call_log WHERE reply IS NOT NULL AND parse_status IS NULL")!)
         }

@@ -1,111 +1,74 @@
+import Foundation
 import Testing
+
 @testable import SVO
 
-/// Item 3 in its original order: A 50,100  B 54,98  C 59,96  D 63,94  E 68,93  F 72,91  G 76,89  H 81,87  I 85,85.
-let itemThree = OptionOrder.original.layout(of: SliderItem.number(3)!, seed: 0).shownOptions
-
-@Suite("Answer parser v1")
+@Suite("Answer parser v2")
 struct AnswerParserTests {
-    static let accepted: [(String, String)] = [
-        // Formats seen from small local models (shared/local-llm.md).
-        ("A", "A"),
-        ("A:", "A"),
-        ("E: 85,41", "E"),
-        ("The answer is: E.", "E"),
-        ("D: 85,33\nThe answer is D.", "D"),
-        // Plain letters with punctuation, quotes, brackets, markdown.
-        ("C.", "C"),
-        ("c", "C"),
-        ("(C)", "C"),
-        ("\"C\"", "C"),
-        ("**C**", "C"),
-        ("**Option C**", "C"),
-        ("`G`", "G"),
-        ("I", "I"),
-        ("i.", "I"),
-        // Prefixes and payoff pairs after the letter.
-        ("Option C", "C"),
-        ("option c", "C"),
-        ("Option C: 59, 96", "C"),
-        ("Answer: F", "F"),
-        ("Answer: f", "F"),
-        ("C: 59, 96", "C"),
-        ("**Answer:** H: 81, 87", "H"),
-        // Sentences.
-        ("I choose C because it gives the other participant more while keeping a fair share for me.", "C"),
-        ("I would pick E", "E"),
-        ("I would pick E.", "E"),
-        ("I'd go with option B.", "B"),
-        ("My choice is G.", "G"),
-        ("My final answer is I.", "I"),
-        ("I think the best option is I.", "I"),
-        ("I select option A, since it maximises the other person's coins.", "A"),
-        ("Given my value system, I will choose H (81, 87).", "H"),
-        ("As a prosocial person, I prefer D.", "D"),
-        ("I choose C over D because C is fairer.", "C"),
-        ("I would not choose A. I choose I.", "I"),
-        ("I choose a fair split: E", "E"),
-        ("A fair split matters to me, so my answer is e.", "E"),
-        // The payoff pair alone, matching exactly one option.
-        ("59, 96", "C"),
-        ("(85, 85)", "I"),
-        ("I take 68 coins and the other participant gets 93: 68, 93", "E"),
-        ("I'll take 72 coins for me and 91 for the other.", "F"),
-        // A letter alone in running text; the article and the pronoun do not count.
-        ("Hmm. B seems best to me.", "B"),
-        ("I think H is the right choice here.", "H"),
-        ("Considering the options A to I, G balances both of us.", "G"),
-        ("As an AI I have no feelings, but I choose B.", "B"),
-        ("- B: 54, 98", "B"),
-    ]
+    @Test("every reply of the corpus reads as expected", arguments: AnswerCorpus.all)
+    func corpus(entry: CorpusEntry) {
+        #expect(AnswerParser.parse(entry.reply, shown: itemThree) == entry.parser)
+    }
 
-    @Test("a bare capital letter is read without the patterns, as the patterns read it",
+    @Test("a bare capital letter is read without tokenising, as the full reading reads it",
           arguments: OptionLetter.allCases.flatMap { letter in ["", " ", "\n", "\t ", " \r\n"].map { (letter, $0) } })
     func bareLetterShortcut(letter: OptionLetter, padding: String) {
         let reply = padding + letter.symbol + padding.reversed()
         #expect(AnswerParser.bareLetter(reply) == letter)
-        #expect(AnswerParser.readByPatterns(reply, shown: itemThree) == .ok(letter))
-        #expect(AnswerParser.parse(reply, shown: itemThree) == .ok(letter))
+        #expect(Reading(reply, shown: itemThree).verdict == .ok(letter))
     }
 
-    @Test("anything more than a bare capital letter goes through the patterns",
+    @Test("anything more than a bare capital letter goes through the full reading",
           arguments: ["E.", "e", "EE", "E F", "J", "", "  ", "Option E", "**E**", "E\u{00A0}"])
     func noShortcut(reply: String) {
         #expect(AnswerParser.bareLetter(reply) == nil)
     }
 
-    @Test("accepted replies", arguments: accepted)
-    func acceptsReply(reply: String, letter: String) {
-        #expect(AnswerParser.parse(reply, shown: itemThree) == .ok(OptionLetter(symbol: letter)!))
-    }
-
-    static let rejected: [(String, AnswerStatus)] = [
-        ("", .empty),
-        ("   \n ", .empty),
-        ("I think a fair split is best for both of us.", .noOption),
-        ("I want to be generous.", .noOption),
-        ("A balanced outcome is what I value.", .noOption),
-        ("42, 17", .noOption),
-        ("The options range from A to I.", .noOption),
-        ("Option C or option D.", .ambiguous),
-        ("I choose C or D.", .ambiguous),
-        ("A: 50, 100\nB: 54, 98\nC: 59, 96", .ambiguous),
-        ("Either B or F would work; B fits, but F too.", .ambiguous),
-        ("59, 96 or 85, 85", .ambiguous),
-        ("I'm sorry, but I cannot make this choice.", .refusal),
-        ("As an AI language model, I do not have personal preferences.", .refusal),
-        ("I cannot choose between A and B.", .refusal),
-        ("I won't take part in this.", .refusal),
+    /// Templates that name two options, `{1}` and `{2}` (their payoffs `{p1}`, `{p2}`).
+    static let twoOptionTemplates = [
+        "{1} or {2}", "Either {1} or {2} would be fine.", "I think {1} or {2}.", "{1}, {2}", "{1} and {2} are both good.",
+        "Options {1}, {2} are both good.", "The answer could be {1} or it could be {2}.", "I choose {1} or {2}.",
+        "My answer is {1} or {2}.", "{1}: {p1} or {2}: {p2}", "{1}\n{2}", "Maybe {1}. Maybe {2}.",
+        "{1} seems fair, but {2} is better for me.", "Either option {1} or option {2}.", "I'm torn between {1} and {2}.",
+        "{p1} or {p2}", "{1} ({p1}) or {2} ({p2})", "我在{1}和{2}之间犹豫", "A fair split is {1} or {2}.", "{1}/{2}",
+        "**{1}** or **{2}**", "Answer: {1} or {2}", "I'd go with {1}, or {2}.", "{1}? {2}?", "- {1}: {p1}\n- {2}: {p2}",
+        "Option {1} is good. Option {2} is good too.", "{1} is what I would pick, though {2} is what I prefer.",
     ]
 
-    @Test("rejected replies name the reason", arguments: rejected)
-    func rejectsReply(reply: String, status: AnswerStatus) {
-        #expect(AnswerParser.parse(reply, shown: itemThree) == .rejected(status))
+    @Test("a reply that names two different options is never read as one, whatever the template, letters and case")
+    func twoOptionsNeverOK() {
+        var rng = SplitMix64(seed: 20_261_201)
+        var checked = 0
+        for _ in 0..<3_000 {
+            let template = Self.twoOptionTemplates[Int(rng.next() % UInt64(Self.twoOptionTemplates.count))]
+            let first = OptionLetter(rawValue: Int(rng.next() % 9))!
+            var second = OptionLetter(rawValue: Int(rng.next() % 9))!
+            while second == first { second = OptionLetter(rawValue: Int(rng.next() % 9))! }
+            let order = OptionOrder.allCases[Int(rng.next() % 3)]
+            let layout = order.layout(of: SliderItem.number(Int(rng.next() % 15) + 1)!, seed: rng.next())
+            func symbol(_ letter: OptionLetter) -> String {
+                rng.next() % 2 == 0 ? letter.symbol : letter.symbol.lowercased()
+            }
+            func payoff(_ letter: OptionLetter) -> String {
+                let allocation = layout.shownOptions[letter.rawValue].allocation
+                return "\(allocation.own), \(allocation.other)"
+            }
+            let reply = template.replacingOccurrences(of: "{p1}", with: payoff(first))
+                .replacingOccurrences(of: "{p2}", with: payoff(second))
+                .replacingOccurrences(of: "{1}", with: symbol(first)).replacingOccurrences(of: "{2}", with: symbol(second))
+            let verdict = AnswerParser.parse(reply, shown: layout.shownOptions)
+            #expect(verdict.status != .ok, "\(reply.debugDescription) was read as \(verdict.shownLetter?.symbol ?? "?")")
+            checked += 1
+        }
+        #expect(checked == 3_000)
     }
 
-    @Test("the corpus is large enough to mean something")
-    func corpusSize() {
-        #expect(Self.accepted.count + Self.rejected.count >= 40)
+    @Test("a stated decision wins over other options mentioned, in either order")
+    func decisionWins() {
+        for (reply, letter) in [("I choose F, though G is close.", OptionLetter.f), ("G is close, but I choose F.", .f),
+                                ("B and C are fine; my answer is C.", .c), ("My answer is C; B and D are fine too.", .c)] {
+            #expect(AnswerParser.parse(reply, shown: itemThree) == .ok(letter), "\(reply)")
+        }
     }
 
     @Test("a payoff pair reads the shown letter under a shuffled order")
@@ -114,5 +77,45 @@ struct AnswerParserTests {
         let shownAsB = layout.shownOptions[1]
         let reply = "\(shownAsB.allocation.own), \(shownAsB.allocation.other)"
         #expect(AnswerParser.parse(reply, shown: layout.shownOptions) == .ok(.b))
+        // The letter with the payoffs it is shown with is ok; with the payoffs of the original order, a conflict.
+        #expect(AnswerParser.parse("B: \(reply)", shown: layout.shownOptions) == .ok(.b))
+        let original = itemThree[1].allocation
+        if original != shownAsB.allocation {
+            #expect(AnswerParser.parse("B: \(original.own), \(original.other)", shown: layout.shownOptions) == .rejected(.conflict))
+        }
+    }
+
+    @Test("a long reply is read whole: a decision at the end of 100 KB of prose, and a hedge hidden in it")
+    func longReply() {
+        let prose = String(repeating: "Thinking about fairness and what the other participant receives matters to me. ", count: 1_300)
+        #expect(prose.utf8.count > 100_000)
+        #expect(AnswerParser.parse(prose + "I choose D.", shown: itemThree) == .ok(.d))
+        #expect(AnswerParser.parse(prose + "Maybe D. " + prose + "Maybe E.", shown: itemThree) == .rejected(.ambiguous))
+        #expect(AnswerParser.parse(prose, shown: itemThree) == .rejected(.noOption))
+    }
+
+    /// The rates docs/method.md reports, measured on the corpus: a reply a person reads as no single
+    /// option (or as another option) but the parser accepts is a false acceptance; a reply a person
+    /// reads as one option that the parser rejects is a false rejection.
+    @Test("false acceptance is zero on the corpus; both rates are the ones docs/method.md states")
+    func rates() throws {
+        var falseAccepted = 0, falseRejected = 0, readAsOne = 0
+        for entry in AnswerCorpus.all {
+            let verdict = AnswerParser.parse(entry.reply, shown: itemThree)
+            switch entry.human {
+            case .option(let letter):
+                readAsOne += 1
+                if verdict.status != .ok { falseRejected += 1 }
+                else if verdict.shownLetter?.symbol != letter { falseAccepted += 1 }
+            case .noSingleOption:
+                if verdict.status == .ok { falseAccepted += 1 }
+            }
+        }
+        #expect(falseAccepted == 0)
+        let total = AnswerCorpus.all.count
+        let method = try readRepositoryFile("docs/method.md")
+        let statement = "parser v2 on its corpus of \(total) replies: false acceptance 0 of \(total - readAsOne) "
+            + "replies that name no single option; false rejection \(falseRejected) of \(readAsOne) replies that name one"
+        #expect(method.contains(statement), "docs/method.md should say: \(statement)")
     }
 }

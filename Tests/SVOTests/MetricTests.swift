@@ -34,13 +34,38 @@ struct MetricTests {
         #expect(ValueOrientation.category(ofAngle: theta) == category)
     }
 
-    @Test("the ideal patterns give the ideal angles")
+    @Test("θ* is the angle of each value's ideal pattern, exactly: a trial answering it scores VR 60, not 59.9995")
     func idealAngles() throws {
-        for (pattern, value) in [("AIAAII", ValueOrientation.altruistic), ("AIIAEI", .prosocial),
-                                 ("AIIIAA", .individualistic), ("IAIIAA", .competitive)] {
+        for (pattern, value, rounded) in [("AIAAII", ValueOrientation.altruistic, 61.39), ("AIIAEI", .prosocial, 45.00),
+                                          ("AIIIAA", .individualistic, 7.82), ("IAIIAA", .competitive, -16.26)] {
+            let letters = IdealAnswers.primaryPattern(direction: value.utilityDirection)
+            #expect((1...6).map { letters[$0]!.symbol }.joined() == pattern)
             let theta = try #require(SVOAngle.angle(primaryAnswers: allocations(pattern)))
-            #expect(abs(theta - value.idealAngle) < 0.005)
+            #expect(theta == value.idealAngle)
+            #expect((value.idealAngle * 100).rounded() / 100 == rounded)
+            let score = Scorer.score(pattern.enumerated().map { ItemReading(item: $0.offset + 1, attempt: 1,
+                                                                               option: OptionLetter(symbol: String($0.element))) },
+                                     asked: Set(1...6), assigned: value)
+            #expect(score.valueRationality == 60)
+            #expect(score.angularError == 0)
         }
+    }
+
+    @Test("the scorer takes, per item, the first attempt that read as an option, as the protocol does")
+    func firstValidAttempt() {
+        let readings = [
+            ItemReading(item: 1, attempt: 2, option: .i), ItemReading(item: 1, attempt: 1, option: nil),
+            ItemReading(item: 1, attempt: 3, option: .a),
+        ] + (2...6).map { ItemReading(item: $0, attempt: 1, option: .a) }
+        let score = Scorer.score(readings, asked: Set(1...6), assigned: .prosocial)
+        // Item 1 answered I at its second attempt: IAAAAA, not AAAAAA.
+        #expect(score.meanOwn == Double([85, 85, 50, 50, 100, 100].reduce(0, +)) / 6)
+        #expect(score.status == .complete)
+        #expect(score.invalidItems == 0)
+        let unanswered = Scorer.score(Array(readings.dropLast()), asked: Set(1...6), assigned: .prosocial)
+        #expect(unanswered.status == .incomplete)
+        #expect(unanswered.angle == nil && unanswered.valueRationality == nil && unanswered.category == nil)
+        #expect(unanswered.invalidItems == 1)
     }
 
     @Test("angle needs all six primary answers")
@@ -63,10 +88,11 @@ struct MetricTests {
     @Test("VR = max(0, 60 - |θ - θ*|)")
     func valueRationality() {
         #expect(ValueRationality.vr60(angle: 45, assigned: .prosocial) == 60)
-        #expect(abs(ValueRationality.vr60(angle: 45, assigned: .altruistic) - 43.61) < 1e-9)
-        #expect(abs(ValueRationality.vr60(angle: 45, assigned: .individualistic) - 22.82) < 1e-9)
+        #expect(abs(ValueRationality.vr60(angle: 45, assigned: .altruistic) - 43.61) < 0.005)
+        #expect(ValueRationality.vr60(angle: 45, assigned: .altruistic) == 60 - (ValueOrientation.altruistic.idealAngle - 45))
+        #expect(abs(ValueRationality.vr60(angle: 45, assigned: .individualistic) - 22.82) < 0.005)
         #expect(ValueRationality.vr60(angle: 45, assigned: .competitive) == 0)
-        #expect(abs(ValueRationality.angularError(angle: -20, assigned: .competitive) - 3.74) < 1e-9)
+        #expect(abs(ValueRationality.angularError(angle: -20, assigned: .competitive) - 3.74) < 0.005)
     }
 
     @Test("ideal patterns are transitive; a cyclic one is not")

@@ -34,8 +34,8 @@ struct ConstraintTests {
                     refused: ["tool", "User", "assistant\n"]),
         Enumeration(table: "model_calls", column: "step", accepted: ["value", "goal", "item"],
                     refused: ["items", "Item", ""], alongside: ", item = CASE WHEN :value = 'item' THEN 1 END"),
-        Enumeration(table: "answers", column: "status", accepted: ["ok", "no_option", "ambiguous", "refusal", "empty"],
-                    refused: ["OK", "error", ""], alongside: """
+        Enumeration(table: "answers", column: "status", accepted: ["ok", "no_option", "ambiguous", "refusal", "empty", "conflict"],
+                    refused: ["OK", "error", "", "conflicts"], alongside: """
                         , shown_letter = CASE WHEN :value = 'ok' THEN 'C' END, option = CASE WHEN :value = 'ok' THEN 'G' END,
                         self = CASE WHEN :value = 'ok' THEN 85 END, other = CASE WHEN :value = 'ok' THEN 85 END
                         """),
@@ -116,7 +116,7 @@ struct ConstraintTests {
     func newDatabase() async throws {
         let scratch = ScratchDirectory()
         let store = try ExperimentStore(path: scratch.path("new.sqlite"))
-        try await store.pool.write { db in
+        try await store.writer!.write { db in
             try db.execute(sql: Self.fixtureRows)
             try Self.expectSameConstraints(db)
             // The connection that ran the migration, the one the runner writes with, evaluates the
@@ -134,7 +134,7 @@ struct ConstraintTests {
         let path = scratch.path("v5.sqlite")
         try Self.version5Database(at: path)
         let store = try ExperimentStore(path: path)
-        try await store.pool.write { db in
+        try await store.writer!.write { db in
             #expect(try Int.fetchOne(db, sql: "PRAGMA user_version") == ExperimentStore.schemaVersion)
             #expect(try String.fetchAll(db, sql: "PRAGMA integrity_check") == ["ok"])
             #expect(try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").isEmpty)

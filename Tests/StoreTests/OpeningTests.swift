@@ -1,6 +1,8 @@
+import Domain
 import Foundation
 import GRDB
 import Testing
+
 @testable import Store
 
 @Suite("Opening and migrating databases")
@@ -11,9 +13,10 @@ struct OpeningTests {
     func newDatabase() async throws {
         let scratch = ScratchDirectory()
         let store = try ExperimentStore(path: scratch.path("new.sqlite"))
-        try await store.pool.read { db in
+        try await store.reader.read { db in
             let names = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"))
-            for name in ["runs", "trials", "texts", "turns", "model_calls", "answers", "trial_metrics",
+            #expect(!names.contains("trial_metrics"))
+            for name in ["runs", "trials", "texts", "turns", "model_calls", "answers", "trial_scores",
                          "trial_results", "call_log", "vr_summary"] {
                 #expect(names.contains(name), "missing \(name)")
             }
@@ -30,7 +33,7 @@ struct OpeningTests {
     func callsByTrial() async throws {
         let scratch = ScratchDirectory()
         let store = try ExperimentStore(path: scratch.path("new.sqlite"))
-        try await store.pool.read { db in
+        try await store.reader.read { db in
             let indexes = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'model_calls'")
             #expect(!indexes.contains("model_calls_by_trial"))
             let detail = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT id FROM model_calls WHERE trial_id = 1")
@@ -63,7 +66,7 @@ struct OpeningTests {
         try queue.close()
 
         let store = try ExperimentStore(path: path)
-        let (names, version, columns) = try await store.pool.read { db in
+        let (names, version, columns) = try await store.reader.read { db in
             (try String.fetchAll(db, sql: "SELECT name FROM runs"),
              try Int.fetchOne(db, sql: "PRAGMA user_version"),
              try db.columns(in: "model_calls").map(\.name) + db.columns(in: "runs").map(\.name))
@@ -93,7 +96,7 @@ struct OpeningTests {
                 try await group.waitForAll()
             }
             let store = try ExperimentStore(path: path)
-            let (version, applied) = try await store.pool.read { db in
+            let (version, applied) = try await store.reader.read { db in
                 (try Int.fetchOne(db, sql: "PRAGMA user_version"),
                  try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier"))
             }
@@ -123,14 +126,15 @@ struct OpeningTests {
         let path = scratch.path("newer.sqlite")
         do {
             let store = try ExperimentStore(path: path)
-            try await store.pool.write { db in
-                try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('9999_from_the_future')")
-            }
-            try store.pool.close()
+            try store.execute("INSERT INTO grdb_migrations (identifier) VALUES ('9999_from_the_future')")
+            try store.writer!.close()
         }
         let before = try fileBytes(path)
-        #expect(throws: StoreError.newerSchema(path: path, unknownMigrations: ["9999_from_the_future"])) {
+        #expect(throws: StoreError.newerSchema(path: path, detail: "schema 9999_from_the_future")) {
             try ExperimentStore(path: path)
+        }
+        #expect(throws: StoreError.newerSchema(path: path, detail: "schema 9999_from_the_future")) {
+            try ExperimentStore.openForReading(path: path)
         }
         #expect(try fileBytes(path) == before)
     }
@@ -176,15 +180,162 @@ struct OpeningTests {
     func checkConstraints() async throws {
         let scratch = ScratchDirectory()
         let store = try ExperimentStore(path: scratch.path("c.sqlite"))
-        let (run, _) = try await store.createRun(
-            RunRecord(name: "r", description: "", experimentJson: "{}", seed: 1, toolVersion: "t"), trials: [])
-        await #expect(throws: DatabaseError.self) {
-            try await store.pool.write { db in
+        let run = try await store.createRun(RunRecord(name: "r", description: "", experimentJSON: "{}", seed: 1, toolVersion: "t"))
+        #expect(throws: DatabaseError.self) {
+            try store.execute("""
+                INSERT INTO trials (run_id, model, provider, value, goal, option_order, trial_index, seed)
+                VALUES (?, 'm', 'reference', 'selfish', 'with', 'original', 1, 1)
+                """, [run.id])
+        }
+    }
+
+    @Test("user_version above this hvae's schema is refused untouched, by every way of opening it")
+    func userVersionAbove() async throws {
+        let scratch = ScratchDirectory()
+        let path = scratch.path("future.sqlite")
+        do {
+            let store = try ExperimentStore(path: path)
+            try store.execute("PRAGMA user_version = 999")
+            try store.writer!.close()
+        }
+        let before = try fileBytes(path)
+        let refusal = StoreError.newerSchema(path: path, detail: "user_version 999, this hvae knows \(ExperimentStore.schemaVersion)")
+        #expect(throws: refusal) { try ExperimentStore(path: path) }
+        #expect(throws: refusal) { try ExperimentStore.openForReading(path: path) }
+        #expect(throws: refusal) { try ExperimentStore.schemaVersion(of: path) }
+        #expect(try await ExperimentStore.check(path: path).isHealthy == false)
+        #expect(try fileBytes(path) == before)
+    }
+
+    @Test("opened for reading, a database's bytes do not change; an empty file stays empty")
+    func readingWritesNothing() async throws {
+        let scratch = ScratchDirectory()
+        let (writer, runID, _) = try await makeStore(scratch, trials: 3)
+        try writer.writer!.close()
+        let path = writer.path
+        let before = try fileBytes(path)
+        let reader = try ExperimentStore.openForReading(path: path)
+        #expect(reader.migratedCopy == nil)
+        #expect(try await reader.runs().count == 1)
+        #expect(try await reader.trialResults(TrialFilter(runIDs: [runID])).count == 3)
+        await #expect(throws: StoreError.readOnlyFile(path: path)) { try await reader.setRunStatus(runID, .finished) }
+        #expect(try fileBytes(path) == before)
+
+        let empty = scratch.path("empty.sqlite")
+        FileManager.default.createFile(atPath: empty, contents: nil)
+        #expect(throws: StoreError.emptyFile(path: empty)) { try ExperimentStore.openForReading(path: empty) }
+        #expect(try fileBytes(empty).isEmpty)
+    }
+
+    @Test("a database of schema 7 keeps its results: its metrics become scores, read the same through the views")
+    func fromMetricsToScores() async throws {
+        let scratch = ScratchDirectory()
+        let path = scratch.path("seven.sqlite")
+        let pool = try DatabasePool(path: path)
+        try Schema.migrator.migrate(pool, upTo: "0007_run_owner")
+        try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO runs (id, name, experiment_json, experiment_sha256, seed, tool_version, created_at, status)
+                VALUES (1, 'old', '{}', '\(String(repeating: "0", count: 64))', 1, '0.1.0', '2026-01-01T00:00:00.000Z', 'finished');
+                INSERT INTO trials (id, run_id, model, provider, value, goal, option_order, trial_index, seed, status) VALUES
+                    (1, 1, 'm', 'reference', 'prosocial', 'with', 'original', 1, 1, 'complete'),
+                    (2, 1, 'm', 'reference', 'prosocial', 'with', 'original', 2, 2, 'incomplete'),
+                    (3, 1, 'm', 'reference', 'prosocial', 'with', 'original', 3, 3, 'failed');
+                """)
+            func metric(_ trial: Int, _ parser: Int, _ name: String, _ value: Double?, label: String? = nil) throws {
                 try db.execute(sql: """
-                    INSERT INTO trials (run_id, model, provider, value, goal, option_order, trial_index, seed)
-                    VALUES (?, 'm', 'reference', 'selfish', 'with', 'original', 1, 1)
-                    """, arguments: [run.id])
+                    INSERT INTO trial_metrics (trial_id, metric, formula, formula_version, parser_version, value, label, computed_at)
+                    VALUES (?, ?, 'f', 1, ?, ?, ?, '2026-01-01T00:00:00.000Z')
+                    """, arguments: [trial, name, parser, value, label])
+            }
+            for (name, value) in [("angle", 30.47), ("vr", 45.47), ("hit", 1), ("angular_error", 14.53), ("transitive", 0),
+                                  ("invalid_items", 0), ("mean_self", 78.33), ("mean_other", 66.67)] {
+                try metric(1, 1, name, value)
+            }
+            try metric(1, 1, "category", nil, label: "prosocial")
+            try metric(2, 1, "invalid_items", 1)
+            // A rescore with parser 2 completed trial 2.
+            for (name, value) in [("angle", 45.0), ("vr", 60), ("hit", 1), ("invalid_items", 0)] { try metric(2, 2, name, value) }
+        }
+        let viewBefore = try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM vr_summary ORDER BY 1, 2, 3, 4").map { row in Array(row.databaseValues).map(\.description) }
+        }
+        try pool.close()
+        let store = try ExperimentStore(path: path)
+        let results = try await store.trialResults(TrialFilter(runIDs: [1]))
+        #expect(results.map(\.status) == [.complete, .complete, .failed])
+        #expect(results.map(\.vr) == [45.47, 60, nil])
+        #expect(results[0].hit == true && results[0].transitive == false && results[0].category == .prosocial)
+        #expect(results[0].meanSelf == 78.33 && results[0].invalidItems == 0)
+        #expect(results[1].parserVersion == 2)
+        #expect(try store.count("SELECT count(*) FROM trial_scores") == 3)
+        let viewAfter = try store.rows("SELECT * FROM vr_summary ORDER BY 1, 2, 3, 4").map { row in Array(row.databaseValues).map(\.description) }
+        #expect(viewAfter == viewBefore)
+    }
+
+    @Test("an older schema opened for reading is read from a migrated copy; the file is left as it was")
+    func olderForReading() async throws {
+        let scratch = ScratchDirectory()
+        let path = scratch.path("seven.sqlite")
+        let pool = try DatabasePool(path: path)
+        try Schema.migrator.migrate(pool, upTo: "0007_run_owner")
+        try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO runs (name, experiment_json, experiment_sha256, seed, tool_version, created_at)
+                VALUES ('old', '{}', '\(String(repeating: "0", count: 64))', 1, '0.1.0', '2026-01-01T00:00:00.000Z')
+                """)
+        }
+        try pool.close()
+        let before = try fileBytes(path)
+        var copy: String?
+        do {
+            let store = try ExperimentStore.openForReading(path: path)
+            copy = store.migratedCopy
+            #expect(try await store.runs().map(\.name) == ["old"])
+        }
+        #expect(try fileBytes(path) == before)
+        #expect(try ExperimentStore.schemaVersion(of: path) == 7)
+        let left = try #require(copy)
+        #expect(!FileManager.default.fileExists(atPath: left))
+    }
+
+    @Test("a damaged file is named as damaged, not written to, and db check says so")
+    func damaged() async throws {
+        let scratch = ScratchDirectory()
+        let (writer, _, _) = try await makeStore(scratch, trials: 20)
+        try writer.writer!.close()
+        let path = writer.path
+        // Keep the header, overwrite the pages after it.
+        var bytes = try fileBytes(path)
+        for index in 100..<bytes.count { bytes[index] = UInt8(truncatingIfNeeded: index &* 7) }
+        try bytes.write(to: URL(fileURLWithPath: path))
+        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        let before = try fileBytes(path)
+        for open in [{ _ = try ExperimentStore(path: path) }, { _ = try ExperimentStore.openForReading(path: path) }] {
+            do {
+                try open()
+                Issue.record("a damaged file was opened")
+            } catch let error as StoreError {
+                guard case .damaged(let named, _) = error else { Issue.record("\(error)"); continue }
+                #expect(named == path)
+                #expect(error.description.contains("hvae db check"))
             }
         }
+        let check = try await ExperimentStore.check(path: path)
+        #expect(!check.isHealthy)
+        #expect(!check.integrityProblems.isEmpty)
+        #expect(try fileBytes(path) == before)
+    }
+
+    @Test("db check finds a text whose body does not hash to its address")
+    func textHashes() async throws {
+        let scratch = ScratchDirectory()
+        let (store, _, trials) = try await makeStore(scratch)
+        try await store.record(call(.value, [ChatMessage(.user, "whole text")], reply: "reply"), trialID: trials[0])
+        #expect(try await ExperimentStore.check(path: store.path).isHealthy)
+        try store.execute("UPDATE texts SET body = 'whole' WHERE body = 'whole text'")
+        let check = try await ExperimentStore.check(path: store.path)
+        #expect(check.mismatchedTexts == [Digest.sha256Hex("whole text")])
+        #expect(!check.isHealthy)
     }
 }

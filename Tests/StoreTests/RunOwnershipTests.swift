@@ -1,6 +1,8 @@
+import Domain
 import Foundation
 import GRDB
 import Testing
+
 @testable import Store
 
 /// One process at a time runs a run (`RunOwner`, `ExperimentStore.claimRun`).
@@ -14,7 +16,7 @@ struct RunOwnershipTests {
     var otherHost: RunOwner { RunOwner(host: "elsewhere.example", pid: 4242) }
 
     func owner(_ store: ExperimentStore, _ runID: Int64) async throws -> (owner: String?, heartbeat: String?) {
-        try await store.pool.read { db in
+        try await store.reader.read { db in
             let row = try Row.fetchOne(db, sql: "SELECT owner, heartbeat_at FROM runs WHERE id = ?", arguments: [runID])!
             return (row["owner"], row["heartbeat_at"])
         }

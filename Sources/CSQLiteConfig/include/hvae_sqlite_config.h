@@ -10,4 +10,8 @@ struct sqlite3;
 /// setting after the call (0 or 1), or -1 if SQLite refused.
 int hvae_sqlite3_defensive(struct sqlite3 *db, int on);
 
+/// Lets every connection take a `file:` URI (for `immutable=1`): returns 1 when URIs are read,
+/// 0 when SQLite was initialised already without them. Call it before the first connection.
+int hvae_sqlite3_enable_uri(void);
+
 #endif

@@ -13,6 +13,10 @@ public enum ModelAction: Sendable {
     case drop
     /// Answer `text` only after `seconds` (longer than the client's timeout makes a timeout).
     case slow(String, seconds: Double)
+    /// A completion cut by the token limit: finish reason `length` (OpenAI) or `max_tokens` (Anthropic).
+    case cut(String)
+    /// Any status, content type and body, as another server (an HTML error page) would send.
+    case raw(status: Int, contentType: String, body: String)
 }
 
 /// The wire format a server speaks.
@@ -69,6 +73,10 @@ public final class ModelAPIServer: Sendable {
         switch action {
         case .reply(let text):
             return .respond(status: 200, body: completion(text, api: api, modelID: modelID, request: request))
+        case .cut(let text):
+            return .respond(status: 200, body: completion(text, api: api, modelID: modelID, request: request, cut: true))
+        case .raw(let status, let contentType, let body):
+            return .respond(status: status, headers: ["Content-Type": contentType], body: Data(body.utf8))
         case .slow(let text, let seconds):
             return .respond(status: 200, body: completion(text, api: api, modelID: modelID, request: request), delay: seconds)
         case .error(let status, let message, let retryAfter):
@@ -85,7 +93,7 @@ public final class ModelAPIServer: Sendable {
     }
 
     /// A completion body in the API's real format, with usage counted in words.
-    static func completion(_ text: String, api: ModelAPI, modelID: String, request: ServerRequest) -> Data {
+    static func completion(_ text: String, api: ModelAPI, modelID: String, request: ServerRequest, cut: Bool = false) -> Data {
         let messages = (request.json?["messages"] as? [[String: Any]]) ?? []
         let promptWords = messages.compactMap { $0["content"] as? String }.map { $0.split(separator: " ").count }.reduce(0, +)
         let replyWords = text.split(separator: " ").count
@@ -95,13 +103,13 @@ public final class ModelAPIServer: Sendable {
             body = [
                 "id": "chatcmpl-test", "object": "chat.completion", "created": 1_764_400_000, "model": modelID,
                 "system_fingerprint": "fp_test",
-                "choices": [["index": 0, "message": ["role": "assistant", "content": text], "finish_reason": "stop"]],
+                "choices": [["index": 0, "message": ["role": "assistant", "content": text], "finish_reason": cut ? "length" : "stop"]],
                 "usage": ["prompt_tokens": promptWords, "completion_tokens": replyWords, "total_tokens": promptWords + replyWords],
             ]
         case .anthropic:
             body = [
                 "id": "msg_test", "type": "message", "role": "assistant", "model": modelID,
-                "content": [["type": "text", "text": text]], "stop_reason": "end_turn", "stop_sequence": NSNull(),
+                "content": [["type": "text", "text": text]], "stop_reason": cut ? "max_tokens" : "end_turn", "stop_sequence": NSNull(),
                 "usage": ["input_tokens": promptWords, "output_tokens": replyWords],
             ]
         }

@@ -1,0 +1,125 @@
+import Foundation
+import SVO
+import Store
+
+/// How much of a result is the order the options were shown in (method.md §6), value by value:
+/// the angle's shift from the reference order (the first order run, `original` when it was) with
+/// a bootstrap interval, and, per item, whether the model kept the letter it was shown or the
+/// real option behind it. An agent that always answers "A" keeps its letter and moves its angle
+/// (30.47° under original, 14.74° under reversed); one that pursues its value keeps its option
+/// and its angle. Averaging over values hides both, so nothing here is averaged over values.
+public struct PositionBias: Sendable, Equatable {
+    public struct Row: Sendable, Equatable, Codable {
+        public var model: String
+        public var value: String
+        /// The order compared with the reference order.
+        public var order: String
+        public var reference: String
+        public var nReference: Int
+        public var n: Int
+        public var angleReference: Double?
+        public var angle: Double?
+        /// angle − angle under the reference order, in degrees.
+        public var shift: Double?
+        public var ciLow: Double?
+        public var ciHigh: Double?
+        /// Of the answers under `order`, the share that chose the letter most often chosen for
+        /// the same item under the reference order, and the share that chose its real option.
+        public var sameLetter: Double?
+        public var sameOption: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case model, value, order, reference, n, angle, shift
+            case nReference = "n_reference", angleReference = "angle_reference", ciLow = "ci_low", ciHigh = "ci_high"
+            case sameLetter = "same_letter", sameOption = "same_option"
+        }
+    }
+
+    public var rows: [Row]
+
+    /// Nil unless the trials used two option orders or more.
+    public static func build(_ trials: [TrialResult], answers: [AnswerCount], resamples: Int = 10_000,
+                             seed: UInt64 = 20_230_527) -> PositionBias? {
+        let orders = OptionOrder.allCases.filter { order in trials.contains { $0.key.optionOrder == order } }
+        guard orders.count > 1, let reference = orders.first else { return nil }
+        let complete = trials.filter { $0.status == .complete }
+        let models = distinctInOrder(trials.map(\.key.model))
+        var rows: [Row] = []
+        for model in models {
+            for value in ValueOrientation.allCases {
+                func angles(_ order: OptionOrder) -> [Double] {
+                    complete.filter { $0.key.model == model && $0.key.value == value && $0.key.optionOrder == order }
+                        .compactMap(\.angle)
+                }
+                let base = angles(reference)
+                // The reference order's most frequent answer per item, as letter and as option.
+                let cell = answers.filter { $0.model == model && $0.value == value }
+                var modal: [Int: (letter: OptionLetter, option: OptionLetter)] = [:]
+                for item in Set(cell.map(\.item)) {
+                    let here = cell.filter { $0.item == item && $0.optionOrder == reference }
+                    func top(_ key: (AnswerCount) -> OptionLetter) -> OptionLetter? {
+                        Dictionary(grouping: here, by: key).mapValues { $0.map(\.count).reduce(0, +) }
+                            .max { ($0.value, $1.key) < ($1.value, $0.key) }?.key
+                    }
+                    if let letter = top(\.shownLetter), let option = top(\.option) { modal[item] = (letter, option) }
+                }
+                for order in orders.dropFirst() {
+                    let compared = angles(order)
+                    guard !base.isEmpty || !compared.isEmpty else { continue }
+                    var row = Row(model: model, value: value.rawValue, order: order.rawValue, reference: reference.rawValue,
+                                  nReference: base.count, n: compared.count, angleReference: Statistics.mean(base),
+                                  angle: Statistics.mean(compared))
+                    if let a = row.angle, let b = row.angleReference {
+                        row.shift = a - b
+                        let interval = Statistics.bootstrapDifference(compared, base, resamples: resamples, confidence: 0.95,
+                                                                      seed: SplitMix64.mix(seed, Statistics.stableHash(
+                                                                          [model, value.rawValue, order.rawValue])))
+                        row.ciLow = interval?.low
+                        row.ciHigh = interval?.high
+                    }
+                    var total = 0, sameLetter = 0, sameOption = 0
+                    for answer in cell where answer.optionOrder == order {
+                        guard let reference = modal[answer.item] else { continue }
+                        total += answer.count
+                        if answer.shownLetter == reference.letter { sameLetter += answer.count }
+                        if answer.option == reference.option { sameOption += answer.count }
+                    }
+                    if total > 0 {
+                        row.sameLetter = Double(sameLetter) / Double(total)
+                        row.sameOption = Double(sameOption) / Double(total)
+                    }
+                    rows.append(row)
+                }
+            }
+        }
+        return PositionBias(rows: rows)
+    }
+
+    /// The rows as one of the report formats.
+    public func render(as format: ReportFormat) -> String {
+        let f = ReportRenderer.fixed, e = ReportRenderer.exact
+        switch format {
+        case .json:
+            return prettyJSON(rows)
+        case .csv:
+            return CSV.document(
+                header: ["model", "value", "order", "reference", "n_reference", "n", "angle_reference", "angle", "shift",
+                         "ci_low", "ci_high", "same_letter", "same_option"],
+                rows: rows.map { [$0.model, $0.value, $0.order, $0.reference, String($0.nReference), String($0.n),
+                                  e($0.angleReference), e($0.angle), e($0.shift), e($0.ciLow), e($0.ciHigh),
+                                  e($0.sameLetter), e($0.sameOption)] })
+        case .table, .markdown, .latex:
+            func percent(_ x: Double?) -> String { x.map { String(format: "%.0f%%", $0 * 100) } ?? "" }
+            let body = rows.map { row in
+                [row.model, row.value, "\(row.order) vs \(row.reference)", "\(row.n) / \(row.nReference)", f(row.angle),
+                 f(row.shift), row.ciLow.map { String(format: "[%.2f, %.2f]", $0, row.ciHigh!) } ?? "",
+                 percent(row.sameLetter), percent(row.sameOption)]
+            }
+            return HumanTable(header: ["model", "value", "orders", "n", "θ", "Δθ", "95% CI", "same letter", "same option"],
+                              rows: body, numeric: [3, 4, 5, 6, 7, 8],
+                              notes: ["Δθ: mean angle under the order minus under the reference; same letter / same option: "
+                                      + "answers that kept the reference order's most frequent letter / real option per item."])
+                .render(format)
+        }
+    }
+}

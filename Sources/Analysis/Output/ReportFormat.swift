@@ -1,0 +1,171 @@
+import Foundation
+import SVO
+import Store
+
+/// The output formats of `hvae report`.
+public enum ReportFormat: String, CaseIterable, Sendable {
+    case table, csv, markdown, latex, json
+}
+
+/// How the rows and columns are laid out.
+public enum ReportLayout: String, CaseIterable, Sendable {
+    /// One row per group.
+    case rows
+    /// The study's table: models (and goal conditions) as rows, the four values as columns,
+    /// "mean ± sd (n)".
+    case study
+}
+
+/// Why a report cannot be laid out as asked.
+public struct ReportLayoutError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// Renders reports. Text formats round to two decimals; CSV and JSON keep full precision.
+public enum ReportRenderer {
+    /// Cells resting on fewer complete trials than this are flagged in the study layout.
+    public static let fewTrials = 5
+
+    public static func render(_ report: Report, as format: ReportFormat, layout: ReportLayout = .rows) throws -> String {
+        switch layout {
+        case .rows: return rows(report, format)
+        case .study: return try study(report, format)
+        }
+    }
+
+    // MARK: Rows layout
+
+    /// Machine-readable columns, in order; CSV uses these names.
+    static let machineColumns = ["n", "n_incomplete", "mean_vr", "sd_vr", "ci_low", "ci_high", "mean_angle",
+                                 "pooled_angle", "hit_rate", "transitive_share", "mean_inequality_aversion"]
+
+    static func machineValues(_ cell: ReportCell) -> [String] {
+        [String(cell.n), String(cell.nIncomplete), exact(cell.meanVR), exact(cell.sdVR), exact(cell.ciLow), exact(cell.ciHigh),
+         exact(cell.meanAngle), exact(cell.pooledAngle), exact(cell.hitRate), exact(cell.transitiveShare),
+         exact(cell.meanInequalityAversion)]
+    }
+
+    static func rows(_ report: Report, _ format: ReportFormat) -> String {
+        switch format {
+        case .json:
+            struct Document: Encodable {
+                let filter: TrialFilter
+                let options: ReportOptions
+                let cells: [ReportCell]
+            }
+            return prettyJSON(Document(filter: report.filter, options: report.options, cells: report.cells))
+        case .csv:
+            return CSV.document(header: report.options.groupBy.map(\.rawValue) + machineColumns,
+                                rows: report.cells.map { $0.group + machineValues($0) })
+        case .table, .markdown, .latex:
+            let percent = Int((report.options.confidence * 100).rounded())
+            var columns: [(header: String, text: (ReportCell) -> String)] = report.options.groupBy.enumerated().map {
+                index, dimension in (dimension.rawValue.replacingOccurrences(of: "_", with: " "), { $0.group[index] })
+            }
+            columns += [
+                ("n", { String($0.n) }), ("incomplete", { String($0.nIncomplete) }), ("VR mean ± sd", meanSD),
+                ("\(percent)% CI", interval), ("mean θ", { fixed($0.meanAngle) }), ("pooled θ", { fixed($0.pooledAngle) }),
+                ("hit rate", { fixed($0.hitRate) }), ("transitive", { fixed($0.transitiveShare) }),
+            ]
+            if report.cells.contains(where: { $0.meanInequalityAversion != nil }) {
+                columns.append(("ineq. aversion", { fixed($0.meanInequalityAversion) }))
+            }
+            let table = HumanTable(header: columns.map(\.header),
+                                   rows: report.cells.map { cell in columns.map { $0.text(cell) } },
+                                   numeric: Set(report.options.groupBy.count..<columns.count))
+            return table.render(format)
+        }
+    }
+
+    // MARK: Study layout
+
+    static let values = ValueOrientation.allCases.map(\.rawValue)
+
+    static func study(_ report: Report, _ format: ReportFormat) throws -> String {
+        guard let modelIndex = report.options.groupBy.firstIndex(of: .model),
+              let valueIndex = report.options.groupBy.firstIndex(of: .value),
+              let goalIndex = report.options.groupBy.firstIndex(of: .goal),
+              report.options.groupBy.count == 3
+        else { throw ReportLayoutError(description: "--layout study needs --by model,value,goal (the default)") }
+        let rowKeys = distinctInOrder(report.cells.map { [$0.group[modelIndex], $0.group[goalIndex]] })
+            .map { (model: $0[0], goal: $0[1]) }
+        func cell(_ model: String, _ goal: String, _ value: String) -> ReportCell? {
+            report.cells.first { $0.group[modelIndex] == model && $0.group[goalIndex] == goal && $0.group[valueIndex] == value }
+        }
+        switch format {
+        case .json:
+            return prettyJSON(rowKeys.map { key in
+                StudyJSONRow(model: key.model, goal: key.goal, cells: values.map { ($0, cell(key.model, key.goal, $0)) })
+            })
+        case .csv:
+            let header = ["model", "goal"] + values.flatMap { ["\($0)_mean_vr", "\($0)_sd_vr", "\($0)_n", "\($0)_n_complete"] }
+            let rows = rowKeys.map { key in
+                [key.model, key.goal] + values.flatMap { value -> [String] in
+                    let c = cell(key.model, key.goal, value)
+                    return [exact(c?.meanVR), exact(c?.sdVR), c.map { String($0.n) } ?? "", c.map { String($0.nComplete) } ?? ""]
+                }
+            }
+            return CSV.document(header: header, rows: rows)
+        case .table, .markdown, .latex:
+            var flagged = false
+            let rows = rowKeys.map { key in
+                [key.model, key.goal] + values.map { value -> String in
+                    guard let c = cell(key.model, key.goal, value) else { return "" }
+                    let few = c.nComplete < fewTrials
+                    flagged = flagged || few
+                    return "\(meanSD(c)) (\(c.nComplete))\(few ? " †" : "")"
+                }
+            }
+            var notes = ["Mean VR ± sd (complete trials); – where the sd is undefined (one complete trial)."]
+            if flagged { notes.append("† fewer than \(fewTrials) complete trials.") }
+            return HumanTable(header: ["model", "goal"] + values, rows: rows, numeric: [2, 3, 4, 5], notes: notes).render(format)
+        }
+    }
+
+    // MARK: Numbers
+
+    static func fixed(_ x: Double?) -> String { x.map { String(format: "%.2f", $0) } ?? "" }
+
+    /// Full precision (shortest text that reads back as the same Double).
+    static func exact(_ x: Double?) -> String { x.map { "\($0)" } ?? "" }
+
+    /// "mean ± sd"; an undefined sd (one complete trial) is "–", never 0.00.
+    static func meanSD(_ cell: ReportCell) -> String {
+        guard let mean = cell.meanVR else { return "–" }
+        return String(format: "%.2f ± ", mean) + (cell.sdVR.map { String(format: "%.2f", $0) } ?? "–")
+    }
+
+    static func interval(_ cell: ReportCell) -> String {
+        guard let low = cell.ciLow, let high = cell.ciHigh else { return "" }
+        return String(format: "[%.2f, %.2f]", low, high)
+    }
+}
+
+/// One row of the study layout in JSON: the CSV's columns, with numbers as numbers and a missing
+/// value (no complete trial, or a single one for the spread) as null.
+struct StudyJSONRow: Encodable {
+    let model: String
+    let goal: String
+    let cells: [(value: String, cell: ReportCell?)]
+
+    struct Key: CodingKey {
+        let stringValue: String
+        init(_ string: String) { stringValue = string }
+        init?(stringValue: String) { self.init(stringValue) }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(model, forKey: Key("model"))
+        try container.encode(goal, forKey: Key("goal"))
+        for (value, cell) in cells {
+            // Encoded as optionals: nil is written as null, not left out.
+            try container.encode(cell?.meanVR, forKey: Key("\(value)_mean_vr"))
+            try container.encode(cell?.sdVR, forKey: Key("\(value)_sd_vr"))
+            try container.encode(cell?.n, forKey: Key("\(value)_n"))
+            try container.encode(cell?.nComplete, forKey: Key("\(value)_n_complete"))
+        }
+    }
+}

@@ -1,0 +1,273 @@
+import Domain
+import Foundation
+import SVO
+import Store
+
+/// How the model learns its value orientation (method.md §3 step 1).
+public enum ValueAssignment: String, Codable, Sendable, CaseIterable {
+    /// The study's mode: the model describes the value system itself, and its words stay in context.
+    case selfDescribed = "self-described"
+    /// A fixed plain-words definition, with no model call.
+    case defined
+}
+
+/// Which items are asked.
+public enum Instrument: String, Codable, Sendable, CaseIterable {
+    /// Items 1-6: enough for the angle.
+    case primary
+    /// Items 1-15: adds the inequality-aversion index.
+    case full
+
+    public var items: [SliderItem] { self == .primary ? SliderItem.primary : SliderItem.all }
+}
+
+/// A fully specified experiment: every default filled in, so that its canonical JSON (stored with
+/// each run) says exactly what was done.
+public struct Experiment: Codable, Sendable, Equatable {
+    public var name: String
+    public var description: String
+    public var seed: Int64
+    /// Trials per cell (model x value x goal x option order).
+    public var trials: Int
+    public var values: [ValueOrientation]
+    public var goals: [GoalCondition]
+    public var valueAssignment: ValueAssignment
+    public var instrument: Instrument
+    public var optionOrders: [OptionOrder]
+    /// Attempts per item, the first included: 3 means up to two re-asks.
+    public var maxAttempts: Int
+    /// Trials run at the same time (so also the most calls in flight).
+    public var concurrency: Int
+    /// Stop cleanly after this many model calls (nil: no cap).
+    public var maxCalls: Int?
+    /// Stop cleanly once the cost, from the models' prices, reaches this many dollars (nil: no cap).
+    public var maxCost: Double?
+    /// Reuse the stored reply of an identical earlier request instead of calling the model.
+    public var cache = false
+    public var templates: PromptTemplates
+    public var models: [ModelSpec]
+
+    enum CodingKeys: String, CodingKey {
+        case name, description, seed, trials, values, goals, instrument, concurrency, templates, models
+        case valueAssignment = "value_assignment", optionOrders = "option_orders", maxAttempts = "max_attempts"
+        case maxCalls = "max_calls", maxCost = "max_cost", cache
+    }
+
+    public init(name: String, description: String, seed: Int64, trials: Int, values: [ValueOrientation], goals: [GoalCondition],
+                valueAssignment: ValueAssignment, instrument: Instrument, optionOrders: [OptionOrder], maxAttempts: Int,
+                concurrency: Int, maxCalls: Int? = nil, maxCost: Double? = nil, cache: Bool = false,
+                templates: PromptTemplates, models: [ModelSpec]) {
+        self.name = name
+        self.description = description
+        self.seed = seed
+        self.trials = trials
+        self.values = values
+        self.goals = goals
+        self.valueAssignment = valueAssignment
+        self.instrument = instrument
+        self.optionOrders = optionOrders
+        self.maxAttempts = maxAttempts
+        self.concurrency = concurrency
+        self.maxCalls = maxCalls
+        self.maxCost = maxCost
+        self.cache = cache
+        self.templates = templates
+        self.models = models
+    }
+
+    /// Keys added after a run was stored take their defaults, so every stored experiment still decodes.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(name: try c.decode(String.self, forKey: .name), description: try c.decode(String.self, forKey: .description),
+                  seed: try c.decode(Int64.self, forKey: .seed), trials: try c.decode(Int.self, forKey: .trials),
+                  values: try c.decode([ValueOrientation].self, forKey: .values), goals: try c.decode([GoalCondition].self, forKey: .goals),
+                  valueAssignment: try c.decode(ValueAssignment.self, forKey: .valueAssignment),
+                  instrument: try c.decode(Instrument.self, forKey: .instrument),
+                  optionOrders: try c.decode([OptionOrder].self, forKey: .optionOrders), maxAttempts: try c.decode(Int.self, forKey: .maxAttempts),
+                  concurrency: try c.decode(Int.self, forKey: .concurrency), maxCalls: try c.decodeIfPresent(Int.self, forKey: .maxCalls),
+                  maxCost: try c.decodeIfPresent(Double.self, forKey: .maxCost), cache: try c.decodeIfPresent(Bool.self, forKey: .cache) ?? false,
+                  templates: try c.decode(PromptTemplates.self, forKey: .templates), models: try c.decode([ModelSpec].self, forKey: .models))
+    }
+
+    /// The experiment as canonical JSON: sorted keys, no insignificant white space.
+    public var canonicalJSON: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding plain values cannot fail.
+        return String(decoding: try! encoder.encode(self), as: UTF8.self)
+    }
+
+    /// Every trial the experiment asks for, in a fixed order, computed as needed.
+    public var plan: TrialPlan { TrialPlan(experiment: self) }
+
+    /// A trial's seed depends only on the run seed and the trial's cell and index, so results are
+    /// the same whatever the concurrency and whatever else the experiment contains.
+    func trialSeed(_ key: TrialKey) -> Int64 {
+        TrialSeed.derive(runSeed: seed, [key.model, key.value.rawValue, key.goal.rawValue, key.optionOrder.rawValue,
+                                         String(key.index)])
+    }
+}
+
+/// One trial an experiment asks for.
+public struct PlannedTrial: Sendable, Equatable {
+    public var model: ModelSpec
+    public var key: TrialKey
+    public var seed: Int64
+    /// Its place in the experiment's plan.
+    public var ordinal: Int
+}
+
+/// The trials of an experiment in their fixed order (model, then value, goal, option order and
+/// replicate), or of one slice of them: every n-th, so that slices are disjoint, cover the
+/// experiment together and keep every trial's seed. Computed on demand, never all in memory:
+/// a plan of millions of trials costs nothing until its trials run.
+public struct TrialPlan: Sendable {
+    public let experiment: Experiment
+    /// Slice `index` (1-based) of `count`, or the whole plan.
+    public let shard: (index: Int, count: Int)?
+
+    public init(experiment: Experiment, shard: (index: Int, count: Int)? = nil) {
+        self.experiment = experiment
+        self.shard = shard
+    }
+
+    /// The trials of the whole experiment.
+    public var total: Int {
+        experiment.models.count * experiment.values.count * experiment.goals.count * experiment.optionOrders.count
+            * experiment.trials
+    }
+
+    /// The trials of this plan (its slice).
+    public var count: Int {
+        guard let shard else { return total }
+        return total > shard.index - 1 ? (total - shard.index) / shard.count + 1 : 0
+    }
+
+    /// The ordinals of this plan's trials, in order, from `start` on (an ordinal of the plan).
+    public func ordinals(from start: Int = 0) -> StrideTo<Int> {
+        guard let shard else { return stride(from: start, to: total, by: 1) }
+        // The first ordinal at or after `start` of the slice's residue.
+        let residue = shard.index - 1
+        let first = start + ((residue - start) % shard.count + shard.count) % shard.count
+        return stride(from: first, to: total, by: shard.count)
+    }
+
+    /// The trial at `ordinal` of the whole experiment.
+    public func trial(at ordinal: Int) -> PlannedTrial {
+        let e = experiment
+        var rest = ordinal
+        let index = rest % e.trials + 1
+        rest /= e.trials
+        let order = e.optionOrders[rest % e.optionOrders.count]
+        rest /= e.optionOrders.count
+        let goal = e.goals[rest % e.goals.count]
+        rest /= e.goals.count
+        let value = e.values[rest % e.values.count]
+        rest /= e.values.count
+        let model = e.models[rest]
+        let key = TrialKey(model: model.name, value: value, goal: goal, optionOrder: order, index: index)
+        return PlannedTrial(model: model, key: key, seed: e.trialSeed(key), ordinal: ordinal)
+    }
+}
+
+/// A model under test: its name in results, and how to reach it.
+public struct ModelSpec: Codable, Sendable, Equatable {
+    public var name: String
+    public var provider: ProviderSpec
+
+    public init(name: String, provider: ProviderSpec) {
+        self.name = name
+        self.provider = provider
+    }
+
+    enum CodingKeys: String, CodingKey { case name, provider, settings }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        try container.encode(provider.kind, forKey: .provider)
+        switch provider {
+        case .reference(let agent): try container.encode(agent, forKey: .settings)
+        case .openai(let api), .anthropic(let api): try container.encode(api, forKey: .settings)
+        }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        let kind = try container.decode(String.self, forKey: .provider)
+        switch kind {
+        case "reference": provider = .reference(try container.decode(ReferenceAgentSpec.self, forKey: .settings))
+        case "openai": provider = .openai(try container.decode(APIModelSpec.self, forKey: .settings))
+        case "anthropic": provider = .anthropic(try container.decode(APIModelSpec.self, forKey: .settings))
+        default: throw DecodingError.dataCorruptedError(forKey: .provider, in: container, debugDescription: "unknown provider \(kind)")
+        }
+    }
+}
+
+/// The providers hvae can call, with their settings.
+public enum ProviderSpec: Sendable, Equatable {
+    /// Built-in simulated agents (no language model): for checking the pipeline and the metrics.
+    case reference(ReferenceAgentSpec)
+    /// Any server speaking OpenAI's chat-completions format.
+    case openai(APIModelSpec)
+    /// Anthropic's Messages API.
+    case anthropic(APIModelSpec)
+
+    public var kind: String {
+        switch self {
+        case .reference: "reference"
+        case .openai: "openai"
+        case .anthropic: "anthropic"
+        }
+    }
+
+    /// The settings of an HTTP model API; nil for reference agents.
+    public var api: APIModelSpec? {
+        switch self {
+        case .reference: nil
+        case .openai(let spec), .anthropic(let spec): spec
+        }
+    }
+}
+
+/// A built-in reference agent: a simulated respondent with a known answer rule.
+public struct ReferenceAgentSpec: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable, CaseIterable {
+        /// Maximises own·cos φ + other·sin φ for the assigned value.
+        case ideal
+        /// Samples options with softmax(utility / temperature).
+        case noisy
+        /// Always answers the same shown letter: a position-biased model.
+        case fixed
+        /// Ignores the assigned value and maximises a fixed orientation's utility.
+        case stubborn
+        /// Answers uniformly at random.
+        case random
+    }
+
+    public var agent: Kind
+    /// `noisy`: softmax temperature in coins of utility.
+    public var temperature: Double?
+    /// `fixed`: the letter it always answers.
+    public var letter: String?
+    /// `stubborn`: the orientation it always pursues.
+    public var value: ValueOrientation?
+    /// Whether replies vary in style (plain letter, "Option C: 59, 96", a sentence...) to exercise the parser.
+    public var variedReplies: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case agent, temperature, letter, value
+        case variedReplies = "varied_replies"
+    }
+
+    public init(agent: Kind, temperature: Double? = nil, letter: String? = nil, value: ValueOrientation? = nil,
+                variedReplies: Bool = true) {
+        self.agent = agent
+        self.temperature = temperature
+        self.letter = letter
+        self.value = value
+        self.variedReplies = variedReplies
+    }
+}
+

@@ -1,0 +1,374 @@
+import Domain
+import Foundation
+import SVO
+import Yams
+
+/// A problem in an experiment file, located by key path and line.
+public struct ExperimentFileError: Error, CustomStringConvertible, Equatable {
+    public var file: String
+    public var line: Int?
+    public var key: String
+    public var message: String
+
+    public var description: String {
+        let location = line.map { "\(file):\($0)" } ?? file
+        return key.isEmpty ? "\(location): \(message)" : "\(location): \(key): \(message)"
+    }
+}
+
+/// Reads experiment files (YAML). Unknown keys, wrong types and impossible values are errors
+/// that name the key and the line; every key left out gets its documented default.
+public enum ExperimentFile {
+    /// Loads and validates the experiment file at `path`.
+    public static func load(path: String) throws -> Experiment {
+        func failure(_ message: String) -> ExperimentFileError {
+            ExperimentFileError(file: path, line: nil, key: "", message: message)
+        }
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+            throw failure("no such file; check the path (examples/quickstart.yaml is one to start from)")
+        }
+        guard !isFolder.boolValue else { throw failure("is a folder; give the path of the experiment file (YAML) in it") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw failure("cannot be read; check its permissions")
+        }
+        guard let text = String(data: data, encoding: .utf8) else { throw failure("is not UTF-8 text; save it as UTF-8") }
+        return try parse(yaml: text, file: path)
+    }
+
+    /// Parses and validates experiment YAML; `file` names it in errors.
+    public static func parse(yaml: String, file: String = "<experiment>") throws -> Experiment {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else {
+                throw ExperimentFileError(file: file, line: nil, key: "", message: "the file is empty; see examples/quickstart.yaml")
+            }
+            root = node
+        } catch let error as YamlError {
+            throw ExperimentFileError(file: file, line: yamlLine(error), key: "", message: "not valid YAML: \(yamlProblem(error))")
+        }
+        let reader = NodeReader(file: file)
+        let top = try reader.mapping(root, path: "")
+
+        let name = try reader.string(top, "name", required: true)!
+        guard !name.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw reader.error(top.node("name"), "name", "must not be empty")
+        }
+        let models = try reader.list(top, "models", required: true) { node, path in
+            try modelSpec(node, path: path, reader: reader)
+        }
+        guard !models.isEmpty else { throw reader.error(top.node("models"), "models", "list at least one model") }
+        var seen: Set<String> = []
+        for (index, model) in models.enumerated() where !seen.insert(model.name).inserted {
+            throw reader.error(top.node("models")?.sequence?[index], "models[\(index)].name", "'\(model.name)' is used twice; model names must be unique")
+        }
+
+        let experiment = Experiment(
+            name: name,
+            description: try reader.string(top, "description") ?? "",
+            seed: Int64(try reader.int(top, "seed", range: 0...Int(Int64.max)) ?? 1),
+            trials: try reader.int(top, "trials", range: 1...100_000) ?? 10,
+            values: try reader.list(top, "values") { try reader.enumeration($0, $1, ValueOrientation.self) }
+                .nonEmpty(or: ValueOrientation.allCases),
+            goals: try goalConditions(top, reader: reader),
+            valueAssignment: try reader.enumeration(top, "value_assignment", ValueAssignment.self) ?? .selfDescribed,
+            instrument: try reader.enumeration(top, "instrument", Instrument.self) ?? .primary,
+            optionOrders: try reader.list(top, "option_orders") { try reader.enumeration($0, $1, OptionOrder.self) }
+                .nonEmpty(or: [.original]),
+            maxAttempts: try reader.int(top, "max_attempts", range: 1...20) ?? 3,
+            concurrency: try reader.int(top, "concurrency", range: 1...1024) ?? 8,
+            maxCalls: try reader.int(top, "max_calls", range: 1...Int.max),
+            maxCost: try reader.double(top, "max_cost", path: "", range: 0.000001...1_000_000_000),
+            cache: try reader.bool(top, "cache") ?? false,
+            templates: try templates(top, reader: reader),
+            models: models
+        )
+        try reader.requireDistinct(top, "values", experiment.values.map(\.rawValue))
+        try reader.requireDistinct(top, "option_orders", experiment.optionOrders.map(\.rawValue))
+        try reader.rejectUnknownKeys(top, allowed: ["name", "description", "seed", "trials", "values", "goal",
+                                                    "value_assignment", "instrument", "option_orders", "max_attempts",
+                                                    "concurrency", "max_calls", "max_cost", "cache", "templates", "models"])
+        if experiment.maxCost != nil, let unpriced = experiment.models.first(where: {
+            $0.provider.api != nil && ($0.provider.api?.priceInput == nil || $0.provider.api?.priceOutput == nil)
+        }) {
+            throw reader.error(top.node("max_cost"), "max_cost", "needs price_input and price_output on every API model; '\(unpriced.name)' has none")
+        }
+        return experiment
+    }
+
+    private static func goalConditions(_ top: MappingNode, reader: NodeReader) throws -> [GoalCondition] {
+        guard let node = top.node("goal") else { return [.with, .without] }
+        switch node.string {
+        case "with": return [.with]
+        case "without": return [.without]
+        case "both": return [.with, .without]
+        default: throw reader.error(node, "goal", "expected with, without or both, found '\(node.string ?? "a non-text value")'")
+        }
+    }
+
+    private static func templates(_ top: MappingNode, reader: NodeReader) throws -> PromptTemplates {
+        var templates = PromptTemplates.standard
+        guard let node = top.node("templates") else { return templates }
+        let mapping = try reader.mapping(node, path: "templates")
+        let fields: [(String, WritableKeyPath<PromptTemplates, String>)] = [
+            ("value_prompt", \.valuePrompt), ("value_definition", \.valueDefinition), ("role", \.role),
+            ("task", \.task), ("goal_prompt", \.goalPrompt), ("neutral_goal", \.neutralGoal),
+            ("item", \.item), ("reask", \.reask),
+        ]
+        for (key, path) in fields {
+            guard let text = try reader.string(mapping, key) else { continue }
+            let allowed = PromptTemplates.placeholders[key] ?? []
+            let unknown = PromptTemplates.placeholders(in: text).subtracting(allowed)
+            if let first = unknown.sorted().first {
+                throw reader.error(mapping.node(key), "templates.\(key)",
+                                   "unknown placeholder {{\(first)}}; this template may use \(allowed.sorted().map { "{{\($0)}}" }.joined(separator: ", "))")
+            }
+            if key == "item", !text.contains("{{options}}") {
+                throw reader.error(mapping.node(key), "templates.item", "must contain {{options}}, or the model never sees the options")
+            }
+            templates[keyPath: path] = text
+        }
+        try reader.rejectUnknownKeys(mapping, allowed: Set(fields.map(\.0)))
+        return templates
+    }
+
+    private static func modelSpec(_ node: Node, path: String, reader: NodeReader) throws -> ModelSpec {
+        let mapping = try reader.mapping(node, path: path)
+        let name = try reader.string(mapping, "name", required: true)!
+        guard !name.isEmpty else { throw reader.error(mapping.node("name"), "\(path).name", "must not be empty") }
+        let provider = try reader.string(mapping, "provider") ?? "reference"
+        switch provider {
+        case "reference":
+            let kind = try reader.enumeration(mapping, "agent", ReferenceAgentSpec.Kind.self, path: path, required: true)!
+            var spec = ReferenceAgentSpec(agent: kind, variedReplies: try reader.bool(mapping, "varied_replies") ?? true)
+            var allowed: Set<String> = ["name", "provider", "agent", "varied_replies"]
+            switch kind {
+            case .noisy:
+                allowed.insert("temperature")
+                spec.temperature = try reader.double(mapping, "temperature", path: path, range: 0.001...10_000) ?? 5
+            case .fixed:
+                allowed.insert("letter")
+                let letter = try reader.string(mapping, "letter") ?? "A"
+                guard let option = OptionLetter(symbol: letter) else {
+                    throw reader.error(mapping.node("letter"), "\(path).letter", "expected one letter from A to I, found '\(letter)'")
+                }
+                spec.letter = option.symbol
+            case .stubborn:
+                allowed.insert("value")
+                spec.value = try reader.enumeration(mapping, "value", ValueOrientation.self, path: path) ?? .prosocial
+            case .ideal, .random:
+                break
+            }
+            try reader.rejectUnknownKeys(mapping, allowed: allowed, path: path,
+                                         hint: "the \(kind.rawValue) reference agent takes \(allowed.sorted().joined(separator: ", "))")
+            return ModelSpec(name: name, provider: .reference(spec))
+        case "openai", "anthropic":
+            let api = try apiSpec(mapping, path: path, reader: reader, anthropic: provider == "anthropic")
+            return ModelSpec(name: name, provider: provider == "openai" ? .openai(api) : .anthropic(api))
+        default:
+            throw reader.error(mapping.node("provider"), "\(path).provider", "unknown provider '\(provider)'; expected reference, openai or anthropic")
+        }
+    }
+
+    private static func apiSpec(_ mapping: MappingNode, path: String, reader: NodeReader, anthropic: Bool) throws -> APIModelSpec {
+        let model = try reader.string(mapping, "model", required: true)!
+        let baseURL = try reader.string(mapping, "base_url") ?? (anthropic ? AnthropicProvider.defaultBaseURL : OpenAIProvider.defaultBaseURL)
+        guard let url = URL(string: baseURL), url.scheme == "http" || url.scheme == "https", url.host != nil else {
+            throw reader.error(mapping.node("base_url"), "\(path).base_url", "expected an http:// or https:// URL, found '\(baseURL)'")
+        }
+        var seed = APIModelSpec.SeedSetting.trial
+        if let node = mapping.node("seed") {
+            if let number = node.int { seed = .fixed(number) }
+            else if node.string == "none" { seed = .none }
+            else if node.string == "trial" { seed = .trial }
+            else { throw reader.error(node, "\(path).seed", "expected trial, none or a whole number") }
+        }
+        var stop: [String] = []
+        if let node = mapping.node("stop") {
+            if let sequence = node.sequence { stop = try sequence.enumerated().map { index, item in
+                guard let text = item.string else { throw reader.error(item, "\(path).stop[\(index)]", "expected text") }
+                return text
+            } } else if let text = node.string { stop = [text] }
+        }
+        var headers: [String: String] = [:]
+        if let node = mapping.node("headers") {
+            let headerMap = try reader.mapping(node, path: "\(path).headers")
+            for pair in headerMap.pairs {
+                guard let value = pair.value.string else { throw reader.error(pair.value, "\(path).headers.\(pair.key)", "expected text") }
+                let lower = pair.key.lowercased()
+                if lower == "authorization" || lower == "x-api-key" || lower.contains("key") || lower.contains("token") {
+                    throw reader.error(pair.keyNode, "\(path).headers.\(pair.key)",
+                                       "looks like a secret, and headers are stored with the run; put the key in an environment variable named by api_key_env")
+                }
+                headers[pair.key] = value
+            }
+        }
+        let spec = APIModelSpec(
+            model: model, baseURL: baseURL,
+            apiKeyEnv: try reader.string(mapping, "api_key_env"),
+            temperature: try reader.double(mapping, "temperature", path: path, range: 0...2) ?? 0.7,
+            topP: try reader.double(mapping, "top_p", path: path, range: 0...1),
+            maxTokens: try reader.int(mapping, "max_tokens", range: 1...1_000_000) ?? (anthropic ? 1024 : nil),
+            seed: seed, stop: stop, headers: headers,
+            timeout: try reader.double(mapping, "timeout", path: path, range: 1...3600) ?? 60,
+            maxRetries: try reader.int(mapping, "max_retries", range: 0...100) ?? 5,
+            retryDelay: try reader.double(mapping, "retry_delay", path: path, range: 0...600) ?? 1,
+            maxConcurrency: try reader.int(mapping, "max_concurrency", range: 1...1024),
+            requestsPerMinute: try reader.double(mapping, "requests_per_minute", path: path, range: 0.001...1_000_000),
+            priceInput: try reader.double(mapping, "price_input", path: path, range: 0...1_000_000),
+            priceOutput: try reader.double(mapping, "price_output", path: path, range: 0...1_000_000),
+            anthropicVersion: anthropic ? (try reader.string(mapping, "anthropic_version") ?? "2023-06-01") : nil,
+            giveUpAfter: try reader.double(mapping, "give_up_after", path: path, range: 0...86_400)
+        )
+        var allowed: Set<String> = ["name", "provider", "model", "base_url", "api_key_env", "temperature", "top_p", "max_tokens",
+                                    "seed", "stop", "headers", "timeout", "max_retries", "retry_delay", "max_concurrency",
+                                    "requests_per_minute", "price_input", "price_output", "give_up_after"]
+        if anthropic { allowed.insert("anthropic_version") }
+        try reader.rejectUnknownKeys(mapping, allowed: allowed, path: path)
+        return spec
+    }
+
+    private static func yamlLine(_ error: YamlError) -> Int? {
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _): mark.line
+        default: nil
+        }
+    }
+
+    private static func yamlProblem(_ error: YamlError) -> String {
+        switch error {
+        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _): problem
+        default: "\(error)"
+        }
+    }
+}
+
+/// A YAML mapping with string keys, in file order.
+struct MappingNode {
+    let node: Node
+    let path: String
+    let pairs: [(key: String, keyNode: Node, value: Node)]
+
+    func node(_ key: String) -> Node? { pairs.first { $0.key == key }?.value }
+}
+
+/// Typed access to YAML nodes that reports the key path and line of every problem.
+struct NodeReader {
+    let file: String
+
+    func error(_ node: Node?, _ key: String, _ message: String) -> ExperimentFileError {
+        ExperimentFileError(file: file, line: node?.mark?.line, key: key, message: message)
+    }
+
+    private func keyPath(_ mapping: MappingNode, _ key: String) -> String {
+        mapping.path.isEmpty ? key : "\(mapping.path).\(key)"
+    }
+
+    func mapping(_ node: Node, path: String) throws -> MappingNode {
+        guard let mapping = node.mapping else {
+            throw error(node, path, path.isEmpty ? "the file must be a mapping of keys (name:, models:, ...)" : "expected a mapping of keys")
+        }
+        var pairs: [(String, Node, Node)] = []
+        for (keyNode, value) in mapping {
+            guard let key = keyNode.string else { throw error(keyNode, path, "keys must be text") }
+            if pairs.contains(where: { $0.0 == key }) { throw error(keyNode, path.isEmpty ? key : "\(path).\(key)", "appears twice") }
+            pairs.append((key, keyNode, value))
+        }
+        return MappingNode(node: node, path: path, pairs: pairs.map { (key: $0.0, keyNode: $0.1, value: $0.2) })
+    }
+
+    func rejectUnknownKeys(_ mapping: MappingNode, allowed: Set<String>, path: String? = nil, hint: String? = nil) throws {
+        for pair in mapping.pairs where !allowed.contains(pair.key) {
+            let near = allowed.min { editDistance($0, pair.key) < editDistance($1, pair.key) }
+            let suggestion = near.flatMap { editDistance($0, pair.key) <= 2 ? " (did you mean '\($0)'?)" : nil } ?? ""
+            throw error(pair.keyNode, keyPath(mapping, pair.key),
+                        "unknown key\(suggestion); \(hint ?? "allowed here: \(allowed.sorted().joined(separator: ", "))")")
+        }
+    }
+
+    /// Lists that define cells (values, option orders) must not repeat an entry, nor be empty.
+    func requireDistinct(_ mapping: MappingNode, _ key: String, _ entries: [String]) throws {
+        guard let node = mapping.node(key) else { return }
+        if node.sequence?.isEmpty == true { throw error(node, keyPath(mapping, key), "list at least one entry, or leave the key out for the default") }
+        var seen: Set<String> = []
+        for (index, entry) in entries.enumerated() where !seen.insert(entry).inserted {
+            throw error(node.sequence?[index], "\(keyPath(mapping, key))[\(index)]", "'\(entry)' appears twice")
+        }
+    }
+
+    func string(_ mapping: MappingNode, _ key: String, required: Bool = false) throws -> String? {
+        guard let node = mapping.node(key) else {
+            if required { throw error(mapping.node, keyPath(mapping, key), "is required") }
+            return nil
+        }
+        guard node.scalar != nil, let value = node.string else { throw error(node, keyPath(mapping, key), "expected text") }
+        return value
+    }
+
+    func int(_ mapping: MappingNode, _ key: String, range: ClosedRange<Int>) throws -> Int? {
+        guard let node = mapping.node(key) else { return nil }
+        guard let value = node.int else { throw error(node, keyPath(mapping, key), "expected a whole number, found '\(node.string ?? "?")'") }
+        guard range.contains(value) else {
+            throw error(node, keyPath(mapping, key), "must be between \(range.lowerBound) and \(range.upperBound), found \(value)")
+        }
+        return value
+    }
+
+    func double(_ mapping: MappingNode, _ key: String, path: String, range: ClosedRange<Double>) throws -> Double? {
+        guard let node = mapping.node(key) else { return nil }
+        guard let value = node.float else { throw error(node, keyPath(mapping, key), "expected a number, found '\(node.string ?? "?")'") }
+        guard range.contains(value) else {
+            throw error(node, keyPath(mapping, key), "must be between \(range.lowerBound) and \(range.upperBound), found \(value)")
+        }
+        return value
+    }
+
+    func bool(_ mapping: MappingNode, _ key: String) throws -> Bool? {
+        guard let node = mapping.node(key) else { return nil }
+        guard let value = node.bool else { throw error(node, keyPath(mapping, key), "expected true or false") }
+        return value
+    }
+
+    func enumeration<E: RawRepresentable & CaseIterable>(_ node: Node, _ path: String, _ type: E.Type) throws -> E where E.RawValue == String {
+        guard let text = node.scalar != nil ? node.string : nil, let value = E(rawValue: text) else {
+            throw error(node, path, "expected one of \(E.allCases.map(\.rawValue).joined(separator: ", ")), found '\(node.string ?? "a non-text value")'")
+        }
+        return value
+    }
+
+    func enumeration<E: RawRepresentable & CaseIterable>(_ mapping: MappingNode, _ key: String, _ type: E.Type,
+                                                         path: String? = nil, required: Bool = false) throws -> E? where E.RawValue == String {
+        guard let node = mapping.node(key) else {
+            if required { throw error(mapping.node, keyPath(mapping, key), "is required; one of \(E.allCases.map(\.rawValue).joined(separator: ", "))") }
+            return nil
+        }
+        return try enumeration(node, keyPath(mapping, key), type)
+    }
+
+    func list<T>(_ mapping: MappingNode, _ key: String, required: Bool = false, _ element: (Node, String) throws -> T) throws -> [T] {
+        guard let node = mapping.node(key) else {
+            if required { throw error(mapping.node, keyPath(mapping, key), "is required") }
+            return []
+        }
+        guard let sequence = node.sequence else { throw error(node, keyPath(mapping, key), "expected a list") }
+        return try sequence.enumerated().map { index, item in try element(item, "\(keyPath(mapping, key))[\(index)]") }
+    }
+}
+
+/// Levenshtein distance, for "did you mean" hints on misspelt keys.
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    var previous = Array(0...b.count)
+    for i in 1...max(a.count, 1) where !a.isEmpty {
+        var current = [i] + Array(repeating: 0, count: b.count)
+        for j in stride(from: 1, through: b.count, by: 1) {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        previous = current
+    }
+    return a.isEmpty ? b.count : previous[b.count]
+}
+
+extension Array {
+    func nonEmpty(or fallback: [Element]) -> [Element] { isEmpty ? fallback : self }
+}

@@ -1,0 +1,225 @@
+import Foundation
+
+/// Settings shared by the HTTP model providers (`openai`, `anthropic`), as written in an experiment file.
+public struct APIModelSpec: Codable, Sendable, Equatable {
+    /// The model id sent to the API, e.g. `gpt-4o-2024-08-06`.
+    public var model: String
+    public var baseURL: String
+    /// The environment variable holding the API key; the key itself is never stored.
+    public var apiKeyEnv: String?
+    public var temperature: Double?
+    public var topP: Double?
+    public var maxTokens: Int?
+    /// `trial`: a seed derived from the trial seed and the call (repeated trials stay independent);
+    /// `none`: no seed is sent; a number: that seed for every call.
+    public var seed: SeedSetting
+    public var stop: [String]
+    /// Extra HTTP headers (not secrets: they are stored with the run).
+    public var headers: [String: String]
+    /// Seconds before a call counts as timed out.
+    public var timeout: Double
+    /// Transport retries per call (429, 5xx, timeouts, dropped connections) before the trial fails.
+    public var maxRetries: Int
+    /// Seconds before the first retry; doubles each retry up to 60 s (Retry-After overrides it).
+    public var retryDelay: Double
+    /// Calls in flight to this model at once (nil: only the experiment's concurrency limits it).
+    public var maxConcurrency: Int?
+    public var requestsPerMinute: Double?
+    /// Dollars per million input / output tokens, for cost accounting.
+    public var priceInput: Double?
+    public var priceOutput: Double?
+    /// Anthropic's `anthropic-version` header.
+    public var anthropicVersion: String?
+    /// Seconds of nothing but failed connections (refused, no such host) after which the model
+    /// is stopped, rather than every trial going through every retry (nil: 30).
+    public var giveUpAfter: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case model, temperature, seed, stop, headers, timeout
+        case baseURL = "base_url", apiKeyEnv = "api_key_env", topP = "top_p", maxTokens = "max_tokens"
+        case maxRetries = "max_retries", retryDelay = "retry_delay", maxConcurrency = "max_concurrency"
+        case requestsPerMinute = "requests_per_minute", priceInput = "price_input", priceOutput = "price_output"
+        case anthropicVersion = "anthropic_version", giveUpAfter = "give_up_after"
+    }
+
+    public enum SeedSetting: Codable, Sendable, Equatable {
+        case trial, none, fixed(Int)
+
+        public init(from decoder: Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let number = try? container.decode(Int.self) {
+                self = .fixed(number)
+                return
+            }
+            self = try container.decode(String.self) == "none" ? .none : .trial
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.singleValueContainer()
+            switch self {
+            case .trial: try container.encode("trial")
+            case .none: try container.encode("none")
+            case .fixed(let n): try container.encode(n)
+            }
+        }
+    }
+
+    /// True when the base URL points at this machine: a local server needs no key by default.
+    public var isLocal: Bool {
+        guard let host = URL(string: baseURL)?.host?.lowercased() else { return false }
+        return host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+
+    /// The model's cost in dollars for these tokens; nil without prices.
+    public func cost(inputTokens: Int, outputTokens: Int) -> Double? {
+        guard let priceInput, let priceOutput else { return nil }
+        return (Double(inputTokens) * priceInput + Double(outputTokens) * priceOutput) / 1_000_000
+    }
+}
+
+/// The HTTP and JSON plumbing both APIs share.
+struct APICall {
+    let transport: any HTTPTransport
+    let url: URL
+    /// The API's name in messages ("OpenAI", "Anthropic").
+    let format: String
+    let redact: Redactor
+
+    /// Sends `body` as JSON; returns the decoded 2xx response, its body (redacted) and its status,
+    /// or throws a `ProviderError` that says what came back.
+    func post<Reply: Decodable>(_ body: some Encodable, headers: [String: String], timeout: Double,
+                                as reply: Reply.Type) async throws -> (reply: Reply, raw: String, status: Int) {
+        var allHeaders = headers
+        allHeaders["content-type"] = "application/json"
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = try encoder.encode(body)
+        let response: HTTPResponse
+        do {
+            response = try await transport.send(HTTPRequest(url: url, headers: allHeaders, body: data, timeout: timeout))
+        } catch let error as TransportError {
+            switch error {
+            case .timeout: throw ProviderError(kind: .timeout, message: redact(error.description))
+            case .connection: throw ProviderError(kind: .connection, message: redact(error.description))
+            }
+        }
+        let raw = redact(String(decoding: response.body, as: UTF8.self))
+        let decoder = JSONDecoder()
+        guard (200..<300).contains(response.status) else {
+            // Both APIs answer errors as {"error": {"message": ...}}.
+            let message = (try? decoder.decode(ErrorBody.self, from: response.body)).map { redact($0.error.message) }
+                ?? notTheAPI(response)
+            throw ProviderError(kind: .http(status: response.status), message: message,
+                                retryAfter: Self.retryAfter(response.headers["retry-after"]), rawBody: raw)
+        }
+        do {
+            return (try decoder.decode(Reply.self, from: response.body), raw, response.status)
+        } catch {
+            throw ProviderError(kind: .malformed, message: notTheAPI(response), rawBody: raw, httpStatus: response.status)
+        }
+    }
+
+    /// One line for a body that is not this API's JSON (an HTML error page, another API).
+    func notTheAPI(_ response: HTTPResponse) -> String {
+        let type = response.headers["content-type"].map { $0.split(separator: ";").first.map(String.init) ?? $0 }
+        return "the server at \(url.absoluteString) did not answer in the \(format) format (HTTP \(response.status)"
+            + (type.map { ", \($0)" } ?? "") + (response.body.isEmpty ? ", no body" : "") + ")"
+    }
+
+    private struct ErrorBody: Decodable {
+        struct Detail: Decodable { let message: String }
+        let error: Detail
+    }
+
+    /// Retry-After in seconds, from a number of seconds or an HTTP date.
+    static func retryAfter(_ value: String?) -> Double? {
+        guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        if let seconds = Double(value) { return max(0, seconds) }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        return formatter.date(from: value).map { max(0, $0.timeIntervalSinceNow) }
+    }
+
+    /// The base URL joined with an API path.
+    static func endpoint(_ spec: APIModelSpec, _ path: String) throws -> URL {
+        var base = spec.baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        guard let url = URL(string: base + path) else {
+            throw ProviderError(kind: .configuration, message: "base_url \(spec.baseURL) is not a URL")
+        }
+        return url
+    }
+
+    /// The key from the environment; nil when the model needs none.
+    static func apiKey(_ spec: APIModelSpec, defaultEnv: String, environment: [String: String]) throws -> String? {
+        let name = spec.apiKeyEnv ?? defaultEnv
+        if let key = environment[name], !key.isEmpty { return key }
+        if spec.apiKeyEnv == nil && spec.isLocal { return nil }
+        throw ProviderError(kind: .configuration,
+                            message: "the environment variable \(name) holding the API key for \(spec.model) is not set; export it (or set api_key_env)")
+    }
+
+    static func seed(_ spec: APIModelSpec, context: TrialContext) -> Int? {
+        switch spec.seed {
+        case .none: nil
+        case .fixed(let n): n
+        case .trial: Int((UInt64(context.trialSeed) &+ UInt64(context.callIndex) &* 0x9E37_79B9) % 2_147_483_647)
+        }
+    }
+}
+
+/// One message as both APIs write it.
+struct WireMessage: Codable {
+    let role: String
+    let content: String
+}
+
+/// Takes secrets out of text before it is stored or printed: the API key values hvae knows (the
+/// model's own and those of the usual variables) and anything shaped like a key (`sk-` and 16 or
+/// more key characters), since some servers echo a key back in an error body.
+struct Redactor: Sendable {
+    static let mark = "[redacted]"
+    let secrets: [String]
+
+    init(key: String?, environment: [String: String]) {
+        let known = [key] + ["OPENAI_API_KEY", "ANTHROPIC_API_KEY"].map { environment[$0] }
+        // Short values would redact ordinary words; real keys are long.
+        secrets = Array(Set(known.compactMap { $0 }.filter { $0.count >= 8 })).sorted { $0.count > $1.count }
+    }
+
+    func callAsFunction(_ text: String) -> String {
+        var out = text
+        for secret in secrets where out.contains(secret) { out = out.replacingOccurrences(of: secret, with: Self.mark) }
+        return Self.redactingKeyShapes(out)
+    }
+
+    /// "sk-" followed by 16 or more of [A-Za-z0-9_-], in one pass.
+    static func redactingKeyShapes(_ text: String) -> String {
+        let scalars = Array(text.unicodeScalars)
+        guard scalars.count >= 19 else { return text }
+        func isKeyCharacter(_ s: Unicode.Scalar) -> Bool {
+            s.isASCII && (s.properties.isAlphabetic || ("0"..."9").contains(s) || s == "_" || s == "-")
+        }
+        var out = String.UnicodeScalarView()
+        var index = 0
+        var changed = false
+        while index < scalars.count {
+            if index + 3 <= scalars.count, scalars[index] == "s", scalars[index + 1] == "k", scalars[index + 2] == "-",
+               index == 0 || !isKeyCharacter(scalars[index - 1]) {
+                var end = index + 3
+                while end < scalars.count, isKeyCharacter(scalars[end]) { end += 1 }
+                if end - index - 3 >= 16 {
+                    out.append(contentsOf: mark.unicodeScalars)
+                    index = end
+                    changed = true
+                    continue
+                }
+            }
+            out.append(scalars[index])
+            index += 1
+        }
+        return changed ? String(out) : text
+    }
+}

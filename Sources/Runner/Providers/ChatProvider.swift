@@ -1,0 +1,98 @@
+import Domain
+import Foundation
+import SVO
+import Store
+
+/// What a provider is told about the trial a call belongs to. Real models never see it; the
+/// reference agents use it to know the assigned value and to seed their randomness, and a replay
+/// to find the original trial's replies.
+public struct TrialContext: Sendable, Hashable {
+    /// The trial's cell and replicate number.
+    public var key: TrialKey
+    public var trialSeed: Int64
+    /// The protocol step this call serves.
+    public var step: CallStep
+    /// 0 for the trial's first call, counting every attempt.
+    public var callIndex: Int
+
+    public init(key: TrialKey, trialSeed: Int64, step: CallStep, callIndex: Int) {
+        self.key = key
+        self.trialSeed = trialSeed
+        self.step = step
+        self.callIndex = callIndex
+    }
+
+    public var assignedValue: ValueOrientation { key.value }
+}
+
+/// One chat request: the whole conversation so far.
+public struct ChatRequest: Sendable {
+    public var messages: [ChatMessage]
+    public var context: TrialContext
+
+    public init(messages: [ChatMessage], context: TrialContext) {
+        self.messages = messages
+        self.context = context
+    }
+}
+
+/// A provider's answer to one chat request.
+public struct ChatResponse: Sendable, Equatable {
+    public var text: String
+    /// The body as received (secrets redacted), for audit; nil where there is none (reference agents).
+    public var rawBody: String?
+    /// The model id the provider says answered (it may differ from the one asked for).
+    public var providerModelID: String?
+    public var finishReason: String?
+    public var inputTokens: Int?
+    public var outputTokens: Int?
+    public var httpStatus: Int?
+    /// OpenAI's `system_fingerprint`: the backend configuration that served the call.
+    public var systemFingerprint: String?
+
+    public init(text: String, rawBody: String? = nil, providerModelID: String? = nil, finishReason: String? = nil,
+                inputTokens: Int? = nil, outputTokens: Int? = nil, httpStatus: Int? = nil, systemFingerprint: String? = nil) {
+        self.text = text
+        self.rawBody = rawBody
+        self.providerModelID = providerModelID
+        self.finishReason = finishReason
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.httpStatus = httpStatus
+        self.systemFingerprint = systemFingerprint
+    }
+}
+
+/// Anything that answers chat conversations: a reference agent, a model API, a replay.
+public protocol ChatProvider: Sendable {
+    func complete(_ request: ChatRequest) async throws -> ChatResponse
+}
+
+/// Builds the provider for each model of an experiment.
+public enum ProviderFactory {
+    /// One provider; throws a `ProviderError` of kind `.configuration` when an API key is missing.
+    public static func make(_ spec: ModelSpec, transport: any HTTPTransport,
+                            environment: [String: String] = ProcessInfo.processInfo.environment) throws -> any ChatProvider {
+        switch spec.provider {
+        case .reference(let agent): ReferenceAgent(spec: agent)
+        case .openai(let api): try OpenAIProvider(spec: api, transport: transport, environment: environment)
+        case .anthropic(let api): try AnthropicProvider(spec: api, transport: transport, environment: environment)
+        }
+    }
+
+    /// A provider for every model, by name. Every key is checked here, before the first call.
+    public static func makeAll(_ experiment: Experiment, transport: any HTTPTransport,
+                               environment: [String: String] = ProcessInfo.processInfo.environment) throws
+        -> [String: any ChatProvider]
+    {
+        var providers: [String: any ChatProvider] = [:]
+        for model in experiment.models {
+            do {
+                providers[model.name] = try make(model, transport: transport, environment: environment)
+            } catch let error as ProviderError {
+                throw ProviderError(kind: error.kind, message: "model '\(model.name)': \(error.message)")
+            }
+        }
+        return providers
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+
+/// A failed call to a model API: what the server or the network said.
+public struct ProviderError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Sendable, Equatable {
+        /// The server answered with a non-2xx status.
+        case http(status: Int)
+        case timeout
+        /// The connection failed or dropped (refused, no such host, reset).
+        case connection
+        /// A 2xx response whose body is not what the API promises.
+        case malformed
+        /// The request could not be made at all (no key, bad URL).
+        case configuration
+    }
+
+    public var kind: Kind
+    public var message: String
+    /// Seconds to wait before retrying, when the server said (Retry-After).
+    public var retryAfter: Double?
+    /// The body as received, secrets redacted.
+    public var rawBody: String?
+    /// The HTTP status received, whatever the kind (a 200 with a garbled body is `malformed`).
+    public var httpStatus: Int?
+
+    public init(kind: Kind, message: String, retryAfter: Double? = nil, rawBody: String? = nil, httpStatus: Int? = nil) {
+        self.kind = kind
+        self.message = message
+        self.retryAfter = retryAfter
+        self.rawBody = rawBody
+        if case .http(let status) = kind { self.httpStatus = status } else { self.httpStatus = httpStatus }
+    }
+
+    /// Worth another try: rate limits, server errors, timeouts, dropped connections, garbled bodies.
+    public var isRetryable: Bool {
+        switch kind {
+        case .http(let status): status == 408 || status == 409 || status == 429 || status >= 500
+        case .timeout, .connection, .malformed: true
+        case .configuration: false
+        }
+    }
+
+    /// A client error that no retry can fix (bad key, unknown model): the model's trials stop.
+    public var stopsModel: Bool {
+        switch kind {
+        case .http(let status): !isRetryable && (400..<500).contains(status)
+        case .configuration: true
+        default: false
+        }
+    }
+
+    public var description: String {
+        switch kind {
+        case .http(let status): "HTTP \(status): \(message)"
+        default: message
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import Domain
+import Foundation
+import SVO
+import Store
+import Synchronization
+
+/// A built-in simulated respondent: no language model, a known answer rule. Reference agents
+/// answer through the same chat interface as real models: they read the options from the
+/// rendered prompt and reply in text that the same parser reads, so a run on them tests the
+/// whole pipeline and gives known metrics.
+public struct ReferenceAgent: ChatProvider {
+    public let spec: ReferenceAgentSpec
+
+    public init(spec: ReferenceAgentSpec) { self.spec = spec }
+
+    /// Reported as the model id of every call, so no one mistakes these for model output.
+    public var modelID: String { "hvae-reference/\(spec.agent.rawValue)" }
+
+    public func complete(_ request: ChatRequest) async throws -> ChatResponse {
+        var rng = SplitMix64(seed: SplitMix64.mix(UInt64(request.context.trialSeed), UInt64(request.context.callIndex)))
+        let text: String
+        let value = pursuedValue(request.context.assignedValue)
+        switch request.context.step {
+        case .value:
+            text = "(reference agent \(spec.agent.rawValue)) \(value.definition)"
+        case .goal:
+            text = "(reference agent \(spec.agent.rawValue)) My goal is to choose, in every question, the split that best serves my \(value.rawValue) values."
+        case .item:
+            guard let shown = Self.latestOptions(in: request.messages),
+                  let item = SliderItem.matching(options: shown.map(\.allocation))
+            else {
+                text = "(reference agent \(spec.agent.rawValue)) I see no list of nine options A to I to choose from."
+                break
+            }
+            let letter = choose(item: item, shown: shown, value: request.context.assignedValue, rng: &rng)
+            text = reply(letter: letter, allocation: shown[letter.rawValue].allocation, rng: &rng)
+        }
+        return ChatResponse(text: text, providerModelID: modelID, finishReason: "stop")
+    }
+
+    private func pursuedValue(_ assigned: ValueOrientation) -> ValueOrientation {
+        spec.agent == .stubborn ? (spec.value ?? .prosocial) : assigned
+    }
+
+    /// The shown letter this agent picks.
+    func choose(item: SliderItem, shown: [(letter: OptionLetter, allocation: Allocation)], value: ValueOrientation,
+                rng: inout SplitMix64) -> OptionLetter {
+        let real = shown.map { entry in OptionLetter.allCases.first { item.allocation($0) == entry.allocation }! }
+        let direction = pursuedValue(value).utilityDirection
+        switch spec.agent {
+        case .fixed:
+            return OptionLetter(symbol: spec.letter ?? "A") ?? .a
+        case .random:
+            return OptionLetter(rawValue: Int(rng.next() % 9))!
+        case .ideal, .stubborn:
+            let best = IdealAnswers.option(on: item, direction: direction)
+            return OptionLetter(rawValue: real.firstIndex(of: best)!)!
+        case .noisy:
+            let temperature = spec.temperature ?? 5
+            let utilities = real.map { IdealAnswers.utility($0, on: item, direction: direction) }
+            let top = utilities.max()!
+            let weights = utilities.map { exp(($0 - top) / temperature) }
+            var target = rng.nextUnit() * weights.reduce(0, +)
+            for (index, weight) in weights.enumerated() {
+                target -= weight
+                if target < 0 { return OptionLetter(rawValue: index)! }
+            }
+            return OptionLetter(rawValue: 8)!
+        }
+    }
+
+    /// Replies in one of several styles, all of which the parser must read.
+    private func reply(letter: OptionLetter, allocation: Allocation, rng: inout SplitMix64) -> String {
+        let l = letter.symbol
+        let pair = "\(allocation.own), \(allocation.other)"
+        guard spec.variedReplies else { return l }
+        switch rng.next() % 6 {
+        case 0: return l
+        case 1: return "Option \(l): \(pair)"
+        case 2: return "I choose \(l) because it best fits my values."
+        case 3: return "**\(l)**"
+        case 4: return "The answer is: \(l)."
+        default: return "(\(pair))"
+        }
+    }
+
+    /// An option line as the item template renders it, compiled once (Regex is not Sendable, hence the Mutex).
+    private static let optionLine = Mutex(#/(?m)^([A-I]): (\d+), (\d+)$/#)
+
+    /// The options of the newest user message that lists any, as shown ("A: 50, 100" lines).
+    static func latestOptions(in messages: [ChatMessage]) -> [(letter: OptionLetter, allocation: Allocation)]? {
+        for message in messages.reversed() where message.role == .user {
+            var options: [(letter: OptionLetter, allocation: Allocation)] = []
+            let matches = optionLine.withLock { regex in message.content.matches(of: regex) }
+            for match in matches {
+                if let letter = OptionLetter(symbol: String(match.output.1)), let own = Int(match.output.2), let other = Int(match.output.3) {
+                    options.append((letter, Allocation(own: own, other: other)))
+                }
+            }
+            // A re-ask lists no options: look further back, to the item it repeats.
+            if options.count == 9, options.map(\.letter) == OptionLetter.allCases { return options }
+        }
+        return nil
+    }
+}

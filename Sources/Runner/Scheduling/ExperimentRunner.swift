@@ -1,0 +1,234 @@
+import Domain
+import Foundation
+import SVO
+import Store
+
+/// The hvae version, stored with every run.
+public enum HVAE {
+    public static let version = "0.2.0"
+    /// The git commit this binary was built from (embedded at build time), "unknown" outside a checkout.
+    public static let gitCommit = buildGitCommit
+}
+
+/// Runs `work` to completion even when the current task is cancelled: a cancelled run still
+/// records that it was interrupted.
+@discardableResult
+func shielded<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await Task { try await work() }.value
+}
+
+/// How a call to `ExperimentRunner.execute` ended.
+public struct RunOutcome: Sendable {
+    public var progress: RunProgress
+    public var status: RunStatus
+    /// Why trials were left unfinished or unrun; empty when the run finished.
+    public var stopReasons: [StopReason]
+    /// Trials not run to their end: not started, pending, or cut off (failed trials not counted).
+    public var unfinished: Int
+}
+
+/// Runs an experiment's trials against its models and persists everything to the store.
+public struct ExperimentRunner: Sendable {
+    public let store: ExperimentStore
+
+    public init(store: ExperimentStore) { self.store = store }
+
+    /// Records a new run of `experiment` and where it runs. Its trials are stored as they start,
+    /// so a run of millions of trials starts at once and in bounded memory.
+    public func createRun(_ experiment: Experiment, reproducing original: Int64? = nil, replay: Bool = false,
+                          shard: (index: Int, count: Int)? = nil) async throws -> RunRecord {
+        var run = RunRecord(name: experiment.name, description: experiment.description,
+                            experimentJSON: experiment.canonicalJSON, seed: experiment.seed, toolVersion: HVAE.version)
+        run.gitCommit = HVAE.gitCommit
+        run.os = ProcessInfo.processInfo.operatingSystemVersionString
+        run.host = ProcessInfo.processInfo.hostName
+        run.reproducesRunID = original
+        run.replay = replay
+        if let shard {
+            run.shard = "\(shard.index)/\(shard.count)"
+            run.shardGroup = "\(run.experimentSHA256)/\(shard.count)"
+        }
+        run.plannedTrials = TrialPlan(experiment: experiment, shard: shard).count
+        return try await store.createRun(run)
+    }
+
+    /// The experiment a stored run executed, decoded from its canonical JSON.
+    public func experiment(of run: RunRecord) throws -> Experiment {
+        try JSONDecoder().decode(Experiment.self, from: Data(run.experimentJSON.utf8))
+    }
+
+    /// The plan of a stored run: its experiment's, or its slice's.
+    public func plan(of run: RunRecord) throws -> TrialPlan {
+        let parts = run.shard?.split(separator: "/").compactMap { Int($0) } ?? []
+        return TrialPlan(experiment: try experiment(of: run), shard: parts.count == 2 ? (parts[0], parts[1]) : nil)
+    }
+
+    /// Runs every trial of a run that has not run to its end (unstarted, pending, running, or
+    /// failed), up to `experiment.concurrency` at a time; the turns of one trial stay in order. A
+    /// trial that already has calls continues from them without making them again (resume).
+    /// Results depend only on the seeds, not on the concurrency or on interruptions.
+    ///
+    /// Cancelling the task cancels the calls in flight and marks the run `interrupted`.
+    public func execute(runID: Int64, experiment: Experiment, providers: [String: any ChatProvider],
+                        progress: @escaping @Sendable (RunProgress) -> Void = { _ in }) async throws -> RunOutcome {
+        // One process at a time runs a run (`RunOwner`): claimed before its trials are read,
+        // kept alive while they run, let go however the run ends.
+        let owner = RunOwner.current
+        try await store.claimRun(runID, for: owner)
+        let store = self.store
+        let heartbeat = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: RunOwner.heartbeatInterval)
+                try? await store.heartbeat(runID, for: owner)
+            }
+        }
+        defer { heartbeat.cancel() }
+        do {
+            let outcome = try await executeClaimed(runID: runID, experiment: experiment, providers: providers, progress: progress)
+            try await store.releaseRun(runID, from: owner)
+            return outcome
+        } catch {
+            try? await shielded { try await store.releaseRun(runID, from: owner) }
+            throw error
+        }
+    }
+
+    private func executeClaimed(runID: Int64, experiment: Experiment, providers: [String: any ChatProvider],
+                                progress: @escaping @Sendable (RunProgress) -> Void) async throws -> RunOutcome {
+        let run = try await store.run(runID)
+        let plan = try self.plan(of: run)
+        let models = Dictionary(uniqueKeysWithValues: experiment.models.map { ($0.name, $0) })
+        let counts = try await store.trialStatusCounts(runID: runID)
+        let finished = (counts[.complete] ?? 0) + (counts[.incomplete] ?? 0)
+        let stored = counts.values.reduce(0, +)
+        let usage = try await store.modelUsage(runID: runID)
+        let costSoFar = usage.reduce(0.0) { total, model in
+            total + (models[model.model]?.provider.api?.cost(inputTokens: model.inputTokens, outputTokens: model.outputTokens) ?? 0)
+        }
+        let control = RunControl(experiment: experiment, totalTrials: (run.plannedTrials ?? stored) - finished,
+                                 callsSoFar: usage.map(\.calls).reduce(0, +), costSoFar: costSoFar, report: progress)
+        try await store.setRunStatus(runID, .running)
+        let scorer = TrialScorer(store: store)
+        var remaining = RemainingTrials(store: store, run: run, plan: plan)
+
+        do {
+            try await withThrowingTaskGroup(of: TrialStatus?.self) { group in
+                /// Starts the next trial that can run; false when none is left.
+                func startNext() async throws -> Bool {
+                    while let work = try await remaining.next() {
+                        try Task.checkCancellation()
+                        guard let model = models[work.key.model], let provider = providers[work.key.model] else {
+                            throw ExperimentFileError(file: "run \(runID)", line: nil, key: "models",
+                                                      message: "a trial names model '\(work.key.model)', which the experiment does not define")
+                        }
+                        // A stopped model's trials are left unrun (a resume runs them).
+                        if control.isStopped(model: model.name) { continue }
+                        let trial: TrialRecord
+                        let stored: [StoredCall]
+                        switch work {
+                        case .planned(let planned):
+                            trial = try await store.createTrials([TrialRecord(
+                                runID: runID, key: planned.key, provider: model.provider.kind, seed: planned.seed,
+                                ordinal: planned.ordinal)])[0]
+                            stored = []
+                        case .stored(let record):
+                            trial = record
+                            stored = record.status == .pending ? [] : try await store.storedCalls(trialID: record.id!)
+                        }
+                        let caller = ModelCaller(experiment: experiment, model: model, provider: provider, store: store,
+                                                 control: control, trial: trial, stored: stored)
+                        let trialRun = TrialProtocol(experiment: experiment, trial: trial, caller: caller, scorer: scorer)
+                        group.addTask {
+                            do {
+                                return try await trialRun.run()
+                            } catch is RunHalted {
+                                return nil   // left running: a resume continues it
+                            }
+                        }
+                        return true
+                    }
+                    return false
+                }
+                for _ in 0..<experiment.concurrency where !(try await startNext()) { break }
+                while let status = try await group.next() {
+                    if let status { control.trialFinished(status) }
+                    _ = try await startNext()
+                }
+            }
+        } catch {
+            let status: RunStatus = error is CancellationError ? .interrupted : .failed
+            try? await shielded { try await self.store.setRunStatus(runID, status, stopReason: "\(error)") }
+            throw error
+        }
+        let reasons = control.stopReasons
+        let left = try await store.trialStatusCounts(runID: runID)
+        let unstarted = run.plannedTrials.map { $0 - left.values.reduce(0, +) } ?? 0
+        let unfinished = (left[.pending] ?? 0) + (left[.running] ?? 0) + max(0, unstarted)
+        let modelStopped = reasons.contains { if case .modelStopped = $0 { true } else { false } }
+        let status: RunStatus = (left[.failed] ?? 0) > 0 || modelStopped ? .failed : unfinished > 0 ? .interrupted : .finished
+        try await store.setRunStatus(runID, status,
+                                     stopReason: reasons.isEmpty ? nil : reasons.map(\.description).joined(separator: "; "))
+        return RunOutcome(progress: control.snapshot, status: status, stopReasons: reasons, unfinished: unfinished)
+    }
+}
+
+/// The trials of a run still to run, in plan order, read a page at a time so that memory stays
+/// flat however many trials the run has. A run of schema 9 stores its trials as they start, so
+/// its plan is walked beside its stored trials (by plan ordinal): a planned trial not stored yet
+/// is new; a stored one that did not run to its end is resumed; one that did is skipped. A run
+/// of an older schema stored all its trials when it was created: its unfinished ones are read.
+struct RemainingTrials {
+    enum Work {
+        case planned(PlannedTrial)
+        case stored(TrialRecord)
+
+        var key: TrialKey {
+            switch self {
+            case .planned(let planned): planned.key
+            case .stored(let record): record.key
+            }
+        }
+    }
+
+    let store: ExperimentStore
+    let run: RunRecord
+    let plan: TrialPlan
+    private var ordinals: StrideTo<Int>.Iterator
+    /// Stored trials with an ordinal at or after the walk's position, in ordinal order.
+    private var page: ArraySlice<TrialRecord> = []
+    private var pageIsLast = false
+    private var afterID: Int64 = 0
+    static let pageSize = 512
+
+    init(store: ExperimentStore, run: RunRecord, plan: TrialPlan) {
+        self.store = store
+        self.run = run
+        self.plan = plan
+        ordinals = plan.ordinals().makeIterator()
+    }
+
+    static let unfinished: [TrialStatus] = [.pending, .running, .failed]
+
+    mutating func next() async throws -> Work? {
+        guard run.storesTrialsAsTheyStart else {
+            if page.isEmpty, !pageIsLast {
+                page = try await store.trials(runID: run.id!, afterID: afterID, statuses: Self.unfinished,
+                                              limit: Self.pageSize)[...]
+                pageIsLast = page.count < Self.pageSize
+                afterID = page.last?.id ?? afterID
+            }
+            return page.popFirst().map(Work.stored)
+        }
+        while let ordinal = ordinals.next() {
+            if page.isEmpty, !pageIsLast {
+                page = try await store.trials(runID: run.id!, fromOrdinal: ordinal, limit: Self.pageSize)[...]
+                pageIsLast = page.count < Self.pageSize
+            }
+            while let first = page.first, (first.ordinal ?? -1) < ordinal { page.removeFirst() }
+            guard let stored = page.first, stored.ordinal == ordinal else { return .planned(plan.trial(at: ordinal)) }
+            page.removeFirst()
+            if Self.unfinished.contains(stored.status) { return .stored(stored) }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,228 @@
+import Foundation
+import Store
+import Synchronization
+
+/// Why a run stopped before all its trials were done.
+public enum StopReason: Sendable, Equatable, CustomStringConvertible {
+    /// `max_calls` or `max_cost` was reached.
+    case budget(String)
+    /// A model answered with an error no retry can fix; its remaining trials were not run.
+    case modelStopped(model: String, message: String)
+
+    public var description: String {
+        switch self {
+        case .budget(let what): "budget reached: \(what)"
+        case .modelStopped(let model, let message): "model '\(model)' stopped: \(message)"
+        }
+    }
+}
+
+/// Thrown inside a trial when the run must not make another call; the trial is left resumable.
+struct RunHalted: Error { let reason: StopReason }
+
+/// Where a run stands, reported after every call and every finished trial.
+public struct RunProgress: Sendable, Equatable {
+    public var totalTrials: Int
+    public var finishedTrials = 0
+    public var complete = 0
+    public var incomplete = 0
+    public var failed = 0
+    /// Calls made, every attempt and retry included.
+    public var calls = 0
+    /// Calls that were transport retries (429, 5xx, timeouts...).
+    public var retries = 0
+    /// Calls that ended in an error.
+    public var errors = 0
+    public var inputTokens = 0
+    public var outputTokens = 0
+    /// Dollars, for models with prices.
+    public var cost = 0.0
+    /// Calls answered from the response cache.
+    public var cacheHits = 0
+    public var startedAt = Date()
+
+    public init(totalTrials: Int) { self.totalTrials = totalTrials }
+}
+
+/// Shared state of one run: progress, the budget, per-model limits and stopped models.
+///
+/// A lock rather than an actor: every trial consults it several times per call, and with a lock
+/// held for a few additions none of those visits is an executor hop.
+final class RunControl: Sendable {
+    private struct State {
+        var progress: RunProgress
+        var budgetStop: StopReason?
+        var stoppedModels: [String: String] = [:]
+        /// Per model: since when every call has failed to connect, and how many have.
+        var unreachable: [String: (since: Date, calls: Int)] = [:]
+    }
+
+    private let state: Mutex<State>
+    private let report: @Sendable (RunProgress) -> Void
+    private let maxCalls: Int?
+    private let maxCost: Double?
+    private let apis: [String: APIModelSpec]
+    private let gates: [String: ModelGate]
+
+    init(experiment: Experiment, totalTrials: Int, callsSoFar: Int, costSoFar: Double,
+         report: @escaping @Sendable (RunProgress) -> Void) {
+        var progress = RunProgress(totalTrials: totalTrials)
+        progress.calls = callsSoFar
+        progress.cost = costSoFar
+        self.report = report
+        maxCalls = experiment.maxCalls
+        maxCost = experiment.maxCost
+        var apis: [String: APIModelSpec] = [:]
+        var gates: [String: ModelGate] = [:]
+        for model in experiment.models {
+            if let api = model.provider.api {
+                apis[model.name] = api
+                // Only a model with a limit needs a gate; the others go straight through.
+                if api.maxConcurrency != nil || api.requestsPerMinute != nil {
+                    gates[model.name] = ModelGate(limit: api.maxConcurrency, requestsPerMinute: api.requestsPerMinute)
+                }
+            }
+        }
+        self.apis = apis
+        self.gates = gates
+        // A resumed run may already be over budget.
+        var budgetStop: StopReason?
+        if let maxCalls, callsSoFar >= maxCalls { budgetStop = .budget("max_calls \(maxCalls)") }
+        if let maxCost, costSoFar >= maxCost { budgetStop = .budget(String(format: "max_cost $%.4f", maxCost)) }
+        state = Mutex(State(progress: progress, budgetStop: budgetStop))
+    }
+
+    var snapshot: RunProgress { state.withLock { $0.progress } }
+
+    /// Every reason the run stopped early, budget first.
+    var stopReasons: [StopReason] {
+        state.withLock { state in
+            (state.budgetStop.map { [$0] } ?? [])
+                + state.stoppedModels.sorted { $0.key < $1.key }.map { .modelStopped(model: $0.key, message: $0.value) }
+        }
+    }
+
+    /// Nil when `model` may be called now.
+    func haltReason(model: String) -> StopReason? {
+        state.withLock { state in
+            if let budgetStop = state.budgetStop { return budgetStop }
+            return state.stoppedModels[model].map { .modelStopped(model: model, message: $0) }
+        }
+    }
+
+    func isStopped(model: String) -> Bool { haltReason(model: model) != nil }
+
+    /// The model's concurrency and rate gate; nil when it has no limits.
+    func gate(for model: String) -> ModelGate? { gates[model] }
+
+    func stop(model: String, message: String) {
+        state.withLock { state in
+            if state.stoppedModels[model] == nil { state.stoppedModels[model] = message }
+        }
+    }
+
+    /// Counts a call. A failure to connect that has gone on for the model's `give_up_after`
+    /// seconds (and three calls or more) stops the model: a dead endpoint stops the run at once,
+    /// not after every trial has been through every retry.
+    func callFinished(model: String, retry: Bool, error: Bool, inputTokens: Int?, outputTokens: Int?, cacheHit: Bool = false,
+                      failure: ProviderError? = nil) {
+        state.withLock { state in
+            state.progress.calls += 1
+            if cacheHit { state.progress.cacheHits += 1 }
+            if retry { state.progress.retries += 1 }
+            if error { state.progress.errors += 1 }
+            state.progress.inputTokens += inputTokens ?? 0
+            state.progress.outputTokens += outputTokens ?? 0
+            if let api = apis[model] {
+                state.progress.cost += api.cost(inputTokens: inputTokens ?? 0, outputTokens: outputTokens ?? 0) ?? 0
+                if let failure, failure.kind == .connection {
+                    let now = Date()
+                    let streak = state.unreachable[model].map { ($0.since, $0.calls + 1) } ?? (now, 1)
+                    state.unreachable[model] = streak
+                    let window = api.giveUpAfter ?? 30
+                    if streak.1 >= 3, now.timeIntervalSince(streak.0) >= window, state.stoppedModels[model] == nil {
+                        state.stoppedModels[model] = "the server at \(api.baseURL) could not be reached for \(Int(window)) s "
+                            + "(\(streak.1) calls in a row failed; the last: \(failure.message)); start it, then `hvae resume`"
+                    }
+                } else {
+                    state.unreachable[model] = nil
+                }
+            }
+            checkBudget(&state)
+            // Reported under the lock, so that reports arrive in order.
+            report(state.progress)
+        }
+    }
+
+    /// Waits `seconds` before a retry, or less if the model is stopped meanwhile (then throws
+    /// `RunHalted`): a stopped model's trials do not sleep out their backoff.
+    func pause(seconds: Double, model: String) async throws {
+        let end = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while ContinuousClock.now < end {
+            if let reason = haltReason(model: model) { throw RunHalted(reason: reason) }
+            try await Task.sleep(for: min(.milliseconds(200), end - ContinuousClock.now))
+        }
+    }
+
+    func trialFinished(_ status: TrialStatus) {
+        state.withLock { state in
+            state.progress.finishedTrials += 1
+            switch status {
+            case .complete: state.progress.complete += 1
+            case .incomplete: state.progress.incomplete += 1
+            case .failed: state.progress.failed += 1
+            case .pending, .running: break
+            }
+            report(state.progress)
+        }
+    }
+
+    private func checkBudget(_ state: inout State) {
+        guard state.budgetStop == nil else { return }
+        if let maxCalls, state.progress.calls >= maxCalls {
+            state.budgetStop = .budget("max_calls \(maxCalls)")
+        } else if let maxCost, state.progress.cost >= maxCost {
+            state.budgetStop = .budget(String(format: "max_cost $%.4f (spent $%.4f)", maxCost, state.progress.cost))
+        }
+    }
+}
+
+/// Limits the calls in flight to one model, and spaces them to a requests-per-minute rate.
+actor ModelGate {
+    private let limit: Int?
+    private let interval: Double?
+    private var inFlight = 0
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+    private var nextStart = ContinuousClock.now
+
+    init(limit: Int?, requestsPerMinute: Double?) {
+        self.limit = limit
+        interval = requestsPerMinute.map { 60 / $0 }
+    }
+
+    func acquire() async throws {
+        if let limit {
+            if inFlight >= limit {
+                await withCheckedContinuation { waiters.append($0) }   // release() hands its slot over
+            } else {
+                inFlight += 1
+            }
+        }
+        if let interval {
+            let start = max(nextStart, ContinuousClock.now)
+            nextStart = start + .milliseconds(Int(interval * 1000))
+            let wait = start - ContinuousClock.now
+            if wait > .zero {
+                do { try await Task.sleep(for: wait) } catch {
+                    release()
+                    throw error
+                }
+            }
+        }
+    }
+
+    func release() {
+        guard limit != nil else { return }
+        if waiters.isEmpty { inFlight -= 1 } else { waiters.removeFirst().resume() }
+    }
+}

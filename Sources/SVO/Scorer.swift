@@ -1,0 +1,109 @@
+import Foundation
+
+/// The parser's reading of one item call, as the scorer takes it: which real option it chose, if any.
+public struct ItemReading: Sendable, Hashable {
+    /// The slider item (1-15).
+    public var item: Int
+    /// 1 for the first ask, 2 and up for re-asks.
+    public var attempt: Int
+    /// The item's real option the reply chose; nil when the reply was not read as one option.
+    public var option: OptionLetter?
+
+    public init(item: Int, attempt: Int, option: OptionLetter?) {
+        self.item = item
+        self.attempt = attempt
+        self.option = option
+    }
+}
+
+/// Whether a scored trial has an angle (method.md §3 step 5): the one place this rule is stated.
+public enum ScoredStatus: String, Sendable, Codable, CaseIterable {
+    /// Every primary item was answered: the trial has an angle and everything derived from it.
+    case complete
+    /// A primary item stayed unanswered after every attempt: no angle, never a zero.
+    case incomplete
+}
+
+/// The per-trial metrics of method.md §4.
+public struct TrialScore: Sendable, Equatable {
+    public var status: ScoredStatus
+    public var angle: Double?
+    public var category: ValueOrientation?
+    public var hit: Bool?
+    public var angularError: Double?
+    public var valueRationality: Double?
+    public var transitive: Bool?
+    public var inequalityAversion: Double?
+    /// Items asked but left unanswered after every attempt.
+    public var invalidItems: Int
+    /// Mean coins for self and for the other over the six primary answers (the S and O of §2.2),
+    /// from which pooled angles are computed; nil unless all six were answered.
+    public var meanOwn: Double?
+    public var meanOther: Double?
+
+    public init(status: ScoredStatus, angle: Double? = nil, category: ValueOrientation? = nil, hit: Bool? = nil,
+                angularError: Double? = nil, valueRationality: Double? = nil, transitive: Bool? = nil,
+                inequalityAversion: Double? = nil, invalidItems: Int = 0, meanOwn: Double? = nil, meanOther: Double? = nil) {
+        self.status = status
+        self.angle = angle
+        self.category = category
+        self.hit = hit
+        self.angularError = angularError
+        self.valueRationality = valueRationality
+        self.transitive = transitive
+        self.inequalityAversion = inequalityAversion
+        self.invalidItems = invalidItems
+        self.meanOwn = meanOwn
+        self.meanOther = meanOther
+    }
+}
+
+/// Scores a trial from the parser's readings of its item calls. The runner (at each trial's
+/// end) and `hvae rescore` both score through here, on the answers as stored.
+public enum Scorer {
+    /// The version of the scoring formulas, stored with every score; a change in any formula
+    /// bumps it, and the new scores are added beside the old ones.
+    /// 1: θ* as constants rounded to two decimals. 2: θ* computed from the ideal patterns.
+    public static let formulaVersion = 2
+
+    /// Scores one trial. Per item, the first attempt that read as an option counts, exactly as
+    /// the protocol takes it (it stops asking an item once a reply reads as one option); `asked`
+    /// are the items the trial asked. A missing primary answer leaves the angle and everything
+    /// derived from it undefined (never zero).
+    public static func score(_ readings: [ItemReading], asked: Set<Int>, assigned: ValueOrientation) -> TrialScore {
+        var choices: [Int: OptionLetter] = [:]
+        for reading in readings.sorted(by: { ($0.item, $0.attempt) < ($1.item, $1.attempt) }) where choices[reading.item] == nil {
+            if let option = reading.option { choices[reading.item] = option }
+        }
+        return score(choices: choices, asked: asked, assigned: assigned)
+    }
+
+    /// Scores the real options chosen per item.
+    static func score(choices: [Int: OptionLetter], asked: Set<Int>, assigned: ValueOrientation) -> TrialScore {
+        var allocations: [Int: Allocation] = [:]
+        for (number, letter) in choices {
+            if let item = SliderItem.number(number) { allocations[number] = item.allocation(letter) }
+        }
+        let angle = SVOAngle.angle(primaryAnswers: allocations)
+        var score = TrialScore(status: angle == nil ? .incomplete : .complete, angle: angle,
+                               invalidItems: asked.filter { choices[$0] == nil }.count)
+        let primary = (1...6).compactMap { allocations[$0] }
+        if primary.count == 6 {
+            score.meanOwn = Double(primary.map(\.own).reduce(0, +)) / 6
+            score.meanOther = Double(primary.map(\.other).reduce(0, +)) / 6
+        }
+        score.transitive = Transitivity.isTransitive(primaryAnswers: allocations)
+        if let angle {
+            let category = ValueOrientation.category(ofAngle: angle)
+            score.category = category
+            score.hit = category == assigned
+            score.angularError = ValueRationality.angularError(angle: angle, assigned: assigned)
+            score.valueRationality = ValueRationality.vr60(angle: angle, assigned: assigned)
+            // §2.5: only prosocial trials of the full instrument have an inequality-aversion index.
+            if category == .prosocial, asked.contains(where: { $0 > 6 }) {
+                score.inequalityAversion = InequalityAversion.index(secondaryChoices: choices.filter { $0.key > 6 })
+            }
+        }
+        return score
+    }
+}

@@ -1,0 +1,351 @@
+import Domain
+import Foundation
+import GRDB
+import SVO
+
+// What the runner, the analysis and the CLI read, each as a named query with typed rows.
+
+/// Which trials a read covers.
+public struct TrialFilter: Sendable, Equatable, Codable {
+    public var runIDs: [Int64]
+    public var models: [String] = []
+    public var values: [ValueOrientation] = []
+    public var goals: [GoalCondition] = []
+    public var optionOrders: [OptionOrder] = []
+    /// Scores computed from answers of at most this parser version (nil: the newest).
+    public var parserVersion: Int?
+    /// Scores of formulas of at most this version (nil: the newest).
+    public var formulaVersion: Int?
+
+    public init(runIDs: [Int64], models: [String] = [], values: [ValueOrientation] = [], goals: [GoalCondition] = [],
+                optionOrders: [OptionOrder] = [], parserVersion: Int? = nil, formulaVersion: Int? = nil) {
+        self.runIDs = runIDs
+        self.models = models
+        self.values = values
+        self.goals = goals
+        self.optionOrders = optionOrders
+        self.parserVersion = parserVersion
+        self.formulaVersion = formulaVersion
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case runIDs = "run_ids", models, values, goals, optionOrders = "option_orders"
+        case parserVersion = "parser_version", formulaVersion = "formula_version"
+    }
+
+    /// The WHERE clause over a table with the trial columns (run_id, model, value, goal, option_order).
+    func condition(_ prefix: String = "") -> (sql: String, arguments: [any DatabaseValueConvertible]) {
+        var parts = ["\(prefix)run_id IN \(placeholders(runIDs.count))"]
+        var arguments: [any DatabaseValueConvertible] = runIDs
+        func add(_ column: String, _ values: [String]) {
+            guard !values.isEmpty else { return }
+            parts.append("\(prefix)\(column) IN \(placeholders(values.count))")
+            arguments += values
+        }
+        add("model", models)
+        add("value", values.map(\.rawValue))
+        add("goal", goals.map(\.rawValue))
+        add("option_order", optionOrders.map(\.rawValue))
+        return (parts.joined(separator: " AND "), arguments)
+    }
+}
+
+extension ExperimentStore {
+    /// The rows of `trial_results` for the trials `filter` selects, in trial order: every table
+    /// hvae prints is aggregated from these. With a parser or formula version in the filter, the
+    /// newest scores at or below those versions stand in for the newest scores.
+    public func trialResults(_ filter: TrialFilter) async throws -> [TrialResult] {
+        try await read { db in
+            let (condition, arguments) = filter.condition()
+            let columns = """
+                trial_id, run_id, model, value, goal, option_order, trial, status, angle, category, hit, vr, angular_error,
+                transitive, invalid_items, inequality_aversion, mean_self, mean_other, parser_version, formula_version
+                """
+            let sql: String
+            var all = arguments
+            if filter.parserVersion == nil && filter.formulaVersion == nil {
+                sql = "SELECT \(columns) FROM trial_results WHERE \(condition) ORDER BY trial_id"
+            } else {
+                // trial_results (migrations/0008) with bounded versions.
+                sql = """
+                    SELECT \(columns) FROM (
+                        SELECT t.id AS trial_id, t.run_id, t.model, t.value, t.goal, t.option_order, t.trial_index AS trial,
+                               CASE WHEN s.status IS NOT NULL AND (t.status = 'complete' OR t.status = 'incomplete')
+                                    THEN s.status ELSE t.status END AS status,
+                               s.angle, s.category, s.hit, s.vr, s.angular_error, s.transitive, s.invalid_items,
+                               s.inequality_aversion, s.mean_self, s.mean_other, s.parser_version, s.formula_version
+                        FROM trials AS t
+                        LEFT JOIN trial_scores AS s ON s.trial_id = t.id
+                            AND (s.formula_version, s.parser_version) = (
+                                SELECT formula_version, parser_version FROM trial_scores
+                                WHERE trial_id = t.id AND formula_version <= ? AND parser_version <= ?
+                                ORDER BY formula_version DESC, parser_version DESC LIMIT 1)
+                        WHERE \(filter.condition("t.").sql))
+                    ORDER BY trial_id
+                    """
+                all = [filter.formulaVersion ?? Int(Int32.max), filter.parserVersion ?? Int(Int32.max)] + arguments
+            }
+            var results: [TrialResult] = []
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(all))
+            while let row = try rows.next() {
+                guard let value = ValueOrientation(rawValue: row[3]), let goal = GoalCondition(rawValue: row[4]),
+                      let order = OptionOrder(rawValue: row[5]), let status = TrialStatus(rawValue: row[7])
+                else { continue }
+                var result = TrialResult(trialID: row[0], runID: row[1],
+                                         key: TrialKey(model: row[2], value: value, goal: goal, optionOrder: order, index: row[6]),
+                                         status: status)
+                result.angle = row[8]
+                result.category = (row[9] as String?).flatMap(ValueOrientation.init(rawValue:))
+                result.hit = row[10]
+                result.vr = row[11]
+                result.angularError = row[12]
+                result.transitive = row[13]
+                result.invalidItems = row[14]
+                result.inequalityAversion = row[15]
+                result.meanSelf = row[16]
+                result.meanOther = row[17]
+                result.parserVersion = row[18]
+                result.formulaVersion = row[19]
+                results.append(result)
+            }
+            return results
+        }
+    }
+
+    /// The rows of the `vr_summary` view for these runs: what sqlite3 users read, and what the
+    /// tests hold every report to.
+    public func vrSummary(runIDs: [Int64]) async throws -> [VRSummaryRow] {
+        try await read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT run_id, model, value, goal, n, n_complete, mean_vr, sd_vr, mean_angle, hit_rate FROM vr_summary
+                WHERE run_id IN \(placeholders(runIDs.count)) ORDER BY run_id, model, value, goal
+                """, arguments: StatementArguments(runIDs)).map { row in
+                VRSummaryRow(runID: row[0], model: row[1], value: row[2], goal: row[3], n: row[4], nComplete: row[5],
+                             meanVR: row[6], sdVR: row[7], meanAngle: row[8], hitRate: row[9])
+            }
+        }
+    }
+
+    /// How often each (model, value, option order, item) was answered with each shown letter and
+    /// real option, over the newest readings that chose an option: what position bias is measured from.
+    public func answerCounts(_ filter: TrialFilter) async throws -> [AnswerCount] {
+        try await read { db in
+            let (condition, arguments) = filter.condition("t.")
+            return try Row.fetchAll(db, sql: """
+                SELECT t.model, t.value, t.option_order, a.item, a.shown_letter, a.option, count(*)
+                FROM trials AS t JOIN model_calls AS c ON c.trial_id = t.id JOIN latest_answers AS a ON a.call_id = c.id
+                WHERE \(condition) AND a.status = 'ok'
+                GROUP BY 1, 2, 3, 4, 5, 6
+                """, arguments: StatementArguments(arguments)).compactMap { row in
+                guard let value = ValueOrientation(rawValue: row[1]), let order = OptionOrder(rawValue: row[2]),
+                      let shown = OptionLetter(symbol: row[4]), let option = OptionLetter(symbol: row[5])
+                else { return nil }
+                return AnswerCount(model: row[0], value: value, optionOrder: order, item: row[3], shownLetter: shown,
+                                   option: option, count: row[6])
+            }
+        }
+    }
+
+    /// A trial's stored calls in the order they were made.
+    public func storedCalls(trialID: Int64) async throws -> [StoredCall] {
+        try await read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT c.step, c.item, c.attempt, c.retry, CAST(x.body AS BLOB)
+                FROM model_calls AS c
+                LEFT JOIN turns AS t ON t.id = c.reply_turn_id
+                LEFT JOIN texts AS x ON x.sha256 = t.text_sha256
+                WHERE c.trial_id = ? ORDER BY c.id
+                """, arguments: [trialID]).compactMap { row in
+                CallStep(name: row[0], item: row[1]).map {
+                    StoredCall(step: $0, attempt: row[2], retry: row[3], reply: ExactText.text(row, 4))
+                }
+            }
+        }
+    }
+
+    /// Calls, tokens and what the provider reported, per model of one run, in the order the
+    /// models first appear.
+    public func modelUsage(runID: Int64) async throws -> [ModelUsage] {
+        try await read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT t.model, t.provider, count(c.id),
+                       group_concat(DISTINCT c.provider_model_id), group_concat(DISTINCT c.system_fingerprint),
+                       coalesce(sum(c.error IS NOT NULL), 0), coalesce(sum(c.retry > 0), 0), coalesce(sum(c.cache_hit), 0),
+                       coalesce(sum(c.input_tokens), 0), coalesce(sum(c.output_tokens), 0),
+                       coalesce(sum(c.finish_reason = 'length' AND c.step = 'value'), 0),
+                       coalesce(sum(c.finish_reason = 'length' AND c.step = 'goal'), 0),
+                       coalesce(sum(c.finish_reason = 'length' AND c.step = 'item'), 0)
+                FROM trials AS t LEFT JOIN model_calls AS c ON c.trial_id = t.id
+                WHERE t.run_id = ? GROUP BY t.model ORDER BY min(t.id)
+                """, arguments: [runID]).map { row in
+                ModelUsage(model: row[0], provider: row[1], calls: row[2], modelIDs: row[3], fingerprints: row[4],
+                           errors: row[5], retries: row[6], cacheHits: row[7], inputTokens: row[8], outputTokens: row[9],
+                           cutReplies: [.value: row[10], .goal: row[11], .item: row[12]])
+            }
+        }
+    }
+
+    /// The successful replies of one original trial, in call order: what a replay serves.
+    public func storedReplies(runID: Int64, trial key: TrialKey) async throws -> [StoredReply] {
+        try await read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT CAST(x.body AS BLOB), c.provider_model_id, c.finish_reason, c.input_tokens, c.output_tokens
+                FROM trials AS t
+                JOIN model_calls AS c ON c.trial_id = t.id
+                JOIN turns AS r ON r.id = c.reply_turn_id
+                JOIN texts AS x ON x.sha256 = r.text_sha256
+                WHERE t.run_id = ? AND t.model = ? AND t.value = ? AND t.goal = ? AND t.option_order = ? AND t.trial_index = ?
+                ORDER BY c.id
+                """, arguments: [runID, key.model, key.value.rawValue, key.goal.rawValue, key.optionOrder.rawValue, key.index])
+                .map { row in
+                    StoredReply(reply: ExactText.text(row, 0) ?? "", providerModelID: row[1], systemFingerprint: nil,
+                                finishReason: row[2], inputTokens: row[3], outputTokens: row[4])
+                }
+        }
+    }
+
+    /// The first successful reply stored for a request with this key, in any run.
+    public func cachedReply(requestKey: String) async throws -> StoredReply? {
+        try await read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT CAST(x.body AS BLOB), c.provider_model_id, c.system_fingerprint, c.finish_reason, c.input_tokens,
+                       c.output_tokens
+                FROM model_calls AS c JOIN turns AS t ON t.id = c.reply_turn_id JOIN texts AS x ON x.sha256 = t.text_sha256
+                WHERE c.request_key = ? ORDER BY c.id LIMIT 1
+                """, arguments: [requestKey]).map { row in
+                StoredReply(reply: ExactText.text(row, 0) ?? "", providerModelID: row[1], systemFingerprint: row[2],
+                            finishReason: row[3], inputTokens: row[4], outputTokens: row[5])
+            }
+        }
+    }
+
+    /// The full request of a call, rebuilt from the turn chain with one recursive query (the
+    /// query docs/schema.md gives for sqlite3).
+    public func requestMessages(callID: Int64) async throws -> [ChatMessage] {
+        try await read { db in
+            try Row.fetchAll(db, sql: """
+                WITH RECURSIVE chain(id, parent_id, position, role, text_sha256) AS (
+                    SELECT t.id, t.parent_id, t.position, t.role, t.text_sha256
+                    FROM turns AS t JOIN model_calls AS c ON c.request_turn_id = t.id WHERE c.id = ?
+                    UNION ALL
+                    SELECT t.id, t.parent_id, t.position, t.role, t.text_sha256
+                    FROM turns AS t JOIN chain ON t.id = chain.parent_id
+                )
+                SELECT chain.role, CAST(texts.body AS BLOB)
+                FROM chain JOIN texts ON texts.sha256 = chain.text_sha256
+                ORDER BY chain.position
+                """, arguments: [callID]).compactMap { row in
+                ChatMessage.Role(rawValue: row[0]).map { ChatMessage($0, ExactText.text(row, 1) ?? "") }
+            }
+        }
+    }
+
+    /// The item calls of up to `limit` scored (complete or incomplete) trials of `runIDs` with ids
+    /// above `afterTrial`, in trial and call order, with their replies and newest readings: what
+    /// a rescore reads again. Paged, so that memory stays flat over any number of trials.
+    public func itemCalls(runIDs: [Int64], afterTrial: Int64, limit: Int) async throws -> ItemCallPage {
+        try await read { db in
+            let trialIDs = try Int64.fetchAll(db, sql: """
+                SELECT id FROM trials WHERE run_id IN \(placeholders(runIDs.count)) AND id > ?
+                    AND (status = 'complete' OR status = 'incomplete')
+                ORDER BY id LIMIT ?
+                """, arguments: StatementArguments(runIDs + [afterTrial, Int64(limit)]))
+            guard !trialIDs.isEmpty else { return ItemCallPage(trialIDs: [], calls: []) }
+            let calls = try Row.fetchAll(db, sql: """
+                SELECT c.id, c.trial_id, t.seed, t.option_order, c.item, c.attempt, CAST(x.body AS BLOB),
+                       a.parser_version, a.status, a.shown_letter
+                FROM model_calls AS c
+                JOIN trials AS t ON t.id = c.trial_id
+                LEFT JOIN turns AS r ON r.id = c.reply_turn_id
+                LEFT JOIN texts AS x ON x.sha256 = r.text_sha256
+                LEFT JOIN latest_answers AS a ON a.call_id = c.id
+                WHERE c.trial_id IN \(placeholders(trialIDs.count)) AND c.step = 'item'
+                ORDER BY c.trial_id, c.id
+                """, arguments: StatementArguments(trialIDs)).compactMap { row -> ItemCall? in
+                guard let order = OptionOrder(rawValue: row[3]) else { return nil }
+                return ItemCall(callID: row[0], trialID: row[1], trialSeed: row[2], optionOrder: order, item: row[4],
+                                attempt: row[5], reply: ExactText.text(row, 6), parserVersion: row[7],
+                                status: (row[8] as String?).flatMap(AnswerStatus.init(rawValue:)),
+                                shownLetter: (row[9] as String?).flatMap(OptionLetter.init(symbol:)))
+            }
+            return ItemCallPage(trialIDs: trialIDs, calls: calls)
+        }
+    }
+}
+
+/// A row of the `vr_summary` view.
+public struct VRSummaryRow: Sendable, Equatable {
+    public var runID: Int64
+    public var model: String
+    public var value: String
+    public var goal: String
+    public var n: Int
+    public var nComplete: Int
+    public var meanVR: Double?
+    public var sdVR: Double?
+    public var meanAngle: Double?
+    public var hitRate: Double?
+}
+
+/// How often one shown letter and real option was the answer to one item, for one model, value and order.
+public struct AnswerCount: Sendable, Equatable {
+    public var model: String
+    public var value: ValueOrientation
+    public var optionOrder: OptionOrder
+    public var item: Int
+    public var shownLetter: OptionLetter
+    public var option: OptionLetter
+    public var count: Int
+}
+
+/// Calls and tokens of one model in one run, as `hvae show` prints them.
+public struct ModelUsage: Sendable, Equatable {
+    public var model: String
+    public var provider: String
+    public var calls: Int
+    /// The distinct model ids and fingerprints the provider reported, comma-separated.
+    public var modelIDs: String?
+    public var fingerprints: String?
+    public var errors: Int
+    public var retries: Int
+    public var cacheHits: Int
+    public var inputTokens: Int
+    public var outputTokens: Int
+    /// Replies cut by the token limit (finish reason `length`), per step.
+    public var cutReplies: [StepKind: Int]
+
+    /// The protocol's kinds of step.
+    public enum StepKind: String, Sendable, CaseIterable { case value, goal, item }
+}
+
+/// A stored reply, with what the provider reported about it.
+public struct StoredReply: Sendable, Equatable {
+    public var reply: String
+    public var providerModelID: String?
+    public var systemFingerprint: String?
+    public var finishReason: String?
+    public var inputTokens: Int?
+    public var outputTokens: Int?
+}
+
+/// An item call of a scored trial, with what a rescore needs to read its reply again.
+public struct ItemCall: Sendable, Equatable {
+    public var callID: Int64
+    public var trialID: Int64
+    public var trialSeed: Int64
+    public var optionOrder: OptionOrder
+    public var item: Int
+    public var attempt: Int
+    /// Nil when the call failed.
+    public var reply: String?
+    /// The newest stored reading.
+    public var parserVersion: Int?
+    public var status: AnswerStatus?
+    public var shownLetter: OptionLetter?
+}
+
+/// One page of `ExperimentStore.itemCalls`: its trials (some may have no item call) and their item calls.
+public struct ItemCallPage: Sendable, Equatable {
+    public var trialIDs: [Int64]
+    public var calls: [ItemCall]
+}

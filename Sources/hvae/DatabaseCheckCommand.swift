@@ -1,0 +1,36 @@
+import ArgumentParser
+import Foundation
+import Store
+
+struct DatabaseCheckCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Check integrity, foreign keys, schema version, orphan texts and every text's hash, without writing.",
+        discussion: """
+            Reads the file without writing to it (a read-only or damaged file included) and says what \
+            is wrong in words: damage SQLite finds, rows whose parent is missing, message texts no turn \
+            uses, texts whose SHA-256 is not the one they are stored under (a text cut short), and a \
+            schema newer than this hvae. Exits with status 1 when it finds a problem.
+
+            Examples:
+              hvae db check
+              hvae db check --db results/study.sqlite
+            """
+    )
+    @OptionGroup var database: DatabaseOptions
+
+    func run() async throws {
+        let check = try await reportingErrors { try await ExperimentStore.check(path: database.path) }
+        let relation = check.schemaVersion == check.binarySchemaVersion ? "current"
+            : check.schemaVersion < check.binarySchemaVersion ? "older: `hvae db migrate` brings it up to date" : "newer than this hvae"
+        print("schema:       \(check.schemaVersion) (this hvae: \(check.binarySchemaVersion); \(relation))")
+        print("integrity:    \(check.integrityProblems.isEmpty ? "ok" : check.integrityProblems.joined(separator: "; "))")
+        print("foreign keys: \(check.foreignKeyProblems.isEmpty ? "ok" : check.foreignKeyProblems.joined(separator: "; "))")
+        print("orphan texts: \(check.orphanTexts)")
+        print("text hashes:  \(check.mismatchedTexts.isEmpty ? "ok" : "\(check.mismatchedTexts.count) text(s) do not match their SHA-256, e.g. \(check.mismatchedTexts[0])")")
+        if !check.integrityProblems.isEmpty {
+            print("\(database.path) is damaged: restore it from a copy (or `sqlite3 \(database.path) .recover` to save what can be read)")
+        }
+        if !check.isHealthy { throw ExitCode(1) }
+    }
+}

@@ -1,0 +1,40 @@
+import Analysis
+import ArgumentParser
+import Foundation
+import Store
+
+struct RadarCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "radar",
+        abstract: "The study's figure: one radar panel per model, mean VR on axes A, I, P, C (0 to 60).",
+        discussion: """
+            One polygon per goal condition (with goal, without goal). --compare-paper NAME overlays the \
+            values the study published for its model NAME (dashed), read off its figure (data/paper-figure-vr.csv, \
+            precision about ±2): ChatGPT, GPT-3.5, GPT-4, Claude, LLaMA-13B, Alpaca-13B, Vicuna-13B, Koala-13B.
+
+            Examples:
+              hvae plot radar -o radar.svg
+              hvae plot radar --experiment my-study --compare-paper GPT-4 -o radar.svg
+              rsvg-convert radar.svg -o radar.png        (librsvg2-bin) to get a PNG
+            """
+    )
+
+    @OptionGroup var selection: RunSelection
+
+    @Option(name: .customLong("compare-paper"), help: ArgumentHelp("Overlay the study's published values for this model.", valueName: "name"))
+    var paperModel: String?
+
+    @OptionGroup var figure: FigureOptions
+
+    @OptionGroup var database: DatabaseOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            let (store, runIDs) = try await selection.open(database)
+            let report = try await Report.build(store: store, filter: TrialFilter(runIDs: runIDs, models: figure.models),
+                                                options: ReportOptions(resamples: 1))
+            guard !report.cells.isEmpty else { throw UserFacingError(message: "no trials to plot in run(s) \(runIDs.map(String.init).joined(separator: ", "))") }
+            try write(try RadarChart.svg(report, compareWith: paperModel, title: figure.title), to: figure.output)
+        }
+    }
+}

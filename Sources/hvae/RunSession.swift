@@ -1,0 +1,109 @@
+import Analysis
+import ArgumentParser
+import Foundation
+import Runner
+import Store
+import Synchronization
+
+/// Executes a run in the foreground: progress, Ctrl-C, and the closing summary.
+struct RunSession {
+    let store: ExperimentStore
+    let runner: ExperimentRunner
+    let runID: Int64
+    let experiment: Experiment
+    let providers: [String: any ChatProvider]
+    let quiet: Bool
+    let databasePath: String
+    var printsReport = true
+
+    /// Runs the trials and prints the outcome (and the VR table unless `printsReport` is false).
+    /// A run whose trials failed prints why and ends with exit status 1 (`exitIfTrialsFailed`),
+    /// so that scripts notice.
+    @discardableResult
+    func execute() async throws -> RunOutcome {
+        let referenceModels = experiment.models.filter { $0.provider.kind == "reference" }.map(\.name)
+        if !referenceModels.isEmpty {
+            print("reference agents (simulated, not language models): \(referenceModels.joined(separator: ", "))")
+        }
+        let reporter = ProgressReporter(mode: quiet ? .silent : (isatty(STDERR_FILENO) == 1 ? .terminal : .lines))
+        let (runner, runID, experiment, providers) = (self.runner, self.runID, self.experiment, self.providers)
+        let work = Task {
+            try await runner.execute(runID: runID, experiment: experiment, providers: providers) { reporter.update($0) }
+        }
+        // Ctrl-C (SIGINT), or SIGTERM as batch schedulers send before they kill a job, cancels the
+        // run: calls in flight are cancelled, queued writes committed, the run marked interrupted.
+        // A second signal exits at once.
+        let received = Mutex<[Int32]>([])
+        let sources = [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                let count = received.withLock { $0.append(number); return $0.count }
+                if count > 1 { exit(128 + number) }
+                work.cancel()
+            }
+            source.resume()
+            return source
+        }
+        defer { for source in sources { source.cancel() } }
+
+        let outcome: RunOutcome
+        do {
+            outcome = try await work.value
+        } catch is CancellationError {
+            reporter.finish()
+            let number = received.withLock { $0.first } ?? SIGINT
+            printError("\(number == SIGTERM ? "terminated" : "interrupted"): run \(runID) stopped; every completed call is kept. Resume it with: hvae resume \(runID)\(dbHint)")
+            throw ExitCode(128 + number)
+        }
+        reporter.finish()
+        let p = outcome.progress
+        print("\(outcome.unfinished == 0 ? "finished" : "stopped"): \(p.complete) complete, \(p.incomplete) incomplete, \(p.failed) failed; \(p.calls) model calls\(p.cacheHits > 0 ? " (\(p.cacheHits) from the cache)" : "")")
+        for reason in outcome.stopReasons { print("  \(reason)") }
+        if p.failed > 0 {
+            for line in try await failureLines(store: store, runID: runID) { print("  \(line)") }
+        }
+        for line in try await cutReplyWarnings(store: store, runID: runID) { printError(line) }
+        let left = [p.failed > 0 ? "failed" : nil, outcome.unfinished > 0 ? "unfinished" : nil].compactMap { $0 }
+        if !left.isEmpty {
+            print("run \(runID) has \(left.joined(separator: " and ")) trials; continue it, from where each stopped, with: hvae resume \(runID)\(dbHint)")
+        }
+        guard printsReport else { return outcome }
+        print("")
+        let report = try await Report.build(store: store, filter: TrialFilter(runIDs: [runID]))
+        print(try ReportRenderer.render(report, as: .table), terminator: "")
+        return outcome
+    }
+
+    /// Exit status 1 when trials failed or a model was stopped (the reasons were printed); the run
+    /// itself is kept, stored as failed.
+    static func exitIfTrialsFailed(_ outcome: RunOutcome) throws {
+        if outcome.status == .failed { throw ExitCode(1) }
+    }
+
+    private var dbHint: String { databasePath == "hvae.sqlite" ? "" : " --db \(databasePath)" }
+}
+
+/// Why a run's trials failed, for people: the three most common errors with their counts, and how
+/// to see the rest. Empty when no trial failed.
+func failureLines(store: ExperimentStore, runID: Int64) async throws -> [String] {
+    let reasons = try await store.failureReasons(runID: runID)
+    var lines = reasons.prefix(3).map { "\($0.trials) failed: \($0.error)" }
+    if reasons.count > 3 {
+        lines.append("(and \(reasons.count - 3) other errors: SELECT error FROM trials WHERE run_id = \(runID) AND status = 'failed')")
+    }
+    return lines
+}
+
+/// Warnings for replies the token limit cut short (finish reason `length`): a value description
+/// or a goal cut mid-sentence is what the model then reads as its own.
+func cutReplyWarnings(store: ExperimentStore, runID: Int64) async throws -> [String] {
+    try await store.modelUsage(runID: runID).compactMap { usage in
+        let cut = ModelUsage.StepKind.allCases.compactMap { step in
+            (usage.cutReplies[step] ?? 0) > 0 ? "\(usage.cutReplies[step]!) \(step.rawValue) repl\(usage.cutReplies[step]! == 1 ? "y" : "ies")" : nil
+        }
+        guard !cut.isEmpty else { return nil }
+        return "warning: model '\(usage.model)': \(cut.joined(separator: ", ")) cut by the token limit (finish reason length); "
+            + "raise max_tokens (call_log.finish_reason shows which)"
+    }
+}
