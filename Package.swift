@@ -95,7 +95,9 @@ let package = Package(
         ),
         .testTarget(
             name: "AnalysisTests",
-            dependencies: ["Analysis", "Runner", "Store", "SVO", "Domain", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "Analysis", "Runner", "Store", "SVO", "Domain", .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         // Runs the built `hvae` binary; depending on it makes `swift test` build it first.
         .testTarget(

@@ -4,8 +4,9 @@ import GRDB
 import ModelServer
 import Runner
 import Store
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// How much of the protocol each trial runs.
@@ -24,18 +25,19 @@ enum Design {
 /// An experiment of about `calls` calls on the server (four values), `concurrency` trials at once.
 func experiment(server: ModelAPIServer, calls: Int, concurrency: Int, design: Design) throws -> Experiment {
     let trials = max(1, calls / (design.callsPerTrial * 4))
-    return try ExperimentFile.parse(yaml: """
-        name: bench
-        trials: \(trials)
-        \(design.yaml)
-        concurrency: \(concurrency)
-        models:
-          - name: local
-            provider: openai
-            model: bench
-            base_url: \(server.baseURL)
-            max_retries: 0
-        """)
+    return try ExperimentFile.parse(
+        yaml: """
+            name: bench
+            trials: \(trials)
+            \(design.yaml)
+            concurrency: \(concurrency)
+            models:
+              - name: local
+                provider: openai
+                model: bench
+                base_url: \(server.baseURL)
+                max_retries: 0
+            """)
 }
 
 /// Runs the experiment through the full runner: protocol, HTTP, parsing, persistence, scoring.
@@ -48,7 +50,8 @@ func runnerRate(server: ModelAPIServer, calls: Int, concurrency: Int, design: De
     let experiment = try experiment(server: server, calls: calls, concurrency: concurrency, design: design)
     let runner = ExperimentRunner(store: store)
     let run = try await runner.createRun(experiment)
-    let providers = try ProviderFactory.makeAll(experiment, transport: URLSessionTransport(maxConnectionsPerHost: concurrency))
+    let providers = try ProviderFactory.makeAll(
+        experiment, transport: URLSessionTransport(maxConnectionsPerHost: concurrency))
     let start = ContinuousClock.now
     let outcome = try await runner.execute(runID: run.id!, experiment: experiment, providers: providers)
     let elapsed = ContinuousClock.now - start
@@ -61,16 +64,21 @@ func runnerRate(server: ModelAPIServer, calls: Int, concurrency: Int, design: De
 func printTiming(_ path: String) throws {
     let queue = try DatabaseQueue(path: path)
     let row = try queue.read { db in
-        try Row.fetchOne(db, sql: """
-            WITH c AS (
-                SELECT latency_ms, julianday(started_at) * 86400000.0 AS s, julianday(finished_at) * 86400000.0 AS f,
-                       lag(julianday(finished_at) * 86400000.0) OVER (PARTITION BY trial_id ORDER BY id) AS previous
-                FROM model_calls)
-            SELECT avg(latency_ms), avg(s - previous), max(s - previous), count(*) FROM c
-            """)!
+        try Row.fetchOne(
+            db,
+            sql: """
+                WITH c AS (
+                    SELECT latency_ms, julianday(started_at) * 86400000.0 AS s, julianday(finished_at) * 86400000.0 AS \
+                f,
+                           lag(julianday(finished_at) * 86400000.0) OVER (PARTITION BY trial_id ORDER BY id) AS previous
+                    FROM model_calls)
+                SELECT avg(latency_ms), avg(s - previous), max(s - previous), count(*) FROM c
+                """)!
     }
-    line(String(format: "   timing: mean call %.2f ms, mean gap between a trial's calls %.2f ms (max %.1f), %d calls",
-                row[0] as Double, row[1] as Double, row[2] as Double, row[3] as Int))
+    line(
+        String(
+            format: "   timing: mean call %.2f ms, mean gap between a trial's calls %.2f ms (max %.1f), %d calls",
+            row[0] as Double, row[1] as Double, row[2] as Double, row[3] as Int))
 }
 
 /// The baseline: the very request bodies the runner sent, replayed straight through the same
@@ -84,7 +92,8 @@ func rawRate(server: ModelAPIServer, bodies: [Data], concurrency: Int) async thr
         for worker in 0..<concurrency {
             group.addTask {
                 for index in stride(from: worker, to: calls, by: concurrency) {
-                    let request = HTTPRequest(url: url, headers: ["content-type": "application/json"], body: bodies[index], timeout: 60)
+                    let request = HTTPRequest(
+                        url: url, headers: ["content-type": "application/json"], body: bodies[index], timeout: 60)
                     let response = try await transport.send(request)
                     guard response.status == 200 else { throw TransportError.connection("status \(response.status)") }
                 }
@@ -99,8 +108,10 @@ func rawRate(server: ModelAPIServer, bodies: [Data], concurrency: Int) async thr
 /// for each call's commit before the trial's next call, which costs most at zero latency.
 func benchmarkOverhead() async throws {
     let server = try ModelAPIServer(api: .openai) { _, _ in .reply("E") }
-    let concurrency = 8, calls = 4_000, rounds = 9
-    _ = try await runnerRate(server: server, calls: 500, concurrency: concurrency)   // warm-up
+    let concurrency = 8
+    let calls = 4_000
+    let rounds = 9
+    _ = try await runnerRate(server: server, calls: 500, concurrency: concurrency)  // warm-up
     // Rounds alternate runner and raw client, and which goes first, so that a change in the
     // machine's speed touches both sides of a ratio alike; the median round is the figure.
     var rates: [(runner: Double, raw: Double)] = []
@@ -126,10 +137,16 @@ func benchmarkOverhead() async throws {
         }
     }
     let ratios = rates.map { $0.runner / $0.raw }
-    line(String(format: "1. runner overhead (zero-latency server, concurrency %d, %d rounds of %d calls): ratio %.2f (a reference figure, no target); rounds: %@",
-                concurrency, rounds, calls, median(ratios),
-                rates.map { String(format: "%.2f (%.0f / %.0f calls/s)", $0.runner / $0.raw, $0.runner, $0.raw) }
-                    .joined(separator: ", ")))
+    line(
+        String(
+            format:
+                """
+                1. runner overhead (zero-latency server, concurrency %d, %d rounds of %d calls): ratio %.2f (a \
+                reference figure, no target); rounds: %@
+                """,
+            concurrency, rounds, calls, median(ratios),
+            rates.map { String(format: "%.2f (%.0f / %.0f calls/s)", $0.runner / $0.raw, $0.runner, $0.raw) }
+                .joined(separator: ", ")))
     server.stop()
 }
 
@@ -143,22 +160,43 @@ func benchmarkConcurrency() async throws {
     // The client alone, for reference: the same number of requests, 64 at once.
     let body = try JSONEncoder().encode(["model": "bench"])
     let raw = try await rawRate(server: server, bodies: Array(repeating: body, count: result.calls), concurrency: 64)
-    line(String(format: "2. concurrency (100 ms server, 64 in flight, %d calls): %.0f calls/s of an ideal %.0f: ratio %.2f (target >= 0.95); the bare client reaches %.0f (%.2f)",
-                result.calls, achieved, ideal, achieved / ideal, Double(raw.calls) / raw.seconds,
-                Double(raw.calls) / raw.seconds / ideal))
+    line(
+        String(
+            format:
+                """
+                2. concurrency (100 ms server, 64 in flight, %d calls): %.0f calls/s of an ideal %.0f: ratio %.2f \
+                (target >= 0.95); the bare client reaches %.0f (%.2f)
+                """,
+            result.calls, achieved, ideal, achieved / ideal, Double(raw.calls) / raw.seconds,
+            Double(raw.calls) / raw.seconds / ideal))
     server.stop()
 }
 
-/// 3. Peak memory: a 20,000-call run against a 2,000-call run, each in its own process.
+/// 3. Peak memory: a 20,000-call run against a 2,000-call run, each in its own process, beside the
+/// bare HTTP client making as many requests: what the runner adds on top of what URLSession itself
+/// keeps (swift-corelibs-foundation on Linux loses about 64 bytes a request in
+/// CFURLSessionCurlHostIsEqual, which any URLSession client pays).
 func benchmarkMemory() throws {
-    func measure(_ calls: Int) throws -> (calls: Int, mib: Double) {
-        let fields = (try runProgram(nil, ["memory", String(calls)]).output.split(separator: "\n").last ?? "").split(separator: " ")
+    func measure(_ mode: String, _ calls: Int) throws -> (calls: Int, mib: Double) {
+        let fields = (try runProgram(nil, [mode, String(calls)]).output.split(separator: "\n").last ?? "").split(
+            separator: " ")
         return (Int(fields[0]) ?? 0, Double(fields[1].trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0)
     }
-    let small = try measure(2_000)
-    let large = try measure(20_000)
-    line(String(format: "3. peak memory: %d calls %.1f MiB, %d calls %.1f MiB: ratio %.2f for %.0fx the calls (target: about 1)",
-                small.calls, small.mib, large.calls, large.mib, large.mib / small.mib, Double(large.calls) / Double(small.calls)))
+    let small = try measure("memory", 2_000)
+    let large = try measure("memory", 20_000)
+    let bareSmall = try measure("memory-bare", small.calls)
+    let bareLarge = try measure("memory-bare", large.calls)
+    let runnerGrowth = large.mib - small.mib
+    let bareGrowth = bareLarge.mib - bareSmall.mib
+    line(
+        String(
+            format: """
+                3. peak memory: %d calls %.1f MiB, %d calls %.1f MiB: ratio %.2f for %.0fx the calls \
+                (target: about 1); the bare client, as many requests: %.1f and %.1f MiB; the runner's own \
+                growth %.1f MiB
+                """,
+            small.calls, small.mib, large.calls, large.mib, large.mib / small.mib,
+            Double(large.calls) / Double(small.calls), bareSmall.mib, bareLarge.mib, runnerGrowth - bareGrowth))
 }
 
 /// One run of about `calls` calls; prints its calls and peak RSS (the child of benchmark 3).
@@ -168,19 +206,32 @@ func memoryChild(calls: Int) async throws {
     line("\(result.calls) \(String(format: "%.1f", peakRSS()))")
 }
 
+/// `calls` requests by the bare client, 16 at once; prints the calls and peak RSS (benchmark 3's baseline).
+func memoryBareChild(calls: Int) async throws {
+    let server = try ModelAPIServer(api: .openai, keepLog: false) { _, _ in .reply("E") }
+    let body = Data(#"{"model":"bench","messages":[{"role":"user","content":"Which option do you choose?"}]}"#.utf8)
+    let result = try await rawRate(server: server, bodies: Array(repeating: body, count: calls), concurrency: 16)
+    line("\(result.calls) \(String(format: "%.1f", peakRSS()))")
+}
+
 /// The cost of recording calls alone: N trials of 6 item calls each (the conversation growing as
 /// in a run), `concurrency` trials recording at once; prints CPU microseconds per call.
 func benchmarkStore(trials: Int, concurrency: Int) async throws {
     let path = temporaryDatabase()
     defer { removeDatabase(path) }
     let store = try ExperimentStore(path: path)
-    let run = try await store.createRun(RunRecord(name: "store", description: "", experimentJSON: "{}", seed: 1, toolVersion: "bench"))
-    let records = try await store.createTrials((1...trials).map {
-        TrialRecord(runID: run.id!, key: TrialKey(model: "m", value: .prosocial, goal: .without, optionOrder: .original, index: $0),
-                    provider: "openai", seed: Int64($0), ordinal: $0 - 1)
-    })
+    let run = try await store.createRun(
+        RunRecord(name: "store", description: "", experimentJSON: "{}", seed: 1, toolVersion: "bench"))
+    let records = try await store.createTrials(
+        (1...trials).map {
+            TrialRecord(
+                runID: run.id!,
+                key: TrialKey(model: "m", value: .prosocial, goal: .without, optionOrder: .original, index: $0),
+                provider: "openai", seed: Int64($0), ordinal: $0 - 1)
+        })
     let prompt = String(repeating: "Imagine you are a person whose social value orientation is prosocial. ", count: 8)
-    let cpu = processCPU(), start = ContinuousClock.now
+    let cpu = processCPU()
+    let start = ContinuousClock.now
     try await withThrowingTaskGroup(of: Void.self) { group in
         for worker in 0..<concurrency {
             group.addTask {
@@ -188,12 +239,15 @@ func benchmarkStore(trials: Int, concurrency: Int) async throws {
                     let trialID = records[index].id!
                     var messages: [ChatMessage] = []
                     for item in 1...6 {
-                        messages.append(ChatMessage(.user, "\(prompt) Trial \(trialID), question \(item): A: 85, 85\nB: 85, 76"))
-                        let outcome = CallRecord(step: .item(item), attempt: 1, request: messages, reply: "E",
-                                                 rawResponse: #"{"choices":[{"message":{"content":"E"}}]}"#, latencyMs: 1,
-                                                 startedAt: Date(), finishedAt: Date(),
-                                                 answer: AnswerRecord(parserVersion: 2, status: .ok, item: item, shownLetter: .e,
-                                                                      option: .e, allocation: .init(own: 85, other: 85)))
+                        messages.append(
+                            ChatMessage(.user, "\(prompt) Trial \(trialID), question \(item): A: 85, 85\nB: 85, 76"))
+                        let outcome = CallRecord(
+                            step: .item(item), attempt: 1, request: messages, reply: "E",
+                            rawResponse: #"{"choices":[{"message":{"content":"E"}}]}"#, latencyMs: 1,
+                            startedAt: Date(), finishedAt: Date(),
+                            answer: AnswerRecord(
+                                parserVersion: 2, status: .ok, item: item, shownLetter: .e,
+                                option: .e, allocation: .init(own: 85, other: 85)))
                         try await store.record(outcome, trialID: trialID)
                         messages.append(ChatMessage(.assistant, "E"))
                     }
@@ -203,24 +257,31 @@ func benchmarkStore(trials: Int, concurrency: Int) async throws {
         try await group.waitForAll()
     }
     let calls = trials * 6
-    line(String(format: "store: %d calls recorded, %d trials at once: %.0f us CPU and %.0f us wall per call",
-                calls, concurrency, (processCPU() - cpu) / Double(calls) * 1e6,
-                seconds(ContinuousClock.now - start) / Double(calls) * 1e6))
+    line(
+        String(
+            format: "store: %d calls recorded, %d trials at once: %.0f us CPU and %.0f us wall per call",
+            calls, concurrency, (processCPU() - cpu) / Double(calls) * 1e6,
+            seconds(ContinuousClock.now - start) / Double(calls) * 1e6))
 }
 
 /// One side of benchmark 1 alone, after the same warm-up: for counting instructions
 /// (`valgrind --tool=callgrind hvae-bench phase runner 1000`, then `... raw 1000`).
 func benchmarkPhase(side: String, calls: Int) async throws {
     let server = try ModelAPIServer(api: .openai) { _, _ in .reply("E") }
-    _ = try await runnerRate(server: server, calls: calls, concurrency: 8)   // warm-up, and the bodies
+    _ = try await runnerRate(server: server, calls: calls, concurrency: 8)  // warm-up, and the bodies
     let bodies = server.requests.map(\.body)
     server.clearRequests()
     var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)   // for `perf record -k CLOCK_MONOTONIC --time`
-    FileHandle.standardError.write(Data(String(format: "phase starts at monotonic %.6f\n",
-                                               Double(now.tv_sec) + Double(now.tv_nsec) / 1e9).utf8))
+    clock_gettime(CLOCK_MONOTONIC, &now)  // for `perf record -k CLOCK_MONOTONIC --time`
+    FileHandle.standardError.write(
+        Data(
+            String(
+                format: "phase starts at monotonic %.6f\n",
+                Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+            ).utf8))
     let cpu = processCPU()
-    let done = side == "runner"
+    let done =
+        side == "runner"
         ? try await runnerRate(server: server, calls: calls, concurrency: 8).calls
         : try await rawRate(server: server, bodies: bodies, concurrency: 8).calls
     line(String(format: "%@: %d calls, %.0f us CPU per call", side, done, (processCPU() - cpu) / Double(done) * 1e6))

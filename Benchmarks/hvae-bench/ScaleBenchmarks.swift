@@ -2,8 +2,8 @@ import Analysis
 import Domain
 import Foundation
 import Runner
-import Store
 import SVO
+import Store
 import Synchronization
 
 /// The scale benchmarks on a database of about `calls` calls (`ScaleDatabase`): the whole
@@ -17,37 +17,62 @@ func benchmarkScale(calls: Int) async throws {
     removeDatabase(path)
     let made = ContinuousClock.now
     let built = try await ScaleDatabase.build(path: path, calls: calls)
-    line(String(format: "scale database: %d trials, %d calls, built in %.1f s (of which scoring %.1f s)",
-                built.trials, built.calls, seconds(ContinuousClock.now - made), built.scoring))
+    line(
+        String(
+            format: "scale database: %d trials, %d calls, built in %.1f s (of which scoring %.1f s)",
+            built.trials, built.calls, seconds(ContinuousClock.now - made), built.scoring))
 
-    // The whole command, as a user runs it: process start, opening, reading, aggregating, printing.
+    try await benchmarkReport(path: path)
+
+    try await benchmarkRescore(path: path)
+}
+
+/// Every reply of the database at `path` read again by a parser version newer than any stored
+/// one: answers and scores added (target: 30 s for a million calls). It writes to the database.
+func benchmarkRescore(path: String) async throws {
+    let writer = try ExperimentStore(path: path)
+    let newest =
+        try await writer.trialResults(TrialFilter(runIDs: [1])).compactMap(\.parserVersion).max()
+        ?? AnswerParser.version
+    let start = ContinuousClock.now
+    let outcome = try await Rescorer(store: writer, parserVersion: newest + 1).rescore(runIDs: [1], dryRun: false)
+    line(
+        String(
+            format:
+                """
+                rescore of %d replies (a new parser version: %d answers and %d trials' scores added): %.1f s (target \
+                30 s)
+                """,
+            outcome.callsRead, outcome.answersAdded, outcome.trialsScored, seconds(ContinuousClock.now - start)))
+}
+
+/// The whole `hvae report` command on the database at `path` (target under 1 s on a million
+/// calls), and where its time goes, in this process.
+func benchmarkReport(path: String) async throws {
     var wall: [Double] = []
     for _ in 0..<3 {
         let result = try runProgram("hvae", ["report", "--db", path])
         guard result.status == 0 else { throw CocoaError(.executableLoad) }
         wall.append(result.seconds)
     }
-    line(String(format: "hvae report (the whole command, 10000 bootstrap resamples): median %.2f s of 3 (%@) (target < 1 s)",
-                median(wall), wall.map { String(format: "%.2f", $0) }.joined(separator: ", ")))
-
-    // Where its time goes, in this process.
+    line(
+        String(
+            format:
+                "hvae report (the whole command, 10000 bootstrap resamples): median %.2f s of 3 (%@) (target < 1 s)",
+            median(wall), wall.map { String(format: "%.2f", $0) }.joined(separator: ", ")))
     let store = try ExperimentStore.openForReading(path: path)
     let fetchStart = ContinuousClock.now
     let trials = try await store.trialResults(TrialFilter(runIDs: [1]))
     let fetch = seconds(ContinuousClock.now - fetchStart)
     for resamples in [1, 10_000] {
         let start = ContinuousClock.now
-        let report = Report.build(trials, filter: TrialFilter(runIDs: [1]), options: ReportOptions(resamples: resamples))
-        line(String(format: "   reading %d trial_results rows: %.2f s; aggregating %d cells with %d resamples: %.2f s",
-                    trials.count, fetch, report.cells.count, resamples, seconds(ContinuousClock.now - start)))
+        let report = Report.build(
+            trials, filter: TrialFilter(runIDs: [1]), options: ReportOptions(resamples: resamples))
+        line(
+            String(
+                format: "   reading %d trial_results rows: %.2f s; aggregating %d cells with %d resamples: %.2f s",
+                trials.count, fetch, report.cells.count, resamples, seconds(ContinuousClock.now - start)))
     }
-
-    // Every reply read again by a parser version newer than the stored one: answers and scores added.
-    let writer = try ExperimentStore(path: path)
-    let start = ContinuousClock.now
-    let outcome = try await Rescorer(store: writer, parserVersion: AnswerParser.version + 1).rescore(runIDs: [1], dryRun: false)
-    line(String(format: "rescore of %d replies (a new parser version: %d answers and %d trials' scores added): %.1f s (target 30 s)",
-                outcome.callsRead, outcome.answersAdded, outcome.trialsScored, seconds(ContinuousClock.now - start)))
 }
 
 /// Peak memory of exporting every trial of a database ten times the size of another, each
@@ -57,16 +82,24 @@ func benchmarkExportMemory() async throws {
         let fields = try runProgram(nil, ["export-child", path]).output.split(separator: " ")
         return (Int(fields[0]) ?? 0, Double(fields[1].trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0)
     }
-    let small = temporaryDatabase(), large = temporaryDatabase()
+    let small = temporaryDatabase()
+    let large = temporaryDatabase()
     defer {
         removeDatabase(small)
         removeDatabase(large)
     }
     _ = try await ScaleDatabase.build(path: small, calls: 100_000)
     _ = try await ScaleDatabase.build(path: large, calls: 1_000_000)
-    let a = try child(small), b = try child(large)
-    line(String(format: "export of all trials, each in its own process: %d rows %.1f MiB, %d rows %.1f MiB: ratio %.2f for %.0fx the rows",
-                a.rows, a.mib, b.rows, b.mib, b.mib / a.mib, Double(b.rows) / Double(a.rows)))
+    let a = try child(small)
+    let b = try child(large)
+    line(
+        String(
+            format:
+                """
+                export of all trials, each in its own process: %d rows %.1f MiB, %d rows %.1f MiB: ratio %.2f for \
+                %.0fx the rows
+                """,
+            a.rows, a.mib, b.rows, b.mib, b.mib / a.mib, Double(b.rows) / Double(a.rows)))
 }
 
 /// Child of `benchmarkExportMemory`: exports every trial to /dev/null; prints rows and peak RSS.
@@ -81,9 +114,11 @@ func exportChild(path: String) throws {
 /// same run: lower-casing the same text, one linear pass over it.
 func benchmarkParser() {
     let shown = OptionOrder.original.layout(of: SliderItem.number(3)!, seed: 0).shownOptions
-    let prose = String(repeating: "Thinking about fairness, what the other participant receives matters to me; ", count: 1_400)
+    let prose = String(
+        repeating: "Thinking about fairness, what the other participant receives matters to me; ", count: 1_400)
     let replies = [prose + "I choose D.", prose + "Maybe D. Maybe E.", prose]
-    var parse: [Double] = [], baseline: [Double] = []
+    var parse: [Double] = []
+    var baseline: [Double] = []
     for _ in 0..<15 {
         for reply in replies {
             var start = ContinuousClock.now
@@ -94,9 +129,15 @@ func benchmarkParser() {
             baseline.append(seconds(ContinuousClock.now - start))
         }
     }
-    line(String(format: "parser: a %d KB reply in %.2f ms (median of %d; target < 10 ms); %.1fx the time of lower-casing it (%.2f ms)",
-                replies[0].utf8.count / 1024, median(parse) * 1000, parse.count, median(parse) / median(baseline),
-                median(baseline) * 1000))
+    line(
+        String(
+            format:
+                """
+                parser: a %d KB reply in %.2f ms (median of %d; target < 10 ms); %.1fx the time of lower-casing it \
+                (%.2f ms)
+                """,
+            replies[0].utf8.count / 1024, median(parse) * 1000, parse.count, median(parse) / median(baseline),
+            median(baseline) * 1000))
 }
 
 /// A run of `trials` trials per cell x 32 cells on reference agents: how long until its first
@@ -109,8 +150,14 @@ func benchmarkPlan(trials: Int) throws {
     }
     let small = try child(max(1, trials / 1_000))
     let large = try child(trials)
-    line(String(format: "plan: %d trials x 32 cells: first call after %.2f s, peak %.1f MiB; %d x 32: %.2f s, %.1f MiB: memory ratio %.2f (target: first call < 5 s, ratio about 1)",
-                trials, large.first, large.mib, max(1, trials / 1_000), small.first, small.mib, large.mib / small.mib))
+    line(
+        String(
+            format:
+                """
+                plan: %d trials x 32 cells: first call after %.2f s, peak %.1f MiB; %d x 32: %.2f s, %.1f MiB: memory \
+                ratio %.2f (target: first call < 5 s, ratio about 1)
+                """,
+            trials, large.first, large.mib, max(1, trials / 1_000), small.first, small.mib, large.mib / small.mib))
 }
 
 /// Child of `benchmarkPlan`: starts the run, stops it 3 s after its first call; prints the time
@@ -118,24 +165,27 @@ func benchmarkPlan(trials: Int) throws {
 func planChild(trials: Int) async throws {
     let path = temporaryDatabase()
     defer { removeDatabase(path) }
-    let experiment = try ExperimentFile.parse(yaml: """
-        name: plan
-        trials: \(trials)
-        option_orders: [original, reversed]
-        models:
-          - name: a
-            agent: noisy
-          - name: b
-            agent: random
-        """)
+    let experiment = try ExperimentFile.parse(
+        yaml: """
+            name: plan
+            trials: \(trials)
+            option_orders: [original, reversed]
+            models:
+              - name: a
+                agent: noisy
+              - name: b
+                agent: random
+            """)
     let start = ContinuousClock.now
     let store = try ExperimentStore(path: path)
     let runner = ExperimentRunner(store: store)
     let run = try await runner.createRun(experiment)
     let first = Mutex<Double?>(nil)
     let task = Task {
-        try await runner.execute(runID: run.id!, experiment: experiment,
-                                 providers: try ProviderFactory.makeAll(experiment, transport: URLSessionTransport())) { progress in
+        try await runner.execute(
+            runID: run.id!, experiment: experiment,
+            providers: try ProviderFactory.makeAll(experiment, transport: URLSessionTransport())
+        ) { progress in
             if progress.calls >= 1 { first.withLock { $0 = $0 ?? seconds(ContinuousClock.now - start) } }
         }
     }

@@ -1,10 +1,20 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Peak resident set size of this process, in MiB.
 func peakRSS() -> Double {
+    // VmHWM, the peak of this address space: getrusage's ru_maxrss survives exec, so a child
+    // started by a large parent reported the parent's size (every child of `hvae-bench` read
+    // 94.9 MiB whatever it did, which hid how its own memory grew).
+    if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+        let kB = Double(line.split(separator: " ").dropFirst().first ?? "")
+    {
+        return kB / 1024
+    }
     var usage = rusage()
     getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
     return Double(usage.ru_maxrss) / 1024
@@ -52,6 +62,9 @@ func runProgram(_ name: String?, _ arguments: [String]) throws -> (output: Strin
 /// The median of some figures.
 func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
-    return sorted.isEmpty ? .nan : sorted.count % 2 == 1 ? sorted[sorted.count / 2]
-        : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    return sorted.isEmpty
+        ? .nan
+        : sorted.count % 2 == 1
+            ? sorted[sorted.count / 2]
+            : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
 }

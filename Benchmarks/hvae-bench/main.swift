@@ -11,8 +11,17 @@
 import Foundation
 
 let arguments = Array(CommandLine.arguments.dropFirst())
-func number(_ index: Int, _ fallback: Int) -> Int { arguments.count > index ? Int(arguments[index]) ?? fallback : fallback }
-func header() { line("hvae-bench: \(ProcessInfo.processInfo.activeProcessorCount) cores; each figure is a ratio to a baseline measured in this run, or a time against its target") }
+func number(_ index: Int, _ fallback: Int) -> Int {
+    arguments.count > index ? Int(arguments[index]) ?? fallback : fallback
+}
+func header() {
+    line(
+        """
+        hvae-bench: \(ProcessInfo.processInfo.activeProcessorCount) cores; each figure is a ratio to a baseline \
+        measured in this run, or a time against its target
+        """
+    )
+}
 
 switch arguments.first {
 case nil:
@@ -20,20 +29,37 @@ case nil:
     try await benchmarkOverhead()
     try await benchmarkConcurrency()
     try benchmarkMemory()
-case "overhead": header(); try await benchmarkOverhead()
-case "concurrency": header(); try await benchmarkConcurrency()
-case "memory-ratio": header(); try benchmarkMemory()
+case "overhead":
+    header()
+    try await benchmarkOverhead()
+case "concurrency":
+    header()
+    try await benchmarkConcurrency()
+case "memory-ratio":
+    header()
+    try benchmarkMemory()
 case "memory": try await memoryChild(calls: number(1, 2_000))
+case "memory-bare": try await memoryBareChild(calls: number(1, 2_000))
 case "store": try await benchmarkStore(trials: number(1, 1_000), concurrency: number(2, 8))
 case "phase" where arguments.count > 1 && ["runner", "raw"].contains(arguments[1]):
     try await benchmarkPhase(side: arguments[1], calls: number(2, 1_000))
 case "scale": try await benchmarkScale(calls: number(1, 1_000_000))
+case "report" where arguments.count > 1: try await benchmarkReport(path: arguments[1])
+case "rescore" where arguments.count > 1: try await benchmarkRescore(path: arguments[1])
 case "export-memory": try await benchmarkExportMemory()
 case "export-child" where arguments.count > 1: try exportChild(path: arguments[1])
 case "parser": benchmarkParser()
 case "plan": try benchmarkPlan(trials: number(1, 100_000))
 case "plan-child": try await planChild(trials: number(1, 100_000))
 default:
-    FileHandle.standardError.write(Data("hvae-bench: unknown mode '\(arguments.first!)'; use overhead, concurrency, memory-ratio, memory N, store [TRIALS [CONCURRENCY]], phase runner|raw [CALLS], scale [CALLS], export-memory, parser or plan [TRIALS]\n".utf8))
+    FileHandle.standardError.write(
+        Data(
+            """
+            hvae-bench: unknown mode '\(arguments.first!)'; use overhead, concurrency, memory-ratio, memory N, \
+            memory-bare N, store [TRIALS [CONCURRENCY]], phase runner|raw [CALLS], scale [CALLS], report PATH, \
+            rescore PATH, export-memory, \
+            parser or plan [TRIALS]\n
+            """
+            .utf8))
     exit(64)
 }

@@ -11,11 +11,13 @@ struct BuildInfoPlugin: BuildToolPlugin {
         // A prebuild command runs on every build, so a new commit is always picked up.
         let script = """
             commit=$(git -C '\(repository)' rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
-            if [ "$commit" != unknown ] && [ -n "$(git -C '\(repository)' status --porcelain --untracked-files=no 2>/dev/null)" ]; then commit="$commit-dirty"; fi
+            if [ "$commit" != unknown ] && [ -n "$(git -C '\(repository)' status --porcelain --untracked-files=no \
+            2>/dev/null)" ]; then commit="$commit-dirty"; fi
             new="// Generated at build time. Do not edit.
             let buildGitCommit = \\"$commit\\"
             "
-            if [ ! -f '\(output.path())' ] || [ "$(cat '\(output.path())')" != "$new" ]; then printf '%s' "$new" > '\(output.path())'; fi
+            if [ ! -f '\(output.path())' ] || [ "$(cat '\(output.path())')" != "$new" ]; then printf '%s' "$new" > \
+            '\(output.path())'; fi
             """
         return [
             .prebuildCommand(

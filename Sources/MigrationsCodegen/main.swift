@@ -1,7 +1,8 @@
 // Build tool: writes a Swift file that embeds files verbatim.
-// Usage: MigrationsCodegen OUTPUT.swift 0001_name.sql [0002_name.sql ...]   the schema migrations
-//        MigrationsCodegen --strings OUTPUT.swift FILE...                     one string constant per file,
-//                                                                            named after the file (paper-figure-vr.csv -> paperFigureVRCSV)
+// Usage: MigrationsCodegen OUTPUT.swift 0001_name.sql [0002_name.sql ...]
+//            the schema migrations
+//        MigrationsCodegen --strings OUTPUT.swift FILE...
+//            one string constant per file, named after the file (paper-figure-vr.csv -> paperFigureVRCSV)
 import Foundation
 
 var arguments = CommandLine.arguments.dropFirst()
@@ -30,7 +31,8 @@ if stringsMode {
     for path in arguments.dropFirst() {
         let text = try String(contentsOfFile: path, encoding: .utf8)
         let hashes = rawDelimiter(for: text)
-        constants.append("""
+        constants.append(
+            """
             /// The bytes of \(URL(fileURLWithPath: path).lastPathComponent), embedded at build time.
             let \(identifier(for: path)) = \(hashes)\"\"\"
             \(text)
@@ -49,7 +51,7 @@ for path in arguments.dropFirst() {
     let identifier = url.deletingPathExtension().lastPathComponent
     // Names are NNNN_description.sql; the number orders them and becomes the schema version.
     guard let underscore = identifier.firstIndex(of: "_"),
-          let version = Int(identifier[..<underscore])
+        let version = Int(identifier[..<underscore])
     else {
         FileHandle.standardError.write(Data("error: \(path): migration files are named NNNN_description.sql\n".utf8))
         exit(65)
@@ -60,7 +62,8 @@ for path in arguments.dropFirst() {
     }
     let sql = try String(contentsOf: url, encoding: .utf8)
     let hashes = rawDelimiter(for: sql)
-    entries.append("""
+    entries.append(
+        """
         EmbeddedMigration(version: \(version), identifier: "\(identifier)", sql: \(hashes)\"\"\"
         \(sql)
         \"\"\"\(hashes))

@@ -23,7 +23,9 @@ public struct ParsedAnswer: Sendable, Hashable {
     public let shownLetter: OptionLetter?
 
     public static func ok(_ letter: OptionLetter) -> ParsedAnswer { ParsedAnswer(status: .ok, shownLetter: letter) }
-    public static func rejected(_ status: AnswerStatus) -> ParsedAnswer { ParsedAnswer(status: status, shownLetter: nil) }
+    public static func rejected(_ status: AnswerStatus) -> ParsedAnswer {
+        ParsedAnswer(status: status, shownLetter: nil)
+    }
 }
 
 /// Reads a model's reply to a slider item (method.md §3 step 5). It never guesses: a reply is
@@ -70,11 +72,42 @@ public enum AnswerParser {
         return letter.flatMap { OptionLetter(rawValue: Int($0 - UInt8(ascii: "A"))) }
     }
 
-    /// Whether `reply` declines to choose.
+    /// Whether `reply` declines to choose: one of `refusalCues` occurs in it, in any case (a
+    /// typographic apostrophe read as a plain one). Searched byte by byte: Foundation's string
+    /// search bridges through NSString on Linux, and this runs for many replies of every rescore.
     static func isRefusal(_ reply: String) -> Bool {
-        let lower = reply.lowercased().replacingOccurrences(of: "\u{2019}", with: "'")
-        return refusalCues.contains { lower.contains($0) }
+        let lower = Array(reply.lowercased().utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(lower.count)
+        var index = 0
+        while index < lower.count {
+            // U+2019 (E2 80 99) as "'".
+            if index + 2 < lower.count, lower[index] == 0xE2, lower[index + 1] == 0x80, lower[index + 2] == 0x99 {
+                text.append(UInt8(ascii: "'"))
+                index += 3
+            } else {
+                text.append(lower[index])
+                index += 1
+            }
+        }
+        // One pass: at each byte only the cues that start with it are compared.
+        guard !text.isEmpty else { return false }
+        for start in 0..<text.count {
+            for cue in refusalByFirstByte[Int(text[start])] where start + cue.count <= text.count {
+                if text[start..<start + cue.count].elementsEqual(cue) { return true }
+            }
+        }
+        return false
     }
+
+    /// The refusal cues as bytes, indexed by their first byte.
+    static let refusalByFirstByte: [[[UInt8]]] = {
+        var table = [[[UInt8]]](repeating: [], count: 256)
+        for cue in refusalBytes { table[Int(cue[0])].append(cue) }
+        return table
+    }()
+
+    static let refusalBytes = refusalCues.map { Array($0.utf8) }
 
     static let refusalCues = [
         "i cannot", "i can't", "i can not", "i'm unable", "i am unable", "unable to",
@@ -121,12 +154,20 @@ struct Reading {
         let inRange = rangeLetters().union(abbreviationLetters())
         let letters = tokens.indices.compactMap { letter(at: $0) }.filter { !inRange.contains($0.index) }
         let pairs = payoffPairs()
-        // Each letter's payoffs quoted right after it ("E: 85, 41", "H (81, 87)").
+        // Each letter's payoffs quoted right after it ("E: 85, 41", "H (81, 87)"): a pair that
+        // starts within three tokens of it.
+        let pairAt = Dictionary(pairs.map { ($0.start, $0) }, uniquingKeysWith: { first, _ in first })
         var attached: [Int: Pair] = [:]
         for letter in letters {
-            if let pair = pairs.first(where: { isAttached($0, to: letter.index) }) { attached[letter.index] = pair }
+            for start in letter.index + 1...letter.index + 3 {
+                if let pair = pairAt[start], isAttached(pair, to: letter.index) {
+                    attached[letter.index] = pair
+                    break
+                }
+            }
         }
-        let attachedStarts = Set(attached.values.map(\.start))
+        let attachedStarts = Set(attached.values.map { $0.start })
+        let letterIndices = Set(letters.map { $0.index })
 
         func checked(_ option: OptionLetter) -> ParsedAnswer {
             let expected = shown.first { $0.letter == option }?.allocation
@@ -145,7 +186,7 @@ struct Reading {
         if isGarbage(structural: attached.count) { return .rejected(.noOption) }
 
         var named: Set<OptionLetter> = []
-        for letter in letters where isMention(letter, among: letters, attached: attached[letter.index] != nil) {
+        for letter in letters where isMention(letter, among: letterIndices, attached: attached[letter.index] != nil) {
             named.insert(letter.letter)
         }
         for pair in pairs where !attachedStarts.contains(pair.start) {
@@ -162,7 +203,7 @@ struct Reading {
     // MARK: Tokens
 
     func word(_ index: Int) -> String? {
-        guard tokens.indices.contains(index), case .word(let lower, _, _) = tokens[index].kind else { return nil }
+        guard tokens.indices.contains(index), case .word(let lower, _, _, _) = tokens[index].kind else { return nil }
         return lower
     }
 
@@ -179,8 +220,8 @@ struct Reading {
 
     /// The option letter a token is, if it is a single letter A-I (either case).
     func letter(at index: Int) -> Letter? {
-        guard case .word(_, let original, _) = tokens[index].kind, original.unicodeScalars.count == 1,
-              let option = OptionLetter(symbol: original)
+        guard case .word(_, let original, _, 1) = tokens[index].kind,
+            let option = OptionLetter(symbol: original)
         else { return nil }
         return Letter(index: index, letter: option)
     }
@@ -196,6 +237,8 @@ struct Reading {
         ["letter", "of", "exactly", "one", "option"], ["the", "first", "number", "is", "the", "coins"],
     ]
 
+    static let echoStarts = Set(echoes.map { $0[0] })
+
     static func droppingEchoes(_ tokens: [Token]) -> [Token] {
         func isBoundary(_ token: Token) -> Bool {
             switch token.kind {
@@ -205,11 +248,12 @@ struct Reading {
             }
         }
         func lower(_ index: Int) -> String? {
-            guard case .word(let lower, _, _) = tokens[index].kind else { return nil }
+            guard case .word(let lower, _, _, _) = tokens[index].kind else { return nil }
             return lower
         }
-        var kept: [Token] = []
-        kept.reserveCapacity(tokens.count)
+        // Copied only once an echo is found: most replies have none, and a long one's tokens are a
+        // megabyte.
+        var kept: [Token]? = nil
         var start = 0
         while start < tokens.count {
             var end = start
@@ -218,7 +262,7 @@ struct Reading {
             var echo = false
             var index = start
             while index < end, !echo {
-                if let first = lower(index) {
+                if let first = lower(index), echoStarts.contains(first) {
                     echo = echoes.contains { phrase in
                         phrase[0] == first && index + phrase.count <= end
                             && phrase.indices.allSatisfy { lower(index + $0) == phrase[$0] }
@@ -226,10 +270,11 @@ struct Reading {
                 }
                 index += 1
             }
-            if !echo { kept.append(contentsOf: tokens[start..<min(end + 1, tokens.count)]) }
+            if echo, kept == nil { kept = Array(tokens[0..<start]) }
+            if !echo, kept != nil { kept!.append(contentsOf: tokens[start..<min(end + 1, tokens.count)]) }
             start = end + 1
         }
-        return kept
+        return kept ?? tokens
     }
 
     // MARK: Ranges and payoffs
@@ -241,7 +286,10 @@ struct Reading {
         var inRange: Set<Int> = []
         var index = 0
         while index < tokens.count {
-            guard letter(at: index) != nil else { index += 1; continue }
+            guard letter(at: index) != nil else {
+                index += 1
+                continue
+            }
             var chain = [index]
             var next = index + 1
             while next + 1 < tokens.count, isRangeConnector(next), letter(at: next + 1) != nil {
@@ -259,7 +307,7 @@ struct Reading {
         var found: Set<Int> = []
         for index in tokens.indices {
             guard let first = word(index), let second = word(index + 2), punct(index + 1) == ".",
-                  (first == "e" && second == "g") || (first == "i" && second == "e")
+                (first == "e" && second == "g") || (first == "i" && second == "e")
             else { continue }
             found.formUnion([index, index + 2])
         }
@@ -282,17 +330,26 @@ struct Reading {
         var pairs: [Pair] = []
         var index = 0
         while index < tokens.count {
-            guard case .number(let first?, _) = tokens[index].kind, first <= 999 else { index += 1; continue }
+            guard case .number(let first?, _) = tokens[index].kind, first <= 999 else {
+                index += 1
+                continue
+            }
             var next = index + 1
             if let unit = word(next), Self.pairUnits.contains(unit) { next += 1 }
             if let preposition = word(next), Self.pairPrepositions.contains(preposition),
-               let person = word(next + 1), Self.pairPersons.contains(person) {
+                let person = word(next + 1), Self.pairPersons.contains(person)
+            {
                 next += 2
             }
             let separated: Bool
-            if let scalar = punct(next) { separated = scalar == "," || scalar == "/" || scalar == ";" }
-            else { separated = word(next) == "and" }
-            if separated, tokens.indices.contains(next + 1), case .number(let second?, _) = tokens[next + 1].kind, second <= 999 {
+            if let scalar = punct(next) {
+                separated = scalar == "," || scalar == "/" || scalar == ";"
+            } else {
+                separated = word(next) == "and"
+            }
+            if separated, tokens.indices.contains(next + 1), case .number(let second?, _) = tokens[next + 1].kind,
+                second <= 999
+            {
                 pairs.append(Pair(start: index, end: next + 1, allocation: Allocation(own: first, other: second)))
                 index = next + 2
             } else {
@@ -323,6 +380,8 @@ struct Reading {
         "go": ["with"], "going": ["with"], "went": ["with"], "opt": ["for"], "opting": ["for"], "opted": ["for"],
     ]
     static let decisionNouns: Set<String> = ["answer", "choice", "selection", "decision", "pick", "option"]
+    /// Every word that can start a decision cue.
+    static let cueWords = decisionVerbs.union(decisionNouns).union(decisionPhrases.keys)
     /// Words that may stand between a cue and its letter: "I choose option C", "is the letter E".
     static let fillers: Set<String> = ["option", "letter", "the", "either"]
     static let negations: Set<String> = ["not", "never", "no", "cannot"]
@@ -344,13 +403,16 @@ struct Reading {
             var cursor = next + 1
             while true {
                 while let scalar = punct(cursor), "\"')]".unicodeScalars.contains(scalar) { cursor += 1 }
-                let joined = (word(cursor).map(Self.conjunctions.contains) ?? false)
+                let joined =
+                    (word(cursor).map(Self.conjunctions.contains) ?? false)
                     || (punct(cursor).map { ",/&".unicodeScalars.contains($0) } ?? false)
                 guard joined else { break }
                 var candidate = cursor + 1
                 // ", or E", ", and E"
                 if punct(cursor) != nil, let word = word(candidate), Self.conjunctions.contains(word) { candidate += 1 }
-                while let word = word(candidate), Self.fillers.contains(word) || word == "maybe" || word == "perhaps" { candidate += 1 }
+                while let word = word(candidate), Self.fillers.contains(word) || word == "maybe" || word == "perhaps" {
+                    candidate += 1
+                }
                 while let scalar = punct(candidate), "([\"'".unicodeScalars.contains(scalar) { candidate += 1 }
                 guard let another = letterAt[candidate], acceptsDecided(another) else { break }
                 decided.insert(another.letter)
@@ -363,6 +425,8 @@ struct Reading {
     /// If a decision cue starts at `index`, the index of the token after it.
     func cueEnd(at index: Int) -> Int? {
         if let word = word(index) {
+            // Most words are no cue: one lookup tells, instead of three.
+            guard Self.cueWords.contains(word) else { return nil }
             if Self.decisionVerbs.contains(word) {
                 return punct(index + 1) == ":" ? index + 2 : index + 1
             }
@@ -373,9 +437,13 @@ struct Reading {
                 // "answer is", "choice: ", "answer would be", "answer is: E", "option = C".
                 var next = index + 1
                 if let scalar = punct(next), scalar == ":" || scalar == "=" || scalar == "-" { return next + 1 }
-                if self.word(next) == "is" { next += 1 }
-                else if ["would", "will"].contains(self.word(next) ?? ""), self.word(next + 1) == "be" { next += 2 }
-                else { return nil }
+                if self.word(next) == "is" {
+                    next += 1
+                } else if ["would", "will"].contains(self.word(next) ?? ""), self.word(next + 1) == "be" {
+                    next += 2
+                } else {
+                    return nil
+                }
                 return punct(next) == ":" ? next + 1 : next
             }
             return nil
@@ -424,7 +492,7 @@ struct Reading {
             switch token.kind {
             case .punct(_, let noise) where !noise: continue
             case .newline: continue
-            case .word(let lower, _, _) where Self.prefixes.contains(lower): continue
+            case .word(let lower, _, _, _) where Self.prefixes.contains(lower): continue
             case .cjk(let text) where text == "选项" || text == "答案": continue
             default: return nil
             }
@@ -444,7 +512,7 @@ struct Reading {
     static let modals: Set<String> = ["would", "will", "could", "might", "should", "may", "can", "must"]
 
     /// Whether a letter token names an option, by the rules of `AnswerParser`.
-    func isMention(_ letter: Letter, among letters: [Letter], attached: Bool) -> Bool {
+    func isMention(_ letter: Letter, among letters: Set<Int>, attached: Bool) -> Bool {
         attached || isInList(letter, among: letters) || isInOptionSyntax(letter) || readsAsOption(letter)
     }
 
@@ -460,8 +528,7 @@ struct Reading {
     }
 
     /// "A or B", "a, b and c", "I and G": letters joined by a conjunction, comma or slash.
-    func isInList(_ letter: Letter, among letters: [Letter]) -> Bool {
-        let indices = Set(letters.map(\.index))
+    func isInList(_ letter: Letter, among indices: Set<Int>) -> Bool {
         func joined(_ between: Int) -> Bool {
             if let word = word(between) { return Self.conjunctions.contains(word) }
             if let scalar = punct(between) { return scalar == "," || scalar == "/" || scalar == "&" }
@@ -477,11 +544,14 @@ struct Reading {
     /// "option c", "(c)", "'c'", and a letter starting a line before a colon or bracket ("c: 59, 96").
     func isInOptionSyntax(_ letter: Letter) -> Bool {
         let index = letter.index
-        if let previous = word(index - 1), previous == "option" || previous == "options" || previous == "letter" { return true }
+        if let previous = word(index - 1), previous == "option" || previous == "options" || previous == "letter" {
+            return true
+        }
         if index > 0, case .cjk(let text) = tokens[index - 1].kind, text.hasSuffix("选项") { return true }
         if let open = punct(index - 1), let close = punct(index + 1),
-           (open == "(" && close == ")") || (open == "[" && close == "]") || (open == "\"" && close == "\"")
-            || (open == "'" && close == "'") {
+            (open == "(" && close == ")") || (open == "[" && close == "]") || (open == "\"" && close == "\"")
+                || (open == "'" && close == "'")
+        {
             return true
         }
         var start = index - 1
@@ -501,11 +571,14 @@ struct Reading {
     /// "A\nI") is judged by the options it names. Loose mentions in garbage are no answer:
     /// "G;.D.CADE/CI-H", or undecodable bytes around a lone "F".
     func isGarbage(structural: Int) -> Bool {
-        var language = 0, loose = -structural, noise = 0, digits = 0, nonWords = 0
+        var language = 0
+        var loose = -structural
+        var noise = 0
+        var digits = 0
+        var nonWords = 0
         for token in tokens {
             switch token.kind {
-            case .word(_, let original, let isLanguage):
-                let count = original.unicodeScalars.count
+            case .word(_, _, let isLanguage, let count):
                 if isLanguage { language += count } else { loose += count }
                 if !isLanguage, count > 1 { nonWords += 1 }
             case .cjk(let text): language += text.unicodeScalars.count

@@ -14,8 +14,9 @@ public enum SVOAngle {
     public static func angle(of allocations: [Allocation]) -> Double? {
         guard !allocations.isEmpty else { return nil }
         let n = Double(allocations.count)
-        return angle(meanOwn: Double(allocations.map(\.own).reduce(0, +)) / n,
-                     meanOther: Double(allocations.map(\.other).reduce(0, +)) / n)
+        return angle(
+            meanOwn: Double(allocations.map(\.own).reduce(0, +)) / n,
+            meanOther: Double(allocations.map(\.other).reduce(0, +)) / n)
     }
 
     /// θ of mean coins for self and for the other: a trial's angle, and the pooled angle of a
@@ -56,7 +57,7 @@ public enum Transitivity {
         var edges: [ValueOrientation: Set<ValueOrientation>] = [:]
         for number in 1...6 {
             guard let choice = primaryAnswers[number], let item = SliderItem.number(number),
-                  let (typeA, typeI) = duels[number]
+                let (typeA, typeI) = duels[number]
             else { return nil }
             let toA = squaredDistance(choice, item.first)
             let toI = squaredDistance(choice, item.last)
@@ -67,12 +68,13 @@ public enum Transitivity {
     }
 
     private static func squaredDistance(_ a: Allocation, _ b: Allocation) -> Int {
-        let dx = a.own - b.own, dy = a.other - b.other
+        let dx = a.own - b.own
+        let dy = a.other - b.other
         return dx * dx + dy * dy
     }
 
     private static func hasCycle(_ edges: [ValueOrientation: Set<ValueOrientation>]) -> Bool {
-        var state: [ValueOrientation: Int] = [:]   // 1 = on the current path, 2 = done
+        var state: [ValueOrientation: Int] = [:]  // 1 = on the current path, 2 = done
         func visit(_ node: ValueOrientation) -> Bool {
             if state[node] == 1 { return true }
             if state[node] == 2 { return false }
@@ -89,10 +91,10 @@ public enum Transitivity {
 public enum InequalityAversion {
     /// Ideal option index (1...9) on items 7...15 for each secondary ideal type; nil where undefined.
     static let ideals: [[Int?]] = [
-        [6, 5, 4, 7, 5, 8, 5, 3, 2],                   // inequality averse
-        [9, nil, 1, 9, nil, 9, nil, 1, 1],             // joint gain
-        [1, 9, 1, 1, 9, 9, 9, 1, 9],                   // individualistic
-        [9, 1, 9, 9, 1, 1, 1, 9, 1],                   // altruistic
+        [6, 5, 4, 7, 5, 8, 5, 3, 2],  // inequality averse
+        [9, nil, 1, 9, nil, 9, nil, 1, 1],  // joint gain
+        [1, 9, 1, 1, 9, 9, 9, 1, 9],  // individualistic
+        [9, 1, 9, 9, 1, 1, 1, 9, 1],  // altruistic
     ]
 
     /// D_IA / (D_IA + D_JG), from the chosen options on items 7-15. Nil when any secondary answer

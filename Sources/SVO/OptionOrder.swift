@@ -67,6 +67,14 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         return rng.next()
     }
 
+    /// The generator as it will be after `draws` more calls of `next()`: the state advances by a
+    /// constant per draw, so any point of the stream is one step away.
+    public func advanced(by draws: UInt64) -> SplitMix64 {
+        var copy = self
+        copy.state &+= draws &* 0x9E37_79B9_7F4A_7C15
+        return copy
+    }
+
     /// A uniform double in [0, 1).
     public mutating func nextUnit() -> Double {
         Double(next() >> 11) * 0x1.0p-53

@@ -41,9 +41,11 @@ public struct TrialScore: Sendable, Equatable {
     public var meanOwn: Double?
     public var meanOther: Double?
 
-    public init(status: ScoredStatus, angle: Double? = nil, category: ValueOrientation? = nil, hit: Bool? = nil,
-                angularError: Double? = nil, valueRationality: Double? = nil, transitive: Bool? = nil,
-                inequalityAversion: Double? = nil, invalidItems: Int = 0, meanOwn: Double? = nil, meanOther: Double? = nil) {
+    public init(
+        status: ScoredStatus, angle: Double? = nil, category: ValueOrientation? = nil, hit: Bool? = nil,
+        angularError: Double? = nil, valueRationality: Double? = nil, transitive: Bool? = nil,
+        inequalityAversion: Double? = nil, invalidItems: Int = 0, meanOwn: Double? = nil, meanOther: Double? = nil
+    ) {
         self.status = status
         self.angle = angle
         self.category = category
@@ -72,7 +74,8 @@ public enum Scorer {
     /// derived from it undefined (never zero).
     public static func score(_ readings: [ItemReading], asked: Set<Int>, assigned: ValueOrientation) -> TrialScore {
         var choices: [Int: OptionLetter] = [:]
-        for reading in readings.sorted(by: { ($0.item, $0.attempt) < ($1.item, $1.attempt) }) where choices[reading.item] == nil {
+        for reading in readings.sorted(by: { ($0.item, $0.attempt) < ($1.item, $1.attempt) })
+        where choices[reading.item] == nil {
             if let option = reading.option { choices[reading.item] = option }
         }
         return score(choices: choices, asked: asked, assigned: assigned)
@@ -85,8 +88,9 @@ public enum Scorer {
             if let item = SliderItem.number(number) { allocations[number] = item.allocation(letter) }
         }
         let angle = SVOAngle.angle(primaryAnswers: allocations)
-        var score = TrialScore(status: angle == nil ? .incomplete : .complete, angle: angle,
-                               invalidItems: asked.filter { choices[$0] == nil }.count)
+        var score = TrialScore(
+            status: angle == nil ? .incomplete : .complete, angle: angle,
+            invalidItems: asked.filter { choices[$0] == nil }.count)
         let primary = (1...6).compactMap { allocations[$0] }
         if primary.count == 6 {
             score.meanOwn = Double(primary.map(\.own).reduce(0, +)) / 6

@@ -22,7 +22,7 @@ public enum OptionLetter: Int, CaseIterable, Sendable, Comparable, Codable {
 
     public init?(symbol: String) {
         guard symbol.count == 1, let scalar = symbol.uppercased().unicodeScalars.first,
-              (65...73).contains(scalar.value)
+            (65...73).contains(scalar.value)
         else { return nil }
         self.init(rawValue: Int(scalar.value) - 65)
     }

@@ -33,11 +33,20 @@ public enum ValueOrientation: String, CaseIterable, Sendable, Codable {
         case .altruistic:
             "An altruistic person tries to maximise the other person's payoff, with little or no regard for their own."
         case .prosocial:
-            "A prosocial person tries to maximise the joint payoff of themselves and the other person, and prefers fair, equal outcomes."
+            """
+            A prosocial person tries to maximise the joint payoff of themselves and the other person, and prefers \
+            fair, equal outcomes.
+            """
         case .individualistic:
-            "An individualistic person tries to maximise their own payoff, and is indifferent to what the other person gets."
+            """
+            An individualistic person tries to maximise their own payoff, and is indifferent to what the other person \
+            gets.
+            """
         case .competitive:
-            "A competitive person tries to maximise the difference between their own payoff and the other person's, even at a cost to themselves."
+            """
+            A competitive person tries to maximise the difference between their own payoff and the other person's, \
+            even at a cost to themselves.
+            """
         }
     }
 
@@ -65,8 +74,11 @@ public enum IdealAnswers {
     public static func option(on item: SliderItem, direction: Double) -> OptionLetter {
         var best = OptionLetter.a
         for option in OptionLetter.allCases.dropFirst() {
-            let (u, bestU) = (utility(option, on: item, direction: direction), utility(best, on: item, direction: direction))
-            if u > bestU + 1e-9 || (abs(u - bestU) <= 1e-9 && inequality(option, on: item) < inequality(best, on: item)) {
+            let (u, bestU) = (
+                utility(option, on: item, direction: direction), utility(best, on: item, direction: direction)
+            )
+            if u > bestU + 1e-9 || (abs(u - bestU) <= 1e-9 && inequality(option, on: item) < inequality(best, on: item))
+            {
                 best = option
             }
         }

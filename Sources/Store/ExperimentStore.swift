@@ -29,31 +29,55 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         case .missingFolder(let path):
             "cannot create \(path): its folder does not exist; create the folder or choose another --db"
         case .folder(let path):
-            "\(path) is a folder, not a database file; name the file itself, for example \(URL(fileURLWithPath: path).appending(path: "hvae.sqlite").path)"
+            """
+            \(path) is a folder, not a database file; name the file itself, for example \
+            \(URL(fileURLWithPath: path).appending(path: "hvae.sqlite").path)
+            """
         case .missingDatabase(let path):
             "no database at \(path); start one with `hvae run FILE`, or point --db (or $HVAE_DB) at an existing file"
         case .emptyFile(let path):
-            "\(path) is an empty file, not an hvae database; it was left untouched: `hvae run FILE --db \(path)` makes it one"
+            """
+            \(path) is an empty file, not an hvae database; it was left untouched: `hvae run FILE --db \(path)` makes \
+            it one
+            """
         case .foreignDatabase(let path):
-            "\(path) is an SQLite database that hvae did not create; it was left untouched: choose a new file with --db (or $HVAE_DB)"
+            """
+            \(path) is an SQLite database that hvae did not create; it was left untouched: choose a new file with --db \
+            (or $HVAE_DB)
+            """
         case .newerSchema(let path, let detail):
             "\(path) was written by a newer hvae (\(detail)); it was left untouched: upgrade hvae to read it"
         case .damaged(let path, let detail):
-            "\(path) is damaged (\(detail)); it was not written to: `hvae db check --db \(path)` says what is wrong; restore it from a copy"
+            "\(path) is damaged (\(detail)): `hvae db check --db \(path)` says what is wrong; restore it from a copy"
         case .diskFull(let path):
-            "disk full at \(path): free space, then `hvae resume` continues the run (every committed call is kept)"
+            """
+            disk full at \(path): free space and try again; every committed call is kept (`hvae runs` shows a run left \
+            to resume)
+            """
         case .readOnlyFile(let path):
-            "\(path) cannot be written (a read-only file, folder or medium); reading commands still work; copy it to a writable folder to run or migrate it"
+            """
+            \(path) cannot be written (a read-only file, folder or medium); reading commands still work; copy it to a \
+            writable folder to run or migrate it
+            """
         case .unreadableWAL(let path):
-            "\(path)-wal holds changes not yet in \(path), and the folder is read-only, so SQLite cannot read them; copy the database and its -wal file to a writable folder"
+            """
+            \(path)-wal holds changes not yet in \(path), and the folder is read-only, so SQLite cannot read them; \
+            copy the database and its -wal file to a writable folder
+            """
         case .schemaMismatch(let path, let found, let expected):
-            "\(path) has schema \(found), this hvae has \(expected); run `hvae db migrate --db \(path)` to migrate it, then merge"
+            """
+            \(path) has schema \(found), this hvae has \(expected); run `hvae db migrate --db \(path)` to migrate it, \
+            then merge
+            """
         case .unknownRun(let id):
             "no run with id \(id) in this database; `hvae runs` lists them"
         case .conversationMismatch(let trialID):
             "trial \(trialID): the conversation sent does not extend the one stored"
         case .runInUse(let runID, let owner, let secondsAgo):
-            "run \(runID) is being run by hvae \(owner) (alive \(secondsAgo) s ago); let it finish, or stop it (Ctrl-C), then resume"
+            """
+            run \(runID) is being run by hvae \(owner) (alive \(secondsAgo) s ago); let it finish, or stop it \
+            (Ctrl-C), then resume
+            """
         }
     }
 }
@@ -170,7 +194,8 @@ public final class ExperimentStore: Sendable {
 
     static func translated(_ error: DatabaseError, path: String) -> any Error {
         switch error.resultCode {
-        case .SQLITE_CORRUPT, .SQLITE_NOTADB: StoreError.damaged(path: path, detail: error.message ?? "\(error.resultCode)")
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB:
+            StoreError.damaged(path: path, detail: error.message ?? "\(error.resultCode)")
         case .SQLITE_FULL: StoreError.diskFull(path: path)
         case .SQLITE_READONLY: StoreError.readOnlyFile(path: path)
         default: error

@@ -15,7 +15,8 @@ public enum ExportTable: String, CaseIterable, Sendable {
         case .trials:
             return """
                 SELECT r.trial_id, r.run_id, u.name AS experiment, r.model, t.provider, r.value, r.goal, r.option_order,
-                       r.trial, t.ordinal, t.seed, r.status, r.angle, r.category, r.hit, r.vr, r.angular_error, r.transitive,
+                       r.trial, t.ordinal, t.seed, r.status, r.angle, r.category, r.hit, r.vr, r.angular_error, \
+                r.transitive,
                        r.invalid_items, r.inequality_aversion, r.mean_self, r.mean_other, r.parser_version,
                        r.formula_version, CAST(t.error AS BLOB) AS error, t.started_at, t.finished_at
                 FROM trial_results AS r JOIN trials AS t ON t.id = r.trial_id JOIN runs AS u ON u.id = r.run_id
@@ -23,9 +24,11 @@ public enum ExportTable: String, CaseIterable, Sendable {
                 """
         case .calls:
             return """
-                SELECT l.call_id, l.run_id, l.trial_id, l.model, l.value, l.goal, l.option_order, l.step, l.item, l.attempt,
+                SELECT l.call_id, l.run_id, l.trial_id, l.model, l.value, l.goal, l.option_order, l.step, l.item, \
+                l.attempt,
                        l.retry, CAST(l.prompt AS BLOB) AS prompt, CAST(l.reply AS BLOB) AS reply, l.parse_status,
-                       l.shown_letter, l.option, l.self, l.other, c.http_status, c.provider_model_id, c.system_fingerprint,
+                       l.shown_letter, l.option, l.self, l.other, c.http_status, c.provider_model_id, \
+                c.system_fingerprint,
                        c.finish_reason, l.latency_ms, l.input_tokens, l.output_tokens, CAST(l.error AS BLOB) AS error,
                        c.started_at, c.finished_at, c.request_key, c.cache_hit
                 FROM call_log AS l JOIN model_calls AS c ON c.id = l.call_id
@@ -57,13 +60,18 @@ public enum ExportTable: String, CaseIterable, Sendable {
     public var excluded: [String: String] {
         switch self {
         case .trials:
-            ["id": "as trial_id", "trial_index": "as trial", "computed_at": "when the scores were computed; see trial_scores",
-             "trial_id": "as trial_id"]
+            [
+                "id": "as trial_id", "trial_index": "as trial",
+                "computed_at": "when the scores were computed; see trial_scores",
+                "trial_id": "as trial_id",
+            ]
         case .calls:
-            ["id": "as call_id",
-             "request_turn_id": "the request's text is the prompt column; the whole chain is in turns",
-             "reply_turn_id": "the reply's text is the reply column",
-             "raw_response": "the provider's whole body is large; `select raw_response from model_calls` reads it"]
+            [
+                "id": "as call_id",
+                "request_turn_id": "the request's text is the prompt column; the whole chain is in turns",
+                "reply_turn_id": "the reply's text is the reply column",
+                "raw_response": "the provider's whole body is large; `select raw_response from model_calls` reads it",
+            ]
         case .answers:
             ["id": "as answer_id"]
         case .summary:
@@ -84,8 +92,10 @@ extension ExperimentStore {
     /// Streams the rows of `table` for `runIDs`: `header` once with the column names, then `row`
     /// for each row, so that memory does not grow with the number of rows. Returns the row count.
     /// Runs on the calling thread (an export is the whole of its command's work).
-    public func export(_ table: ExportTable, runIDs: [Int64], header: ([String]) throws -> Void,
-                       row: ([ExportValue]) throws -> Void) throws -> Int {
+    public func export(
+        _ table: ExportTable, runIDs: [Int64], header: ([String]) throws -> Void,
+        row: ([ExportValue]) throws -> Void
+    ) throws -> Int {
         try Self.mapped(path) {
             try reader.read { db in
                 let statement = try db.makeStatement(sql: table.sql(runCount: runIDs.count))
@@ -93,16 +103,17 @@ extension ExperimentStore {
                 let cursor = try Row.fetchCursor(statement, arguments: StatementArguments(runIDs))
                 var count = 0
                 while let next = try cursor.next() {
-                    try row(next.databaseValues.map { value in
-                        switch value.storage {
-                        case .null: .null
-                        case .int64(let n): .integer(n)
-                        case .double(let x): .real(x)
-                        case .string(let s): .text(s)
-                        // Every BLOB the exports read is a text read byte for byte.
-                        case .blob(let data): .text(String(decoding: data, as: UTF8.self))
-                        }
-                    })
+                    try row(
+                        next.databaseValues.map { value in
+                            switch value.storage {
+                            case .null: .null
+                            case .int64(let n): .integer(n)
+                            case .double(let x): .real(x)
+                            case .string(let s): .text(s)
+                            // Every BLOB the exports read is a text read byte for byte.
+                            case .blob(let data): .text(String(decoding: data, as: UTF8.self))
+                            }
+                        })
                     count += 1
                 }
                 return count

@@ -2,68 +2,111 @@ import Domain
 import Foundation
 import GRDB
 
-/// The findings of `ExperimentStore.check(path:)`.
+/// The findings of `ExperimentStore.check(path:)`. A check that could not run, because SQLite
+/// could not read what it needs, is nil: never reported as passed.
 public struct DatabaseCheck: Sendable, Equatable {
-    public var schemaVersion: Int
+    /// `PRAGMA user_version`; nil when the file cannot be opened at all.
+    public var schemaVersion: Int?
     public var binarySchemaVersion: Int
     /// Damage SQLite reports (`PRAGMA integrity_check` lines other than "ok", or why the file
     /// cannot be read at all).
     public var integrityProblems: [String]
     /// `PRAGMA foreign_key_check` rows, as "table row id -> parent".
-    public var foreignKeyProblems: [String]
+    public var foreignKeyProblems: [String]?
     /// Message texts no turn refers to.
-    public var orphanTexts: Int
+    public var orphanTexts: Int?
     /// Message texts whose SHA-256 is not the one they are stored under (a text cut short, or
     /// changed after it was stored), by address.
-    public var mismatchedTexts: [String]
+    public var mismatchedTexts: [String]?
 
     public var isHealthy: Bool {
-        integrityProblems.isEmpty && foreignKeyProblems.isEmpty && orphanTexts == 0 && mismatchedTexts.isEmpty
+        guard let schemaVersion, let foreignKeyProblems, let orphanTexts, let mismatchedTexts else { return false }
+        return integrityProblems.isEmpty && foreignKeyProblems.isEmpty && orphanTexts == 0 && mismatchedTexts.isEmpty
             && schemaVersion <= binarySchemaVersion
     }
 }
 
 extension ExperimentStore {
     /// Checks a database without writing to it: integrity, foreign keys, schema version, orphan
-    /// texts, and that every text's SHA-256 matches its body. A file too damaged to open is a
-    /// finding, not an error.
+    /// texts, and that every text's SHA-256 matches its body. Damage is a finding, not an error:
+    /// each check runs on its own, so a damaged table does not hide what the others find.
     public static func check(path: String) async throws -> DatabaseCheck {
         _ = enableURIs
         try ReadOnlyOpening.requireDatabaseFile(path)
-        let empty = DatabaseCheck(schemaVersion: 0, binarySchemaVersion: Schema.currentVersion, integrityProblems: [],
-                                  foreignKeyProblems: [], orphanTexts: 0, mismatchedTexts: [])
+        var result = DatabaseCheck(
+            schemaVersion: nil, binarySchemaVersion: Schema.currentVersion, integrityProblems: [])
+        func unreadable(_ error: any Error) -> String? {
+            if let error = error as? DatabaseError, [.SQLITE_CORRUPT, .SQLITE_NOTADB].contains(error.resultCode) {
+                return error.message ?? "\(error.resultCode)"
+            }
+            if case StoreError.damaged(_, let detail) = error { return detail }
+            return nil
+        }
+        let pool: DatabasePool
         do {
-            let pool = try ReadOnlyOpening.connect(path)
-            defer { try? pool.close() }
-            return try await pool.read { db in
-                var result = empty
+            pool = try ReadOnlyOpening.connect(path)
+            result.schemaVersion = try await pool.read { db in
                 guard try Int32.fetchOne(db, sql: "PRAGMA application_id") == Schema.applicationID else {
                     throw StoreError.foreignDatabase(path: path)
                 }
-                result.schemaVersion = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
-                result.integrityProblems = try String.fetchAll(db, sql: "PRAGMA integrity_check").filter { $0 != "ok" }
-                result.foreignKeyProblems = try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").map { row in
-                    "\(row[0] as String? ?? "?") row \(row[1] as Int64? ?? -1) -> \(row[2] as String? ?? "?")"
-                }
-                result.orphanTexts = try Int.fetchOne(db, sql: """
-                    SELECT count(*) FROM texts WHERE NOT EXISTS (SELECT 1 FROM turns WHERE turns.text_sha256 = texts.sha256)
-                    """) ?? 0
-                let texts = try Row.fetchCursor(db, sql: "SELECT sha256, CAST(body AS BLOB) FROM texts")
-                while let row = try texts.next() {
-                    let body = (row[1] as Data?) ?? Data()
-                    let address: String = row[0]
-                    if Digest.sha256Hex(body) != address { result.mismatchedTexts.append(address) }
-                }
-                return result
+                return try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
             }
-        } catch let error as DatabaseError where [.SQLITE_CORRUPT, .SQLITE_NOTADB].contains(error.resultCode) {
-            var result = empty
-            result.integrityProblems.append("SQLite cannot read it: \(error.message ?? "\(error.resultCode)")")
-            return result
-        } catch StoreError.damaged(_, let detail) {
-            var result = empty
+        } catch {
+            guard let detail = unreadable(error) else { throw error }
             result.integrityProblems.append("SQLite cannot read it: \(detail)")
             return result
+        }
+        defer { try? pool.close() }
+        /// Runs one check; damage it meets is recorded and leaves its finding nil.
+        func attempt<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T? {
+            do { return try await pool.read(body) } catch {
+                guard let detail = unreadable(error) else { throw error }
+                let problem = "SQLite cannot read it: \(detail)"
+                if !result.integrityProblems.contains(problem) { result.integrityProblems.append(problem) }
+                return nil
+            }
+        }
+        if let problems = try await attempt({ db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }) {
+            result.integrityProblems += problems.filter { $0 != "ok" }
+        }
+        result.foreignKeyProblems = try await attempt { db in
+            try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").map { row in
+                "\(row[0] as String? ?? "?") row \(row[1] as Int64? ?? -1) -> \(row[2] as String? ?? "?")"
+            }
+        }
+        result.orphanTexts = try await attempt { db in
+            try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT count(*) FROM texts WHERE NOT EXISTS (SELECT 1 FROM turns WHERE turns.text_sha256 = \
+                    texts.sha256)
+                    """) ?? 0
+        }
+        result.mismatchedTexts = try await attempt { db in
+            var mismatched: [String] = []
+            let texts = try Row.fetchCursor(db, sql: "SELECT sha256, CAST(body AS BLOB) FROM texts")
+            while let row = try texts.next() {
+                let address: String = row[0]
+                if Digest.sha256Hex((row[1] as Data?) ?? Data()) != address { mismatched.append(address) }
+            }
+            return mismatched
+        }
+        return result
+    }
+
+    /// Throws `StoreError.damaged` unless SQLite's quick check finds the file intact; reads only.
+    /// Commands that rewrite a whole file (migrate, vacuum) call it first, so that they never
+    /// spread damage. It reads every page: seconds for a large database.
+    public static func requireIntact(path: String) throws {
+        _ = enableURIs
+        try ReadOnlyOpening.requireDatabaseFile(path)
+        let pool = try ReadOnlyOpening.connect(path)
+        defer { try? pool.close() }
+        let problems = try mapped(path) {
+            try pool.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check(5)") }
+        }
+        guard problems == ["ok"] else {
+            throw StoreError.damaged(path: path, detail: problems.joined(separator: "; "))
         }
     }
 

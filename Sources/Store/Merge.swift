@@ -23,7 +23,10 @@ extension ExperimentStore {
         ("trials", ["id": "trials", "run_id": "runs"]),
         ("texts", [:]),
         ("turns", ["id": "turns", "trial_id": "trials", "parent_id": "turns"]),
-        ("model_calls", ["id": "model_calls", "trial_id": "trials", "request_turn_id": "turns", "reply_turn_id": "turns"]),
+        (
+            "model_calls",
+            ["id": "model_calls", "trial_id": "trials", "request_turn_id": "turns", "reply_turn_id": "turns"]
+        ),
         ("answers", ["id": "answers", "call_id": "model_calls"]),
         ("trial_scores", ["trial_id": "trials"]),
     ]
@@ -65,26 +68,34 @@ extension ExperimentStore {
     private static func mergeRuns(_ db: Database, outcome: inout MergeOutcome) throws {
         let runColumns = try db.columns(in: "runs").map(\.name).filter { $0 != "id" }
         var targets: [Int64: Int64] = [:]
-        for run in try Row.fetchAll(db, sql: "SELECT id, uid, shard_group, reproduces_run_id FROM src.runs ORDER BY id") {
+        for run in try Row.fetchAll(db, sql: "SELECT id, uid, shard_group, reproduces_run_id FROM src.runs ORDER BY id")
+        {
             let sourceRun: Int64 = run["id"]
             if let uid: String = run["uid"],
-               let existing = try Int64.fetchOne(db, sql: "SELECT id FROM main.runs WHERE uid = ?", arguments: [uid]) {
+                let existing = try Int64.fetchOne(db, sql: "SELECT id FROM main.runs WHERE uid = ?", arguments: [uid])
+            {
                 targets[sourceRun] = existing
                 outcome.skipped += 1
                 continue
             }
             let group: String? = run["shard_group"]
             let target: Int64
-            if let group, let existing = try Int64.fetchOne(db, sql: """
-                SELECT id FROM main.runs WHERE shard_group = ? ORDER BY id LIMIT 1
-                """, arguments: [group]) {
+            if let group,
+                let existing = try Int64.fetchOne(
+                    db,
+                    sql: """
+                        SELECT id FROM main.runs WHERE shard_group = ? ORDER BY id LIMIT 1
+                        """, arguments: [group])
+            {
                 target = existing
                 outcome.slicesJoined += 1
                 // The joined run plans the trials of every slice joined so far.
-                try db.execute(sql: """
-                    UPDATE main.runs SET planned_trials = planned_trials + (SELECT planned_trials FROM src.runs WHERE id = ?)
-                    WHERE id = ?
-                    """, arguments: [sourceRun, target])
+                try db.execute(
+                    sql: """
+                        UPDATE main.runs SET planned_trials = planned_trials + (SELECT planned_trials FROM src.runs \
+                        WHERE id = ?)
+                        WHERE id = ?
+                        """, arguments: [sourceRun, target])
             } else {
                 // Every column as it is, but: a slice's uid is its own, not the joined run's; its
                 // shard becomes `merged`; the run it reproduces is renumbered below (or, when that run
@@ -97,57 +108,66 @@ extension ExperimentStore {
                     default: column
                     }
                 }
-                try db.execute(sql: """
-                    INSERT INTO main.runs (\(runColumns.joined(separator: ", ")))
-                    SELECT \(values.joined(separator: ", ")) FROM src.runs WHERE id = ?
-                    """, arguments: [sourceRun])
+                try db.execute(
+                    sql: """
+                        INSERT INTO main.runs (\(runColumns.joined(separator: ", ")))
+                        SELECT \(values.joined(separator: ", ")) FROM src.runs WHERE id = ?
+                        """, arguments: [sourceRun])
                 target = db.lastInsertedRowID
                 outcome.runsAdded += 1
             }
             targets[sourceRun] = target
             if let original: Int64 = run["reproduces_run_id"] {
                 // The original was merged before it (a lower id), or was here already.
-                let mapped = try targets[original] ?? Int64.fetchOne(db, sql: """
-                    SELECT m.id FROM main.runs AS m JOIN src.runs AS s ON s.uid = m.uid WHERE s.id = ?
-                    """, arguments: [original])
+                let mapped =
+                    try targets[original]
+                    ?? Int64.fetchOne(
+                        db,
+                        sql: """
+                            SELECT m.id FROM main.runs AS m JOIN src.runs AS s ON s.uid = m.uid WHERE s.id = ?
+                            """, arguments: [original])
                 if let mapped {
-                    try db.execute(sql: "UPDATE main.runs SET reproduces_run_id = ? WHERE id = ?", arguments: [mapped, target])
+                    try db.execute(
+                        sql: "UPDATE main.runs SET reproduces_run_id = ? WHERE id = ?", arguments: [mapped, target])
                 }
             }
             outcome.trialsAdded += try copyTrials(of: sourceRun, into: target, db: db, outcome: &outcome)
             if group != nil {
                 // A joined run is finished once every trial its slices plan has run.
-                try db.execute(sql: """
-                    UPDATE main.runs SET status = CASE
-                        WHEN EXISTS (SELECT 1 FROM main.trials WHERE run_id = ?1 AND status IN ('pending', 'running', 'failed'))
-                          OR (planned_trials IS NOT NULL AND (SELECT count(*) FROM main.trials WHERE run_id = ?1) < planned_trials)
-                        THEN 'interrupted' ELSE 'finished' END
-                    WHERE id = ?1
-                    """, arguments: [target])
+                try db.execute(
+                    sql: """
+                        UPDATE main.runs SET status = CASE
+                            WHEN EXISTS (SELECT 1 FROM main.trials WHERE run_id = ?1 AND status IN ('pending', \
+                        'running', 'failed'))
+                              OR (planned_trials IS NOT NULL AND (SELECT count(*) FROM main.trials WHERE run_id = ?1) \
+                        < planned_trials)
+                            THEN 'interrupted' ELSE 'finished' END
+                        WHERE id = ?1
+                        """, arguments: [target])
             }
         }
     }
 
     /// Copies the trials of a source run missing from `target`, with every row that hangs from
     /// them, shifting every id past the largest one here.
-    private static func copyTrials(of sourceRun: Int64, into target: Int64, db: Database,
-                                   outcome: inout MergeOutcome) throws -> Int {
+    private static func copyTrials(
+        of sourceRun: Int64, into target: Int64, db: Database,
+        outcome: inout MergeOutcome
+    ) throws -> Int {
         try db.execute(sql: "DROP TABLE IF EXISTS temp.copied")
-        try db.execute(sql: """
-            CREATE TEMP TABLE copied AS
-            SELECT s.id FROM src.trials AS s
-            WHERE s.run_id = ? AND NOT EXISTS (
-                SELECT 1 FROM main.trials AS m WHERE m.run_id = ? AND m.model = s.model AND m.value = s.value
-                    AND m.goal = s.goal AND m.option_order = s.option_order AND m.trial_index = s.trial_index)
-            """, arguments: [sourceRun, target])
+        try db.execute(
+            sql: """
+                CREATE TEMP TABLE copied AS
+                SELECT s.id FROM src.trials AS s
+                WHERE s.run_id = ? AND NOT EXISTS (
+                    SELECT 1 FROM main.trials AS m WHERE m.run_id = ? AND m.model = s.model AND m.value = s.value
+                        AND m.goal = s.goal AND m.option_order = s.option_order AND m.trial_index = s.trial_index)
+                """, arguments: [sourceRun, target])
         let copied = try Int.fetchOne(db, sql: "SELECT count(*) FROM temp.copied")!
-        outcome.skipped += try Int.fetchOne(db, sql: "SELECT count(*) FROM src.trials WHERE run_id = ?", arguments: [sourceRun])!
+        outcome.skipped +=
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM src.trials WHERE run_id = ?", arguments: [sourceRun])!
             - copied
         guard copied > 0 else { return 0 }
-        var offsets: [String: String] = ["runs": ""]
-        for table in ["trials", "turns", "model_calls", "answers"] {
-            offsets[table] = " + \(try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM main.\(table)")!)"
-        }
         // Which rows of each table belong to the copied trials.
         let belongs: [String: String] = [
             "trials": "id IN (SELECT id FROM temp.copied)",
@@ -157,6 +177,15 @@ extension ExperimentStore {
             "answers": "call_id IN (SELECT id FROM src.model_calls WHERE trial_id IN (SELECT id FROM temp.copied))",
             "trial_scores": "trial_id IN (SELECT id FROM temp.copied)",
         ]
+        // Each table's copied ids shift by one constant, so that the first follows the last id here:
+        // merged into an empty file, a database keeps its ids, and merges leave no gaps.
+        var offsets: [String: String] = [:]
+        for table in ["trials", "turns", "model_calls", "answers"] {
+            let last = try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM main.\(table)")!
+            let first = try Int64.fetchOne(
+                db, sql: "SELECT coalesce(min(id), 1) FROM src.\(table) WHERE \(belongs[table]!)")!
+            offsets[table] = " + (\(last - first + 1))"
+        }
         for (table, renumbered) in mergedTables {
             let columns = try db.columns(in: table).map(\.name)
             let values = columns.map { column -> String in
@@ -164,16 +193,19 @@ extension ExperimentStore {
                 if referenced == "runs" { return "\(target)" }
                 return "\(column)\(offsets[referenced]!)"
             }
-            try db.execute(sql: """
-                INSERT INTO main.\(table) (\(columns.joined(separator: ", ")))
-                SELECT \(values.joined(separator: ", ")) FROM src.\(table) WHERE \(belongs[table]!)
-                \(table == "turns" ? "ORDER BY id" : "")
-                \(table == "texts" ? "ON CONFLICT DO NOTHING" : "")
-                """)
+            try db.execute(
+                sql: """
+                    INSERT INTO main.\(table) (\(columns.joined(separator: ", ")))
+                    SELECT \(values.joined(separator: ", ")) FROM src.\(table) WHERE \(belongs[table]!)
+                    \(table == "turns" ? "ORDER BY id" : "")
+                    \(table == "texts" ? "ON CONFLICT DO NOTHING" : "")
+                    """)
         }
-        outcome.callsAdded += try Int.fetchOne(db, sql: """
-            SELECT count(*) FROM src.model_calls WHERE trial_id IN (SELECT id FROM temp.copied)
-            """)!
+        outcome.callsAdded += try Int.fetchOne(
+            db,
+            sql: """
+                SELECT count(*) FROM src.model_calls WHERE trial_id IN (SELECT id FROM temp.copied)
+                """)!
         return copied
     }
 }

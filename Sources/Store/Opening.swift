@@ -26,7 +26,7 @@ enum ReadOnlyOpening {
     static var configuration: Configuration {
         var configuration = Configuration()
         configuration.readonly = true
-        configuration.busyMode = .timeout(10)   // another process may be creating or migrating it
+        configuration.busyMode = .timeout(10)  // another process may be creating or migrating it
         return configuration
     }
 
@@ -109,19 +109,23 @@ enum ReadOnlyOpening {
                 // Empty, or being created by another process at this moment: GRDB makes its
                 // bookkeeping table before the first migration marks the file as hvae's.
                 if Set(objects).isSubset(of: ["grdb_migrations", "sqlite_autoindex_grdb_migrations_1"]),
-                   try Int.fetchOne(db, sql: objects.isEmpty ? "SELECT 0" : "SELECT count(*) FROM grdb_migrations") == 0 {
+                    try Int.fetchOne(db, sql: objects.isEmpty ? "SELECT 0" : "SELECT count(*) FROM grdb_migrations")
+                        == 0
+                {
                     return 0
                 }
                 guard applicationID == Schema.applicationID else { throw StoreError.foreignDatabase(path: path) }
                 if try Schema.migrator.hasBeenSuperseded(db) {
                     let applied = try Schema.migrator.appliedIdentifiers(db)
                     let known = Set(embeddedMigrations.map(\.identifier))
-                    throw StoreError.newerSchema(path: path, detail: "schema \(applied.subtracting(known).sorted().joined(separator: ", "))")
+                    throw StoreError.newerSchema(
+                        path: path, detail: "schema \(applied.subtracting(known).sorted().joined(separator: ", "))")
                 }
                 let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
                 // docs/schema.md: user_version is the schema version; one above ours is a newer hvae's.
                 if version > Schema.currentVersion {
-                    throw StoreError.newerSchema(path: path, detail: "user_version \(version), this hvae knows \(Schema.currentVersion)")
+                    throw StoreError.newerSchema(
+                        path: path, detail: "user_version \(version), this hvae knows \(Schema.currentVersion)")
                 }
                 return version
             }

@@ -17,8 +17,10 @@ public struct TrialFilter: Sendable, Equatable, Codable {
     /// Scores of formulas of at most this version (nil: the newest).
     public var formulaVersion: Int?
 
-    public init(runIDs: [Int64], models: [String] = [], values: [ValueOrientation] = [], goals: [GoalCondition] = [],
-                optionOrders: [OptionOrder] = [], parserVersion: Int? = nil, formulaVersion: Int? = nil) {
+    public init(
+        runIDs: [Int64], models: [String] = [], values: [ValueOrientation] = [], goals: [GoalCondition] = [],
+        optionOrders: [OptionOrder] = [], parserVersion: Int? = nil, formulaVersion: Int? = nil
+    ) {
         self.runIDs = runIDs
         self.models = models
         self.values = values
@@ -29,13 +31,20 @@ public struct TrialFilter: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case runIDs = "run_ids", models, values, goals, optionOrders = "option_orders"
-        case parserVersion = "parser_version", formulaVersion = "formula_version"
+        case runIDs = "run_ids"
+        case models, values, goals
+        case optionOrders = "option_orders"
+        case parserVersion = "parser_version"
+        case formulaVersion = "formula_version"
     }
 
     /// The WHERE clause over a table with the trial columns (run_id, model, value, goal, option_order).
-    func condition(_ prefix: String = "") -> (sql: String, arguments: [any DatabaseValueConvertible]) {
-        var parts = ["\(prefix)run_id IN \(placeholders(runIDs.count))"]
+    /// `scanningIDs`: the query also bounds the trial ids, and SQLite should walk them in order (the
+    /// unary + keeps it from choosing an index on run_id, after which it would sort every row).
+    func condition(_ prefix: String = "", scanningIDs: Bool = false) -> (
+        sql: String, arguments: [any DatabaseValueConvertible]
+    ) {
+        var parts = ["\(scanningIDs ? "+" : "")\(prefix)run_id IN \(placeholders(runIDs.count))"]
         var arguments: [any DatabaseValueConvertible] = runIDs
         func add(_ column: String, _ values: [String]) {
             guard !values.isEmpty else { return }
@@ -53,23 +62,60 @@ public struct TrialFilter: Sendable, Equatable, Codable {
 extension ExperimentStore {
     /// The rows of `trial_results` for the trials `filter` selects, in trial order: every table
     /// hvae prints is aggregated from these. With a parser or formula version in the filter, the
-    /// newest scores at or below those versions stand in for the newest scores.
+    /// newest scores at or below those versions stand in for the newest scores. Many trials are
+    /// read in slices of their ids on several readers at once (a million-call run has 130,000).
     public func trialResults(_ filter: TrialFilter) async throws -> [TrialResult] {
-        try await read { db in
+        let span = try await read { db in
             let (condition, arguments) = filter.condition()
+            return try Row.fetchOne(
+                db, sql: "SELECT min(id), max(id), count(*) FROM trials WHERE \(condition)",
+                arguments: StatementArguments(arguments)
+            )
+            .map { ($0[0] as Int64?, $0[1] as Int64?, $0[2] as Int) }
+        }
+        guard let span, let low = span.0, let high = span.1 else { return [] }
+        // Below 20,000 trials one read takes under 50 ms and slicing only adds overhead.
+        let slices = span.2 < 20_000 ? 1 : max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
+        let width = (high - low) / Int64(slices) + 1
+        let ranges = (0..<Int64(slices)).map { low + $0 * width...min(high, low + ($0 + 1) * width - 1) }
+        return try await withThrowingTaskGroup(of: (Int, [TrialResult]).self) { group in
+            for (index, range) in ranges.enumerated() {
+                let expected = span.2 / ranges.count + 1
+                group.addTask { (index, try await self.trialResults(filter, ids: range, expected: expected)) }
+            }
+            var parts = [[TrialResult]](repeating: [], count: ranges.count)
+            for try await (index, part) in group { parts[index] = part }
+            guard parts.count > 1 else { return parts[0] }
+            var all: [TrialResult] = []
+            all.reserveCapacity(span.2)
+            for part in parts { all.append(contentsOf: part) }
+            return all
+        }
+    }
+
+    private func trialResults(_ filter: TrialFilter, ids: ClosedRange<Int64>, expected: Int) async throws
+        -> [TrialResult]
+    {
+        try await read { db in
+            let (condition, arguments) = filter.condition("t.", scanningIDs: true)
             let columns = """
-                trial_id, run_id, model, value, goal, option_order, trial, status, angle, category, hit, vr, angular_error,
+                trial_id, run_id, model, value, goal, option_order, trial, status, angle, category, hit, vr, \
+                angular_error,
                 transitive, invalid_items, inequality_aversion, mean_self, mean_other, parser_version, formula_version
                 """
             let sql: String
-            var all = arguments
+            var all: [any DatabaseValueConvertible] = arguments + [ids.lowerBound, ids.upperBound]
             if filter.parserVersion == nil && filter.formulaVersion == nil {
-                sql = "SELECT \(columns) FROM trial_results WHERE \(condition) ORDER BY trial_id"
+                sql = """
+                    SELECT \(columns) FROM trial_results AS t WHERE \(condition) AND t.trial_id BETWEEN ? AND ?
+                    ORDER BY trial_id
+                    """
             } else {
                 // trial_results (migrations/0008) with bounded versions.
                 sql = """
                     SELECT \(columns) FROM (
-                        SELECT t.id AS trial_id, t.run_id, t.model, t.value, t.goal, t.option_order, t.trial_index AS trial,
+                        SELECT t.id AS trial_id, t.run_id, t.model, t.value, t.goal, t.option_order, t.trial_index AS \
+                    trial,
                                CASE WHEN s.status IS NOT NULL AND (t.status = 'complete' OR t.status = 'incomplete')
                                     THEN s.status ELSE t.status END AS status,
                                s.angle, s.category, s.hit, s.vr, s.angular_error, s.transitive, s.invalid_items,
@@ -80,20 +126,22 @@ extension ExperimentStore {
                                 SELECT formula_version, parser_version FROM trial_scores
                                 WHERE trial_id = t.id AND formula_version <= ? AND parser_version <= ?
                                 ORDER BY formula_version DESC, parser_version DESC LIMIT 1)
-                        WHERE \(filter.condition("t.").sql))
+                        WHERE \(condition) AND t.id BETWEEN ? AND ?)
                     ORDER BY trial_id
                     """
-                all = [filter.formulaVersion ?? Int(Int32.max), filter.parserVersion ?? Int(Int32.max)] + arguments
+                all = [filter.formulaVersion ?? Int(Int32.max), filter.parserVersion ?? Int(Int32.max)] + all
             }
             var results: [TrialResult] = []
+            results.reserveCapacity(expected)
             let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(all))
             while let row = try rows.next() {
                 guard let value = ValueOrientation(rawValue: row[3]), let goal = GoalCondition(rawValue: row[4]),
-                      let order = OptionOrder(rawValue: row[5]), let status = TrialStatus(rawValue: row[7])
+                    let order = OptionOrder(rawValue: row[5]), let status = TrialStatus(rawValue: row[7])
                 else { continue }
-                var result = TrialResult(trialID: row[0], runID: row[1],
-                                         key: TrialKey(model: row[2], value: value, goal: goal, optionOrder: order, index: row[6]),
-                                         status: status)
+                var result = TrialResult(
+                    trialID: row[0], runID: row[1],
+                    key: TrialKey(model: row[2], value: value, goal: goal, optionOrder: order, index: row[6]),
+                    status: status)
                 result.angle = row[8]
                 result.category = (row[9] as String?).flatMap(ValueOrientation.init(rawValue:))
                 result.hit = row[10]
@@ -116,12 +164,17 @@ extension ExperimentStore {
     /// tests hold every report to.
     public func vrSummary(runIDs: [Int64]) async throws -> [VRSummaryRow] {
         try await read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT run_id, model, value, goal, n, n_complete, mean_vr, sd_vr, mean_angle, hit_rate FROM vr_summary
-                WHERE run_id IN \(placeholders(runIDs.count)) ORDER BY run_id, model, value, goal
-                """, arguments: StatementArguments(runIDs)).map { row in
-                VRSummaryRow(runID: row[0], model: row[1], value: row[2], goal: row[3], n: row[4], nComplete: row[5],
-                             meanVR: row[6], sdVR: row[7], meanAngle: row[8], hitRate: row[9])
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT run_id, model, value, goal, n, n_complete, mean_vr, sd_vr, mean_angle, hit_rate FROM \
+                    vr_summary
+                    WHERE run_id IN \(placeholders(runIDs.count)) ORDER BY run_id, model, value, goal
+                    """, arguments: StatementArguments(runIDs)
+            ).map { row in
+                VRSummaryRow(
+                    runID: row[0], model: row[1], value: row[2], goal: row[3], n: row[4], nComplete: row[5],
+                    meanVR: row[6], sdVR: row[7], meanAngle: row[8], hitRate: row[9])
             }
         }
     }
@@ -131,17 +184,22 @@ extension ExperimentStore {
     public func answerCounts(_ filter: TrialFilter) async throws -> [AnswerCount] {
         try await read { db in
             let (condition, arguments) = filter.condition("t.")
-            return try Row.fetchAll(db, sql: """
-                SELECT t.model, t.value, t.option_order, a.item, a.shown_letter, a.option, count(*)
-                FROM trials AS t JOIN model_calls AS c ON c.trial_id = t.id JOIN latest_answers AS a ON a.call_id = c.id
-                WHERE \(condition) AND a.status = 'ok'
-                GROUP BY 1, 2, 3, 4, 5, 6
-                """, arguments: StatementArguments(arguments)).compactMap { row in
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT t.model, t.value, t.option_order, a.item, a.shown_letter, a.option, count(*)
+                    FROM trials AS t JOIN model_calls AS c ON c.trial_id = t.id JOIN latest_answers AS a ON a.call_id \
+                    = c.id
+                    WHERE \(condition) AND a.status = 'ok'
+                    GROUP BY 1, 2, 3, 4, 5, 6
+                    """, arguments: StatementArguments(arguments)
+            ).compactMap { row in
                 guard let value = ValueOrientation(rawValue: row[1]), let order = OptionOrder(rawValue: row[2]),
-                      let shown = OptionLetter(symbol: row[4]), let option = OptionLetter(symbol: row[5])
+                    let shown = OptionLetter(symbol: row[4]), let option = OptionLetter(symbol: row[5])
                 else { return nil }
-                return AnswerCount(model: row[0], value: value, optionOrder: order, item: row[3], shownLetter: shown,
-                                   option: option, count: row[6])
+                return AnswerCount(
+                    model: row[0], value: value, optionOrder: order, item: row[3], shownLetter: shown,
+                    option: option, count: row[6])
             }
         }
     }
@@ -149,13 +207,16 @@ extension ExperimentStore {
     /// A trial's stored calls in the order they were made.
     public func storedCalls(trialID: Int64) async throws -> [StoredCall] {
         try await read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT c.step, c.item, c.attempt, c.retry, CAST(x.body AS BLOB)
-                FROM model_calls AS c
-                LEFT JOIN turns AS t ON t.id = c.reply_turn_id
-                LEFT JOIN texts AS x ON x.sha256 = t.text_sha256
-                WHERE c.trial_id = ? ORDER BY c.id
-                """, arguments: [trialID]).compactMap { row in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT c.step, c.item, c.attempt, c.retry, CAST(x.body AS BLOB)
+                    FROM model_calls AS c
+                    LEFT JOIN turns AS t ON t.id = c.reply_turn_id
+                    LEFT JOIN texts AS x ON x.sha256 = t.text_sha256
+                    WHERE c.trial_id = ? ORDER BY c.id
+                    """, arguments: [trialID]
+            ).compactMap { row in
                 CallStep(name: row[0], item: row[1]).map {
                     StoredCall(step: $0, attempt: row[2], retry: row[3], reply: ExactText.text(row, 4))
                 }
@@ -167,20 +228,42 @@ extension ExperimentStore {
     /// models first appear.
     public func modelUsage(runID: Int64) async throws -> [ModelUsage] {
         try await read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT t.model, t.provider, count(c.id),
-                       group_concat(DISTINCT c.provider_model_id), group_concat(DISTINCT c.system_fingerprint),
-                       coalesce(sum(c.error IS NOT NULL), 0), coalesce(sum(c.retry > 0), 0), coalesce(sum(c.cache_hit), 0),
-                       coalesce(sum(c.input_tokens), 0), coalesce(sum(c.output_tokens), 0),
-                       coalesce(sum(c.finish_reason = 'length' AND c.step = 'value'), 0),
-                       coalesce(sum(c.finish_reason = 'length' AND c.step = 'goal'), 0),
-                       coalesce(sum(c.finish_reason = 'length' AND c.step = 'item'), 0)
-                FROM trials AS t LEFT JOIN model_calls AS c ON c.trial_id = t.id
-                WHERE t.run_id = ? GROUP BY t.model ORDER BY min(t.id)
-                """, arguments: [runID]).map { row in
-                ModelUsage(model: row[0], provider: row[1], calls: row[2], modelIDs: row[3], fingerprints: row[4],
-                           errors: row[5], retries: row[6], cacheHits: row[7], inputTokens: row[8], outputTokens: row[9],
-                           cutReplies: [.value: row[10], .goal: row[11], .item: row[12]])
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT t.model, t.provider, count(c.id),
+                           group_concat(DISTINCT c.provider_model_id), group_concat(DISTINCT c.system_fingerprint),
+                           coalesce(sum(c.error IS NOT NULL), 0), coalesce(sum(c.retry > 0), 0), \
+                    coalesce(sum(c.cache_hit), 0),
+                           coalesce(sum(c.input_tokens), 0), coalesce(sum(c.output_tokens), 0)
+                    FROM trials AS t LEFT JOIN model_calls AS c ON c.trial_id = t.id
+                    WHERE t.run_id = ? GROUP BY t.model ORDER BY min(t.id)
+                    """, arguments: [runID]
+            ).map { row in
+                ModelUsage(
+                    model: row[0], provider: row[1], calls: row[2], modelIDs: row[3], fingerprints: row[4],
+                    errors: row[5], retries: row[6], cacheHits: row[7], inputTokens: row[8], outputTokens: row[9])
+            }
+        }
+    }
+
+    /// Replies cut by the token limit in the chosen runs, per model and step: the
+    /// `model_calls_cut` index holds just those calls, so this is a lookup however large the runs.
+    public func cutReplies(runIDs: [Int64]) async throws -> [CutReplies] {
+        guard !runIDs.isEmpty else { return [] }
+        return try await read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT t.model, c.step, count(*)
+                    FROM model_calls AS c CROSS JOIN trials AS t ON t.id = c.trial_id   -- CROSS: the cut calls drive
+                    WHERE c.finish_reason IN ('length', 'max_tokens') AND t.run_id IN \
+                    (\(runIDs.map { _ in "?" }.joined(separator: ", ")))
+                    GROUP BY t.model, c.step ORDER BY min(t.id), CASE c.step WHEN 'value' THEN 0 WHEN 'goal' THEN 1 \
+                    ELSE 2 END
+                    """, arguments: StatementArguments(runIDs)
+            ).map { row in
+                CutReplies(model: row[0], step: row[1], calls: row[2])
             }
         }
     }
@@ -188,33 +271,47 @@ extension ExperimentStore {
     /// The successful replies of one original trial, in call order: what a replay serves.
     public func storedReplies(runID: Int64, trial key: TrialKey) async throws -> [StoredReply] {
         try await read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT CAST(x.body AS BLOB), c.provider_model_id, c.finish_reason, c.input_tokens, c.output_tokens
-                FROM trials AS t
-                JOIN model_calls AS c ON c.trial_id = t.id
-                JOIN turns AS r ON r.id = c.reply_turn_id
-                JOIN texts AS x ON x.sha256 = r.text_sha256
-                WHERE t.run_id = ? AND t.model = ? AND t.value = ? AND t.goal = ? AND t.option_order = ? AND t.trial_index = ?
-                ORDER BY c.id
-                """, arguments: [runID, key.model, key.value.rawValue, key.goal.rawValue, key.optionOrder.rawValue, key.index])
-                .map { row in
-                    StoredReply(reply: ExactText.text(row, 0) ?? "", providerModelID: row[1], systemFingerprint: nil,
-                                finishReason: row[2], inputTokens: row[3], outputTokens: row[4])
-                }
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT CAST(x.body AS BLOB), c.provider_model_id, c.finish_reason, c.input_tokens, c.output_tokens
+                    FROM trials AS t
+                    JOIN model_calls AS c ON c.trial_id = t.id
+                    JOIN turns AS r ON r.id = c.reply_turn_id
+                    JOIN texts AS x ON x.sha256 = r.text_sha256
+                    WHERE t.run_id = ? AND t.model = ? AND t.value = ? AND t.goal = ? AND t.option_order = ? AND \
+                    t.trial_index = ?
+                    ORDER BY c.id
+                    """,
+                arguments: [
+                    runID, key.model, key.value.rawValue, key.goal.rawValue, key.optionOrder.rawValue, key.index,
+                ]
+            )
+            .map { row in
+                StoredReply(
+                    reply: ExactText.text(row, 0) ?? "", providerModelID: row[1], systemFingerprint: nil,
+                    finishReason: row[2], inputTokens: row[3], outputTokens: row[4])
+            }
         }
     }
 
     /// The first successful reply stored for a request with this key, in any run.
     public func cachedReply(requestKey: String) async throws -> StoredReply? {
         try await read { db in
-            try Row.fetchOne(db, sql: """
-                SELECT CAST(x.body AS BLOB), c.provider_model_id, c.system_fingerprint, c.finish_reason, c.input_tokens,
-                       c.output_tokens
-                FROM model_calls AS c JOIN turns AS t ON t.id = c.reply_turn_id JOIN texts AS x ON x.sha256 = t.text_sha256
-                WHERE c.request_key = ? ORDER BY c.id LIMIT 1
-                """, arguments: [requestKey]).map { row in
-                StoredReply(reply: ExactText.text(row, 0) ?? "", providerModelID: row[1], systemFingerprint: row[2],
-                            finishReason: row[3], inputTokens: row[4], outputTokens: row[5])
+            try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT CAST(x.body AS BLOB), c.provider_model_id, c.system_fingerprint, c.finish_reason, \
+                    c.input_tokens,
+                           c.output_tokens
+                    FROM model_calls AS c JOIN turns AS t ON t.id = c.reply_turn_id JOIN texts AS x ON x.sha256 = \
+                    t.text_sha256
+                    WHERE c.request_key = ? ORDER BY c.id LIMIT 1
+                    """, arguments: [requestKey]
+            ).map { row in
+                StoredReply(
+                    reply: ExactText.text(row, 0) ?? "", providerModelID: row[1], systemFingerprint: row[2],
+                    finishReason: row[3], inputTokens: row[4], outputTokens: row[5])
             }
         }
     }
@@ -223,18 +320,21 @@ extension ExperimentStore {
     /// query docs/schema.md gives for sqlite3).
     public func requestMessages(callID: Int64) async throws -> [ChatMessage] {
         try await read { db in
-            try Row.fetchAll(db, sql: """
-                WITH RECURSIVE chain(id, parent_id, position, role, text_sha256) AS (
-                    SELECT t.id, t.parent_id, t.position, t.role, t.text_sha256
-                    FROM turns AS t JOIN model_calls AS c ON c.request_turn_id = t.id WHERE c.id = ?
-                    UNION ALL
-                    SELECT t.id, t.parent_id, t.position, t.role, t.text_sha256
-                    FROM turns AS t JOIN chain ON t.id = chain.parent_id
-                )
-                SELECT chain.role, CAST(texts.body AS BLOB)
-                FROM chain JOIN texts ON texts.sha256 = chain.text_sha256
-                ORDER BY chain.position
-                """, arguments: [callID]).compactMap { row in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    WITH RECURSIVE chain(id, parent_id, position, role, text_sha256) AS (
+                        SELECT t.id, t.parent_id, t.position, t.role, t.text_sha256
+                        FROM turns AS t JOIN model_calls AS c ON c.request_turn_id = t.id WHERE c.id = ?
+                        UNION ALL
+                        SELECT t.id, t.parent_id, t.position, t.role, t.text_sha256
+                        FROM turns AS t JOIN chain ON t.id = chain.parent_id
+                    )
+                    SELECT chain.role, CAST(texts.body AS BLOB)
+                    FROM chain JOIN texts ON texts.sha256 = chain.text_sha256
+                    ORDER BY chain.position
+                    """, arguments: [callID]
+            ).compactMap { row in
                 ChatMessage.Role(rawValue: row[0]).map { ChatMessage($0, ExactText.text(row, 1) ?? "") }
             }
         }
@@ -245,28 +345,41 @@ extension ExperimentStore {
     /// a rescore reads again. Paged, so that memory stays flat over any number of trials.
     public func itemCalls(runIDs: [Int64], afterTrial: Int64, limit: Int) async throws -> ItemCallPage {
         try await read { db in
-            let trialIDs = try Int64.fetchAll(db, sql: """
-                SELECT id FROM trials WHERE run_id IN \(placeholders(runIDs.count)) AND id > ?
-                    AND (status = 'complete' OR status = 'incomplete')
-                ORDER BY id LIMIT ?
-                """, arguments: StatementArguments(runIDs + [afterTrial, Int64(limit)]))
+            let trialIDs = try Int64.fetchAll(
+                db,
+                sql: """
+                    SELECT id FROM trials WHERE run_id IN \(placeholders(runIDs.count)) AND id > ?
+                        AND (status = 'complete' OR status = 'incomplete')
+                    ORDER BY id LIMIT ?
+                    """, arguments: StatementArguments(runIDs + [afterTrial, Int64(limit)]))
             guard !trialIDs.isEmpty else { return ItemCallPage(trialIDs: [], calls: []) }
-            let calls = try Row.fetchAll(db, sql: """
-                SELECT c.id, c.trial_id, t.seed, t.option_order, c.item, c.attempt, CAST(x.body AS BLOB),
-                       a.parser_version, a.status, a.shown_letter
-                FROM model_calls AS c
-                JOIN trials AS t ON t.id = c.trial_id
-                LEFT JOIN turns AS r ON r.id = c.reply_turn_id
-                LEFT JOIN texts AS x ON x.sha256 = r.text_sha256
-                LEFT JOIN latest_answers AS a ON a.call_id = c.id
-                WHERE c.trial_id IN \(placeholders(trialIDs.count)) AND c.step = 'item'
-                ORDER BY c.trial_id, c.id
-                """, arguments: StatementArguments(trialIDs)).compactMap { row -> ItemCall? in
-                guard let order = OptionOrder(rawValue: row[3]) else { return nil }
-                return ItemCall(callID: row[0], trialID: row[1], trialSeed: row[2], optionOrder: order, item: row[4],
-                                attempt: row[5], reply: ExactText.text(row, 6), parserVersion: row[7],
-                                status: (row[8] as String?).flatMap(AnswerStatus.init(rawValue:)),
-                                shownLetter: (row[9] as String?).flatMap(OptionLetter.init(symbol:)))
+            // Each call's answers newest first: its first row carries its newest reading, as
+            // `latest_answers` has it.
+            var calls: [ItemCall] = []
+            var previous: Int64?
+            let rows = try Row.fetchCursor(
+                db.cachedStatement(
+                    sql: """
+                        SELECT c.id, c.trial_id, t.seed, t.option_order, c.item, c.attempt, CAST(x.body AS BLOB),
+                               a.parser_version, a.status, a.shown_letter
+                        FROM model_calls AS c
+                        JOIN trials AS t ON t.id = c.trial_id
+                        LEFT JOIN turns AS r ON r.id = c.reply_turn_id
+                        LEFT JOIN texts AS x ON x.sha256 = r.text_sha256
+                        LEFT JOIN answers AS a ON a.call_id = c.id
+                        WHERE c.trial_id IN \(placeholders(trialIDs.count)) AND c.step = 'item'
+                        ORDER BY c.trial_id, c.id, a.parser_version DESC
+                        """), arguments: StatementArguments(trialIDs))
+            while let row = try rows.next() {
+                let callID: Int64 = row[0]
+                guard callID != previous, let order = OptionOrder(rawValue: row[3]) else { continue }
+                previous = callID
+                calls.append(
+                    ItemCall(
+                        callID: callID, trialID: row[1], trialSeed: row[2], optionOrder: order, item: row[4],
+                        attempt: row[5], reply: ExactText.text(row, 6), parserVersion: row[7],
+                        status: (row[8] as String?).flatMap(AnswerStatus.init(rawValue:)),
+                        shownLetter: (row[9] as String?).flatMap(OptionLetter.init(symbol:))))
             }
             return ItemCallPage(trialIDs: trialIDs, calls: calls)
         }
@@ -311,11 +424,15 @@ public struct ModelUsage: Sendable, Equatable {
     public var cacheHits: Int
     public var inputTokens: Int
     public var outputTokens: Int
-    /// Replies cut by the token limit (finish reason `length`), per step.
-    public var cutReplies: [StepKind: Int]
+}
 
-    /// The protocol's kinds of step.
-    public enum StepKind: String, Sendable, CaseIterable { case value, goal, item }
+/// How many replies of one model's step the token limit cut (finish reason `length`, or
+/// `max_tokens` from Anthropic).
+public struct CutReplies: Sendable, Equatable {
+    public var model: String
+    /// `value`, `goal` or `item`, as `model_calls.step` stores it.
+    public var step: String
+    public var calls: Int
 }
 
 /// A stored reply, with what the provider reported about it.

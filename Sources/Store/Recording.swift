@@ -7,10 +7,12 @@ import SVO
 //
 //   trial ─ record(call) ─▶ CallQueue ─▶ writer connection: BEGIN; every queued call:
 //     texts (each distinct text once), turns (the request's new messages, the reply),
-//     model_calls, answers; COMMIT ─▶ each call's id back to its trial ─▶ the trial's next call
+//     model_calls, answers; COMMIT ─▶ each call's id back to its trial
 //
-// A trial awaits its call's commit before it makes its next call, so a kill or crash loses only
-// the calls in flight, and a trial's stored calls are always its first ones. Calls that complete
+// A trial records a call and makes its next one while the commit runs (one behind: the trial's
+// `Conversation.settle()` in Runner awaits the commit before it records again, and before the
+// trial ends). So at most one completed call per trial is uncommitted: a kill or crash loses only
+// the calls in flight and those, and a trial's stored calls are always its first ones. Calls that complete
 // while the writer is busy wait in the queue and share the next transaction (group commit): with
 // many trials in flight one commit serves many calls. If that transaction fails, each of its
 // calls is tried in a transaction of its own, so that only a bad one fails.
@@ -60,15 +62,20 @@ extension ExperimentStore {
             }
             if batch.isEmpty { return }
             do {
-                let ids = try Self.inTransaction(db) { try batch.map { try Self.insert($0.call, trialID: $0.trialID, db: db) } }
+                let ids = try Self.inTransaction(db) {
+                    try batch.map { try Self.insert($0.call, trialID: $0.trialID, db: db) }
+                }
                 for (entry, id) in zip(batch, ids) { entry.done.resume(returning: id) }
             } catch {
                 for entry in batch {
                     do {
-                        let id = try Self.inTransaction(db) { try Self.insert(entry.call, trialID: entry.trialID, db: db) }
+                        let id = try Self.inTransaction(db) {
+                            try Self.insert(entry.call, trialID: entry.trialID, db: db)
+                        }
                         entry.done.resume(returning: id)
                     } catch {
-                        entry.done.resume(throwing: (error as? DatabaseError).map { Self.translated($0, path: path) } ?? error)
+                        entry.done.resume(
+                            throwing: (error as? DatabaseError).map { Self.translated($0, path: path) } ?? error)
                     }
                 }
             }
@@ -77,13 +84,13 @@ extension ExperimentStore {
 
     /// Runs `body` in an immediate transaction, committed if it returns and rolled back if it throws.
     private static func inTransaction<T>(_ db: Database, _ body: () throws -> T) throws -> T {
-        try db.execute(sql: "BEGIN IMMEDIATE TRANSACTION")
+        try db.run("BEGIN IMMEDIATE TRANSACTION")
         do {
             let result = try body()
-            try db.execute(sql: "COMMIT TRANSACTION")
+            try db.run("COMMIT TRANSACTION")
             return result
         } catch {
-            if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK TRANSACTION") }
+            if db.isInsideTransaction { try? db.run("ROLLBACK TRANSACTION") }
             throw error
         }
     }
@@ -92,22 +99,28 @@ extension ExperimentStore {
         let (requestTurnID, chainWasEmpty) = try appendTurns(call.request, trialID: trialID, db: db)
         if chainWasEmpty {
             // A new trial becomes running with its first stored call, in the same transaction.
-            try db.execute(sql: """
-                UPDATE trials SET status = 'running', started_at = coalesce(started_at, ?) WHERE id = ? AND status = 'pending'
+            try db.run(
+                """
+                UPDATE trials SET status = 'running', started_at = coalesce(started_at, ?) WHERE id = ? AND status = \
+                'pending'
                 """, arguments: [Timestamp.string(call.startedAt), trialID])
         }
         let replyTurnID = try call.reply.map { reply in
-            try insertTurn(ChatMessage(.assistant, reply), trialID: trialID, parentID: requestTurnID,
-                           position: call.request.count, db: db)
+            try insertTurn(
+                ChatMessage(.assistant, reply), trialID: trialID, parentID: requestTurnID,
+                position: call.request.count, db: db)
         }
-        try db.execute(sql: """
+        try db.run(
+            """
             INSERT INTO model_calls (trial_id, step, item, attempt, retry, http_status, request_turn_id, reply_turn_id,
                 raw_response, provider_model_id, finish_reason, input_tokens, output_tokens, latency_ms, error,
                 started_at, finished_at, system_fingerprint, request_key, cache_hit)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS TEXT), ?, ?, ?, ?, ?, CAST(? AS TEXT), ?, ?, ?, ?, ?)
-            """, arguments: [
+            """,
+            arguments: [
                 trialID, call.step.name, call.step.item, call.attempt, call.retry, call.httpStatus, requestTurnID,
-                replyTurnID, ExactText.bytes(call.rawResponse), call.providerModelID, call.finishReason, call.inputTokens,
+                replyTurnID, ExactText.bytes(call.rawResponse), call.providerModelID, call.finishReason,
+                call.inputTokens,
                 call.outputTokens, call.latencyMs, ExactText.bytes(call.error), Timestamp.string(call.startedAt),
                 Timestamp.string(call.finishedAt), call.systemFingerprint, call.requestKey, call.cacheHit,
             ])
@@ -118,11 +131,15 @@ extension ExperimentStore {
 
     /// Adds an answer; one already there for the call and parser version is kept as it is.
     static func insert(_ answer: AnswerRecord, callID: Int64, db: Database) throws {
-        try db.execute(sql: """
+        try db.run(
+            """
             INSERT INTO answers (call_id, parser_version, status, item, shown_letter, option, self, other)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
-            """, arguments: [callID, answer.parserVersion, answer.status.rawValue, answer.item, answer.shownLetter?.symbol,
-                             answer.option?.symbol, answer.allocation?.own, answer.allocation?.other])
+            """,
+            arguments: [
+                callID, answer.parserVersion, answer.status.rawValue, answer.item, answer.shownLetter?.symbol,
+                answer.option?.symbol, answer.allocation?.own, answer.allocation?.other,
+            ])
     }
 
     /// Stores the messages of `request` that the trial's stored chain does not have yet, after
@@ -130,11 +147,15 @@ extension ExperimentStore {
     /// for byte, where the chain ends). Returns the request's last turn, and whether the chain was empty.
     private static func appendTurns(_ request: [ChatMessage], trialID: Int64, db: Database) throws -> (Int64, Bool) {
         // Only the chain's last turn is read: each call costs the same however long the trial.
-        let last = try Row.fetchOne(db, sql: """
-            SELECT id, position, role, text_sha256 FROM turns WHERE trial_id = ? ORDER BY position DESC LIMIT 1
-            """, arguments: [trialID])
+        let last = try Row.fetchOne(
+            db,
+            sql: """
+                SELECT id, position, role, text_sha256 FROM turns WHERE trial_id = ? ORDER BY position DESC LIMIT 1
+                """, arguments: [trialID])
         let storedCount = last.map { ($0[1] as Int) + 1 } ?? 0
-        guard !request.isEmpty, storedCount <= request.count else { throw StoreError.conversationMismatch(trialID: trialID) }
+        guard !request.isEmpty, storedCount <= request.count else {
+            throw StoreError.conversationMismatch(trialID: trialID)
+        }
         if let last {
             let message = request[storedCount - 1]
             guard last[2] == message.role.rawValue, last[3] == Digest.sha256Hex(message.content) else {
@@ -143,19 +164,24 @@ extension ExperimentStore {
         }
         var parentID: Int64? = last?[0]
         for position in storedCount..<request.count {
-            parentID = try insertTurn(request[position], trialID: trialID, parentID: parentID, position: position, db: db)
+            parentID = try insertTurn(
+                request[position], trialID: trialID, parentID: parentID, position: position, db: db)
         }
         return (parentID!, last == nil)
     }
 
     /// Stores one message as the trial's turn at `position` (its text first, unless stored already).
-    private static func insertTurn(_ message: ChatMessage, trialID: Int64, parentID: Int64?, position: Int,
-                                   db: Database) throws -> Int64 {
+    private static func insertTurn(
+        _ message: ChatMessage, trialID: Int64, parentID: Int64?, position: Int,
+        db: Database
+    ) throws -> Int64 {
         let sha = Digest.sha256Hex(message.content)
-        try db.execute(sql: "INSERT INTO texts (sha256, body) VALUES (?, CAST(? AS TEXT)) ON CONFLICT DO NOTHING",
-                       arguments: [sha, ExactText.bytes(message.content)])
-        try db.execute(sql: "INSERT INTO turns (trial_id, parent_id, position, role, text_sha256) VALUES (?, ?, ?, ?, ?)",
-                       arguments: [trialID, parentID, position, message.role.rawValue, sha])
+        try db.run(
+            "INSERT INTO texts (sha256, body) VALUES (?, CAST(? AS TEXT)) ON CONFLICT DO NOTHING",
+            arguments: [sha, ExactText.bytes(message.content)])
+        try db.run(
+            "INSERT INTO turns (trial_id, parent_id, position, role, text_sha256) VALUES (?, ?, ?, ?, ?)",
+            arguments: [trialID, parentID, position, message.role.rawValue, sha])
         return db.lastInsertedRowID
     }
 }
@@ -164,8 +190,9 @@ extension ExperimentStore {
     /// Ends a trial the provider failed: its status and the error, kept for `hvae show` and resume.
     public func failTrial(_ trialID: Int64, error: String) async throws {
         try await write { db in
-            try db.execute(sql: "UPDATE trials SET status = 'failed', error = CAST(? AS TEXT), finished_at = ? WHERE id = ?",
-                           arguments: [ExactText.bytes(error), Timestamp.now, trialID])
+            try db.run(
+                "UPDATE trials SET status = 'failed', error = CAST(? AS TEXT), finished_at = ? WHERE id = ?",
+                arguments: [ExactText.bytes(error), Timestamp.now, trialID])
         }
     }
 
@@ -175,19 +202,23 @@ extension ExperimentStore {
     /// has already for these versions are kept). With `settingStatus` the trial's status becomes
     /// what its scores say (the run's end of a trial); a rescore leaves it, since `trial_results`
     /// follows the newest scores. Returns each trial's scored status.
-    public func scoreTrials(_ trialIDs: [Int64], parserVersion: Int, formulaVersion: Int, settingStatus: Bool,
-                            scorer: @escaping @Sendable (ScoringInput) -> TrialScore) async throws -> [Int64: ScoredStatus] {
+    public func scoreTrials(
+        _ trialIDs: [Int64], parserVersion: Int, formulaVersion: Int, settingStatus: Bool,
+        scorer: @escaping @Sendable (ScoringInput) -> TrialScore
+    ) async throws -> [Int64: ScoredStatus] {
         guard !trialIDs.isEmpty else { return [:] }
         return try await write { db in
             let now = Timestamp.now
             var statuses: [Int64: ScoredStatus] = [:]
             for input in try Self.scoringInputs(trialIDs, parserVersion: parserVersion, db: db) {
                 let score = scorer(input)
-                try Self.insert(score, trialID: input.trialID, formulaVersion: formulaVersion, parserVersion: parserVersion,
-                                at: now, db: db)
+                try Self.insert(
+                    score, trialID: input.trialID, formulaVersion: formulaVersion, parserVersion: parserVersion,
+                    at: now, db: db)
                 if settingStatus {
-                    try db.execute(sql: "UPDATE trials SET status = ?, error = NULL, finished_at = ? WHERE id = ?",
-                                   arguments: [TrialStatus(score.status).rawValue, now, input.trialID])
+                    try db.run(
+                        "UPDATE trials SET status = ?, error = NULL, finished_at = ? WHERE id = ?",
+                        arguments: [TrialStatus(score.status).rawValue, now, input.trialID])
                 }
                 statuses[input.trialID] = score.status
             }
@@ -198,40 +229,59 @@ extension ExperimentStore {
     /// What the scorer reads of each trial, in one query for them all.
     private static func scoringInputs(_ trialIDs: [Int64], parserVersion: Int, db: Database) throws -> [ScoringInput] {
         var inputs: [Int64: ScoringInput] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT id, value FROM trials WHERE id IN \(placeholders(trialIDs.count))",
-                                    arguments: StatementArguments(trialIDs)) {
+        for row in try Row.fetchAll(
+            db, sql: "SELECT id, value FROM trials WHERE id IN \(placeholders(trialIDs.count))",
+            arguments: StatementArguments(trialIDs))
+        {
             guard let value = ValueOrientation(rawValue: row[1]) else { continue }
             inputs[row[0]] = ScoringInput(trialID: row[0], value: value, asked: [], readings: [])
         }
-        let rows = try Row.fetchCursor(db, sql: """
-            SELECT c.trial_id, c.item, c.attempt, c.reply_turn_id IS NOT NULL, a.option
-            FROM model_calls AS c
-            LEFT JOIN answers AS a ON a.call_id = c.id AND a.parser_version = (
-                SELECT max(parser_version) FROM answers WHERE call_id = c.id AND parser_version <= ?)
-            WHERE c.trial_id IN \(placeholders(trialIDs.count)) AND c.step = 'item'
-            """, arguments: StatementArguments([parserVersion] + trialIDs.map(Int.init)))
+        // Each call's answers, newest parser version first (at or below the one scored): the
+        // first row of a call is its reading, as `latest_answers` picks it without the bound.
+        let rows = try Row.fetchCursor(
+            db.cachedStatement(
+                sql: """
+                    SELECT c.trial_id, c.id, c.item, c.attempt, c.reply_turn_id IS NOT NULL, a.option
+                    FROM model_calls AS c
+                    LEFT JOIN answers AS a ON a.call_id = c.id AND a.parser_version <= ?
+                    WHERE c.trial_id IN \(placeholders(trialIDs.count)) AND c.step = 'item'
+                    ORDER BY c.id, a.parser_version DESC
+                    """), arguments: StatementArguments([parserVersion] + trialIDs.map(Int.init)))
+        var previous: Int64?
         while let row = try rows.next() {
-            let trialID: Int64 = row[0], item: Int = row[1]
+            let trialID: Int64 = row[0]
+            let callID: Int64 = row[1]
+            let item: Int = row[2]
+            guard callID != previous else { continue }
+            previous = callID
             inputs[trialID]?.asked.insert(item)
             // A failed try has no reply and no reading; the try that answered is its own row.
-            if row[3] as Bool {
-                inputs[trialID]?.readings.append(ItemReading(item: item, attempt: row[2],
-                                                             option: (row[4] as String?).flatMap(OptionLetter.init(symbol:))))
+            if row[4] as Bool {
+                inputs[trialID]?.readings.append(
+                    ItemReading(
+                        item: item, attempt: row[3],
+                        option: (row[5] as String?).flatMap(OptionLetter.init(symbol:))))
             }
         }
         return trialIDs.compactMap { inputs[$0] }
     }
 
-    private static func insert(_ score: TrialScore, trialID: Int64, formulaVersion: Int, parserVersion: Int, at time: String,
-                               db: Database) throws {
-        try db.execute(sql: """
+    private static func insert(
+        _ score: TrialScore, trialID: Int64, formulaVersion: Int, parserVersion: Int, at time: String,
+        db: Database
+    ) throws {
+        try db.run(
+            """
             INSERT INTO trial_scores (trial_id, formula_version, parser_version, status, angle, category, hit, vr,
                 angular_error, transitive, invalid_items, inequality_aversion, mean_self, mean_other, computed_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
-            """, arguments: [trialID, formulaVersion, parserVersion, score.status.rawValue, score.angle,
-                             score.category?.rawValue, score.hit, score.valueRationality, score.angularError,
-                             score.transitive, score.invalidItems, score.inequalityAversion, score.meanOwn,
-                             score.meanOther, time])
+            """,
+            arguments: [
+                trialID, formulaVersion, parserVersion, score.status.rawValue, score.angle,
+                score.category?.rawValue, score.hit, score.valueRationality, score.angularError,
+                score.transitive, score.invalidItems, score.inequalityAversion, score.meanOwn,
+                score.meanOther, time,
+            ])
     }
 
     /// Adds the answers of a rescore, keeping every answer already there. Returns how many were added.
@@ -254,6 +304,14 @@ enum ExactText {
     /// The text of a column the SQL read as `CAST(x AS BLOB)`.
     static func text(_ row: Row, _ index: Int) -> String? {
         (row[index] as Data?).map { String(decoding: $0, as: UTF8.self) } ?? (row[index] as String?)
+    }
+}
+
+extension Database {
+    /// Runs `sql` through a statement prepared once per connection: the write path runs the same
+    /// few statements for every call, and compiling them each time was a large share of a rescore.
+    func run(_ sql: String, arguments: StatementArguments = []) throws {
+        try cachedStatement(sql: sql).execute(arguments: arguments)
     }
 }
 

@@ -104,9 +104,12 @@ public struct RunRecord: Sendable, Equatable {
     }
 
     var arguments: StatementArguments {
-        [id, name, description, status.rawValue, experimentJSON, experimentSHA256, seed, toolVersion, createdAt, startedAt,
-         finishedAt, gitCommit, os, host, sqliteVersion, reproducesRunID, replay, uid, shard, shardGroup, owner,
-         heartbeatAt, plannedTrials, stopReason]
+        [
+            id, name, description, status.rawValue, experimentJSON, experimentSHA256, seed, toolVersion, createdAt,
+            startedAt,
+            finishedAt, gitCommit, os, host, sqliteVersion, reproducesRunID, replay, uid, shard, shardGroup, owner,
+            heartbeatAt, plannedTrials, stopReason,
+        ]
     }
 
     /// Whether the run's trials are stored as they start (schema 9), so that a resume walks the plan.
@@ -157,13 +160,17 @@ public struct TrialRecord: Sendable, Equatable {
     }
 
     static let columns = """
-        id, run_id, model, provider, value, goal, option_order, trial_index, seed, status, error, started_at, finished_at, ordinal
+        id, run_id, model, provider, value, goal, option_order, trial_index, seed, status, error, started_at, \
+        finished_at, ordinal
         """
 
     init(row: Row) throws {
         guard let value = ValueOrientation(rawValue: row[4]), let goal = GoalCondition(rawValue: row[5]),
-              let order = OptionOrder(rawValue: row[6]), let status = TrialStatus(rawValue: row[9])
-        else { throw DatabaseError(message: "trial \(row[0] as Int64? ?? -1) has a value, goal, order or status hvae does not know") }
+            let order = OptionOrder(rawValue: row[6]), let status = TrialStatus(rawValue: row[9])
+        else {
+            throw DatabaseError(
+                message: "trial \(row[0] as Int64? ?? -1) has a value, goal, order or status hvae does not know")
+        }
         id = row[0]
         runID = row[1]
         key = TrialKey(model: row[2], value: value, goal: goal, optionOrder: order, index: row[7])
@@ -177,8 +184,11 @@ public struct TrialRecord: Sendable, Equatable {
     }
 
     var arguments: StatementArguments {
-        [id, runID, key.model, provider, key.value.rawValue, key.goal.rawValue, key.optionOrder.rawValue, key.index, seed,
-         status.rawValue, error, startedAt, finishedAt, ordinal]
+        [
+            id, runID, key.model, provider, key.value.rawValue, key.goal.rawValue, key.optionOrder.rawValue, key.index,
+            seed,
+            status.rawValue, error, startedAt, finishedAt, ordinal,
+        ]
     }
 }
 
@@ -194,8 +204,10 @@ public struct AnswerRecord: Sendable, Hashable {
     /// The coins of that option for the model and for the other participant.
     public var allocation: Allocation?
 
-    public init(parserVersion: Int, status: AnswerStatus, item: Int, shownLetter: OptionLetter?, option: OptionLetter?,
-                allocation: Allocation?) {
+    public init(
+        parserVersion: Int, status: AnswerStatus, item: Int, shownLetter: OptionLetter?, option: OptionLetter?,
+        allocation: Allocation?
+    ) {
         self.parserVersion = parserVersion
         self.status = status
         self.item = item
@@ -234,11 +246,13 @@ public struct CallRecord: Sendable {
     /// True when the reply came from the cache, not from the model.
     public var cacheHit = false
 
-    public init(step: CallStep, attempt: Int, retry: Int = 0, httpStatus: Int? = nil, request: [ChatMessage],
-                reply: String?, rawResponse: String? = nil, providerModelID: String? = nil, systemFingerprint: String? = nil,
-                finishReason: String? = nil, inputTokens: Int? = nil, outputTokens: Int? = nil, latencyMs: Double,
-                error: String? = nil, startedAt: Date, finishedAt: Date, answer: AnswerRecord? = nil,
-                requestKey: String? = nil, cacheHit: Bool = false) {
+    public init(
+        step: CallStep, attempt: Int, retry: Int = 0, httpStatus: Int? = nil, request: [ChatMessage],
+        reply: String?, rawResponse: String? = nil, providerModelID: String? = nil, systemFingerprint: String? = nil,
+        finishReason: String? = nil, inputTokens: Int? = nil, outputTokens: Int? = nil, latencyMs: Double,
+        error: String? = nil, startedAt: Date, finishedAt: Date, answer: AnswerRecord? = nil,
+        requestKey: String? = nil, cacheHit: Bool = false
+    ) {
         self.step = step
         self.attempt = attempt
         self.retry = retry

@@ -1,5 +1,5 @@
-import Foundation
 import Domain
+import Foundation
 import GRDB
 
 /// The hvae process running a run, as `runs.owner` stores it: "HOST PID".
@@ -30,7 +30,9 @@ public struct RunOwner: Sendable, Equatable, CustomStringConvertible {
     var stored: String { "\(host) \(pid)" }
 
     init?(stored: String) {
-        guard let space = stored.lastIndex(of: " "), let pid = Int32(stored[stored.index(after: space)...]) else { return nil }
+        guard let space = stored.lastIndex(of: " "), let pid = Int32(stored[stored.index(after: space)...]) else {
+            return nil
+        }
         self.init(host: String(stored[..<space]), pid: pid)
     }
 
@@ -52,33 +54,41 @@ extension ExperimentStore {
     /// processes claiming at once cannot both win.
     public func claimRun(_ runID: Int64, for owner: RunOwner, at now: Date = Date()) async throws {
         try await write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT status, owner, heartbeat_at FROM runs WHERE id = ?",
-                                             arguments: [runID]) else { throw StoreError.unknownRun(runID) }
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT status, owner, heartbeat_at FROM runs WHERE id = ?",
+                    arguments: [runID])
+            else { throw StoreError.unknownRun(runID) }
             if row["status"] as String == RunStatus.running.rawValue,
-               let stored: String = row["owner"], let current = RunOwner(stored: stored), current != owner {
+                let stored: String = row["owner"], let current = RunOwner(stored: stored), current != owner
+            {
                 let heartbeat = (row["heartbeat_at"] as String?).flatMap(Timestamp.date)
                 if current.isAlive(heartbeat: heartbeat, seenBy: owner, at: now) {
-                    throw StoreError.runInUse(runID: runID, owner: current.description,
-                                              secondsAgo: Int(now.timeIntervalSince(heartbeat!).rounded()))
+                    throw StoreError.runInUse(
+                        runID: runID, owner: current.description,
+                        secondsAgo: Int(now.timeIntervalSince(heartbeat!).rounded()))
                 }
             }
-            try db.execute(sql: "UPDATE runs SET owner = ?, heartbeat_at = ? WHERE id = ?",
-                           arguments: [owner.stored, Timestamp.string(now), runID])
+            try db.execute(
+                sql: "UPDATE runs SET owner = ?, heartbeat_at = ? WHERE id = ?",
+                arguments: [owner.stored, Timestamp.string(now), runID])
         }
     }
 
     /// Says that `owner` is still running `runID` (if it still owns it).
     public func heartbeat(_ runID: Int64, for owner: RunOwner) async throws {
         try await write { db in
-            try db.execute(sql: "UPDATE runs SET heartbeat_at = ? WHERE id = ? AND owner = ?",
-                           arguments: [Timestamp.now, runID, owner.stored])
+            try db.execute(
+                sql: "UPDATE runs SET heartbeat_at = ? WHERE id = ? AND owner = ?",
+                arguments: [Timestamp.now, runID, owner.stored])
         }
     }
 
     /// `owner` stops running `runID`: the run has no owner any more (if it was `owner`).
     public func releaseRun(_ runID: Int64, from owner: RunOwner) async throws {
         try await write { db in
-            try db.execute(sql: "UPDATE runs SET owner = NULL WHERE id = ? AND owner = ?", arguments: [runID, owner.stored])
+            try db.execute(
+                sql: "UPDATE runs SET owner = NULL WHERE id = ? AND owner = ?", arguments: [runID, owner.stored])
         }
     }
 }

@@ -11,7 +11,8 @@ extension ExperimentStore {
         try await write { db in
             var run = run
             run.sqliteVersion = try String.fetchOne(db, sql: "SELECT sqlite_version()")
-            try db.execute(sql: "INSERT INTO runs (\(RunRecord.columns)) VALUES \(placeholders(24))", arguments: run.arguments)
+            try db.execute(
+                sql: "INSERT INTO runs (\(RunRecord.columns)) VALUES \(placeholders(24))", arguments: run.arguments)
             run.id = db.lastInsertedRowID
             return run
         }
@@ -22,8 +23,9 @@ extension ExperimentStore {
         try await write { db in
             try trials.map { trial in
                 var trial = trial
-                try db.execute(sql: "INSERT INTO trials (\(TrialRecord.columns)) VALUES \(placeholders(14))",
-                               arguments: trial.arguments)
+                try db.execute(
+                    sql: "INSERT INTO trials (\(TrialRecord.columns)) VALUES \(placeholders(14))",
+                    arguments: trial.arguments)
                 trial.id = db.lastInsertedRowID
                 return trial
             }
@@ -37,14 +39,17 @@ extension ExperimentStore {
             let now = Timestamp.now
             switch status {
             case .running:
-                try db.execute(sql: """
-                    UPDATE runs SET status = 'running', stop_reason = NULL, started_at = coalesce(started_at, ?) WHERE id = ?
-                    """, arguments: [now, runID])
+                try db.execute(
+                    sql: """
+                        UPDATE runs SET status = 'running', stop_reason = NULL, started_at = coalesce(started_at, ?) \
+                        WHERE id = ?
+                        """, arguments: [now, runID])
             case .pending:
                 try db.execute(sql: "UPDATE runs SET status = 'pending' WHERE id = ?", arguments: [runID])
             case .finished, .interrupted, .failed:
-                try db.execute(sql: "UPDATE runs SET status = ?, stop_reason = ?, finished_at = ? WHERE id = ?",
-                               arguments: [status.rawValue, stopReason, now, runID])
+                try db.execute(
+                    sql: "UPDATE runs SET status = ?, stop_reason = ?, finished_at = ? WHERE id = ?",
+                    arguments: [status.rawValue, stopReason, now, runID])
             }
         }
     }
@@ -52,23 +57,27 @@ extension ExperimentStore {
     /// Marks a trial as running again (a resume takes it up).
     public func startTrial(_ trialID: Int64) async throws {
         try await write { db in
-            try db.execute(sql: """
-                UPDATE trials SET status = 'running', error = NULL, started_at = coalesce(started_at, ?) WHERE id = ?
-                """, arguments: [Timestamp.now, trialID])
+            try db.execute(
+                sql: """
+                    UPDATE trials SET status = 'running', error = NULL, started_at = coalesce(started_at, ?) WHERE id \
+                    = ?
+                    """, arguments: [Timestamp.now, trialID])
         }
     }
 
     /// All runs, newest first.
     public func runs() async throws -> [RunRecord] {
         try await read { db in
-            try Row.fetchAll(db, sql: "SELECT \(RunRecord.columns) FROM runs ORDER BY id DESC").map(RunRecord.init(row:))
+            try Row.fetchAll(db, sql: "SELECT \(RunRecord.columns) FROM runs ORDER BY id DESC").map(
+                RunRecord.init(row:))
         }
     }
 
     /// The run with this id; throws `StoreError.unknownRun` when there is none.
     public func run(_ id: Int64) async throws -> RunRecord {
         let found = try await read { db in
-            try Row.fetchOne(db, sql: "SELECT \(RunRecord.columns) FROM runs WHERE id = ?", arguments: [id]).map(RunRecord.init(row:))
+            try Row.fetchOne(db, sql: "SELECT \(RunRecord.columns) FROM runs WHERE id = ?", arguments: [id]).map(
+                RunRecord.init(row:))
         }
         guard let found else { throw StoreError.unknownRun(id) }
         return found
@@ -77,24 +86,33 @@ extension ExperimentStore {
     /// Up to `limit` trials of a run whose plan ordinal is at least `ordinal`, in plan order.
     public func trials(runID: Int64, fromOrdinal ordinal: Int, limit: Int) async throws -> [TrialRecord] {
         try await read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT \(TrialRecord.columns) FROM trials WHERE run_id = ? AND ordinal >= ? ORDER BY ordinal LIMIT ?
-                """, arguments: [runID, ordinal, limit]).map(TrialRecord.init(row:))
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(TrialRecord.columns) FROM trials WHERE run_id = ? AND ordinal >= ? ORDER BY ordinal LIMIT ?
+                    """, arguments: [runID, ordinal, limit]
+            ).map(TrialRecord.init(row:))
         }
     }
 
     /// Up to `limit` trials of a run with an id above `id`, in id order, in the given statuses
     /// (every status when empty).
-    public func trials(runID: Int64, afterID id: Int64 = 0, statuses: [TrialStatus] = [], limit: Int = .max) async throws
+    public func trials(runID: Int64, afterID id: Int64 = 0, statuses: [TrialStatus] = [], limit: Int = .max)
+        async throws
         -> [TrialRecord]
     {
         try await read { db in
             let filter = statuses.isEmpty ? "" : "AND status IN \(placeholders(statuses.count))"
-            return try Row.fetchAll(db, sql: """
-                SELECT \(TrialRecord.columns) FROM trials WHERE run_id = ? AND id > ? \(filter) ORDER BY id LIMIT ?
-                """, arguments: StatementArguments([runID, id] as [any DatabaseValueConvertible]
-                                                     + statuses.map(\.rawValue) + [min(limit, Int(Int32.max))]))
-                .map(TrialRecord.init(row:))
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(TrialRecord.columns) FROM trials WHERE run_id = ? AND id > ? \(filter) ORDER BY id LIMIT ?
+                    """,
+                arguments: StatementArguments(
+                    [runID, id] as [any DatabaseValueConvertible]
+                        + statuses.map(\.rawValue) + [min(limit, Int(Int32.max))])
+            )
+            .map(TrialRecord.init(row:))
         }
     }
 
@@ -103,8 +121,10 @@ extension ExperimentStore {
     public func trialStatusCounts(runID: Int64) async throws -> [TrialStatus: Int] {
         try await read { db in
             var counts: [TrialStatus: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT status, count(*) FROM trial_results WHERE run_id = ? GROUP BY status",
-                                        arguments: [runID]) {
+            for row in try Row.fetchAll(
+                db, sql: "SELECT status, count(*) FROM trial_results WHERE run_id = ? GROUP BY status",
+                arguments: [runID])
+            {
                 if let status = TrialStatus(rawValue: row[0]) { counts[status] = row[1] }
             }
             return counts
@@ -115,10 +135,13 @@ extension ExperimentStore {
     /// common first.
     public func failureReasons(runID: Int64) async throws -> [(error: String, trials: Int)] {
         try await read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT CAST(coalesce(error, 'no error recorded') AS BLOB), count(*) AS n FROM trials
-                WHERE run_id = ? AND status = 'failed' GROUP BY 1 ORDER BY n DESC, 1
-                """, arguments: [runID]).map { (error: ExactText.text($0, 0) ?? "", trials: $0[1]) }
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT CAST(coalesce(error, 'no error recorded') AS BLOB), count(*) AS n FROM trials
+                    WHERE run_id = ? AND status = 'failed' GROUP BY 1 ORDER BY n DESC, 1
+                    """, arguments: [runID]
+            ).map { (error: ExactText.text($0, 0) ?? "", trials: $0[1]) }
         }
     }
 }

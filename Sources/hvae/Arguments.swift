@@ -1,8 +1,8 @@
 import Analysis
 import ArgumentParser
 import Domain
-import Store
 import SVO
+import Store
 
 // The enumerations commands take, read from the command line by their raw values.
 

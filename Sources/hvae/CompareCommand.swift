@@ -2,8 +2,8 @@ import Analysis
 import ArgumentParser
 import Domain
 import Foundation
-import Store
 import SVO
+import Store
 
 struct CompareCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -63,14 +63,18 @@ struct CompareCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Output format: table, csv, markdown, latex, json.", valueName: "format"))
     var format: ReportFormat = .table
 
-    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file"))
+    @Option(
+        name: [.customShort("o"), .long],
+        help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file"))
     var output: String?
 
     @OptionGroup var database: DatabaseOptions
 
     func validate() throws {
         guard a != b else { throw ValidationError("A and B are the same ('\(a)'); name two different levels") }
-        guard resamples >= 1, permutations >= 1 else { throw ValidationError("--resamples and --permutations must be at least 1") }
+        guard resamples >= 1, permutations >= 1 else {
+            throw ValidationError("--resamples and --permutations must be at least 1")
+        }
     }
 
     func run() async throws {
@@ -78,19 +82,29 @@ struct CompareCommand: AsyncParsableCommand {
             let (store, selected) = try await selection.open(database)
             var runIDs = selected
             if dimension == .run {
-                guard let first = Int64(a), let second = Int64(b) else { throw UserFacingError(message: "run ids are numbers: \(a), \(b)") }
+                guard let first = Int64(a), let second = Int64(b) else {
+                    throw UserFacingError(message: "run ids are numbers: \(a), \(b)")
+                }
                 for id in [first, second] { _ = try await store.run(id) }
                 runIDs = [first, second]
             }
             var filter = TrialFilter(runIDs: runIDs, models: models, goals: goals, optionOrders: orders)
             if dimension == .model, models.isEmpty { filter.models = [a, b] }
-            let comparison = try await Comparison.build(store: store, filter: filter, dimension: dimension.reportDimension, a: a, b: b,
-                                                        resamples: resamples, permutations: permutations, seed: seed)
-            for (level, count) in [(a, comparison.rows.map(\.nA).reduce(0, +)), (b, comparison.rows.map(\.nB).reduce(0, +))] where count == 0 {
-                throw UserFacingError(message: "no complete trials with \(dimension.rawValue) = \(level) in run(s) \(runIDs.map(String.init).joined(separator: ", "))")
+            let comparison = try await Comparison.build(
+                store: store, filter: filter, dimension: dimension.reportDimension, a: a, b: b,
+                resamples: resamples, permutations: permutations, seed: seed)
+            for (level, count) in [
+                (a, comparison.rows.map(\.nA).reduce(0, +)), (b, comparison.rows.map(\.nB).reduce(0, +)),
+            ] where count == 0 {
+                throw UserFacingError(
+                    message:
+                        """
+                        no complete trials with \(dimension.rawValue) = \(level) in run(s) \
+                        \(runIDs.map(String.init).joined(separator: ", "))
+                        """
+                )
             }
             try write(ComparisonRenderer.render(comparison, as: format), to: output)
         }
     }
 }
-

@@ -21,15 +21,37 @@ struct DatabaseCheckCommand: AsyncParsableCommand {
 
     func run() async throws {
         let check = try await reportingErrors { try await ExperimentStore.check(path: database.path) }
-        let relation = check.schemaVersion == check.binarySchemaVersion ? "current"
-            : check.schemaVersion < check.binarySchemaVersion ? "older: `hvae db migrate` brings it up to date" : "newer than this hvae"
-        print("schema:       \(check.schemaVersion) (this hvae: \(check.binarySchemaVersion); \(relation))")
-        print("integrity:    \(check.integrityProblems.isEmpty ? "ok" : check.integrityProblems.joined(separator: "; "))")
-        print("foreign keys: \(check.foreignKeyProblems.isEmpty ? "ok" : check.foreignKeyProblems.joined(separator: "; "))")
-        print("orphan texts: \(check.orphanTexts)")
-        print("text hashes:  \(check.mismatchedTexts.isEmpty ? "ok" : "\(check.mismatchedTexts.count) text(s) do not match their SHA-256, e.g. \(check.mismatchedTexts[0])")")
+        let notChecked = "not checked: SQLite cannot read what it needs"
+        if let version = check.schemaVersion {
+            let relation =
+                version == check.binarySchemaVersion
+                ? "current"
+                : version < check.binarySchemaVersion
+                    ? "older: `hvae db migrate` brings it up to date" : "newer than this hvae"
+            print("schema:       \(version) (this hvae: \(check.binarySchemaVersion); \(relation))")
+        } else {
+            print("schema:       \(notChecked)")
+        }
+        print(
+            "integrity:    \(check.integrityProblems.isEmpty ? "ok" : check.integrityProblems.joined(separator: "; "))")
+        print(
+            """
+            foreign keys: \
+            \(check.foreignKeyProblems.map { $0.isEmpty ? "ok" : $0.joined(separator: "; ") } ?? notChecked)
+            """
+        )
+        print("orphan texts: \(check.orphanTexts.map(String.init) ?? notChecked)")
+        let hashes = check.mismatchedTexts.map { mismatched in
+            mismatched.isEmpty ? "ok" : "\(mismatched.count) text(s) do not match their SHA-256, e.g. \(mismatched[0])"
+        }
+        print("text hashes:  \(hashes ?? notChecked)")
         if !check.integrityProblems.isEmpty {
-            print("\(database.path) is damaged: restore it from a copy (or `sqlite3 \(database.path) .recover` to save what can be read)")
+            print(
+                """
+                \(database.path) is damaged: restore it from a copy (or `sqlite3 \(database.path) .recover` to save \
+                what can be read)
+                """
+            )
         }
         if !check.isHealthy { throw ExitCode(1) }
     }

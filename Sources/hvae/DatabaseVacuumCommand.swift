@@ -7,6 +7,8 @@ struct DatabaseVacuumCommand: AsyncParsableCommand {
         commandName: "vacuum",
         abstract: "Fold the write-ahead log into the file and compact it. Run it when no run is writing.",
         discussion: """
+            Checks every page first and leaves a damaged file untouched.
+
             Example:
               hvae db vacuum
             """
@@ -15,6 +17,8 @@ struct DatabaseVacuumCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            // VACUUM rewrites every page: a damaged file is left as it is.
+            try ExperimentStore.requireIntact(path: database.path)
             let store = try ExperimentStore(path: database.path, create: false)
             let size = { (try? FileManager.default.attributesOfItem(atPath: database.path)[.size] as? Int) ?? 0 }
             let before = size()

@@ -26,7 +26,9 @@ struct ExportCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("What to export: \(ExportTable.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "table"))
+    @Argument(
+        help: ArgumentHelp(
+            "What to export: \(ExportTable.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "table"))
     var table: ExportTable
 
     @OptionGroup var selection: RunSelection
@@ -34,7 +36,9 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("csv or jsonl.", valueName: "format"))
     var format: ExportFormat = .csv
 
-    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file"))
+    @Option(
+        name: [.customShort("o"), .long],
+        help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file"))
     var output: String?
 
     @Flag(help: "Also write FILE.meta.json with the export's provenance (needs -o).")
@@ -43,7 +47,9 @@ struct ExportCommand: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func validate() throws {
-        if meta && output == nil { throw ValidationError("--meta needs -o FILE: the sidecar is written beside the file") }
+        if meta && output == nil {
+            throw ValidationError("--meta needs -o FILE: the sidecar is written beside the file")
+        }
     }
 
     func run() async throws {
@@ -51,7 +57,9 @@ struct ExportCommand: AsyncParsableCommand {
             let (store, runIDs) = try await selection.open(database)
             let handle: FileHandle
             if let output {
-                guard FileManager.default.createFile(atPath: output, contents: nil), let file = FileHandle(forWritingAtPath: output) else {
+                guard FileManager.default.createFile(atPath: output, contents: nil),
+                    let file = FileHandle(forWritingAtPath: output)
+                else {
                     throw UserFacingError(message: "cannot write \(output); check the folder exists and is writable")
                 }
                 handle = file
@@ -66,16 +74,22 @@ struct ExportCommand: AsyncParsableCommand {
                         table: table.rawValue, format: format.rawValue, runIDs: runIDs, rows: rows,
                         database: URL(fileURLWithPath: database.path).standardizedFileURL.path,
                         databaseSHA256: try Digest.sha256Hex(fileAt: database.path), toolVersion: HVAE.version,
-                        filters: ["run": selection.runIDs.map(String.init), "experiment": selection.experiments,
-                                  "all": selection.all ? ["true"] : []].filter { !$0.value.isEmpty },
+                        filters: [
+                            "run": selection.runIDs.map(String.init), "experiment": selection.experiments,
+                            "all": selection.all ? ["true"] : [],
+                        ].filter { !$0.value.isEmpty },
                         sql: table.sql(runCount: runIDs.count), exportedAt: Timestamp.now)
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
                     try encoder.encode(provenance).write(to: URL(fileURLWithPath: output + ".meta.json"))
                 }
-                printError("exported \(rows) \(table.rawValue) row(s) of run(s) \(runIDs.map(String.init).joined(separator: ", ")) to \(output)")
+                printError(
+                    """
+                    exported \(rows) \(table.rawValue) row(s) of run(s) \
+                    \(runIDs.map(String.init).joined(separator: ", ")) to \(output)
+                    """
+                )
             }
         }
     }
 }
-

@@ -37,10 +37,12 @@ struct HVAECommand: AsyncParsableCommand {
 
 /// The database option every subcommand shares.
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp(
-        "The SQLite database file.",
-        discussion: "Defaults to $HVAE_DB, or hvae.sqlite in the working directory.",
-        valueName: "path"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The SQLite database file.",
+            discussion: "Defaults to $HVAE_DB, or hvae.sqlite in the working directory.",
+            valueName: "path"))
     var db: String?
 
     var path: String {
@@ -77,7 +79,7 @@ func printError(_ text: String, terminator: String = "\n") {
 /// id) is out before the first model call, even if the process is killed later.
 func announce(_ text: String) {
     print(text)
-    fflush(nil)   // every stream: stdout is not concurrency-safe to name in Swift 6
+    fflush(nil)  // every stream: stdout is not concurrency-safe to name in Swift 6
 }
 
 /// Writes `text` to a file, or to standard output when `path` is nil.

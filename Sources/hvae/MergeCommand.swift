@@ -42,15 +42,23 @@ struct MergeCommand: AsyncParsableCommand {
                 } catch StoreError.missingDatabase {
                     throw UserFacingError(message: "no database at \(input); name the hvae databases to merge")
                 } catch StoreError.notSQLite {
-                    throw UserFacingError(message: "\(input) is not an SQLite database; name the hvae databases to merge")
+                    throw UserFacingError(
+                        message: "\(input) is not an SQLite database; name the hvae databases to merge")
                 } catch StoreError.foreignDatabase {
-                    throw UserFacingError(message: "\(input) is an SQLite database that hvae did not create; it was left untouched")
+                    throw UserFacingError(
+                        message: "\(input) is an SQLite database that hvae did not create; it was left untouched")
                 }
             }
             let store = try ExperimentStore(path: output)
             for input in inputs {
                 let outcome = try await store.merge(from: input)
-                print("\(input): \(outcome.runsAdded) run(s) added, \(outcome.slicesJoined) slice(s) joined, \(outcome.trialsAdded) trial(s) and \(outcome.callsAdded) call(s) copied, \(outcome.skipped) already present")
+                print(
+                    """
+                    \(input): \(outcome.runsAdded) run(s) added, \(outcome.slicesJoined) slice(s) joined, \
+                    \(outcome.trialsAdded) trial(s) and \(outcome.callsAdded) call(s) copied, \(outcome.skipped) \
+                    already present
+                    """
+                )
             }
         }
     }

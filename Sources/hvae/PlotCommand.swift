@@ -19,6 +19,8 @@ struct FigureOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The figure's title.", valueName: "text"))
     var title: String?
 
-    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Write the SVG to this file instead of standard output.", valueName: "file"))
+    @Option(
+        name: [.customShort("o"), .long],
+        help: ArgumentHelp("Write the SVG to this file instead of standard output.", valueName: "file"))
     var output: String?
 }

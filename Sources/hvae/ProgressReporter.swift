@@ -15,7 +15,9 @@ final class ProgressReporter: Sendable {
         let interval: Duration = mode == .terminal ? .milliseconds(100) : .seconds(10)
         let now = ContinuousClock.now
         let due = lastDraw.withLock { last -> Bool in
-            if let previous = last, now - previous < interval, progress.finishedTrials < progress.totalTrials { return false }
+            if let previous = last, now - previous < interval, progress.finishedTrials < progress.totalTrials {
+                return false
+            }
             last = now
             return true
         }
@@ -53,6 +55,7 @@ final class ProgressReporter: Sendable {
 
     static func clock(_ seconds: Double) -> String {
         let s = Int(seconds.rounded())
-        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+        return s >= 3600
+            ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
     }
 }

@@ -21,7 +21,9 @@ struct RadarCommand: AsyncParsableCommand {
 
     @OptionGroup var selection: RunSelection
 
-    @Option(name: .customLong("compare-paper"), help: ArgumentHelp("Overlay the study's published values for this model.", valueName: "name"))
+    @Option(
+        name: .customLong("compare-paper"),
+        help: ArgumentHelp("Overlay the study's published values for this model.", valueName: "name"))
     var paperModel: String?
 
     @OptionGroup var figure: FigureOptions
@@ -31,9 +33,13 @@ struct RadarCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let (store, runIDs) = try await selection.open(database)
-            let report = try await Report.build(store: store, filter: TrialFilter(runIDs: runIDs, models: figure.models),
-                                                options: ReportOptions(resamples: 1))
-            guard !report.cells.isEmpty else { throw UserFacingError(message: "no trials to plot in run(s) \(runIDs.map(String.init).joined(separator: ", "))") }
+            let report = try await Report.build(
+                store: store, filter: TrialFilter(runIDs: runIDs, models: figure.models),
+                options: ReportOptions(resamples: 1))
+            guard !report.cells.isEmpty else {
+                throw UserFacingError(
+                    message: "no trials to plot in run(s) \(runIDs.map(String.init).joined(separator: ", "))")
+            }
             try write(try RadarChart.svg(report, compareWith: paperModel, title: figure.title), to: figure.output)
         }
     }

@@ -2,8 +2,8 @@ import Analysis
 import ArgumentParser
 import Domain
 import Foundation
-import Store
 import SVO
+import Store
 
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -40,51 +40,75 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(name: .customLong("model"), help: ArgumentHelp("Only this model; repeat for several.", valueName: "name"))
     var models: [String] = []
 
-    @Option(name: .customLong("value"), help: ArgumentHelp("Only this assigned value; repeat for several.", valueName: "value"))
+    @Option(
+        name: .customLong("value"),
+        help: ArgumentHelp("Only this assigned value; repeat for several.", valueName: "value"))
     var values: [ValueOrientation] = []
 
-    @Option(name: .customLong("goal"), help: ArgumentHelp("Only this goal condition (with or without).", valueName: "goal"))
+    @Option(
+        name: .customLong("goal"), help: ArgumentHelp("Only this goal condition (with or without).", valueName: "goal"))
     var goals: [GoalCondition] = []
 
-    @Option(name: .customLong("order"), help: ArgumentHelp("Only this option order; repeat for several.", valueName: "order"))
+    @Option(
+        name: .customLong("order"),
+        help: ArgumentHelp("Only this option order; repeat for several.", valueName: "order"))
     var orders: [OptionOrder] = []
 
-    @Option(name: .customLong("by"), help: ArgumentHelp(
-        "Group by these, comma-separated: \(ReportDimension.allCases.map(\.rawValue).joined(separator: ", ")).",
-        valueName: "dimensions"))
+    @Option(
+        name: .customLong("by"),
+        help: ArgumentHelp(
+            "Group by these, comma-separated: \(ReportDimension.allCases.map(\.rawValue).joined(separator: ", ")).",
+            valueName: "dimensions"))
     var groupBy = "model,value,goal"
 
-    @Option(help: ArgumentHelp("Output format: \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "format"))
+    @Option(
+        help: ArgumentHelp(
+            "Output format: \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "format"))
     var format: ReportFormat = .table
 
-    @Option(help: ArgumentHelp("rows (one row per group) or study (models as rows, the four values as columns).", valueName: "layout"))
+    @Option(
+        help: ArgumentHelp(
+            "rows (one row per group) or study (models as rows, the four values as columns).", valueName: "layout"))
     var layout: ReportLayout = .rows
 
     @Option(help: ArgumentHelp("Bootstrap resamples for the confidence interval.", valueName: "n"))
     var resamples = 10_000
 
-    @Option(name: .customLong("parser-version"), help: ArgumentHelp(
-        "Use scores computed from answers of at most this parser version (default: the newest; see hvae rescore).",
-        valueName: "n"))
+    @Option(
+        name: .customLong("parser-version"),
+        help: ArgumentHelp(
+            "Use scores computed from answers of at most this parser version (default: the newest; see hvae rescore).",
+            valueName: "n"))
     var parserVersion: Int?
 
-    @Option(name: .customLong("formula-version"), help: ArgumentHelp(
-        "Use scores of formulas of at most this version (default: the newest).", valueName: "n"))
+    @Option(
+        name: .customLong("formula-version"),
+        help: ArgumentHelp(
+            "Use scores of formulas of at most this version (default: the newest).", valueName: "n"))
     var formulaVersion: Int?
 
     @Option(help: ArgumentHelp("Bootstrap seed (stored in JSON output).", valueName: "n"))
     var seed: UInt64 = 20_230_527
 
-    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file"))
+    @Option(
+        name: [.customShort("o"), .long],
+        help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file"))
     var output: String?
 
     @OptionGroup var database: DatabaseOptions
 
-    var dimensions: [ReportDimension] { groupBy.split(separator: ",").compactMap { ReportDimension(rawValue: String($0)) } }
+    var dimensions: [ReportDimension] {
+        groupBy.split(separator: ",").compactMap { ReportDimension(rawValue: String($0)) }
+    }
 
     func validate() throws {
         for name in groupBy.split(separator: ",") where ReportDimension(rawValue: String(name)) == nil {
-            throw ValidationError("--by: unknown dimension '\(name)'; use \(ReportDimension.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ValidationError(
+                """
+                --by: unknown dimension '\(name)'; use \
+                \(ReportDimension.allCases.map(\.rawValue).joined(separator: ", "))
+                """
+            )
         }
         guard resamples >= 1 else { throw ValidationError("--resamples must be at least 1") }
     }
@@ -92,25 +116,34 @@ struct ReportCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let (store, runIDs) = try await selection.open(database)
-            let filter = TrialFilter(runIDs: runIDs, models: models, values: values, goals: goals, optionOrders: orders,
-                                     parserVersion: parserVersion, formulaVersion: formulaVersion)
+            let filter = TrialFilter(
+                runIDs: runIDs, models: models, values: values, goals: goals, optionOrders: orders,
+                parserVersion: parserVersion, formulaVersion: formulaVersion)
             let trials = try await store.trialResults(filter)
-            let report = Report.build(trials, filter: filter, options: ReportOptions(groupBy: dimensions, resamples: resamples,
-                                                                                     seed: seed))
+            let report = Report.build(
+                trials, filter: filter,
+                options: ReportOptions(
+                    groupBy: dimensions, resamples: resamples,
+                    seed: seed))
             guard !report.cells.isEmpty else {
-                throw UserFacingError(message: "no trials match these filters in run(s) \(runIDs.map(String.init).joined(separator: ", "))")
+                throw UserFacingError(
+                    message:
+                        "no trials match these filters in run(s) \(runIDs.map(String.init).joined(separator: ", "))")
             }
             var text = try ReportRenderer.render(report, as: format, layout: layout)
             // Several option orders and no grouping by order: how much of the result is the order.
-            if !dimensions.contains(.optionOrder),
-               let bias = PositionBias.build(trials, answers: try await store.answerCounts(filter), resamples: resamples, seed: seed) {
+            if !dimensions.contains(.optionOrder), Set(trials.map(\.key.optionOrder)).count > 1,
+                let bias = PositionBias.build(
+                    trials, answers: try await store.answerCounts(filter), resamples: resamples, seed: seed)
+            {
                 switch format {
-                case .latex: text += "% Position bias\n" + bias.render(as: format)
+                case .latex: text += "\n% Position bias\n\\medskip\n" + bias.render(as: format)
                 case .table, .markdown: text += "\nPosition bias, value by value\n" + bias.render(as: format)
-                case .csv, .json: break   // one table per file: `--by model,value,option_order` gives these numbers
+                case .csv, .json: break  // one table per file: `--by model,value,option_order` gives these numbers
                 }
             }
             try write(text, to: output)
+            for line in try await cutReplyWarnings(store: store, runIDs: runIDs) { printError(line) }
         }
     }
 }

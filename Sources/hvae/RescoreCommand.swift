@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import Runner
-import Store
 import SVO
+import Store
 
 struct RescoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -39,18 +39,34 @@ struct RescoreCommand: AsyncParsableCommand {
             let runIDs = try await selection.resolve(store, databasePath: database.path)
             let outcome = try await Rescorer(store: store).rescore(runIDs: runIDs, dryRun: dryRun)
             let runs = runIDs.map(String.init).joined(separator: ", ")
-            print("parser v\(AnswerParser.version) read \(outcome.callsRead) replies of run(s) \(runs): \(outcome.changeCount) read differently from the stored reading")
+            print(
+                """
+                parser v\(AnswerParser.version) read \(outcome.callsRead) replies of run(s) \(runs): \
+                \(outcome.changeCount) read differently from the stored reading
+                """
+            )
             if dryRun {
                 for change in outcome.changes.prefix(shown) {
                     let excerpt = change.reply.replacingOccurrences(of: "\n", with: " ").prefix(60)
-                    print("  call \(change.callID) (trial \(change.trialID), item \(change.item), attempt \(change.attempt)): \(change.before) -> \(change.after)   \"\(excerpt)\"")
+                    print(
+                        """
+                          call \(change.callID) (trial \(change.trialID), item \(change.item), attempt \
+                        \(change.attempt)): \(change.before) -> \(change.after)   \"\(excerpt)\"
+                        """
+                    )
                 }
                 if outcome.changeCount > shown {
                     print("  (and \(outcome.changeCount - shown) more; --show N lists more)")
                 }
                 print("dry run: nothing written")
             } else {
-                print("rescored \(outcome.trialsScored) trial(s) with parser v\(AnswerParser.version) and scoring formulas v\(Scorer.formulaVersion): added \(outcome.answersAdded) answer(s); earlier answers and scores are kept")
+                print(
+                    """
+                    rescored \(outcome.trialsScored) trial(s) with parser v\(AnswerParser.version) and scoring \
+                    formulas v\(Scorer.formulaVersion): added \(outcome.answersAdded) answer(s); earlier answers and \
+                    scores are kept
+                    """
+                )
             }
         }
     }

@@ -36,7 +36,8 @@ struct ResumeCommand: AsyncParsableCommand {
             let experiment = try runner.experiment(of: run)
             let counts = try await store.trialStatusCounts(runID: runID)
             let stored = counts.values.reduce(0, +)
-            let left = (counts[.pending] ?? 0) + (counts[.running] ?? 0) + (counts[.failed] ?? 0)
+            let left =
+                (counts[.pending] ?? 0) + (counts[.running] ?? 0) + (counts[.failed] ?? 0)
                 + max(0, (run.plannedTrials ?? stored) - stored)
             guard left > 0 else {
                 print("run \(runID) has no unfinished trials; nothing to resume")
@@ -47,9 +48,11 @@ struct ResumeCommand: AsyncParsableCommand {
             let providers = try ProviderFactory.makeAll(experiment, transport: transport)
             try await store.claimRun(runID, for: .current)
             announce("run \(runID): resuming \(experiment.name), \(left) unfinished trial(s)")
-            try RunSession.exitIfTrialsFailed(await RunSession(
-                store: store, runner: runner, runID: runID, experiment: experiment,
-                providers: providers, quiet: quiet, databasePath: database.path).execute())
+            try RunSession.exitIfTrialsFailed(
+                await RunSession(
+                    store: store, runner: runner, runID: runID, experiment: experiment,
+                    providers: providers, quiet: quiet, databasePath: database.path
+                ).execute())
         }
     }
 }

@@ -28,8 +28,12 @@ struct RingCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let (store, runIDs) = try await selection.open(database)
-            let points = try await RingChart.points(store: store, filter: TrialFilter(runIDs: runIDs, models: figure.models))
-            guard !points.isEmpty else { throw UserFacingError(message: "no complete trials to plot in run(s) \(runIDs.map(String.init).joined(separator: ", "))") }
+            let points = try await RingChart.points(
+                store: store, filter: TrialFilter(runIDs: runIDs, models: figure.models))
+            guard !points.isEmpty else {
+                throw UserFacingError(
+                    message: "no complete trials to plot in run(s) \(runIDs.map(String.init).joined(separator: ", "))")
+            }
             try write(RingChart.svg(points, title: figure.title), to: figure.output)
         }
     }

@@ -44,18 +44,23 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print no progress.")
     var quiet = false
 
-    @Flag(help: "Reuse the stored reply of an identical earlier request instead of calling the model (as `cache: true`).")
+    @Flag(
+        help: "Reuse the stored reply of an identical earlier request instead of calling the model (as `cache: true`).")
     var cache = false
 
-    @Option(help: ArgumentHelp(
-        "Run only slice i of n of the experiment's trials (for example 1/4), to spread a study over machines.",
-        discussion: "Slices are disjoint and keep every trial's seed; `hvae merge` joins their databases into one run.",
-        valueName: "i/n"))
+    @Option(
+        help: ArgumentHelp(
+            "Run only slice i of n of the experiment's trials (for example 1/4), to spread a study over machines.",
+            discussion:
+                "Slices are disjoint and keep every trial's seed; `hvae merge` joins their databases into one run.",
+            valueName: "i/n"))
     var shard: String?
 
-    @Flag(name: .long, help: ArgumentHelp(
-        "Continue the newest unfinished run of this same experiment instead of starting a new one.",
-        discussion: "Without it, every `hvae run` starts a new run, so results never mix silently."))
+    @Flag(
+        name: .long,
+        help: ArgumentHelp(
+            "Continue the newest unfinished run of this same experiment instead of starting a new one.",
+            discussion: "Without it, every `hvae run` starts a new run, so results never mix silently."))
     var resume = false
 
     /// The parsed --shard, validated.
@@ -90,19 +95,28 @@ struct RunCommand: AsyncParsableCommand {
                     // Refused here, before anything is printed, if another process is running it.
                     try await store.claimRun(unfinished.id!, for: .current)
                     announce("run \(unfinished.id!): resuming \(experiment.name)")
-                    try RunSession.exitIfTrialsFailed(await RunSession(
-                        store: store, runner: runner, runID: unfinished.id!, experiment: experiment,
-                        providers: providers, quiet: quiet, databasePath: database.path).execute())
+                    try RunSession.exitIfTrialsFailed(
+                        await RunSession(
+                            store: store, runner: runner, runID: unfinished.id!, experiment: experiment,
+                            providers: providers, quiet: quiet, databasePath: database.path
+                        ).execute())
                     return
                 }
                 print("no unfinished run of this experiment; starting a new one")
             }
             let run = try await runner.createRun(experiment, shard: slice)
             let count = run.plannedTrials ?? 0
-            announce("run \(run.id!): \(experiment.name)\(run.shard.map { ", shard \($0)" } ?? ""), \(count) trials on \(experiment.models.count) model(s), database \(database.path)")
-            try RunSession.exitIfTrialsFailed(await RunSession(
-                store: store, runner: runner, runID: run.id!, experiment: experiment,
-                providers: providers, quiet: quiet, databasePath: database.path).execute())
+            announce(
+                """
+                run \(run.id!): \(experiment.name)\(run.shard.map { ", shard \($0)" } ?? ""), \(count) trials on \
+                \(experiment.models.count) model(s), database \(database.path)
+                """
+            )
+            try RunSession.exitIfTrialsFailed(
+                await RunSession(
+                    store: store, runner: runner, runID: run.id!, experiment: experiment,
+                    providers: providers, quiet: quiet, databasePath: database.path
+                ).execute())
         }
     }
 }

@@ -8,20 +8,24 @@ struct RunSelection: ParsableArguments {
     @Option(name: .customLong("run"), help: ArgumentHelp("A run id; repeat for several.", valueName: "id"))
     var runIDs: [Int64] = []
 
-    @Option(name: .customLong("experiment"), help: ArgumentHelp(
-        "Every run of the experiment with this name; repeat for several.", valueName: "name"))
+    @Option(
+        name: .customLong("experiment"),
+        help: ArgumentHelp(
+            "Every run of the experiment with this name; repeat for several.", valueName: "name"))
     var experiments: [String] = []
 
     @Flag(help: "Every run in the database.")
     var all = false
 
-    @Flag(name: .customLong("include-repeats"), help: ArgumentHelp(
-        "Pool replays and repeated runs of one experiment too.",
-        discussion: """
-            A replay serves its original's replies again, and two runs of one experiment draw the same \
-            trials (the same seeds): pooling them counts every trial twice. By default only the first run \
-            of each experiment is kept and the others are named on stderr.
-            """))
+    @Flag(
+        name: .customLong("include-repeats"),
+        help: ArgumentHelp(
+            "Pool replays and repeated runs of one experiment too.",
+            discussion: """
+                A replay serves its original's replies again, and two runs of one experiment draw the same \
+                trials (the same seeds): pooling them counts every trial twice. By default only the first run \
+                of each experiment is kept and the others are named on stderr.
+                """))
     var includeRepeats = false
 
     /// Opens the database, which must exist, for reading only, and resolves the selection in it.
@@ -63,7 +67,12 @@ struct RunSelection: ParsableArguments {
 func openForReading(_ database: DatabaseOptions) throws -> ExperimentStore {
     let store = try ExperimentStore.openForReading(path: database.path)
     if store.migratedCopy != nil {
-        printError("note: \(database.path) has an older schema; it is read from a migrated copy and left as it is (`hvae db migrate` upgrades it)")
+        printError(
+            """
+            note: \(database.path) has an older schema; it is read from a migrated copy and left as it is (`hvae db \
+            migrate` upgrades it)
+            """
+        )
     }
     return store
 }

@@ -38,7 +38,10 @@ struct RunSession {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
-                let count = received.withLock { $0.append(number); return $0.count }
+                let count = received.withLock {
+                    $0.append(number)
+                    return $0.count
+                }
                 if count > 1 { exit(128 + number) }
                 work.cancel()
             }
@@ -53,20 +56,46 @@ struct RunSession {
         } catch is CancellationError {
             reporter.finish()
             let number = received.withLock { $0.first } ?? SIGINT
-            printError("\(number == SIGTERM ? "terminated" : "interrupted"): run \(runID) stopped; every completed call is kept. Resume it with: hvae resume \(runID)\(dbHint)")
+            printError(
+                """
+                \(number == SIGTERM ? "terminated" : "interrupted"): run \(runID) stopped; every completed call is \
+                kept. Resume it with: hvae resume \(runID)\(dbHint)
+                """
+            )
             throw ExitCode(128 + number)
+        } catch let error as StoreError {
+            reporter.finish()
+            guard case .diskFull(let path) = error else { throw error }
+            // The run is resumable as it stands: say which run, and the exact command.
+            throw UserFacingError(
+                message:
+                    """
+                    disk full at \(path): run \(runID) stopped; every committed call is kept. Free space, then \
+                    continue it with: hvae resume \(runID)\(dbHint)
+                    """
+            )
         }
         reporter.finish()
         let p = outcome.progress
-        print("\(outcome.unfinished == 0 ? "finished" : "stopped"): \(p.complete) complete, \(p.incomplete) incomplete, \(p.failed) failed; \(p.calls) model calls\(p.cacheHits > 0 ? " (\(p.cacheHits) from the cache)" : "")")
+        print(
+            """
+            \(outcome.unfinished == 0 ? "finished" : "stopped"): \(p.complete) complete, \(p.incomplete) incomplete, \
+            \(p.failed) failed; \(p.calls) model calls\(p.cacheHits > 0 ? " (\(p.cacheHits) from the cache)" : "")
+            """
+        )
         for reason in outcome.stopReasons { print("  \(reason)") }
         if p.failed > 0 {
             for line in try await failureLines(store: store, runID: runID) { print("  \(line)") }
         }
-        for line in try await cutReplyWarnings(store: store, runID: runID) { printError(line) }
+        for line in try await cutReplyWarnings(store: store, runIDs: [runID]) { printError(line) }
         let left = [p.failed > 0 ? "failed" : nil, outcome.unfinished > 0 ? "unfinished" : nil].compactMap { $0 }
         if !left.isEmpty {
-            print("run \(runID) has \(left.joined(separator: " and ")) trials; continue it, from where each stopped, with: hvae resume \(runID)\(dbHint)")
+            print(
+                """
+                run \(runID) has \(left.joined(separator: " and ")) trials; continue it, from where each stopped, \
+                with: hvae resume \(runID)\(dbHint)
+                """
+            )
         }
         guard printsReport else { return outcome }
         print("")
@@ -90,20 +119,25 @@ func failureLines(store: ExperimentStore, runID: Int64) async throws -> [String]
     let reasons = try await store.failureReasons(runID: runID)
     var lines = reasons.prefix(3).map { "\($0.trials) failed: \($0.error)" }
     if reasons.count > 3 {
-        lines.append("(and \(reasons.count - 3) other errors: SELECT error FROM trials WHERE run_id = \(runID) AND status = 'failed')")
+        lines.append(
+            """
+            (and \(reasons.count - 3) other errors: SELECT error FROM trials WHERE run_id = \(runID) AND status = \
+            'failed')
+            """
+        )
     }
     return lines
 }
 
-/// Warnings for replies the token limit cut short (finish reason `length`): a value description
-/// or a goal cut mid-sentence is what the model then reads as its own.
-func cutReplyWarnings(store: ExperimentStore, runID: Int64) async throws -> [String] {
-    try await store.modelUsage(runID: runID).compactMap { usage in
-        let cut = ModelUsage.StepKind.allCases.compactMap { step in
-            (usage.cutReplies[step] ?? 0) > 0 ? "\(usage.cutReplies[step]!) \(step.rawValue) repl\(usage.cutReplies[step]! == 1 ? "y" : "ies")" : nil
-        }
-        guard !cut.isEmpty else { return nil }
-        return "warning: model '\(usage.model)': \(cut.joined(separator: ", ")) cut by the token limit (finish reason length); "
+/// Warnings for replies the token limit cut short (finish reason `length`, or `max_tokens`): a
+/// value description or a goal cut mid-sentence is what the model then reads as its own.
+func cutReplyWarnings(store: ExperimentStore, runIDs: [Int64]) async throws -> [String] {
+    let cut = try await store.cutReplies(runIDs: runIDs)
+    var models: [String] = []
+    for entry in cut where !models.contains(entry.model) { models.append(entry.model) }
+    return models.map { model in
+        let steps = cut.filter { $0.model == model }.map { "\($0.calls) \($0.step) repl\($0.calls == 1 ? "y" : "ies")" }
+        return "warning: model '\(model)': \(steps.joined(separator: ", ")) cut by the token limit; "
             + "raise max_tokens (call_log.finish_reason shows which)"
     }
 }

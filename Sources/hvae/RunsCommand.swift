@@ -30,14 +30,23 @@ struct RunsCommand: AsyncParsableCommand {
             for run in runs {
                 let counts = try await store.trialStatusCounts(runID: run.id!)
                 let stalled = run.status == .running && !run.isBeingRun
-                rows.append([String(run.id!), run.name, stalled ? "stalled" : run.status.rawValue,
-                             String(run.plannedTrials ?? counts.values.reduce(0, +)), String(counts[.complete] ?? 0),
-                             String(counts[.incomplete] ?? 0), String(counts[.failed] ?? 0), run.createdAt])
+                rows.append([
+                    String(run.id!), run.name, stalled ? "stalled" : run.status.rawValue,
+                    String(run.plannedTrials ?? counts.values.reduce(0, +)), String(counts[.complete] ?? 0),
+                    String(counts[.incomplete] ?? 0), String(counts[.failed] ?? 0), run.createdAt,
+                ])
             }
-            print(TextTable.render(header: ["id", "name", "status", "trials", "complete", "incomplete", "failed", "created"],
-                                   rows: rows, rightAligned: [0, 3, 4, 5, 6]), terminator: "")
+            print(
+                TextTable.render(
+                    header: ["id", "name", "status", "trials", "complete", "incomplete", "failed", "created"],
+                    rows: rows, rightAligned: [0, 3, 4, 5, 6]), terminator: "")
             if rows.contains(where: { $0[2] == "stalled" }) {
-                print("stalled: stored as running, but its process is gone (killed or crashed); `hvae resume ID` continues it")
+                print(
+                    """
+                    stalled: stored as running, but its process is gone (killed or crashed); `hvae resume ID` \
+                    continues it
+                    """
+                )
             }
         }
     }

@@ -31,7 +31,12 @@ struct ShowCommand: AsyncParsableCommand {
             print("run \(runID): \(run.name)")
             if !run.description.isEmpty { print("  description: \(run.description)") }
             if run.status == .running, !run.isBeingRun {
-                print("  status:      running, but its process is gone (killed or crashed); `hvae resume \(runID)` continues it")
+                print(
+                    """
+                      status:      running, but its process is gone (killed or crashed); `hvae resume \(runID)` \
+                    continues it
+                    """
+                )
             } else {
                 print("  status:      \(run.status.rawValue)")
             }
@@ -44,36 +49,54 @@ struct ShowCommand: AsyncParsableCommand {
             print("  hvae:        \(run.toolVersion), commit \(run.gitCommit ?? "unknown")")
             print("  machine:     \(run.host ?? "?"), \(run.os ?? "?"), SQLite \(run.sqliteVersion ?? "?")")
             if let original = run.reproducesRunID {
-                print("  reproduces:  run \(original)\(run.replay ? " (replay: every reply served from its stored replies)" : "")")
+                print(
+                    """
+                      reproduces:  run \
+                    \(original)\(run.replay ? " (replay: every reply served from its stored replies)" : "")
+                    """
+                )
             }
             print("  created:     \(run.createdAt)")
             print("  started:     \(run.startedAt ?? "-")")
             print("  finished:    \(run.finishedAt ?? "-")")
             let stored = counts.values.reduce(0, +)
-            var statusLine = TrialStatus.allCases.compactMap { status in counts[status].map { "\($0) \(status.rawValue)" } }
-            if let planned = run.plannedTrials, planned > stored { statusLine.append("\(planned - stored) not started") }
+            var statusLine = TrialStatus.allCases.compactMap { status in
+                counts[status].map { "\($0) \(status.rawValue)" }
+            }
+            if let planned = run.plannedTrials, planned > stored {
+                statusLine.append("\(planned - stored) not started")
+            }
             print("  trials:      \(run.plannedTrials ?? stored) (\(statusLine.joined(separator: ", ")))")
             for line in try await failureLines(store: store, runID: runID) { print("    \(line)") }
             let usage = try await store.modelUsage(runID: runID)
+            let cutReplies = try await store.cutReplies(runIDs: [runID])
             let experiment = try? ExperimentRunner(store: store).experiment(of: run)
-            let apis = Dictionary(uniqueKeysWithValues: (experiment?.models ?? []).compactMap { model in
-                model.provider.api.map { (model.name, $0) }
-            })
+            let apis = Dictionary(
+                uniqueKeysWithValues: (experiment?.models ?? []).compactMap { model in
+                    model.provider.api.map { (model.name, $0) }
+                })
             print("")
-            print(TextTable.render(
-                header: ["model", "provider", "calls", "cache hits", "retries", "errors", "input tokens", "output tokens", "cost",
-                         "cut replies", "reported model ids", "fingerprints"],
-                rows: usage.map { usage in
-                    let cost = apis[usage.model]?.cost(inputTokens: usage.inputTokens, outputTokens: usage.outputTokens)
-                        .map { String(format: "$%.4f", $0) } ?? "-"
-                    let cut = ModelUsage.StepKind.allCases.compactMap { step in
-                        (usage.cutReplies[step] ?? 0) > 0 ? "\(usage.cutReplies[step]!) \(step.rawValue)" : nil
-                    }
-                    return [usage.model, usage.provider, String(usage.calls), String(usage.cacheHits), String(usage.retries),
+            print(
+                TextTable.render(
+                    header: [
+                        "model", "provider", "calls", "cache hits", "retries", "errors", "input tokens",
+                        "output tokens", "cost",
+                        "cut replies", "reported model ids", "fingerprints",
+                    ],
+                    rows: usage.map { usage in
+                        let cost =
+                            apis[usage.model]?.cost(inputTokens: usage.inputTokens, outputTokens: usage.outputTokens)
+                            .map { String(format: "$%.4f", $0) } ?? "-"
+                        let cut = cutReplies.filter { $0.model == usage.model }.map { "\($0.calls) \($0.step)" }
+                        return [
+                            usage.model, usage.provider, String(usage.calls), String(usage.cacheHits),
+                            String(usage.retries),
                             String(usage.errors), String(usage.inputTokens), String(usage.outputTokens), cost,
-                            cut.isEmpty ? "0" : cut.joined(separator: ", "), usage.modelIDs ?? "-", usage.fingerprints ?? "-"]
-                },
-                rightAligned: [2, 3, 4, 5, 6, 7, 8]), terminator: "")
+                            cut.isEmpty ? "0" : cut.joined(separator: ", "), usage.modelIDs ?? "-",
+                            usage.fingerprints ?? "-",
+                        ]
+                    },
+                    rightAligned: [2, 3, 4, 5, 6, 7, 8]), terminator: "")
             print("")
             let report = try await Report.build(store: store, filter: TrialFilter(runIDs: [runID]))
             print(try ReportRenderer.render(report, as: .table), terminator: "")

@@ -1,6 +1,7 @@
 import Foundation
 import Store
 import Testing
+
 @testable import Analysis
 
 @Suite("Comparisons: bootstrap difference, permutation test, Holm")
@@ -26,7 +27,8 @@ struct ComparisonTests {
 
     @Test("the bootstrap interval of a difference brackets it and is seeded")
     func bootstrapDifference() {
-        let a = (0..<30).map { 50 + Double($0 % 5) }, b = (0..<30).map { 45 + Double($0 % 7) }
+        let a = (0..<30).map { 50 + Double($0 % 5) }
+        let b = (0..<30).map { 45 + Double($0 % 7) }
         let interval = Statistics.bootstrapDifference(a, b, resamples: 4_000, confidence: 0.95, seed: 9)!
         let difference = Statistics.mean(a)! - Statistics.mean(b)!
         #expect(interval.low < difference && difference < interval.high)
@@ -36,8 +38,9 @@ struct ComparisonTests {
     @Test("comparing two models on a run: per value, with the right counts and signs")
     func models() async throws {
         let fixture = try await ReportFixture()
-        let comparison = try await Comparison.build(store: fixture.store, filter: TrialFilter(runIDs: fixture.runIDs),
-                                                    dimension: .model, a: "stubborn", b: "noisy", resamples: 500, permutations: 500)
+        let comparison = try await Comparison.build(
+            store: fixture.store, filter: TrialFilter(runIDs: fixture.runIDs),
+            dimension: .model, a: "stubborn", b: "noisy", resamples: 500, permutations: 500)
         #expect(comparison.rows.map(\.value) == ["altruistic", "prosocial", "individualistic", "competitive"])
         #expect(comparison.rows.allSatisfy { $0.nA == 16 && $0.nB == 16 })
         let competitive = comparison.rows[3]

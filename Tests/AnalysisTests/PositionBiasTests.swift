@@ -1,6 +1,6 @@
 import Foundation
-import Store
 import SVO
+import Store
 import Testing
 
 @testable import Analysis
@@ -8,9 +8,15 @@ import Testing
 
 @Suite("Position bias, value by value")
 struct PositionBiasTests {
-    @Test("an always-A agent shows the largest bias: its angle moves with the order and it keeps its letter; an ideal one keeps its option")
+    @Test(
+        """
+        an always-A agent shows the largest bias: its angle moves with the order and it keeps its letter; an ideal one \
+        keeps its option
+        """
+    )
     func alwaysA() async throws {
-        let fixture = try await ReportFixture("""
+        let fixture = try await ReportFixture(
+            """
             name: bias
             trials: 3
             option_orders: [original, reversed]
@@ -23,7 +29,8 @@ struct PositionBiasTests {
             """)
         let filter = TrialFilter(runIDs: fixture.runIDs)
         let trials = try await fixture.store.trialResults(filter)
-        let bias = try #require(PositionBias.build(trials, answers: try await fixture.store.answerCounts(filter), resamples: 200))
+        let bias = try #require(
+            PositionBias.build(trials, answers: try await fixture.store.answerCounts(filter), resamples: 200))
         #expect(bias.rows.count == 2 * 4)
         for row in bias.rows {
             #expect(row.order == "reversed" && row.reference == "original")
@@ -53,6 +60,9 @@ struct PositionBiasTests {
     func oneOrder() async throws {
         let fixture = try await ReportFixture("name: one\ntrials: 1\nmodels:\n  - name: a\n    agent: ideal\n")
         let filter = TrialFilter(runIDs: fixture.runIDs)
-        #expect(PositionBias.build(try await fixture.store.trialResults(filter), answers: try await fixture.store.answerCounts(filter)) == nil)
+        #expect(
+            PositionBias.build(
+                try await fixture.store.trialResults(filter), answers: try await fixture.store.answerCounts(filter))
+                == nil)
     }
 }

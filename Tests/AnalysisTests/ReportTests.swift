@@ -1,8 +1,8 @@
 import Domain
 import Foundation
 import GRDB
-import Store
 import SVO
+import Store
 import Testing
 
 @testable import Analysis
@@ -14,8 +14,10 @@ final class ReportFixture {
     let store: ExperimentStore
     var runIDs: [Int64] = []
 
-    init(_ yaml: String = ReportFixture.standard, seeds: [Int] = [1],
-         providers: (@Sendable (Experiment) throws -> [String: any ChatProvider])? = nil) async throws {
+    init(
+        _ yaml: String = ReportFixture.standard, seeds: [Int] = [1],
+        providers: (@Sendable (Experiment) throws -> [String: any ChatProvider])? = nil
+    ) async throws {
         directory = FileManager.default.temporaryDirectory.appending(path: "hvae-report-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         store = try ExperimentStore(path: directory.appending(path: "r.sqlite").path)
@@ -23,9 +25,10 @@ final class ReportFixture {
             let experiment = try ExperimentFile.parse(yaml: yaml + "\nseed: \(seed)\n")
             let runner = ExperimentRunner(store: store)
             let run = try await runner.createRun(experiment)
-            _ = try await runner.execute(runID: run.id!, experiment: experiment,
-                                         providers: try providers?(experiment)
-                                             ?? ProviderFactory.makeAll(experiment, transport: URLSessionTransport()))
+            _ = try await runner.execute(
+                runID: run.id!, experiment: experiment,
+                providers: try providers?(experiment)
+                    ?? ProviderFactory.makeAll(experiment, transport: URLSessionTransport()))
             runIDs.append(run.id!)
         }
     }
@@ -56,7 +59,11 @@ final class ReportFixture {
 
 @Suite("Reports: statistics and formats")
 struct ReportTests {
-    @Test("every report agrees with the vr_summary view, cell by cell: several runs, incomplete trials, two parser versions")
+    @Test(
+        """
+        every report agrees with the vr_summary view, cell by cell: several runs, incomplete trials, two parser versions
+        """
+    )
     func agreesWithView() async throws {
         // A model that hedges now and then: some trials stay incomplete.
         let hedging: @Sendable (Experiment) throws -> [String: any ChatProvider] = { experiment in
@@ -73,8 +80,9 @@ struct ReportTests {
         _ = try await Rescorer(store: fixture.store, parserVersion: AnswerParser.version + 1) { reply, shown in
             reply == "Option 5" ? .ok(.e) : AnswerParser.parse(reply, shown: shown)
         }.rescore(runIDs: [fixture.runIDs[0]], dryRun: false)
-        let report = try await Report.build(store: fixture.store, filter: TrialFilter(runIDs: fixture.runIDs),
-                                            options: ReportOptions(groupBy: [.run, .model, .value, .goal], resamples: 10))
+        let report = try await Report.build(
+            store: fixture.store, filter: TrialFilter(runIDs: fixture.runIDs),
+            options: ReportOptions(groupBy: [.run, .model, .value, .goal], resamples: 10))
         let view = try await fixture.store.vrSummary(runIDs: fixture.runIDs)
         #expect(report.cells.count == 3 * 16)
         #expect(report.cells.count == view.count)
@@ -91,28 +99,37 @@ struct ReportTests {
         }
         // The study's order: values A, P, I, C, with before without.
         let one = try await Report.build(store: fixture.store, filter: TrialFilter(runIDs: [fixture.runIDs[1]]))
-        #expect(one.cells.prefix(8).map { $0.group[1] } == ["altruistic", "altruistic", "prosocial", "prosocial",
-                                                             "individualistic", "individualistic", "competitive", "competitive"])
+        #expect(
+            one.cells.prefix(8).map { $0.group[1] } == [
+                "altruistic", "altruistic", "prosocial", "prosocial",
+                "individualistic", "individualistic", "competitive", "competitive",
+            ])
         #expect(one.cells.prefix(2).map { $0.group[2] } == ["with", "without"])
     }
 
     @Test("filters and groupings select and split the right trials")
     func filtersAndGroups() async throws {
         let fixture = try await ReportFixture(seeds: [1, 2])
-        let filter = TrialFilter(runIDs: fixture.runIDs, models: ["stubborn"], values: [.altruistic, .competitive], goals: [.with])
-        let byOrder = try await Report.build(store: fixture.store, filter: filter,
-                                             options: ReportOptions(groupBy: [.value, .optionOrder, .run]))
-        #expect(byOrder.cells.map(\.group) == [
-            ["altruistic", "original", "1"], ["altruistic", "original", "2"], ["altruistic", "reversed", "1"], ["altruistic", "reversed", "2"],
-            ["competitive", "original", "1"], ["competitive", "original", "2"], ["competitive", "reversed", "1"], ["competitive", "reversed", "2"],
-        ])
+        let filter = TrialFilter(
+            runIDs: fixture.runIDs, models: ["stubborn"], values: [.altruistic, .competitive], goals: [.with])
+        let byOrder = try await Report.build(
+            store: fixture.store, filter: filter,
+            options: ReportOptions(groupBy: [.value, .optionOrder, .run]))
+        #expect(
+            byOrder.cells.map(\.group) == [
+                ["altruistic", "original", "1"], ["altruistic", "original", "2"], ["altruistic", "reversed", "1"],
+                ["altruistic", "reversed", "2"],
+                ["competitive", "original", "1"], ["competitive", "original", "2"], ["competitive", "reversed", "1"],
+                ["competitive", "reversed", "2"],
+            ])
         #expect(byOrder.cells.allSatisfy { $0.n == 4 })
         // The stubborn agent is prosocial whatever it is told: VR 43.61 on altruistic, 0 on competitive.
         #expect(byOrder.cells.prefix(4).allSatisfy { abs($0.meanVR! - 43.61) < 0.005 })
         #expect(byOrder.cells.suffix(4).allSatisfy { $0.meanVR == 0 })
 
-        let pooled = try await Report.build(store: fixture.store, filter: TrialFilter(runIDs: fixture.runIDs, models: ["noisy"]),
-                                            options: ReportOptions(groupBy: [.model]))
+        let pooled = try await Report.build(
+            store: fixture.store, filter: TrialFilter(runIDs: fixture.runIDs, models: ["noisy"]),
+            options: ReportOptions(groupBy: [.model]))
         #expect(pooled.cells.count == 1)
         #expect(pooled.cells[0].n == 2 * 4 * 2 * 2 * 4)
     }
@@ -120,15 +137,19 @@ struct ReportTests {
     @Test("pooled θ is the angle of the averaged allocations; transitive share and hit rate are shares")
     func pooledAngle() async throws {
         let fixture = try await ReportFixture()
-        let report = try await Report.build(store: fixture.store, filter: TrialFilter(runIDs: fixture.runIDs, models: ["noisy"]),
-                                            options: ReportOptions(groupBy: [.model, .value]))
+        let report = try await Report.build(
+            store: fixture.store, filter: TrialFilter(runIDs: fixture.runIDs, models: ["noisy"]),
+            options: ReportOptions(groupBy: [.model, .value]))
         for cell in report.cells {
             let (own, other) = try await fixture.reader.read { db in
-                let row = try Row.fetchOne(db, sql: """
-                    SELECT avg(a.self) AS own, avg(a.other) AS other
-                    FROM call_log AS a JOIN trials AS t ON t.id = a.trial_id
-                    WHERE t.model = 'noisy' AND t.value = ? AND t.status = 'complete' AND a.parse_status = 'ok' AND a.item <= 6
-                    """, arguments: [cell.group[1]])!
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT avg(a.self) AS own, avg(a.other) AS other
+                        FROM call_log AS a JOIN trials AS t ON t.id = a.trial_id
+                        WHERE t.model = 'noisy' AND t.value = ? AND t.status = 'complete' AND a.parse_status = 'ok' \
+                        AND a.item <= 6
+                        """, arguments: [cell.group[1]])!
                 return (row["own"] as Double, row["other"] as Double)
             }
             #expect(abs(cell.pooledAngle! - atan2(other - 50, own - 50) * 180 / .pi) < 1e-9)
@@ -155,17 +176,96 @@ struct ReportTests {
         #expect(Statistics.bootstrapInterval([5], resamples: 100, confidence: 0.95, seed: 1) == nil)
     }
 
+    /// The bootstrap as it was written first: one resample after another from one random stream.
+    static func sequentialBootstrap(_ xs: [Double], resamples: Int, confidence: Double, seed: UInt64) -> (
+        Double, Double
+    ) {
+        var rng = BootstrapRandom(seed: seed)
+        let n = UInt64(xs.count)
+        var means: [Double] = []
+        for _ in 0..<resamples {
+            var sum = 0.0
+            var k = 0
+            while k + 1 < xs.count {
+                let r = rng.next()
+                sum += xs[Int(((r & 0xFFFF_FFFF) &* n) >> 32)]
+                sum += xs[Int(((r >> 32) &* n) >> 32)]
+                k += 2
+            }
+            if k < xs.count { sum += xs[Int(rng.next().multipliedFullWidth(by: n).high)] }
+            means.append(sum / Double(xs.count))
+        }
+        means.sort()
+        let alpha = (1 - confidence) / 2
+        return (Statistics.quantile(means, alpha), Statistics.quantile(means, 1 - alpha))
+    }
+
+    @Test(
+        """
+        the bootstrap's random indices are uniform: a chi-square test over 64 bins, and no seed repeats another's start
+        """
+    )
+    func bootstrapRandomUniform() {
+        var rng = BootstrapRandom(seed: 20_261_201)
+        let bins = 64
+        let draws = 640_000
+        var counts = [Int](repeating: 0, count: bins)
+        for _ in 0..<(draws / 2) {
+            let r = rng.next()
+            counts[Int(((r & 0xFFFF_FFFF) &* UInt64(bins)) >> 32)] += 1
+            counts[Int(((r >> 32) &* UInt64(bins)) >> 32)] += 1
+        }
+        let expected = Double(draws) / Double(bins)
+        let chiSquare = counts.reduce(0.0) { $0 + (Double($1) - expected) * (Double($1) - expected) / expected }
+        // 63 degrees of freedom: the 99.9th percentile is 103.4; a generator with a bias fails by far.
+        #expect(chiSquare < 103.4, "chi-square \(chiSquare)")
+        let starts = Set(
+            (0..<1_000).map { seed in
+                var r = BootstrapRandom(seed: UInt64(seed))
+                return r.next()
+            })
+        #expect(starts.count == 1_000)
+        // Jumping ahead lands where stepping does.
+        var stepped = BootstrapRandom(seed: 5)
+        for _ in 0..<1_234 { _ = stepped.next() }
+        var jumped = BootstrapRandom(seed: 5).advanced(by: 1_234)
+        #expect(stepped.next() == jumped.next())
+    }
+
+    @Test(
+        "four resamples at a time give the interval of one at a time, bit for bit",
+        arguments: [2, 3, 7, 64, 1_001], [1, 3, 4, 5, 13, 2_000])
+    func bootstrapInterleaved(count: Int, resamples: Int) {
+        var rng = SplitMix64(seed: UInt64(count * 31 + resamples))
+        let xs = (0..<count).map { _ in rng.nextUnit() * 60 }
+        let interleaved = Statistics.bootstrapInterval(xs, resamples: resamples, confidence: 0.95, seed: 99)!
+        let sequential = Self.sequentialBootstrap(xs, resamples: resamples, confidence: 0.95, seed: 99)
+        #expect(interleaved.low == sequential.0 && interleaved.high == sequential.1)
+    }
+
     @Test("csv, json, markdown, latex and table carry the same numbers")
     func formatsAgree() async throws {
         let fixture = try await ReportFixture()
-        let report = try await Report.build(store: fixture.store, filter: TrialFilter(runIDs: fixture.runIDs),
-                                            options: ReportOptions(resamples: 500))
-        let csvLines = try ReportRenderer.render(report, as: .csv).components(separatedBy: "\r\n").filter { !$0.isEmpty }
-        #expect(csvLines.first == "model,value,goal,n,n_incomplete,mean_vr,sd_vr,ci_low,ci_high,mean_angle,pooled_angle,hit_rate,transitive_share,mean_inequality_aversion")
+        let report = try await Report.build(
+            store: fixture.store, filter: TrialFilter(runIDs: fixture.runIDs),
+            options: ReportOptions(resamples: 500))
+        let csvLines = try ReportRenderer.render(report, as: .csv).components(separatedBy: "\r\n").filter {
+            !$0.isEmpty
+        }
+        #expect(
+            csvLines.first
+                == "model,value,goal,n,n_incomplete,mean_vr,sd_vr,ci_low,ci_high,mean_angle,pooled_angle,hit_rate,"
+                + "transitive_share,mean_inequality_aversion"
+        )
         #expect(csvLines.count == report.cells.count + 1)
 
-        struct Document: Decodable { let cells: [ReportCell]; let options: ReportOptions; let filter: TrialFilter }
-        let json = try JSONDecoder().decode(Document.self, from: Data(try ReportRenderer.render(report, as: .json).utf8))
+        struct Document: Decodable {
+            let cells: [ReportCell]
+            let options: ReportOptions
+            let filter: TrialFilter
+        }
+        let json = try JSONDecoder().decode(
+            Document.self, from: Data(try ReportRenderer.render(report, as: .json).utf8))
         #expect(json.cells == report.cells)
         #expect(json.options.resamples == 500)
         #expect(json.options.seed == 20_230_527)
@@ -180,8 +280,16 @@ struct ReportTests {
             #expect(Double(fields[5]) == cell.meanVR)
             #expect(Double(fields[7]) == cell.ciLow)
             let meanSD = String(format: "%.2f ± ", cell.meanVR!) + (cell.sdVR.map { String(format: "%.2f", $0) } ?? "–")
-            #expect(markdown.contains("| \(cell.group.joined(separator: " | ")) | \(cell.n) | \(cell.nIncomplete) | \(meanSD) |"))
-            #expect(latex.contains("\(cell.group.joined(separator: " & ")) & \(cell.n) & \(cell.nIncomplete) & \(meanSD.replacingOccurrences(of: "±", with: "$\\pm$")) &"))
+            #expect(
+                markdown.contains(
+                    "| \(cell.group.joined(separator: " | ")) | \(cell.n) | \(cell.nIncomplete) | \(meanSD) |"))
+            #expect(
+                latex.contains(
+                    """
+                    \(cell.group.joined(separator: " & ")) & \(cell.n) & \(cell.nIncomplete) & \
+                    \(meanSD.replacingOccurrences(of: "±", with: "$\\pm$")) &
+                    """
+                ))
             #expect(table.contains(meanSD))
         }
     }
@@ -189,13 +297,16 @@ struct ReportTests {
     @Test("the study layout: models and goals as rows, the four values as columns")
     func studyLayout() async throws {
         let fixture = try await ReportFixture()
-        let report = try await Report.build(store: fixture.store, filter: TrialFilter(runIDs: fixture.runIDs), options: ReportOptions(resamples: 10))
+        let report = try await Report.build(
+            store: fixture.store, filter: TrialFilter(runIDs: fixture.runIDs), options: ReportOptions(resamples: 10))
         let markdown = try ReportRenderer.render(report, as: .markdown, layout: .study)
         let lines = markdown.split(separator: "\n")
         #expect(lines[0] == "| model | goal | altruistic | prosocial | individualistic | competitive |")
-        #expect(lines.count == 2 + 4 + 1)   // the table and its note
+        #expect(lines.count == 2 + 4 + 1)  // the table and its note
         // Each cell says how many complete trials it rests on, and fewer than five are flagged.
-        #expect(lines.contains("| stubborn | with | 43.61 ± 0.00 (8) | 60.00 ± 0.00 (8) | 22.82 ± 0.00 (8) | 0.00 ± 0.00 (8) |"))
+        #expect(
+            lines.contains(
+                "| stubborn | with | 43.61 ± 0.00 (8) | 60.00 ± 0.00 (8) | 22.82 ± 0.00 (8) | 0.00 ± 0.00 (8) |"))
         #expect(!markdown.contains("†"))
         let csv = try ReportRenderer.render(report, as: .csv, layout: .study)
         #expect(csv.hasPrefix("model,goal,altruistic_mean_vr,altruistic_sd_vr,altruistic_n,altruistic_n_complete,"))
@@ -203,20 +314,24 @@ struct ReportTests {
         let json = try ReportRenderer.render(report, as: .json, layout: .study)
         let objects = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])
         #expect(objects.count == 4)
-        let stubborn = try #require(objects.first { $0["model"] as? String == "stubborn" && $0["goal"] as? String == "with" })
+        let stubborn = try #require(
+            objects.first { $0["model"] as? String == "stubborn" && $0["goal"] as? String == "with" })
         #expect(Set(stubborn.keys) == Set(csv.split(separator: "\r\n")[0].split(separator: ",").map(String.init)))
         let expected = try #require(report.cells.first { $0.group == ["stubborn", "prosocial", "with"] })
         #expect(stubborn["prosocial_mean_vr"] as? Double == expected.meanVR)
         #expect(stubborn["prosocial_n"] as? Int == expected.n)
         #expect(stubborn["prosocial_sd_vr"] is Double || stubborn["prosocial_sd_vr"] is NSNull)
         #expect(throws: ReportLayoutError.self) {
-            try ReportRenderer.render(Report(filter: report.filter, options: ReportOptions(groupBy: [.model]), cells: []), as: .table, layout: .study)
+            try ReportRenderer.render(
+                Report(filter: report.filter, options: ReportOptions(groupBy: [.model]), cells: []), as: .table,
+                layout: .study)
         }
     }
 
     @Test("a cell of one complete trial shows its sd as undefined, and cells of fewer than five trials are flagged")
     func fewTrials() async throws {
-        let fixture = try await ReportFixture("""
+        let fixture = try await ReportFixture(
+            """
             name: one
             trials: 1
             values: [prosocial, competitive]
@@ -225,8 +340,9 @@ struct ReportTests {
               - name: noisy
                 agent: noisy
             """)
-        let report = try await Report.build(store: fixture.store, filter: TrialFilter(runIDs: fixture.runIDs),
-                                            options: ReportOptions(resamples: 10))
+        let report = try await Report.build(
+            store: fixture.store, filter: TrialFilter(runIDs: fixture.runIDs),
+            options: ReportOptions(resamples: 10))
         let cell = try #require(report.cells.first)
         #expect(cell.sdVR == nil)
         for format in [ReportFormat.table, .markdown] {
@@ -249,8 +365,10 @@ struct ReportTests {
             record.shard = shard
             return record
         }
-        let runs = [run(1, sha: "a"), run(2, sha: "a", replay: true), run(3, sha: "b"), run(4, sha: "a"),
-                    run(5, sha: "c", shard: "1/2"), run(6, sha: "c", shard: "2/2")]
+        let runs = [
+            run(1, sha: "a"), run(2, sha: "a", replay: true), run(3, sha: "b"), run(4, sha: "a"),
+            run(5, sha: "c", shard: "1/2"), run(6, sha: "c", shard: "2/2"),
+        ]
         let (kept, leftOut) = DistinctDraws.select(runs)
         #expect(kept == [1, 3, 5, 6])
         #expect(leftOut == [.init(run: 2, repeats: 1, replay: true), .init(run: 4, repeats: 1, replay: false)])
@@ -263,13 +381,16 @@ struct ReportTests {
 
     @Test("CSV fields with commas, quotes and line breaks are quoted per RFC 4180")
     func csvQuoting() {
-        #expect(CSV.record(["plain", "a,b", "say \"hi\"", "two\nlines", "crlf\r\nend", ""]) ==
-                "plain,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",\"crlf\r\nend\",\r\n")
+        #expect(
+            CSV.record(["plain", "a,b", "say \"hi\"", "two\nlines", "crlf\r\nend", ""])
+                == "plain,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",\"crlf\r\nend\",\r\n")
     }
 
     @Test("LaTeX special characters are escaped")
     func latexEscaping() {
-        #expect(LaTeX.escape("gpt_4o & 50% $x #1 {a} ~ ^ \\") == "gpt\\_4o \\& 50\\% \\$x \\#1 \\{a\\} \\textasciitilde{} \\textasciicircum{} \\textbackslash{}")
+        #expect(
+            LaTeX.escape("gpt_4o & 50% $x #1 {a} ~ ^ \\")
+                == "gpt\\_4o \\& 50\\% \\$x \\#1 \\{a\\} \\textasciitilde{} \\textasciicircum{} \\textbackslash{}")
     }
 
     @Test("statistics: mean and sample standard deviation")

@@ -16,17 +16,33 @@ struct BenchmarkTests {
         // Every reply read again: as many as the database has item calls with a reply, all added anew.
         let rescore = try #require(result.output.split(separator: "\n").first { $0.hasPrefix("rescore of ") })
         let numbers = rescore.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
-        #expect(numbers.count >= 3 && numbers[0] > 576 * 6 && numbers[0] == numbers[1] && numbers[2] == 576, "\(rescore)")
+        #expect(
+            numbers.count >= 3 && numbers[0] > 576 * 6 && numbers[0] == numbers[1] && numbers[2] == 576, "\(rescore)")
     }
 
     @Test("the parser and plan benchmarks run")
     func parserAndPlan() throws {
         let parser = try runProgram(benchBinary.path, ["parser"])
         #expect(parser.status == 0)
-        #expect(parser.output.contains("parser: a 10") && parser.output.contains("x the time of lower-casing it"), "\(parser.output)")
+        #expect(
+            parser.output.contains("parser: a 10") && parser.output.contains("x the time of lower-casing it"),
+            "\(parser.output)")
         let plan = try runProgram(benchBinary.path, ["plan", "200"])
         #expect(plan.status == 0)
         #expect(plan.output.contains("plan: 200 trials x 32 cells: first call after"), "\(plan.output)")
+    }
+
+    @Test("benchmark 3's children run and report their calls and peak memory: the runner's and the bare client's")
+    func memoryChildren() throws {
+        for mode in ["memory", "memory-bare"] {
+            let result = try runProgram(benchBinary.path, [mode, "96"])
+            #expect(result.status == 0)
+            let fields = result.output.split(separator: "\n").last?.split(separator: " ") ?? []
+            #expect(fields.count == 2 && Int(fields[0]) == 96, "\(result.output)")
+            // A whole process of the runner holds tens of MiB, not kilobytes or gigabytes.
+            let mib = Double(fields.last ?? "") ?? 0
+            #expect(mib > 5 && mib < 1_000, "\(result.output)")
+        }
     }
 
     @Test("recording alone: every call of every trial is recorded, with concurrent trials")
@@ -36,7 +52,9 @@ struct BenchmarkTests {
         #expect(result.output.contains("store: 72 calls recorded, 4 trials at once"))
     }
 
-    @Test("each side of benchmark 1 runs alone: the runner's calls, then the same requests replayed raw", arguments: ["runner", "raw"])
+    @Test(
+        "each side of benchmark 1 runs alone: the runner's calls, then the same requests replayed raw",
+        arguments: ["runner", "raw"])
     func phase(side: String) throws {
         let result = try runProgram(benchBinary.path, ["phase", side, "48"], withErrors: true)
         #expect(result.status == 0)
@@ -49,7 +67,8 @@ struct BenchmarkTests {
     func unknownMode() throws {
         let result = try runProgram(benchBinary.path, ["fast"], withErrors: true)
         #expect(result.status == 64)
-        #expect(result.output.contains("unknown mode 'fast'") && result.output.contains("overhead, concurrency")
+        #expect(
+            result.output.contains("unknown mode 'fast'") && result.output.contains("overhead, concurrency")
                 && result.output.contains("phase runner|raw") && result.output.contains("parser"))
     }
 }

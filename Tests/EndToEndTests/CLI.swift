@@ -64,9 +64,10 @@ final class RunningHvae {
             try? FileManager.default.removeItem(at: out)
             try? FileManager.default.removeItem(at: err)
         }
-        return CLIResult(status: process.terminationStatus,
-                         stdout: try String(contentsOf: out, encoding: .utf8),
-                         stderr: try String(contentsOf: err, encoding: .utf8))
+        return CLIResult(
+            status: process.terminationStatus,
+            stdout: try String(contentsOf: out, encoding: .utf8),
+            stderr: try String(contentsOf: err, encoding: .utf8))
     }
 }
 
@@ -78,13 +79,17 @@ final class WorkingDirectory {
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
     func path(_ name: String) -> String { url.appending(path: name).path }
-    func write(_ name: String, _ text: String) throws { try text.write(toFile: path(name), atomically: true, encoding: .utf8) }
+    func write(_ name: String, _ text: String) throws {
+        try text.write(toFile: path(name), atomically: true, encoding: .utf8)
+    }
     deinit { try? FileManager.default.removeItem(at: url) }
 }
 
 /// An experiment file with one model, "served", on the OpenAI-compatible test server at `server`.
-func servedExperiment(name: String, trials: Int, values: [String]? = nil, server: String, model: String = "m",
-                      extra: String = "") -> String {
+func servedExperiment(
+    name: String, trials: Int, values: [String]? = nil, server: String, model: String = "m",
+    extra: String = ""
+) -> String {
     """
     name: \(name)
     trials: \(trials)

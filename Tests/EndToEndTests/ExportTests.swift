@@ -13,7 +13,9 @@ struct ExportTests {
         let server = try ModelAPIServer(api: .openai) { _, n in .reply(Self.replies[n % Self.replies.count]) }
         defer { server.stop() }
         let work = try WorkingDirectory()
-        try work.write("api.yaml", servedExperiment(name: "export", trials: 1, values: ["prosocial", "competitive"], server: server.baseURL))
+        try work.write(
+            "api.yaml",
+            servedExperiment(name: "export", trials: 1, values: ["prosocial", "competitive"], server: server.baseURL))
         #expect(try hvae(["run", "api.yaml", "--quiet"], in: work.url).status == 0)
         let csv = try hvae(["export", "calls", "-o", "calls.csv", "--meta"], in: work.url)
         #expect(csv.status == 0, "\(csv.stderr)")
@@ -22,11 +24,14 @@ struct ExportTests {
         // Python's csv module reads the file back; compare every field with the database.
         let python = Process()
         python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        python.arguments = ["python3", "-c", """
+        python.arguments = [
+            "python3", "-c",
+            """
             import csv, json, sys
             with open(sys.argv[1], newline='', encoding='utf-8') as f:
                 print(json.dumps(list(csv.reader(f))))
-            """, work.path("calls.csv")]
+            """, work.path("calls.csv"),
+        ]
         let pipe = Pipe()
         python.standardOutput = pipe
         try python.run()
@@ -36,7 +41,8 @@ struct ExportTests {
 
         let db = try DatabaseQueue(path: work.path("hvae.sqlite"))
         let stored = try db.read { db in
-            try Row.fetchAll(db, sql: "SELECT call_id, prompt, reply, parse_status, self FROM call_log ORDER BY call_id")
+            try Row.fetchAll(
+                db, sql: "SELECT call_id, prompt, reply, parse_status, self FROM call_log ORDER BY call_id")
         }
         let header = try #require(parsed.first)
         let column = { (name: String) in header.firstIndex(of: name)! }
@@ -61,7 +67,9 @@ struct ExportTests {
             if row["self"] as Int? == nil { #expect(object["self"] is NSNull) }
         }
 
-        let meta = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: work.url.appending(path: "calls.csv.meta.json"))) as? [String: Any])
+        let meta = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: work.url.appending(path: "calls.csv.meta.json")))
+                as? [String: Any])
         #expect(meta["run_ids"] as? [Int] == [1])
         #expect(meta["rows"] as? Int == stored.count)
         #expect((meta["database_sha256"] as? String)?.count == 64)

@@ -7,12 +7,17 @@ let localModelURL = ProcessInfo.processInfo.environment["HVAE_LOCAL_LLM_URL"].fl
 
 @Suite("A real language model, end to end")
 struct LocalModelTests {
-    @Test("a small experiment on SmolLM2 through llama.cpp: every call stored, every reply classified",
-          .enabled(if: localModelURL != nil, "set HVAE_LOCAL_LLM_URL (scripts/local-llm.sh start) to run it"),
-          .timeLimit(.minutes(30)))
+    @Test(
+        "a small experiment on SmolLM2 through llama.cpp: every call stored, every reply classified",
+        .enabled(
+            if: localModelURL != nil || toolsRequired, "set HVAE_LOCAL_LLM_URL (scripts/local-llm.sh start) to run it"),
+        .timeLimit(.minutes(30)))
     func smallExperiment() throws {
+        let localModelURL = try #require(localModelURL, "HVAE_LOCAL_LLM_URL is not set: scripts/local-llm.sh start")
         let work = try WorkingDirectory()
-        try work.write("local.yaml", """
+        try work.write(
+            "local.yaml",
+            """
             name: local-e2e
             trials: 1
             goal: with
@@ -21,7 +26,7 @@ struct LocalModelTests {
               - name: smollm2
                 provider: openai
                 model: smollm2-135m-instruct
-                base_url: \(localModelURL!)
+                base_url: \(localModelURL)
                 temperature: 0.7
                 max_tokens: 48
                 timeout: 180
@@ -39,7 +44,10 @@ struct LocalModelTests {
             #expect(calls >= 4 * 8)
             #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM call_log WHERE reply IS NULL") == 0)
             #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM call_log WHERE parse_status IS NULL") == 0)
-            #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM model_calls WHERE provider_model_id IS NULL OR http_status <> 200") == 0)
+            #expect(
+                try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM model_calls WHERE provider_model_id IS NULL OR http_status <> 200")
+                    == 0)
             #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM vr_summary WHERE model = 'smollm2'") == 4)
         }
     }

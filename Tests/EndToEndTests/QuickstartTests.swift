@@ -16,7 +16,8 @@ struct QuickstartTests {
 
         let queue = try DatabaseQueue(path: work.path("hvae.sqlite"))
         try queue.read { db in
-            let summary = try Row.fetchAll(db, sql: "SELECT model, value, goal, round(mean_vr, 2) AS vr, n, n_complete FROM vr_summary")
+            let summary = try Row.fetchAll(
+                db, sql: "SELECT model, value, goal, round(mean_vr, 2) AS vr, n, n_complete FROM vr_summary")
             #expect(summary.count == 32)
             for row in summary {
                 #expect(row["n"] == 10)
@@ -24,13 +25,21 @@ struct QuickstartTests {
             }
             let ideal = summary.filter { $0["model"] == "ideal" }.map { $0["vr"] as Double }
             #expect(ideal == Array(repeating: 60.0, count: 8))
-            let stubborn = Dictionary(grouping: summary.filter { $0["model"] == "stubborn-prosocial" }) { $0["value"] as String }
-                .mapValues { Set($0.map { $0["vr"] as Double }) }
-            #expect(stubborn == ["altruistic": [43.61], "prosocial": [60], "individualistic": [22.82], "competitive": [0]])
+            let stubborn = Dictionary(grouping: summary.filter { $0["model"] == "stubborn-prosocial" }) {
+                $0["value"] as String
+            }
+            .mapValues { Set($0.map { $0["vr"] as Double }) }
+            #expect(
+                stubborn == ["altruistic": [43.61], "prosocial": [60], "individualistic": [22.82], "competitive": [0]])
 
-            let fixedAngles = try Double.fetchAll(db, sql: """
-                SELECT round(angle, 2) FROM trial_results WHERE model = 'fixed-A' AND status = 'complete'
-                """)
+            let fixedAngles = try Double.fetchAll(
+                db,
+                sql: """
+                    SELECT round(angle, 2) FROM trial_results WHERE model = 'fixed-A' AND status = 'complete'
+                    """)
+            // θ* comes from the exact ideal answers: every ideal trial's VR is exactly 60.
+            #expect(
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM trial_results WHERE model = 'ideal' AND vr = 60") == 80)
             #expect(fixedAngles.count == 80)
             #expect(Set(fixedAngles) == [30.47])
 
@@ -38,9 +47,19 @@ struct QuickstartTests {
             let calls = try Int.fetchOne(db, sql: "SELECT count(*) FROM call_log")!
             #expect(calls == (try Int.fetchOne(db, sql: "SELECT count(*) FROM model_calls")!))
             #expect(result.stdout.contains("; \(calls) model calls"))
-            #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM call_log WHERE reply IS NOT NULL AND parse_status IS NULL") == 0)
+            #expect(
+                try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM call_log WHERE reply IS NOT NULL AND parse_status IS NULL") == 0)
             #expect(try String.fetchOne(db, sql: "SELECT status FROM runs") == "finished")
-            #expect(try Int.fetchOne(db, sql: "SELECT count(DISTINCT provider_model_id) FROM model_calls WHERE provider_model_id LIKE 'hvae-reference/%'") == 4)
+            #expect(
+                try Int.fetchOne(
+                    db,
+                    sql:
+                        """
+                        SELECT count(DISTINCT provider_model_id) FROM model_calls WHERE provider_model_id LIKE \
+                        'hvae-reference/%'
+                        """
+                ) == 4)
         }
 
         // The same numbers through the other commands.
@@ -55,7 +74,20 @@ struct QuickstartTests {
             }.joined(separator: ",")
         }
         #expect(rounded.contains("ideal,competitive,without,10,0,60.00,0.00,60.00,60.00,-16.26,-16.26,1.00,1.00,"))
-        #expect(rounded.contains("stubborn-prosocial,altruistic,with,10,0,43.61,0.00,43.61,43.61,45.00,45.00,0.00,1.00,"))
+        #expect(
+            rounded.contains("stubborn-prosocial,altruistic,with,10,0,43.61,0.00,43.61,43.61,45.00,45.00,0.00,1.00,"))
+
+        // Integers stay integers in exports (docs/exports.md): hit, transitive, invalid_items.
+        let trials = try hvae(["export", "trials"], in: work.url).stdout.components(separatedBy: "\r\n")
+        let header = trials[0].split(separator: ",").map(String.init)
+        for row in trials.dropFirst().filter({ !$0.isEmpty }).prefix(40) {
+            let fields = row.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            for name in ["hit", "transitive", "invalid_items"] {
+                #expect(
+                    Int(fields[header.firstIndex(of: name)!]) != nil,
+                    "\(name) = \(fields[header.firstIndex(of: name)!])")
+            }
+        }
 
         let runs = try hvae(["runs"], in: work.url)
         #expect(runs.status == 0)
@@ -67,10 +99,21 @@ struct QuickstartTests {
         #expect(show.stdout.contains("hvae-reference/ideal"))
 
         let markdown = try hvae(["report", "--run", "1", "--format", "markdown"], in: work.url)
-        #expect(markdown.stdout.contains("| fixed-A | altruistic | with | 10 | 0 | 29.08 ± 0.00 | [29.08, 29.08] | 30.47 | 30.47 | 0.00 | 0.00 |"))
+        #expect(
+            markdown.stdout.contains(
+                "| fixed-A | altruistic | with | 10 | 0 | 29.08 ± 0.00 | [29.08, 29.08] | 30.47 | 30.47 | 0.00 | 0.00 |"
+            ))
         let study = try hvae(["report", "--layout", "study", "--format", "markdown"], in: work.url)
-        #expect(study.stdout.contains("| ideal | with | 60.00 ± 0.00 (10) | 60.00 ± 0.00 (10) | 60.00 ± 0.00 (10) | 60.00 ± 0.00 (10) |"))
-        #expect(study.stdout.contains("| stubborn-prosocial | without | 43.61 ± 0.00 (10) | 60.00 ± 0.00 (10) | 22.82 ± 0.00 (10) | 0.00 ± 0.00 (10) |"))
+        #expect(
+            study.stdout.contains(
+                "| ideal | with | 60.00 ± 0.00 (10) | 60.00 ± 0.00 (10) | 60.00 ± 0.00 (10) | 60.00 ± 0.00 (10) |"))
+        #expect(
+            study.stdout.contains(
+                """
+                | stubborn-prosocial | without | 43.61 ± 0.00 (10) | 60.00 ± 0.00 (10) | 22.82 ± 0.00 (10) | 0.00 ± \
+                0.00 (10) |
+                """
+            ))
     }
 
     @Test("a bad experiment file: one-line error with key and line, non-zero exit, no database")
@@ -85,14 +128,18 @@ struct QuickstartTests {
         #expect(!FileManager.default.fileExists(atPath: work.path("hvae.sqlite")))
     }
 
-    @Test("a path that is a folder, missing, or not UTF-8: one line that says which, non-zero exit, no database",
-          arguments: [
+    @Test(
+        "a path that is a folder, missing, or not UTF-8: one line that says which, non-zero exit, no database",
+        arguments: [
             (["run", "studies"], "studies: is a folder; give the path of the experiment file (YAML) in it"),
             (["run", "nope.yaml"], "nope.yaml: no such file; check the path"),
             (["run", "latin1.yaml"], "latin1.yaml: is not UTF-8 text; save it as UTF-8"),
-            (["run", "tiny.yaml", "--db", "studies"], "studies is a folder, not a database file; name the file itself"),
+            (
+                ["run", "tiny.yaml", "--db", "studies"],
+                "studies is a folder, not a database file; name the file itself"
+            ),
             (["runs", "--db", "studies"], "studies is a folder, not a database file"),
-          ])
+        ])
     func badPaths(arguments: [String], message: String) throws {
         let work = try WorkingDirectory()
         try FileManager.default.createDirectory(atPath: work.path("studies"), withIntermediateDirectories: false)
@@ -117,7 +164,8 @@ struct QuickstartTests {
             #expect(result.stdout.contains("finished: 16 complete"))
         }
         let statuses = try DatabaseQueue(path: work.path("hvae.sqlite")).read { db in
-            try String.fetchAll(db, sql: "SELECT status || ' ' || (SELECT count(*) FROM trials WHERE run_id = runs.id) FROM runs")
+            try String.fetchAll(
+                db, sql: "SELECT status || ' ' || (SELECT count(*) FROM trials WHERE run_id = runs.id) FROM runs")
         }
         #expect(statuses == ["finished 16", "finished 16", "finished 16"])
     }
@@ -127,7 +175,9 @@ struct QuickstartTests {
         let work = try WorkingDirectory()
         let path = work.path("other.sqlite")
         let queue = try DatabaseQueue(path: path)
-        try queue.write { db in try db.execute(sql: "CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('keep me')") }
+        try queue.write { db in
+            try db.execute(sql: "CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('keep me')")
+        }
         try queue.close()
         let before = try Data(contentsOf: URL(fileURLWithPath: path))
         try work.write("tiny.yaml", "name: tiny\ntrials: 1\nmodels:\n  - name: a\n    agent: ideal\n")
@@ -140,12 +190,16 @@ struct QuickstartTests {
     @Test("$HVAE_DB chooses the database; read-only commands never create one")
     func databaseLocation() throws {
         let work = try WorkingDirectory()
-        try work.write("tiny.yaml", "name: tiny\ntrials: 1\ngoal: with\nvalues: [prosocial]\nmodels:\n  - name: a\n    agent: ideal\n")
+        try work.write(
+            "tiny.yaml",
+            "name: tiny\ntrials: 1\ngoal: with\nvalues: [prosocial]\nmodels:\n  - name: a\n    agent: ideal\n")
         let env = ["HVAE_DB": work.path("chosen.sqlite")]
         #expect(try hvae(["run", "tiny.yaml", "--quiet"], in: work.url, environment: env).status == 0)
         #expect(FileManager.default.fileExists(atPath: work.path("chosen.sqlite")))
         #expect(!FileManager.default.fileExists(atPath: work.path("hvae.sqlite")))
-        #expect(try hvae(["report", "--format", "json"], in: work.url, environment: env).stdout.contains("\"mean_vr\" : 60"))
+        #expect(
+            try hvae(["report", "--format", "json"], in: work.url, environment: env).stdout.contains("\"mean_vr\" : 60")
+        )
 
         for arguments in [["runs"], ["show", "1"], ["report"]] {
             let result = try hvae(arguments + ["--db", "absent.sqlite"], in: work.url)
@@ -159,8 +213,13 @@ struct QuickstartTests {
         #expect(unknown.stderr.contains("no run with id 42"))
     }
 
-    @Test("--help teaches every command with examples", arguments: [[], ["run"], ["resume"], ["runs"], ["show"], ["report"], ["compare"], ["export"], ["plot", "radar"], ["plot", "ring"],
-                                                                  ["reproduce"], ["rescore"], ["merge"], ["db", "check"], ["db", "migrate"], ["db", "vacuum"]])
+    @Test(
+        "--help teaches every command with examples",
+        arguments: [
+            [], ["run"], ["resume"], ["runs"], ["show"], ["report"], ["compare"], ["export"], ["plot", "radar"],
+            ["plot", "ring"],
+            ["reproduce"], ["rescore"], ["merge"], ["db", "check"], ["db", "migrate"], ["db", "vacuum"],
+        ])
     func help(command: [String]) throws {
         let work = try WorkingDirectory()
         let result = try hvae(command + ["--help"], in: work.url)
@@ -186,7 +245,9 @@ struct ReportCommandTests {
         let work = try WorkingDirectory()
         try work.write("a.yaml", "name: alpha\ntrials: 2\nmodels:\n  - name: ideal\n    agent: ideal\n")
         try work.write("b.yaml", "name: beta\ntrials: 3\nmodels:\n  - name: fixed\n    agent: fixed\n")
-        for file in ["a.yaml", "b.yaml", "a.yaml"] { #expect(try hvae(["run", file, "--quiet"], in: work.url).status == 0) }
+        for file in ["a.yaml", "b.yaml", "a.yaml"] {
+            #expect(try hvae(["run", file, "--quiet"], in: work.url).status == 0)
+        }
 
         func csvRows(_ arguments: [String]) throws -> [[String]] {
             let result = try hvae(["report", "--format", "csv", "--resamples", "50"] + arguments, in: work.url)
@@ -200,11 +261,16 @@ struct ReportCommandTests {
         let alpha = try hvae(["report", "--format", "csv", "--resamples", "50", "--experiment", "alpha"], in: work.url)
         #expect(alpha.stderr.contains("left out run 3 (the same draws as run 1)"), "\(alpha.stderr)")
         #expect(try csvRows(["--experiment", "alpha"]).map { $0[3] } == Array(repeating: "2", count: 8))
-        #expect(try csvRows(["--experiment", "alpha", "--include-repeats"]).map { $0[3] } == Array(repeating: "4", count: 8))
-        #expect(try csvRows(["--all", "--by", "model"]).map { [$0[0], $0[1]] } == [["ideal", "16"], ["fixed", "24"]])
-        #expect(try csvRows(["--run", "2", "--value", "prosocial", "--goal", "with"]).map { Array($0[0..<4]) }
+        #expect(
+            try csvRows(["--experiment", "alpha", "--include-repeats"]).map { $0[3] } == Array(repeating: "4", count: 8)
+        )
+        #expect(
+            try csvRows(["--all", "--by", "model"]).map { [$0[0], $0[1]] } == [["ideal", "16"], ["fixed", "24"]])
+        #expect(
+            try csvRows(["--run", "2", "--value", "prosocial", "--goal", "with"]).map { Array($0[0..<4]) }
                 == [["fixed", "prosocial", "with", "3"]])
-        #expect(try csvRows(["--all", "--by", "run,model"]).map { [$0[0], $0[1]] } == [["1", "ideal"], ["2", "fixed"]])
+        #expect(
+            try csvRows(["--all", "--by", "run,model"]).map { [$0[0], $0[1]] } == [["1", "ideal"], ["2", "fixed"]])
 
         let latex = try hvae(["report", "--format", "latex", "--resamples", "50", "-o", "vr.tex"], in: work.url)
         #expect(latex.status == 0)
@@ -212,12 +278,19 @@ struct ReportCommandTests {
         let tex = try String(contentsOfFile: work.path("vr.tex"), encoding: .utf8)
         #expect(tex.contains("\\begin{tabular}") && tex.contains("ideal & altruistic & with"))
 
-        for (arguments, message) in [(["--by", "colour"], "--by: unknown dimension 'colour'"),
-                                     (["--value", "selfish"],
-                                      "The value 'selfish' is invalid for '--value <value>'. Please provide one of 'altruistic', 'prosocial', 'individualistic' or 'competitive'."),
-                                     (["--experiment", "gamma"], "no run of an experiment named 'gamma'"),
-                                     (["--run", "9"], "no run with id 9"),
-                                     (["--model", "nobody"], "no trials match these filters")] {
+        for (arguments, message) in [
+            (["--by", "colour"], "--by: unknown dimension 'colour'"),
+            (
+                ["--value", "selfish"],
+                """
+                The value 'selfish' is invalid for '--value <value>'. Please provide one of 'altruistic', 'prosocial', \
+                'individualistic' or 'competitive'.
+                """
+            ),
+            (["--experiment", "gamma"], "no run of an experiment named 'gamma'"),
+            (["--run", "9"], "no run with id 9"),
+            (["--model", "nobody"], "no trials match these filters"),
+        ] {
             let result = try hvae(["report"] + arguments, in: work.url)
             #expect(result.status != 0)
             #expect(result.stderr.contains(message), "\(result.stderr)")
@@ -230,7 +303,9 @@ struct CompareCommandTests {
     @Test("models, goals and option orders compare value by value; bad levels are clear errors")
     func compare() throws {
         let work = try WorkingDirectory()
-        try work.write("c.yaml", """
+        try work.write(
+            "c.yaml",
+            """
             name: c
             trials: 3
             option_orders: [original, reversed]
@@ -241,18 +316,30 @@ struct CompareCommandTests {
                 agent: fixed
             """)
         #expect(try hvae(["run", "c.yaml", "--quiet"], in: work.url).status == 0)
-        let models = try hvae(["compare", "model", "ideal", "first", "--format", "csv", "--resamples", "200", "--permutations", "200"], in: work.url)
+        let models = try hvae(
+            ["compare", "model", "ideal", "first", "--format", "csv", "--resamples", "200", "--permutations", "200"],
+            in: work.url)
         #expect(models.status == 0, "\(models.stderr)")
-        let rows = models.stdout.components(separatedBy: "\r\n").dropFirst().filter { !$0.isEmpty }.map { $0.split(separator: ",").map(String.init) }
+        let rows = models.stdout.components(separatedBy: "\r\n").dropFirst().filter { !$0.isEmpty }.map {
+            $0.split(separator: ",").map(String.init)
+        }
         #expect(rows.map { $0[0] } == ["altruistic", "prosocial", "individualistic", "competitive"])
         #expect(rows.allSatisfy { $0[1] == "12" && $0[3] == "12" })
         // The position-biased agent differs by option order; the ideal one does not.
-        let orders = try hvae(["compare", "option_order", "original", "reversed", "--model", "first", "--format", "json",
-                               "--resamples", "200", "--permutations", "200"], in: work.url)
+        let orders = try hvae(
+            [
+                "compare", "option_order", "original", "reversed", "--model", "first", "--format", "json",
+                "--resamples", "200", "--permutations", "200",
+            ], in: work.url)
         #expect(orders.stdout.contains("\"dimension\" : \"option_order\""))
-        let ideal = try hvae(["compare", "option_order", "original", "reversed", "--model", "ideal", "--format", "csv",
-                              "--resamples", "50", "--permutations", "50"], in: work.url)
-        let differences = ideal.stdout.components(separatedBy: "\r\n").dropFirst().filter { !$0.isEmpty }.map { $0.split(separator: ",", omittingEmptySubsequences: false)[5] }
+        let ideal = try hvae(
+            [
+                "compare", "option_order", "original", "reversed", "--model", "ideal", "--format", "csv",
+                "--resamples", "50", "--permutations", "50",
+            ], in: work.url)
+        let differences = ideal.stdout.components(separatedBy: "\r\n").dropFirst().filter { !$0.isEmpty }.map {
+            $0.split(separator: ",", omittingEmptySubsequences: false)[5]
+        }
         #expect(differences.allSatisfy { abs(Double($0)!) < 1e-9 })
 
         // A report over several option orders shows position bias value by value: the always-A
@@ -261,9 +348,14 @@ struct CompareCommandTests {
         #expect(report.stdout.contains("Position bias, value by value"))
         let biasLines = report.stdout.components(separatedBy: "Position bias")[1].split(separator: "\n")
         #expect(biasLines.filter { $0.hasPrefix("ideal ") }.count == 4)
-        #expect(biasLines.filter { $0.hasPrefix("first ") && $0.contains("14.74  -15.72") && $0.contains(" 100% ") && $0.hasSuffix(" 0%") }.count == 4,
-                "\(biasLines)")
-        #expect(!(try hvae(["report", "--by", "model,option_order", "--resamples", "20"], in: work.url)).stdout.contains("Position bias"))
+        #expect(
+            biasLines.filter {
+                $0.hasPrefix("first ") && $0.contains("14.74  -15.72") && $0.contains(" 100% ") && $0.hasSuffix(" 0%")
+            }.count == 4,
+            "\(biasLines)")
+        #expect(
+            !(try hvae(["report", "--by", "model,option_order", "--resamples", "20"], in: work.url)).stdout.contains(
+                "Position bias"))
 
         let missing = try hvae(["compare", "model", "ideal", "nobody"], in: work.url)
         #expect(missing.status != 0)

@@ -6,13 +6,16 @@ import Testing
 /// Per trial of a run, every result column, keyed by cell and replicate.
 func results(_ db: DatabaseQueue, run: Int64) throws -> [String] {
     try db.read { db in
-        try String.fetchAll(db, sql: """
-            SELECT model || '|' || value || '|' || goal || '|' || option_order || '|' || trial || '|' || status || '|' ||
-                   quote(angle) || '|' || quote(category) || '|' || quote(hit) || '|' || quote(vr) || '|' ||
-                   quote(angular_error) || '|' || quote(transitive) || '|' || quote(invalid_items) || '|' ||
-                   quote(mean_self) || '|' || quote(mean_other)
-            FROM trial_results WHERE run_id = ? ORDER BY 1
-            """, arguments: [run])
+        try String.fetchAll(
+            db,
+            sql: """
+                SELECT model || '|' || value || '|' || goal || '|' || option_order || '|' || trial || '|' || status || \
+                '|' ||
+                       quote(angle) || '|' || quote(category) || '|' || quote(hit) || '|' || quote(vr) || '|' ||
+                       quote(angular_error) || '|' || quote(transitive) || '|' || quote(invalid_items) || '|' ||
+                       quote(mean_self) || '|' || quote(mean_other)
+                FROM trial_results WHERE run_id = ? ORDER BY 1
+                """, arguments: [run])
     }
 }
 
@@ -21,7 +24,9 @@ struct ReproduceTests {
     @Test("replay reproduces the quickstart run's trial_results exactly, bit for bit")
     func replayQuickstart() throws {
         let work = try WorkingDirectory()
-        #expect(try hvae(["run", repositoryRoot.appending(path: "examples/quickstart.yaml").path, "--quiet"], in: work.url).status == 0)
+        #expect(
+            try hvae(["run", repositoryRoot.appending(path: "examples/quickstart.yaml").path, "--quiet"], in: work.url)
+                .status == 0)
         let replay = try hvae(["reproduce", "1", "--replay", "--quiet", "--format", "csv"], in: work.url)
         #expect(replay.status == 0, "\(replay.stderr)")
         #expect(replay.stdout.contains("run 2: reproducing run 1 (quickstart) from its stored replies"))
@@ -29,22 +34,30 @@ struct ReproduceTests {
         let original = try results(db, run: 1)
         #expect(original.count == 320)
         #expect(try results(db, run: 2) == original)
-        let link = try db.read { db in try Row.fetchOne(db, sql: "SELECT reproduces_run_id, replay, status FROM runs WHERE id = 2")! }
+        let link = try db.read { db in
+            try Row.fetchOne(db, sql: "SELECT reproduces_run_id, replay, status FROM runs WHERE id = 2")!
+        }
         #expect(link["reproduces_run_id"] == 1)
         #expect(link["replay"] == 1)
         #expect(link["status"] == "finished")
         // The comparison shows no difference anywhere.
-        let differences = replay.stdout.components(separatedBy: "\r\n").filter { $0.hasPrefix("ideal,") || $0.hasPrefix("noisy,") }
-            .map { $0.split(separator: ",", omittingEmptySubsequences: false)[5] }
+        let differences = replay.stdout.components(separatedBy: "\r\n").filter {
+            $0.hasPrefix("ideal,") || $0.hasPrefix("noisy,")
+        }
+        .map { $0.split(separator: ",", omittingEmptySubsequences: false)[5] }
         #expect(differences.count == 16)
         #expect(differences.allSatisfy { Double($0) == 0 })
     }
 
     @Test("a replay of an API run calls no model: it works with the server gone")
     func replayWithoutServer() throws {
-        let server = try ModelAPIServer(api: .openai) { _, n in .reply(["I value fairness.", "A", "E: 68, 93", "The answer is I."][n % 4]) }
+        let server = try ModelAPIServer(api: .openai) { _, n in
+            .reply(["I value fairness.", "A", "E: 68, 93", "The answer is I."][n % 4])
+        }
         let work = try WorkingDirectory()
-        try work.write("api.yaml", servedExperiment(name: "api", trials: 1, values: ["prosocial", "altruistic"], server: server.baseURL))
+        try work.write(
+            "api.yaml",
+            servedExperiment(name: "api", trials: 1, values: ["prosocial", "altruistic"], server: server.baseURL))
         #expect(try hvae(["run", "api.yaml", "--quiet"], in: work.url).status == 0)
         let calls = server.requests.count
         server.stop()
@@ -54,13 +67,23 @@ struct ReproduceTests {
         let db = try DatabaseQueue(path: work.path("hvae.sqlite"))
         #expect(try results(db, run: 2) == (try results(db, run: 1)))
         let modelIDs = try db.read { db in
-            try String.fetchAll(db, sql: "SELECT DISTINCT c.provider_model_id FROM model_calls c JOIN trials t ON t.id = c.trial_id WHERE t.run_id = 2")
+            try String.fetchAll(
+                db,
+                sql:
+                    """
+                    SELECT DISTINCT c.provider_model_id FROM model_calls c JOIN trials t ON t.id = c.trial_id WHERE \
+                    t.run_id = 2
+                    """
+            )
         }
         #expect(modelIDs == ["scripted-model-1"])
         // Without --replay the models are called again, and the server is gone: the trials fail, the run says so.
         let live = try hvae(["reproduce", "1", "--quiet"], in: work.url)
         #expect(live.stdout.contains("run 3: reproducing run 1"))
-        #expect(try db.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM trials WHERE run_id = 3 AND status = 'failed'") } == 4)
+        #expect(
+            try db.read { db in
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM trials WHERE run_id = 3 AND status = 'failed'")
+            } == 4)
     }
 
     @Test("every run records the commit, machine and SQLite version that made it")
@@ -110,7 +133,8 @@ struct RescoreCommandTests {
     @Test("--dry-run lists the readings that would change and writes nothing; rescore adds them")
     func rescore() throws {
         let work = try WorkingDirectory()
-        try work.write("q.yaml", "name: q\ntrials: 1\nvalues: [prosocial]\ngoal: with\nmodels:\n  - name: a\n    agent: fixed\n")
+        try work.write(
+            "q.yaml", "name: q\ntrials: 1\nvalues: [prosocial]\ngoal: with\nmodels:\n  - name: a\n    agent: fixed\n")
         #expect(try hvae(["run", "q.yaml", "--quiet"], in: work.url).status == 0)
         let db = try DatabaseQueue(path: work.path("hvae.sqlite"))
         // Forget the reading of one reply, as if it had been stored before the parser existed.
@@ -120,9 +144,14 @@ struct RescoreCommandTests {
             return id
         }
         // A fresh connection for each look, so nothing cached in this process hides what hvae wrote.
-        let counts = { try DatabaseQueue(path: work.path("hvae.sqlite")).read { db in
-            [try Int.fetchOne(db, sql: "SELECT count(*) FROM answers")!, try Int.fetchOne(db, sql: "SELECT count(*) FROM trial_scores")!]
-        } }
+        let counts = {
+            try DatabaseQueue(path: work.path("hvae.sqlite")).read { db in
+                [
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM answers")!,
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM trial_scores")!,
+                ]
+            }
+        }
         let before = try counts()
         let dry = try hvae(["rescore", "--dry-run"], in: work.url)
         #expect(dry.status == 0, "\(dry.stderr)")
@@ -145,11 +174,14 @@ struct MergeTests {
     /// order, which moves the last bits of a mean (about 1e-15).
     func summary(_ path: String) throws -> [String] {
         try DatabaseQueue(path: path).read { db in
-            try String.fetchAll(db, sql: """
-                SELECT model || '|' || value || '|' || goal || '|' || n || '|' || n_complete || '|' || round(mean_vr, 9) || '|' ||
-                       round(sd_vr, 9) || '|' || round(mean_angle, 9) || '|' || round(hit_rate, 9)
-                FROM vr_summary ORDER BY model, value, goal
-                """)
+            try String.fetchAll(
+                db,
+                sql: """
+                    SELECT model || '|' || value || '|' || goal || '|' || n || '|' || n_complete || '|' || \
+                    round(mean_vr, 9) || '|' ||
+                           round(sd_vr, 9) || '|' || round(mean_angle, 9) || '|' || round(hit_rate, 9)
+                    FROM vr_summary ORDER BY model, value, goal
+                    """)
         }
     }
 
@@ -167,23 +199,35 @@ struct MergeTests {
         #expect(try summary(work.path("m.sqlite")) == (try summary(work.path("whole.sqlite"))))
 
         let db = try DatabaseQueue(path: work.path("m.sqlite"))
-        let counts = { try db.read { db in
-            [try Int.fetchOne(db, sql: "SELECT count(*) FROM runs")!, try Int.fetchOne(db, sql: "SELECT count(*) FROM trials")!,
-             try Int.fetchOne(db, sql: "SELECT count(*) FROM model_calls")!, try Int.fetchOne(db, sql: "SELECT count(*) FROM texts")!]
-        } }
+        let counts = {
+            try db.read { db in
+                [
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM runs")!,
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM trials")!,
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM model_calls")!,
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM texts")!,
+                ]
+            }
+        }
         let before = try counts()
         #expect(before[0] == 1)
         // Texts are stored once: as many as in the unsharded database.
-        let wholeTexts = try DatabaseQueue(path: work.path("whole.sqlite")).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM texts")! }
+        let wholeTexts = try DatabaseQueue(path: work.path("whole.sqlite")).read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM texts")!
+        }
         #expect(before[3] == wholeTexts)
-        #expect(try hvae(["merge", "a.sqlite", "b.sqlite", "-o", "m.sqlite"], in: work.url).stdout.contains("0 trial(s) and 0 call(s) copied"))
+        #expect(
+            try hvae(["merge", "a.sqlite", "b.sqlite", "-o", "m.sqlite"], in: work.url).stdout.contains(
+                "0 trial(s) and 0 call(s) copied"))
         #expect(try counts() == before)
         // Every call's full request still rebuilds after renumbering.
         let broken = try db.read { db in
-            try Int.fetchOne(db, sql: """
-                SELECT count(*) FROM model_calls AS c LEFT JOIN turns AS t ON t.id = c.request_turn_id
-                WHERE t.id IS NULL OR t.trial_id <> c.trial_id
-                """)!
+            try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT count(*) FROM model_calls AS c LEFT JOIN turns AS t ON t.id = c.request_turn_id
+                    WHERE t.id IS NULL OR t.trial_id <> c.trial_id
+                    """)!
         }
         #expect(broken == 0)
     }
@@ -196,7 +240,8 @@ struct MergeTests {
         #expect(try hvae(["run", "q.yaml", "--db", "y.sqlite", "--quiet"], in: work.url).status == 0)
         #expect(try hvae(["merge", "x.sqlite", "y.sqlite", "-o", "m.sqlite"], in: work.url).status == 0)
         let runs = try DatabaseQueue(path: work.path("m.sqlite")).read { db in
-            try Row.fetchAll(db, sql: "SELECT id, (SELECT count(*) FROM trials WHERE run_id = runs.id) AS n FROM runs ORDER BY id")
+            try Row.fetchAll(
+                db, sql: "SELECT id, (SELECT count(*) FROM trials WHERE run_id = runs.id) AS n FROM runs ORDER BY id")
         }
         #expect(runs.map { $0["id"] as Int64 } == [1, 2])
         #expect(runs.allSatisfy { $0["n"] == 8 })
@@ -209,9 +254,11 @@ struct MergeTests {
         // Every input is checked before the output is created: a bad one, even after a good one,
         // leaves no new file behind.
         try FileManager.default.createDirectory(atPath: work.path("parts"), withIntermediateDirectories: false)
-        for (bad, message) in [("notes.sqlite", "notes.sqlite is not an SQLite database; name the hvae databases to merge"),
-                               ("absent.sqlite", "no database at absent.sqlite; name the hvae databases to merge"),
-                               ("parts", "parts is a folder, not a database file")] {
+        for (bad, message) in [
+            ("notes.sqlite", "notes.sqlite is not an SQLite database; name the hvae databases to merge"),
+            ("absent.sqlite", "no database at absent.sqlite; name the hvae databases to merge"),
+            ("parts", "parts is a folder, not a database file"),
+        ] {
             let result = try hvae(["merge", "x.sqlite", bad, "-o", "new.sqlite"], in: work.url)
             #expect(result.status != 0)
             #expect(result.stderr.contains(message), "\(result.stderr)")
@@ -236,7 +283,9 @@ struct DatabaseCareTests {
         #expect(healthy.stdout.contains("; current)"))
 
         let db = try DatabaseQueue(path: work.path("hvae.sqlite"))
-        try db.write { db in try db.execute(sql: "INSERT INTO texts VALUES ('\(String(repeating: "a", count: 64))', 'lost')") }
+        try db.write { db in
+            try db.execute(sql: "INSERT INTO texts VALUES ('\(String(repeating: "a", count: 64))', 'lost')")
+        }
         let sick = try hvae(["db", "check"], in: work.url)
         #expect(sick.status == 1)
         #expect(sick.stdout.contains("orphan texts: 1"))
@@ -265,9 +314,69 @@ struct CacheCommandTests {
         let show = try hvae(["show", "2"], in: work.url)
         #expect(show.stdout.contains("cache hits"))
         let row = try #require(show.stdout.split(separator: "\n").first { $0.hasPrefix("a ") })
-        #expect(row.split(separator: " ", omittingEmptySubsequences: true).prefix(4).map(String.init) == ["a", "reference", "15", "15"])
-        #expect(try DatabaseQueue(path: work.path("hvae.sqlite")).read { db in
-            try String.fetchOne(db, sql: "SELECT experiment_json FROM runs WHERE id = 1")!
-        }.contains("\"cache\":true"))
+        #expect(
+            row.split(separator: " ", omittingEmptySubsequences: true).prefix(4).map(String.init) == [
+                "a", "reference", "15", "15",
+            ])
+        #expect(
+            try DatabaseQueue(path: work.path("hvae.sqlite")).read { db in
+                try String.fetchOne(db, sql: "SELECT experiment_json FROM runs WHERE id = 1")!
+            }.contains("\"cache\":true"))
+    }
+
+    @Test(
+        """
+        a merged database keeps every row and column: its cache hits, request keys and replay links, and it serves the \
+        cache
+        """
+    )
+    func mergeKeepsTheCache() throws {
+        let work = try WorkingDirectory()
+        try work.write("q.yaml", "name: q\ntrials: 1\nvalues: [prosocial]\nmodels:\n  - name: a\n    agent: noisy\n")
+        #expect(try hvae(["run", "q.yaml", "--cache", "--quiet", "--db", "a.sqlite"], in: work.url).status == 0)
+        #expect(try hvae(["run", "q.yaml", "--cache", "--quiet", "--db", "a.sqlite"], in: work.url).status == 0)
+        #expect(try hvae(["reproduce", "1", "--replay", "--quiet", "--db", "a.sqlite"], in: work.url).status == 0)
+        let merge = try hvae(["merge", "a.sqlite", "-o", "merged.sqlite"], in: work.url)
+        #expect(merge.status == 0, "\(merge.stderr)")
+
+        // Merged into an empty file, every table holds the same rows, column for column.
+        let source = try DatabaseQueue(path: work.path("a.sqlite"))
+        let merged = try DatabaseQueue(path: work.path("merged.sqlite"))
+        let tables = try source.read { db in
+            try String.fetchAll(
+                db,
+                sql: """
+                    SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> \
+                    'grdb_migrations'
+                    ORDER BY name
+                    """)
+        }
+        #expect(tables.contains("model_calls") && tables.contains("runs"))
+        for table in tables {
+            // Provenance of the run itself (machine, created) may differ by design; the rest must not.
+            let query = "SELECT * FROM \(table) ORDER BY 1, 2"
+            let before = try source.read { db in try Row.fetchAll(db, sql: query) }
+            let after = try merged.read { db in try Row.fetchAll(db, sql: query) }
+            #expect(before.count == after.count, "\(table): \(before.count) rows, merged \(after.count)")
+            #expect(before == after, "\(table) differs after the merge")
+        }
+        let hits = try merged.read { db in
+            (
+                try Int.fetchOne(
+                    db,
+                    sql:
+                        """
+                        SELECT sum(c.cache_hit) FROM model_calls AS c JOIN trials AS t ON t.id = c.trial_id WHERE \
+                        t.run_id = 2
+                        """
+                )!,
+                try Int.fetchOne(db, sql: "SELECT count(request_key) FROM model_calls")!,
+                try Int64.fetchOne(db, sql: "SELECT reproduces_run_id FROM runs WHERE id = 3")
+            )
+        }
+        #expect(hits.0 == 15 && hits.1 == 45 && hits.2 == 1, "\(hits.0) \(hits.1) \(String(describing: hits.2))")
+        // And the merged file serves its cache to the next run.
+        let again = try hvae(["run", "q.yaml", "--cache", "--quiet", "--db", "merged.sqlite"], in: work.url)
+        #expect(again.stdout.contains("15 model calls (15 from the cache)"), "\(again.stdout)")
     }
 }

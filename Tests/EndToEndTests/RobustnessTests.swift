@@ -12,8 +12,9 @@ func waitForCalls(_ calls: Int, in path: String) throws {
             var configuration = Configuration()
             configuration.readonly = true
             if let queue = try? DatabaseQueue(path: path, configuration: configuration),
-               let count = try? queue.read({ db in try Int.fetchOne(db, sql: "SELECT count(*) FROM model_calls") }),
-               count >= calls {
+                let count = try? queue.read({ db in try Int.fetchOne(db, sql: "SELECT count(*) FROM model_calls") }),
+                count >= calls
+            {
                 try? queue.close()
                 return
             }
@@ -26,13 +27,16 @@ func waitForCalls(_ calls: Int, in path: String) throws {
 /// Per trial: its cell, status, VR and its successful replies in order.
 func fingerprint(_ path: String) throws -> [String] {
     try DatabaseQueue(path: path).read { db in
-        try String.fetchAll(db, sql: """
-            SELECT r.model || '|' || r.value || '|' || r.goal || '|' || r.trial || '|' || r.status || '|' ||
-                   coalesce(round(r.vr, 9), '-') || '|' ||
-                   (SELECT group_concat(step || ':' || reply, ';') FROM
-                       (SELECT step, reply FROM call_log WHERE trial_id = r.trial_id AND reply IS NOT NULL ORDER BY call_id))
-            FROM trial_results AS r ORDER BY 1
-            """)
+        try String.fetchAll(
+            db,
+            sql: """
+                SELECT r.model || '|' || r.value || '|' || r.goal || '|' || r.trial || '|' || r.status || '|' ||
+                       coalesce(round(r.vr, 9), '-') || '|' ||
+                       (SELECT group_concat(step || ':' || reply, ';') FROM
+                           (SELECT step, reply FROM call_log WHERE trial_id = r.trial_id AND reply IS NOT NULL ORDER \
+                BY call_id))
+                FROM trial_results AS r ORDER BY 1
+                """)
     }
 }
 
@@ -50,8 +54,9 @@ struct RobustnessTests {
             agent: random
         """
 
-    @Test("kill -9 at any moment, then resume: the same complete trials as an uninterrupted run, none twice",
-          arguments: [40, 600, 1200])
+    @Test(
+        "kill -9 at any moment, then resume: the same complete trials as an uninterrupted run, none twice",
+        arguments: [40, 600, 1200])
     func killThenResume(afterCalls: Int) throws {
         let work = try WorkingDirectory()
         try work.write("long.yaml", Self.experiment)
@@ -62,20 +67,29 @@ struct RobustnessTests {
         victim.signal(SIGKILL)
         let killed = try victim.wait()
         #expect(killed.status != 0)
+        // The run's id reached stdout (a file here, so fully buffered) before its first call.
+        #expect(killed.stdout.hasPrefix("run 1: long, 256 trials on 2 model(s)"), "\(killed.stdout)")
         // Still stored as running; the listing says its process is gone.
         let listed = try hvae(["runs", "--db", "cut.sqlite"], in: work.url).stdout
-        #expect(listed.contains("  long  stalled ") && listed.contains("stalled: stored as running, but its process is gone"), "\(listed)")
-        #expect(try hvae(["show", "1", "--db", "cut.sqlite"], in: work.url).stdout
-            .contains("  status:      running, but its process is gone (killed or crashed); `hvae resume 1` continues it"))
+        #expect(
+            listed.contains("  long  stalled ")
+                && listed.contains("stalled: stored as running, but its process is gone"), "\(listed)")
+        #expect(
+            try hvae(["show", "1", "--db", "cut.sqlite"], in: work.url).stdout
+                .contains(
+                    "  status:      running, but its process is gone (killed or crashed); `hvae resume 1` continues it")
+        )
 
         let resumed = try hvae(["resume", "1", "--db", "cut.sqlite", "--quiet"], in: work.url)
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stdout.contains("run 1: resuming long"))
         #expect(try fingerprint(work.path("cut.sqlite")) == (try fingerprint(work.path("whole.sqlite"))))
         let counts = try DatabaseQueue(path: work.path("cut.sqlite")).read { db in
-            (try Int.fetchOne(db, sql: "SELECT count(*) FROM model_calls")!,
-             try Int.fetchOne(db, sql: "SELECT count(*) FROM trials WHERE status = 'complete'")!,
-             try String.fetchOne(db, sql: "SELECT status FROM runs")!)
+            (
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM model_calls")!,
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM trials WHERE status = 'complete'")!,
+                try String.fetchOne(db, sql: "SELECT status FROM runs")!
+            )
         }
         let wholeCalls = try DatabaseQueue(path: work.path("whole.sqlite")).read { db in
             try Int.fetchOne(db, sql: "SELECT count(*) FROM model_calls")!
@@ -86,8 +100,9 @@ struct RobustnessTests {
     }
 
     /// SIGTERM is what a batch scheduler (SLURM, for one) sends at a job's time limit.
-    @Test("Ctrl-C or SIGTERM marks the run interrupted and prints how to resume it",
-          arguments: [(SIGINT, 130, "interrupted"), (SIGTERM, 143, "terminated")])
+    @Test(
+        "Ctrl-C or SIGTERM marks the run interrupted and prints how to resume it",
+        arguments: [(SIGINT, 130, "interrupted"), (SIGTERM, 143, "terminated")])
     func interrupt(signal: Int32, exitStatus: Int32, word: String) throws {
         let work = try WorkingDirectory()
         try work.write("long.yaml", Self.experiment)
@@ -96,7 +111,9 @@ struct RobustnessTests {
         running.signal(signal)
         let result = try running.wait()
         #expect(result.status == exitStatus)
-        #expect(result.stderr.contains("\(word): run 1 stopped; every completed call is kept. Resume it with: hvae resume 1 --db int.sqlite"))
+        #expect(
+            result.stderr.contains(
+                "\(word): run 1 stopped; every completed call is kept. Resume it with: hvae resume 1 --db int.sqlite"))
         let stored = try DatabaseQueue(path: work.path("int.sqlite")).read { db in
             try String.fetchOne(db, sql: "SELECT status || ' ' || coalesce(owner, 'no owner') FROM runs")
         }
@@ -113,33 +130,45 @@ struct RobustnessTests {
         // the first run is surely still running when the second command starts.
         let state = Mutex((released: false, calls: 0))
         let server = try ModelAPIServer(api: .openai) { _, _ in
-            let held = state.withLock { state in state.calls += 1; return !state.released && state.calls > 4 }
+            let held = state.withLock { state in
+                state.calls += 1
+                return !state.released && state.calls > 4
+            }
             let deadline = Date().addingTimeInterval(120)
-            if held { while !state.withLock({ $0.released }), Date() < deadline { Thread.sleep(forTimeInterval: 0.01) } }
+            if held {
+                while !state.withLock({ $0.released }), Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+            }
             return .reply("E")
         }
         defer { server.stop() }
         let work = try WorkingDirectory()
-        try work.write("long.yaml", servedExperiment(name: "long", trials: 1, values: ["prosocial"], server: server.baseURL))
+        try work.write(
+            "long.yaml", servedExperiment(name: "long", trials: 1, values: ["prosocial"], server: server.baseURL))
         let running = try RunningHvae(["run", "long.yaml", "--db", "busy.sqlite", "--quiet"], in: work.url)
         try waitForCalls(4, in: work.path("busy.sqlite"))
         let show = try hvae(["show", "1", "--db", "busy.sqlite"], in: work.url)
-        #expect(show.stdout.contains("  status:      running\n  owner:       ")
+        #expect(
+            show.stdout.contains("  status:      running\n  owner:       ")
                 && show.stdout.contains(" \(running.process.processIdentifier) (host and pid"), "\(show.stdout)")
         #expect(try hvae(["runs", "--db", "busy.sqlite"], in: work.url).stdout.contains("  long  running "))
         for arguments in [["resume", "1"], ["run", "long.yaml", "--resume"]] {
             let second = try hvae(arguments + ["--db", "busy.sqlite", "--quiet"], in: work.url)
             #expect(second.status != 0)
-            #expect(second.stderr.hasPrefix("Error: run 1 is being run by hvae process \(running.process.processIdentifier) on "),
-                    "\(second.stderr)")
+            #expect(
+                second.stderr.hasPrefix(
+                    "Error: run 1 is being run by hvae process \(running.process.processIdentifier) on "),
+                "\(second.stderr)")
             #expect(second.stdout.isEmpty, "\(second.stdout)")
         }
         state.withLock { $0.released = true }
         let first = try running.wait()
         #expect(first.status == 0, "\(first.stderr)")
         let (runs, owner, trials) = try DatabaseQueue(path: work.path("busy.sqlite")).read { db in
-            (try String.fetchAll(db, sql: "SELECT status FROM runs"), try String.fetchOne(db, sql: "SELECT coalesce(owner, 'none') FROM runs"),
-             try String.fetchAll(db, sql: "SELECT DISTINCT status FROM trials"))
+            (
+                try String.fetchAll(db, sql: "SELECT status FROM runs"),
+                try String.fetchOne(db, sql: "SELECT coalesce(owner, 'none') FROM runs"),
+                try String.fetchAll(db, sql: "SELECT DISTINCT status FROM trials")
+            )
         }
         #expect(runs == ["finished"])
         #expect(owner == "none")
@@ -150,12 +179,16 @@ struct RobustnessTests {
     func secretsStayOut() throws {
         let secret = "sk-e2e-SECRET-4d9f2c"
         let server = try ModelAPIServer(api: .openai) { request, _ in
-            request.headers["authorization"] == "Bearer \(secret)" ? .reply("E") : .error(status: 401, message: "bad key")
+            request.headers["authorization"] == "Bearer \(secret)"
+                ? .reply("E") : .error(status: 401, message: "bad key")
         }
         defer { server.stop() }
         let work = try WorkingDirectory()
-        try work.write("api.yaml", servedExperiment(name: "api", trials: 2, server: server.baseURL, model: "local-test",
-                                                    extra: "api_key_env: HVAE_E2E_KEY"))
+        try work.write(
+            "api.yaml",
+            servedExperiment(
+                name: "api", trials: 2, server: server.baseURL, model: "local-test",
+                extra: "api_key_env: HVAE_E2E_KEY"))
         let env = ["HVAE_E2E_KEY": secret]
         let run = try hvae(["run", "api.yaml", "--db", "api.sqlite"], in: work.url, environment: env)
         #expect(run.status == 0, "\(run.stderr)")
@@ -166,7 +199,8 @@ struct RobustnessTests {
             outputs += [result.stdout, result.stderr]
         }
         for text in outputs { #expect(!text.contains(secret)) }
-        for file in try FileManager.default.contentsOfDirectory(atPath: work.url.path) where file.hasPrefix("api.sqlite") {
+        for file in try FileManager.default.contentsOfDirectory(atPath: work.url.path)
+        where file.hasPrefix("api.sqlite") {
             let bytes = try Data(contentsOf: work.url.appending(path: file))
             #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(file) contains the key")
         }
@@ -190,23 +224,30 @@ struct RobustnessTests {
         }
         defer { server.stop() }
         let work = try WorkingDirectory()
-        try work.write("api.yaml", servedExperiment(name: "api", trials: 2, values: ["prosocial", "competitive"], server: server.baseURL,
-                                                    extra: "max_retries: 0\nconcurrency: 1"))
+        try work.write(
+            "api.yaml",
+            servedExperiment(
+                name: "api", trials: 2, values: ["prosocial", "competitive"], server: server.baseURL,
+                extra: "max_retries: 0\nconcurrency: 1"))
         let failed = try hvae(["run", "api.yaml", "--db", "f.sqlite", "--quiet"], in: work.url)
         #expect(failed.status == 1)
         #expect(failed.stdout.contains("finished: 0 complete, 0 incomplete, 8 failed"))
         // The most common error first, then two others; the two not shown are counted.
         let lines = failed.stdout.split(separator: "\n").filter { $0.hasPrefix("  ") }
         #expect(lines.count == 4, "\(failed.stdout)")
-        #expect(lines.first?.hasPrefix("  4 failed: ") == true && lines.first?.contains("500") == true
+        #expect(
+            lines.first?.hasPrefix("  4 failed: ") == true && lines.first?.contains("500") == true
                 && lines.first?.contains("the GPUs are on fire (5)") == true, "\(failed.stdout)")
         #expect(lines.dropFirst().prefix(2).allSatisfy { $0.hasPrefix("  1 failed: ") })
         #expect(lines.last == "  (and 2 other errors: SELECT error FROM trials WHERE run_id = 1 AND status = 'failed')")
-        #expect(failed.stdout.contains("run 1 has failed trials; continue it, from where each stopped, with: hvae resume 1 --db f.sqlite"))
+        #expect(
+            failed.stdout.contains(
+                "run 1 has failed trials; continue it, from where each stopped, with: hvae resume 1 --db f.sqlite"))
         // No complete trial: the study table in JSON has null means, not empty strings.
         let study = try hvae(["report", "--layout", "study", "--format", "json", "--db", "f.sqlite"], in: work.url)
         let rows = try JSONSerialization.jsonObject(with: Data(study.stdout.utf8)) as? [[String: Any]]
-        #expect(rows?.first?["prosocial_mean_vr"] is NSNull && rows?.first?["prosocial_n"] as? Int == 2, "\(study.stdout)")
+        #expect(
+            rows?.first?["prosocial_mean_vr"] is NSNull && rows?.first?["prosocial_n"] as? Int == 2, "\(study.stdout)")
         let show = try hvae(["show", "1", "--db", "f.sqlite"], in: work.url)
         #expect(show.stdout.contains("  trials:      8 (8 failed)\n    4 failed: "), "\(show.stdout)")
 
@@ -224,7 +265,9 @@ struct RobustnessTests {
         try work.write("api.yaml", "name: api\nmodels:\n  - name: gpt\n    provider: openai\n    model: gpt-4o\n")
         let result = try hvae(["run", "api.yaml"], in: work.url, environment: ["OPENAI_API_KEY": ""])
         #expect(result.status != 0)
-        #expect(result.stderr.contains("model 'gpt': the environment variable OPENAI_API_KEY holding the API key for gpt-4o is not set"))
+        #expect(
+            result.stderr.contains(
+                "model 'gpt': the environment variable OPENAI_API_KEY holding the API key for gpt-4o is not set"))
         #expect(!FileManager.default.fileExists(atPath: work.path("hvae.sqlite")))
     }
 }

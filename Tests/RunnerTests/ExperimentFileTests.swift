@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import SVO
+import Testing
+
 @testable import Runner
 
 @Suite("Experiment files")
@@ -23,7 +24,8 @@ struct ExperimentFileTests {
         #expect(experiment.optionOrders == [.original])
         #expect(experiment.maxAttempts == 3)
         #expect(experiment.templates == .standard)
-        #expect(experiment.models == [ModelSpec(name: "ideal", provider: .reference(ReferenceAgentSpec(agent: .ideal)))])
+        #expect(
+            experiment.models == [ModelSpec(name: "ideal", provider: .reference(ReferenceAgentSpec(agent: .ideal)))])
         #expect(experiment.plan.count == 1 * 4 * 2 * 1 * 10)
     }
 
@@ -34,6 +36,23 @@ struct ExperimentFileTests {
         let experiment = try ExperimentFile.load(path: path)
         #expect(experiment.models.map(\.name) == ["ideal", "noisy", "fixed-A", "stubborn-prosocial"])
         #expect(experiment.plan.count == 320)
+    }
+
+    @Test("every example file parses, and the local ones keep max_tokens high enough for a value description")
+    func examples() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appending(path: "examples")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".yaml") }
+            .sorted()
+        #expect(files.contains("local.yaml") && files.contains("local-both.yaml"))
+        for file in files {
+            let experiment = try ExperimentFile.load(path: folder.appending(path: file).path)
+            for model in experiment.models {
+                if let api = model.provider.api, file.hasPrefix("local") {
+                    #expect((api.maxTokens ?? 0) >= 200, "\(file): \(model.name) max_tokens \(api.maxTokens ?? 0)")
+                }
+            }
+        }
     }
 
     @Test("canonical JSON is stable and decodes back to the same experiment")
@@ -51,7 +70,9 @@ struct ExperimentFileTests {
     func seeds() throws {
         let one = try ExperimentFile.parse(yaml: Self.minimal)
         let two = try ExperimentFile.parse(yaml: Self.minimal + "\n  - name: other\n    agent: random\n")
-        func seeds(_ experiment: Experiment) -> [Int64] { experiment.plan.ordinals().map { experiment.plan.trial(at: $0).seed } }
+        func seeds(_ experiment: Experiment) -> [Int64] {
+            experiment.plan.ordinals().map { experiment.plan.trial(at: $0).seed }
+        }
         let seedsOne = seeds(one)
         #expect(Set(seedsOne).count == seedsOne.count)
         #expect(Array(seeds(two).prefix(seedsOne.count)) == seedsOne)
@@ -61,16 +82,17 @@ struct ExperimentFileTests {
 
     @Test("the plan lists every cell once, in the study's order, and slices cover it exactly", arguments: [1, 2, 3, 7])
     func plan(slices: Int) throws {
-        let experiment = try ExperimentFile.parse(yaml: """
-            name: plan
-            trials: 3
-            option_orders: [original, reversed]
-            models:
-              - name: a
-                agent: ideal
-              - name: b
-                agent: random
-            """)
+        let experiment = try ExperimentFile.parse(
+            yaml: """
+                name: plan
+                trials: 3
+                option_orders: [original, reversed]
+                models:
+                  - name: a
+                    agent: ideal
+                  - name: b
+                    agent: random
+                """)
         let plan = experiment.plan
         #expect(plan.total == 2 * 4 * 2 * 2 * 3)
         let all = plan.ordinals().map { plan.trial(at: $0) }
@@ -98,22 +120,90 @@ struct ExperimentFileTests {
     }
 
     static let badFiles: [(String, String)] = [
-        ("name: x\nmodels:\n  - name: a\n    agent: ideal\ntrails: 3\n", "<experiment>:5: trails: unknown key (did you mean 'trials'?); allowed here: cache, concurrency, description, goal, instrument, max_attempts, max_calls, max_cost, models, name, option_orders, seed, templates, trials, value_assignment, values"),
-        ("name: x\ntrials: many\nmodels:\n  - name: a\n    agent: ideal\n", "<experiment>:2: trials: expected a whole number, found 'many'"),
-        ("name: x\ntrials: 0\nmodels:\n  - name: a\n    agent: ideal\n", "<experiment>:2: trials: must be between 1 and 100000, found 0"),
-        ("name: x\nmodels:\n  - name: a\n    agent: idel\n", "<experiment>:4: models[0].agent: expected one of ideal, noisy, fixed, stubborn, random, found 'idel'"),
-        ("name: x\nmodels:\n  - name: a\n    agent: fixed\n    letter: J\n", "<experiment>:5: models[0].letter: expected one letter from A to I, found 'J'"),
-        ("name: x\nmodels:\n  - name: a\n    agent: ideal\n    temperature: 3\n", "<experiment>:5: models[0].temperature: unknown key; the ideal reference agent takes agent, name, provider, varied_replies"),
-        ("name: x\nmodels:\n  - name: a\n    agent: ideal\n  - name: a\n    agent: random\n", "<experiment>:5: models[1].name: 'a' is used twice; model names must be unique"),
-        ("name: x\nvalues: [prosocial, selfish]\nmodels:\n  - name: a\n    agent: ideal\n", "<experiment>:2: values[1]: expected one of altruistic, prosocial, individualistic, competitive, found 'selfish'"),
-        ("name: x\nvalues: [prosocial, prosocial]\nmodels:\n  - name: a\n    agent: ideal\n", "<experiment>:2: values[1]: 'prosocial' appears twice"),
-        ("name: x\ngoal: sometimes\nmodels:\n  - name: a\n    agent: ideal\n", "<experiment>:2: goal: expected with, without or both, found 'sometimes'"),
+        (
+            "name: x\nmodels:\n  - name: a\n    agent: ideal\ntrails: 3\n",
+            """
+            <experiment>:5: trails: unknown key (did you mean 'trials'?); allowed here: cache, concurrency, \
+            description, goal, instrument, max_attempts, max_calls, max_cost, models, name, option_orders, seed, \
+            templates, trials, value_assignment, values
+            """
+        ),
+        (
+            "name: x\ntrials: many\nmodels:\n  - name: a\n    agent: ideal\n",
+            "<experiment>:2: trials: expected a whole number, found 'many'"
+        ),
+        (
+            "name: x\ntrials: 0\nmodels:\n  - name: a\n    agent: ideal\n",
+            "<experiment>:2: trials: must be between 1 and 100000, found 0"
+        ),
+        (
+            "name: x\nmodels:\n  - name: a\n    agent: idel\n",
+            "<experiment>:4: models[0].agent: expected one of ideal, noisy, fixed, stubborn, random, found 'idel'"
+        ),
+        (
+            "name: x\nmodels:\n  - name: a\n    agent: fixed\n    letter: J\n",
+            "<experiment>:5: models[0].letter: expected one letter from A to I, found 'J'"
+        ),
+        (
+            "name: x\nmodels:\n  - name: a\n    agent: ideal\n    temperature: 3\n",
+            """
+            <experiment>:5: models[0].temperature: unknown key; the ideal reference agent takes agent, name, provider, \
+            varied_replies
+            """
+        ),
+        (
+            "name: x\nmodels:\n  - name: a\n    agent: ideal\n  - name: a\n    agent: random\n",
+            "<experiment>:5: models[1].name: 'a' is used twice; model names must be unique"
+        ),
+        (
+            "name: x\nvalues: [prosocial, selfish]\nmodels:\n  - name: a\n    agent: ideal\n",
+            """
+            <experiment>:2: values[1]: expected one of altruistic, prosocial, individualistic, competitive, found \
+            'selfish'
+            """
+        ),
+        (
+            "name: x\nvalues: [prosocial, prosocial]\nmodels:\n  - name: a\n    agent: ideal\n",
+            "<experiment>:2: values[1]: 'prosocial' appears twice"
+        ),
+        (
+            "name: x\ngoal: sometimes\nmodels:\n  - name: a\n    agent: ideal\n",
+            "<experiment>:2: goal: expected with, without or both, found 'sometimes'"
+        ),
         ("name: x\nmodels: []\n", "<experiment>:2: models: list at least one model"),
         ("models:\n  - name: a\n    agent: ideal\n", "<experiment>:1: name: is required"),
-        ("name: x\nmodels:\n  - name: a\n    provider: openia\n", "<experiment>:4: models[0].provider: unknown provider 'openia'; expected reference, openai or anthropic"),
-        ("name: x\ntemplates:\n  item: \"{{choices}}\"\nmodels:\n  - name: a\n    agent: ideal\n", "<experiment>:3: templates.item: unknown placeholder {{choices}}; this template may use {{goal}}, {{item_count}}, {{number}}, {{options}}, {{ordinal}}, {{value}}"),
-        ("name: x\ntemplates:\n  item: Pick one.\nmodels:\n  - name: a\n    agent: ideal\n", "<experiment>:3: templates.item: must contain {{options}}, or the model never sees the options"),
+        (
+            "name: x\nmodels:\n  - name: a\n    provider: openia\n",
+            "<experiment>:4: models[0].provider: unknown provider 'openia'; expected reference, openai or anthropic"
+        ),
+        (
+            "name: x\ntemplates:\n  item: \"{{choices}}\"\nmodels:\n  - name: a\n    agent: ideal\n",
+            """
+            <experiment>:3: templates.item: unknown placeholder {{choices}}; this template may use {{goal}}, \
+            {{item_count}}, {{number}}, {{options}}, {{ordinal}}, {{value}}
+            """
+        ),
+        (
+            "name: x\ntemplates:\n  item: Pick one.\nmodels:\n  - name: a\n    agent: ideal\n",
+            "<experiment>:3: templates.item: must contain {{options}}, or the model never sees the options"
+        ),
         ("name: [x\n", "<experiment>:2: not valid YAML: did not find expected ',' or ']'"),
+        (
+            "name: x\nmodels:\n\t- name: a\n    agent: ideal\n",
+            "<experiment>:3: a tab indents this line; YAML indents with spaces only, so replace the tab with spaces"
+        ),
+        (
+            "name: x\nmodels:\n  - name: a\n  \t  agent: ideal\n",
+            "<experiment>:4: a tab indents this line; YAML indents with spaces only, so replace the tab with spaces"
+        ),
+        (
+            "name: x\ndescription: \"never closed\ntrials: 2\nmodels:\n  - name: a\n    agent: ideal\n",
+            "<experiment>:2: the double quote opened on this line is never closed; add the closing quote"
+        ),
+        (
+            "name: x\nmodels:\n  - name: 'a\n    agent: ideal\n",
+            "<experiment>:3: the single quote opened on this line is never closed; add the closing quote"
+        ),
         ("- just\n- a list\n", "<experiment>:1: the file must be a mapping of keys (name:, models:, ...)"),
     ]
 
@@ -138,18 +228,20 @@ struct ExperimentFileTests {
 
 @Suite("Prompt templates")
 struct PromptTemplateTests {
-    @Test("placeholders are filled in one pass; unknown, unclosed and spaced ones behave as documented", arguments: [
-        ("Be {{value}}.", "Be prosocial."),
-        ("{{value}}{{value}}", "prosocialprosocial"),
-        ("{{ value }} and {{ordinal}}", "prosocial and third"),
-        ("{{unknown}} stays", "{{unknown}} stays"),
-        ("open {{value", "open {{value"),
-        ("θ {{value}} 🙂 — {{ordinal}}!", "θ prosocial 🙂 — third!"),
-        ("{value} {{{value}}}", "{value} {{{value}}}"),   // the name read is "{value": unknown
-        ("", ""),
-        ("{{options}}", "A: 1, 2\n{{value}}"),   // a value is not rendered again
-        ("no placeholders at all", "no placeholders at all"),
-    ])
+    @Test(
+        "placeholders are filled in one pass; unknown, unclosed and spaced ones behave as documented",
+        arguments: [
+            ("Be {{value}}.", "Be prosocial."),
+            ("{{value}}{{value}}", "prosocialprosocial"),
+            ("{{ value }} and {{ordinal}}", "prosocial and third"),
+            ("{{unknown}} stays", "{{unknown}} stays"),
+            ("open {{value", "open {{value"),
+            ("θ {{value}} 🙂 — {{ordinal}}!", "θ prosocial 🙂 — third!"),
+            ("{value} {{{value}}}", "{value} {{{value}}}"),  // the name read is "{value": unknown
+            ("", ""),
+            ("{{options}}", "A: 1, 2\n{{value}}"),  // a value is not rendered again
+            ("no placeholders at all", "no placeholders at all"),
+        ])
     func render(template: String, expected: String) {
         let values = ["value": "prosocial", "ordinal": "third", "options": "A: 1, 2\n{{value}}"]
         #expect(PromptTemplates.render(template, values) == expected)

@@ -9,8 +9,10 @@ import Testing
 @testable import Runner
 
 /// An experiment of `trials` prosocial without-goal trials (7 calls each) on one model served by `server`.
-func apiExperiment(_ server: ModelAPIServer, provider: String = "openai", trials: Int = 1, extra: String = "",
-                   top: String = "") -> String {
+func apiExperiment(
+    _ server: ModelAPIServer, provider: String = "openai", trials: Int = 1, extra: String = "",
+    top: String = ""
+) -> String {
     """
     name: api
     trials: \(trials)
@@ -38,7 +40,8 @@ func runAPI(_ yaml: String) async throws -> (ScratchStore, Int64, RunOutcome) {
     let experiment = try ExperimentFile.parse(yaml: yaml)
     let runner = ExperimentRunner(store: scratch.store)
     let run = try await runner.createRun(experiment)
-    let providers = try ProviderFactory.makeAll(experiment, transport: URLSessionTransport(), environment: testEnvironment)
+    let providers = try ProviderFactory.makeAll(
+        experiment, transport: URLSessionTransport(), environment: testEnvironment)
     let outcome = try await runner.execute(runID: run.id!, experiment: experiment, providers: providers)
     return (scratch, run.id!, outcome)
 }
@@ -46,11 +49,15 @@ func runAPI(_ yaml: String) async throws -> (ScratchStore, Int64, RunOutcome) {
 /// The stored calls of a run, in order.
 func callRows(_ scratch: ScratchStore) throws -> [Row] {
     try scratch.reader.read { db in
-        try Row.fetchAll(db, sql: """
-            SELECT c.step, c.item, c.attempt, c.retry, c.http_status, c.system_fingerprint, c.error, c.provider_model_id, c.finish_reason,
-                   c.input_tokens, c.output_tokens, c.raw_response, c.started_at, c.finished_at, l.reply, l.parse_status
-            FROM model_calls AS c JOIN call_log AS l ON l.call_id = c.id ORDER BY c.id
-            """)
+        try Row.fetchAll(
+            db,
+            sql: """
+                SELECT c.step, c.item, c.attempt, c.retry, c.http_status, c.system_fingerprint, c.error, \
+                c.provider_model_id, c.finish_reason,
+                       c.input_tokens, c.output_tokens, c.raw_response, c.started_at, c.finished_at, l.reply, \
+                l.parse_status
+                FROM model_calls AS c JOIN call_log AS l ON l.call_id = c.id ORDER BY c.id
+                """)
     }
 }
 
@@ -63,11 +70,14 @@ struct ProviderTests {
     @Test("OpenAI wire format: request fields, key header, usage, model id and raw body stored; messy replies parsed")
     func openAIFormat() async throws {
         // Item 3's E is (68, 93); item 5's D is (81, 69), not the (85, 33) quoted with it: a conflict, re-asked.
-        let replies = ["I value fairness.", "A", "A:", "E: 68,93", "The answer is: E.", "D: 85,33\nThe answer is D.",
-                       "I prefer a fair split."]
+        let replies = [
+            "I value fairness.", "A", "A:", "E: 68,93", "The answer is: E.", "D: 85,33\nThe answer is D.",
+            "I prefer a fair split.",
+        ]
         let server = try ModelAPIServer(api: .openai) { _, n in .reply(replies[min(n, replies.count - 1)]) }
         defer { server.stop() }
-        let (scratch, _, outcome) = try await runAPI(apiExperiment(server, extra: "    temperature: 0.3\n    max_tokens: 50\n    stop: [\"\\n\\n\"]"))
+        let (scratch, _, outcome) = try await runAPI(
+            apiExperiment(server, extra: "    temperature: 0.3\n    max_tokens: 50\n    stop: [\"\\n\\n\"]"))
         // Items 5 and 6 never parse: each is asked three times.
         #expect(outcome.progress.calls == 11)
         let first = try #require(server.requests.first)
@@ -89,7 +99,8 @@ struct ProviderTests {
         #expect(rows.allSatisfy { ($0["provider_model_id"] as String?) == "scripted-model-1" })
         #expect(rows.allSatisfy { ($0["raw_response"] as String?)?.contains("chat.completion") == true })
         #expect(rows[1]["input_tokens"] as Int? ?? 0 > 0)
-        #expect(rows.map { $0["parse_status"] as String? }
+        #expect(
+            rows.map { $0["parse_status"] as String? }
                 == ["ok", "ok", "ok", "ok", "ok", "conflict"] + Array(repeating: "no_option", count: 5))
         #expect(try trialStatuses(scratch) == ["incomplete"])
     }
@@ -98,12 +109,15 @@ struct ProviderTests {
     func anthropicFormat() async throws {
         let server = try ModelAPIServer(api: .anthropic, modelID: "claude-test") { _, _ in .reply("C") }
         defer { server.stop() }
-        let spec = try #require(ExperimentFile.parse(yaml: apiExperiment(server, provider: "anthropic")).models.first?.provider.api)
+        let spec = try #require(
+            ExperimentFile.parse(yaml: apiExperiment(server, provider: "anthropic")).models.first?.provider.api)
         let provider = try AnthropicProvider(spec: spec, transport: URLSessionTransport(), environment: testEnvironment)
-        let response = try await provider.complete(ChatRequest(
-            messages: [ChatMessage(.system, "Be brief."), ChatMessage(.user, "Pick one.")],
-            context: TrialContext(key: TrialKey(model: "m", value: .prosocial, goal: .without, optionOrder: .original, index: 1),
-                                  trialSeed: 1, step: .item(1), callIndex: 0)))
+        let response = try await provider.complete(
+            ChatRequest(
+                messages: [ChatMessage(.system, "Be brief."), ChatMessage(.user, "Pick one.")],
+                context: TrialContext(
+                    key: TrialKey(model: "m", value: .prosocial, goal: .without, optionOrder: .original, index: 1),
+                    trialSeed: 1, step: .item(1), callIndex: 0)))
         #expect(response.text == "C")
         #expect(response.providerModelID == "claude-test")
         #expect(response.finishReason == "end_turn")
@@ -137,7 +151,8 @@ struct ProviderTests {
         #expect(try trialStatuses(scratch) == ["complete"])
         let rows = try callRows(scratch)
         #expect(rows.count == 8)
-        let failed = rows[1], retried = rows[2]
+        let failed = rows[1]
+        let retried = rows[2]
         let failedKey = [failed["item"] as Int, failed["retry"] as Int]
         let retriedKey = [retried["item"] as Int, retried["retry"] as Int, retried["attempt"] as Int]
         #expect(failedKey == [1, 0])
@@ -147,7 +162,8 @@ struct ProviderTests {
         #expect(retried["error"] as String? == nil)
         #expect(outcome.progress.retries == 1)
         #expect(outcome.progress.errors == 1)
-        if case .malformed = failure { #expect(failed["http_status"] == 200) }   // the status received, garbled body or not
+        // The status received, garbled body or not.
+        if case .malformed = failure { #expect(failed["http_status"] == 200) }
         if case .error(let status, _, let retryAfter) = failure {
             #expect(failed["http_status"] == status)
             if retryAfter != nil {
@@ -161,7 +177,9 @@ struct ProviderTests {
 
     @Test("a call that keeps failing fails its trial after max_retries, with the error kept")
     func retriesExhausted() async throws {
-        let server = try ModelAPIServer(api: .openai) { _, n in n == 0 ? .reply("Fair.") : .error(status: 503, message: "down") }
+        let server = try ModelAPIServer(api: .openai) { _, n in
+            n == 0 ? .reply("Fair.") : .error(status: 503, message: "down")
+        }
         defer { server.stop() }
         let (scratch, _, outcome) = try await runAPI(apiExperiment(server, extra: "    max_retries: 2"))
         #expect(outcome.progress.failed == 1)
@@ -176,14 +194,17 @@ struct ProviderTests {
     @Test("a resumed call gets every retry again; its rows go on numbering its tries")
     func resumedRetries() async throws {
         // The first item fails three times in a row, then answers.
-        let server = try ModelAPIServer(api: .openai) { _, n in (1...3).contains(n) ? .error(status: 503, message: "busy") : .reply("E") }
+        let server = try ModelAPIServer(api: .openai) { _, n in
+            (1...3).contains(n) ? .error(status: 503, message: "busy") : .reply("E")
+        }
         defer { server.stop() }
         let yaml = apiExperiment(server, extra: "    max_retries: 2")
         let (scratch, runID, first) = try await runAPI(yaml)
         #expect(first.progress.failed == 1)
         let experiment = try ExperimentFile.parse(yaml: yaml)
         let runner = ExperimentRunner(store: scratch.store)
-        let providers = try ProviderFactory.makeAll(experiment, transport: URLSessionTransport(), environment: testEnvironment)
+        let providers = try ProviderFactory.makeAll(
+            experiment, transport: URLSessionTransport(), environment: testEnvironment)
         let resumed = try await runner.execute(runID: runID, experiment: experiment, providers: providers)
         #expect(resumed.status == .finished)
         #expect(try trialStatuses(scratch) == ["complete"])
@@ -195,18 +216,24 @@ struct ProviderTests {
     @Test("an API key a server echoes back is not stored, exported or printed")
     func echoedKey() async throws {
         let server = try ModelAPIServer(api: .openai) { _, n in
-            n == 0 ? .reply("My key is sk-test-secret-123 and sk-proj-ABCDEFGHIJKLMNOPQRSTUV.")
-                : .error(status: 401, message: "Incorrect API key provided: sk-test-secret-123 (see sk-proj-ABCDEFGHIJKLMNOPQRSTUV)")
+            n == 0
+                ? .reply("My key is sk-test-secret-123 and sk-proj-ABCDEFGHIJKLMNOPQRSTUV.")
+                : .error(
+                    status: 401,
+                    message: "Incorrect API key provided: sk-test-secret-123 (see sk-proj-ABCDEFGHIJKLMNOPQRSTUV)")
         }
         defer { server.stop() }
         let (scratch, runID, outcome) = try await runAPI(apiExperiment(server))
         #expect(outcome.status == .failed)
         let stored = try await scratch.reader.read { db in
-            try String.fetchAll(db, sql: """
-                SELECT coalesce(raw_response, '') || coalesce(error, '') FROM model_calls
-                UNION ALL SELECT body FROM texts UNION ALL SELECT coalesce(error, '') FROM trials
-                UNION ALL SELECT coalesce(stop_reason, '') FROM runs
-                """).joined(separator: "\n")
+            try String.fetchAll(
+                db,
+                sql: """
+                    SELECT coalesce(raw_response, '') || coalesce(error, '') FROM model_calls
+                    UNION ALL SELECT body FROM texts UNION ALL SELECT coalesce(error, '') FROM trials
+                    UNION ALL SELECT coalesce(stop_reason, '') FROM runs
+                    """
+            ).joined(separator: "\n")
         }
         #expect(!stored.contains("sk-test-secret-123"))
         #expect(!stored.contains("ABCDEFGHIJKLMNOPQRSTUV"))
@@ -216,12 +243,21 @@ struct ProviderTests {
 
     @Test("a server that answers HTML, or another API, gets one line that says so")
     func notTheAPI() async throws {
-        let page = "<html><body><h1>501 Not Implemented</h1>" + String(repeating: "<p>filler</p>", count: 200) + "</body></html>"
-        let server = try ModelAPIServer(api: .openai) { _, _ in .raw(status: 501, contentType: "text/html", body: page) }
+        let page =
+            "<html><body><h1>501 Not Implemented</h1>" + String(repeating: "<p>filler</p>", count: 200)
+            + "</body></html>"
+        let server = try ModelAPIServer(api: .openai) { _, _ in .raw(status: 501, contentType: "text/html", body: page)
+        }
         defer { server.stop() }
         let (scratch, runID, _) = try await runAPI(apiExperiment(server, extra: "    max_retries: 0"))
         let error = try #require(try await scratch.store.failureReasons(runID: runID).first?.error)
-        #expect(error == "HTTP 501: the server at \(server.baseURL)/chat/completions did not answer in the OpenAI format (HTTP 501, text/html)")
+        #expect(
+            error
+                == """
+                HTTP 501: the server at \(server.baseURL)/chat/completions did not answer in the OpenAI format \
+                (HTTP 501, text/html)
+                """
+        )
         // The page itself is kept as it came, for whoever wants to read it.
         #expect(try callRows(scratch).first?["raw_response"] as String? == page)
     }
@@ -266,20 +302,24 @@ struct ProviderTests {
 
     @Test("a 401 stops that model's trials with the server's message; other models go on")
     func unauthorized() async throws {
-        let server = try ModelAPIServer(api: .openai) { _, _ in .error(status: 401, message: "Incorrect API key provided") }
+        let server = try ModelAPIServer(api: .openai) { _, _ in
+            .error(status: 401, message: "Incorrect API key provided")
+        }
         defer { server.stop() }
-        let yaml = apiExperiment(server, trials: 6) + """
+        let yaml =
+            apiExperiment(server, trials: 6) + """
 
-              - name: ref
-                agent: ideal
-            """
-        let (scratch, runID, outcome) = try await runAPI(yaml.replacingOccurrences(of: "concurrency: 4", with: "concurrency: 1"))
+                  - name: ref
+                    agent: ideal
+                """
+        let (scratch, runID, outcome) = try await runAPI(
+            yaml.replacingOccurrences(of: "concurrency: 4", with: "concurrency: 1"))
         #expect(outcome.stopReasons == [.modelStopped(model: "m", message: "HTTP 401: Incorrect API key provided")])
         #expect(outcome.status == .failed)
         #expect(server.requests.count == 1)
         let counts = try await scratch.store.trialStatusCounts(runID: runID)
         #expect(counts[.failed] == 1)
-        #expect(counts[.complete] == 6)   // the reference agent's trials
+        #expect(counts[.complete] == 6)  // the reference agent's trials
         // The stopped model's other five trials were not started: a resume runs them.
         #expect(try await scratch.store.run(runID).plannedTrials == 12)
         #expect(counts.values.reduce(0, +) == 7)
@@ -287,7 +327,8 @@ struct ProviderTests {
 
     @Test("per-model max_concurrency bounds the calls in flight")
     func perModelConcurrency() async throws {
-        let inFlight = Atomic<Int>(0), peak = Atomic<Int>(0)
+        let inFlight = Atomic<Int>(0)
+        let peak = Atomic<Int>(0)
         let server = try ModelAPIServer(api: .openai) { _, _ in
             let now = inFlight.add(1, ordering: .sequentiallyConsistent).newValue
             peak.max(now, ordering: .sequentiallyConsistent)
@@ -296,7 +337,8 @@ struct ProviderTests {
             return .reply("E")
         }
         defer { server.stop() }
-        let yaml = apiExperiment(server, trials: 8, extra: "    max_concurrency: 2").replacingOccurrences(of: "concurrency: 4", with: "concurrency: 8")
+        let yaml = apiExperiment(server, trials: 8, extra: "    max_concurrency: 2").replacingOccurrences(
+            of: "concurrency: 4", with: "concurrency: 8")
         let (_, _, outcome) = try await runAPI(yaml)
         #expect(outcome.progress.complete == 8)
         #expect(peak.load(ordering: .sequentiallyConsistent) == 2)
@@ -307,7 +349,9 @@ struct ProviderTests {
         let server = try ModelAPIServer(api: .openai) { _, _ in .reply("E") }
         defer { server.stop() }
         let (scratch, _, _) = try await runAPI(apiExperiment(server, trials: 2, extra: "    requests_per_minute: 600"))
-        let starts = try callRows(scratch).compactMap { ISO8601DateFormatter.withFractions.date(from: $0["started_at"]) }.sorted()
+        let starts = try callRows(scratch).compactMap {
+            ISO8601DateFormatter.withFractions.date(from: $0["started_at"])
+        }.sorted()
         #expect(starts.count == 14)
         // 600 per minute: call k starts no earlier than 0.1 s x k after the first slot; wake-ups may
         // come a few milliseconds late, so check the span rather than each gap.
@@ -319,8 +363,9 @@ struct ProviderTests {
     func callBudget() async throws {
         let server = try ModelAPIServer(api: .openai) { _, _ in .reply("E") }
         defer { server.stop() }
-        let (scratch, runID, outcome) = try await runAPI(apiExperiment(server, trials: 4, top: "max_calls: 10")
-            .replacingOccurrences(of: "concurrency: 4", with: "concurrency: 1"))
+        let (scratch, runID, outcome) = try await runAPI(
+            apiExperiment(server, trials: 4, top: "max_calls: 10")
+                .replacingOccurrences(of: "concurrency: 4", with: "concurrency: 1"))
         #expect(outcome.stopReasons == [.budget("max_calls 10")])
         #expect(outcome.status == .interrupted)
         #expect(server.requests.count == 10)
@@ -332,24 +377,44 @@ struct ProviderTests {
 
     @Test("a missing API key is an error before any call")
     func missingKey() throws {
-        let experiment = try ExperimentFile.parse(yaml: "name: k\nmodels:\n  - name: gpt\n    provider: openai\n    model: gpt-4o\n")
+        let experiment = try ExperimentFile.parse(
+            yaml: "name: k\nmodels:\n  - name: gpt\n    provider: openai\n    model: gpt-4o\n")
         #expect(throws: ProviderError.self) {
             try ProviderFactory.makeAll(experiment, transport: URLSessionTransport(), environment: [:])
         }
         do {
             _ = try ProviderFactory.makeAll(experiment, transport: URLSessionTransport(), environment: [:])
         } catch {
-            #expect("\(error)" == "model 'gpt': the environment variable OPENAI_API_KEY holding the API key for gpt-4o is not set; export it (or set api_key_env)")
+            #expect(
+                "\(error)"
+                    == """
+                    model 'gpt': the environment variable OPENAI_API_KEY holding the API key for gpt-4o is not \
+                    set; export it (or set api_key_env)
+                    """
+            )
         }
         // A local server needs no key unless api_key_env names one.
-        let local = try ExperimentFile.parse(yaml: "name: k\nmodels:\n  - name: l\n    provider: openai\n    model: x\n    base_url: http://127.0.0.1:9/v1\n")
-        #expect(throws: Never.self) { try ProviderFactory.makeAll(local, transport: URLSessionTransport(), environment: [:]) }
+        let local = try ExperimentFile.parse(
+            yaml:
+                """
+                name: k\nmodels:\n  - name: l\n    provider: openai\n    model: x\n    base_url: http://127.0.0.1:9/v1\n
+                """
+        )
+        #expect(throws: Never.self) {
+            try ProviderFactory.makeAll(local, transport: URLSessionTransport(), environment: [:])
+        }
     }
 
     @Test("headers that look like secrets are refused, since headers are stored with the run")
     func secretHeaders() {
         #expect(throws: ExperimentFileError.self) {
-            try ExperimentFile.parse(yaml: "name: k\nmodels:\n  - name: l\n    provider: openai\n    model: x\n    headers:\n      Authorization: Bearer sk-1\n")
+            try ExperimentFile.parse(
+                yaml:
+                    """
+                    name: k\nmodels:\n  - name: l\n    provider: openai\n    model: x\n    headers:\n      \
+                    Authorization: Bearer sk-1\n
+                    """
+            )
         }
     }
 }
@@ -375,7 +440,8 @@ struct CacheTests {
             let experiment = try ExperimentFile.parse(yaml: yaml)
             #expect(experiment.cache)
             let run = try await runner.createRun(experiment)
-            let providers = try ProviderFactory.makeAll(experiment, transport: URLSessionTransport(), environment: testEnvironment)
+            let providers = try ProviderFactory.makeAll(
+                experiment, transport: URLSessionTransport(), environment: testEnvironment)
             return (run.id!, try await runner.execute(runID: run.id!, experiment: experiment, providers: providers))
         }
         let (first, firstOutcome) = try await runOnce(yaml)
@@ -385,15 +451,25 @@ struct CacheTests {
         #expect(server.requests.count == served)
         #expect(secondOutcome.progress.cacheHits == secondOutcome.progress.calls)
         let (hits, replies) = try await scratch.reader.read { db in
-            (try Int.fetchOne(db, sql: "SELECT sum(cache_hit) FROM model_calls c JOIN trials t ON t.id = c.trial_id WHERE t.run_id = ?", arguments: [second])!,
-             try [first, second].map { run in
-                 try String.fetchAll(db, sql: "SELECT reply FROM call_log WHERE run_id = ? ORDER BY call_id", arguments: [run])
-             })
+            (
+                try Int.fetchOne(
+                    db,
+                    sql:
+                        """
+                        SELECT sum(cache_hit) FROM model_calls c JOIN trials t ON t.id = c.trial_id WHERE t.run_id = ?
+                        """,
+                    arguments: [second])!,
+                try [first, second].map { run in
+                    try String.fetchAll(
+                        db, sql: "SELECT reply FROM call_log WHERE run_id = ? ORDER BY call_id", arguments: [run])
+                }
+            )
         }
         #expect(hits == 7)
         #expect(replies[0] == replies[1])
         // Another temperature is another request: the model is called again.
-        _ = try await runOnce(yaml.replacingOccurrences(of: "retry_delay: 0.01", with: "retry_delay: 0.01\n    temperature: 0.1"))
+        _ = try await runOnce(
+            yaml.replacingOccurrences(of: "retry_delay: 0.01", with: "retry_delay: 0.01\n    temperature: 0.1"))
         #expect(server.requests.count == served + 7)
     }
 }

@@ -28,13 +28,16 @@ final class ScratchStore {
 }
 
 /// Runs `yaml` into a fresh store; returns the store and the run id.
-func run(_ yaml: String, providers: [String: any ChatProvider]? = nil) async throws -> (ScratchStore, Int64, RunProgress) {
+func run(_ yaml: String, providers: [String: any ChatProvider]? = nil) async throws -> (
+    ScratchStore, Int64, RunProgress
+) {
     let scratch = try ScratchStore()
     let experiment = try ExperimentFile.parse(yaml: yaml)
     let runner = ExperimentRunner(store: scratch.store)
     let run = try await runner.createRun(experiment)
-    let outcome = try await runner.execute(runID: run.id!, experiment: experiment,
-                                           providers: try providers ?? ProviderFactory.makeAll(experiment, transport: URLSessionTransport()))
+    let outcome = try await runner.execute(
+        runID: run.id!, experiment: experiment,
+        providers: try providers ?? ProviderFactory.makeAll(experiment, transport: URLSessionTransport()))
     return (scratch, run.id!, outcome.progress)
 }
 
@@ -55,14 +58,17 @@ struct ScriptError: Error, CustomStringConvertible { var description: String { "
 struct RunnerTests {
     func results(_ scratch: ScratchStore, _ runID: Int64) async throws -> [Row] {
         try scratch.reader.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM trial_results WHERE run_id = ? ORDER BY trial_id", arguments: [runID])
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM trial_results WHERE run_id = ? ORDER BY trial_id", arguments: [runID])
         }
     }
 
-    @Test("the ideal agent reaches every ideal angle under every option order and protocol variant",
-          arguments: ["self-described", "defined"], ["original", "reversed", "shuffled"])
+    @Test(
+        "the ideal agent reaches every ideal angle under every option order and protocol variant",
+        arguments: ["self-described", "defined"], ["original", "reversed", "shuffled"])
     func idealAgent(assignment: String, order: String) async throws {
-        let (scratch, runID, progress) = try await run("""
+        let (scratch, runID, progress) = try await run(
+            """
             name: ideal
             trials: 2
             value_assignment: \(assignment)
@@ -88,7 +94,8 @@ struct RunnerTests {
 
     @Test("answers record both the shown letter and the item's real option")
     func shownAndReal() async throws {
-        let (scratch, runID, _) = try await run("""
+        let (scratch, runID, _) = try await run(
+            """
             name: fixed
             trials: 1
             values: [prosocial]
@@ -127,12 +134,15 @@ struct RunnerTests {
         func fingerprint(_ concurrency: Int) async throws -> [String] {
             let (scratch, _, _) = try await run(yaml.replacingOccurrences(of: "%d", with: String(concurrency)))
             return try await scratch.reader.read { db in
-                try String.fetchAll(db, sql: """
-                    SELECT t.model || t.value || t.goal || t.option_order || t.trial_index || ':' || c.step || c.attempt
-                           || ':' || c.reply || ':' || coalesce(c.option, '-')
-                    FROM call_log AS c JOIN trials AS t ON t.id = c.trial_id
-                    ORDER BY 1
-                    """)
+                try String.fetchAll(
+                    db,
+                    sql: """
+                        SELECT t.model || t.value || t.goal || t.option_order || t.trial_index || ':' || c.step || \
+                        c.attempt
+                               || ':' || c.reply || ':' || coalesce(c.option, '-')
+                        FROM call_log AS c JOIN trials AS t ON t.id = c.trial_id
+                        ORDER BY 1
+                        """)
             }
         }
         let serial = try await fingerprint(1)
@@ -146,7 +156,8 @@ struct RunnerTests {
     @Test("an item that never parses is re-asked, every attempt is stored, and the trial is incomplete")
     func incompleteTrial() async throws {
         let provider = ScriptedProvider { _, _ in "I think fairness matters most." }
-        let (scratch, runID, progress) = try await run("""
+        let (scratch, runID, progress) = try await run(
+            """
             name: vague
             trials: 1
             values: [prosocial]
@@ -160,9 +171,11 @@ struct RunnerTests {
         // value + goal + 6 items x 3 attempts.
         #expect(await provider.calls == 20)
         let (logged, statuses, reasks) = try await scratch.reader.read { db in
-            (try Int.fetchOne(db, sql: "SELECT count(*) FROM call_log")!,
-             try String.fetchAll(db, sql: "SELECT DISTINCT parse_status FROM call_log WHERE item IS NOT NULL"),
-             try Int.fetchOne(db, sql: "SELECT count(*) FROM call_log WHERE prompt LIKE 'Please answer the%'")!)
+            (
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM call_log")!,
+                try String.fetchAll(db, sql: "SELECT DISTINCT parse_status FROM call_log WHERE item IS NOT NULL"),
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM call_log WHERE prompt LIKE 'Please answer the%'")!
+            )
         }
         #expect(logged == 20)
         #expect(statuses == ["no_option"])
@@ -183,7 +196,8 @@ struct RunnerTests {
             guard request.context.step != .value, request.context.step != .goal else { return "Fair." }
             return request.messages.last!.content.hasPrefix("Please answer") ? "E" : "Hmm, hard to say."
         }
-        let (scratch, runID, _) = try await run("""
+        let (scratch, runID, _) = try await run(
+            """
             name: second-try
             trials: 1
             values: [prosocial]
@@ -196,7 +210,7 @@ struct RunnerTests {
         #expect(await provider.calls == 12)
         let row = try #require(try await results(scratch, runID).first)
         #expect(row["status"] == "complete")
-        #expect(abs((row["angle"] as Double) - 22.93) < 0.005)   // EEEEEE
+        #expect(abs((row["angle"] as Double) - 22.93) < 0.005)  // EEEEEE
     }
 
     @Test("a provider error fails that trial, is recorded with its call, and the others go on")
@@ -205,7 +219,8 @@ struct RunnerTests {
             if request.context.assignedValue == .competitive { throw ScriptError() }
             return request.context.step == .value ? "I care." : "A"
         }
-        let (scratch, runID, progress) = try await run("""
+        let (scratch, runID, progress) = try await run(
+            """
             name: failing
             trials: 1
             goal: without
@@ -216,8 +231,10 @@ struct RunnerTests {
         #expect(progress.failed == 1)
         #expect(progress.complete == 3)
         let (errors, trialError) = try await scratch.reader.read { db in
-            (try String.fetchAll(db, sql: "SELECT error FROM call_log WHERE error IS NOT NULL"),
-             try String.fetchOne(db, sql: "SELECT error FROM trials WHERE value = 'competitive'"))
+            (
+                try String.fetchAll(db, sql: "SELECT error FROM call_log WHERE error IS NOT NULL"),
+                try String.fetchOne(db, sql: "SELECT error FROM trials WHERE value = 'competitive'")
+            )
         }
         #expect(errors == ["HTTP 401: invalid API key"])
         #expect(trialError == "HTTP 401: invalid API key")
@@ -227,7 +244,8 @@ struct RunnerTests {
 
     @Test("the full instrument asks 15 items and scores inequality aversion for prosocial trials")
     func fullInstrument() async throws {
-        let (scratch, runID, _) = try await run("""
+        let (scratch, runID, _) = try await run(
+            """
             name: full
             trials: 1
             values: [prosocial, individualistic]
@@ -243,14 +261,16 @@ struct RunnerTests {
         }
         #expect(items == 15)
         // The ideal prosocial agent maximises joint gain, and splits equally where the sum is constant.
-        let index: [String: Double?] = Dictionary(uniqueKeysWithValues: rows.map { ($0["value"] as String, $0["inequality_aversion"] as Double?) })
+        let index: [String: Double?] = Dictionary(
+            uniqueKeysWithValues: rows.map { ($0["value"] as String, $0["inequality_aversion"] as Double?) })
         #expect(index["prosocial"] == 1.0)
         #expect(index["individualistic"] == .some(nil))
     }
 
     @Test("templates from the experiment file are what the model is sent")
     func templateOverride() async throws {
-        let (scratch, _, progress) = try await run("""
+        let (scratch, _, progress) = try await run(
+            """
             name: custom
             trials: 1
             values: [altruistic]
@@ -263,14 +283,17 @@ struct RunnerTests {
                 agent: ideal
             """)
         #expect(progress.complete == 1)
-        let prompts = try await scratch.reader.read { db in try String.fetchAll(db, sql: "SELECT prompt FROM call_log ORDER BY call_id") }
+        let prompts = try await scratch.reader.read { db in
+            try String.fetchAll(db, sql: "SELECT prompt FROM call_log ORDER BY call_id")
+        }
         #expect(prompts.first == "Be altruistic. Describe yourself.")
         #expect(prompts.last?.hasPrefix("Question 6 of 6.\nA: 100, 50\n") == true)
     }
 
     @Test("call_log has one row per call made, and every reply has a parse status")
     func oneRowPerCall() async throws {
-        let (scratch, _, progress) = try await run("""
+        let (scratch, _, progress) = try await run(
+            """
             name: count
             trials: 2
             models:
@@ -278,11 +301,14 @@ struct RunnerTests {
                 agent: noisy
             """)
         let (rows, missing) = try await scratch.reader.read { db in
-            (try Int.fetchOne(db, sql: "SELECT count(*) FROM call_log")!,
-             try Int.fetchOne(db, sql: "SELECT count(*) FROM call_log WHERE reply IS NOT NULL AND parse_status IS NULL")!)
+            (
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM call_log")!,
+                try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM call_log WHERE reply IS NOT NULL AND parse_status IS NULL")!
+            )
         }
         #expect(rows == progress.calls)
-        #expect(rows == 16 * 8 - 8)   // without-goal trials make no goal call
+        #expect(rows == 16 * 8 - 8)  // without-goal trials make no goal call
         #expect(missing == 0)
     }
 }

@@ -36,7 +36,8 @@ enum AnswerCorpus {
 
     /// A person reads one option; the parser, on purpose, does not guess it (a re-ask follows).
     static func declined(_ reply: String, _ letter: String, _ status: AnswerStatus) -> CorpusEntry {
-        CorpusEntry(reply: reply, human: .option(letter), parser: .rejected(status), group: "read by a person, declined")
+        CorpusEntry(
+            reply: reply, human: .option(letter), parser: .rejected(status), group: "read by a person, declined")
     }
 
     static let realistic: [CorpusEntry] = [
@@ -47,11 +48,13 @@ enum AnswerCorpus {
         ok("C.", "C"), ok("c", "C"), ok("(C)", "C"), ok("\"C\"", "C"), ok("**C**", "C"), ok("**Option C**", "C"),
         ok("`G`", "G"), ok("I", "I"), ok("i.", "I"), ok("  H  \n", "H"), ok("[B]", "B"), ok("'F'", "F"),
         // Prefixes and payoff pairs after the letter.
-        ok("Option C", "C"), ok("option c", "C"), ok("Option C: 59, 96", "C"), ok("Answer: F", "F"), ok("Answer: f", "F"),
+        ok("Option C", "C"), ok("option c", "C"), ok("Option C: 59, 96", "C"), ok("Answer: F", "F"),
+        ok("Answer: f", "F"),
         ok("C: 59, 96", "C"), ok("**Answer:** H: 81, 87", "H"), ok("- B: 54, 98", "B"), ok("H (81, 87)", "H"),
         // Sentences.
         ok("I choose C because it gives the other participant more while keeping a fair share for me.", "C"),
-        ok("I would pick E", "E"), ok("I would pick E.", "E"), ok("I'd go with option B.", "B"), ok("My choice is G.", "G"),
+        ok("I would pick E", "E"), ok("I would pick E.", "E"), ok("I'd go with option B.", "B"),
+        ok("My choice is G.", "G"),
         ok("My final answer is I.", "I"), ok("I think the best option is I.", "I"),
         ok("I select option A, since it maximises the other person's coins.", "A"),
         ok("Given my value system, I will choose H (81, 87).", "H"), ok("As a prosocial person, I prefer D.", "D"),
@@ -84,7 +87,8 @@ enum AnswerCorpus {
         none("42, 17", .noOption, "no option"), none("The options range from A to I.", .noOption, "no option"),
         none("I'm sorry, but I cannot make this choice.", .refusal, "refusal"),
         none("As an AI language model, I do not have personal preferences.", .refusal, "refusal"),
-        none("I cannot choose between A and B.", .refusal, "refusal"), none("I won't take part in this.", .refusal, "refusal"),
+        none("I cannot choose between A and B.", .refusal, "refusal"),
+        none("I won't take part in this.", .refusal, "refusal"),
         none("我不能做这个选择。", .refusal, "refusal"),
     ]
 
@@ -102,15 +106,18 @@ enum AnswerCorpus {
         none("Option C or option D.", .ambiguous, "hedge"), none("I choose C or D.", .ambiguous, "hedge"),
         none("A: 50, 100\nB: 54, 98\nC: 59, 96", .ambiguous, "hedge"),
         none("Either B or F would work; B fits, but F too.", .ambiguous, "hedge"),
-        none("59, 96 or 85, 85", .ambiguous, "hedge"), none("B or C", .ambiguous, "hedge"), none("b or c", .ambiguous, "hedge"),
+        none("59, 96 or 85, 85", .ambiguous, "hedge"), none("B or C", .ambiguous, "hedge"),
+        none("b or c", .ambiguous, "hedge"),
         none("a or B", .ambiguous, "hedge"), none("E/F", .ambiguous, "hedge"), none("G, H", .ambiguous, "hedge"),
         none("Maybe A. Maybe I.", .ambiguous, "hedge"), none("I'm torn between C and E.", .ambiguous, "hedge"),
         none("My answer is A or B.", .ambiguous, "hedge"), none("I would pick either D or E.", .ambiguous, "hedge"),
         none("C seems fair, but H is better for me.", .ambiguous, "hedge"),
         none("I like B and F equally.", .ambiguous, "hedge"), none("Either option A or option I.", .ambiguous, "hedge"),
         none("E (68, 93) or F (72, 91)", .ambiguous, "hedge"), none("A\nI", .ambiguous, "hedge"),
-        none("H is good. G is good too.", .ambiguous, "hedge"), none("It is a toss-up between A and I.", .ambiguous, "hedge"),
-        none("I would choose A. Actually, I choose B.", .ambiguous, "hedge"), none("Options: A, C, E.", .ambiguous, "hedge"),
+        none("H is good. G is good too.", .ambiguous, "hedge"),
+        none("It is a toss-up between A and I.", .ambiguous, "hedge"),
+        none("I would choose A. Actually, I choose B.", .ambiguous, "hedge"),
+        none("Options: A, C, E.", .ambiguous, "hedge"),
         none("我在C和D之间犹豫。", .ambiguous, "hedge"), none("B还是C？", .ambiguous, "hedge"),
         none("The best ones are D and E.", .ambiguous, "hedge"), none("D, then E, then F.", .ambiguous, "hedge"),
         none("A or I, both maximise something.", .ambiguous, "hedge"), none("50, 100 or 54, 98?", .ambiguous, "hedge"),
@@ -120,7 +127,8 @@ enum AnswerCorpus {
     /// Text that is mostly symbols, control characters or random letters: no answer, even when
     /// it happens to hold one letter.
     static let garbage: [CorpusEntry] = [
-        none("G;.D.CADE/CI-H", .noOption, "garbage"), none("\u{1}\u{7}\u{1B}F\u{2}\u{7F}\u{FFFD}\u{FFFD}", .noOption, "garbage"),
+        none("G;.D.CADE/CI-H", .noOption, "garbage"),
+        none("\u{1}\u{7}\u{1B}F\u{2}\u{7F}\u{FFFD}\u{FFFD}", .noOption, "garbage"),
         none("\u{FFFD}\u{FFFD}x9#F\u{2}@@\u{FFFD}", .noOption, "garbage"), none("QX.ZK;B;WRT", .noOption, "garbage"),
         none("$$%^ F &&@@ ##", .noOption, "garbage"), none("~~~ ||| E ||| ~~~", .noOption, "garbage"),
         none("XKCD BFG HTML C", .noOption, "garbage"), none("@@@@@@@@@@ D", .noOption, "garbage"),
@@ -132,10 +140,18 @@ enum AnswerCorpus {
     static let echoes: [CorpusEntry] = [
         none("Which option do you choose? Answer with letter B to A to I", .noOption, "echo"),
         none("Answer with the letter of one option.", .noOption, "echo"),
-        none("Please answer the third choice question with the letter of exactly one option, A to I.", .noOption, "echo"),
+        none(
+            "Please answer the third choice question with the letter of exactly one option, A to I.", .noOption,
+            """
+            echo
+            """),
         none("Which option do you choose? Answer with the letter of one option.", .noOption, "echo"),
-        none("In each option, the first number is the coins for you and the second number is the coins for the other participant.",
-             .noOption, "echo"),
+        none(
+            """
+            In each option, the first number is the coins for you and the second number is the coins for the other \
+            participant.
+            """,
+            .noOption, "echo"),
     ]
 
     /// A letter whose quoted payoffs belong to another option (or to none).
@@ -153,5 +169,7 @@ enum AnswerCorpus {
         declined("Definitely not A or B. C.", "C", .ambiguous),
     ]
 
-    static var all: [CorpusEntry] { realistic + realisticRejected + hedged + garbage + echoes + conflicts + readByPeople }
+    static var all: [CorpusEntry] {
+        realistic + realisticRejected + hedged + garbage + echoes + conflicts + readByPeople
+    }
 }

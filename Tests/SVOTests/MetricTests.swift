@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SVO
 
 /// The allocations of a pattern of letters on items 1..6 (or 7..15 with `firstItem: 7`).
@@ -15,16 +16,20 @@ func allocations(_ pattern: String, firstItem: Int = 1) -> [Int: Allocation] {
 @Suite("Angle, category, VR, transitivity, inequality aversion")
 struct MetricTests {
     // method.md §2.4
-    @Test("reference answer patterns", arguments: [
-        ("AIAAII", 70.00, 86.67, 61.39, ValueOrientation.altruistic),
-        ("AIIAEI", 80.00, 80.00, 45.00, .prosocial),
-        ("AIIIAA", 92.50, 55.83, 7.82, .individualistic),
-        ("IAIIAA", 90.00, 38.33, -16.26, .competitive),
-        ("AAAAAA", 78.33, 66.67, 30.47, .prosocial),
-        ("EEEEEE", 80.33, 62.83, 22.93, .prosocial),
-        ("IIIIII", 81.67, 58.33, 14.74, .individualistic),
-    ])
-    func referencePatterns(pattern: String, own: Double, other: Double, angle: Double, category: ValueOrientation) throws {
+    @Test(
+        "reference answer patterns",
+        arguments: [
+            ("AIAAII", 70.00, 86.67, 61.39, ValueOrientation.altruistic),
+            ("AIIAEI", 80.00, 80.00, 45.00, .prosocial),
+            ("AIIIAA", 92.50, 55.83, 7.82, .individualistic),
+            ("IAIIAA", 90.00, 38.33, -16.26, .competitive),
+            ("AAAAAA", 78.33, 66.67, 30.47, .prosocial),
+            ("EEEEEE", 80.33, 62.83, 22.93, .prosocial),
+            ("IIIIII", 81.67, 58.33, 14.74, .individualistic),
+        ])
+    func referencePatterns(pattern: String, own: Double, other: Double, angle: Double, category: ValueOrientation)
+        throws
+    {
         let answers = allocations(pattern)
         let values = Array(answers.values)
         #expect(abs(Double(values.map(\.own).reduce(0, +)) / 6 - own) < 0.005)
@@ -36,16 +41,22 @@ struct MetricTests {
 
     @Test("θ* is the angle of each value's ideal pattern, exactly: a trial answering it scores VR 60, not 59.9995")
     func idealAngles() throws {
-        for (pattern, value, rounded) in [("AIAAII", ValueOrientation.altruistic, 61.39), ("AIIAEI", .prosocial, 45.00),
-                                          ("AIIIAA", .individualistic, 7.82), ("IAIIAA", .competitive, -16.26)] {
+        for (pattern, value, rounded) in [
+            ("AIAAII", ValueOrientation.altruistic, 61.39), ("AIIAEI", .prosocial, 45.00),
+            ("AIIIAA", .individualistic, 7.82), ("IAIIAA", .competitive, -16.26),
+        ] {
             let letters = IdealAnswers.primaryPattern(direction: value.utilityDirection)
             #expect((1...6).map { letters[$0]!.symbol }.joined() == pattern)
             let theta = try #require(SVOAngle.angle(primaryAnswers: allocations(pattern)))
             #expect(theta == value.idealAngle)
             #expect((value.idealAngle * 100).rounded() / 100 == rounded)
-            let score = Scorer.score(pattern.enumerated().map { ItemReading(item: $0.offset + 1, attempt: 1,
-                                                                               option: OptionLetter(symbol: String($0.element))) },
-                                     asked: Set(1...6), assigned: value)
+            let score = Scorer.score(
+                pattern.enumerated().map {
+                    ItemReading(
+                        item: $0.offset + 1, attempt: 1,
+                        option: OptionLetter(symbol: String($0.element)))
+                },
+                asked: Set(1...6), assigned: value)
             #expect(score.valueRationality == 60)
             #expect(score.angularError == 0)
         }
@@ -53,10 +64,11 @@ struct MetricTests {
 
     @Test("the scorer takes, per item, the first attempt that read as an option, as the protocol does")
     func firstValidAttempt() {
-        let readings = [
-            ItemReading(item: 1, attempt: 2, option: .i), ItemReading(item: 1, attempt: 1, option: nil),
-            ItemReading(item: 1, attempt: 3, option: .a),
-        ] + (2...6).map { ItemReading(item: $0, attempt: 1, option: .a) }
+        let readings =
+            [
+                ItemReading(item: 1, attempt: 2, option: .i), ItemReading(item: 1, attempt: 1, option: nil),
+                ItemReading(item: 1, attempt: 3, option: .a),
+            ] + (2...6).map { ItemReading(item: $0, attempt: 1, option: .a) }
         let score = Scorer.score(readings, asked: Set(1...6), assigned: .prosocial)
         // Item 1 answered I at its second attempt: IAAAAA, not AAAAAA.
         #expect(score.meanOwn == Double([85, 85, 50, 50, 100, 100].reduce(0, +)) / 6)
@@ -89,7 +101,9 @@ struct MetricTests {
     func valueRationality() {
         #expect(ValueRationality.vr60(angle: 45, assigned: .prosocial) == 60)
         #expect(abs(ValueRationality.vr60(angle: 45, assigned: .altruistic) - 43.61) < 0.005)
-        #expect(ValueRationality.vr60(angle: 45, assigned: .altruistic) == 60 - (ValueOrientation.altruistic.idealAngle - 45))
+        #expect(
+            ValueRationality.vr60(angle: 45, assigned: .altruistic) == 60
+                - (ValueOrientation.altruistic.idealAngle - 45))
         #expect(abs(ValueRationality.vr60(angle: 45, assigned: .individualistic) - 22.82) < 0.005)
         #expect(ValueRationality.vr60(angle: 45, assigned: .competitive) == 0)
         #expect(abs(ValueRationality.angularError(angle: -20, assigned: .competitive) - 3.74) < 0.005)
@@ -109,7 +123,8 @@ struct MetricTests {
     }
 
     func letters(_ indices: [Int]) -> [Int: OptionLetter] {
-        Dictionary(uniqueKeysWithValues: indices.enumerated().map { (7 + $0.offset, OptionLetter(rawValue: $0.element - 1)!) })
+        Dictionary(
+            uniqueKeysWithValues: indices.enumerated().map { (7 + $0.offset, OptionLetter(rawValue: $0.element - 1)!) })
     }
 
     @Test("inequality aversion: 0 for the averse ideal, 1 for joint gain, nil when undefined")

@@ -1,11 +1,18 @@
+import Domain
 import Foundation
 import Testing
+
 @testable import SVO
-import Domain
 
 @Suite("Slider items")
 struct SliderItemTests {
-    struct Row: Equatable { let item: Int; let kind: String; let option: String; let own: Int; let other: Int }
+    struct Row: Equatable {
+        let item: Int
+        let kind: String
+        let option: String
+        let own: Int
+        let other: Int
+    }
 
     func groundTruth() throws -> [Row] {
         let lines = try readRepositoryFile("data/svo-slider-items.csv").split(whereSeparator: \.isNewline)
@@ -23,8 +30,9 @@ struct SliderItemTests {
         let generated = SliderItem.all.flatMap { item in
             OptionLetter.allCases.map { letter in
                 let a = item.allocation(letter)
-                return Row(item: item.number, kind: item.isPrimary ? "primary" : "secondary",
-                           option: letter.symbol, own: a.own, other: a.other)
+                return Row(
+                    item: item.number, kind: item.isPrimary ? "primary" : "secondary",
+                    option: letter.symbol, own: a.own, other: a.other)
             }
         }
         #expect(generated == rows)

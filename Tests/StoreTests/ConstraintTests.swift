@@ -2,6 +2,7 @@ import CSQLiteConfig
 import Foundation
 import GRDB
 import Testing
+
 @testable import Store
 
 /// Migration 0006 rewrites the enumerations' CHECK constraints in place (`x = 'a' OR ...` instead of
@@ -22,33 +23,45 @@ struct ConstraintTests {
     }
 
     static let enumerations: [Enumeration] = [
-        Enumeration(table: "runs", column: "status", accepted: ["pending", "running", "finished", "interrupted", "failed"],
-                    refused: ["Finished", "complete", "", "finished "]),
-        Enumeration(table: "trials", column: "value", accepted: ["altruistic", "prosocial", "individualistic", "competitive"],
-                    refused: ["Altruistic", "martyr", ""]),
-        Enumeration(table: "trials", column: "option_order", accepted: ["original", "reversed", "shuffled"],
-                    refused: ["random", "Original", ""]),
-        Enumeration(table: "trials", column: "status", accepted: ["pending", "running", "complete", "incomplete", "failed"],
-                    refused: ["finished", "interrupted", "Complete"]),
-        Enumeration(table: "turns", column: "role", accepted: ["system", "user", "assistant"],
-                    refused: ["tool", "User", "assistant\n"]),
-        Enumeration(table: "model_calls", column: "step", accepted: ["value", "goal", "item"],
-                    refused: ["items", "Item", ""], alongside: ", item = CASE WHEN :value = 'item' THEN 1 END"),
-        Enumeration(table: "answers", column: "status", accepted: ["ok", "no_option", "ambiguous", "refusal", "empty", "conflict"],
-                    refused: ["OK", "error", "", "conflicts"], alongside: """
-                        , shown_letter = CASE WHEN :value = 'ok' THEN 'C' END, option = CASE WHEN :value = 'ok' THEN 'G' END,
-                        self = CASE WHEN :value = 'ok' THEN 85 END, other = CASE WHEN :value = 'ok' THEN 85 END
-                        """),
-        Enumeration(table: "answers", column: "shown_letter", accepted: ["A", "B", "C", "D", "E", "F", "G", "H", "I"],
-                    refused: ["J", "a", "i", "AB", "", "@", "[", "É", "A\u{301}"]),
-        Enumeration(table: "answers", column: "option", accepted: ["A", "E", "I"],
-                    refused: ["Z", "e", "II", "*", "?"]),
+        Enumeration(
+            table: "runs", column: "status", accepted: ["pending", "running", "finished", "interrupted", "failed"],
+            refused: ["Finished", "complete", "", "finished "]),
+        Enumeration(
+            table: "trials", column: "value", accepted: ["altruistic", "prosocial", "individualistic", "competitive"],
+            refused: ["Altruistic", "martyr", ""]),
+        Enumeration(
+            table: "trials", column: "option_order", accepted: ["original", "reversed", "shuffled"],
+            refused: ["random", "Original", ""]),
+        Enumeration(
+            table: "trials", column: "status", accepted: ["pending", "running", "complete", "incomplete", "failed"],
+            refused: ["finished", "interrupted", "Complete"]),
+        Enumeration(
+            table: "turns", column: "role", accepted: ["system", "user", "assistant"],
+            refused: ["tool", "User", "assistant\n"]),
+        Enumeration(
+            table: "model_calls", column: "step", accepted: ["value", "goal", "item"],
+            refused: ["items", "Item", ""], alongside: ", item = CASE WHEN :value = 'item' THEN 1 END"),
+        Enumeration(
+            table: "answers", column: "status",
+            accepted: ["ok", "no_option", "ambiguous", "refusal", "empty", "conflict"],
+            refused: ["OK", "error", "", "conflicts"],
+            alongside: """
+                , shown_letter = CASE WHEN :value = 'ok' THEN 'C' END, option = CASE WHEN :value = 'ok' THEN 'G' END,
+                self = CASE WHEN :value = 'ok' THEN 85 END, other = CASE WHEN :value = 'ok' THEN 85 END
+                """),
+        Enumeration(
+            table: "answers", column: "shown_letter", accepted: ["A", "B", "C", "D", "E", "F", "G", "H", "I"],
+            refused: ["J", "a", "i", "AB", "", "@", "[", "É", "A\u{301}"]),
+        Enumeration(
+            table: "answers", column: "option", accepted: ["A", "E", "I"],
+            refused: ["Z", "e", "II", "*", "?"]),
     ]
 
     /// One row in every table that has an enumeration (the run finished, the trial complete).
     static let fixtureRows = """
         INSERT INTO runs (id, name, experiment_json, experiment_sha256, seed, tool_version, created_at, status)
-        VALUES (1, 'old', '{}', '\(String(repeating: "0", count: 64))', 1, '0.0.1', '2026-01-01T00:00:00.000Z', 'finished');
+        VALUES (1, 'old', '{}', '\(String(repeating: "0", count: 64))', 1, '0.0.1', '2026-01-01T00:00:00.000Z', \
+        'finished');
         INSERT INTO trials (id, run_id, model, provider, value, goal, option_order, trial_index, seed, status)
         VALUES (1, 1, 'm', 'openai', 'prosocial', 'with', 'shuffled', 1, 7, 'complete');
         INSERT INTO texts (sha256, body) VALUES ('\(String(repeating: "a", count: 64))', 'Which option?');
@@ -74,9 +87,11 @@ struct ConstraintTests {
         var accepted = false
         try db.inSavepoint {
             do {
-                try db.execute(sql: """
-                    UPDATE \(enumeration.table) SET \(enumeration.column) = :value \(enumeration.alongside) WHERE rowid = 1
-                    """, arguments: ["value": value])
+                try db.execute(
+                    sql: """
+                        UPDATE \(enumeration.table) SET \(enumeration.column) = :value \(enumeration.alongside) WHERE \
+                        rowid = 1
+                        """, arguments: ["value": value])
                 accepted = true
             } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
                 accepted = false
@@ -124,7 +139,13 @@ struct ConstraintTests {
             let message = try Self.refusalOfRole(db)
             #expect(message.contains("role = 'system' OR role = 'user'"), "\(message)")
             // A NULL letter still passes the letter's own check (the row check ties it to the status).
-            try db.execute(sql: "UPDATE answers SET status = 'no_option', shown_letter = NULL, option = NULL, self = NULL, other = NULL")
+            try db.execute(
+                sql:
+                    """
+                    UPDATE answers SET status = 'no_option', shown_letter = NULL, option = NULL, self = NULL, other = \
+                    NULL
+                    """
+            )
         }
     }
 
@@ -138,13 +159,20 @@ struct ConstraintTests {
             #expect(try Int.fetchOne(db, sql: "PRAGMA user_version") == ExperimentStore.schemaVersion)
             #expect(try String.fetchAll(db, sql: "PRAGMA integrity_check") == ["ok"])
             #expect(try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").isEmpty)
-            let row = try #require(try Row.fetchOne(db, sql: """
-                SELECT t.value, t.option_order, t.status, u.role, c.step, a.status AS answer, a.shown_letter, a.option
-                FROM trials t JOIN turns u ON u.trial_id = t.id JOIN model_calls c ON c.trial_id = t.id
-                JOIN answers a ON a.call_id = c.id
-                """))
-            #expect(row == ["value": "prosocial", "option_order": "shuffled", "status": "complete", "role": "user",
-                            "step": "item", "answer": "ok", "shown_letter": "C", "option": "G"])
+            let row = try #require(
+                try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT t.value, t.option_order, t.status, u.role, c.step, a.status AS answer, a.shown_letter, \
+                        a.option
+                        FROM trials t JOIN turns u ON u.trial_id = t.id JOIN model_calls c ON c.trial_id = t.id
+                        JOIN answers a ON a.call_id = c.id
+                        """))
+            #expect(
+                row == [
+                    "value": "prosocial", "option_order": "shuffled", "status": "complete", "role": "user",
+                    "step": "item", "answer": "ok", "shown_letter": "C", "option": "G",
+                ])
             #expect(try !db.tableExists("hvae_schema_changed"))
             try Self.expectSameConstraints(db)
         }
@@ -167,9 +195,11 @@ struct ConstraintTests {
         }
         try Schema.migrator.migrate(queue)
         let (version, turns, defensive) = try queue.read { db in
-            (try Int.fetchOne(db, sql: "PRAGMA user_version"),
-             try String.fetchOne(db, sql: "SELECT sql FROM sqlite_schema WHERE name = 'turns'") ?? "",
-             hvae_sqlite3_defensive(db.sqliteConnection, -1))
+            (
+                try Int.fetchOne(db, sql: "PRAGMA user_version"),
+                try String.fetchOne(db, sql: "SELECT sql FROM sqlite_schema WHERE name = 'turns'") ?? "",
+                hvae_sqlite3_defensive(db.sqliteConnection, -1)
+            )
         }
         #expect(version == ExperimentStore.schemaVersion)
         #expect(turns.contains("role = 'system' OR role = 'user'"))
@@ -182,7 +212,7 @@ struct ConstraintTests {
         let path = scratch.path("v5.sqlite")
         try Self.version5Database(at: path)
         let other = try DatabaseQueue(path: path)
-        _ = try await other.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM turns") }   // schema parsed
+        _ = try await other.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM turns") }  // schema parsed
         _ = try ExperimentStore(path: path)
         let message = try await other.write { db in try Self.refusalOfRole(db) }
         #expect(message.contains("role = 'system' OR role = 'user'"), "\(message)")

@@ -24,8 +24,9 @@ struct ExportColumnsTests {
         }
     }
 
-    @Test("each export carries every column of its tables, or names it as left out with the reason",
-          arguments: ExportTable.allCases)
+    @Test(
+        "each export carries every column of its tables, or names it as left out with the reason",
+        arguments: ExportTable.allCases)
     func everyColumnExported(table: ExportTable) async throws {
         let scratch = ScratchDirectory()
         let store = try ExperimentStore(path: scratch.path("s.sqlite"))
@@ -33,8 +34,9 @@ struct ExportColumnsTests {
         _ = try store.export(table, runIDs: [1], header: { header = $0 }, row: { _ in })
         for source in table.sourceTables {
             for column in try await store.columns(of: source) {
-                #expect(header.contains(column) || table.excluded[column] != nil,
-                        "export \(table.rawValue) drops \(source).\(column) without saying why")
+                #expect(
+                    header.contains(column) || table.excluded[column] != nil,
+                    "export \(table.rawValue) drops \(source).\(column) without saying why")
             }
         }
         // What is said to be left out is left out.

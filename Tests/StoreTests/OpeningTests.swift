@@ -14,10 +14,13 @@ struct OpeningTests {
         let scratch = ScratchDirectory()
         let store = try ExperimentStore(path: scratch.path("new.sqlite"))
         try await store.reader.read { db in
-            let names = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"))
+            let names = Set(
+                try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"))
             #expect(!names.contains("trial_metrics"))
-            for name in ["runs", "trials", "texts", "turns", "model_calls", "answers", "trial_scores",
-                         "trial_results", "call_log", "vr_summary"] {
+            for name in [
+                "runs", "trials", "texts", "turns", "model_calls", "answers", "trial_scores",
+                "trial_results", "call_log", "vr_summary",
+            ] {
                 #expect(names.contains(name), "missing \(name)")
             }
             #expect(try String.fetchOne(db, sql: "PRAGMA journal_mode") == "wal")
@@ -25,7 +28,9 @@ struct OpeningTests {
             #expect(try Int32.fetchOne(db, sql: "PRAGMA application_id") == Schema.applicationID)
             #expect(try Int.fetchOne(db, sql: "PRAGMA user_version") == ExperimentStore.schemaVersion)
             // STRICT tables.
-            #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM pragma_table_list WHERE strict = 1 AND name = 'trials'") == 1)
+            #expect(
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM pragma_table_list WHERE strict = 1 AND name = 'trials'")
+                    == 1)
         }
     }
 
@@ -34,7 +39,8 @@ struct OpeningTests {
         let scratch = ScratchDirectory()
         let store = try ExperimentStore(path: scratch.path("new.sqlite"))
         try await store.reader.read { db in
-            let indexes = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'model_calls'")
+            let indexes = try String.fetchAll(
+                db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'model_calls'")
             #expect(!indexes.contains("model_calls_by_trial"))
             let detail = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT id FROM model_calls WHERE trial_id = 1")
                 .map { $0["detail"] as String }.joined(separator: "; ")
@@ -58,18 +64,21 @@ struct OpeningTests {
         let queue = try DatabaseQueue(path: path)
         try Schema.migrator.migrate(queue, upTo: first)
         try await queue.write { db in
-            try db.execute(sql: """
-                INSERT INTO runs (name, experiment_json, experiment_sha256, seed, tool_version, created_at)
-                VALUES ('old', '{}', ?, 1, '0.0.1', '2026-01-01T00:00:00.000Z')
-                """, arguments: [String(repeating: "0", count: 64)])
+            try db.execute(
+                sql: """
+                    INSERT INTO runs (name, experiment_json, experiment_sha256, seed, tool_version, created_at)
+                    VALUES ('old', '{}', ?, 1, '0.0.1', '2026-01-01T00:00:00.000Z')
+                    """, arguments: [String(repeating: "0", count: 64)])
         }
         try queue.close()
 
         let store = try ExperimentStore(path: path)
         let (names, version, columns) = try await store.reader.read { db in
-            (try String.fetchAll(db, sql: "SELECT name FROM runs"),
-             try Int.fetchOne(db, sql: "PRAGMA user_version"),
-             try db.columns(in: "model_calls").map(\.name) + db.columns(in: "runs").map(\.name))
+            (
+                try String.fetchAll(db, sql: "SELECT name FROM runs"),
+                try Int.fetchOne(db, sql: "PRAGMA user_version"),
+                try db.columns(in: "model_calls").map(\.name) + db.columns(in: "runs").map(\.name)
+            )
         }
         #expect(names == ["old"])
         #expect(version == ExperimentStore.schemaVersion)
@@ -78,8 +87,9 @@ struct OpeningTests {
         #expect(columns.contains("git_commit") && columns.contains("reproduces_run_id"))
     }
 
-    @Test("several connections opening one new or older file at once all succeed, and migrate it once",
-          arguments: [nil, "0001_initial", "0003_run_provenance"])
+    @Test(
+        "several connections opening one new or older file at once all succeed, and migrate it once",
+        arguments: [nil, "0001_initial", "0003_run_provenance"])
     func concurrentOpens(startingAt: String?) async throws {
         for round in 0..<8 {
             let scratch = ScratchDirectory()
@@ -97,8 +107,10 @@ struct OpeningTests {
             }
             let store = try ExperimentStore(path: path)
             let (version, applied) = try await store.reader.read { db in
-                (try Int.fetchOne(db, sql: "PRAGMA user_version"),
-                 try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier"))
+                (
+                    try Int.fetchOne(db, sql: "PRAGMA user_version"),
+                    try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
+                )
             }
             #expect(version == ExperimentStore.schemaVersion)
             #expect(applied == embeddedMigrations.map(\.identifier).sorted())
@@ -145,7 +157,12 @@ struct OpeningTests {
         let path = scratch.path("other.sqlite")
         let queue = try DatabaseQueue(path: path)
         try queue.write { db in
-            try db.execute(sql: "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers VALUES (1, 'Ada')")
+            try db.execute(
+                sql:
+                    """
+                    CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers VALUES (1, 'Ada')
+                    """
+            )
         }
         try queue.close()
         let before = try fileBytes(path)
@@ -180,9 +197,11 @@ struct OpeningTests {
     func checkConstraints() async throws {
         let scratch = ScratchDirectory()
         let store = try ExperimentStore(path: scratch.path("c.sqlite"))
-        let run = try await store.createRun(RunRecord(name: "r", description: "", experimentJSON: "{}", seed: 1, toolVersion: "t"))
+        let run = try await store.createRun(
+            RunRecord(name: "r", description: "", experimentJSON: "{}", seed: 1, toolVersion: "t"))
         #expect(throws: DatabaseError.self) {
-            try store.execute("""
+            try store.execute(
+                """
                 INSERT INTO trials (run_id, model, provider, value, goal, option_order, trial_index, seed)
                 VALUES (?, 'm', 'reference', 'selfish', 'with', 'original', 1, 1)
                 """, [run.id])
@@ -199,7 +218,8 @@ struct OpeningTests {
             try store.writer!.close()
         }
         let before = try fileBytes(path)
-        let refusal = StoreError.newerSchema(path: path, detail: "user_version 999, this hvae knows \(ExperimentStore.schemaVersion)")
+        let refusal = StoreError.newerSchema(
+            path: path, detail: "user_version 999, this hvae knows \(ExperimentStore.schemaVersion)")
         #expect(throws: refusal) { try ExperimentStore(path: path) }
         #expect(throws: refusal) { try ExperimentStore.openForReading(path: path) }
         #expect(throws: refusal) { try ExperimentStore.schemaVersion(of: path) }
@@ -234,31 +254,43 @@ struct OpeningTests {
         let pool = try DatabasePool(path: path)
         try Schema.migrator.migrate(pool, upTo: "0007_run_owner")
         try await pool.write { db in
-            try db.execute(sql: """
-                INSERT INTO runs (id, name, experiment_json, experiment_sha256, seed, tool_version, created_at, status)
-                VALUES (1, 'old', '{}', '\(String(repeating: "0", count: 64))', 1, '0.1.0', '2026-01-01T00:00:00.000Z', 'finished');
-                INSERT INTO trials (id, run_id, model, provider, value, goal, option_order, trial_index, seed, status) VALUES
-                    (1, 1, 'm', 'reference', 'prosocial', 'with', 'original', 1, 1, 'complete'),
-                    (2, 1, 'm', 'reference', 'prosocial', 'with', 'original', 2, 2, 'incomplete'),
-                    (3, 1, 'm', 'reference', 'prosocial', 'with', 'original', 3, 3, 'failed');
-                """)
+            try db.execute(
+                sql: """
+                    INSERT INTO runs (id, name, experiment_json, experiment_sha256, seed, tool_version, created_at, \
+                    status)
+                    VALUES (1, 'old', '{}', '\(String(repeating: "0", count: 64))', 1, '0.1.0', \
+                    '2026-01-01T00:00:00.000Z', 'finished');
+                    INSERT INTO trials (id, run_id, model, provider, value, goal, option_order, trial_index, seed, \
+                    status) VALUES
+                        (1, 1, 'm', 'reference', 'prosocial', 'with', 'original', 1, 1, 'complete'),
+                        (2, 1, 'm', 'reference', 'prosocial', 'with', 'original', 2, 2, 'incomplete'),
+                        (3, 1, 'm', 'reference', 'prosocial', 'with', 'original', 3, 3, 'failed');
+                    """)
             func metric(_ trial: Int, _ parser: Int, _ name: String, _ value: Double?, label: String? = nil) throws {
-                try db.execute(sql: """
-                    INSERT INTO trial_metrics (trial_id, metric, formula, formula_version, parser_version, value, label, computed_at)
-                    VALUES (?, ?, 'f', 1, ?, ?, ?, '2026-01-01T00:00:00.000Z')
-                    """, arguments: [trial, name, parser, value, label])
+                try db.execute(
+                    sql: """
+                        INSERT INTO trial_metrics (trial_id, metric, formula, formula_version, parser_version, value, \
+                        label, computed_at)
+                        VALUES (?, ?, 'f', 1, ?, ?, ?, '2026-01-01T00:00:00.000Z')
+                        """, arguments: [trial, name, parser, value, label])
             }
-            for (name, value) in [("angle", 30.47), ("vr", 45.47), ("hit", 1), ("angular_error", 14.53), ("transitive", 0),
-                                  ("invalid_items", 0), ("mean_self", 78.33), ("mean_other", 66.67)] {
+            for (name, value) in [
+                ("angle", 30.47), ("vr", 45.47), ("hit", 1), ("angular_error", 14.53), ("transitive", 0),
+                ("invalid_items", 0), ("mean_self", 78.33), ("mean_other", 66.67),
+            ] {
                 try metric(1, 1, name, value)
             }
             try metric(1, 1, "category", nil, label: "prosocial")
             try metric(2, 1, "invalid_items", 1)
             // A rescore with parser 2 completed trial 2.
-            for (name, value) in [("angle", 45.0), ("vr", 60), ("hit", 1), ("invalid_items", 0)] { try metric(2, 2, name, value) }
+            for (name, value) in [("angle", 45.0), ("vr", 60), ("hit", 1), ("invalid_items", 0)] {
+                try metric(2, 2, name, value)
+            }
         }
         let viewBefore = try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM vr_summary ORDER BY 1, 2, 3, 4").map { row in Array(row.databaseValues).map(\.description) }
+            try Row.fetchAll(db, sql: "SELECT * FROM vr_summary ORDER BY 1, 2, 3, 4").map { row in
+                Array(row.databaseValues).map(\.description)
+            }
         }
         try pool.close()
         let store = try ExperimentStore(path: path)
@@ -269,7 +301,9 @@ struct OpeningTests {
         #expect(results[0].meanSelf == 78.33 && results[0].invalidItems == 0)
         #expect(results[1].parserVersion == 2)
         #expect(try store.count("SELECT count(*) FROM trial_scores") == 3)
-        let viewAfter = try store.rows("SELECT * FROM vr_summary ORDER BY 1, 2, 3, 4").map { row in Array(row.databaseValues).map(\.description) }
+        let viewAfter = try store.rows("SELECT * FROM vr_summary ORDER BY 1, 2, 3, 4").map { row in
+            Array(row.databaseValues).map(\.description)
+        }
         #expect(viewAfter == viewBefore)
     }
 
@@ -280,10 +314,11 @@ struct OpeningTests {
         let pool = try DatabasePool(path: path)
         try Schema.migrator.migrate(pool, upTo: "0007_run_owner")
         try await pool.write { db in
-            try db.execute(sql: """
-                INSERT INTO runs (name, experiment_json, experiment_sha256, seed, tool_version, created_at)
-                VALUES ('old', '{}', '\(String(repeating: "0", count: 64))', 1, '0.1.0', '2026-01-01T00:00:00.000Z')
-                """)
+            try db.execute(
+                sql: """
+                    INSERT INTO runs (name, experiment_json, experiment_sha256, seed, tool_version, created_at)
+                    VALUES ('old', '{}', '\(String(repeating: "0", count: 64))', 1, '0.1.0', '2026-01-01T00:00:00.000Z')
+                    """)
         }
         try pool.close()
         let before = try fileBytes(path)
@@ -316,7 +351,10 @@ struct OpeningTests {
                 try open()
                 Issue.record("a damaged file was opened")
             } catch let error as StoreError {
-                guard case .damaged(let named, _) = error else { Issue.record("\(error)"); continue }
+                guard case .damaged(let named, _) = error else {
+                    Issue.record("\(error)")
+                    continue
+                }
                 #expect(named == path)
                 #expect(error.description.contains("hvae db check"))
             }
@@ -324,6 +362,37 @@ struct OpeningTests {
         let check = try await ExperimentStore.check(path: path)
         #expect(!check.isHealthy)
         #expect(!check.integrityProblems.isEmpty)
+        #expect(try fileBytes(path) == before)
+    }
+
+    @Test(
+        """
+        damage past the schema page: each check reports on its own, none passes unchecked, and the quick check refuses \
+        it
+        """
+    )
+    func damagedPages() async throws {
+        let scratch = ScratchDirectory()
+        let (writer, _, _) = try await makeStore(scratch, trials: 200)
+        try await writer.writer!.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        try writer.writer!.close()
+        let path = writer.path
+        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        try ExperimentStore.requireIntact(path: path)
+        #expect(try await ExperimentStore.check(path: path).isHealthy)
+        // Pages 3 to 6 overwritten; page 1 (the header and the schema) is intact, so the file opens.
+        var bytes = try fileBytes(path)
+        for index in 8_192..<min(bytes.count, 24_576) { bytes[index] = UInt8(truncatingIfNeeded: index &* 31 &+ 17) }
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let before = try fileBytes(path)
+        let check = try await ExperimentStore.check(path: path)
+        #expect(check.schemaVersion == ExperimentStore.schemaVersion)
+        #expect(!check.integrityProblems.isEmpty)
+        #expect(!check.isHealthy)
+        // A check that met the damage is nil, never an empty list read as "ok".
+        let unchecked = [check.foreignKeyProblems == nil, check.orphanTexts == nil, check.mismatchedTexts == nil]
+        #expect(unchecked.contains(true) || check.integrityProblems.count > 1, "\(check)")
+        #expect(throws: StoreError.self) { try ExperimentStore.requireIntact(path: path) }
         #expect(try fileBytes(path) == before)
     }
 

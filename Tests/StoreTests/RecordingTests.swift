@@ -55,7 +55,8 @@ struct RecordingTests {
         #expect(try store.count("SELECT count(*) FROM texts WHERE sha256 = ?", [Digest.sha256Hex(reply)]) == 1)
     }
 
-    @Test("a run's failure reasons: each error once with its count, the most common first; other runs and statuses apart")
+    @Test(
+        "a run's failure reasons: each error once with its count, the most common first; other runs and statuses apart")
     func failureReasons() async throws {
         let scratch = ScratchDirectory()
         let (store, runID, trials) = try await makeStore(scratch, trials: 6)
@@ -75,10 +76,14 @@ struct RecordingTests {
     func trialRoundTrip() async throws {
         let scratch = ScratchDirectory()
         let store = try ExperimentStore(path: scratch.path("t.sqlite"))
-        let run = try await store.createRun(RunRecord(name: "t", description: "", experimentJSON: "{}", seed: 1, toolVersion: "t"))
-        var trial = TrialRecord(runID: run.id!, key: TrialKey(model: "m-1", value: .competitive, goal: .without,
-                                                               optionOrder: .reversed, index: 7),
-                                provider: "openai", seed: 1_234_567_890_123, ordinal: 41)
+        let run = try await store.createRun(
+            RunRecord(name: "t", description: "", experimentJSON: "{}", seed: 1, toolVersion: "t"))
+        var trial = TrialRecord(
+            runID: run.id!,
+            key: TrialKey(
+                model: "m-1", value: .competitive, goal: .without,
+                optionOrder: .reversed, index: 7),
+            provider: "openai", seed: 1_234_567_890_123, ordinal: 41)
         trial.status = .failed
         trial.error = "HTTP 401"
         trial.startedAt = "2026-11-29T08:00:00.000Z"
@@ -92,11 +97,13 @@ struct RecordingTests {
     }
 
     /// `reopened`: the check is made by another store on the same file (a resumed run).
-    @Test("a request that does not extend the stored conversation is refused", arguments: [
-        [ChatMessage(.user, "one"), ChatMessage(.assistant, "not two"), ChatMessage(.user, "three")],
-        [ChatMessage(.user, "one"), ChatMessage(.user, "two"), ChatMessage(.user, "three")],
-        [ChatMessage(.user, "one")],
-    ], [false, true])
+    @Test(
+        "a request that does not extend the stored conversation is refused",
+        arguments: [
+            [ChatMessage(.user, "one"), ChatMessage(.assistant, "not two"), ChatMessage(.user, "three")],
+            [ChatMessage(.user, "one"), ChatMessage(.user, "two"), ChatMessage(.user, "three")],
+            [ChatMessage(.user, "one")],
+        ], [false, true])
     func mismatch(request: [ChatMessage], reopened: Bool) async throws {
         let scratch = ScratchDirectory()
         var (store, _, trials) = try await makeStore(scratch)
@@ -120,12 +127,18 @@ struct RecordingTests {
         // Every trial's second call at once; trial 3's does not extend its chain.
         let results = await withTaskGroup(of: (Int64, Result<Int64, any Error>).self) { group in
             for trial in trials {
-                let request = trial == trials[2]
-                    ? [ChatMessage(.user, "something else"), ChatMessage(.assistant, "x"), ChatMessage(.user, "Item 1?")]
+                let request =
+                    trial == trials[2]
+                    ? [
+                        ChatMessage(.user, "something else"), ChatMessage(.assistant, "x"),
+                        ChatMessage(.user, "Item 1?"),
+                    ]
                     : question + [ChatMessage(.assistant, "They share."), ChatMessage(.user, "Item 1?")]
                 group.addTask {
                     do {
-                        return (trial, .success(try await store.record(call(.item(1), request, reply: "A"), trialID: trial)))
+                        return (
+                            trial, .success(try await store.record(call(.item(1), request, reply: "A"), trialID: trial))
+                        )
                     } catch {
                         return (trial, .failure(error))
                     }
@@ -154,7 +167,9 @@ struct RecordingTests {
         let task = Task {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for trial in trials {
-                    group.addTask { try await store.record(call(.value, [ChatMessage(.user, "q")], reply: "a"), trialID: trial) }
+                    group.addTask {
+                        try await store.record(call(.value, [ChatMessage(.user, "q")], reply: "a"), trialID: trial)
+                    }
                 }
                 try await group.waitForAll()
             }
@@ -172,13 +187,14 @@ struct RecordingTests {
         var first = call(.value, [ChatMessage(.user, "one")], reply: "two")
         first.startedAt = started
         try await store.record(first, trialID: trials[0])
-        var second = call(.goal, [ChatMessage(.user, "one"), ChatMessage(.assistant, "two"), ChatMessage(.user, "three")],
-                          reply: "four")
+        var second = call(
+            .goal, [ChatMessage(.user, "one"), ChatMessage(.assistant, "two"), ChatMessage(.user, "three")],
+            reply: "four")
         second.startedAt = started.addingTimeInterval(60)
         try await store.record(second, trialID: trials[0])
         let rows = try store.rows("SELECT status, started_at FROM trials ORDER BY id")
         #expect(rows[0]["status"] == "running")
-        #expect(rows[0]["started_at"] == Timestamp.string(started))   // the first call's, not the second's
+        #expect(rows[0]["started_at"] == Timestamp.string(started))  // the first call's, not the second's
         #expect(rows[1]["status"] == "pending")
         #expect((rows[1]["started_at"] as String?) == nil)
     }
@@ -188,17 +204,20 @@ struct RecordingTests {
         let scratch = ScratchDirectory()
         let (store, runID, trials) = try await makeStore(scratch)
         let request = [ChatMessage(.user, "Item 3?")]
-        var first = call(.item(3), request, reply: "Option C",
-                         answer: AnswerRecord(parserVersion: 1, status: .noOption, item: 3, shownLetter: nil, option: nil,
-                                              allocation: nil))
+        var first = call(
+            .item(3), request, reply: "Option C",
+            answer: AnswerRecord(
+                parserVersion: 1, status: .noOption, item: 3, shownLetter: nil, option: nil,
+                allocation: nil))
         first.finishReason = "length"
         first.httpStatus = 200
         let callID = try await store.record(first, trialID: trials[0])
-        try await store.record(call(.item(3), attempt: 2, request + [ChatMessage(.assistant, "Option C")], reply: nil),
-                               trialID: trials[0])
+        try await store.record(
+            call(.item(3), attempt: 2, request + [ChatMessage(.assistant, "Option C")], reply: nil),
+            trialID: trials[0])
         // A later parser version reads the same reply differently: the view shows the newest.
         #expect(try await store.addAnswers([(callID, okAnswer(3, .c, parserVersion: 2))]) == 1)
-        #expect(try await store.addAnswers([(callID, okAnswer(3, .d, parserVersion: 2))]) == 0)   // kept as it was
+        #expect(try await store.addAnswers([(callID, okAnswer(3, .d, parserVersion: 2))]) == 0)  // kept as it was
         let rows = try store.rows("SELECT * FROM call_log WHERE run_id = ? ORDER BY call_id", [runID])
         #expect(rows.count == 2)
         #expect(rows[0]["step"] == "item 3")
@@ -218,9 +237,11 @@ struct RecordingTests {
     func conflictStatus() async throws {
         let scratch = ScratchDirectory()
         let (store, _, trials) = try await makeStore(scratch)
-        let answer = AnswerRecord(parserVersion: 2, status: .conflict, item: 1, shownLetter: nil, option: nil, allocation: nil)
-        try await store.record(call(.item(1), [ChatMessage(.user, "Item 1?")], reply: "E: 85, 41", answer: answer),
-                               trialID: trials[0])
+        let answer = AnswerRecord(
+            parserVersion: 2, status: .conflict, item: 1, shownLetter: nil, option: nil, allocation: nil)
+        try await store.record(
+            call(.item(1), [ChatMessage(.user, "Item 1?")], reply: "E: 85, 41", answer: answer),
+            trialID: trials[0])
         #expect(try store.rows("SELECT parse_status FROM call_log").map { $0[0] as String } == ["conflict"])
     }
 
@@ -229,12 +250,17 @@ struct RecordingTests {
         let scratch = ScratchDirectory()
         let (store, _, trials) = try await makeStore(scratch)
         var messages = [ChatMessage(.user, "Item 1?")]
-        let first = try await store.record(call(.item(1), messages, reply: "maybe", answer: AnswerRecord(
-            parserVersion: 1, status: .noOption, item: 1, shownLetter: nil, option: nil, allocation: nil)), trialID: trials[0])
+        let first = try await store.record(
+            call(
+                .item(1), messages, reply: "maybe",
+                answer: AnswerRecord(
+                    parserVersion: 1, status: .noOption, item: 1, shownLetter: nil, option: nil, allocation: nil)),
+            trialID: trials[0])
         messages += [ChatMessage(.assistant, "maybe"), ChatMessage(.user, "Again?")]
-        try await store.record(call(.item(1), attempt: 2, messages, reply: "A", answer: okAnswer(1, .a)), trialID: trials[0])
+        try await store.record(
+            call(.item(1), attempt: 2, messages, reply: "A", answer: okAnswer(1, .a)), trialID: trials[0])
         messages += [ChatMessage(.assistant, "A"), ChatMessage(.user, "Item 2?")]
-        try await store.record(call(.item(2), messages, reply: nil), trialID: trials[0])   // a failed try: no reading
+        try await store.record(call(.item(2), messages, reply: nil), trialID: trials[0])  // a failed try: no reading
         // Parser 3 reads the first reply as I; parser 2 is what is scored.
         _ = try await store.addAnswers([(first, okAnswer(1, .i, parserVersion: 3))])
         let seen = Mutex<[ScoringInput]>([])
@@ -245,7 +271,10 @@ struct RecordingTests {
         let input = try #require(seen.withLock { $0.first })
         #expect(input.value == .prosocial)
         #expect(input.asked == [1, 2])
-        #expect(input.readings == [ItemReading(item: 1, attempt: 1, option: nil), ItemReading(item: 1, attempt: 2, option: .a)])
+        #expect(
+            input.readings == [
+                ItemReading(item: 1, attempt: 1, option: nil), ItemReading(item: 1, attempt: 2, option: .a),
+            ])
         #expect(try store.count("SELECT formula_version FROM trial_scores") == 9)
         // Not setting the status: the trial is as it was.
         #expect(try store.rows("SELECT status FROM trials").map { $0[0] as String } == ["running"])
@@ -255,8 +284,10 @@ struct RecordingTests {
     func summary() async throws {
         let scratch = ScratchDirectory()
         let (store, runID, trials) = try await makeStore(scratch, trials: 4)
-        try await store.store([trials[0]: score(.complete, vr: 50, angle: 40), trials[1]: score(.complete, vr: 60, angle: 45),
-                               trials[2]: score(.incomplete, invalidItems: 2)])
+        try await store.store([
+            trials[0]: score(.complete, vr: 50, angle: 40), trials[1]: score(.complete, vr: 60, angle: 45),
+            trials[2]: score(.incomplete, invalidItems: 2),
+        ])
         try await store.failTrial(trials[3], error: "HTTP 401")
         // A newer formula for trial 1 replaces 60 by 58 in the views; the old row stays. A newer
         // parser under the older formula does not count.
@@ -268,10 +299,11 @@ struct RecordingTests {
         #expect(row.n == 4)
         #expect(row.nComplete == 2)
         #expect(row.meanVR == 54)
-        #expect(abs(row.sdVR! - 32.0.squareRoot()) < 1e-12)   // sample sd of 50 and 58
+        #expect(abs(row.sdVR! - 32.0.squareRoot()) < 1e-12)  // sample sd of 50 and 58
         #expect(row.meanAngle == 42.5)
         #expect(try store.count("SELECT count(*) FROM trial_scores WHERE trial_id = ?", [trials[1]]) == 3)
-        let incomplete = try #require(try store.rows("SELECT * FROM trial_results WHERE trial_id = ?", [trials[2]]).first)
+        let incomplete = try #require(
+            try store.rows("SELECT * FROM trial_results WHERE trial_id = ?", [trials[2]]).first)
         #expect(incomplete["vr"] as Double? == nil)
         #expect(incomplete["invalid_items"] as Int64? == 2)
         #expect(incomplete["status"] == "incomplete")
@@ -283,13 +315,15 @@ struct RecordingTests {
         let (store, runID, trials) = try await makeStore(scratch, trials: 2)
         try await store.store([trials[0]: score(.incomplete)])
         try await store.failTrial(trials[1], error: "HTTP 500")
-        try await store.store([trials[0]: score(.complete, vr: 40, angle: 30), trials[1]: score(.complete, vr: 40, angle: 30)],
-                              parserVersion: 2, settingStatus: false)
+        try await store.store(
+            [trials[0]: score(.complete, vr: 40, angle: 30), trials[1]: score(.complete, vr: 40, angle: 30)],
+            parserVersion: 2, settingStatus: false)
         let statuses = try store.rows("SELECT status FROM trial_results ORDER BY trial_id").map { $0[0] as String }
         #expect(statuses == ["complete", "failed"])
         #expect(try await store.trialStatusCounts(runID: runID) == [.complete: 1, .failed: 1])
         // The trial's own column is as the run left it.
-        #expect(try store.rows("SELECT status FROM trials ORDER BY id").map { $0[0] as String } == ["incomplete", "failed"])
+        #expect(
+            try store.rows("SELECT status FROM trials ORDER BY id").map { $0[0] as String } == ["incomplete", "failed"])
     }
 
     @Test("identical values give a standard deviation of (numerically) zero, not cancellation noise")

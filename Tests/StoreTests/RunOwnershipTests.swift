@@ -17,7 +17,8 @@ struct RunOwnershipTests {
 
     func owner(_ store: ExperimentStore, _ runID: Int64) async throws -> (owner: String?, heartbeat: String?) {
         try await store.reader.read { db in
-            let row = try Row.fetchOne(db, sql: "SELECT owner, heartbeat_at FROM runs WHERE id = ?", arguments: [runID])!
+            let row = try Row.fetchOne(
+                db, sql: "SELECT owner, heartbeat_at FROM runs WHERE id = ?", arguments: [runID])!
             return (row["owner"], row["heartbeat_at"])
         }
     }
@@ -35,12 +36,18 @@ struct RunOwnershipTests {
         }
         let after = try await owner(store, runID)
         #expect(after.owner == before.owner && after.heartbeat == before.heartbeat)
-        #expect(StoreError.runInUse(runID: 3, owner: "process 7 on vm", secondsAgo: 2).description ==
-                "run 3 is being run by hvae process 7 on vm (alive 2 s ago); let it finish, or stop it (Ctrl-C), then resume")
+        #expect(
+            StoreError.runInUse(runID: 3, owner: "process 7 on vm", secondsAgo: 2).description
+                == """
+                run 3 is being run by hvae process 7 on vm (alive 2 s ago); let it finish, or stop it (Ctrl-C), \
+                then resume
+                """
+        )
     }
 
-    @Test("the run is taken over when its owner has exited (same host), fell silent, or the run is not running",
-          arguments: ["gone", "silent", "not running", "same owner"])
+    @Test(
+        "the run is taken over when its owner has exited (same host), fell silent, or the run is not running",
+        arguments: ["gone", "silent", "not running", "same owner"])
     func takenOver(case name: String) async throws {
         let scratch = ScratchDirectory()
         let (store, runID, _) = try await makeStore(scratch)
@@ -87,7 +94,9 @@ struct RunOwnershipTests {
         let after = Date()
         let beat = try #require(try await owner(store, runID).heartbeat.flatMap(Timestamp.date))
         // Stamped during the call (timestamps keep milliseconds).
-        #expect(beat >= before.addingTimeInterval(-0.001) && beat <= after.addingTimeInterval(0.001), "\(beat) \(before) \(after)")
+        #expect(
+            beat >= before.addingTimeInterval(-0.001) && beat <= after.addingTimeInterval(0.001),
+            "\(beat) \(before) \(after)")
         try await store.releaseRun(runID, from: here)
         #expect(try await owner(store, runID).owner == nil)
     }

@@ -32,10 +32,12 @@ func makeStore(_ scratch: ScratchDirectory, trials: Int = 1, name: String = "r.s
 
 /// A run with `trials` pending trials in `store`.
 func makeRun(_ store: ExperimentStore, trials: Int, seed: Int64 = 1) async throws -> (Int64, [Int64]) {
-    let run = try await store.createRun(RunRecord(name: "r", description: "", experimentJSON: "{}", seed: seed, toolVersion: "t"))
-    let inserted = try await store.createTrials((1...trials).map {
-        TrialRecord(runID: run.id!, key: key($0), provider: "reference", seed: Int64($0), ordinal: $0 - 1)
-    })
+    let run = try await store.createRun(
+        RunRecord(name: "r", description: "", experimentJSON: "{}", seed: seed, toolVersion: "t"))
+    let inserted = try await store.createTrials(
+        (1...trials).map {
+            TrialRecord(runID: run.id!, key: key($0), provider: "reference", seed: Int64($0), ordinal: $0 - 1)
+        })
     return (run.id!, inserted.map { $0.id! })
 }
 
@@ -43,14 +45,16 @@ func makeRun(_ store: ExperimentStore, trials: Int, seed: Int64 = 1) async throw
 func call(_ step: CallStep, attempt: Int = 1, _ request: [ChatMessage], reply: String?, answer: AnswerRecord? = nil)
     -> CallRecord
 {
-    CallRecord(step: step, attempt: attempt, request: request, reply: reply, latencyMs: 1,
-               error: reply == nil ? "boom" : nil, startedAt: Date(), finishedAt: Date(), answer: answer)
+    CallRecord(
+        step: step, attempt: attempt, request: request, reply: reply, latencyMs: 1,
+        error: reply == nil ? "boom" : nil, startedAt: Date(), finishedAt: Date(), answer: answer)
 }
 
 /// An `ok` reading of item `item` as option `letter` (shown in the original order).
 func okAnswer(_ item: Int, _ letter: OptionLetter, parserVersion: Int = 1) -> AnswerRecord {
-    AnswerRecord(parserVersion: parserVersion, status: .ok, item: item, shownLetter: letter, option: letter,
-                 allocation: SliderItem.number(item)!.allocation(letter))
+    AnswerRecord(
+        parserVersion: parserVersion, status: .ok, item: item, shownLetter: letter, option: letter,
+        allocation: SliderItem.number(item)!.allocation(letter))
 }
 
 /// A score with just a status, a VR and an angle, for view tests.
@@ -60,12 +64,16 @@ func score(_ status: ScoredStatus, vr: Double? = nil, angle: Double? = nil, inva
 
 extension ExperimentStore {
     /// Stores `score` for each trial as formula and parser version given, whatever its answers.
-    func store(_ scores: [Int64: TrialScore], formulaVersion: Int = 1, parserVersion: Int = 1, settingStatus: Bool = true)
+    func store(
+        _ scores: [Int64: TrialScore], formulaVersion: Int = 1, parserVersion: Int = 1, settingStatus: Bool = true
+    )
         async throws
     {
         for (trialID, score) in scores {
-            try await scoreTrials([trialID], parserVersion: parserVersion, formulaVersion: formulaVersion,
-                                  settingStatus: settingStatus) { _ in score }
+            try await scoreTrials(
+                [trialID], parserVersion: parserVersion, formulaVersion: formulaVersion,
+                settingStatus: settingStatus
+            ) { _ in score }
         }
     }
 

@@ -36,7 +36,9 @@ public enum DistinctDraws {
     /// One line that says what was left out and how to pool it anyway; nil when nothing was.
     public static func note(_ leftOut: [Repeat]) -> String? {
         guard !leftOut.isEmpty else { return nil }
-        let runs = leftOut.map { "run \($0.run) (\($0.replay ? "a replay of" : "the same draws as") run \($0.repeats))" }
+        let runs = leftOut.map {
+            "run \($0.run) (\($0.replay ? "a replay of" : "the same draws as") run \($0.repeats))"
+        }
         return "left out \(runs.joined(separator: ", ")): pooling it would count its trials twice; "
             + "--include-repeats pools it anyway (for more trials, raise `trials:` instead)"
     }

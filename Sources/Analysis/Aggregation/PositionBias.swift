@@ -30,16 +30,22 @@ public struct PositionBias: Sendable, Equatable {
 
         enum CodingKeys: String, CodingKey {
             case model, value, order, reference, n, angle, shift
-            case nReference = "n_reference", angleReference = "angle_reference", ciLow = "ci_low", ciHigh = "ci_high"
-            case sameLetter = "same_letter", sameOption = "same_option"
+            case nReference = "n_reference"
+            case angleReference = "angle_reference"
+            case ciLow = "ci_low"
+            case ciHigh = "ci_high"
+            case sameLetter = "same_letter"
+            case sameOption = "same_option"
         }
     }
 
     public var rows: [Row]
 
     /// Nil unless the trials used two option orders or more.
-    public static func build(_ trials: [TrialResult], answers: [AnswerCount], resamples: Int = 10_000,
-                             seed: UInt64 = 20_230_527) -> PositionBias? {
+    public static func build(
+        _ trials: [TrialResult], answers: [AnswerCount], resamples: Int = 10_000,
+        seed: UInt64 = 20_230_527
+    ) -> PositionBias? {
         let orders = OptionOrder.allCases.filter { order in trials.contains { $0.key.optionOrder == order } }
         guard orders.count > 1, let reference = orders.first else { return nil }
         let complete = trials.filter { $0.status == .complete }
@@ -66,18 +72,24 @@ public struct PositionBias: Sendable, Equatable {
                 for order in orders.dropFirst() {
                     let compared = angles(order)
                     guard !base.isEmpty || !compared.isEmpty else { continue }
-                    var row = Row(model: model, value: value.rawValue, order: order.rawValue, reference: reference.rawValue,
-                                  nReference: base.count, n: compared.count, angleReference: Statistics.mean(base),
-                                  angle: Statistics.mean(compared))
+                    var row = Row(
+                        model: model, value: value.rawValue, order: order.rawValue, reference: reference.rawValue,
+                        nReference: base.count, n: compared.count, angleReference: Statistics.mean(base),
+                        angle: Statistics.mean(compared))
                     if let a = row.angle, let b = row.angleReference {
                         row.shift = a - b
-                        let interval = Statistics.bootstrapDifference(compared, base, resamples: resamples, confidence: 0.95,
-                                                                      seed: SplitMix64.mix(seed, Statistics.stableHash(
-                                                                          [model, value.rawValue, order.rawValue])))
+                        let interval = Statistics.bootstrapDifference(
+                            compared, base, resamples: resamples, confidence: 0.95,
+                            seed: SplitMix64.mix(
+                                seed,
+                                Statistics.stableHash(
+                                    [model, value.rawValue, order.rawValue])))
                         row.ciLow = interval?.low
                         row.ciHigh = interval?.high
                     }
-                    var total = 0, sameLetter = 0, sameOption = 0
+                    var total = 0
+                    var sameLetter = 0
+                    var sameOption = 0
                     for answer in cell where answer.optionOrder == order {
                         guard let reference = modal[answer.item] else { continue }
                         total += answer.count
@@ -97,29 +109,43 @@ public struct PositionBias: Sendable, Equatable {
 
     /// The rows as one of the report formats.
     public func render(as format: ReportFormat) -> String {
-        let f = ReportRenderer.fixed, e = ReportRenderer.exact
+        let f = ReportRenderer.fixed
+        let e = ReportRenderer.exact
         switch format {
         case .json:
             return prettyJSON(rows)
         case .csv:
             return CSV.document(
-                header: ["model", "value", "order", "reference", "n_reference", "n", "angle_reference", "angle", "shift",
-                         "ci_low", "ci_high", "same_letter", "same_option"],
-                rows: rows.map { [$0.model, $0.value, $0.order, $0.reference, String($0.nReference), String($0.n),
-                                  e($0.angleReference), e($0.angle), e($0.shift), e($0.ciLow), e($0.ciHigh),
-                                  e($0.sameLetter), e($0.sameOption)] })
+                header: [
+                    "model", "value", "order", "reference", "n_reference", "n", "angle_reference", "angle", "shift",
+                    "ci_low", "ci_high", "same_letter", "same_option",
+                ],
+                rows: rows.map {
+                    [
+                        $0.model, $0.value, $0.order, $0.reference, String($0.nReference), String($0.n),
+                        e($0.angleReference), e($0.angle), e($0.shift), e($0.ciLow), e($0.ciHigh),
+                        e($0.sameLetter), e($0.sameOption),
+                    ]
+                })
         case .table, .markdown, .latex:
             func percent(_ x: Double?) -> String { x.map { String(format: "%.0f%%", $0 * 100) } ?? "" }
             let body = rows.map { row in
-                [row.model, row.value, "\(row.order) vs \(row.reference)", "\(row.n) / \(row.nReference)", f(row.angle),
-                 f(row.shift), row.ciLow.map { String(format: "[%.2f, %.2f]", $0, row.ciHigh!) } ?? "",
-                 percent(row.sameLetter), percent(row.sameOption)]
+                [
+                    row.model, row.value, "\(row.order) vs \(row.reference)", "\(row.n) / \(row.nReference)",
+                    f(row.angle),
+                    f(row.shift), row.ciLow.map { String(format: "[%.2f, %.2f]", $0, row.ciHigh!) } ?? "",
+                    percent(row.sameLetter), percent(row.sameOption),
+                ]
             }
-            return HumanTable(header: ["model", "value", "orders", "n", "θ", "Δθ", "95% CI", "same letter", "same option"],
-                              rows: body, numeric: [3, 4, 5, 6, 7, 8],
-                              notes: ["Δθ: mean angle under the order minus under the reference; same letter / same option: "
-                                      + "answers that kept the reference order's most frequent letter / real option per item."])
-                .render(format)
+            return HumanTable(
+                header: ["model", "value", "orders", "n", "θ", "Δθ", "95% CI", "same letter", "same option"],
+                rows: body, numeric: [3, 4, 5, 6, 7, 8],
+                notes: [
+                    "Δθ: mean angle under the order minus under the reference; same letter / same option: "
+                        + "answers that kept the reference order's most frequent letter / real option per item."
+                ]
+            )
+            .render(format)
         }
     }
 }

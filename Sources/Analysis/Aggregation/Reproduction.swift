@@ -1,6 +1,6 @@
 import Foundation
-import Store
 import SVO
+import Store
 
 /// A reproduction set against its original, cell by cell (model × value × goal): model drift made visible.
 public struct ReproductionComparison: Sendable, Equatable {
@@ -21,9 +21,14 @@ public struct ReproductionComparison: Sendable, Equatable {
 
         enum CodingKeys: String, CodingKey {
             case model, value, goal, difference
-            case originalVR = "original_vr", reproducedVR = "reproduced_vr", ciLow = "ci_low", ciHigh = "ci_high"
-            case originalAngle = "original_angle", reproducedAngle = "reproduced_angle"
-            case originalHitRate = "original_hit_rate", reproducedHitRate = "reproduced_hit_rate"
+            case originalVR = "original_vr"
+            case reproducedVR = "reproduced_vr"
+            case ciLow = "ci_low"
+            case ciHigh = "ci_high"
+            case originalAngle = "original_angle"
+            case reproducedAngle = "reproduced_angle"
+            case originalHitRate = "original_hit_rate"
+            case reproducedHitRate = "reproduced_hit_rate"
         }
     }
 
@@ -31,49 +36,69 @@ public struct ReproductionComparison: Sendable, Equatable {
     public var reproduction: Int64
     public var rows: [Row]
 
-    public static func build(store: ExperimentStore, original: Int64, reproduction: Int64, resamples: Int = 10_000,
-                             seed: UInt64 = 20_230_527) async throws -> ReproductionComparison {
+    public static func build(
+        store: ExperimentStore, original: Int64, reproduction: Int64, resamples: Int = 10_000,
+        seed: UInt64 = 20_230_527
+    ) async throws -> ReproductionComparison {
         let filter = TrialFilter(runIDs: [original, reproduction])
         let trials = try await store.trialResults(filter)
-        let report = Report.build(trials, filter: filter, options: ReportOptions(groupBy: [.model, .value, .goal, .run], resamples: 1))
+        let report = Report.build(
+            trials, filter: filter, options: ReportOptions(groupBy: [.model, .value, .goal, .run], resamples: 1))
         let complete = trials.filter { $0.status == .complete }
         let keys = distinctInOrder(report.cells.map { Array($0.group.prefix(3)) })
         let rows = keys.map { key -> Row in
             let a = report.cells.first { $0.group == key + [String(original)] }
             let b = report.cells.first { $0.group == key + [String(reproduction)] }
             let vrs = { (run: Int64) in
-                complete.filter { [$0.key.model, $0.key.value.rawValue, $0.key.goal.rawValue] == key && $0.runID == run }
-                    .compactMap(\.vr)
+                complete.filter {
+                    [$0.key.model, $0.key.value.rawValue, $0.key.goal.rawValue] == key && $0.runID == run
+                }
+                .compactMap(\.vr)
             }
-            let interval = Statistics.bootstrapDifference(vrs(reproduction), vrs(original), resamples: resamples, confidence: 0.95,
-                                                          seed: SplitMix64.mix(seed, Statistics.stableHash(key)))
-            return Row(model: key[0], value: key[1], goal: key[2], originalVR: a?.meanVR, reproducedVR: b?.meanVR,
-                       difference: a?.meanVR.flatMap { old in b?.meanVR.map { $0 - old } },
-                       ciLow: interval?.low, ciHigh: interval?.high, originalAngle: a?.meanAngle, reproducedAngle: b?.meanAngle,
-                       originalHitRate: a?.hitRate, reproducedHitRate: b?.hitRate)
+            let interval = Statistics.bootstrapDifference(
+                vrs(reproduction), vrs(original), resamples: resamples, confidence: 0.95,
+                seed: SplitMix64.mix(seed, Statistics.stableHash(key)))
+            return Row(
+                model: key[0], value: key[1], goal: key[2], originalVR: a?.meanVR, reproducedVR: b?.meanVR,
+                difference: a?.meanVR.flatMap { old in b?.meanVR.map { $0 - old } },
+                ciLow: interval?.low, ciHigh: interval?.high, originalAngle: a?.meanAngle,
+                reproducedAngle: b?.meanAngle,
+                originalHitRate: a?.hitRate, reproducedHitRate: b?.hitRate)
         }
         return ReproductionComparison(original: original, reproduction: reproduction, rows: rows)
     }
 
     /// As a table in one of the report formats.
     public func render(as format: ReportFormat) -> String {
-        let f = ReportRenderer.fixed, e = ReportRenderer.exact
+        let f = ReportRenderer.fixed
+        let e = ReportRenderer.exact
         switch format {
         case .json:
             return prettyJSON(rows)
         case .csv:
-            return CSV.document(header: ["model", "value", "goal", "original_vr", "reproduced_vr", "difference", "ci_low", "ci_high",
-                                         "original_angle", "reproduced_angle", "original_hit_rate", "reproduced_hit_rate"],
-                                rows: rows.map { [$0.model, $0.value, $0.goal, e($0.originalVR), e($0.reproducedVR), e($0.difference),
-                                                  e($0.ciLow), e($0.ciHigh), e($0.originalAngle), e($0.reproducedAngle),
-                                                  e($0.originalHitRate), e($0.reproducedHitRate)] })
+            return CSV.document(
+                header: [
+                    "model", "value", "goal", "original_vr", "reproduced_vr", "difference", "ci_low", "ci_high",
+                    "original_angle", "reproduced_angle", "original_hit_rate", "reproduced_hit_rate",
+                ],
+                rows: rows.map {
+                    [
+                        $0.model, $0.value, $0.goal, e($0.originalVR), e($0.reproducedVR), e($0.difference),
+                        e($0.ciLow), e($0.ciHigh), e($0.originalAngle), e($0.reproducedAngle),
+                        e($0.originalHitRate), e($0.reproducedHitRate),
+                    ]
+                })
         case .table, .markdown, .latex:
-            let header = ["model", "value", "goal", "VR run \(original)", "VR run \(reproduction)", "difference", "95% CI",
-                          "θ \(original)", "θ \(reproduction)", "hit \(original)", "hit \(reproduction)"]
+            let header = [
+                "model", "value", "goal", "VR run \(original)", "VR run \(reproduction)", "difference", "95% CI",
+                "θ \(original)", "θ \(reproduction)", "hit \(original)", "hit \(reproduction)",
+            ]
             let body = rows.map { row in
-                [row.model, row.value, row.goal, f(row.originalVR), f(row.reproducedVR), f(row.difference),
-                 row.ciLow.map { String(format: "[%.2f, %.2f]", $0, row.ciHigh!) } ?? "",
-                 f(row.originalAngle), f(row.reproducedAngle), f(row.originalHitRate), f(row.reproducedHitRate)]
+                [
+                    row.model, row.value, row.goal, f(row.originalVR), f(row.reproducedVR), f(row.difference),
+                    row.ciLow.map { String(format: "[%.2f, %.2f]", $0, row.ciHigh!) } ?? "",
+                    f(row.originalAngle), f(row.reproducedAngle), f(row.originalHitRate), f(row.reproducedHitRate),
+                ]
             }
             let numeric = Set(3..<header.count)
             return HumanTable(header: header, rows: body, numeric: numeric).render(format)

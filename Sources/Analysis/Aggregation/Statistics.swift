@@ -22,27 +22,69 @@ public enum Statistics {
         -> (low: Double, high: Double)?
     {
         guard xs.count > 1, resamples > 0 else { return nil }
-        var rng = SplitMix64(seed: seed)
         var means = [Double](repeating: 0, count: resamples)
+        let start = BootstrapRandom(seed: seed)
         xs.withUnsafeBufferPointer { values in
-            let n = UInt64(values.count)
-            for b in 0..<resamples {
-                // Two draws per 64 random bits (32-bit multiply-shift each): the inner loop is most
-                // of a report's time; the bias, below n / 2^32, is far under what a bootstrap shows.
+            let n = values.count
+            // Two draws per 64 random bits (32-bit multiply-shift each), then one more for an odd
+            // count; the bias, below n / 2^32, is far under what a bootstrap shows.
+            guard n <= Int(UInt32.max) else {
+                var rng = start
+                for b in 0..<resamples {
+                    var sum = 0.0
+                    for _ in 0..<n { sum += values[uniformIndex(&rng, n)] }
+                    means[b] = sum / Double(n)
+                }
+                return
+            }
+            let draws = UInt64(n / 2 + n % 2)  // random words per resample
+            @inline(__always) func resample(_ rng: inout BootstrapRandom) -> Double {
                 var sum = 0.0
-                var k = 0
-                let pairs = n <= UInt64(UInt32.max) ? values.count / 2 * 2 : 0
-                while k < pairs {
+                for _ in 0..<(n / 2) {
                     let r = rng.next()
-                    sum += values[Int(((r & 0xFFFF_FFFF) &* n) >> 32)]
-                    sum += values[Int(((r >> 32) &* n) >> 32)]
-                    k += 2
+                    sum += values[Int(((r & 0xFFFF_FFFF) &* UInt64(n)) >> 32)]
+                    sum += values[Int(((r >> 32) &* UInt64(n)) >> 32)]
                 }
-                while k < values.count {
-                    sum += values[uniformIndex(&rng, values.count)]
-                    k += 1
+                if n % 2 == 1 { sum += values[uniformIndex(&rng, n)] }
+                return sum / Double(n)
+            }
+            // Four resamples at a time, each from its own place in the one random stream (the
+            // generator jumps ahead in one step) and each summed in the same order as alone: the
+            // same means, bit for bit, with four additions in flight instead of one. The additions'
+            // latency, not the arithmetic, was most of a large report's time.
+            var b = 0
+            while b + 4 <= resamples {
+                var r0 = start.advanced(by: UInt64(b) * draws)
+                var r1 = r0.advanced(by: draws)
+                var r2 = r1.advanced(by: draws)
+                var r3 = r2.advanced(by: draws)
+                var (s0, s1, s2, s3) = (0.0, 0.0, 0.0, 0.0)
+                let scale = UInt64(n)
+                for _ in 0..<(n / 2) {
+                    let (w0, w1, w2, w3) = (r0.next(), r1.next(), r2.next(), r3.next())
+                    s0 += values[Int(((w0 & 0xFFFF_FFFF) &* scale) >> 32)]
+                    s1 += values[Int(((w1 & 0xFFFF_FFFF) &* scale) >> 32)]
+                    s2 += values[Int(((w2 & 0xFFFF_FFFF) &* scale) >> 32)]
+                    s3 += values[Int(((w3 & 0xFFFF_FFFF) &* scale) >> 32)]
+                    s0 += values[Int(((w0 >> 32) &* scale) >> 32)]
+                    s1 += values[Int(((w1 >> 32) &* scale) >> 32)]
+                    s2 += values[Int(((w2 >> 32) &* scale) >> 32)]
+                    s3 += values[Int(((w3 >> 32) &* scale) >> 32)]
                 }
-                means[b] = sum / Double(values.count)
+                if n % 2 == 1 {
+                    s0 += values[uniformIndex(&r0, n)]
+                    s1 += values[uniformIndex(&r1, n)]
+                    s2 += values[uniformIndex(&r2, n)]
+                    s3 += values[uniformIndex(&r3, n)]
+                }
+                (means[b], means[b + 1], means[b + 2], means[b + 3]) =
+                    (s0 / Double(n), s1 / Double(n), s2 / Double(n), s3 / Double(n))
+                b += 4
+            }
+            var rng = start.advanced(by: UInt64(b) * draws)
+            while b < resamples {
+                means[b] = resample(&rng)
+                b += 1
             }
         }
         means.sort()
@@ -53,19 +95,22 @@ public enum Statistics {
     /// A uniform index below `count` by multiply-shift (Lemire): no division in the inner loop;
     /// its bias, below count / 2^64, is far under anything a bootstrap can show.
     @inline(__always)
-    static func uniformIndex(_ rng: inout SplitMix64, _ count: Int) -> Int {
+    static func uniformIndex(_ rng: inout BootstrapRandom, _ count: Int) -> Int {
         Int(rng.next().multipliedFullWidth(by: UInt64(count)).high)
     }
 
     /// Linear-interpolation quantile of sorted values (type 7, as R and NumPy default).
     static func quantile(_ sorted: [Double], _ p: Double) -> Double {
         let h = Double(sorted.count - 1) * p
-        let lo = Int(h.rounded(.down)), hi = min(lo + 1, sorted.count - 1)
+        let lo = Int(h.rounded(.down))
+        let hi = min(lo + 1, sorted.count - 1)
         return sorted[lo] + (h - Double(lo)) * (sorted[hi] - sorted[lo])
     }
 
     /// Percentile bootstrap interval of mean(a) − mean(b), resampling each group on its own.
-    public static func bootstrapDifference(_ a: [Double], _ b: [Double], resamples: Int, confidence: Double, seed: UInt64)
+    public static func bootstrapDifference(
+        _ a: [Double], _ b: [Double], resamples: Int, confidence: Double, seed: UInt64
+    )
         -> (low: Double, high: Double)?
     {
         guard a.count > 1, b.count > 1, resamples > 0 else { return nil }
@@ -121,5 +166,31 @@ public enum Statistics {
     /// group's resampling on its own.
     static func stableHash(_ values: [String]) -> UInt64 {
         Digest.sha256(Array(values.joined(separator: "\u{1F}").utf8)).prefix(8).reduce(0) { $0 << 8 | UInt64($1) }
+    }
+}
+
+/// The bootstrap's random stream: wyrand (Wang Yi's generator, public domain), a Weyl sequence
+/// mixed by one 64×64→128-bit multiply. It passes PractRand and BigCrush, and costs four
+/// instructions a word against SplitMix64's nine: the random words were most of a large report's
+/// time (1.3 billion draws for 64 cells of 2,000 trials at 10,000 resamples). Like SplitMix64 its
+/// state advances by a constant, so any point of the stream is one step away.
+struct BootstrapRandom: Sendable {
+    private var state: UInt64
+    private static let increment: UInt64 = 0xA076_1D64_78BD_642F
+
+    init(seed: UInt64) { state = seed }
+
+    @inline(__always)
+    mutating func next() -> UInt64 {
+        state &+= Self.increment
+        let product = (state ^ 0xE703_7ED1_A0B4_28DB).multipliedFullWidth(by: state)
+        return product.high ^ product.low
+    }
+
+    /// The generator as it will be after `draws` more calls of `next()`.
+    func advanced(by draws: UInt64) -> BootstrapRandom {
+        var copy = self
+        copy.state &+= draws &* Self.increment
+        return copy
     }
 }

@@ -13,19 +13,24 @@ public enum ExportFormat: String, CaseIterable, Sendable {
 public enum Exporter {
     /// Writes the rows of `table` for `runIDs`; returns how many rows were written.
     @discardableResult
-    public static func export(_ table: ExportTable, runIDs: [Int64], format: ExportFormat, store: ExperimentStore,
-                              to handle: FileHandle) throws -> Int {
+    public static func export(
+        _ table: ExportTable, runIDs: [Int64], format: ExportFormat, store: ExperimentStore,
+        to handle: FileHandle
+    ) throws -> Int {
         var output = BufferedWriter(handle: handle)
         var columns: [String] = []
-        let count = try store.export(table, runIDs: runIDs, header: { names in
-            columns = names
-            if format == .csv { output.write(CSV.record(names)) }
-        }, row: { values in
-            switch format {
-            case .csv: output.write(CSV.record(values.map(csvField)))
-            case .jsonl: output.write(jsonLine(columns, values) + "\n")
-            }
-        })
+        let count = try store.export(
+            table, runIDs: runIDs,
+            header: { names in
+                columns = names
+                if format == .csv { output.write(CSV.record(names)) }
+            },
+            row: { values in
+                switch format {
+                case .csv: output.write(CSV.record(values.map(csvField)))
+                case .jsonl: output.write(jsonLine(columns, values) + "\n")
+                }
+            })
         output.flush()
         return count
     }
@@ -42,7 +47,9 @@ public enum Exporter {
     }
 
     static func jsonLine(_ columns: [String], _ values: [ExportValue]) -> String {
-        "{" + zip(columns, values).map { column, value in jsonString(column) + ":" + jsonValue(value) }.joined(separator: ",") + "}"
+        "{"
+            + zip(columns, values).map { column, value in jsonString(column) + ":" + jsonValue(value) }.joined(
+                separator: ",") + "}"
     }
 
     static func jsonValue(_ value: ExportValue) -> String {
@@ -103,8 +110,10 @@ public struct ExportProvenance: Codable, Sendable {
     public var sql: String
     public var exportedAt: String
 
-    public init(table: String, format: String, runIDs: [Int64], rows: Int, database: String, databaseSHA256: String,
-                toolVersion: String, filters: [String: [String]], sql: String, exportedAt: String) {
+    public init(
+        table: String, format: String, runIDs: [Int64], rows: Int, database: String, databaseSHA256: String,
+        toolVersion: String, filters: [String: [String]], sql: String, exportedAt: String
+    ) {
         self.table = table
         self.format = format
         self.runIDs = runIDs
@@ -119,6 +128,9 @@ public struct ExportProvenance: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case table, format, rows, database, filters, sql
-        case runIDs = "run_ids", databaseSHA256 = "database_sha256", toolVersion = "tool_version", exportedAt = "exported_at"
+        case runIDs = "run_ids"
+        case databaseSHA256 = "database_sha256"
+        case toolVersion = "tool_version"
+        case exportedAt = "exported_at"
     }
 }

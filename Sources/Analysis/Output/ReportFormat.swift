@@ -26,7 +26,8 @@ public enum ReportRenderer {
     /// Cells resting on fewer complete trials than this are flagged in the study layout.
     public static let fewTrials = 5
 
-    public static func render(_ report: Report, as format: ReportFormat, layout: ReportLayout = .rows) throws -> String {
+    public static func render(_ report: Report, as format: ReportFormat, layout: ReportLayout = .rows) throws -> String
+    {
         switch layout {
         case .rows: return rows(report, format)
         case .study: return try study(report, format)
@@ -36,13 +37,18 @@ public enum ReportRenderer {
     // MARK: Rows layout
 
     /// Machine-readable columns, in order; CSV uses these names.
-    static let machineColumns = ["n", "n_incomplete", "mean_vr", "sd_vr", "ci_low", "ci_high", "mean_angle",
-                                 "pooled_angle", "hit_rate", "transitive_share", "mean_inequality_aversion"]
+    static let machineColumns = [
+        "n", "n_incomplete", "mean_vr", "sd_vr", "ci_low", "ci_high", "mean_angle",
+        "pooled_angle", "hit_rate", "transitive_share", "mean_inequality_aversion",
+    ]
 
     static func machineValues(_ cell: ReportCell) -> [String] {
-        [String(cell.n), String(cell.nIncomplete), exact(cell.meanVR), exact(cell.sdVR), exact(cell.ciLow), exact(cell.ciHigh),
-         exact(cell.meanAngle), exact(cell.pooledAngle), exact(cell.hitRate), exact(cell.transitiveShare),
-         exact(cell.meanInequalityAversion)]
+        [
+            String(cell.n), String(cell.nIncomplete), exact(cell.meanVR), exact(cell.sdVR), exact(cell.ciLow),
+            exact(cell.ciHigh),
+            exact(cell.meanAngle), exact(cell.pooledAngle), exact(cell.hitRate), exact(cell.transitiveShare),
+            exact(cell.meanInequalityAversion),
+        ]
     }
 
     static func rows(_ report: Report, _ format: ReportFormat) -> String {
@@ -55,8 +61,9 @@ public enum ReportRenderer {
             }
             return prettyJSON(Document(filter: report.filter, options: report.options, cells: report.cells))
         case .csv:
-            return CSV.document(header: report.options.groupBy.map(\.rawValue) + machineColumns,
-                                rows: report.cells.map { $0.group + machineValues($0) })
+            return CSV.document(
+                header: report.options.groupBy.map(\.rawValue) + machineColumns,
+                rows: report.cells.map { $0.group + machineValues($0) })
         case .table, .markdown, .latex:
             let percent = Int((report.options.confidence * 100).rounded())
             var columns: [(header: String, text: (ReportCell) -> String)] = report.options.groupBy.enumerated().map {
@@ -64,15 +71,17 @@ public enum ReportRenderer {
             }
             columns += [
                 ("n", { String($0.n) }), ("incomplete", { String($0.nIncomplete) }), ("VR mean ± sd", meanSD),
-                ("\(percent)% CI", interval), ("mean θ", { fixed($0.meanAngle) }), ("pooled θ", { fixed($0.pooledAngle) }),
+                ("\(percent)% CI", interval), ("mean θ", { fixed($0.meanAngle) }),
+                ("pooled θ", { fixed($0.pooledAngle) }),
                 ("hit rate", { fixed($0.hitRate) }), ("transitive", { fixed($0.transitiveShare) }),
             ]
             if report.cells.contains(where: { $0.meanInequalityAversion != nil }) {
                 columns.append(("ineq. aversion", { fixed($0.meanInequalityAversion) }))
             }
-            let table = HumanTable(header: columns.map(\.header),
-                                   rows: report.cells.map { cell in columns.map { $0.text(cell) } },
-                                   numeric: Set(report.options.groupBy.count..<columns.count))
+            let table = HumanTable(
+                header: columns.map(\.header),
+                rows: report.cells.map { cell in columns.map { $0.text(cell) } },
+                numeric: Set(report.options.groupBy.count..<columns.count))
             return table.render(format)
         }
     }
@@ -83,42 +92,53 @@ public enum ReportRenderer {
 
     static func study(_ report: Report, _ format: ReportFormat) throws -> String {
         guard let modelIndex = report.options.groupBy.firstIndex(of: .model),
-              let valueIndex = report.options.groupBy.firstIndex(of: .value),
-              let goalIndex = report.options.groupBy.firstIndex(of: .goal),
-              report.options.groupBy.count == 3
+            let valueIndex = report.options.groupBy.firstIndex(of: .value),
+            let goalIndex = report.options.groupBy.firstIndex(of: .goal),
+            report.options.groupBy.count == 3
         else { throw ReportLayoutError(description: "--layout study needs --by model,value,goal (the default)") }
         let rowKeys = distinctInOrder(report.cells.map { [$0.group[modelIndex], $0.group[goalIndex]] })
             .map { (model: $0[0], goal: $0[1]) }
         func cell(_ model: String, _ goal: String, _ value: String) -> ReportCell? {
-            report.cells.first { $0.group[modelIndex] == model && $0.group[goalIndex] == goal && $0.group[valueIndex] == value }
+            report.cells.first {
+                $0.group[modelIndex] == model && $0.group[goalIndex] == goal && $0.group[valueIndex] == value
+            }
         }
         switch format {
         case .json:
-            return prettyJSON(rowKeys.map { key in
-                StudyJSONRow(model: key.model, goal: key.goal, cells: values.map { ($0, cell(key.model, key.goal, $0)) })
-            })
+            return prettyJSON(
+                rowKeys.map { key in
+                    StudyJSONRow(
+                        model: key.model, goal: key.goal, cells: values.map { ($0, cell(key.model, key.goal, $0)) })
+                })
         case .csv:
-            let header = ["model", "goal"] + values.flatMap { ["\($0)_mean_vr", "\($0)_sd_vr", "\($0)_n", "\($0)_n_complete"] }
+            let header =
+                ["model", "goal"] + values.flatMap { ["\($0)_mean_vr", "\($0)_sd_vr", "\($0)_n", "\($0)_n_complete"] }
             let rows = rowKeys.map { key in
-                [key.model, key.goal] + values.flatMap { value -> [String] in
-                    let c = cell(key.model, key.goal, value)
-                    return [exact(c?.meanVR), exact(c?.sdVR), c.map { String($0.n) } ?? "", c.map { String($0.nComplete) } ?? ""]
-                }
+                [key.model, key.goal]
+                    + values.flatMap { value -> [String] in
+                        let c = cell(key.model, key.goal, value)
+                        return [
+                            exact(c?.meanVR), exact(c?.sdVR), c.map { String($0.n) } ?? "",
+                            c.map { String($0.nComplete) } ?? "",
+                        ]
+                    }
             }
             return CSV.document(header: header, rows: rows)
         case .table, .markdown, .latex:
             var flagged = false
             let rows = rowKeys.map { key in
-                [key.model, key.goal] + values.map { value -> String in
-                    guard let c = cell(key.model, key.goal, value) else { return "" }
-                    let few = c.nComplete < fewTrials
-                    flagged = flagged || few
-                    return "\(meanSD(c)) (\(c.nComplete))\(few ? " †" : "")"
-                }
+                [key.model, key.goal]
+                    + values.map { value -> String in
+                        guard let c = cell(key.model, key.goal, value) else { return "" }
+                        let few = c.nComplete < fewTrials
+                        flagged = flagged || few
+                        return "\(meanSD(c)) (\(c.nComplete))\(few ? " †" : "")"
+                    }
             }
             var notes = ["Mean VR ± sd (complete trials); – where the sd is undefined (one complete trial)."]
             if flagged { notes.append("† fewer than \(fewTrials) complete trials.") }
-            return HumanTable(header: ["model", "goal"] + values, rows: rows, numeric: [2, 3, 4, 5], notes: notes).render(format)
+            return HumanTable(header: ["model", "goal"] + values, rows: rows, numeric: [2, 3, 4, 5], notes: notes)
+                .render(format)
         }
     }
 

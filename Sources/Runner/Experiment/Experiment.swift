@@ -49,14 +49,20 @@ public struct Experiment: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case name, description, seed, trials, values, goals, instrument, concurrency, templates, models
-        case valueAssignment = "value_assignment", optionOrders = "option_orders", maxAttempts = "max_attempts"
-        case maxCalls = "max_calls", maxCost = "max_cost", cache
+        case valueAssignment = "value_assignment"
+        case optionOrders = "option_orders"
+        case maxAttempts = "max_attempts"
+        case maxCalls = "max_calls"
+        case maxCost = "max_cost"
+        case cache
     }
 
-    public init(name: String, description: String, seed: Int64, trials: Int, values: [ValueOrientation], goals: [GoalCondition],
-                valueAssignment: ValueAssignment, instrument: Instrument, optionOrders: [OptionOrder], maxAttempts: Int,
-                concurrency: Int, maxCalls: Int? = nil, maxCost: Double? = nil, cache: Bool = false,
-                templates: PromptTemplates, models: [ModelSpec]) {
+    public init(
+        name: String, description: String, seed: Int64, trials: Int, values: [ValueOrientation], goals: [GoalCondition],
+        valueAssignment: ValueAssignment, instrument: Instrument, optionOrders: [OptionOrder], maxAttempts: Int,
+        concurrency: Int, maxCalls: Int? = nil, maxCost: Double? = nil, cache: Bool = false,
+        templates: PromptTemplates, models: [ModelSpec]
+    ) {
         self.name = name
         self.description = description
         self.seed = seed
@@ -78,15 +84,22 @@ public struct Experiment: Codable, Sendable, Equatable {
     /// Keys added after a run was stored take their defaults, so every stored experiment still decodes.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(name: try c.decode(String.self, forKey: .name), description: try c.decode(String.self, forKey: .description),
-                  seed: try c.decode(Int64.self, forKey: .seed), trials: try c.decode(Int.self, forKey: .trials),
-                  values: try c.decode([ValueOrientation].self, forKey: .values), goals: try c.decode([GoalCondition].self, forKey: .goals),
-                  valueAssignment: try c.decode(ValueAssignment.self, forKey: .valueAssignment),
-                  instrument: try c.decode(Instrument.self, forKey: .instrument),
-                  optionOrders: try c.decode([OptionOrder].self, forKey: .optionOrders), maxAttempts: try c.decode(Int.self, forKey: .maxAttempts),
-                  concurrency: try c.decode(Int.self, forKey: .concurrency), maxCalls: try c.decodeIfPresent(Int.self, forKey: .maxCalls),
-                  maxCost: try c.decodeIfPresent(Double.self, forKey: .maxCost), cache: try c.decodeIfPresent(Bool.self, forKey: .cache) ?? false,
-                  templates: try c.decode(PromptTemplates.self, forKey: .templates), models: try c.decode([ModelSpec].self, forKey: .models))
+        self.init(
+            name: try c.decode(String.self, forKey: .name),
+            description: try c.decode(String.self, forKey: .description),
+            seed: try c.decode(Int64.self, forKey: .seed), trials: try c.decode(Int.self, forKey: .trials),
+            values: try c.decode([ValueOrientation].self, forKey: .values),
+            goals: try c.decode([GoalCondition].self, forKey: .goals),
+            valueAssignment: try c.decode(ValueAssignment.self, forKey: .valueAssignment),
+            instrument: try c.decode(Instrument.self, forKey: .instrument),
+            optionOrders: try c.decode([OptionOrder].self, forKey: .optionOrders),
+            maxAttempts: try c.decode(Int.self, forKey: .maxAttempts),
+            concurrency: try c.decode(Int.self, forKey: .concurrency),
+            maxCalls: try c.decodeIfPresent(Int.self, forKey: .maxCalls),
+            maxCost: try c.decodeIfPresent(Double.self, forKey: .maxCost),
+            cache: try c.decodeIfPresent(Bool.self, forKey: .cache) ?? false,
+            templates: try c.decode(PromptTemplates.self, forKey: .templates),
+            models: try c.decode([ModelSpec].self, forKey: .models))
     }
 
     /// The experiment as canonical JSON: sorted keys, no insignificant white space.
@@ -103,8 +116,12 @@ public struct Experiment: Codable, Sendable, Equatable {
     /// A trial's seed depends only on the run seed and the trial's cell and index, so results are
     /// the same whatever the concurrency and whatever else the experiment contains.
     func trialSeed(_ key: TrialKey) -> Int64 {
-        TrialSeed.derive(runSeed: seed, [key.model, key.value.rawValue, key.goal.rawValue, key.optionOrder.rawValue,
-                                         String(key.index)])
+        TrialSeed.derive(
+            runSeed: seed,
+            [
+                key.model, key.value.rawValue, key.goal.rawValue, key.optionOrder.rawValue,
+                String(key.index),
+            ])
     }
 }
 
@@ -200,7 +217,9 @@ public struct ModelSpec: Codable, Sendable, Equatable {
         case "reference": provider = .reference(try container.decode(ReferenceAgentSpec.self, forKey: .settings))
         case "openai": provider = .openai(try container.decode(APIModelSpec.self, forKey: .settings))
         case "anthropic": provider = .anthropic(try container.decode(APIModelSpec.self, forKey: .settings))
-        default: throw DecodingError.dataCorruptedError(forKey: .provider, in: container, debugDescription: "unknown provider \(kind)")
+        default:
+            throw DecodingError.dataCorruptedError(
+                forKey: .provider, in: container, debugDescription: "unknown provider \(kind)")
         }
     }
 }
@@ -261,8 +280,10 @@ public struct ReferenceAgentSpec: Codable, Sendable, Equatable {
         case variedReplies = "varied_replies"
     }
 
-    public init(agent: Kind, temperature: Double? = nil, letter: String? = nil, value: ValueOrientation? = nil,
-                variedReplies: Bool = true) {
+    public init(
+        agent: Kind, temperature: Double? = nil, letter: String? = nil, value: ValueOrientation? = nil,
+        variedReplies: Bool = true
+    ) {
         self.agent = agent
         self.temperature = temperature
         self.letter = letter
@@ -270,4 +291,3 @@ public struct ReferenceAgentSpec: Codable, Sendable, Equatable {
         self.variedReplies = variedReplies
     }
 }
-

@@ -28,11 +28,15 @@ public enum ExperimentFile {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
             throw failure("no such file; check the path (examples/quickstart.yaml is one to start from)")
         }
-        guard !isFolder.boolValue else { throw failure("is a folder; give the path of the experiment file (YAML) in it") }
+        guard !isFolder.boolValue else {
+            throw failure("is a folder; give the path of the experiment file (YAML) in it")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw failure("cannot be read; check its permissions")
         }
-        guard let text = String(data: data, encoding: .utf8) else { throw failure("is not UTF-8 text; save it as UTF-8") }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw failure("is not UTF-8 text; save it as UTF-8")
+        }
         return try parse(yaml: text, file: path)
     }
 
@@ -41,11 +45,12 @@ public enum ExperimentFile {
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: yaml) else {
-                throw ExperimentFileError(file: file, line: nil, key: "", message: "the file is empty; see examples/quickstart.yaml")
+                throw ExperimentFileError(
+                    file: file, line: nil, key: "", message: "the file is empty; see examples/quickstart.yaml")
             }
             root = node
         } catch let error as YamlError {
-            throw ExperimentFileError(file: file, line: yamlLine(error), key: "", message: "not valid YAML: \(yamlProblem(error))")
+            throw yamlFailure(error, yaml: yaml, file: file)
         }
         let reader = NodeReader(file: file)
         let top = try reader.mapping(root, path: "")
@@ -60,7 +65,9 @@ public enum ExperimentFile {
         guard !models.isEmpty else { throw reader.error(top.node("models"), "models", "list at least one model") }
         var seen: Set<String> = []
         for (index, model) in models.enumerated() where !seen.insert(model.name).inserted {
-            throw reader.error(top.node("models")?.sequence?[index], "models[\(index)].name", "'\(model.name)' is used twice; model names must be unique")
+            throw reader.error(
+                top.node("models")?.sequence?[index], "models[\(index)].name",
+                "'\(model.name)' is used twice; model names must be unique")
         }
 
         let experiment = Experiment(
@@ -85,13 +92,21 @@ public enum ExperimentFile {
         )
         try reader.requireDistinct(top, "values", experiment.values.map(\.rawValue))
         try reader.requireDistinct(top, "option_orders", experiment.optionOrders.map(\.rawValue))
-        try reader.rejectUnknownKeys(top, allowed: ["name", "description", "seed", "trials", "values", "goal",
-                                                    "value_assignment", "instrument", "option_orders", "max_attempts",
-                                                    "concurrency", "max_calls", "max_cost", "cache", "templates", "models"])
-        if experiment.maxCost != nil, let unpriced = experiment.models.first(where: {
-            $0.provider.api != nil && ($0.provider.api?.priceInput == nil || $0.provider.api?.priceOutput == nil)
-        }) {
-            throw reader.error(top.node("max_cost"), "max_cost", "needs price_input and price_output on every API model; '\(unpriced.name)' has none")
+        try reader.rejectUnknownKeys(
+            top,
+            allowed: [
+                "name", "description", "seed", "trials", "values", "goal",
+                "value_assignment", "instrument", "option_orders", "max_attempts",
+                "concurrency", "max_calls", "max_cost", "cache", "templates", "models",
+            ])
+        if experiment.maxCost != nil,
+            let unpriced = experiment.models.first(where: {
+                $0.provider.api != nil && ($0.provider.api?.priceInput == nil || $0.provider.api?.priceOutput == nil)
+            })
+        {
+            throw reader.error(
+                top.node("max_cost"), "max_cost",
+                "needs price_input and price_output on every API model; '\(unpriced.name)' has none")
         }
         return experiment
     }
@@ -102,7 +117,9 @@ public enum ExperimentFile {
         case "with": return [.with]
         case "without": return [.without]
         case "both": return [.with, .without]
-        default: throw reader.error(node, "goal", "expected with, without or both, found '\(node.string ?? "a non-text value")'")
+        default:
+            throw reader.error(
+                node, "goal", "expected with, without or both, found '\(node.string ?? "a non-text value")'")
         }
     }
 
@@ -120,11 +137,18 @@ public enum ExperimentFile {
             let allowed = PromptTemplates.placeholders[key] ?? []
             let unknown = PromptTemplates.placeholders(in: text).subtracting(allowed)
             if let first = unknown.sorted().first {
-                throw reader.error(mapping.node(key), "templates.\(key)",
-                                   "unknown placeholder {{\(first)}}; this template may use \(allowed.sorted().map { "{{\($0)}}" }.joined(separator: ", "))")
+                throw reader.error(
+                    mapping.node(key), "templates.\(key)",
+                    """
+                    unknown placeholder {{\(first)}}; this template may use \
+                    \(allowed.sorted().map { "{{\($0)}}" }.joined(separator: ", "))
+                    """
+                )
             }
             if key == "item", !text.contains("{{options}}") {
-                throw reader.error(mapping.node(key), "templates.item", "must contain {{options}}, or the model never sees the options")
+                throw reader.error(
+                    mapping.node(key), "templates.item", "must contain {{options}}, or the model never sees the options"
+                )
             }
             templates[keyPath: path] = text
         }
@@ -139,8 +163,10 @@ public enum ExperimentFile {
         let provider = try reader.string(mapping, "provider") ?? "reference"
         switch provider {
         case "reference":
-            let kind = try reader.enumeration(mapping, "agent", ReferenceAgentSpec.Kind.self, path: path, required: true)!
-            var spec = ReferenceAgentSpec(agent: kind, variedReplies: try reader.bool(mapping, "varied_replies") ?? true)
+            let kind = try reader.enumeration(
+                mapping, "agent", ReferenceAgentSpec.Kind.self, path: path, required: true)!
+            var spec = ReferenceAgentSpec(
+                agent: kind, variedReplies: try reader.bool(mapping, "varied_replies") ?? true)
             var allowed: Set<String> = ["name", "provider", "agent", "varied_replies"]
             switch kind {
             case .noisy:
@@ -150,7 +176,8 @@ public enum ExperimentFile {
                 allowed.insert("letter")
                 let letter = try reader.string(mapping, "letter") ?? "A"
                 guard let option = OptionLetter(symbol: letter) else {
-                    throw reader.error(mapping.node("letter"), "\(path).letter", "expected one letter from A to I, found '\(letter)'")
+                    throw reader.error(
+                        mapping.node("letter"), "\(path).letter", "expected one letter from A to I, found '\(letter)'")
                 }
                 spec.letter = option.symbol
             case .stubborn:
@@ -159,46 +186,73 @@ public enum ExperimentFile {
             case .ideal, .random:
                 break
             }
-            try reader.rejectUnknownKeys(mapping, allowed: allowed, path: path,
-                                         hint: "the \(kind.rawValue) reference agent takes \(allowed.sorted().joined(separator: ", "))")
+            try reader.rejectUnknownKeys(
+                mapping, allowed: allowed, path: path,
+                hint: "the \(kind.rawValue) reference agent takes \(allowed.sorted().joined(separator: ", "))")
             return ModelSpec(name: name, provider: .reference(spec))
         case "openai", "anthropic":
             let api = try apiSpec(mapping, path: path, reader: reader, anthropic: provider == "anthropic")
             return ModelSpec(name: name, provider: provider == "openai" ? .openai(api) : .anthropic(api))
         default:
-            throw reader.error(mapping.node("provider"), "\(path).provider", "unknown provider '\(provider)'; expected reference, openai or anthropic")
+            throw reader.error(
+                mapping.node("provider"), "\(path).provider",
+                "unknown provider '\(provider)'; expected reference, openai or anthropic")
         }
     }
 
-    private static func apiSpec(_ mapping: MappingNode, path: String, reader: NodeReader, anthropic: Bool) throws -> APIModelSpec {
+    private static func apiSpec(_ mapping: MappingNode, path: String, reader: NodeReader, anthropic: Bool) throws
+        -> APIModelSpec
+    {
         let model = try reader.string(mapping, "model", required: true)!
-        let baseURL = try reader.string(mapping, "base_url") ?? (anthropic ? AnthropicProvider.defaultBaseURL : OpenAIProvider.defaultBaseURL)
+        let baseURL =
+            try reader.string(mapping, "base_url")
+            ?? (anthropic ? AnthropicProvider.defaultBaseURL : OpenAIProvider.defaultBaseURL)
         guard let url = URL(string: baseURL), url.scheme == "http" || url.scheme == "https", url.host != nil else {
-            throw reader.error(mapping.node("base_url"), "\(path).base_url", "expected an http:// or https:// URL, found '\(baseURL)'")
+            throw reader.error(
+                mapping.node("base_url"), "\(path).base_url", "expected an http:// or https:// URL, found '\(baseURL)'")
         }
         var seed = APIModelSpec.SeedSetting.trial
         if let node = mapping.node("seed") {
-            if let number = node.int { seed = .fixed(number) }
-            else if node.string == "none" { seed = .none }
-            else if node.string == "trial" { seed = .trial }
-            else { throw reader.error(node, "\(path).seed", "expected trial, none or a whole number") }
+            if let number = node.int {
+                seed = .fixed(number)
+            } else if node.string == "none" {
+                seed = .none
+            } else if node.string == "trial" {
+                seed = .trial
+            } else {
+                throw reader.error(node, "\(path).seed", "expected trial, none or a whole number")
+            }
         }
         var stop: [String] = []
         if let node = mapping.node("stop") {
-            if let sequence = node.sequence { stop = try sequence.enumerated().map { index, item in
-                guard let text = item.string else { throw reader.error(item, "\(path).stop[\(index)]", "expected text") }
-                return text
-            } } else if let text = node.string { stop = [text] }
+            if let sequence = node.sequence {
+                stop = try sequence.enumerated().map { index, item in
+                    guard let text = item.string else {
+                        throw reader.error(item, "\(path).stop[\(index)]", "expected text")
+                    }
+                    return text
+                }
+            } else if let text = node.string {
+                stop = [text]
+            }
         }
         var headers: [String: String] = [:]
         if let node = mapping.node("headers") {
             let headerMap = try reader.mapping(node, path: "\(path).headers")
             for pair in headerMap.pairs {
-                guard let value = pair.value.string else { throw reader.error(pair.value, "\(path).headers.\(pair.key)", "expected text") }
+                guard let value = pair.value.string else {
+                    throw reader.error(pair.value, "\(path).headers.\(pair.key)", "expected text")
+                }
                 let lower = pair.key.lowercased()
-                if lower == "authorization" || lower == "x-api-key" || lower.contains("key") || lower.contains("token") {
-                    throw reader.error(pair.keyNode, "\(path).headers.\(pair.key)",
-                                       "looks like a secret, and headers are stored with the run; put the key in an environment variable named by api_key_env")
+                if lower == "authorization" || lower == "x-api-key" || lower.contains("key") || lower.contains("token")
+                {
+                    throw reader.error(
+                        pair.keyNode, "\(path).headers.\(pair.key)",
+                        """
+                        looks like a secret, and headers are stored with the run; put the key in an environment \
+                        variable named by api_key_env
+                        """
+                    )
                 }
                 headers[pair.key] = value
             }
@@ -220,26 +274,46 @@ public enum ExperimentFile {
             anthropicVersion: anthropic ? (try reader.string(mapping, "anthropic_version") ?? "2023-06-01") : nil,
             giveUpAfter: try reader.double(mapping, "give_up_after", path: path, range: 0...86_400)
         )
-        var allowed: Set<String> = ["name", "provider", "model", "base_url", "api_key_env", "temperature", "top_p", "max_tokens",
-                                    "seed", "stop", "headers", "timeout", "max_retries", "retry_delay", "max_concurrency",
-                                    "requests_per_minute", "price_input", "price_output", "give_up_after"]
+        var allowed: Set<String> = [
+            "name", "provider", "model", "base_url", "api_key_env", "temperature", "top_p", "max_tokens",
+            "seed", "stop", "headers", "timeout", "max_retries", "retry_delay", "max_concurrency",
+            "requests_per_minute", "price_input", "price_output", "give_up_after",
+        ]
         if anthropic { allowed.insert("anthropic_version") }
         try reader.rejectUnknownKeys(mapping, allowed: allowed, path: path)
         return spec
     }
 
-    private static func yamlLine(_ error: YamlError) -> Int? {
-        switch error {
-        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _): mark.line
-        default: nil
+    /// Says what a YAML syntax error means for someone editing the file. libyaml's own words
+    /// ("found character that cannot start any token", "unexpected end of stream") name neither
+    /// the tab nor the line where an unclosed quote opens, which is what the author must fix.
+    static func yamlFailure(_ error: YamlError, yaml: String, file: String) -> ExperimentFileError {
+        func failure(_ line: Int?, _ message: String) -> ExperimentFileError {
+            ExperimentFileError(file: file, line: line, key: "", message: message)
         }
-    }
-
-    private static func yamlProblem(_ error: YamlError) -> String {
-        switch error {
-        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _): problem
-        default: "\(error)"
+        let (context, problem, mark): (YamlError.Context?, String, Mark?) =
+            switch error {
+            case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _):
+                (context, problem, mark)
+            default: (nil, "\(error)", nil)
+            }
+        let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+        // A tab in the failing line's indentation is the cause. (Only that line: a tab-indented line
+        // inside a block scalar elsewhere is valid text.)
+        if let mark, lines.indices.contains(mark.line - 1),
+            lines[mark.line - 1].prefix(while: { $0 == " " || $0 == "\t" }).contains("\t")
+        {
+            return failure(
+                mark.line, "a tab indents this line; YAML indents with spaces only, so replace the tab with spaces")
         }
+        if let context, context.text.contains("quoted scalar") {
+            let quote =
+                lines.indices.contains(context.mark.line - 1)
+                ? lines[context.mark.line - 1].dropFirst(max(0, context.mark.column - 1)).first : nil
+            let shown = quote.map { "the \($0 == "'" ? "single" : "double") quote" } ?? "the quote"
+            return failure(context.mark.line, "\(shown) opened on this line is never closed; add the closing quote")
+        }
+        return failure(mark?.line, "not valid YAML: \(problem)")
     }
 }
 
@@ -266,30 +340,40 @@ struct NodeReader {
 
     func mapping(_ node: Node, path: String) throws -> MappingNode {
         guard let mapping = node.mapping else {
-            throw error(node, path, path.isEmpty ? "the file must be a mapping of keys (name:, models:, ...)" : "expected a mapping of keys")
+            throw error(
+                node, path,
+                path.isEmpty ? "the file must be a mapping of keys (name:, models:, ...)" : "expected a mapping of keys"
+            )
         }
         var pairs: [(String, Node, Node)] = []
         for (keyNode, value) in mapping {
             guard let key = keyNode.string else { throw error(keyNode, path, "keys must be text") }
-            if pairs.contains(where: { $0.0 == key }) { throw error(keyNode, path.isEmpty ? key : "\(path).\(key)", "appears twice") }
+            if pairs.contains(where: { $0.0 == key }) {
+                throw error(keyNode, path.isEmpty ? key : "\(path).\(key)", "appears twice")
+            }
             pairs.append((key, keyNode, value))
         }
         return MappingNode(node: node, path: path, pairs: pairs.map { (key: $0.0, keyNode: $0.1, value: $0.2) })
     }
 
-    func rejectUnknownKeys(_ mapping: MappingNode, allowed: Set<String>, path: String? = nil, hint: String? = nil) throws {
+    func rejectUnknownKeys(_ mapping: MappingNode, allowed: Set<String>, path: String? = nil, hint: String? = nil)
+        throws
+    {
         for pair in mapping.pairs where !allowed.contains(pair.key) {
             let near = allowed.min { editDistance($0, pair.key) < editDistance($1, pair.key) }
             let suggestion = near.flatMap { editDistance($0, pair.key) <= 2 ? " (did you mean '\($0)'?)" : nil } ?? ""
-            throw error(pair.keyNode, keyPath(mapping, pair.key),
-                        "unknown key\(suggestion); \(hint ?? "allowed here: \(allowed.sorted().joined(separator: ", "))")")
+            throw error(
+                pair.keyNode, keyPath(mapping, pair.key),
+                "unknown key\(suggestion); \(hint ?? "allowed here: \(allowed.sorted().joined(separator: ", "))")")
         }
     }
 
     /// Lists that define cells (values, option orders) must not repeat an entry, nor be empty.
     func requireDistinct(_ mapping: MappingNode, _ key: String, _ entries: [String]) throws {
         guard let node = mapping.node(key) else { return }
-        if node.sequence?.isEmpty == true { throw error(node, keyPath(mapping, key), "list at least one entry, or leave the key out for the default") }
+        if node.sequence?.isEmpty == true {
+            throw error(node, keyPath(mapping, key), "list at least one entry, or leave the key out for the default")
+        }
         var seen: Set<String> = []
         for (index, entry) in entries.enumerated() where !seen.insert(entry).inserted {
             throw error(node.sequence?[index], "\(keyPath(mapping, key))[\(index)]", "'\(entry)' appears twice")
@@ -301,24 +385,34 @@ struct NodeReader {
             if required { throw error(mapping.node, keyPath(mapping, key), "is required") }
             return nil
         }
-        guard node.scalar != nil, let value = node.string else { throw error(node, keyPath(mapping, key), "expected text") }
+        guard node.scalar != nil, let value = node.string else {
+            throw error(node, keyPath(mapping, key), "expected text")
+        }
         return value
     }
 
     func int(_ mapping: MappingNode, _ key: String, range: ClosedRange<Int>) throws -> Int? {
         guard let node = mapping.node(key) else { return nil }
-        guard let value = node.int else { throw error(node, keyPath(mapping, key), "expected a whole number, found '\(node.string ?? "?")'") }
+        guard let value = node.int else {
+            throw error(node, keyPath(mapping, key), "expected a whole number, found '\(node.string ?? "?")'")
+        }
         guard range.contains(value) else {
-            throw error(node, keyPath(mapping, key), "must be between \(range.lowerBound) and \(range.upperBound), found \(value)")
+            throw error(
+                node, keyPath(mapping, key),
+                "must be between \(range.lowerBound) and \(range.upperBound), found \(value)")
         }
         return value
     }
 
     func double(_ mapping: MappingNode, _ key: String, path: String, range: ClosedRange<Double>) throws -> Double? {
         guard let node = mapping.node(key) else { return nil }
-        guard let value = node.float else { throw error(node, keyPath(mapping, key), "expected a number, found '\(node.string ?? "?")'") }
+        guard let value = node.float else {
+            throw error(node, keyPath(mapping, key), "expected a number, found '\(node.string ?? "?")'")
+        }
         guard range.contains(value) else {
-            throw error(node, keyPath(mapping, key), "must be between \(range.lowerBound) and \(range.upperBound), found \(value)")
+            throw error(
+                node, keyPath(mapping, key),
+                "must be between \(range.lowerBound) and \(range.upperBound), found \(value)")
         }
         return value
     }
@@ -329,23 +423,38 @@ struct NodeReader {
         return value
     }
 
-    func enumeration<E: RawRepresentable & CaseIterable>(_ node: Node, _ path: String, _ type: E.Type) throws -> E where E.RawValue == String {
+    func enumeration<E: RawRepresentable & CaseIterable>(_ node: Node, _ path: String, _ type: E.Type) throws -> E
+    where E.RawValue == String {
         guard let text = node.scalar != nil ? node.string : nil, let value = E(rawValue: text) else {
-            throw error(node, path, "expected one of \(E.allCases.map(\.rawValue).joined(separator: ", ")), found '\(node.string ?? "a non-text value")'")
+            throw error(
+                node, path,
+                """
+                expected one of \(E.allCases.map(\.rawValue).joined(separator: ", ")), found \
+                '\(node.string ?? "a non-text value")'
+                """
+            )
         }
         return value
     }
 
-    func enumeration<E: RawRepresentable & CaseIterable>(_ mapping: MappingNode, _ key: String, _ type: E.Type,
-                                                         path: String? = nil, required: Bool = false) throws -> E? where E.RawValue == String {
+    func enumeration<E: RawRepresentable & CaseIterable>(
+        _ mapping: MappingNode, _ key: String, _ type: E.Type,
+        path: String? = nil, required: Bool = false
+    ) throws -> E? where E.RawValue == String {
         guard let node = mapping.node(key) else {
-            if required { throw error(mapping.node, keyPath(mapping, key), "is required; one of \(E.allCases.map(\.rawValue).joined(separator: ", "))") }
+            if required {
+                throw error(
+                    mapping.node, keyPath(mapping, key),
+                    "is required; one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
             return nil
         }
         return try enumeration(node, keyPath(mapping, key), type)
     }
 
-    func list<T>(_ mapping: MappingNode, _ key: String, required: Bool = false, _ element: (Node, String) throws -> T) throws -> [T] {
+    func list<T>(_ mapping: MappingNode, _ key: String, required: Bool = false, _ element: (Node, String) throws -> T)
+        throws -> [T]
+    {
         guard let node = mapping.node(key) else {
             if required { throw error(mapping.node, keyPath(mapping, key), "is required") }
             return []
@@ -357,7 +466,8 @@ struct NodeReader {
 
 /// Levenshtein distance, for "did you mean" hints on misspelt keys.
 func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a), b = Array(b)
+    let a = Array(a)
+    let b = Array(b)
     var previous = Array(0...b.count)
     for i in 1...max(a.count, 1) where !a.isEmpty {
         var current = [i] + Array(repeating: 0, count: b.count)

@@ -22,19 +22,45 @@ public struct PromptTemplates: Codable, Sendable, Equatable {
     public var reask: String
 
     enum CodingKeys: String, CodingKey {
-        case valuePrompt = "value_prompt", valueDefinition = "value_definition", role, task
-        case goalPrompt = "goal_prompt", neutralGoal = "neutral_goal", item, reask
+        case valuePrompt = "value_prompt"
+        case valueDefinition = "value_definition"
+        case role, task
+        case goalPrompt = "goal_prompt"
+        case neutralGoal = "neutral_goal"
+        case item, reask
     }
 
     /// hvae's own wording of the study's steps.
     public static let standard = PromptTemplates(
-        valuePrompt: "Imagine you are a person whose social value orientation is {{value}}. In a few sentences, describe the value system of such a person: what they care about when their choices affect both themselves and others.",
+        valuePrompt:
+            """
+            Imagine you are a person whose social value orientation is {{value}}. In a few sentences, describe the \
+            value system of such a person: what they care about when their choices affect both themselves and others.
+            """,
         valueDefinition: "Imagine you are a person whose social value orientation is {{value}}. {{definition}}",
-        role: "From now on, act fully as a person with this {{value}} value system. Every answer you give must agree with it.",
-        task: "You are about to answer {{item_count}} choice questions. Each question has nine options, A to I, and each option splits coins between you and another participant. A coin is a unit of reward: more coins are better for whoever receives them.",
-        goalPrompt: "Before the questions, state in one sentence the goal in this task that would best satisfy your value system, weighing both yourself and the other participant.",
+        role:
+            """
+            From now on, act fully as a person with this {{value}} value system. Every answer you give must agree with \
+            it.
+            """,
+        task:
+            """
+            You are about to answer {{item_count}} choice questions. Each question has nine options, A to I, and each \
+            option splits coins between you and another participant. A coin is a unit of reward: more coins are better \
+            for whoever receives them.
+            """,
+        goalPrompt:
+            """
+            Before the questions, state in one sentence the goal in this task that would best satisfy your value \
+            system, weighing both yourself and the other participant.
+            """,
         neutralGoal: "Make every choice as a person with your value system would.",
-        item: "This is the {{ordinal}} choice question. In each option, the first number is the coins for you and the second number is the coins for the other participant.\n\n{{options}}\n\nYour goal: {{goal}}\nWhich option do you choose? Answer with the letter of one option.",
+        item:
+            """
+            This is the {{ordinal}} choice question. In each option, the first number is the coins for you and the \
+            second number is the coins for the other participant.\n\n{{options}}\n\nYour goal: {{goal}}\nWhich option \
+            do you choose? Answer with the letter of one option.
+            """,
         reask: "Please answer the {{ordinal}} choice question with the letter of exactly one option, A to I."
     )
 
@@ -54,18 +80,23 @@ public struct PromptTemplates: Codable, Sendable, Equatable {
     /// the braces are ignored). Scans UTF-8 bytes: Foundation's `range(of:)` bridges through
     /// NSString on Linux, and this runs for every prompt of every trial.
     static func render(_ template: String, _ values: [String: String]) -> String {
-        let open = UInt8(ascii: "{"), close = UInt8(ascii: "}")
+        let open = UInt8(ascii: "{")
+        let close = UInt8(ascii: "}")
         var output: [UInt8] = []
         var template = template
         template.withUTF8 { bytes in
             output.reserveCapacity(bytes.count + 512)
-            var copied = 0, index = 0
+            var copied = 0
+            var index = 0
             while index + 1 < bytes.count {
-                guard bytes[index] == open, bytes[index + 1] == open else { index += 1; continue }
+                guard bytes[index] == open, bytes[index + 1] == open else {
+                    index += 1
+                    continue
+                }
                 // The first "}}" after the opening braces ends the placeholder.
                 var end = index + 2
                 while end + 1 < bytes.count, !(bytes[end] == close && bytes[end + 1] == close) { end += 1 }
-                guard end + 1 < bytes.count else { break }   // never closed: the rest is text
+                guard end + 1 < bytes.count else { break }  // never closed: the rest is text
                 let name = String(decoding: bytes[(index + 2)..<end].filter { $0 != UInt8(ascii: " ") }, as: UTF8.self)
                 if let value = values[name] {
                     output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[copied..<index]))
@@ -87,8 +118,10 @@ public struct PromptTemplates: Codable, Sendable, Equatable {
 
 /// English ordinals for item prompts ("the third choice question").
 enum Ordinal {
-    static let words = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
-                        "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth"]
+    static let words = [
+        "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
+        "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth",
+    ]
     static func word(_ n: Int) -> String { (1...words.count).contains(n) ? words[n - 1] : "\(n)th" }
 }
 

@@ -21,8 +21,11 @@ struct ModelCaller {
     /// The stored calls that got a reply, in order: what a resume serves again.
     let storedReplies: [StoredCall]
 
-    init(experiment: Experiment, model: ModelSpec, provider: any ChatProvider, store: ExperimentStore, control: RunControl,
-         trial: TrialRecord, stored: [StoredCall]) {
+    init(
+        experiment: Experiment, model: ModelSpec, provider: any ChatProvider, store: ExperimentStore,
+        control: RunControl,
+        trial: TrialRecord, stored: [StoredCall]
+    ) {
         self.experiment = experiment
         self.model = model
         self.provider = provider
@@ -46,7 +49,8 @@ struct ModelCaller {
 
     /// Makes the conversation's next call and appends the reply; for item steps, returns the
     /// parser's reading of it against `layout`.
-    func call(_ step: CallStep, attempt: Int, _ conversation: inout Conversation, layout: OptionLayout? = nil) async throws
+    func call(_ step: CallStep, attempt: Int, _ conversation: inout Conversation, layout: OptionLayout? = nil)
+        async throws
         -> (text: String, parsed: ParsedAnswer?)
     {
         let request = conversation.messages
@@ -55,7 +59,9 @@ struct ModelCaller {
 
         if context.callIndex < storedReplies.count {
             let old = storedReplies[context.callIndex]
-            guard old.step == step, old.attempt == attempt, let text = old.reply else { throw ResumeMismatch(trialID: trialID) }
+            guard old.step == step, old.attempt == attempt, let text = old.reply else {
+                throw ResumeMismatch(trialID: trialID)
+            }
             conversation.messages.append(ChatMessage(.assistant, text))
             return (text, layout.map { ItemReply.read(text, layout: $0).0 })
         }
@@ -65,16 +71,20 @@ struct ModelCaller {
         let earlierTries = stored.filter { $0.step == step && $0.attempt == attempt }.count
         let requestKey = experiment.cache ? RequestKey.make(model: model, messages: request, context: context) : nil
         if let requestKey, let cached = try await store.cachedReply(requestKey: requestKey) {
+            try await conversation.settle()
             let now = Date()
             let reading = layout.map { ItemReply.read(cached.reply, layout: $0) }
-            try await store.record(CallRecord(step: step, attempt: attempt, retry: earlierTries, request: request,
-                                              reply: cached.reply, providerModelID: cached.providerModelID,
-                                              systemFingerprint: cached.systemFingerprint, finishReason: cached.finishReason,
-                                              inputTokens: cached.inputTokens, outputTokens: cached.outputTokens, latencyMs: 0,
-                                              startedAt: now, finishedAt: now, answer: reading?.1, requestKey: requestKey,
-                                              cacheHit: true),
-                                   trialID: trialID)
-            control.callFinished(model: model.name, retry: false, error: false, inputTokens: nil, outputTokens: nil, cacheHit: true)
+            try await store.record(
+                CallRecord(
+                    step: step, attempt: attempt, retry: earlierTries, request: request,
+                    reply: cached.reply, providerModelID: cached.providerModelID,
+                    systemFingerprint: cached.systemFingerprint, finishReason: cached.finishReason,
+                    inputTokens: cached.inputTokens, outputTokens: cached.outputTokens, latencyMs: 0,
+                    startedAt: now, finishedAt: now, answer: reading?.1, requestKey: requestKey,
+                    cacheHit: true),
+                trialID: trialID)
+            control.callFinished(
+                model: model.name, retry: false, error: false, inputTokens: nil, outputTokens: nil, cacheHit: true)
             conversation.messages.append(ChatMessage(.assistant, cached.reply))
             return (cached.reply, reading?.0)
         }
@@ -101,40 +111,55 @@ struct ModelCaller {
             switch result {
             case .success(let response):
                 let reading = layout.map { ItemReply.read(response.text, layout: $0) }
-                try await store.record(CallRecord(step: step, attempt: attempt, retry: retry, httpStatus: response.httpStatus,
-                                                  request: request, reply: response.text, rawResponse: response.rawBody,
-                                                  providerModelID: response.providerModelID,
-                                                  systemFingerprint: response.systemFingerprint,
-                                                  finishReason: response.finishReason, inputTokens: response.inputTokens,
-                                                  outputTokens: response.outputTokens, latencyMs: latency, startedAt: started,
-                                                  finishedAt: Date(), answer: reading?.1, requestKey: requestKey),
-                                       trialID: trialID)
-                control.callFinished(model: model.name, retry: retries > 0, error: false,
-                                     inputTokens: response.inputTokens, outputTokens: response.outputTokens)
+                // One behind: the previous call's commit had this whole call to finish, so the wait
+                // is usually none; this call commits while the trial makes its next one.
+                try await conversation.settle()
+                let record = CallRecord(
+                    step: step, attempt: attempt, retry: retry, httpStatus: response.httpStatus,
+                    request: request, reply: response.text, rawResponse: response.rawBody,
+                    providerModelID: response.providerModelID,
+                    systemFingerprint: response.systemFingerprint,
+                    finishReason: response.finishReason, inputTokens: response.inputTokens,
+                    outputTokens: response.outputTokens, latencyMs: latency, startedAt: started,
+                    finishedAt: Date(), answer: reading?.1, requestKey: requestKey)
+                let (store, trialID) = (self.store, self.trialID)
+                conversation.unsettled = Task { _ = try await store.record(record, trialID: trialID) }
+                control.callFinished(
+                    model: model.name, retry: retries > 0, error: false,
+                    inputTokens: response.inputTokens, outputTokens: response.outputTokens)
                 conversation.messages.append(ChatMessage(.assistant, response.text))
                 return (response.text, reading?.0)
 
             case .failure(let error):
                 // A cancelled call was in flight: it is not a result, and resume makes it again.
                 if error is CancellationError || Task.isCancelled { throw CancellationError() }
-                let failure = error as? ProviderError ?? ProviderError(kind: .connection, message: String(describing: error))
-                try await store.record(CallRecord(step: step, attempt: attempt, retry: retry, httpStatus: failure.httpStatus,
-                                                  request: request, reply: nil, rawResponse: failure.rawBody,
-                                                  latencyMs: latency, error: failure.description, startedAt: started,
-                                                  finishedAt: Date()),
-                                       trialID: trialID)
-                control.callFinished(model: model.name, retry: retries > 0, error: true, inputTokens: nil, outputTokens: nil,
-                                     failure: failure)
+                let failure =
+                    error as? ProviderError ?? ProviderError(kind: .connection, message: String(describing: error))
+                try await conversation.settle()
+                try await store.record(
+                    CallRecord(
+                        step: step, attempt: attempt, retry: retry, httpStatus: failure.httpStatus,
+                        request: request, reply: nil, rawResponse: failure.rawBody,
+                        latencyMs: latency, error: failure.description, startedAt: started,
+                        finishedAt: Date()),
+                    trialID: trialID)
+                control.callFinished(
+                    model: model.name, retry: retries > 0, error: true, inputTokens: nil, outputTokens: nil,
+                    failure: failure)
                 if failure.stopsModel {
                     control.stop(model: model.name, message: failure.description)
                     throw Failure(message: failure.description)
                 }
                 guard failure.isRetryable, retries < (api?.maxRetries ?? 0) else {
-                    throw Failure(message: retries > 0 ? "\(failure.description) (after \(retries) retries)" : failure.description)
+                    throw Failure(
+                        message: retries > 0 ? "\(failure.description) (after \(retries) retries)" : failure.description
+                    )
                 }
-                try await control.pause(seconds: Backoff.delay(retry: retries, retryAfter: failure.retryAfter,
-                                                               base: api?.retryDelay ?? 1),
-                                        model: model.name)
+                try await control.pause(
+                    seconds: Backoff.delay(
+                        retry: retries, retryAfter: failure.retryAfter,
+                        base: api?.retryDelay ?? 1),
+                    model: model.name)
                 retries += 1
             }
         }

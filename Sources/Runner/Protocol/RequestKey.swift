@@ -15,8 +15,9 @@ enum RequestKey {
         }
         enum Settings: Encodable {
             case reference(ReferenceAgentSpec)
-            case api(baseURL: String, model: String, temperature: Double?, topP: Double?, maxTokens: Int?,
-                     seed: APIModelSpec.SeedSetting, stop: [String])
+            case api(
+                baseURL: String, model: String, temperature: Double?, topP: Double?, maxTokens: Int?,
+                seed: APIModelSpec.SeedSetting, stop: [String])
             func encode(to encoder: Encoder) throws {
                 switch self {
                 case .reference(let spec): try spec.encode(to: encoder)
@@ -36,13 +37,15 @@ enum RequestKey {
             switch model.provider {
             case .reference(let spec): .reference(spec)
             case .openai(let api), .anthropic(let api):
-                .api(baseURL: api.baseURL, model: api.model, temperature: api.temperature, topP: api.topP,
-                     maxTokens: api.maxTokens, seed: api.seed, stop: api.stop)
+                .api(
+                    baseURL: api.baseURL, model: api.model, temperature: api.temperature, topP: api.topP,
+                    maxTokens: api.maxTokens, seed: api.seed, stop: api.stop)
             }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let key = Key(provider: model.provider.kind, settings: settings, messages: messages,
-                      trialSeed: context.trialSeed, callIndex: context.callIndex)
+        let key = Key(
+            provider: model.provider.kind, settings: settings, messages: messages,
+            trialSeed: context.trialSeed, callIndex: context.callIndex)
         // Encoding plain values cannot fail.
         return Digest.sha256Hex(try! encoder.encode(key))
     }

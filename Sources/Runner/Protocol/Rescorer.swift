@@ -11,8 +11,10 @@ public struct Rescorer: Sendable {
     let parse: ItemReply.Parse
 
     /// The current parser by default; tests and experiments with parsers can pass their own.
-    public init(store: ExperimentStore, parserVersion: Int = AnswerParser.version,
-                parse: @escaping ItemReply.Parse = { AnswerParser.parse($0, shown: $1) }) {
+    public init(
+        store: ExperimentStore, parserVersion: Int = AnswerParser.version,
+        parse: @escaping ItemReply.Parse = { AnswerParser.parse($0, shown: $1) }
+    ) {
         self.store = store
         self.parserVersion = parserVersion
         self.parse = parse
@@ -58,13 +60,16 @@ public struct Rescorer: Sendable {
                 outcome.callsRead += 1
                 let layout = call.optionOrder.layout(of: item, seed: UInt64(call.trialSeed))
                 let (parsed, answer) = ItemReply.read(reply, layout: layout, parserVersion: parserVersion, parse: parse)
-                let before = call.status.map { $0 == .ok ? "ok \(call.shownLetter?.symbol ?? "?")" : $0.rawValue } ?? "unread"
+                let before =
+                    call.status.map { $0 == .ok ? "ok \(call.shownLetter?.symbol ?? "?")" : $0.rawValue } ?? "unread"
                 let now = parsed.shownLetter.map { "ok \($0.symbol)" } ?? parsed.status.rawValue
                 if before != now {
                     outcome.changeCount += 1
                     if outcome.changes.count < Self.changesKept {
-                        outcome.changes.append(Change(callID: call.callID, trialID: call.trialID, item: call.item,
-                                                      attempt: call.attempt, reply: reply, before: before, after: now))
+                        outcome.changes.append(
+                            Change(
+                                callID: call.callID, trialID: call.trialID, item: call.item,
+                                attempt: call.attempt, reply: reply, before: before, after: now))
                     }
                 }
                 answers.append((call.callID, answer))

@@ -19,8 +19,10 @@ public struct TrialScorer: Sendable {
     /// each trial complete or incomplete as its scores say (the end of a trial in a run).
     @discardableResult
     public func score(_ trialIDs: [Int64], settingStatus: Bool) async throws -> [Int64: ScoredStatus] {
-        try await store.scoreTrials(trialIDs, parserVersion: parserVersion, formulaVersion: Scorer.formulaVersion,
-                                    settingStatus: settingStatus) { input in
+        try await store.scoreTrials(
+            trialIDs, parserVersion: parserVersion, formulaVersion: Scorer.formulaVersion,
+            settingStatus: settingStatus
+        ) { input in
             Scorer.score(input.readings, asked: input.asked, assigned: input.value)
         }
     }
@@ -32,11 +34,17 @@ public struct TrialScorer: Sendable {
 public enum ItemReply {
     public typealias Parse = @Sendable (String, [(letter: OptionLetter, allocation: Allocation)]) -> ParsedAnswer
 
-    public static func read(_ reply: String, layout: OptionLayout, parserVersion: Int = AnswerParser.version,
-                            parse: Parse = { AnswerParser.parse($0, shown: $1) }) -> (ParsedAnswer, AnswerRecord) {
+    public static func read(
+        _ reply: String, layout: OptionLayout, parserVersion: Int = AnswerParser.version,
+        parse: Parse = { AnswerParser.parse($0, shown: $1) }
+    ) -> (ParsedAnswer, AnswerRecord) {
         let parsed = parse(reply, layout.shownOptions)
         let real = parsed.shownLetter.map(layout.realOption(shown:))
-        return (parsed, AnswerRecord(parserVersion: parserVersion, status: parsed.status, item: layout.item.number,
-                                     shownLetter: parsed.shownLetter, option: real, allocation: real.map(layout.item.allocation)))
+        return (
+            parsed,
+            AnswerRecord(
+                parserVersion: parserVersion, status: parsed.status, item: layout.item.number,
+                shownLetter: parsed.shownLetter, option: real, allocation: real.map(layout.item.allocation))
+        )
     }
 }

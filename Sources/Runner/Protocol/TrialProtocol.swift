@@ -31,8 +31,10 @@ struct TrialProtocol {
                 conversation.ask(PromptTemplates.render(templates.valuePrompt, common))
                 _ = try await caller.call(.value, attempt: 1, &conversation)
             case .defined:
-                conversation.prepend(PromptTemplates.render(templates.valueDefinition,
-                                                            common.merging(["definition": value.definition]) { $1 }))
+                conversation.prepend(
+                    PromptTemplates.render(
+                        templates.valueDefinition,
+                        common.merging(["definition": value.definition]) { $1 }))
             }
             // Step 2: the role instruction, joined to the next message with the task description.
             conversation.prepend(PromptTemplates.render(templates.role, common))
@@ -58,15 +60,24 @@ struct TrialProtocol {
                 ]) { $1 }
                 conversation.ask(PromptTemplates.render(templates.item, fields))
                 for attempt in 1...experiment.maxAttempts {
-                    let (_, parsed) = try await caller.call(.item(item.number), attempt: attempt, &conversation, layout: layout)
+                    let (_, parsed) = try await caller.call(
+                        .item(item.number), attempt: attempt, &conversation, layout: layout)
                     if parsed?.status == .ok { break }
-                    if attempt < experiment.maxAttempts { conversation.ask(PromptTemplates.render(templates.reask, fields)) }
+                    if attempt < experiment.maxAttempts {
+                        conversation.ask(PromptTemplates.render(templates.reask, fields))
+                    }
                 }
             }
         } catch let failure as ModelCaller.Failure {
+            try await conversation.settle()
             try await caller.store.failTrial(trial.id!, error: failure.message)
             return .failed
+        } catch {
+            // Cancelled, halted or failed to store: the completed call still committing is kept.
+            try? await conversation.settle()
+            throw error
         }
+        try await conversation.settle()
         let scored = try await scorer.score([trial.id!], settingStatus: true)
         return TrialStatus(scored[trial.id!] ?? .incomplete)
     }
@@ -77,6 +88,17 @@ struct Conversation {
     var messages: [ChatMessage] = []
     var callCount = 0
     private var preamble: [String] = []
+    /// The commit of the trial's last successful call, while it is under way (see `settle`).
+    var unsettled: Task<Void, any Error>?
+
+    /// Waits until the trial's last call is committed. Called before another call is stored, and
+    /// before the trial ends, so that at most one completed call per trial is uncommitted and a
+    /// trial's stored calls are always its first ones.
+    mutating func settle() async throws {
+        guard let commit = unsettled else { return }
+        unsettled = nil
+        try await commit.value
+    }
 
     /// Text that joins the front of the next user message (instructions that need no reply).
     mutating func prepend(_ text: String) { preamble.append(text) }

@@ -36,14 +36,23 @@ public struct APIModelSpec: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case model, temperature, seed, stop, headers, timeout
-        case baseURL = "base_url", apiKeyEnv = "api_key_env", topP = "top_p", maxTokens = "max_tokens"
-        case maxRetries = "max_retries", retryDelay = "retry_delay", maxConcurrency = "max_concurrency"
-        case requestsPerMinute = "requests_per_minute", priceInput = "price_input", priceOutput = "price_output"
-        case anthropicVersion = "anthropic_version", giveUpAfter = "give_up_after"
+        case baseURL = "base_url"
+        case apiKeyEnv = "api_key_env"
+        case topP = "top_p"
+        case maxTokens = "max_tokens"
+        case maxRetries = "max_retries"
+        case retryDelay = "retry_delay"
+        case maxConcurrency = "max_concurrency"
+        case requestsPerMinute = "requests_per_minute"
+        case priceInput = "price_input"
+        case priceOutput = "price_output"
+        case anthropicVersion = "anthropic_version"
+        case giveUpAfter = "give_up_after"
     }
 
     public enum SeedSetting: Codable, Sendable, Equatable {
-        case trial, none, fixed(Int)
+        case trial, none
+        case fixed(Int)
 
         public init(from decoder: Decoder) throws {
             let container = try decoder.singleValueContainer()
@@ -87,8 +96,10 @@ struct APICall {
 
     /// Sends `body` as JSON; returns the decoded 2xx response, its body (redacted) and its status,
     /// or throws a `ProviderError` that says what came back.
-    func post<Reply: Decodable>(_ body: some Encodable, headers: [String: String], timeout: Double,
-                                as reply: Reply.Type) async throws -> (reply: Reply, raw: String, status: Int) {
+    func post<Reply: Decodable>(
+        _ body: some Encodable, headers: [String: String], timeout: Double,
+        as reply: Reply.Type
+    ) async throws -> (reply: Reply, raw: String, status: Int) {
         var allHeaders = headers
         allHeaders["content-type"] = "application/json"
         let encoder = JSONEncoder()
@@ -96,7 +107,8 @@ struct APICall {
         let data = try encoder.encode(body)
         let response: HTTPResponse
         do {
-            response = try await transport.send(HTTPRequest(url: url, headers: allHeaders, body: data, timeout: timeout))
+            response = try await transport.send(
+                HTTPRequest(url: url, headers: allHeaders, body: data, timeout: timeout))
         } catch let error as TransportError {
             switch error {
             case .timeout: throw ProviderError(kind: .timeout, message: redact(error.description))
@@ -107,15 +119,18 @@ struct APICall {
         let decoder = JSONDecoder()
         guard (200..<300).contains(response.status) else {
             // Both APIs answer errors as {"error": {"message": ...}}.
-            let message = (try? decoder.decode(ErrorBody.self, from: response.body)).map { redact($0.error.message) }
+            let message =
+                (try? decoder.decode(ErrorBody.self, from: response.body)).map { redact($0.error.message) }
                 ?? notTheAPI(response)
-            throw ProviderError(kind: .http(status: response.status), message: message,
-                                retryAfter: Self.retryAfter(response.headers["retry-after"]), rawBody: raw)
+            throw ProviderError(
+                kind: .http(status: response.status), message: message,
+                retryAfter: Self.retryAfter(response.headers["retry-after"]), rawBody: raw)
         }
         do {
             return (try decoder.decode(Reply.self, from: response.body), raw, response.status)
         } catch {
-            throw ProviderError(kind: .malformed, message: notTheAPI(response), rawBody: raw, httpStatus: response.status)
+            throw ProviderError(
+                kind: .malformed, message: notTheAPI(response), rawBody: raw, httpStatus: response.status)
         }
     }
 
@@ -157,8 +172,14 @@ struct APICall {
         let name = spec.apiKeyEnv ?? defaultEnv
         if let key = environment[name], !key.isEmpty { return key }
         if spec.apiKeyEnv == nil && spec.isLocal { return nil }
-        throw ProviderError(kind: .configuration,
-                            message: "the environment variable \(name) holding the API key for \(spec.model) is not set; export it (or set api_key_env)")
+        throw ProviderError(
+            kind: .configuration,
+            message:
+                """
+                the environment variable \(name) holding the API key for \(spec.model) is not set; export it (or set \
+                api_key_env)
+                """
+        )
     }
 
     static func seed(_ spec: APIModelSpec, context: TrialContext) -> Int? {
@@ -207,7 +228,8 @@ struct Redactor: Sendable {
         var changed = false
         while index < scalars.count {
             if index + 3 <= scalars.count, scalars[index] == "s", scalars[index + 1] == "k", scalars[index + 2] == "-",
-               index == 0 || !isKeyCharacter(scalars[index - 1]) {
+                index == 0 || !isKeyCharacter(scalars[index - 1])
+            {
                 var end = index + 3
                 while end < scalars.count, isKeyCharacter(scalars[end]) { end += 1 }
                 if end - index - 3 >= 16 {

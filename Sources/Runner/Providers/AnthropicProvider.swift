@@ -9,8 +9,10 @@ public struct AnthropicProvider: ChatProvider {
     let transport: any HTTPTransport
     let redact: Redactor
 
-    public init(spec: APIModelSpec, transport: any HTTPTransport,
-                environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    public init(
+        spec: APIModelSpec, transport: any HTTPTransport,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws {
         self.spec = spec
         self.transport = transport
         apiKey = try APICall.apiKey(spec, defaultEnv: "ANTHROPIC_API_KEY", environment: environment)
@@ -18,21 +20,24 @@ public struct AnthropicProvider: ChatProvider {
     }
 
     public func complete(_ request: ChatRequest) async throws -> ChatResponse {
-        let call = APICall(transport: transport, url: try APICall.endpoint(spec, "/v1/messages"), format: "Anthropic",
-                           redact: redact)
+        let call = APICall(
+            transport: transport, url: try APICall.endpoint(spec, "/v1/messages"), format: "Anthropic",
+            redact: redact)
         let system = request.messages.filter { $0.role == .system }.map(\.content).joined(separator: "\n\n")
-        let body = Body(model: spec.model, max_tokens: spec.maxTokens ?? 1024, system: system.isEmpty ? nil : system,
-                        messages: request.messages.filter { $0.role != .system }
-                            .map { WireMessage(role: $0.role.rawValue, content: $0.content) },
-                        temperature: spec.temperature, top_p: spec.topP, stop_sequences: spec.stop.isEmpty ? nil : spec.stop)
+        let body = Body(
+            model: spec.model, max_tokens: spec.maxTokens ?? 1024, system: system.isEmpty ? nil : system,
+            messages: request.messages.filter { $0.role != .system }
+                .map { WireMessage(role: $0.role.rawValue, content: $0.content) },
+            temperature: spec.temperature, top_p: spec.topP, stop_sequences: spec.stop.isEmpty ? nil : spec.stop)
         var headers = spec.headers
         headers["anthropic-version"] = spec.anthropicVersion ?? "2023-06-01"
         if let apiKey { headers["x-api-key"] = apiKey }
         let (reply, raw, status) = try await call.post(body, headers: headers, timeout: spec.timeout, as: Reply.self)
         let text = reply.content.filter { $0.type == "text" }.compactMap(\.text).joined()
-        return ChatResponse(text: redact(text), rawBody: raw, providerModelID: reply.model, finishReason: reply.stop_reason,
-                            inputTokens: reply.usage?.input_tokens, outputTokens: reply.usage?.output_tokens,
-                            httpStatus: status)
+        return ChatResponse(
+            text: redact(text), rawBody: raw, providerModelID: reply.model, finishReason: reply.stop_reason,
+            inputTokens: reply.usage?.input_tokens, outputTokens: reply.usage?.output_tokens,
+            httpStatus: status)
     }
 
     // The wire format's field names, as the API spells them.

@@ -50,8 +50,10 @@ public struct ChatResponse: Sendable, Equatable {
     /// OpenAI's `system_fingerprint`: the backend configuration that served the call.
     public var systemFingerprint: String?
 
-    public init(text: String, rawBody: String? = nil, providerModelID: String? = nil, finishReason: String? = nil,
-                inputTokens: Int? = nil, outputTokens: Int? = nil, httpStatus: Int? = nil, systemFingerprint: String? = nil) {
+    public init(
+        text: String, rawBody: String? = nil, providerModelID: String? = nil, finishReason: String? = nil,
+        inputTokens: Int? = nil, outputTokens: Int? = nil, httpStatus: Int? = nil, systemFingerprint: String? = nil
+    ) {
         self.text = text
         self.rawBody = rawBody
         self.providerModelID = providerModelID
@@ -71,8 +73,10 @@ public protocol ChatProvider: Sendable {
 /// Builds the provider for each model of an experiment.
 public enum ProviderFactory {
     /// One provider; throws a `ProviderError` of kind `.configuration` when an API key is missing.
-    public static func make(_ spec: ModelSpec, transport: any HTTPTransport,
-                            environment: [String: String] = ProcessInfo.processInfo.environment) throws -> any ChatProvider {
+    public static func make(
+        _ spec: ModelSpec, transport: any HTTPTransport,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> any ChatProvider {
         switch spec.provider {
         case .reference(let agent): ReferenceAgent(spec: agent)
         case .openai(let api): try OpenAIProvider(spec: api, transport: transport, environment: environment)
@@ -81,8 +85,10 @@ public enum ProviderFactory {
     }
 
     /// A provider for every model, by name. Every key is checked here, before the first call.
-    public static func makeAll(_ experiment: Experiment, transport: any HTTPTransport,
-                               environment: [String: String] = ProcessInfo.processInfo.environment) throws
+    public static func makeAll(
+        _ experiment: Experiment, transport: any HTTPTransport,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws
         -> [String: any ChatProvider]
     {
         var providers: [String: any ChatProvider] = [:]

@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// An HTTP request as the providers build it.
@@ -99,7 +100,8 @@ public final class URLSessionTransport: HTTPTransport {
                     for name in HTTPResponse.keptHeaders {
                         if let value = http.value(forHTTPHeaderField: name) { headers[name] = value }
                     }
-                    continuation.resume(returning: HTTPResponse(status: http.statusCode, headers: headers, body: data ?? Data()))
+                    continuation.resume(
+                        returning: HTTPResponse(status: http.statusCode, headers: headers, body: data ?? Data()))
                 }
                 box.set(task)
                 task.resume()

@@ -9,8 +9,10 @@ public struct OpenAIProvider: ChatProvider {
     let redact: Redactor
 
     /// Throws a `ProviderError` of kind `.configuration` when the key is missing.
-    public init(spec: APIModelSpec, transport: any HTTPTransport,
-                environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    public init(
+        spec: APIModelSpec, transport: any HTTPTransport,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws {
         self.spec = spec
         self.transport = transport
         apiKey = try APICall.apiKey(spec, defaultEnv: "OPENAI_API_KEY", environment: environment)
@@ -18,21 +20,26 @@ public struct OpenAIProvider: ChatProvider {
     }
 
     public func complete(_ request: ChatRequest) async throws -> ChatResponse {
-        let call = APICall(transport: transport, url: try APICall.endpoint(spec, "/chat/completions"), format: "OpenAI",
-                           redact: redact)
-        let body = Body(model: spec.model, messages: request.messages.map { WireMessage(role: $0.role.rawValue, content: $0.content) },
-                        temperature: spec.temperature, top_p: spec.topP, max_tokens: spec.maxTokens,
-                        seed: APICall.seed(spec, context: request.context), stop: spec.stop.isEmpty ? nil : spec.stop)
+        let call = APICall(
+            transport: transport, url: try APICall.endpoint(spec, "/chat/completions"), format: "OpenAI",
+            redact: redact)
+        let body = Body(
+            model: spec.model,
+            messages: request.messages.map { WireMessage(role: $0.role.rawValue, content: $0.content) },
+            temperature: spec.temperature, top_p: spec.topP, max_tokens: spec.maxTokens,
+            seed: APICall.seed(spec, context: request.context), stop: spec.stop.isEmpty ? nil : spec.stop)
         var headers = spec.headers
         if let apiKey { headers["authorization"] = "Bearer \(apiKey)" }
         let (reply, raw, status) = try await call.post(body, headers: headers, timeout: spec.timeout, as: Reply.self)
         guard let choice = reply.choices.first, let message = choice.message else {
-            throw ProviderError(kind: .malformed, message: "the response has no choices[0].message", rawBody: raw, httpStatus: status)
+            throw ProviderError(
+                kind: .malformed, message: "the response has no choices[0].message", rawBody: raw, httpStatus: status)
         }
-        return ChatResponse(text: redact(message.content ?? ""), rawBody: raw, providerModelID: reply.model,
-                            finishReason: choice.finish_reason, inputTokens: reply.usage?.prompt_tokens,
-                            outputTokens: reply.usage?.completion_tokens, httpStatus: status,
-                            systemFingerprint: reply.system_fingerprint)
+        return ChatResponse(
+            text: redact(message.content ?? ""), rawBody: raw, providerModelID: reply.model,
+            finishReason: choice.finish_reason, inputTokens: reply.usage?.prompt_tokens,
+            outputTokens: reply.usage?.completion_tokens, httpStatus: status,
+            systemFingerprint: reply.system_fingerprint)
     }
 
     // The wire format's field names, as the API spells them.

@@ -23,7 +23,8 @@ public struct ProviderError: Error, CustomStringConvertible, Sendable {
     /// The HTTP status received, whatever the kind (a 200 with a garbled body is `malformed`).
     public var httpStatus: Int?
 
-    public init(kind: Kind, message: String, retryAfter: Double? = nil, rawBody: String? = nil, httpStatus: Int? = nil) {
+    public init(kind: Kind, message: String, retryAfter: Double? = nil, rawBody: String? = nil, httpStatus: Int? = nil)
+    {
         self.kind = kind
         self.message = message
         self.retryAfter = retryAfter

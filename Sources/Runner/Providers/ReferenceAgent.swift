@@ -24,10 +24,14 @@ public struct ReferenceAgent: ChatProvider {
         case .value:
             text = "(reference agent \(spec.agent.rawValue)) \(value.definition)"
         case .goal:
-            text = "(reference agent \(spec.agent.rawValue)) My goal is to choose, in every question, the split that best serves my \(value.rawValue) values."
+            text =
+                """
+                (reference agent \(spec.agent.rawValue)) My goal is to choose, in every question, the split that best \
+                serves my \(value.rawValue) values.
+                """
         case .item:
             guard let shown = Self.latestOptions(in: request.messages),
-                  let item = SliderItem.matching(options: shown.map(\.allocation))
+                let item = SliderItem.matching(options: shown.map(\.allocation))
             else {
                 text = "(reference agent \(spec.agent.rawValue)) I see no list of nine options A to I to choose from."
                 break
@@ -43,8 +47,10 @@ public struct ReferenceAgent: ChatProvider {
     }
 
     /// The shown letter this agent picks.
-    func choose(item: SliderItem, shown: [(letter: OptionLetter, allocation: Allocation)], value: ValueOrientation,
-                rng: inout SplitMix64) -> OptionLetter {
+    func choose(
+        item: SliderItem, shown: [(letter: OptionLetter, allocation: Allocation)], value: ValueOrientation,
+        rng: inout SplitMix64
+    ) -> OptionLetter {
         let real = shown.map { entry in OptionLetter.allCases.first { item.allocation($0) == entry.allocation }! }
         let direction = pursuedValue(value).utilityDirection
         switch spec.agent {
@@ -93,7 +99,9 @@ public struct ReferenceAgent: ChatProvider {
             var options: [(letter: OptionLetter, allocation: Allocation)] = []
             let matches = optionLine.withLock { regex in message.content.matches(of: regex) }
             for match in matches {
-                if let letter = OptionLetter(symbol: String(match.output.1)), let own = Int(match.output.2), let other = Int(match.output.3) {
+                if let letter = OptionLetter(symbol: String(match.output.1)), let own = Int(match.output.2),
+                    let other = Int(match.output.3)
+                {
                     options.append((letter, Allocation(own: own, other: other)))
                 }
             }

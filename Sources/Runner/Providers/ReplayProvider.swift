@@ -37,11 +37,18 @@ public final class ReplayProvider: ChatProvider {
             }
         }
         guard let replies, request.context.callIndex < replies.count else {
-            throw ProviderError(kind: .configuration,
-                                message: "replay: run \(original) has no stored reply for call \(request.context.callIndex + 1) of trial \(key)")
+            throw ProviderError(
+                kind: .configuration,
+                message:
+                    """
+                    replay: run \(original) has no stored reply for call \(request.context.callIndex + 1) of trial \
+                    \(key)
+                    """
+            )
         }
         let stored = replies[request.context.callIndex]
-        return ChatResponse(text: stored.reply, providerModelID: stored.providerModelID, finishReason: stored.finishReason,
-                            inputTokens: stored.inputTokens, outputTokens: stored.outputTokens)
+        return ChatResponse(
+            text: stored.reply, providerModelID: stored.providerModelID, finishReason: stored.finishReason,
+            inputTokens: stored.inputTokens, outputTokens: stored.outputTokens)
     }
 }

@@ -35,10 +35,13 @@ public struct ExperimentRunner: Sendable {
 
     /// Records a new run of `experiment` and where it runs. Its trials are stored as they start,
     /// so a run of millions of trials starts at once and in bounded memory.
-    public func createRun(_ experiment: Experiment, reproducing original: Int64? = nil, replay: Bool = false,
-                          shard: (index: Int, count: Int)? = nil) async throws -> RunRecord {
-        var run = RunRecord(name: experiment.name, description: experiment.description,
-                            experimentJSON: experiment.canonicalJSON, seed: experiment.seed, toolVersion: HVAE.version)
+    public func createRun(
+        _ experiment: Experiment, reproducing original: Int64? = nil, replay: Bool = false,
+        shard: (index: Int, count: Int)? = nil
+    ) async throws -> RunRecord {
+        var run = RunRecord(
+            name: experiment.name, description: experiment.description,
+            experimentJSON: experiment.canonicalJSON, seed: experiment.seed, toolVersion: HVAE.version)
         run.gitCommit = HVAE.gitCommit
         run.os = ProcessInfo.processInfo.operatingSystemVersionString
         run.host = ProcessInfo.processInfo.hostName
@@ -69,8 +72,10 @@ public struct ExperimentRunner: Sendable {
     /// Results depend only on the seeds, not on the concurrency or on interruptions.
     ///
     /// Cancelling the task cancels the calls in flight and marks the run `interrupted`.
-    public func execute(runID: Int64, experiment: Experiment, providers: [String: any ChatProvider],
-                        progress: @escaping @Sendable (RunProgress) -> Void = { _ in }) async throws -> RunOutcome {
+    public func execute(
+        runID: Int64, experiment: Experiment, providers: [String: any ChatProvider],
+        progress: @escaping @Sendable (RunProgress) -> Void = { _ in }
+    ) async throws -> RunOutcome {
         // One process at a time runs a run (`RunOwner`): claimed before its trials are read,
         // kept alive while they run, let go however the run ends.
         let owner = RunOwner.current
@@ -84,7 +89,8 @@ public struct ExperimentRunner: Sendable {
         }
         defer { heartbeat.cancel() }
         do {
-            let outcome = try await executeClaimed(runID: runID, experiment: experiment, providers: providers, progress: progress)
+            let outcome = try await executeClaimed(
+                runID: runID, experiment: experiment, providers: providers, progress: progress)
             try await store.releaseRun(runID, from: owner)
             return outcome
         } catch {
@@ -93,8 +99,10 @@ public struct ExperimentRunner: Sendable {
         }
     }
 
-    private func executeClaimed(runID: Int64, experiment: Experiment, providers: [String: any ChatProvider],
-                                progress: @escaping @Sendable (RunProgress) -> Void) async throws -> RunOutcome {
+    private func executeClaimed(
+        runID: Int64, experiment: Experiment, providers: [String: any ChatProvider],
+        progress: @escaping @Sendable (RunProgress) -> Void
+    ) async throws -> RunOutcome {
         let run = try await store.run(runID)
         let plan = try self.plan(of: run)
         let models = Dictionary(uniqueKeysWithValues: experiment.models.map { ($0.name, $0) })
@@ -103,46 +111,86 @@ public struct ExperimentRunner: Sendable {
         let stored = counts.values.reduce(0, +)
         let usage = try await store.modelUsage(runID: runID)
         let costSoFar = usage.reduce(0.0) { total, model in
-            total + (models[model.model]?.provider.api?.cost(inputTokens: model.inputTokens, outputTokens: model.outputTokens) ?? 0)
+            total
+                + (models[model.model]?.provider.api?.cost(
+                    inputTokens: model.inputTokens, outputTokens: model.outputTokens) ?? 0)
         }
-        let control = RunControl(experiment: experiment, totalTrials: (run.plannedTrials ?? stored) - finished,
-                                 callsSoFar: usage.map(\.calls).reduce(0, +), costSoFar: costSoFar, report: progress)
+        let control = RunControl(
+            experiment: experiment, totalTrials: (run.plannedTrials ?? stored) - finished,
+            callsSoFar: usage.map(\.calls).reduce(0, +), costSoFar: costSoFar, report: progress)
         try await store.setRunStatus(runID, .running)
         let scorer = TrialScorer(store: store)
         var remaining = RemainingTrials(store: store, run: run, plan: plan)
 
         do {
             try await withThrowingTaskGroup(of: TrialStatus?.self) { group in
+                // New trials are stored a batch at a time, ahead of need: one write per `concurrency`
+                // trials rather than one the loop waits for before each trial can start.
+                let batchSize = max(1, min(256, experiment.concurrency))
+                var created: ArraySlice<TrialRecord> = []
+                var lookahead: RemainingTrials.Work?
+                func model(of key: TrialKey) throws -> (spec: ModelSpec, provider: any ChatProvider) {
+                    guard let model = models[key.model], let provider = providers[key.model] else {
+                        throw ExperimentFileError(
+                            file: "run \(runID)", line: nil, key: "models",
+                            message: "a trial names model '\(key.model)', which the experiment does not define")
+                    }
+                    return (model, provider)
+                }
+                /// The next trial to run, stored; `fresh` when it was created just now.
+                func nextTrial() async throws -> (trial: TrialRecord, fresh: Bool)? {
+                    while true {
+                        if let trial = created.popFirst() { return (trial, true) }
+                        let work: RemainingTrials.Work?
+                        if let waiting = lookahead {
+                            lookahead = nil
+                            work = waiting
+                        } else {
+                            work = try await remaining.next()
+                        }
+                        switch work {
+                        case nil: return nil
+                        case .stored(let record): return (record, false)
+                        case .planned(let first):
+                            // A stopped model's new trials are not even stored: a resume plans them.
+                            var batch = control.isStopped(model: first.key.model) ? [] : [first]
+                            while batch.count < batchSize, let next = try await remaining.next() {
+                                guard case .planned(let planned) = next else {
+                                    lookahead = next
+                                    break
+                                }
+                                if !control.isStopped(model: planned.key.model) { batch.append(planned) }
+                            }
+                            if batch.isEmpty { continue }
+                            created = try await store.createTrials(
+                                batch.map { planned in
+                                    TrialRecord(
+                                        runID: runID, key: planned.key,
+                                        provider: try model(of: planned.key).spec.provider.kind,
+                                        seed: planned.seed, ordinal: planned.ordinal)
+                                })[...]
+                        }
+                    }
+                }
                 /// Starts the next trial that can run; false when none is left.
                 func startNext() async throws -> Bool {
-                    while let work = try await remaining.next() {
+                    while let (trial, fresh) = try await nextTrial() {
                         try Task.checkCancellation()
-                        guard let model = models[work.key.model], let provider = providers[work.key.model] else {
-                            throw ExperimentFileError(file: "run \(runID)", line: nil, key: "models",
-                                                      message: "a trial names model '\(work.key.model)', which the experiment does not define")
-                        }
+                        let (model, provider) = try model(of: trial.key)
                         // A stopped model's trials are left unrun (a resume runs them).
                         if control.isStopped(model: model.name) { continue }
-                        let trial: TrialRecord
-                        let stored: [StoredCall]
-                        switch work {
-                        case .planned(let planned):
-                            trial = try await store.createTrials([TrialRecord(
-                                runID: runID, key: planned.key, provider: model.provider.kind, seed: planned.seed,
-                                ordinal: planned.ordinal)])[0]
-                            stored = []
-                        case .stored(let record):
-                            trial = record
-                            stored = record.status == .pending ? [] : try await store.storedCalls(trialID: record.id!)
-                        }
-                        let caller = ModelCaller(experiment: experiment, model: model, provider: provider, store: store,
-                                                 control: control, trial: trial, stored: stored)
-                        let trialRun = TrialProtocol(experiment: experiment, trial: trial, caller: caller, scorer: scorer)
+                        let stored =
+                            fresh || trial.status == .pending ? [] : try await store.storedCalls(trialID: trial.id!)
+                        let caller = ModelCaller(
+                            experiment: experiment, model: model, provider: provider, store: store,
+                            control: control, trial: trial, stored: stored)
+                        let trialRun = TrialProtocol(
+                            experiment: experiment, trial: trial, caller: caller, scorer: scorer)
                         group.addTask {
                             do {
                                 return try await trialRun.run()
                             } catch is RunHalted {
-                                return nil   // left running: a resume continues it
+                                return nil  // left running: a resume continues it
                             }
                         }
                         return true
@@ -156,7 +204,10 @@ public struct ExperimentRunner: Sendable {
                 }
             }
         } catch {
-            let status: RunStatus = error is CancellationError ? .interrupted : .failed
+            // Stopped from outside (Ctrl-C, a full disk): nothing failed, and a resume continues.
+            let status: RunStatus =
+                error is CancellationError || error as? StoreError == .diskFull(path: store.path)
+                ? .interrupted : .failed
             try? await shielded { try await self.store.setRunStatus(runID, status, stopReason: "\(error)") }
             throw error
         }
@@ -165,9 +216,11 @@ public struct ExperimentRunner: Sendable {
         let unstarted = run.plannedTrials.map { $0 - left.values.reduce(0, +) } ?? 0
         let unfinished = (left[.pending] ?? 0) + (left[.running] ?? 0) + max(0, unstarted)
         let modelStopped = reasons.contains { if case .modelStopped = $0 { true } else { false } }
-        let status: RunStatus = (left[.failed] ?? 0) > 0 || modelStopped ? .failed : unfinished > 0 ? .interrupted : .finished
-        try await store.setRunStatus(runID, status,
-                                     stopReason: reasons.isEmpty ? nil : reasons.map(\.description).joined(separator: "; "))
+        let status: RunStatus =
+            (left[.failed] ?? 0) > 0 || modelStopped ? .failed : unfinished > 0 ? .interrupted : .finished
+        try await store.setRunStatus(
+            runID, status,
+            stopReason: reasons.isEmpty ? nil : reasons.map(\.description).joined(separator: "; "))
         return RunOutcome(progress: control.snapshot, status: status, stopReasons: reasons, unfinished: unfinished)
     }
 }
@@ -212,8 +265,9 @@ struct RemainingTrials {
     mutating func next() async throws -> Work? {
         guard run.storesTrialsAsTheyStart else {
             if page.isEmpty, !pageIsLast {
-                page = try await store.trials(runID: run.id!, afterID: afterID, statuses: Self.unfinished,
-                                              limit: Self.pageSize)[...]
+                page = try await store.trials(
+                    runID: run.id!, afterID: afterID, statuses: Self.unfinished,
+                    limit: Self.pageSize)[...]
                 pageIsLast = page.count < Self.pageSize
                 afterID = page.last?.id ?? afterID
             }

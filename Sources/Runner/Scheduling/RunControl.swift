@@ -64,8 +64,10 @@ final class RunControl: Sendable {
     private let apis: [String: APIModelSpec]
     private let gates: [String: ModelGate]
 
-    init(experiment: Experiment, totalTrials: Int, callsSoFar: Int, costSoFar: Double,
-         report: @escaping @Sendable (RunProgress) -> Void) {
+    init(
+        experiment: Experiment, totalTrials: Int, callsSoFar: Int, costSoFar: Double,
+        report: @escaping @Sendable (RunProgress) -> Void
+    ) {
         var progress = RunProgress(totalTrials: totalTrials)
         progress.calls = callsSoFar
         progress.cost = costSoFar
@@ -124,8 +126,10 @@ final class RunControl: Sendable {
     /// Counts a call. A failure to connect that has gone on for the model's `give_up_after`
     /// seconds (and three calls or more) stops the model: a dead endpoint stops the run at once,
     /// not after every trial has been through every retry.
-    func callFinished(model: String, retry: Bool, error: Bool, inputTokens: Int?, outputTokens: Int?, cacheHit: Bool = false,
-                      failure: ProviderError? = nil) {
+    func callFinished(
+        model: String, retry: Bool, error: Bool, inputTokens: Int?, outputTokens: Int?, cacheHit: Bool = false,
+        failure: ProviderError? = nil
+    ) {
         state.withLock { state in
             state.progress.calls += 1
             if cacheHit { state.progress.cacheHits += 1 }
@@ -141,8 +145,12 @@ final class RunControl: Sendable {
                     state.unreachable[model] = streak
                     let window = api.giveUpAfter ?? 30
                     if streak.1 >= 3, now.timeIntervalSince(streak.0) >= window, state.stoppedModels[model] == nil {
-                        state.stoppedModels[model] = "the server at \(api.baseURL) could not be reached for \(Int(window)) s "
-                            + "(\(streak.1) calls in a row failed; the last: \(failure.message)); start it, then `hvae resume`"
+                        state.stoppedModels[model] =
+                            "the server at \(api.baseURL) could not be reached for \(Int(window)) s "
+                                + """
+                                (\(streak.1) calls in a row failed; the last: \(failure.message)); start it, then \
+                                `hvae resume`
+                                """
                     }
                 } else {
                     state.unreachable[model] = nil
@@ -203,7 +211,7 @@ actor ModelGate {
     func acquire() async throws {
         if let limit {
             if inFlight >= limit {
-                await withCheckedContinuation { waiters.append($0) }   // release() hands its slot over
+                await withCheckedContinuation { waiters.append($0) }  // release() hands its slot over
             } else {
                 inFlight += 1
             }

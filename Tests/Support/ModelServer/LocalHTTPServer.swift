@@ -1,9 +1,10 @@
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A request as the server received it.
@@ -49,7 +50,9 @@ public final class LocalHTTPServer: Sendable {
         address.sin_port = 0
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0, listen(fd, 512) == 0 else {
             close(fd)
@@ -129,7 +132,8 @@ public final class LocalHTTPServer: Sendable {
         var headers: [String: String] = [:]
         for line in lines {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces)
         }
         let length = Int(headers["content-length"] ?? "0") ?? 0
         let bodyStart = headEnd.upperBound
@@ -137,7 +141,8 @@ public final class LocalHTTPServer: Sendable {
             guard readMore(fd, &buffer) else { return nil }
         }
         let body = buffer[bodyStart..<(bodyStart + length)]
-        let request = ServerRequest(method: String(requestLine[0]), path: String(requestLine[1]), headers: headers, body: Data(body))
+        let request = ServerRequest(
+            method: String(requestLine[0]), path: String(requestLine[1]), headers: headers, body: Data(body))
         buffer = Data(buffer[(bodyStart + length)...])
         return request
     }

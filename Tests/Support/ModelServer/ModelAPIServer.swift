@@ -45,8 +45,10 @@ public final class ModelAPIServer: Sendable {
 
     /// `script(request, n)` decides the reply to the n-th chat request (from 0). With
     /// `keepLog: false` requests are not kept, so memory stays flat over long benchmarks.
-    public init(api: ModelAPI, modelID: String = "scripted-model-1", keepLog: Bool = true,
-                script: @escaping @Sendable (ServerRequest, Int) -> ModelAction) throws {
+    public init(
+        api: ModelAPI, modelID: String = "scripted-model-1", keepLog: Bool = true,
+        script: @escaping @Sendable (ServerRequest, Int) -> ModelAction
+    ) throws {
         self.api = api
         self.modelID = modelID
         let state = self.state
@@ -74,17 +76,29 @@ public final class ModelAPIServer: Sendable {
         case .reply(let text):
             return .respond(status: 200, body: completion(text, api: api, modelID: modelID, request: request))
         case .cut(let text):
-            return .respond(status: 200, body: completion(text, api: api, modelID: modelID, request: request, cut: true))
+            return .respond(
+                status: 200, body: completion(text, api: api, modelID: modelID, request: request, cut: true))
         case .raw(let status, let contentType, let body):
             return .respond(status: status, headers: ["Content-Type": contentType], body: Data(body.utf8))
         case .slow(let text, let seconds):
-            return .respond(status: 200, body: completion(text, api: api, modelID: modelID, request: request), delay: seconds)
+            return .respond(
+                status: 200, body: completion(text, api: api, modelID: modelID, request: request), delay: seconds)
         case .error(let status, let message, let retryAfter):
-            let body: [String: Any] = api == .openai
-                ? ["error": ["message": message, "type": status == 429 ? "rate_limit_error" : "invalid_request_error", "code": NSNull()]]
-                : ["type": "error", "error": ["type": status == 429 ? "rate_limit_error" : "api_error", "message": message]]
-            return .respond(status: status, headers: retryAfter.map { ["Retry-After": $0] } ?? [:],
-                            body: try! JSONSerialization.data(withJSONObject: body))
+            let body: [String: Any] =
+                api == .openai
+                ? [
+                    "error": [
+                        "message": message, "type": status == 429 ? "rate_limit_error" : "invalid_request_error",
+                        "code": NSNull(),
+                    ]
+                ]
+                : [
+                    "type": "error",
+                    "error": ["type": status == 429 ? "rate_limit_error" : "api_error", "message": message],
+                ]
+            return .respond(
+                status: status, headers: retryAfter.map { ["Retry-After": $0] } ?? [:],
+                body: try! JSONSerialization.data(withJSONObject: body))
         case .malformed:
             return .respond(status: 200, body: Data("<html>502 Bad Gateway</html>".utf8))
         case .drop:
@@ -93,9 +107,12 @@ public final class ModelAPIServer: Sendable {
     }
 
     /// A completion body in the API's real format, with usage counted in words.
-    static func completion(_ text: String, api: ModelAPI, modelID: String, request: ServerRequest, cut: Bool = false) -> Data {
+    static func completion(_ text: String, api: ModelAPI, modelID: String, request: ServerRequest, cut: Bool = false)
+        -> Data
+    {
         let messages = (request.json?["messages"] as? [[String: Any]]) ?? []
-        let promptWords = messages.compactMap { $0["content"] as? String }.map { $0.split(separator: " ").count }.reduce(0, +)
+        let promptWords = messages.compactMap { $0["content"] as? String }.map { $0.split(separator: " ").count }
+            .reduce(0, +)
         let replyWords = text.split(separator: " ").count
         let body: [String: Any]
         switch api {
@@ -103,13 +120,22 @@ public final class ModelAPIServer: Sendable {
             body = [
                 "id": "chatcmpl-test", "object": "chat.completion", "created": 1_764_400_000, "model": modelID,
                 "system_fingerprint": "fp_test",
-                "choices": [["index": 0, "message": ["role": "assistant", "content": text], "finish_reason": cut ? "length" : "stop"]],
-                "usage": ["prompt_tokens": promptWords, "completion_tokens": replyWords, "total_tokens": promptWords + replyWords],
+                "choices": [
+                    [
+                        "index": 0, "message": ["role": "assistant", "content": text],
+                        "finish_reason": cut ? "length" : "stop",
+                    ]
+                ],
+                "usage": [
+                    "prompt_tokens": promptWords, "completion_tokens": replyWords,
+                    "total_tokens": promptWords + replyWords,
+                ],
             ]
         case .anthropic:
             body = [
                 "id": "msg_test", "type": "message", "role": "assistant", "model": modelID,
-                "content": [["type": "text", "text": text]], "stop_reason": cut ? "max_tokens" : "end_turn", "stop_sequence": NSNull(),
+                "content": [["type": "text", "text": text]], "stop_reason": cut ? "max_tokens" : "end_turn",
+                "stop_sequence": NSNull(),
                 "usage": ["input_tokens": promptWords, "output_tokens": replyWords],
             ]
         }
