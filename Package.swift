@@ -12,12 +12,16 @@ let package = Package(
         .library(name: "Store", targets: ["Store"]),
         .library(name: "Runner", targets: ["Runner"]),
         .library(name: "Analysis", targets: ["Analysis"]),
+        .library(name: "Viewer", targets: ["Viewer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // Hummingbird's own header types; named here because the viewer sets headers by name.
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // The science: pure functions, Foundation only.
@@ -60,10 +64,19 @@ let package = Package(
             capability: .buildTool(),
             dependencies: ["MigrationsCodegen"]
         ),
+        // `hvae view`: HTML pages over the store, served by Hummingbird or written as a static bundle.
+        .target(
+            name: "Viewer",
+            dependencies: [
+                "SVO", "Domain", "Store", "Runner", "Analysis",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
         .executableTarget(
             name: "hvae",
             dependencies: [
-                "SVO", "Domain", "Store", "Runner", "Analysis",
+                "SVO", "Domain", "Store", "Runner", "Analysis", "Viewer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -74,7 +87,7 @@ let package = Package(
         .executableTarget(
             name: "hvae-bench",
             dependencies: [
-                "SVO", "Domain", "Runner", "Store", "Analysis", "ModelServer",
+                "SVO", "Domain", "Runner", "Store", "Analysis", "Viewer", "ModelServer",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Benchmarks/hvae-bench"

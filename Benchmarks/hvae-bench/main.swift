@@ -3,6 +3,7 @@
 //   swift build -c release --product hvae-bench --product hvae
 //   .build/release/hvae-bench                   benchmarks 1-3 (runner overhead, concurrency, memory)
 //   .build/release/hvae-bench scale [CALLS]     the report and rescore benchmarks on a database of CALLS calls
+//   .build/release/hvae-bench viewer DB         every viewer page on DB (make it with `scale`)
 //   .build/release/hvae-bench parser            the parser on a 100 KB reply
 //   .build/release/hvae-bench plan [TRIALS]     a run of TRIALS x 32 trials: time to its first call, memory
 //
@@ -48,6 +49,7 @@ case "report" where arguments.count > 1: try await benchmarkReport(path: argumen
 case "rescore" where arguments.count > 1: try await benchmarkRescore(path: arguments[1])
 case "export-memory": try await benchmarkExportMemory()
 case "export-child" where arguments.count > 1: try exportChild(path: arguments[1])
+case "viewer" where arguments.count > 1: try await benchmarkViewer(path: arguments[1])
 case "parser": benchmarkParser()
 case "plan": try benchmarkPlan(trials: number(1, 100_000))
 case "plan-child": try await planChild(trials: number(1, 100_000))
@@ -57,7 +59,7 @@ default:
             """
             hvae-bench: unknown mode '\(arguments.first!)'; use overhead, concurrency, memory-ratio, memory N, \
             memory-bare N, store [TRIALS [CONCURRENCY]], phase runner|raw [CALLS], scale [CALLS], report PATH, \
-            rescore PATH, export-memory, \
+            rescore PATH, viewer PATH, export-memory, \
             parser or plan [TRIALS]\n
             """
             .utf8))

@@ -21,6 +21,11 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case schemaMismatch(path: String, found: Int, expected: Int)
     case conversationMismatch(trialID: Int64)
     case runInUse(runID: Int64, owner: String, secondsAgo: Int)
+    case unknownTrial(Int64)
+    case badSearch(String, detail: String)
+    case badLabel(String)
+    case badLabeler
+    case notAnItemReply(Int64)
 
     public var description: String {
         switch self {
@@ -71,6 +76,16 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
             """
         case .unknownRun(let id):
             "no run with id \(id) in this database; `hvae runs` lists them"
+        case .unknownTrial(let id):
+            "no trial with id \(id) in this database; a run's page lists its trials"
+        case .badSearch(let text, let detail):
+            "cannot search for \(text) (\(detail)); search for words, a \"quoted phrase\" or a prefix*"
+        case .badLabel(let label):
+            "\(label) is not a label: use a letter A to I (as shown to the model), none or ambiguous"
+        case .badLabeler:
+            "a label needs the labeler's name (1 to 80 characters)"
+        case .notAnItemReply(let id):
+            "call \(id) is not an item reply; only item replies are labelled"
         case .conversationMismatch(let trialID):
             "trial \(trialID): the conversation sent does not extend the one stored"
         case .runInUse(let runID, let owner, let secondsAgo):

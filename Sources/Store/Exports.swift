@@ -5,7 +5,7 @@ import GRDB
 /// of the schema that an export leaves out are listed in `excluded`, with the reason, so that a
 /// test can check that no column of the schema is dropped silently.
 public enum ExportTable: String, CaseIterable, Sendable {
-    case trials, calls, answers, summary
+    case trials, calls, answers, summary, labels
 
     /// The query, with one `?`-list for the run ids. Its column names are the export's header.
     /// Stored texts are read as BLOBs (see `ExactText`), so that a U+0000 does not cut them.
@@ -43,6 +43,18 @@ public enum ExportTable: String, CaseIterable, Sendable {
                 """
         case .summary:
             return "SELECT * FROM vr_summary WHERE run_id IN \(runs) ORDER BY run_id, model, value, goal"
+        case .labels:
+            // Each label beside the parser's newest reading of the same reply.
+            return """
+                SELECT l.call_id, c.trial_id, t.run_id, t.model, t.value, t.goal, t.option_order, c.item, c.attempt,
+                       l.labeler, l.label, l.created_at, a.parser_version, a.status AS parse_status,
+                       a.shown_letter AS parser_letter
+                FROM audit_labels AS l
+                JOIN model_calls AS c ON c.id = l.call_id
+                JOIN trials AS t ON t.id = c.trial_id
+                LEFT JOIN latest_answers AS a ON a.call_id = l.call_id
+                WHERE t.run_id IN \(runs) ORDER BY l.created_at, l.call_id, l.labeler
+                """
         }
     }
 
@@ -53,6 +65,7 @@ public enum ExportTable: String, CaseIterable, Sendable {
         case .calls: ["model_calls"]
         case .answers: ["answers"]
         case .summary: []
+        case .labels: ["audit_labels"]
         }
     }
 
@@ -75,6 +88,8 @@ public enum ExportTable: String, CaseIterable, Sendable {
         case .answers:
             ["id": "as answer_id"]
         case .summary:
+            [:]
+        case .labels:
             [:]
         }
     }

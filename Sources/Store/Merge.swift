@@ -29,10 +29,16 @@ extension ExperimentStore {
         ),
         ("answers", ["id": "answers", "call_id": "model_calls"]),
         ("trial_scores", ["trial_id": "trials"]),
+        ("audit_labels", ["call_id": "model_calls"]),
     ]
 
-    /// The tables of the schema a merge leaves alone: GRDB's record of applied migrations.
-    static let unmergedTables: Set<String> = ["grdb_migrations"]
+    /// The tables of the schema a merge leaves alone: GRDB's record of applied migrations, and
+    /// the search index of replies with its shadow tables (the trigger that keeps it current fills
+    /// it as the calls are copied).
+    static let unmergedTables: Set<String> = [
+        "grdb_migrations", "reply_search", "reply_search_data", "reply_search_idx", "reply_search_docsize",
+        "reply_search_config", "reply_search_content",
+    ]
 
     /// Throws unless `path` is an hvae database of this binary's schema, which `merge(from:)`
     /// can read. Writes nothing.
@@ -176,6 +182,8 @@ extension ExperimentStore {
             "model_calls": "trial_id IN (SELECT id FROM temp.copied)",
             "answers": "call_id IN (SELECT id FROM src.model_calls WHERE trial_id IN (SELECT id FROM temp.copied))",
             "trial_scores": "trial_id IN (SELECT id FROM temp.copied)",
+            "audit_labels":
+                "call_id IN (SELECT id FROM src.model_calls WHERE trial_id IN (SELECT id FROM temp.copied))",
         ]
         // Each table's copied ids shift by one constant, so that the first follows the last id here:
         // merged into an empty file, a database keeps its ids, and merges leave no gaps.

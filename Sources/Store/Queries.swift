@@ -93,16 +93,18 @@ extension ExperimentStore {
         }
     }
 
+    /// The rows of `trial_results` that `filter` selects among the trials with ids in `ids`: one
+    /// page of a run's trials, read without reading the rest.
+    public func trialResults(_ filter: TrialFilter, ids: ClosedRange<Int64>) async throws -> [TrialResult] {
+        try await trialResults(filter, ids: ids, expected: min(ids.count, 10_000))
+    }
+
     private func trialResults(_ filter: TrialFilter, ids: ClosedRange<Int64>, expected: Int) async throws
         -> [TrialResult]
     {
         try await read { db in
             let (condition, arguments) = filter.condition("t.", scanningIDs: true)
-            let columns = """
-                trial_id, run_id, model, value, goal, option_order, trial, status, angle, category, hit, vr, \
-                angular_error,
-                transitive, invalid_items, inequality_aversion, mean_self, mean_other, parser_version, formula_version
-                """
+            let columns = TrialResult.resultColumns
             let sql: String
             var all: [any DatabaseValueConvertible] = arguments + [ids.lowerBound, ids.upperBound]
             if filter.parserVersion == nil && filter.formulaVersion == nil {
@@ -135,26 +137,7 @@ extension ExperimentStore {
             results.reserveCapacity(expected)
             let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(all))
             while let row = try rows.next() {
-                guard let value = ValueOrientation(rawValue: row[3]), let goal = GoalCondition(rawValue: row[4]),
-                    let order = OptionOrder(rawValue: row[5]), let status = TrialStatus(rawValue: row[7])
-                else { continue }
-                var result = TrialResult(
-                    trialID: row[0], runID: row[1],
-                    key: TrialKey(model: row[2], value: value, goal: goal, optionOrder: order, index: row[6]),
-                    status: status)
-                result.angle = row[8]
-                result.category = (row[9] as String?).flatMap(ValueOrientation.init(rawValue:))
-                result.hit = row[10]
-                result.vr = row[11]
-                result.angularError = row[12]
-                result.transitive = row[13]
-                result.invalidItems = row[14]
-                result.inequalityAversion = row[15]
-                result.meanSelf = row[16]
-                result.meanOther = row[17]
-                result.parserVersion = row[18]
-                result.formulaVersion = row[19]
-                results.append(result)
+                if let result = TrialResult(resultRow: row) { results.append(result) }
             }
             return results
         }
@@ -465,4 +448,35 @@ public struct ItemCall: Sendable, Equatable {
 public struct ItemCallPage: Sendable, Equatable {
     public var trialIDs: [Int64]
     public var calls: [ItemCall]
+}
+
+extension TrialResult {
+    /// The columns of `trial_results` this reads, in this order.
+    static let resultColumns = """
+        trial_id, run_id, model, value, goal, option_order, trial, status, angle, category, hit, vr, angular_error,
+        transitive, invalid_items, inequality_aversion, mean_self, mean_other, parser_version, formula_version
+        """
+
+    /// A row of `resultColumns`; nil for a row whose enumerations this binary does not know.
+    init?(resultRow row: Row) {
+        guard let value = ValueOrientation(rawValue: row[3]), let goal = GoalCondition(rawValue: row[4]),
+            let order = OptionOrder(rawValue: row[5]), let status = TrialStatus(rawValue: row[7])
+        else { return nil }
+        self.init(
+            trialID: row[0], runID: row[1],
+            key: TrialKey(model: row[2], value: value, goal: goal, optionOrder: order, index: row[6]),
+            status: status)
+        angle = row[8]
+        category = (row[9] as String?).flatMap(ValueOrientation.init(rawValue:))
+        hit = row[10]
+        vr = row[11]
+        angularError = row[12]
+        transitive = row[13]
+        invalidItems = row[14]
+        inequalityAversion = row[15]
+        meanSelf = row[16]
+        meanOther = row[17]
+        parserVersion = row[18]
+        formulaVersion = row[19]
+    }
 }

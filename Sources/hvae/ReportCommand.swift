@@ -139,6 +139,7 @@ struct ReportCommand: AsyncParsableCommand {
                 switch format {
                 case .latex: text += "\n% Position bias\n\\medskip\n" + bias.render(as: format)
                 case .table, .markdown: text += "\nPosition bias, value by value\n" + bias.render(as: format)
+                case .html: text += "\n<h2>Position bias, value by value</h2>\n" + bias.render(as: format)
                 case .csv, .json: break  // one table per file: `--by model,value,option_order` gives these numbers
                 }
             }

@@ -63,6 +63,20 @@ struct BenchmarkTests {
         #expect(result.output.contains("phase starts at monotonic"))
     }
 
+    @Test("the viewer benchmark renders every page of a real run's database, each with status 200")
+    func viewer() throws {
+        let work = try WorkingDirectory()
+        let run = try hvae(
+            ["run", repositoryRoot.appending(path: "examples/quickstart.yaml").path, "--quiet"], in: work.url)
+        #expect(run.status == 0)
+        let result = try runProgram(benchBinary.path, ["viewer", work.path("hvae.sqlite")])
+        #expect(result.status == 0, "\(result.output)")
+        let pages = result.output.split(separator: "\n").filter { $0.hasPrefix("  /") }
+        #expect(pages.count == 17, "\(result.output)")
+        for page in pages { #expect(page.contains(" 200 "), "\(page)") }
+        #expect(result.output.contains("paging calls: resident memory"))
+    }
+
     @Test("an unknown mode is a usage error that lists the modes")
     func unknownMode() throws {
         let result = try runProgram(benchBinary.path, ["fast"], withErrors: true)

@@ -58,6 +58,10 @@ final class RunningHvae {
 
     func signal(_ number: Int32) { kill(process.processIdentifier, number) }
 
+    /// What the process has written to standard output so far.
+    var stdoutSoFar: String { (try? String(contentsOf: out, encoding: .utf8)) ?? "" }
+    var stderrSoFar: String { (try? String(contentsOf: err, encoding: .utf8)) ?? "" }
+
     func wait() throws -> CLIResult {
         process.waitUntilExit()
         defer {

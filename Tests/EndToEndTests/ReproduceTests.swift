@@ -347,10 +347,15 @@ struct CacheCommandTests {
                 db,
                 sql: """
                     SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> \
-                    'grdb_migrations'
+                    'grdb_migrations' AND name NOT LIKE 'reply_search%'
                     ORDER BY name
                     """)
         }
+        // The search index is not copied but rebuilt as the calls arrive: it finds the same calls.
+        let search = "SELECT rowid FROM reply_search WHERE reply_search MATCH 'reference OR option' ORDER BY rowid"
+        let found = try source.read { db in try Int64.fetchAll(db, sql: search) }
+        #expect(!found.isEmpty)
+        #expect(try merged.read { db in try Int64.fetchAll(db, sql: search) } == found)
         #expect(tables.contains("model_calls") && tables.contains("runs"))
         for table in tables {
             // Provenance of the run itself (machine, created) may differ by design; the rest must not.

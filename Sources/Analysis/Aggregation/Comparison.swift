@@ -118,7 +118,7 @@ public enum ComparisonRenderer {
                         ReportRenderer.exact(row.p), ReportRenderer.exact(row.pHolm),
                     ]
                 })
-        case .table, .markdown, .latex:
+        case .table, .markdown, .latex, .html:
             let f = ReportRenderer.fixed
             let human = [
                 "value", "n \(comparison.a)", "VR \(comparison.a)", "n \(comparison.b)", "VR \(comparison.b)",

@@ -127,7 +127,7 @@ public struct PositionBias: Sendable, Equatable {
                         e($0.sameLetter), e($0.sameOption),
                     ]
                 })
-        case .table, .markdown, .latex:
+        case .table, .markdown, .latex, .html:
             func percent(_ x: Double?) -> String { x.map { String(format: "%.0f%%", $0 * 100) } ?? "" }
             let body = rows.map { row in
                 [

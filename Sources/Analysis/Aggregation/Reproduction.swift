@@ -88,7 +88,7 @@ public struct ReproductionComparison: Sendable, Equatable {
                         e($0.originalHitRate), e($0.reproducedHitRate),
                     ]
                 })
-        case .table, .markdown, .latex:
+        case .table, .markdown, .latex, .html:
             let header = [
                 "model", "value", "goal", "VR run \(original)", "VR run \(reproduction)", "difference", "95% CI",
                 "θ \(original)", "θ \(reproduction)", "hit \(original)", "hit \(reproduction)",

@@ -4,7 +4,8 @@ import Store
 
 /// The output formats of `hvae report`.
 public enum ReportFormat: String, CaseIterable, Sendable {
-    case table, csv, markdown, latex, json
+    /// `html` is a `<table>` element (what `hvae view` shows), not a whole page.
+    case table, csv, markdown, latex, json, html
 }
 
 /// How the rows and columns are laid out.
@@ -64,7 +65,7 @@ public enum ReportRenderer {
             return CSV.document(
                 header: report.options.groupBy.map(\.rawValue) + machineColumns,
                 rows: report.cells.map { $0.group + machineValues($0) })
-        case .table, .markdown, .latex:
+        case .table, .markdown, .latex, .html:
             let percent = Int((report.options.confidence * 100).rounded())
             var columns: [(header: String, text: (ReportCell) -> String)] = report.options.groupBy.enumerated().map {
                 index, dimension in (dimension.rawValue.replacingOccurrences(of: "_", with: " "), { $0.group[index] })
@@ -124,7 +125,7 @@ public enum ReportRenderer {
                     }
             }
             return CSV.document(header: header, rows: rows)
-        case .table, .markdown, .latex:
+        case .table, .markdown, .latex, .html:
             var flagged = false
             let rows = rowKeys.map { key in
                 [key.model, key.goal]

@@ -21,6 +21,7 @@ public struct HumanTable: Sendable, Equatable {
         switch format {
         case .markdown: Markdown.table(self)
         case .latex: LaTeX.table(self)
+        case .html: HTML.table(self)
         default: TextTable.render(self)
         }
     }
@@ -84,6 +85,44 @@ enum Markdown {
         lines += table.rows.map { "| " + $0.map(escape).joined(separator: " | ") + " |" }
         if !table.notes.isEmpty { lines += [""] + table.notes }
         return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// HTML text built from untrusted data (model names, replies): every piece of data goes through
+/// `escape`, so that a model's reply holding `<script>` shows as text.
+public enum HTML {
+    /// `text` with the characters HTML treats specially replaced by entities: safe in element
+    /// content and in quoted attribute values. U+0000, which HTML parsers drop or replace, is
+    /// shown as U+FFFD.
+    public static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            case "\u{0}": out += "\u{FFFD}"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    /// A `<table>` with numbers right-aligned (class `num`), the notes after it as paragraphs.
+    static func table(_ table: HumanTable) -> String {
+        func cells(_ row: [String], tag: String) -> String {
+            row.enumerated().map { index, text in
+                "<\(tag)\(table.numeric.contains(index) ? " class=\"num\"" : "")>\(escape(text))</\(tag)>"
+            }.joined()
+        }
+        var html = "<table>\n<thead><tr>\(cells(table.header, tag: "th"))</tr></thead>\n<tbody>\n"
+        for row in table.rows { html += "<tr>\(cells(row, tag: "td"))</tr>\n" }
+        html += "</tbody>\n</table>\n"
+        for note in table.notes { html += "<p class=\"note\">\(escape(note))</p>\n" }
+        return html
     }
 }
 

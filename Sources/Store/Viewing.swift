@@ -1,0 +1,464 @@
+import Domain
+import Foundation
+import GRDB
+import SVO
+
+// The reads behind `hvae view`'s pages: a trial's transcript, the calls page with its filters and
+// search, and the parser audit's replies and labels. Every page reads through these; none writes
+// but `saveAuditLabel`.
+
+/// One message of a trial's conversation, in the order it was sent.
+public struct TranscriptTurn: Sendable, Equatable {
+    public var id: Int64
+    public var position: Int
+    public var role: ChatMessage.Role
+    public var text: String
+}
+
+/// One call of a trial: what was asked (the chain ending at `requestTurnID`), what came back or
+/// went wrong, and the parser's newest reading of it.
+public struct TranscriptCall: Sendable, Equatable {
+    public var id: Int64
+    public var step: CallStep
+    public var attempt: Int
+    public var retry: Int
+    public var requestTurnID: Int64
+    public var replyTurnID: Int64?
+    public var httpStatus: Int?
+    public var providerModelID: String?
+    public var finishReason: String?
+    public var inputTokens: Int?
+    public var outputTokens: Int?
+    public var latencyMs: Double?
+    public var error: String?
+    public var cacheHit: Bool
+    public var startedAt: String
+    /// The newest parser version's reading (item calls with a reply).
+    public var answer: AnswerRecord?
+}
+
+/// Everything stored about one trial.
+public struct Transcript: Sendable, Equatable {
+    public var trial: TrialRecord
+    public var turns: [TranscriptTurn]
+    public var calls: [TranscriptCall]
+    /// The trial's row of `trial_results` (its newest scores).
+    public var result: TrialResult?
+}
+
+/// Which calls the calls page lists. Empty lists and nil mean "any".
+public struct CallQuery: Sendable, Equatable {
+    public var runIDs: [Int64] = []
+    public var models: [String] = []
+    public var values: [ValueOrientation] = []
+    public var goals: [GoalCondition] = []
+    /// `value`, `goal` or `item`.
+    public var steps: [String] = []
+    /// Parse statuses of the newest reading; `ok` also selects value and goal calls that got a reply.
+    public var statuses: [AnswerStatus] = []
+    public var attempt: Int?
+    /// Words every listed reply contains (FTS5, case- and accent-insensitive; `"..."` for a phrase,
+    /// a trailing `*` for a prefix).
+    public var search: String?
+    /// Keyset pagination: calls with a larger id than this.
+    public var afterID: Int64 = 0
+
+    public init() {}
+}
+
+/// A line of the calls page.
+public struct CallLine: Sendable, Equatable {
+    public var id: Int64
+    public var trialID: Int64
+    public var runID: Int64
+    public var model: String
+    public var value: ValueOrientation
+    public var goal: GoalCondition
+    public var step: CallStep
+    public var attempt: Int
+    public var retry: Int
+    /// The newest reading's status for item calls; `ok` for other calls with a reply; nil without one.
+    public var status: String?
+    public var shownLetter: OptionLetter?
+    /// The reply's first `CallLine.excerptLength` characters.
+    public var excerpt: String?
+    public var replyLength: Int
+    public var latencyMs: Double?
+    public var outputTokens: Int?
+    public var error: String?
+
+    /// How much of a reply a line carries: a page of 50 lines stays small whatever the replies.
+    public static let excerptLength = 300
+}
+
+/// An item reply as the parser audit shows it.
+public struct AuditReply: Sendable, Equatable {
+    public var callID: Int64
+    public var trialID: Int64
+    public var model: String
+    public var item: Int
+    public var optionOrder: OptionOrder
+    public var trialSeed: Int64
+    public var reply: String
+    /// The newest reading.
+    public var answer: AnswerRecord
+}
+
+/// A person's label of an item reply beside the parser's newest reading of it.
+public struct AuditPair: Sendable, Equatable {
+    public var callID: Int64
+    public var trialID: Int64
+    public var model: String
+    public var labeler: String
+    /// `A`..`I` (as shown), `none` or `ambiguous`.
+    public var label: String
+    public var labeledAt: String
+    public var parserVersion: Int
+    public var status: AnswerStatus
+    public var shownLetter: OptionLetter?
+
+    public init(
+        callID: Int64, trialID: Int64, model: String, labeler: String, label: String, labeledAt: String,
+        parserVersion: Int, status: AnswerStatus, shownLetter: OptionLetter?
+    ) {
+        self.callID = callID
+        self.trialID = trialID
+        self.model = model
+        self.labeler = labeler
+        self.label = label
+        self.labeledAt = labeledAt
+        self.parserVersion = parserVersion
+        self.status = status
+        self.shownLetter = shownLetter
+    }
+}
+
+/// The labels a person may give.
+public enum AuditLabel {
+    public static let all = OptionLetter.allCases.map(\.symbol) + ["none", "ambiguous"]
+}
+
+extension ExperimentStore {
+    /// One trial: its record, every message in order, every call and its scores.
+    public func transcript(trialID: Int64) async throws -> Transcript {
+        try await read { db in
+            guard
+                let trial = try Row.fetchOne(
+                    db, sql: "SELECT \(TrialRecord.columns) FROM trials WHERE id = ?", arguments: [trialID]
+                ).map(TrialRecord.init(row:))
+            else { throw StoreError.unknownTrial(trialID) }
+            let turns = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT t.id, t.position, t.role, CAST(x.body AS BLOB)
+                    FROM turns AS t JOIN texts AS x ON x.sha256 = t.text_sha256
+                    WHERE t.trial_id = ? ORDER BY t.position
+                    """, arguments: [trialID]
+            ).map { row in
+                TranscriptTurn(
+                    id: row[0], position: row[1], role: ChatMessage.Role(rawValue: row[2]) ?? .user,
+                    text: ExactText.text(row, 3) ?? "")
+            }
+            let calls = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT c.id, c.step, c.item, c.attempt, c.retry, c.request_turn_id, c.reply_turn_id, c.http_status,
+                           c.provider_model_id, c.finish_reason, c.input_tokens, c.output_tokens, c.latency_ms,
+                           CAST(c.error AS BLOB), c.cache_hit, c.started_at,
+                           a.parser_version, a.status, a.item, a.shown_letter, a.option, a.self, a.other
+                    FROM model_calls AS c
+                    LEFT JOIN answers AS a ON a.call_id = c.id
+                        AND a.parser_version = (SELECT max(parser_version) FROM answers WHERE call_id = c.id)
+                    WHERE c.trial_id = ? ORDER BY c.id
+                    """, arguments: [trialID]
+            ).compactMap { row -> TranscriptCall? in
+                guard let step = CallStep(name: row[1], item: row[2]) else { return nil }
+                return TranscriptCall(
+                    id: row[0], step: step, attempt: row[3], retry: row[4], requestTurnID: row[5], replyTurnID: row[6],
+                    httpStatus: row[7], providerModelID: row[8], finishReason: row[9], inputTokens: row[10],
+                    outputTokens: row[11], latencyMs: row[12], error: ExactText.text(row, 13),
+                    cacheHit: (row[14] as Int?) == 1, startedAt: row[15], answer: AnswerRecord(row: row, from: 16))
+            }
+            let result = try Row.fetchOne(
+                db, sql: "SELECT \(TrialResult.resultColumns) FROM trial_results WHERE trial_id = ?",
+                arguments: [trialID]
+            ).flatMap(TrialResult.init(resultRow:))
+            return Transcript(trial: trial, turns: turns, calls: calls, result: result)
+        }
+    }
+
+    /// Up to `limit` calls that `query` selects, by id from `query.afterID`, with one more line
+    /// when there are more (so a page knows whether to offer "next"). Each line carries an excerpt
+    /// of its reply, never the whole reply, so memory stays flat however the calls are paged.
+    public func callLines(_ query: CallQuery, limit: Int) async throws -> [CallLine] {
+        try await read { db in
+            var conditions = ["c.id > ?"]
+            var arguments: [any DatabaseValueConvertible] = [query.afterID]
+            func list<T>(_ column: String, _ items: [T], _ text: (T) -> String) {
+                guard !items.isEmpty else { return }
+                conditions.append("\(column) IN \(placeholders(items.count))")
+                arguments += items.map(text)
+            }
+            if !query.runIDs.isEmpty {
+                conditions.append("t.run_id IN \(placeholders(query.runIDs.count))")
+                arguments += query.runIDs
+            }
+            list("t.model", query.models) { $0 }
+            list("t.value", query.values, \.rawValue)
+            list("t.goal", query.goals, \.rawValue)
+            list("c.step", query.steps) { $0 }
+            if let attempt = query.attempt {
+                conditions.append("c.attempt = ?")
+                arguments.append(attempt)
+            }
+            var source = "model_calls AS c"
+            var order = "c.id"
+            let searching = query.search.map(Self.ftsQuery).map { !$0.isEmpty } ?? false
+            if !query.statuses.isEmpty {
+                // The reading's status: the newest answer's, or `ok` for a replied value or goal call.
+                // Without a search the status index drives (every `ambiguous` reply, in id order);
+                // with one, the search drives and each match's answer is looked up.
+                let newest = "s.parser_version = (SELECT max(parser_version) FROM answers WHERE call_id = s.call_id)"
+                var parts = [
+                    searching
+                        ? """
+                        EXISTS (SELECT 1 FROM answers AS s WHERE s.call_id = c.id AND s.status IN \
+                        \(placeholders(query.statuses.count)) AND \(newest))
+                        """
+                        : """
+                        c.id IN (SELECT call_id FROM answers AS s WHERE s.status IN \
+                        \(placeholders(query.statuses.count)) AND s.call_id > ? AND \(newest))
+                        """
+                ]
+                arguments += query.statuses.map(\.rawValue) as [any DatabaseValueConvertible]
+                if !searching { arguments.append(query.afterID) }
+                if query.statuses.contains(.ok) { parts.append("(c.step <> 'item' AND c.reply_turn_id IS NOT NULL)") }
+                conditions.append("(" + parts.joined(separator: " OR ") + ")")
+            }
+            if let search = query.search.map(Self.ftsQuery), !search.isEmpty {
+                // The index drives: it hands out matching call ids in order, from the page's start.
+                source = "reply_search AS f CROSS JOIN model_calls AS c ON c.id = f.rowid"
+                conditions.insert("reply_search MATCH ?", at: 0)
+                arguments.insert(search, at: 0)
+                conditions.append("f.rowid > ?")
+                arguments.append(query.afterID)
+                order = "f.rowid"
+            }
+            let sql = """
+                SELECT c.id, c.trial_id, t.run_id, t.model, t.value, t.goal, c.step, c.item, c.attempt, c.retry,
+                       CASE WHEN c.step <> 'item' THEN CASE WHEN c.reply_turn_id IS NULL THEN NULL ELSE 'ok' END
+                            ELSE a.status END,
+                       a.shown_letter, CAST(substr(x.body, 1, \(CallLine.excerptLength)) AS BLOB), length(x.body),
+                       c.latency_ms, c.output_tokens, CAST(substr(c.error, 1, 300) AS BLOB)
+                FROM \(source)
+                JOIN trials AS t ON t.id = c.trial_id
+                LEFT JOIN answers AS a ON a.call_id = c.id
+                    AND a.parser_version = (SELECT max(parser_version) FROM answers WHERE call_id = c.id)
+                LEFT JOIN turns AS r ON r.id = c.reply_turn_id
+                LEFT JOIN texts AS x ON x.sha256 = r.text_sha256
+                WHERE \(conditions.joined(separator: " AND "))
+                ORDER BY \(order) LIMIT ?
+                """
+            arguments.append(limit + 1)
+            do {
+                return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).compactMap { row in
+                    guard let value = ValueOrientation(rawValue: row[4]), let goal = GoalCondition(rawValue: row[5]),
+                        let step = CallStep(name: row[6], item: row[7])
+                    else { return nil }
+                    return CallLine(
+                        id: row[0], trialID: row[1], runID: row[2], model: row[3], value: value, goal: goal,
+                        step: step, attempt: row[8], retry: row[9], status: row[10],
+                        shownLetter: (row[11] as String?).flatMap(OptionLetter.init(symbol:)),
+                        excerpt: ExactText.text(row, 12), replyLength: row[13] ?? 0, latencyMs: row[14],
+                        outputTokens: row[15], error: ExactText.text(row, 16))
+                }
+            } catch let error as DatabaseError where error.message?.contains("fts5") == true {
+                throw StoreError.badSearch(query.search ?? "", detail: error.message ?? "")
+            }
+        }
+    }
+
+    /// A person's search text as an FTS5 query that cannot be a syntax error: each word becomes a
+    /// quoted string (all must match), `"a phrase"` stays one string, and a word ending in `*` a
+    /// prefix.
+    static func ftsQuery(_ text: String) -> String {
+        var terms: [String] = []
+        var rest = Substring(text)
+        while let start = rest.firstIndex(where: { !$0.isWhitespace }) {
+            rest = rest[start...]
+            var term: Substring
+            var prefix = false
+            if rest.first == "\"" {
+                let body = rest.dropFirst()
+                let end = body.firstIndex(of: "\"") ?? body.endIndex
+                term = body[..<end]
+                rest = end < body.endIndex ? body[body.index(after: end)...] : ""
+            } else {
+                let end = rest.firstIndex(where: \.isWhitespace) ?? rest.endIndex
+                term = rest[..<end]
+                rest = rest[end...]
+                if term.count > 1, term.last == "*" {
+                    term = term.dropLast()
+                    prefix = true
+                }
+            }
+            guard !term.isEmpty else { continue }
+            terms.append("\"" + term.replacingOccurrences(of: "\"", with: "\"\"") + "\"" + (prefix ? " *" : ""))
+        }
+        return terms.joined(separator: " ")
+    }
+
+    /// A mark that changes whenever anything a page shows changes: a call, trial, score or label
+    /// stored, a run's status or heartbeat. Pages rendered under one mark can be served again while
+    /// it holds; it costs a few index lookups and one count of `trial_scores`.
+    public func changeMark() async throws -> String {
+        try await read { db in
+            try String.fetchOne(
+                db,
+                sql: """
+                    SELECT (SELECT coalesce(max(id), 0) FROM model_calls) || '/' ||
+                           (SELECT coalesce(max(id), 0) FROM trials) || '/' ||
+                           (SELECT count(*) FROM trial_scores) || '/' ||
+                           (SELECT count(*) || coalesce(max(created_at), '') FROM audit_labels) || '/' ||
+                           (SELECT group_concat(id || status || coalesce(finished_at, '') || coalesce(heartbeat_at, '')
+                                                || coalesce(stop_reason, ''), ',') FROM runs)
+                    """) ?? ""
+        }
+    }
+
+    /// The largest call id: it grows with every call recorded.
+    public func lastCallID() async throws -> Int64 {
+        try await read { db in try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM model_calls") ?? 0 }
+    }
+
+    /// The models, in the order they first appear, of these runs (all runs when empty).
+    public func models(runIDs: [Int64]) async throws -> [String] {
+        try await read { db in
+            let condition = runIDs.isEmpty ? "" : "WHERE run_id IN \(placeholders(runIDs.count))"
+            return try String.fetchAll(
+                db, sql: "SELECT model FROM trials \(condition) GROUP BY model ORDER BY min(id)",
+                arguments: StatementArguments(runIDs))
+        }
+    }
+
+    // MARK: The parser audit
+
+    /// Every item call of these runs that got a reply, with its newest reading's status, in id
+    /// order, handed to `body` one at a time (a sample is drawn from them in bounded memory).
+    public func forEachItemReply(
+        runIDs: [Int64], _ body: @escaping @Sendable (_ callID: Int64, _ status: AnswerStatus) -> Void
+    ) async throws {
+        try await read { db in
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT c.id, a.status
+                    FROM trials AS t
+                    JOIN model_calls AS c ON c.trial_id = t.id
+                    JOIN answers AS a ON a.call_id = c.id
+                        AND a.parser_version = (SELECT max(parser_version) FROM answers WHERE call_id = c.id)
+                    WHERE t.run_id IN \(placeholders(runIDs.count)) AND c.step = 'item'
+                    ORDER BY c.id
+                    """, arguments: StatementArguments(runIDs))
+            while let row = try rows.next() {
+                if let status = AnswerStatus(rawValue: row[1]) { body(row[0], status) }
+            }
+        }
+    }
+
+    /// The item replies with these call ids, in the order given.
+    public func auditReplies(callIDs: [Int64]) async throws -> [AuditReply] {
+        guard !callIDs.isEmpty else { return [] }
+        let found = try await read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT c.id, c.trial_id, t.model, c.item, t.option_order, t.seed, CAST(x.body AS BLOB),
+                           a.parser_version, a.status, a.item, a.shown_letter, a.option, a.self, a.other
+                    FROM model_calls AS c
+                    JOIN trials AS t ON t.id = c.trial_id
+                    JOIN turns AS r ON r.id = c.reply_turn_id
+                    JOIN texts AS x ON x.sha256 = r.text_sha256
+                    JOIN answers AS a ON a.call_id = c.id
+                        AND a.parser_version = (SELECT max(parser_version) FROM answers WHERE call_id = c.id)
+                    WHERE c.id IN \(placeholders(callIDs.count))
+                    """, arguments: StatementArguments(callIDs)
+            ).compactMap { row -> AuditReply? in
+                guard let order = OptionOrder(rawValue: row[4]), let answer = AnswerRecord(row: row, from: 7) else {
+                    return nil
+                }
+                return AuditReply(
+                    callID: row[0], trialID: row[1], model: row[2], item: row[3], optionOrder: order, trialSeed: row[5],
+                    reply: ExactText.text(row, 6) ?? "", answer: answer)
+            }
+        }
+        let byID = Dictionary(found.map { ($0.callID, $0) }, uniquingKeysWith: { a, _ in a })
+        return callIDs.compactMap { byID[$0] }
+    }
+
+    /// Every label given to item replies of these runs (all runs when empty), with the parser's
+    /// newest reading of each, in the order they were given.
+    public func auditPairs(runIDs: [Int64]) async throws -> [AuditPair] {
+        try await read { db in
+            let condition = runIDs.isEmpty ? "" : "WHERE t.run_id IN \(placeholders(runIDs.count))"
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT l.call_id, t.model, l.labeler, l.label, l.created_at, a.parser_version, a.status,
+                           a.shown_letter, c.trial_id
+                    FROM audit_labels AS l   -- CROSS: the labels (few) drive, not a large run's trials
+                    CROSS JOIN model_calls AS c ON c.id = l.call_id
+                    CROSS JOIN trials AS t ON t.id = c.trial_id
+                    JOIN answers AS a ON a.call_id = c.id
+                        AND a.parser_version = (SELECT max(parser_version) FROM answers WHERE call_id = c.id)
+                    \(condition)
+                    ORDER BY l.created_at, l.call_id, l.labeler
+                    """, arguments: StatementArguments(runIDs)
+            ).compactMap { row -> AuditPair? in
+                guard let status = AnswerStatus(rawValue: row[6]) else { return nil }
+                return AuditPair(
+                    callID: row[0], trialID: row[8], model: row[1], labeler: row[2], label: row[3], labeledAt: row[4],
+                    parserVersion: row[5], status: status,
+                    shownLetter: (row[7] as String?).flatMap(OptionLetter.init(symbol:)))
+            }
+        }
+    }
+
+    /// Stores what `labeler` read in the item reply of call `callID` (`A`..`I` as shown, `none` or
+    /// `ambiguous`), replacing their earlier label of it. The only write the viewer makes.
+    public func saveAuditLabel(callID: Int64, labeler: String, label: String) async throws {
+        guard AuditLabel.all.contains(label) else { throw StoreError.badLabel(label) }
+        let labeler = labeler.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...80).contains(labeler.count) else { throw StoreError.badLabeler }
+        try await write { db in
+            let isItemReply = try Bool.fetchOne(
+                db,
+                sql: "SELECT step = 'item' AND reply_turn_id IS NOT NULL FROM model_calls WHERE id = ?",
+                arguments: [callID])
+            guard isItemReply == true else { throw StoreError.notAnItemReply(callID) }
+            try db.execute(
+                sql: """
+                    INSERT INTO audit_labels (call_id, labeler, label, created_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (call_id, labeler)
+                    DO UPDATE SET label = excluded.label, created_at = excluded.created_at
+                    """, arguments: [callID, labeler, label, Timestamp.now])
+        }
+    }
+}
+
+extension AnswerRecord {
+    /// An answer from the columns parser_version, status, item, shown_letter, option, self, other
+    /// starting at `start`; nil when the row has none.
+    init?(row: Row, from start: Int) {
+        guard let version: Int = row[start], let status = AnswerStatus(rawValue: row[start + 1]) else { return nil }
+        let shown = (row[start + 3] as String?).flatMap(OptionLetter.init(symbol:))
+        let option = (row[start + 4] as String?).flatMap(OptionLetter.init(symbol:))
+        let allocation: Allocation? = {
+            guard let own: Int = row[start + 5], let other: Int = row[start + 6] else { return nil }
+            return Allocation(own: own, other: other)
+        }()
+        self.init(
+            parserVersion: version, status: status, item: row[start + 2], shownLetter: shown, option: option,
+            allocation: allocation)
+    }
+}

@@ -1,0 +1,216 @@
+import Analysis
+import Domain
+import Foundation
+import Runner
+import SVO
+import Store
+
+/// The runs page: every run, newest first, with its progress, calls, tokens and cost.
+enum RunsPage {
+    static func render(_ site: ViewerSite) async throws -> Page {
+        let runs = try await site.store.runs()
+        guard !runs.isEmpty else {
+            return Page(title: "Runs", body: "<p>No runs yet. Start one with <code>hvae run FILE</code>.</p>")
+        }
+        var rows: [[String]] = []
+        for run in runs {
+            rows.append(try await RunSummary.load(site, run).cells(site.links))
+        }
+        return Page(
+            title: "Runs",
+            body: Markup.table(header: RunSummary.header, rows: rows, numeric: [4, 5, 6, 7, 8, 9, 10, 11], id: "runs"))
+    }
+}
+
+/// One run's line of the runs page.
+struct RunSummary {
+    var run: RunRecord
+    var counts: [TrialStatus: Int]
+    var usage: [ModelUsage]
+    var cost: Double?
+
+    static let header = [
+        "id", "name", "status", "models", "trials", "complete", "incomplete", "failed", "calls", "input tokens",
+        "output tokens", "cost", "started", "finished", "hvae",
+    ]
+
+    static func load(_ site: ViewerSite, _ run: RunRecord) async throws -> RunSummary {
+        let counts = try await site.store.trialStatusCounts(runID: run.id!)
+        let usage = try await site.store.modelUsage(runID: run.id!)
+        return RunSummary(run: run, counts: counts, usage: usage, cost: cost(usage, site.experiment(of: run)))
+    }
+
+    /// The run's cost in dollars: each model's prices times its tokens; nil when no model has prices.
+    static func cost(_ usage: [ModelUsage], _ experiment: Experiment?) -> Double? {
+        let costs = usage.compactMap { usage in
+            experiment?.models.first { $0.name == usage.model }?.provider.api?
+                .cost(inputTokens: usage.inputTokens, outputTokens: usage.outputTokens)
+        }
+        return costs.isEmpty ? nil : costs.reduce(0, +)
+    }
+
+    /// running, interrupted, finished, failed, pending; `stalled` for a run stored as running
+    /// whose process is gone.
+    var status: String { run.status == .running && !run.isBeingRun ? "stalled" : run.status.rawValue }
+
+    func cells(_ links: Links) -> [String] {
+        let id = run.id!
+        let stored = counts.values.reduce(0, +)
+        return [
+            Markup.link(String(id), links.run(id)), Markup.link(run.name, links.run(id)),
+            "<span class=\"status \(status)\">\(status)</span>",
+            HTML.escape(usage.map(\.model).joined(separator: ", ")),
+            Markup.count(run.plannedTrials ?? stored), Markup.count(counts[.complete] ?? 0),
+            Markup.count(counts[.incomplete] ?? 0), Markup.count(counts[.failed] ?? 0),
+            Markup.count(usage.map(\.calls).reduce(0, +)), Markup.count(usage.map(\.inputTokens).reduce(0, +)),
+            Markup.count(usage.map(\.outputTokens).reduce(0, +)), cost.map { String(format: "$%.4f", $0) } ?? "–",
+            Markup.time(run.startedAt), Markup.time(run.finishedAt),
+            HTML.escape("\(run.toolVersion) \(run.gitCommit.map { String($0.prefix(10)) } ?? "")"),
+        ]
+    }
+}
+
+/// One run: its experiment, the study table, the figures, position bias, failures, models and trials.
+enum RunPage {
+    /// Trials listed per page of a run.
+    static let trialsPerPage = 200
+
+    static func render(_ site: ViewerSite, run id: Int64, query: Query) async throws -> Page {
+        let store = site.store
+        let links = site.links
+        let run = try await store.run(id)
+        let summary = try await RunSummary.load(site, run)
+        var body = Markup.definitions([
+            ("status", "<span class=\"status \(summary.status)\">\(summary.status)</span>"),
+            ("description", HTML.escape(run.description.isEmpty ? "–" : run.description)),
+            ("stopped", HTML.escape(run.stopReason ?? "–")),
+            ("seed", String(run.seed)),
+            ("experiment sha256", "<code>\(run.experimentSHA256)</code>"),
+            ("hvae", HTML.escape("\(run.toolVersion), commit \(run.gitCommit ?? "unknown")")),
+            ("machine", HTML.escape("\(run.host ?? "?"), \(run.os ?? "?"), SQLite \(run.sqliteVersion ?? "?")")),
+            (
+                "created · started · finished",
+                HTML.escape("\(run.createdAt) · \(run.startedAt ?? "–") · \(run.finishedAt ?? "–")")
+            ),
+            (
+                "trials",
+                HTML.escape(
+                    "\(run.plannedTrials ?? summary.counts.values.reduce(0, +)) planned: "
+                        + TrialStatus.allCases.compactMap { s in summary.counts[s].map { "\($0) \(s.rawValue)" } }
+                        .joined(separator: ", "))
+            ),
+            ("cost", summary.cost.map { String(format: "$%.4f", $0) } ?? "– (no prices in the experiment)"),
+        ])
+        if let calls = links.calls([("run", String(id))]) {
+            body +=
+                "<p>\(Markup.link("Every call of this run", calls)) · "
+                + Markup.link(
+                    "its unreadable replies",
+                    links.calls(
+                        [("run", String(id))]
+                            + ["ambiguous", "no_option", "conflict", "refusal", "empty"].map {
+                                ("status", $0)
+                            })) + "</p>\n"
+        }
+
+        // The study table and the rows with intervals: the numbers of `hvae report`.
+        let filter = TrialFilter(runIDs: [id])
+        let trials = try await store.trialResults(filter)
+        body += "<h2 id=\"results\">Value rationality</h2>\n"
+        if trials.isEmpty {
+            body += "<p>No trials stored yet.</p>\n"
+        } else {
+            let report = Report.build(trials, filter: filter)
+            body += try ReportRenderer.render(report, as: .html, layout: .study)
+            body += "<details><summary>By cell, with confidence intervals and angles</summary>\n"
+            body += try ReportRenderer.render(report, as: .html, layout: .rows) + "</details>\n"
+            body += "<div class=\"figures\">"
+            body += "<figure><img src=\"\(HTML.escape(links.figure(id, "radar")))\" alt=\"Radar chart of mean VR\">"
+            body += "<figcaption>Mean VR per model (hvae plot radar)</figcaption></figure>"
+            body += "<figure><img src=\"\(HTML.escape(links.figure(id, "ring")))\" alt=\"SVO ring of trial angles\">"
+            body += "<figcaption>Each complete trial's angle (hvae plot ring)</figcaption></figure></div>\n"
+            let answers = try await store.answerCounts(filter)
+            if let bias = PositionBias.build(trials, answers: answers) {
+                body += "<h2>Position bias</h2>\n" + bias.render(as: .html)
+            }
+        }
+
+        let failures = try await store.failureReasons(runID: id)
+        if !failures.isEmpty {
+            body +=
+                "<h2>Failed trials</h2>\n"
+                + Markup.table(
+                    header: ["trials", "error"],
+                    rows: failures.map { [String($0.trials), "<pre class=\"text\">\(HTML.escape($0.error))</pre>"] },
+                    numeric: [0])
+        }
+        body += "<h2>Models</h2>\n"
+        body += Markup.table(
+            header: [
+                "model", "provider", "calls", "cache hits", "retries", "errors", "input tokens", "output tokens",
+                "reported model ids",
+            ],
+            rows: summary.usage.map { u in
+                [
+                    HTML.escape(u.model), HTML.escape(u.provider), Markup.count(u.calls), Markup.count(u.cacheHits),
+                    Markup.count(u.retries), Markup.count(u.errors), Markup.count(u.inputTokens),
+                    Markup.count(u.outputTokens), HTML.escape(u.modelIDs ?? "–"),
+                ]
+            }, numeric: [2, 3, 4, 5, 6, 7])
+
+        body += try await trialList(site, run: id, after: query.first("after").flatMap(Int64.init) ?? 0)
+        body += "<h2>Experiment</h2>\n<p>As stored (canonical JSON, every default filled in; its SHA-256 above).</p>\n"
+        body += "<pre class=\"text\">\(HTML.escape(prettyJSON(run.experimentJSON)))</pre>\n"
+        return Page(title: "Run \(id): \(run.name)", body: body)
+    }
+
+    static func trialList(_ site: ViewerSite, run: Int64, after: Int64) async throws -> String {
+        let links = site.links
+        let limit = links.isServer ? trialsPerPage : Int.max
+        let page = try await site.store.trials(runID: run, afterID: after, limit: limit == .max ? .max : limit + 1)
+        let shown = page.prefix(limit)
+        var results: [Int64: TrialResult] = [:]
+        if let first = shown.first?.id, let last = shown.last?.id {
+            for result in try await site.store.trialResults(TrialFilter(runIDs: [run]), ids: first...last) {
+                results[result.trialID] = result
+            }
+        }
+        var html = "<h2 id=\"trials\">Trials</h2>\n"
+        html += Markup.table(
+            header: ["trial", "model", "value", "goal", "order", "#", "status", "angle", "VR", "error"],
+            rows: shown.map { trial in
+                let result = results[trial.id!]
+                let status = result?.status ?? trial.status
+                return [
+                    Markup.link(String(trial.id!), links.trial(trial.id!)), HTML.escape(trial.key.model),
+                    trial.key.value.rawValue, trial.key.goal.rawValue, trial.key.optionOrder.rawValue,
+                    String(trial.key.index), "<span class=\"status \(status.rawValue)\">\(status.rawValue)</span>",
+                    Markup.number(result?.angle), Markup.number(result?.vr),
+                    HTML.escape(String((trial.error ?? "").prefix(120))),
+                ]
+            }, numeric: [0, 5, 7, 8])
+        if page.count > shown.count, let last = shown.last?.id, let next = links.runTrials(run, after: last) {
+            html += "<p class=\"pager\">\(Markup.link("Next \(trialsPerPage) trials →", next))</p>\n"
+        }
+        return html
+    }
+
+    /// The radar or ring figure of one run: the SVG `hvae plot` writes.
+    static func figure(_ site: ViewerSite, run id: Int64, name: String) async throws -> String {
+        _ = try await site.store.run(id)
+        let filter = TrialFilter(runIDs: [id])
+        if name == "ring.svg" {
+            return RingChart.svg(try await RingChart.points(store: site.store, filter: filter))
+        }
+        let report = try await Report.build(store: site.store, filter: filter, options: ReportOptions(resamples: 1))
+        return try RadarChart.svg(report)
+    }
+
+    static func prettyJSON(_ text: String) -> String {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)),
+            let data = try? JSONSerialization.data(
+                withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        else { return text }
+        return String(decoding: data, as: UTF8.self)
+    }
+}

@@ -1,0 +1,132 @@
+import Analysis
+import Domain
+import Foundation
+import SVO
+import Store
+
+/// One trial: its conversation as sent and received, each item's options with the one the parser
+/// read, every call's status, latency and tokens, and the trial's scores.
+enum TrialPage {
+    static func render(_ site: ViewerSite, trial id: Int64) async throws -> Page {
+        let transcript = try await site.store.transcript(trialID: id)
+        let trial = transcript.trial
+        var body = Markup.definitions([
+            ("run", Markup.link(String(trial.runID), site.links.run(trial.runID))),
+            ("model", HTML.escape("\(trial.key.model) (\(trial.provider))")),
+            (
+                "value · goal · option order",
+                "\(trial.key.value.rawValue) · \(trial.key.goal.rawValue) · \(trial.key.optionOrder.rawValue)"
+            ),
+            ("replicate · seed", "\(trial.key.index) · \(trial.seed)"),
+            (
+                "status",
+                "<span class=\"status \((transcript.result?.status ?? trial.status).rawValue)\">"
+                    + "\((transcript.result?.status ?? trial.status).rawValue)</span>"
+            ),
+            ("error", HTML.escape(trial.error ?? "–")),
+            ("started · finished", HTML.escape("\(trial.startedAt ?? "–") · \(trial.finishedAt ?? "–")")),
+        ])
+        body += "<h2>Scores</h2>\n" + scores(transcript.result)
+        if let compare = site.links.compare([("trial_a", String(id))]) {
+            body += "<p>\(Markup.link("Compare this trial with another", compare))</p>\n"
+        }
+        body += "<h2>Conversation</h2>\n" + conversation(transcript)
+        return Page(title: "Trial \(id)", body: body)
+    }
+
+    static func scores(_ result: TrialResult?) -> String {
+        guard let result, result.parserVersion != nil else { return "<p>Not scored yet.</p>\n" }
+        func flag(_ b: Bool?) -> String { b.map { $0 ? "yes" : "no" } ?? "–" }
+        return Markup.table(
+            header: [
+                "angle", "category", "hit", "VR", "angular error", "transitive", "invalid items",
+                "inequality aversion", "mean self", "mean other", "parser", "formula",
+            ],
+            rows: [
+                [
+                    Markup.number(result.angle), result.category?.rawValue ?? "–", flag(result.hit),
+                    Markup.number(result.vr), Markup.number(result.angularError), flag(result.transitive),
+                    result.invalidItems.map(String.init) ?? "–", Markup.number(result.inequalityAversion),
+                    Markup.number(result.meanSelf), Markup.number(result.meanOther),
+                    result.parserVersion.map { "v\($0)" } ?? "–", result.formulaVersion.map { "v\($0)" } ?? "–",
+                ]
+            ], numeric: [0, 3, 4, 6, 7, 8, 9], id: "scores")
+    }
+
+    /// The messages in order. After each request message come the calls that sent it: a failed
+    /// call as an error box, a successful one as the reply that follows, headed by its call's facts.
+    static func conversation(_ transcript: Transcript) -> String {
+        let byRequest = Dictionary(grouping: transcript.calls, by: \.requestTurnID)
+        let byReply = Dictionary(
+            transcript.calls.compactMap { call in call.replyTurnID.map { ($0, call) } },
+            uniquingKeysWith: { a, _ in a })
+        var html = "<div class=\"conversation\">\n"
+        for turn in transcript.turns {
+            let call = byReply[turn.id]
+            let anchor = call.map { " id=\"call-\($0.id)\"" } ?? ""
+            html += "<section class=\"turn \(turn.role.rawValue)\"\(anchor)>\n"
+            html += "<div class=\"meta\"><span class=\"role\">\(turn.role.rawValue)</span>"
+            if let call { html += " " + facts(call) }
+            html += "</div>\n<pre class=\"text\">\(HTML.escape(turn.text))</pre>\n"
+            let sent = byRequest[turn.id] ?? []
+            if let item = sent.lazy.compactMap(\.step.item).first, let slider = SliderItem.number(item) {
+                let layout = transcript.trial.key.optionOrder.layout(of: slider, seed: UInt64(transcript.trial.seed))
+                let read = sent.compactMap(\.answer).last { $0.status == .ok }
+                html += options(layout, read: read?.shownLetter)
+            }
+            html += "</section>\n"
+            for failed in sent where failed.replyTurnID == nil {
+                html += "<section class=\"turn failed\" id=\"call-\(failed.id)\">\n<div class=\"meta\">"
+                html += "<span class=\"role\">no reply</span> \(facts(failed))</div>\n"
+                html += "<pre class=\"text\">\(HTML.escape(failed.error ?? "no reply and no error stored"))</pre>\n"
+                html += "</section>\n"
+            }
+        }
+        return html + "</div>\n"
+    }
+
+    /// One call's facts: step, attempt, retry, HTTP status, latency, tokens, finish reason and the
+    /// parser's reading.
+    static func facts(_ call: TranscriptCall) -> String {
+        var parts = ["call \(call.id)", call.step.description, "attempt \(call.attempt)"]
+        if call.retry > 0 { parts.append("retry \(call.retry)") }
+        if let status = call.httpStatus { parts.append("HTTP \(status)") }
+        if let latency = call.latencyMs { parts.append(String(format: "%.0f ms", latency)) }
+        if call.inputTokens != nil || call.outputTokens != nil {
+            parts.append(
+                "\(call.inputTokens.map(String.init) ?? "?") in / \(call.outputTokens.map(String.init) ?? "?") out")
+        }
+        if let reason = call.finishReason { parts.append("finish: \(reason)") }
+        if call.cacheHit { parts.append("from cache") }
+        if let model = call.providerModelID { parts.append(model) }
+        var html = "<span class=\"facts\">" + HTML.escape(parts.joined(separator: " · ")) + "</span>"
+        if let answer = call.answer {
+            let reading =
+                answer.status == .ok
+                ? "\(answer.shownLetter?.symbol ?? "?") (option \(answer.option?.symbol ?? "?"): "
+                    + "\(answer.allocation.map { "\($0.own), \($0.other)" } ?? "?"))"
+                : answer.status.rawValue
+            html +=
+                " <span class=\"parse \(answer.status.rawValue)\">parser v\(answer.parserVersion): "
+                + HTML.escape(reading) + "</span>"
+        }
+        return html
+    }
+
+    /// The nine options as shown to the model, the one the parser read marked.
+    static func options(_ layout: OptionLayout, read: OptionLetter?) -> String {
+        var html = "<table class=\"options\"><thead><tr><th>item \(layout.item.number)</th>"
+        for (letter, _) in layout.shownOptions {
+            html += "<th class=\"num\(letter == read ? " read" : "")\">\(letter.symbol)</th>"
+        }
+        html += "</tr></thead><tbody><tr><th>you</th>"
+        for (letter, allocation) in layout.shownOptions {
+            html += "<td class=\"num\(letter == read ? " read" : "")\">\(allocation.own)</td>"
+        }
+        html += "</tr><tr><th>other</th>"
+        for (letter, allocation) in layout.shownOptions {
+            html += "<td class=\"num\(letter == read ? " read" : "")\">\(allocation.other)</td>"
+        }
+        return html + "</tr></tbody></table>\n"
+    }
+}

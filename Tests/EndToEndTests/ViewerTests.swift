@@ -1,0 +1,469 @@
+import Foundation
+import GRDB
+import ModelServer
+import Synchronization
+import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// Replies that try to run script, load images or carry a key, and replies of every parse status.
+let hostileSecret = "sk-viewer-SECRET-8c1e5a77"
+let hostileReplies = [
+    "<script>window.pwned=1</script> I pick B",
+    "<img src=x onerror=\"window.pwned=2\"> option D",
+    "[click me](javascript:window.pwned=3) <a href=\"javascript:window.pwned=4\">F</a>",
+    "A or maybe C, hard to say",
+    "I refuse to choose between these.",
+    "E",
+    "the key is \(hostileSecret), answer G",
+]
+
+/// A database made by a real run against a server that answers with `hostileReplies` in turn.
+func hostileDatabase(_ work: WorkingDirectory, name: String = "view.sqlite") throws {
+    let server = try ModelAPIServer(api: .openai) { _, n in .reply(hostileReplies[n % hostileReplies.count]) }
+    defer { server.stop() }
+    try work.write(
+        "hostile.yaml",
+        servedExperiment(name: "hostile", trials: 1, server: server.baseURL, extra: "api_key_env: HVAE_VIEW_KEY"))
+    let run = try hvae(
+        ["run", "hostile.yaml", "--db", name, "--quiet"], in: work.url, environment: ["HVAE_VIEW_KEY": hostileSecret])
+    #expect(run.status == 0 || run.status == 1, "\(run.stderr)")
+}
+
+/// The real `hvae view` on a free port, stopped with SIGINT when released.
+final class RunningViewer {
+    let process: RunningHvae
+    let base: String
+
+    init(_ arguments: [String], in work: WorkingDirectory, environment: [String: String] = [:]) throws {
+        process = try RunningHvae(["view", "--port", "0"] + arguments, in: work.url, environment: environment)
+        let deadline = Date().addingTimeInterval(30)
+        var found: String?
+        while found == nil && Date() < deadline {
+            if let range = process.stdoutSoFar.range(of: #"http://[^ ]+/"#, options: .regularExpression) {
+                found = String(process.stdoutSoFar[range])
+            } else if !process.process.isRunning {
+                break
+            } else {
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+        }
+        guard let found else {
+            throw ViewerTestError("hvae view did not start: \(process.stdoutSoFar) \(process.stderrSoFar)")
+        }
+        base = String(found.dropLast())
+    }
+
+    func stop() throws -> CLIResult {
+        process.signal(SIGINT)
+        return try process.wait()
+    }
+
+    deinit {
+        if process.process.isRunning {
+            process.signal(SIGINT)
+            _ = try? process.wait()
+        }
+    }
+}
+
+/// A counter one side raises and the other waits on.
+final class Gate: Sendable {
+    private let count = Mutex(0)
+    var value: Int { count.withLock { $0 } }
+    func increment() { count.withLock { $0 += 1 } }
+}
+
+struct ViewerTestError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// One HTTP exchange, redirects not followed.
+struct Fetched {
+    let status: Int
+    let headers: [String: String]
+    let body: String
+}
+
+final class NoRedirects: NSObject, URLSessionTaskDelegate, Sendable {
+    func urlSession(
+        _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+        newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void
+    ) { completionHandler(nil) }
+}
+
+/// No cookies kept, no redirects followed: each request shows exactly what the viewer answered.
+let viewerSession: URLSession = {
+    let configuration = URLSessionConfiguration.ephemeral
+    configuration.httpShouldSetCookies = false
+    configuration.httpCookieAcceptPolicy = .never
+    configuration.httpCookieStorage = nil
+    return URLSession(configuration: configuration, delegate: NoRedirects(), delegateQueue: nil)
+}()
+
+func fetch(_ url: String, method: String = "GET", headers: [String: String] = [:], body: String? = nil) async throws
+    -> Fetched
+{
+    var request = URLRequest(url: URL(string: url)!)
+    request.httpMethod = method
+    for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+    if let body { request.httpBody = Data(body.utf8) }
+    let (data, response) = try await withCheckedThrowingContinuation {
+        (continuation: CheckedContinuation<(Data, URLResponse), any Error>) in
+        viewerSession.dataTask(with: request) { data, response, error in
+            if let error { return continuation.resume(throwing: error) }
+            continuation.resume(returning: (data ?? Data(), response!))
+        }.resume()
+    }
+    let http = response as! HTTPURLResponse
+    var fields: [String: String] = [:]
+    for (name, value) in http.allHeaderFields {
+        fields[String(describing: name).lowercased()] = String(describing: value)
+    }
+    return Fetched(status: http.statusCode, headers: fields, body: String(decoding: data, as: UTF8.self))
+}
+
+@Suite("hvae view over HTTP: pages, escaping, headers, token, bad input, live reading, bundle")
+struct ViewerHTTPTests {
+    @Test("every page answers; replies are escaped; the policy forbids script; no key appears; 404 not 500")
+    func pagesAndEscaping() async throws {
+        let work = try WorkingDirectory()
+        try hostileDatabase(work)
+        let viewer = try RunningViewer(["--db", "view.sqlite"], in: work)
+        let trial = try await DatabaseQueue(path: work.path("view.sqlite")).read { db in
+            try Int64.fetchOne(db, sql: "SELECT min(trial_id) FROM call_log WHERE reply LIKE '%<script>%'")!
+        }
+        let pages = [
+            "/", "/runs/1", "/trials/\(trial)", "/calls", "/calls?status=ambiguous&run=1", "/calls?q=pwned",
+            "/compare", "/compare?by=goal&a=with&b=without", "/compare?trial_a=1&trial_b=2", "/audit",
+            "/audit?labeler=ada&per=3&seed=9", "/runs/1/radar.svg", "/runs/1/ring.svg", "/style.css",
+        ]
+        for page in pages {
+            let got = try await fetch(viewer.base + page)
+            #expect(got.status == 200, "\(page): \(got.status) \(got.body.prefix(300))")
+            let policy = try #require(got.headers["content-security-policy"], "\(page)")
+            #expect(policy.contains("default-src 'none'") && !policy.contains("script-src"))
+            #expect(got.headers["x-content-type-options"] == "nosniff")
+            #expect(!got.body.contains(hostileSecret), "\(page) shows the key")
+            #expect(!got.body.contains("<script"), "\(page) holds a script element")
+            #expect(!got.body.contains("<img src=x"), "\(page) holds the reply's image")
+            #expect(!got.body.contains("href=\"javascript:"), "\(page) holds a javascript: link")
+        }
+        let transcript = try await fetch(viewer.base + "/trials/\(trial)").body
+        #expect(transcript.contains("&lt;script&gt;window.pwned=1&lt;/script&gt; I pick B"))
+        #expect(transcript.contains("&lt;img src=x onerror=&quot;window.pwned=2&quot;&gt;"))
+        // Search finds the script reply and no other; the status filter lists only that status.
+        let search = try await fetch(viewer.base + "/calls?q=pwned").body
+        #expect(search.contains("window.pwned=1") && !search.contains("refuse to choose"))
+        let ambiguous = try await fetch(viewer.base + "/calls?status=ambiguous").body
+        #expect(ambiguous.contains("maybe C") && !ambiguous.contains("refuse to choose"))
+        for (page, status) in [
+            ("/runs/99", 404), ("/trials/999999", 404), ("/nowhere", 404), ("/trials/abc", 404),
+            ("/calls?status=great", 400), ("/calls?q=%22", 200), ("/audit?per=0", 400), ("/compare?by=colour", 400),
+        ] {
+            let got = try await fetch(viewer.base + page)
+            #expect(got.status == status, "\(page): \(got.status)")
+            #expect(!got.body.contains("Fatal") && !got.body.contains(".swift:"), "\(page)")
+        }
+        #expect(try await fetch(viewer.base + "/runs/99").body.contains("There is no run 99"))
+        let stopped = try viewer.stop()
+        #expect(stopped.status == 0, "\(stopped.stderr)")
+        #expect(!stopped.stdout.contains(hostileSecret) && !stopped.stderr.contains(hostileSecret))
+    }
+
+    @Test("the audit's one write: labels from the page are stored; cross-site posts and foreign hosts refused")
+    func auditWrites() async throws {
+        let work = try WorkingDirectory()
+        try hostileDatabase(work)
+        let before = try fileDigest(work.path("view.sqlite"))
+        let viewer = try RunningViewer(["--db", "view.sqlite"], in: work)
+        // Reading every page leaves the file as it was.
+        for page in ["/", "/runs/1", "/calls", "/audit?labeler=ada", "/trials/1"] {
+            _ = try await fetch(viewer.base + page)
+        }
+        #expect(try fileDigest(work.path("view.sqlite")) == before)
+        let call = try await DatabaseQueue(path: work.path("view.sqlite")).read { db in
+            try Int64.fetchOne(
+                db, sql: "SELECT min(call_id) FROM call_log WHERE item IS NOT NULL AND reply IS NOT NULL")!
+        }
+        let form = "call=\(call)&label=B&labeler=ada&per=3&seed=9"
+        let formType = ["Content-Type": "application/x-www-form-urlencoded"]
+        let host = URL(string: viewer.base)!.host! + ":" + String(URL(string: viewer.base)!.port!)
+        for headers in [
+            ["Origin": "http://evil.example"], ["Sec-Fetch-Site": "cross-site"], ["Origin": "null"],
+        ] {
+            let refused = try await fetch(
+                viewer.base + "/audit/label", method: "POST", headers: formType.merging(headers) { $1 }, body: form)
+            #expect(refused.status == 403, "\(headers)")
+        }
+        let foreignHost = try await fetch(
+            viewer.base + "/", headers: ["Host": "rebound.example:\(host.split(separator: ":").last!)"])
+        #expect(foreignHost.status == 403)
+        let noName = try await fetch(
+            viewer.base + "/audit/label", method: "POST", headers: formType, body: "call=\(call)&label=B")
+        #expect(noName.status == 400)
+        let badLabel = try await fetch(
+            viewer.base + "/audit/label", method: "POST", headers: formType, body: "call=\(call)&label=Z&labeler=ada")
+        #expect(badLabel.status == 400 && badLabel.body.contains("is not a label"))
+        let saved = try await fetch(
+            viewer.base + "/audit/label", method: "POST",
+            headers: formType.merging(["Origin": "http://\(host)", "Sec-Fetch-Site": "same-origin"]) { $1 }, body: form)
+        #expect(saved.status == 303, "\(saved.body)")
+        #expect(saved.headers["location"]?.hasPrefix("/audit?") == true)
+        #expect(saved.headers["location"]?.contains("labeler=ada") == true)
+        let labels = try await DatabaseQueue(path: work.path("view.sqlite")).read { db in
+            try Row.fetchAll(db, sql: "SELECT call_id, labeler, label FROM audit_labels")
+        }
+        #expect(labels.count == 1 && labels[0]["label"] == "B" && labels[0]["call_id"] == call)
+        let page = try await fetch(viewer.base + "/audit?labeler=ada")
+        #expect(page.body.contains("of 1 labels agree with the parser"))
+        _ = try viewer.stop()
+        let export = try hvae(["export", "labels", "--db", "view.sqlite"], in: work.url)
+        #expect(export.status == 0, "\(export.stderr)")
+        let lines = export.stdout.split(separator: "\r\n")
+        #expect(lines.count == 2 && lines[0].hasPrefix("call_id,trial_id,run_id,model"))
+        #expect(lines[1].contains(",ada,B,"))
+    }
+
+    @Test("beyond 127.0.0.1 a token is required, and every request must carry it")
+    func token() async throws {
+        let work = try WorkingDirectory()
+        try hostileDatabase(work)
+        let refused = try hvae(["view", "--db", "view.sqlite", "--host", "0.0.0.0"], in: work.url)
+        #expect(refused.status != 0 && refused.stderr.contains("--token"), "\(refused.stderr)")
+        let token = "tok-\(UUID().uuidString)"
+        let viewer = try RunningViewer(
+            ["--db", "view.sqlite", "--host", "0.0.0.0"], in: work, environment: ["HVAE_VIEW_TOKEN": token])
+        #expect(viewer.process.stdoutSoFar.contains("?token=\(token)"))
+        let base = viewer.base.replacingOccurrences(of: "0.0.0.0", with: "127.0.0.1")
+        #expect(try await fetch(base + "/").status == 401)
+        #expect(try await fetch(base + "/runs/1?token=wrong-token-000").status == 401)
+        let first = try await fetch(base + "/?token=\(token)")
+        #expect(first.status == 200)
+        #expect(first.headers["set-cookie"]?.contains("HttpOnly") == true)
+        #expect(try await fetch(base + "/runs/1", headers: ["Cookie": "hvae_token=\(token)"]).status == 200)
+        #expect(try await fetch(base + "/runs/1", headers: ["Authorization": "Bearer \(token)"]).status == 200)
+        #expect(try await fetch(base + "/style.css").status == 401)
+    }
+
+    @Test("bad input: a missing, foreign or newer file, a busy port: one line each, non-zero exit")
+    func badInput() throws {
+        let work = try WorkingDirectory()
+        try hostileDatabase(work)
+        let missing = try hvae(["view", "--db", "none.sqlite"], in: work.url)
+        #expect(missing.status != 0 && missing.stderr.contains("no database at none.sqlite"), "\(missing.stderr)")
+        try work.write("foreign.sqlite", "")
+        try DatabaseQueue(path: work.path("foreign.sqlite")).write { db in try db.execute(sql: "CREATE TABLE t (x)") }
+        let foreign = try hvae(["view", "--db", "foreign.sqlite"], in: work.url)
+        #expect(foreign.status != 0 && foreign.stderr.contains("that hvae did not create"), "\(foreign.stderr)")
+        try FileManager.default.copyItem(atPath: work.path("view.sqlite"), toPath: work.path("newer.sqlite"))
+        try DatabaseQueue(path: work.path("newer.sqlite")).writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA user_version = 999")
+        }
+        let newer = try hvae(["view", "--db", "newer.sqlite"], in: work.url)
+        #expect(newer.status != 0 && newer.stderr.contains("newer hvae"), "\(newer.stderr)")
+        let occupier = try LocalHTTPServer { _ in .respond(status: 200, body: Data()) }
+        defer { occupier.stop() }
+        let busy = try hvae(["view", "--db", "view.sqlite", "--port", String(occupier.port)], in: work.url)
+        #expect(
+            busy.status != 0 && busy.stderr.contains("port \(occupier.port) on 127.0.0.1 is in use"), "\(busy.stderr)")
+        for result in [missing, foreign, newer, busy] {
+            #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+        }
+        let bad = try hvae(["view", "--run", "1"], in: work.url)
+        #expect(bad.status != 0 && bad.stderr.contains("--bundle"))
+    }
+
+    @Test("a run in progress: its new trials show on reload, and no read ever fails while it writes")
+    func live() async throws {
+        let work = try WorkingDirectory()
+        try hostileDatabase(work)
+        // The server lets trial k's calls through only after the k-th round of reads, so that the
+        // reads and the run interleave however loaded the machine is.
+        let rounds = Gate()
+        let server = try ModelAPIServer(api: .openai) { _, n in
+            let deadline = Date().addingTimeInterval(60)
+            while rounds.value <= n / 8 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+            return .reply("E")
+        }
+        defer { server.stop() }
+        try work.write(
+            "slow.yaml", "concurrency: 1\n" + servedExperiment(name: "slow", trials: 1, server: server.baseURL))
+        let viewer = try RunningViewer(["--db", "view.sqlite"], in: work)
+        let run = try RunningHvae(["run", "slow.yaml", "--db", "view.sqlite", "--quiet"], in: work.url)
+        var completes: Set<String> = []
+        var reads = 0
+        while run.process.isRunning {
+            for page in ["/", "/runs/2", "/calls?run=2", "/audit?run=2"] {
+                let got = try await fetch(viewer.base + page)
+                reads += 1
+                if got.status == 404 && page != "/" { continue }  // run 2 not created yet
+                #expect(got.status == 200, "\(page): \(got.status) \(got.body.prefix(400))")
+                #expect(!got.body.contains("locked"))
+                if page == "/runs/2", let range = got.body.range(of: #"\d+ complete"#, options: .regularExpression) {
+                    completes.insert(String(got.body[range]))
+                }
+            }
+            rounds.increment()
+        }
+        let finished = try run.wait()
+        #expect(finished.status == 0, "\(finished.stderr)")
+        #expect(reads >= 32)
+        #expect(completes.count >= 5, "saw \(completes)")
+        let last = try await fetch(viewer.base + "/runs/2").body
+        #expect(last.contains("8 planned: 8 complete"))
+    }
+
+    @Test("the bundle: static pages that link only to each other, no network, the same numbers")
+    func bundle() async throws {
+        let work = try WorkingDirectory()
+        try hostileDatabase(work)
+        let result = try hvae(["view", "--db", "view.sqlite", "--bundle", "supplement", "--run", "1"], in: work.url)
+        #expect(result.status == 0, "\(result.stderr)")
+        let folder = work.url.appending(path: "supplement")
+        let files = Set(try FileManager.default.contentsOfDirectory(atPath: folder.path))
+        let trials = try await DatabaseQueue(path: work.path("view.sqlite")).read { db in
+            try Int64.fetchAll(db, sql: "SELECT id FROM trials WHERE run_id = 1")
+        }
+        #expect(files.isSuperset(of: ["index.html", "style.css", "run-1.html", "run-1-radar.svg", "audit.html"]))
+        for trial in trials { #expect(files.contains("trial-\(trial).html")) }
+        for file in files where file.hasSuffix(".html") {
+            let text = try String(contentsOf: folder.appending(path: file), encoding: .utf8)
+            #expect(!text.contains("<script"), "\(file)")
+            #expect(!text.contains(hostileSecret), "\(file)")
+            // Every link and image is a file of the bundle (or an anchor), never the network.
+            for match in text.matches(of: /(?:href|src)="([^"]*)"/) {
+                let target = String(match.1).split(separator: "#").first.map(String.init) ?? ""
+                guard !target.isEmpty else { continue }
+                #expect(files.contains(target), "\(file) links to \(target)")
+            }
+        }
+        // The run page holds the same study table the server shows.
+        let viewer = try RunningViewer(["--db", "view.sqlite"], in: work)
+        let served = try await fetch(viewer.base + "/runs/1").body
+        let bundled = try String(contentsOf: folder.appending(path: "run-1.html"), encoding: .utf8)
+        func study(_ html: String) -> Substring? {
+            guard let start = html.range(of: "<h2 id=\"results\">"), let end = html.range(of: "<details>") else {
+                return nil
+            }
+            return html[start.lowerBound..<end.lowerBound]
+        }
+        #expect(study(served) != nil && study(served) == study(bundled))
+    }
+}
+
+/// Where the browser tests leave their screenshots: $HVAE_SCREENSHOTS, or .build/viewer-screenshots.
+let screenshotFolder: String = {
+    let path =
+        ProcessInfo.processInfo.environment["HVAE_SCREENSHOTS"]
+        ?? repositoryRoot.appending(path: ".build/viewer-screenshots").path
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}()
+
+@Suite("hvae view in a real browser (headless Chromium)")
+struct ViewerBrowserTests {
+    @Test(
+        """
+        links from runs to a trial, hostile replies shown as text with no script run, calls filtered and searched, \
+        three replies labelled and the agreement figure checked
+        """,
+        .enabled(
+            if: (chromedriver != nil && chromium != nil) || toolsRequired,
+            "needs chromium and chromedriver (apt-get install chromium chromium-driver)"))
+    func browse() async throws {
+        let work = try WorkingDirectory()
+        try hostileDatabase(work)
+        let viewer = try RunningViewer(["--db", "view.sqlite"], in: work)
+        let browser = try Browser()
+        try await browser.start()
+        let shots = screenshotFolder
+
+        // Runs → run → trial, by following links.
+        try await browser.open(viewer.base + "/")
+        try await browser.screenshot(to: shots + "/runs.png")
+        try await browser.click("#runs tbody tr:first-child td:nth-child(2) a")
+        #expect(try await browser.title.hasPrefix("Run 1: hostile"))
+        #expect(try await browser.evaluate("return document.images.length") as? Int == 2)
+        let figuresLoaded = try await browser.evaluate(
+            "return Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+        #expect(figuresLoaded as? Bool == true, "the radar and ring figures load under the page's policy")
+        try await browser.screenshot(to: shots + "/run.png")
+        try await browser.click("h2#trials + table tbody tr:first-child td:first-child a")
+        #expect(try await browser.text("h1").hasPrefix("Trial "))
+
+        // A trial with hostile replies: shown as text, nothing run, no image, no javascript: link.
+        let trial = try await DatabaseQueue(path: work.path("view.sqlite")).read { db in
+            try Int64.fetchOne(db, sql: "SELECT min(trial_id) FROM call_log WHERE reply LIKE '%onerror%'")!
+        }
+        try await browser.open(viewer.base + "/trials/\(trial)")
+        #expect(try await browser.evaluate("return typeof window.pwned") as? String == "undefined")
+        #expect(
+            try await browser.evaluate("return document.querySelectorAll('main img, main script').length") as? Int == 0)
+        let javascriptLinks = try await browser.evaluate(
+            "return Array.from(document.links).filter(a => a.protocol === 'javascript:').length")
+        #expect(javascriptLinks as? Int == 0)
+        let shown = try await browser.text("main")
+        #expect(shown.contains("<img src=x onerror=\"window.pwned=2\"> option D"))
+        try await browser.screenshot(to: shots + "/trial.png")
+
+        // Calls filtered by parse status, then searched.
+        try await browser.open(viewer.base + "/calls")
+        try await browser.click("input[name=status][value=ambiguous]")
+        try await browser.click("form.filters button[type=submit]")
+        try await browser.waitForURL(containing: "status=ambiguous")
+        let statuses = try await browser.texts("#calls tbody td:nth-child(8)")
+        #expect(!statuses.isEmpty && statuses.allSatisfy { $0 == "ambiguous" }, "\(statuses)")
+        try await browser.screenshot(to: shots + "/calls-ambiguous.png")
+        try await browser.open(viewer.base + "/calls")
+        try await browser.type("input[name=q]", "refuse")
+        try await browser.click("form.filters button[type=submit]")
+        try await browser.waitForURL(containing: "q=refuse")
+        let replies = try await browser.texts("#calls tbody td:nth-child(10)")
+        #expect(!replies.isEmpty && replies.allSatisfy { $0.contains("refuse") }, "\(replies)")
+
+        // The audit: a name, then three replies labelled A; the figure counts them.
+        try await browser.open(viewer.base + "/audit?per=3&seed=5")
+        try await browser.type("input[name=labeler]", "tester")
+        try await browser.click("form.filters button[type=submit]")
+        try await browser.waitForURL(containing: "labeler=tester")
+        let sections = try #require(
+            try await browser.evaluate("return Array.from(document.querySelectorAll('section.audit')).map(s => s.id)")
+                as? [String])
+        try #require(sections.count >= 3, "fewer than 3 replies to label: \(sections)")
+        for section in sections.prefix(3) {
+            try await browser.click("#\(section) form.label button[value='A']")
+            try await browser.waitForURL(containing: "#\(section)")
+            #expect(try await browser.url.contains("labeler=tester"))
+        }
+        let expected = try await DatabaseQueue(path: work.path("view.sqlite")).read { db in
+            try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT count(*) FROM audit_labels AS l JOIN latest_answers AS a ON a.call_id = l.call_id
+                    WHERE a.status = 'ok' AND a.shown_letter = 'A'
+                    """)!
+        }
+        let labelled = try await DatabaseQueue(path: work.path("view.sqlite")).read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_labels WHERE labeler = 'tester' AND label = 'A'")!
+        }
+        #expect(labelled == 3)
+        let overall = try await browser.text("#overall")
+        #expect(
+            overall.hasPrefix(
+                "\(expected) of 3 labels agree with the parser: "
+                    + String(format: "%.1f%%", Double(expected) / 3 * 100)), "\(overall)")
+        #expect(try await browser.texts("p.verdict").count == 3)
+        try await browser.screenshot(to: shots + "/audit.png")
+
+        try await browser.open(viewer.base + "/compare?trial_a=1&trial_b=2")
+        #expect(try await browser.texts(".side-by-side h2").count == 2)
+        try await browser.screenshot(to: shots + "/compare-trials.png")
+        try await browser.open(viewer.base + "/compare?by=goal&a=with&b=without")
+        try await browser.screenshot(to: shots + "/compare.png")
+        await browser.quit()
+    }
+}
