@@ -214,24 +214,25 @@ extension ExperimentStore {
             var source = "model_calls AS c"
             var order = "c.id"
             let searching = query.search.map(Self.ftsQuery).map { !$0.isEmpty } ?? false
-            if !query.statuses.isEmpty {
-                // The reading's status: the newest answer's, or `ok` for a replied value or goal call.
-                // Without a search the status index drives (every `ambiguous` reply, in id order);
-                // with one, the search drives and each match's answer is looked up.
-                let newest = "s.parser_version = (SELECT max(parser_version) FROM answers WHERE call_id = s.call_id)"
+            let newest = "s.parser_version = (SELECT max(parser_version) FROM answers WHERE call_id = s.call_id)"
+            if !query.statuses.isEmpty && !searching && !query.statuses.contains(.ok) {
+                // Only item replies can have these statuses: the status index drives, handing out
+                // the matching call ids in order from the page's start, so a page stops at its end.
+                source = "answers AS s CROSS JOIN model_calls AS c ON c.id = s.call_id"
+                conditions.append("s.status IN \(placeholders(query.statuses.count)) AND s.call_id > ? AND \(newest)")
+                arguments += query.statuses.map(\.rawValue) as [any DatabaseValueConvertible]
+                arguments.append(query.afterID)
+                order = "s.call_id"
+            } else if !query.statuses.isEmpty {
+                // The reading's status: the newest answer's, or `ok` for a replied value or goal call;
+                // with a search, the search drives and each match's answer is looked up.
                 var parts = [
-                    searching
-                        ? """
-                        EXISTS (SELECT 1 FROM answers AS s WHERE s.call_id = c.id AND s.status IN \
-                        \(placeholders(query.statuses.count)) AND \(newest))
-                        """
-                        : """
-                        c.id IN (SELECT call_id FROM answers AS s WHERE s.status IN \
-                        \(placeholders(query.statuses.count)) AND s.call_id > ? AND \(newest))
-                        """
+                    """
+                    EXISTS (SELECT 1 FROM answers AS s WHERE s.call_id = c.id AND s.status IN \
+                    \(placeholders(query.statuses.count)) AND \(newest))
+                    """
                 ]
                 arguments += query.statuses.map(\.rawValue) as [any DatabaseValueConvertible]
-                if !searching { arguments.append(query.afterID) }
                 if query.statuses.contains(.ok) { parts.append("(c.step <> 'item' AND c.reply_turn_id IS NOT NULL)") }
                 conditions.append("(" + parts.joined(separator: " OR ") + ")")
             }

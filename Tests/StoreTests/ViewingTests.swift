@@ -58,6 +58,11 @@ struct ViewingTests {
         #expect(try await store.callLines(query, limit: 10).map(\.id) == ids)
         query.statuses = [.ambiguous]
         #expect(try await store.callLines(query, limit: 10).map(\.id) == [ids[3]])
+        query.statuses = [.refusal, .ambiguous]
+        #expect(try await store.callLines(query, limit: 10).map(\.id) == [ids[3]])
+        query.afterID = ids[3]
+        #expect(try await store.callLines(query, limit: 10).isEmpty)
+        query.afterID = 0
         query.statuses = [.ok]
         // `ok` also means a value or goal call that got a reply.
         #expect(try await store.callLines(query, limit: 10).map(\.id) == [ids[0], ids[1], ids[4]])
