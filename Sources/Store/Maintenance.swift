@@ -18,11 +18,15 @@ public struct DatabaseCheck: Sendable, Equatable {
     /// Message texts whose SHA-256 is not the one they are stored under (a text cut short, or
     /// changed after it was stored), by address.
     public var mismatchedTexts: [String]?
+    /// The tallies (migrations/0012) that disagree with a count of the rows they tally, by table:
+    /// rows deleted or changed by hand since they were recorded.
+    public var staleTallies: [String]?
 
     public var isHealthy: Bool {
-        guard let schemaVersion, let foreignKeyProblems, let orphanTexts, let mismatchedTexts else { return false }
+        guard let schemaVersion, let foreignKeyProblems, let orphanTexts, let mismatchedTexts, let staleTallies
+        else { return false }
         return integrityProblems.isEmpty && foreignKeyProblems.isEmpty && orphanTexts == 0 && mismatchedTexts.isEmpty
-            && schemaVersion <= binarySchemaVersion
+            && staleTallies.isEmpty && schemaVersion <= binarySchemaVersion
     }
 }
 
@@ -91,6 +95,10 @@ extension ExperimentStore {
             }
             return mismatched
         }
+        let tallied = (result.schemaVersion ?? 0) >= Tally.schemaVersion
+        result.staleTallies = try await attempt { db in
+            try tallied ? Tally.allCases.filter { try !$0.agrees(db) }.map(\.rawValue) : []
+        }
         return result
     }
 
@@ -129,5 +137,62 @@ extension ExperimentStore {
                 try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
             }
         }
+    }
+}
+
+/// The tallies of migrations/0012, each with the count of stored rows it must equal. They
+/// are only ever compared here: what reads them reads the tally, which is the point.
+enum Tally: String, CaseIterable {
+    case status = "status_tallies"
+    case usage = "usage_tallies"
+    case reportedIDs = "reported_ids"
+
+    static let schemaVersion = 12
+
+    /// The tally's rows (those that count something) and the same rows counted from scratch.
+    var rows: (tally: String, recount: String) {
+        switch self {
+        case .status:
+            (
+                "SELECT run_id, status, trials FROM trial_status_counts",
+                "SELECT run_id, status, count(*) FROM trial_results GROUP BY 1, 2"
+            )
+        case .usage:
+            (
+                """
+                SELECT run_id, model, provider, first_trial_id, calls, errors, retries, cache_hits, input_tokens,
+                       output_tokens FROM usage_tallies
+                """,
+                """
+                SELECT t.run_id, t.model, min(t.provider), min(t.id), count(c.id),
+                       coalesce(sum(c.error IS NOT NULL), 0),
+                       coalesce(sum(c.retry > 0), 0), coalesce(sum(c.cache_hit), 0),
+                       coalesce(sum(c.input_tokens), 0), coalesce(sum(c.output_tokens), 0)
+                FROM trials AS t LEFT JOIN model_calls AS c ON c.trial_id = t.id GROUP BY 1, 2
+                """
+            )
+        case .reportedIDs:
+            (
+                "SELECT run_id, model, kind, id FROM reported_ids",
+                """
+                SELECT t.run_id, t.model, 'model', c.provider_model_id
+                FROM trials AS t JOIN model_calls AS c ON c.trial_id = t.id WHERE c.provider_model_id IS NOT NULL
+                UNION
+                SELECT t.run_id, t.model, 'fingerprint', c.system_fingerprint
+                FROM trials AS t JOIN model_calls AS c ON c.trial_id = t.id WHERE c.system_fingerprint IS NOT NULL
+                """
+            )
+        }
+    }
+
+    /// Whether the tally holds exactly the counts of the rows stored.
+    func agrees(_ db: Database) throws -> Bool {
+        let (tally, recount) = rows
+        return try Int.fetchOne(
+            db,
+            sql: """
+                SELECT (SELECT count(*) FROM (SELECT * FROM (\(tally)) EXCEPT SELECT * FROM (\(recount))))
+                     + (SELECT count(*) FROM (SELECT * FROM (\(recount)) EXCEPT SELECT * FROM (\(tally))))
+                """) == 0
     }
 }

@@ -33,11 +33,11 @@ extension ExperimentStore {
     ]
 
     /// The tables of the schema a merge leaves alone: GRDB's record of applied migrations, and
-    /// the search index of replies with its shadow tables (the trigger that keeps it current fills
-    /// it as the calls are copied).
+    /// the search index of replies with its shadow tables and the tallies of migrations/0012 (the
+    /// triggers that keep them current fill them as the rows are copied).
     static let unmergedTables: Set<String> = [
         "grdb_migrations", "reply_search", "reply_search_data", "reply_search_idx", "reply_search_docsize",
-        "reply_search_config", "reply_search_content",
+        "reply_search_config", "reply_search_content", "status_tallies", "usage_tallies", "reported_ids",
     ]
 
     /// Throws unless `path` is an hvae database of this binary's schema, which `merge(from:)`

@@ -164,6 +164,7 @@ extension ExperimentStore {
 
     /// How often each (model, value, option order, item) was answered with each shown letter and
     /// real option, over the newest readings that chose an option: what position bias is measured from.
+    /// With a parser version in the filter, each call's newest reading at or below it.
     public func answerCounts(_ filter: TrialFilter) async throws -> [AnswerCount] {
         try await read { db in
             let (condition, arguments) = filter.condition("t.")
@@ -171,11 +172,12 @@ extension ExperimentStore {
                 db,
                 sql: """
                     SELECT t.model, t.value, t.option_order, a.item, a.shown_letter, a.option, count(*)
-                    FROM trials AS t JOIN model_calls AS c ON c.trial_id = t.id JOIN latest_answers AS a ON a.call_id \
-                    = c.id
+                    FROM trials AS t JOIN model_calls AS c ON c.trial_id = t.id
+                    JOIN answers AS a ON a.call_id = c.id AND a.parser_version = (
+                        SELECT max(parser_version) FROM answers WHERE call_id = c.id AND parser_version <= ?)
                     WHERE \(condition) AND a.status = 'ok'
                     GROUP BY 1, 2, 3, 4, 5, 6
-                    """, arguments: StatementArguments(arguments)
+                    """, arguments: StatementArguments([filter.parserVersion ?? Int(Int32.max)] + arguments)
             ).compactMap { row in
                 guard let value = ValueOrientation(rawValue: row[1]), let order = OptionOrder(rawValue: row[2]),
                     let shown = OptionLetter(symbol: row[4]), let option = OptionLetter(symbol: row[5])
@@ -211,16 +213,17 @@ extension ExperimentStore {
     /// models first appear.
     public func modelUsage(runID: Int64) async throws -> [ModelUsage] {
         try await read { db in
+            // The tallies of migrations/0012, kept as calls are recorded: a few rows per run.
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT t.model, t.provider, count(c.id),
-                           group_concat(DISTINCT c.provider_model_id), group_concat(DISTINCT c.system_fingerprint),
-                           coalesce(sum(c.error IS NOT NULL), 0), coalesce(sum(c.retry > 0), 0), \
-                    coalesce(sum(c.cache_hit), 0),
-                           coalesce(sum(c.input_tokens), 0), coalesce(sum(c.output_tokens), 0)
-                    FROM trials AS t LEFT JOIN model_calls AS c ON c.trial_id = t.id
-                    WHERE t.run_id = ? GROUP BY t.model ORDER BY min(t.id)
+                    SELECT u.model, u.provider, u.calls,
+                           (SELECT group_concat(id, ',') FROM reported_ids
+                            WHERE run_id = u.run_id AND model = u.model AND kind = 'model'),
+                           (SELECT group_concat(id, ',') FROM reported_ids
+                            WHERE run_id = u.run_id AND model = u.model AND kind = 'fingerprint'),
+                           u.errors, u.retries, u.cache_hits, u.input_tokens, u.output_tokens
+                    FROM usage_tallies AS u WHERE u.run_id = ? ORDER BY u.first_trial_id
                     """, arguments: [runID]
             ).map { row in
                 ModelUsage(

@@ -287,9 +287,13 @@ extension ExperimentStore {
     /// Adds the answers of a rescore, keeping every answer already there. Returns how many were added.
     public func addAnswers(_ answers: [(callID: Int64, answer: AnswerRecord)]) async throws -> Int {
         try await write { db in
-            let before = db.totalChangesCount
-            for (callID, answer) in answers { try Self.insert(answer, callID: callID, db: db) }
-            return db.totalChangesCount - before
+            // changesCount, not totalChangesCount: the rows the tallies' triggers change are not answers.
+            var added = 0
+            for (callID, answer) in answers {
+                try Self.insert(answer, callID: callID, db: db)
+                added += db.changesCount
+            }
+            return added
         }
     }
 }

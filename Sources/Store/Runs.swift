@@ -117,12 +117,13 @@ extension ExperimentStore {
     }
 
     /// How many stored trials of a run are in each status, complete and incomplete as their
-    /// newest scores say (the `trial_results` view).
+    /// newest scores say (as the `trial_results` view has them), from the tallies of
+    /// migrations/0012: a lookup however many trials the run has.
     public func trialStatusCounts(runID: Int64) async throws -> [TrialStatus: Int] {
         try await read { db in
             var counts: [TrialStatus: Int] = [:]
             for row in try Row.fetchAll(
-                db, sql: "SELECT status, count(*) FROM trial_results WHERE run_id = ? GROUP BY status",
+                db, sql: "SELECT status, trials FROM trial_status_counts WHERE run_id = ?",
                 arguments: [runID])
             {
                 if let status = TrialStatus(rawValue: row[0]) { counts[status] = row[1] }

@@ -335,9 +335,10 @@ extension ExperimentStore {
     /// The models, in the order they first appear, of these runs (all runs when empty).
     public func models(runIDs: [Int64]) async throws -> [String] {
         try await read { db in
+            // usage_tallies has a row per run and model (migrations/0012): no scan of the trials.
             let condition = runIDs.isEmpty ? "" : "WHERE run_id IN \(placeholders(runIDs.count))"
             return try String.fetchAll(
-                db, sql: "SELECT model FROM trials \(condition) GROUP BY model ORDER BY min(id)",
+                db, sql: "SELECT model FROM usage_tallies \(condition) GROUP BY model ORDER BY min(first_trial_id)",
                 arguments: StatementArguments(runIDs))
         }
     }

@@ -39,6 +39,9 @@ public final class ViewerSite: Sendable {
     let samples = Mutex<[ParserAudit.SampleSpec: (calls: Int64, sample: [(AnswerStatus, [Int64])])]>([:])
     /// Pages rendered under the store's current change mark (at most 64).
     let pages = Mutex<(mark: String, pages: [String: ViewerResponse])>(("", [:]))
+    /// Pages being rendered, by change mark and page: a second request for one waits for the
+    /// first render instead of doing the work again (two tabs, or a visitor during the warm-up).
+    let rendering = Mutex<[String: Task<ViewerResponse, any Error>]>([:])
 
     public init(store: ExperimentStore, links: Links, labelStore: @escaping @Sendable () throws -> ExperimentStore) {
         self.store = store
@@ -56,7 +59,16 @@ public final class ViewerSite: Sendable {
             let mark = try await store.changeMark()
             let key = path + "?" + query.pairs.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
             if let page = pages.withLock({ $0.mark == mark ? $0.pages[key] : nil }) { return page }
-            let page = try await route(path: path, query: query)
+            let flight = mark + "\u{0}" + key
+            let render = rendering.withLock { tasks in
+                if let running = tasks[flight] { return running }
+                let task = Task { try await self.route(path: path, query: query) }
+                tasks[flight] = task
+                return task
+            }
+            let rendered = await render.result
+            _ = rendering.withLock { $0.removeValue(forKey: flight) }
+            let page = try rendered.get()
             if page.status == 200 {
                 pages.withLock { cache in
                     if cache.mark != mark || cache.pages.count >= 64 { cache = (mark, [:]) }
@@ -76,6 +88,32 @@ public final class ViewerSite: Sendable {
         } catch {
             return errorPage(PageError(status: 500, message: String(describing: error)))
         }
+    }
+
+    /// The runs that `warm()` renders ahead: the newest.
+    static let warmedRuns = 10
+
+    /// Renders ahead the pages that cost most to render the first time (each run's page and
+    /// figures, the parser audit's default sample), newest runs first, so that a visitor finds
+    /// them ready: on a million calls a run page is about a second of work, most of it the
+    /// bootstrap of every cell. Only fills the page cache; a page asked for meanwhile is shared
+    /// with the render in progress. A database that changes later is rendered again on demand.
+    /// Returns how many pages it rendered (a run whose page cannot render is left for a visit to show why).
+    @discardableResult public func warm() async -> Int {
+        var paths = ["/"]
+        if let runs = try? await store.runs() {
+            for run in runs.prefix(Self.warmedRuns) {
+                guard let id = run.id else { continue }
+                paths += ["/runs/\(id)", "/runs/\(id)/radar.svg", "/runs/\(id)/ring.svg"]
+            }
+        }
+        paths.append("/audit")
+        var rendered = 0
+        for path in paths {
+            if Task.isCancelled { break }
+            if await respond(path: path, query: Query()).status == 200 { rendered += 1 }
+        }
+        return rendered
     }
 
     func route(path: String, query: Query) async throws -> ViewerResponse {

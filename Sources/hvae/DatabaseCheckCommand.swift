@@ -9,8 +9,9 @@ struct DatabaseCheckCommand: AsyncParsableCommand {
         discussion: """
             Reads the file without writing to it (a read-only or damaged file included) and says what \
             is wrong in words: damage SQLite finds, rows whose parent is missing, message texts no turn \
-            uses, texts whose SHA-256 is not the one they are stored under (a text cut short), and a \
-            schema newer than this hvae. Exits with status 1 when it finds a problem.
+            uses, texts whose SHA-256 is not the one they are stored under (a text cut short), tallies \
+            that no longer match the rows they count (rows deleted or changed by hand), and a schema \
+            newer than this hvae. Exits with status 1 when it finds a problem.
 
             Examples:
               hvae db check
@@ -45,6 +46,13 @@ struct DatabaseCheckCommand: AsyncParsableCommand {
             mismatched.isEmpty ? "ok" : "\(mismatched.count) text(s) do not match their SHA-256, e.g. \(mismatched[0])"
         }
         print("text hashes:  \(hashes ?? notChecked)")
+        let tallies = check.staleTallies.map { stale in
+            stale.isEmpty
+                ? "ok"
+                : "\(stale.joined(separator: ", ")) disagree with the rows stored (rows deleted or changed by hand): "
+                    + "the counts `hvae runs`, `show` and the viewer print from them are stale"
+        }
+        print("tallies:      \(tallies ?? notChecked)")
         if !check.integrityProblems.isEmpty {
             print(
                 """

@@ -92,6 +92,9 @@ struct ViewCommand: AsyncParsableCommand {
             let shown = host.contains(":") ? "[\(host)]" : host
             let token = effectiveToken
             let open = open
+            // The costliest pages are rendered ahead while the server waits for its first visitor.
+            let warming = Task(priority: .utility) { await site.warm() }
+            defer { warming.cancel() }
             do {
                 try await server.run(site) { bound in
                     let url = "http://\(shown):\(bound)/" + (token.map { "?token=\($0)" } ?? "")

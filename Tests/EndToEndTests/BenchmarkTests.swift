@@ -75,6 +75,8 @@ struct BenchmarkTests {
         #expect(pages.count == 17, "\(result.output)")
         for page in pages { #expect(page.contains(" 200 "), "\(page)") }
         #expect(result.output.contains("paging calls: resident memory"))
+        // The warm-up renders the runs page, the run's page, radar and ring, and the audit.
+        #expect(result.output.contains("warm-up at start: 5 pages"), "\(result.output)")
     }
 
     @Test("an unknown mode is a usage error that lists the modes")
