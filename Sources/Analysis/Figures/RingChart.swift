@@ -194,5 +194,5 @@ public enum RingChart {
         return out + "</g>\n"
     }
 
-    static func f(_ x: Double) -> String { String(format: "%.2f", x) }
+    static func f(_ x: Double) -> String { SVGText.number(x) }
 }

@@ -32,10 +32,9 @@ enum SVGText {
         return (fit(text, width: width, size: size), size)
     }
 
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
+    /// Text for SVG content and attributes: HTML's escaping, which is XML's too (and keeps a
+    /// U+0000, which XML forbids, out of the file).
+    static func escape(_ text: String) -> String { HTML.escape(text) }
 
     static func number(_ x: Double) -> String { String(format: "%.2f", x) }
 
