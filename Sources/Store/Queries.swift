@@ -164,7 +164,10 @@ extension ExperimentStore {
 
     /// How often each (model, value, option order, item) was answered with each shown letter and
     /// real option, over the newest readings that chose an option: what position bias is measured from.
-    /// With a parser version in the filter, each call's newest reading at or below it.
+    /// With a parser version in the filter, each call's newest reading at or below it. The trials
+    /// drive (CROSS JOIN, and `+` keeps `answers_by_status` out): driven by that index SQLite
+    /// would visit every `ok` reading of every parser version, 5.8 s instead of 3.1 s for
+    /// 768,000 newest readings among 2.3 million.
     public func answerCounts(_ filter: TrialFilter) async throws -> [AnswerCount] {
         try await read { db in
             let (condition, arguments) = filter.condition("t.")
@@ -172,10 +175,10 @@ extension ExperimentStore {
                 db,
                 sql: """
                     SELECT t.model, t.value, t.option_order, a.item, a.shown_letter, a.option, count(*)
-                    FROM trials AS t JOIN model_calls AS c ON c.trial_id = t.id
-                    JOIN answers AS a ON a.call_id = c.id AND a.parser_version = (
+                    FROM trials AS t CROSS JOIN model_calls AS c ON c.trial_id = t.id
+                    CROSS JOIN answers AS a ON a.call_id = c.id AND a.parser_version = (
                         SELECT max(parser_version) FROM answers WHERE call_id = c.id AND parser_version <= ?)
-                    WHERE \(condition) AND a.status = 'ok'
+                    WHERE \(condition) AND +a.status = 'ok'
                     GROUP BY 1, 2, 3, 4, 5, 6
                     """, arguments: StatementArguments([filter.parserVersion ?? Int(Int32.max)] + arguments)
             ).compactMap { row in

@@ -132,7 +132,7 @@ struct ReportCommand: AsyncParsableCommand {
             }
             var text = try ReportRenderer.render(report, as: format, layout: layout)
             // Several option orders and no grouping by order: how much of the result is the order.
-            if !dimensions.contains(.optionOrder), Set(trials.map(\.key.optionOrder)).count > 1,
+            if !dimensions.contains(.optionOrder), PositionBias.applies(to: trials),
                 let bias = PositionBias.build(
                     trials, answers: try await store.answerCounts(filter), resamples: resamples, seed: seed)
             {

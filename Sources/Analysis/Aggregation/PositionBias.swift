@@ -41,13 +41,20 @@ public struct PositionBias: Sendable, Equatable {
 
     public var rows: [Row]
 
+    /// Whether `trials` used two option orders or more: only then is there a position bias to
+    /// measure (and the answers it is counted from worth reading).
+    public static func applies(to trials: [TrialResult]) -> Bool {
+        Set(trials.map(\.key.optionOrder)).count > 1
+    }
+
     /// Nil unless the trials used two option orders or more.
     public static func build(
         _ trials: [TrialResult], answers: [AnswerCount], resamples: Int = 10_000,
         seed: UInt64 = 20_230_527
     ) -> PositionBias? {
+        guard applies(to: trials) else { return nil }
         let orders = OptionOrder.allCases.filter { order in trials.contains { $0.key.optionOrder == order } }
-        guard orders.count > 1, let reference = orders.first else { return nil }
+        guard let reference = orders.first else { return nil }
         let complete = trials.filter { $0.status == .complete }
         let models = distinctInOrder(trials.map(\.key.model))
         var rows: [Row] = []

@@ -129,8 +129,10 @@ enum RunPage {
             body += "<figcaption>Mean VR per model (hvae plot radar)</figcaption></figure>"
             body += "<figure><img src=\"\(HTML.escape(links.figure(id, "ring")))\" alt=\"SVO ring of trial angles\">"
             body += "<figcaption>Each complete trial's angle (hvae plot ring)</figcaption></figure></div>\n"
-            let answers = try await store.answerCounts(filter)
-            if let bias = PositionBias.build(trials, answers: answers) {
+            // Counting the answers reads every item reply: only when there is a bias to measure.
+            if PositionBias.applies(to: trials),
+                let bias = PositionBias.build(trials, answers: try await store.answerCounts(filter))
+            {
                 body += "<h2>Position bias</h2>\n" + bias.render(as: .html)
             }
         }
