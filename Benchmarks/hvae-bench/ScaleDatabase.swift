@@ -24,6 +24,10 @@ enum ScaleDatabase {
                 })
         }
         let queue = try DatabaseQueue(path: path, configuration: configuration)
+        // The four values with their directions and θ*, as the runner stores them.
+        let valueRows = ValueOrientation.allCases.map { value in
+            "SELECT '\(value.rawValue)' AS value, \(value.utilityDirection) AS phi, \(value.idealAngle) AS ideal"
+        }.joined(separator: " UNION ALL ")
         try await queue.write { db in
             try db.execute(
                 sql: """
@@ -36,13 +40,12 @@ enum ScaleDatabase {
                     WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < \(trialsPerCell))
                     INSERT INTO trials (run_id, model, provider, value, goal, option_order, trial_index, seed, status, \
                     started_at,
-                                        finished_at, ordinal)
+                                        finished_at, ordinal, target_phi, ideal_angle)
                     SELECT 1, 'model-' || m.k, 'openai', v.value, g.goal, 'original', n.i, n.i * 1000 + m.k, 'running',
-                           '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:09.000Z', NULL
+                           '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:09.000Z', NULL, v.phi, v.ideal
                     FROM (SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4
                           UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7) AS m,
-                         (SELECT 'altruistic' AS value UNION ALL SELECT 'prosocial' UNION ALL SELECT 'individualistic'
-                          UNION ALL SELECT 'competitive') AS v,
+                         (\(valueRows)) AS v,
                          (SELECT 'with' AS goal UNION ALL SELECT 'without') AS g, n;
                     UPDATE trials SET ordinal = id - 1;
                     CREATE TEMP TABLE options (item INTEGER, k INTEGER, letter TEXT, own INTEGER, other INTEGER);

@@ -26,15 +26,15 @@ public enum SVOAngle {
     }
 }
 
-/// How close a trial's angle comes to the assigned value's ideal angle.
+/// How close a trial's angle comes to the assigned value's (or target's) ideal angle.
 public enum ValueRationality {
     /// max(0, 60 - |θ - θ*|) (method.md §4), on the study's 0..60 radial scale.
-    public static func vr60(angle: Double, assigned: ValueOrientation) -> Double {
+    public static func vr60(angle: Double, assigned: Assignment) -> Double {
         max(0, 60 - angularError(angle: angle, assigned: assigned))
     }
 
     /// |θ - θ*| in degrees.
-    public static func angularError(angle: Double, assigned: ValueOrientation) -> Double {
+    public static func angularError(angle: Double, assigned: Assignment) -> Double {
         abs(angle - assigned.idealAngle)
     }
 }

@@ -71,8 +71,9 @@ public enum Scorer {
     /// Scores one trial. Per item, the first attempt that read as an option counts, exactly as
     /// the protocol takes it (it stops asking an item once a reply reads as one option); `asked`
     /// are the items the trial asked. A missing primary answer leaves the angle and everything
-    /// derived from it undefined (never zero).
-    public static func score(_ readings: [ItemReading], asked: Set<Int>, assigned: ValueOrientation) -> TrialScore {
+    /// derived from it undefined (never zero). A target trial (`Assignment.target`) is scored
+    /// against its own θ*, and has no hit.
+    public static func score(_ readings: [ItemReading], asked: Set<Int>, assigned: Assignment) -> TrialScore {
         var choices: [Int: OptionLetter] = [:]
         for reading in readings.sorted(by: { ($0.item, $0.attempt) < ($1.item, $1.attempt) })
         where choices[reading.item] == nil {
@@ -82,7 +83,7 @@ public enum Scorer {
     }
 
     /// Scores the real options chosen per item.
-    static func score(choices: [Int: OptionLetter], asked: Set<Int>, assigned: ValueOrientation) -> TrialScore {
+    static func score(choices: [Int: OptionLetter], asked: Set<Int>, assigned: Assignment) -> TrialScore {
         var allocations: [Int: Allocation] = [:]
         for (number, letter) in choices {
             if let item = SliderItem.number(number) { allocations[number] = item.allocation(letter) }
@@ -100,7 +101,8 @@ public enum Scorer {
         if let angle {
             let category = ValueOrientation.category(ofAngle: angle)
             score.category = category
-            score.hit = category == assigned
+            // A target has no named value to hit (method.md §8).
+            score.hit = assigned.value.map { category == $0 }
             score.angularError = ValueRationality.angularError(angle: angle, assigned: assigned)
             score.valueRationality = ValueRationality.vr60(angle: angle, assigned: assigned)
             // §2.5: only prosocial trials of the full instrument have an inequality-aversion index.

@@ -113,7 +113,7 @@ extension ExperimentStore {
                     ORDER BY trial_id
                     """
             } else {
-                // trial_results (migrations/0008) with bounded versions.
+                // trial_results (migrations/0013) with bounded versions.
                 sql = """
                     SELECT \(columns) FROM (
                         SELECT t.id AS trial_id, t.run_id, t.model, t.value, t.goal, t.option_order, t.trial_index AS \
@@ -121,7 +121,8 @@ extension ExperimentStore {
                                CASE WHEN s.status IS NOT NULL AND (t.status = 'complete' OR t.status = 'incomplete')
                                     THEN s.status ELSE t.status END AS status,
                                s.angle, s.category, s.hit, s.vr, s.angular_error, s.transitive, s.invalid_items,
-                               s.inequality_aversion, s.mean_self, s.mean_other, s.parser_version, s.formula_version
+                               s.inequality_aversion, s.mean_self, s.mean_other, s.parser_version, s.formula_version,
+                               t.target_phi, t.ideal_angle
                         FROM trials AS t
                         LEFT JOIN trial_scores AS s ON s.trial_id = t.id
                             AND (s.formula_version, s.parser_version) = (
@@ -150,14 +151,14 @@ extension ExperimentStore {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT run_id, model, value, goal, n, n_complete, mean_vr, sd_vr, mean_angle, hit_rate FROM \
-                    vr_summary
-                    WHERE run_id IN \(placeholders(runIDs.count)) ORDER BY run_id, model, value, goal
+                    SELECT run_id, model, value, goal, n, n_complete, mean_vr, sd_vr, mean_angle, hit_rate, target_phi
+                    FROM vr_summary
+                    WHERE run_id IN \(placeholders(runIDs.count)) ORDER BY run_id, model, value, target_phi, goal
                     """, arguments: StatementArguments(runIDs)
             ).map { row in
                 VRSummaryRow(
-                    runID: row[0], model: row[1], value: row[2], goal: row[3], n: row[4], nComplete: row[5],
-                    meanVR: row[6], sdVR: row[7], meanAngle: row[8], hitRate: row[9])
+                    runID: row[0], model: row[1], value: row[2], targetPhi: row[10], goal: row[3], n: row[4],
+                    nComplete: row[5], meanVR: row[6], sdVR: row[7], meanAngle: row[8], hitRate: row[9])
             }
         }
     }
@@ -174,19 +175,20 @@ extension ExperimentStore {
             return try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT t.model, t.value, t.option_order, a.item, a.shown_letter, a.option, count(*)
+                    SELECT t.model, t.value, t.option_order, a.item, a.shown_letter, a.option, count(*), t.target_phi
                     FROM trials AS t CROSS JOIN model_calls AS c ON c.trial_id = t.id
                     CROSS JOIN answers AS a ON a.call_id = c.id AND a.parser_version = (
                         SELECT max(parser_version) FROM answers WHERE call_id = c.id AND parser_version <= ?)
                     WHERE \(condition) AND +a.status = 'ok'
-                    GROUP BY 1, 2, 3, 4, 5, 6
+                    GROUP BY 1, 2, 8, 3, 4, 5, 6
                     """, arguments: StatementArguments([filter.parserVersion ?? Int(Int32.max)] + arguments)
             ).compactMap { row in
-                guard let value = ValueOrientation(rawValue: row[1]), let order = OptionOrder(rawValue: row[2]),
-                    let shown = OptionLetter(symbol: row[4]), let option = OptionLetter(symbol: row[5])
+                guard let assignment = Assignment(value: row[1], targetPhi: row[7]),
+                    let order = OptionOrder(rawValue: row[2]), let shown = OptionLetter(symbol: row[4]),
+                    let option = OptionLetter(symbol: row[5])
                 else { return nil }
                 return AnswerCount(
-                    model: row[0], value: value, optionOrder: order, item: row[3], shownLetter: shown,
+                    model: row[0], assignment: assignment, optionOrder: order, item: row[3], shownLetter: shown,
                     option: option, count: row[6])
             }
         }
@@ -268,12 +270,13 @@ extension ExperimentStore {
                     JOIN model_calls AS c ON c.trial_id = t.id
                     JOIN turns AS r ON r.id = c.reply_turn_id
                     JOIN texts AS x ON x.sha256 = r.text_sha256
-                    WHERE t.run_id = ? AND t.model = ? AND t.value = ? AND t.goal = ? AND t.option_order = ? AND \
-                    t.trial_index = ?
+                    WHERE t.run_id = ? AND t.model = ? AND coalesce(t.value, '') = ? AND t.target_phi = ? \
+                    AND t.goal = ? AND t.option_order = ? AND t.trial_index = ?
                     ORDER BY c.id
                     """,
                 arguments: [
-                    runID, key.model, key.value.rawValue, key.goal.rawValue, key.optionOrder.rawValue, key.index,
+                    runID, key.model, key.assignment.valueColumn ?? "", key.assignment.direction, key.goal.rawValue,
+                    key.optionOrder.rawValue, key.index,
                 ]
             )
             .map { row in
@@ -379,7 +382,9 @@ extension ExperimentStore {
 public struct VRSummaryRow: Sendable, Equatable {
     public var runID: Int64
     public var model: String
-    public var value: String
+    /// The named value; nil for a target's cell.
+    public var value: String?
+    public var targetPhi: Double
     public var goal: String
     public var n: Int
     public var nComplete: Int
@@ -389,10 +394,11 @@ public struct VRSummaryRow: Sendable, Equatable {
     public var hitRate: Double?
 }
 
-/// How often one shown letter and real option was the answer to one item, for one model, value and order.
+/// How often one shown letter and real option was the answer to one item, for one model, value (or
+/// target) and order.
 public struct AnswerCount: Sendable, Equatable {
     public var model: String
-    public var value: ValueOrientation
+    public var assignment: Assignment
     public var optionOrder: OptionOrder
     public var item: Int
     public var shownLetter: OptionLetter
@@ -460,17 +466,19 @@ extension TrialResult {
     /// The columns of `trial_results` this reads, in this order.
     static let resultColumns = """
         trial_id, run_id, model, value, goal, option_order, trial, status, angle, category, hit, vr, angular_error,
-        transitive, invalid_items, inequality_aversion, mean_self, mean_other, parser_version, formula_version
+        transitive, invalid_items, inequality_aversion, mean_self, mean_other, parser_version, formula_version,
+        target_phi
         """
 
     /// A row of `resultColumns`; nil for a row whose enumerations this binary does not know.
     init?(resultRow row: Row) {
-        guard let value = ValueOrientation(rawValue: row[3]), let goal = GoalCondition(rawValue: row[4]),
-            let order = OptionOrder(rawValue: row[5]), let status = TrialStatus(rawValue: row[7])
+        guard let assignment = Assignment(value: row[3], targetPhi: row[20]),
+            let goal = GoalCondition(rawValue: row[4]), let order = OptionOrder(rawValue: row[5]),
+            let status = TrialStatus(rawValue: row[7])
         else { return nil }
         self.init(
             trialID: row[0], runID: row[1],
-            key: TrialKey(model: row[2], value: value, goal: goal, optionOrder: order, index: row[6]),
+            key: TrialKey(model: row[2], assignment: assignment, goal: goal, optionOrder: order, index: row[6]),
             status: status)
         angle = row[8]
         category = (row[9] as String?).flatMap(ValueOrientation.init(rawValue:))

@@ -230,11 +230,11 @@ extension ExperimentStore {
     private static func scoringInputs(_ trialIDs: [Int64], parserVersion: Int, db: Database) throws -> [ScoringInput] {
         var inputs: [Int64: ScoringInput] = [:]
         for row in try Row.fetchAll(
-            db, sql: "SELECT id, value FROM trials WHERE id IN \(placeholders(trialIDs.count))",
+            db, sql: "SELECT id, value, target_phi FROM trials WHERE id IN \(placeholders(trialIDs.count))",
             arguments: StatementArguments(trialIDs))
         {
-            guard let value = ValueOrientation(rawValue: row[1]) else { continue }
-            inputs[row[0]] = ScoringInput(trialID: row[0], value: value, asked: [], readings: [])
+            guard let assignment = Assignment(value: row[1], targetPhi: row[2]) else { continue }
+            inputs[row[0]] = ScoringInput(trialID: row[0], assignment: assignment, asked: [], readings: [])
         }
         // Each call's answers, newest parser version first (at or below the one scored): the
         // first row of a call is its reading, as `latest_answers` picks it without the bound.

@@ -119,21 +119,49 @@ public struct RunRecord: Sendable, Equatable {
 /// What identifies a trial within its run: its cell and replicate number.
 public struct TrialKey: Sendable, Hashable, CustomStringConvertible {
     public var model: String
-    public var value: ValueOrientation
+    /// What the trial was told to pursue: a named value or a target direction.
+    public var assignment: Assignment
     public var goal: GoalCondition
     public var optionOrder: OptionOrder
     /// The replicate number within the cell, from 1.
     public var index: Int
 
-    public init(model: String, value: ValueOrientation, goal: GoalCondition, optionOrder: OptionOrder, index: Int) {
+    public init(model: String, assignment: Assignment, goal: GoalCondition, optionOrder: OptionOrder, index: Int) {
         self.model = model
-        self.value = value
+        self.assignment = assignment
         self.goal = goal
         self.optionOrder = optionOrder
         self.index = index
     }
 
-    public var description: String { "\(model) \(value.rawValue) \(goal.rawValue) \(optionOrder.rawValue) #\(index)" }
+    /// A trial of the study's design, told a named value.
+    public init(model: String, value: ValueOrientation, goal: GoalCondition, optionOrder: OptionOrder, index: Int) {
+        self.init(model: model, assignment: .value(value), goal: goal, optionOrder: optionOrder, index: index)
+    }
+
+    /// The named value, or nil for a target trial.
+    public var value: ValueOrientation? { assignment.value }
+
+    public var description: String {
+        "\(model) \(assignment.label) \(goal.rawValue) \(optionOrder.rawValue) #\(index)"
+    }
+}
+
+extension Assignment {
+    /// The assignment of a stored trial: its `value`, or for NULL its `target_phi`. Nil when the
+    /// value is one hvae does not know or does not match the direction.
+    init?(value: String?, targetPhi: Double) {
+        guard let value else {
+            guard Assignment.directions.contains(targetPhi) else { return nil }
+            self = .target(targetPhi)
+            return
+        }
+        guard let named = ValueOrientation(rawValue: value), named.utilityDirection == targetPhi else { return nil }
+        self = .value(named)
+    }
+
+    /// The `value` column: the name, or NULL for a target.
+    var valueColumn: String? { value?.rawValue }
 }
 
 /// A row of `trials`.
@@ -161,19 +189,21 @@ public struct TrialRecord: Sendable, Equatable {
 
     static let columns = """
         id, run_id, model, provider, value, goal, option_order, trial_index, seed, status, error, started_at, \
-        finished_at, ordinal
+        finished_at, ordinal, target_phi, ideal_angle
         """
 
     init(row: Row) throws {
-        guard let value = ValueOrientation(rawValue: row[4]), let goal = GoalCondition(rawValue: row[5]),
-            let order = OptionOrder(rawValue: row[6]), let status = TrialStatus(rawValue: row[9])
+        guard let assignment = Assignment(value: row[4], targetPhi: row[14]),
+            let goal = GoalCondition(rawValue: row[5]), let order = OptionOrder(rawValue: row[6]),
+            let status = TrialStatus(rawValue: row[9])
         else {
             throw DatabaseError(
-                message: "trial \(row[0] as Int64? ?? -1) has a value, goal, order or status hvae does not know")
+                message: "trial \(row[0] as Int64? ?? -1) has a value, target, goal, order or status hvae does not know"
+            )
         }
         id = row[0]
         runID = row[1]
-        key = TrialKey(model: row[2], value: value, goal: goal, optionOrder: order, index: row[7])
+        key = TrialKey(model: row[2], assignment: assignment, goal: goal, optionOrder: order, index: row[7])
         provider = row[3]
         seed = row[8]
         self.status = status
@@ -185,9 +215,9 @@ public struct TrialRecord: Sendable, Equatable {
 
     var arguments: StatementArguments {
         [
-            id, runID, key.model, provider, key.value.rawValue, key.goal.rawValue, key.optionOrder.rawValue, key.index,
-            seed,
-            status.rawValue, error, startedAt, finishedAt, ordinal,
+            id, runID, key.model, provider, key.assignment.valueColumn, key.goal.rawValue, key.optionOrder.rawValue,
+            key.index, seed, status.rawValue, error, startedAt, finishedAt, ordinal, key.assignment.direction,
+            key.assignment.idealAngle,
         ]
     }
 }
@@ -320,11 +350,11 @@ public struct TrialResult: Sendable, Equatable {
     }
 }
 
-/// What the scorer reads of one trial: its assigned value, the items it asked, and the parser's
-/// reading of every item call.
+/// What the scorer reads of one trial: what it was told to pursue, the items it asked, and the
+/// parser's reading of every item call.
 public struct ScoringInput: Sendable {
     public var trialID: Int64
-    public var value: ValueOrientation
+    public var assignment: Assignment
     public var asked: Set<Int>
     public var readings: [ItemReading]
 }

@@ -72,7 +72,7 @@ public struct CallLine: Sendable, Equatable {
     public var trialID: Int64
     public var runID: Int64
     public var model: String
-    public var value: ValueOrientation
+    public var assignment: Assignment
     public var goal: GoalCondition
     public var step: CallStep
     public var attempt: Int
@@ -250,7 +250,7 @@ extension ExperimentStore {
                        CASE WHEN c.step <> 'item' THEN CASE WHEN c.reply_turn_id IS NULL THEN NULL ELSE 'ok' END
                             ELSE a.status END,
                        a.shown_letter, CAST(substr(x.body, 1, \(CallLine.excerptLength)) AS BLOB), length(x.body),
-                       c.latency_ms, c.output_tokens, CAST(substr(c.error, 1, 300) AS BLOB)
+                       c.latency_ms, c.output_tokens, CAST(substr(c.error, 1, 300) AS BLOB), t.target_phi
                 FROM \(source)
                 JOIN trials AS t ON t.id = c.trial_id
                 LEFT JOIN answers AS a ON a.call_id = c.id
@@ -263,11 +263,11 @@ extension ExperimentStore {
             arguments.append(limit + 1)
             do {
                 return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).compactMap { row in
-                    guard let value = ValueOrientation(rawValue: row[4]), let goal = GoalCondition(rawValue: row[5]),
-                        let step = CallStep(name: row[6], item: row[7])
+                    guard let assignment = Assignment(value: row[4], targetPhi: row[17]),
+                        let goal = GoalCondition(rawValue: row[5]), let step = CallStep(name: row[6], item: row[7])
                     else { return nil }
                     return CallLine(
-                        id: row[0], trialID: row[1], runID: row[2], model: row[3], value: value, goal: goal,
+                        id: row[0], trialID: row[1], runID: row[2], model: row[3], assignment: assignment, goal: goal,
                         step: step, attempt: row[8], retry: row[9], status: row[10],
                         shownLetter: (row[11] as String?).flatMap(OptionLetter.init(symbol:)),
                         excerpt: ExactText.text(row, 12), replyLength: row[13] ?? 0, latencyMs: row[14],

@@ -7,7 +7,7 @@ struct PlotCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plot",
         abstract: "Draw figures as SVG.",
-        subcommands: [RadarCommand.self, RingCommand.self]
+        subcommands: [RadarCommand.self, RingCommand.self, SteerCommand.self]
     )
 }
 

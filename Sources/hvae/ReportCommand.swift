@@ -23,6 +23,12 @@ struct ReportCommand: AsyncParsableCommand {
             the shift of the angle from the first order, with its interval, and how often the model \
             kept the letter it was shown rather than the real option behind it.
 
+            With --steerability, the report is how far each model moves as its target moves \
+            (method.md §8.3), per model and goal condition: the least-squares line of each target's \
+            mean angle on its ideal angle θ* (slope, intercept, R²), the mean |θ − θ*| over complete \
+            trials, the range of mean angles reached, then each target's mean angle with its \
+            bootstrap interval. Values count as targets at their own direction.
+
             Runs that repeat another run's draws (a replay, or the same experiment run again) are left \
             out unless --include-repeats, and named on stderr.
 
@@ -32,6 +38,7 @@ struct ReportCommand: AsyncParsableCommand {
               hvae report --experiment quickstart --layout study --format markdown
               hvae report --run 3 --run 4 --by model,option_order --format csv -o vr.csv
               hvae report --model gpt-4o --value prosocial --goal with --format json
+              hvae report --experiment steerability --steerability
             """
     )
 
@@ -70,6 +77,9 @@ struct ReportCommand: AsyncParsableCommand {
         help: ArgumentHelp(
             "rows (one row per group) or study (models as rows, the four values as columns).", valueName: "layout"))
     var layout: ReportLayout = .rows
+
+    @Flag(help: "Report steerability (slope, R², mean |θ − θ*| per model) instead of VR per group.")
+    var steerability = false
 
     @Option(help: ArgumentHelp("Bootstrap resamples for the confidence interval.", valueName: "n"))
     var resamples = 10_000
@@ -111,6 +121,9 @@ struct ReportCommand: AsyncParsableCommand {
             )
         }
         guard resamples >= 1 else { throw ValidationError("--resamples must be at least 1") }
+        if steerability, layout == .study {
+            throw ValidationError("--steerability has its own tables; leave out --layout study")
+        }
     }
 
     func run() async throws {
@@ -120,6 +133,16 @@ struct ReportCommand: AsyncParsableCommand {
                 runIDs: runIDs, models: models, values: values, goals: goals, optionOrders: orders,
                 parserVersion: parserVersion, formulaVersion: formulaVersion)
             let trials = try await store.trialResults(filter)
+            if steerability {
+                guard let curves = Steerability.build(trials, resamples: resamples, seed: seed) else {
+                    throw UserFacingError(
+                        message:
+                            "no trials match these filters in run(s) \(runIDs.map(String.init).joined(separator: ", "))"
+                    )
+                }
+                try write(curves.render(as: format), to: output)
+                return
+            }
             let report = Report.build(
                 trials, filter: filter,
                 options: ReportOptions(

@@ -124,8 +124,8 @@ struct ExperimentFileTests {
             "name: x\nmodels:\n  - name: a\n    agent: ideal\ntrails: 3\n",
             """
             <experiment>:5: trails: unknown key (did you mean 'trials'?); allowed here: cache, concurrency, \
-            description, goal, instrument, max_attempts, max_calls, max_cost, models, name, option_orders, seed, \
-            templates, trials, value_assignment, values
+            description, goal, instrument, max_attempts, max_calls, max_cost, models, name, option_orders, \
+            seed, targets, templates, trials, value_assignment, values
             """
         ),
         (

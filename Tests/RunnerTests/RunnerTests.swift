@@ -216,7 +216,7 @@ struct RunnerTests {
     @Test("a provider error fails that trial, is recorded with its call, and the others go on")
     func providerFailure() async throws {
         let provider = ScriptedProvider { request, _ in
-            if request.context.assignedValue == .competitive { throw ScriptError() }
+            if request.context.assignment == .value(.competitive) { throw ScriptError() }
             return request.context.step == .value ? "I care." : "A"
         }
         let (scratch, runID, progress) = try await run(

@@ -56,7 +56,7 @@ struct MetricTests {
                         item: $0.offset + 1, attempt: 1,
                         option: OptionLetter(symbol: String($0.element)))
                 },
-                asked: Set(1...6), assigned: value)
+                asked: Set(1...6), assigned: .value(value))
             #expect(score.valueRationality == 60)
             #expect(score.angularError == 0)
         }
@@ -69,12 +69,12 @@ struct MetricTests {
                 ItemReading(item: 1, attempt: 2, option: .i), ItemReading(item: 1, attempt: 1, option: nil),
                 ItemReading(item: 1, attempt: 3, option: .a),
             ] + (2...6).map { ItemReading(item: $0, attempt: 1, option: .a) }
-        let score = Scorer.score(readings, asked: Set(1...6), assigned: .prosocial)
+        let score = Scorer.score(readings, asked: Set(1...6), assigned: .value(.prosocial))
         // Item 1 answered I at its second attempt: IAAAAA, not AAAAAA.
         #expect(score.meanOwn == Double([85, 85, 50, 50, 100, 100].reduce(0, +)) / 6)
         #expect(score.status == .complete)
         #expect(score.invalidItems == 0)
-        let unanswered = Scorer.score(Array(readings.dropLast()), asked: Set(1...6), assigned: .prosocial)
+        let unanswered = Scorer.score(Array(readings.dropLast()), asked: Set(1...6), assigned: .value(.prosocial))
         #expect(unanswered.status == .incomplete)
         #expect(unanswered.angle == nil && unanswered.valueRationality == nil && unanswered.category == nil)
         #expect(unanswered.invalidItems == 1)
@@ -99,14 +99,14 @@ struct MetricTests {
 
     @Test("VR = max(0, 60 - |θ - θ*|)")
     func valueRationality() {
-        #expect(ValueRationality.vr60(angle: 45, assigned: .prosocial) == 60)
-        #expect(abs(ValueRationality.vr60(angle: 45, assigned: .altruistic) - 43.61) < 0.005)
+        #expect(ValueRationality.vr60(angle: 45, assigned: .value(.prosocial)) == 60)
+        #expect(abs(ValueRationality.vr60(angle: 45, assigned: .value(.altruistic)) - 43.61) < 0.005)
         #expect(
-            ValueRationality.vr60(angle: 45, assigned: .altruistic) == 60
+            ValueRationality.vr60(angle: 45, assigned: .value(.altruistic)) == 60
                 - (ValueOrientation.altruistic.idealAngle - 45))
-        #expect(abs(ValueRationality.vr60(angle: 45, assigned: .individualistic) - 22.82) < 0.005)
-        #expect(ValueRationality.vr60(angle: 45, assigned: .competitive) == 0)
-        #expect(abs(ValueRationality.angularError(angle: -20, assigned: .competitive) - 3.74) < 0.005)
+        #expect(abs(ValueRationality.vr60(angle: 45, assigned: .value(.individualistic)) - 22.82) < 0.005)
+        #expect(ValueRationality.vr60(angle: 45, assigned: .value(.competitive)) == 0)
+        #expect(abs(ValueRationality.angularError(angle: -20, assigned: .value(.competitive)) - 3.74) < 0.005)
     }
 
     @Test("ideal patterns are transitive; a cyclic one is not")

@@ -28,7 +28,12 @@ struct ConstraintTests {
             refused: ["Finished", "complete", "", "finished "]),
         Enumeration(
             table: "trials", column: "value", accepted: ["altruistic", "prosocial", "individualistic", "competitive"],
-            refused: ["Altruistic", "martyr", ""]),
+            refused: ["Altruistic", "martyr", ""],
+            // From schema 13 a named value's direction is the value's own (migrations/0013).
+            alongside: """
+                , target_phi = CASE :value WHEN 'altruistic' THEN 90 WHEN 'prosocial' THEN 45 WHEN 'individualistic' \
+                THEN 0 ELSE -45 END
+                """),
         Enumeration(
             table: "trials", column: "option_order", accepted: ["original", "reversed", "shuffled"],
             refused: ["random", "Original", ""]),
@@ -132,7 +137,15 @@ struct ConstraintTests {
         let scratch = ScratchDirectory()
         let store = try ExperimentStore(path: scratch.path("new.sqlite"))
         try await store.writer!.write { db in
-            try db.execute(sql: Self.fixtureRows)
+            // Schema 13's trials also have the trial's direction and θ*.
+            try db.execute(
+                sql: Self.fixtureRows.replacingOccurrences(
+                    of: "seed, status)\nVALUES (1, 1, 'm', 'openai', 'prosocial', 'with', 'shuffled', 1, 7, "
+                        + "'complete')",
+                    with: """
+                        seed, status, target_phi, ideal_angle)
+                        VALUES (1, 1, 'm', 'openai', 'prosocial', 'with', 'shuffled', 1, 7, 'complete', 45, 45)
+                        """))
             try Self.expectSameConstraints(db)
             // The connection that ran the migration, the one the runner writes with, evaluates the
             // new text, not the one it had parsed before.

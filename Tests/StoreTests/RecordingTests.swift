@@ -269,7 +269,7 @@ struct RecordingTests {
             return score(.incomplete)
         }
         let input = try #require(seen.withLock { $0.first })
-        #expect(input.value == .prosocial)
+        #expect(input.assignment == .value(.prosocial))
         #expect(input.asked == [1, 2])
         #expect(
             input.readings == [

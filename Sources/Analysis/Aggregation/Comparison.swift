@@ -60,16 +60,16 @@ public struct Comparison: Sendable, Equatable {
     ) -> Comparison {
         let complete = trials.filter { $0.status == .complete }
         var rows: [Row] = []
-        for value in ValueOrientation.allCases {
-            let groupA = complete.filter { $0.key.value == value && dimension.value(of: $0) == a }.compactMap(\.vr)
-            let groupB = complete.filter { $0.key.value == value && dimension.value(of: $0) == b }.compactMap(\.vr)
+        for value in Set(trials.map(\.key.assignment)).sorted() {
+            let groupA = complete.filter { $0.key.assignment == value && dimension.value(of: $0) == a }.compactMap(\.vr)
+            let groupB = complete.filter { $0.key.assignment == value && dimension.value(of: $0) == b }.compactMap(\.vr)
             guard !groupA.isEmpty || !groupB.isEmpty else { continue }
             var row = Row(
-                value: value.rawValue, nA: groupA.count, meanA: Statistics.mean(groupA), nB: groupB.count,
+                value: value.label, nA: groupA.count, meanA: Statistics.mean(groupA), nB: groupB.count,
                 meanB: Statistics.mean(groupB))
             if let meanA = row.meanA, let meanB = row.meanB {
                 row.difference = meanA - meanB
-                let cellSeed = SplitMix64.mix(seed, Statistics.stableHash([dimension.rawValue, a, b, value.rawValue]))
+                let cellSeed = SplitMix64.mix(seed, Statistics.stableHash([dimension.rawValue, a, b, value.label]))
                 if let interval = Statistics.bootstrapDifference(
                     groupA, groupB, resamples: resamples, confidence: 0.95,
                     seed: cellSeed)

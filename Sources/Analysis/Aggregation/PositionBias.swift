@@ -11,6 +11,7 @@ import Store
 public struct PositionBias: Sendable, Equatable {
     public struct Row: Sendable, Equatable, Codable {
         public var model: String
+        /// The value's name, or the target's label (`Assignment.label`).
         public var value: String
         /// The order compared with the reference order.
         public var order: String
@@ -58,15 +59,18 @@ public struct PositionBias: Sendable, Equatable {
         let complete = trials.filter { $0.status == .complete }
         let models = distinctInOrder(trials.map(\.key.model))
         var rows: [Row] = []
+        let assignments = Set(trials.map(\.key.assignment)).sorted()
         for model in models {
-            for value in ValueOrientation.allCases {
+            for value in assignments {
                 func angles(_ order: OptionOrder) -> [Double] {
-                    complete.filter { $0.key.model == model && $0.key.value == value && $0.key.optionOrder == order }
-                        .compactMap(\.angle)
+                    complete.filter {
+                        $0.key.model == model && $0.key.assignment == value && $0.key.optionOrder == order
+                    }
+                    .compactMap(\.angle)
                 }
                 let base = angles(reference)
                 // The reference order's most frequent answer per item, as letter and as option.
-                let cell = answers.filter { $0.model == model && $0.value == value }
+                let cell = answers.filter { $0.model == model && $0.assignment == value }
                 var modal: [Int: (letter: OptionLetter, option: OptionLetter)] = [:]
                 for item in Set(cell.map(\.item)) {
                     let here = cell.filter { $0.item == item && $0.optionOrder == reference }
@@ -80,7 +84,7 @@ public struct PositionBias: Sendable, Equatable {
                     let compared = angles(order)
                     guard !base.isEmpty || !compared.isEmpty else { continue }
                     var row = Row(
-                        model: model, value: value.rawValue, order: order.rawValue, reference: reference.rawValue,
+                        model: model, value: value.label, order: order.rawValue, reference: reference.rawValue,
                         nReference: base.count, n: compared.count, angleReference: Statistics.mean(base),
                         angle: Statistics.mean(compared))
                     if let a = row.angle, let b = row.angleReference {
@@ -90,7 +94,7 @@ public struct PositionBias: Sendable, Equatable {
                             seed: SplitMix64.mix(
                                 seed,
                                 Statistics.stableHash(
-                                    [model, value.rawValue, order.rawValue])))
+                                    [model, value.label, order.rawValue])))
                         row.ciLow = interval?.low
                         row.ciHigh = interval?.high
                     }

@@ -14,7 +14,7 @@ public enum ReportDimension: String, CaseIterable, Sendable, Codable {
     public func value(of trial: TrialResult) -> String {
         switch self {
         case .model: trial.key.model
-        case .value: trial.key.value.rawValue
+        case .value: trial.key.assignment.label
         case .goal: trial.key.goal.rawValue
         case .optionOrder: trial.key.optionOrder.rawValue
         case .run: String(trial.runID)
@@ -111,6 +111,15 @@ public struct ReportCell: Sendable, Equatable, Codable {
 
 /// Aggregated results of a set of trials.
 public struct Report: Sendable, Equatable {
+    /// An assignment as a small integer in `Assignment`'s order: the values 0-3, then a target's
+    /// thousandths of a degree below 90 (directions have at most three decimals), from 4.
+    static func code(_ assignment: Assignment) -> Int {
+        switch assignment {
+        case .value(let value): ValueOrientation.allCases.firstIndex(of: value)!
+        case .target(let phi): 4 + Int(((90 - phi) * 1000).rounded())
+        }
+    }
+
     public var filter: TrialFilter
     public var options: ReportOptions
     public var cells: [ReportCell]
@@ -139,7 +148,7 @@ public struct Report: Sendable, Equatable {
                 if let known = models[trial.key.model] { return known }
                 models[trial.key.model] = models.count
                 return models.count - 1
-            case .value: return ValueOrientation.allCases.firstIndex(of: trial.key.value)!
+            case .value: return Self.code(trial.key.assignment)
             case .goal: return GoalCondition.allCases.firstIndex(of: trial.key.goal)!
             case .optionOrder: return OptionOrder.allCases.firstIndex(of: trial.key.optionOrder)!
             case .run: return Int(trial.runID)
@@ -147,7 +156,8 @@ public struct Report: Sendable, Equatable {
         }
         var groups: [[Int]: [TrialResult]] = [:]
         for trial in trials { groups[options.groupBy.map { code($0, trial) }, default: []].append(trial) }
-        // Models as they first appear, values in the study's A, P, I, C order, goal with before
+        // Models as they first appear, values in the study's A, P, I, C order then targets from
+        // the largest direction down (as `Assignment` orders them), goal with before
         // without, option orders as declared, runs by id: the codes' own order.
         let order = groups.keys.sorted { $0.lexicographicallyPrecedes($1) }
         let keys = order.map { key in options.groupBy.map { $0.value(of: groups[key]![0]) } }

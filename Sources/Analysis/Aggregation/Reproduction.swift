@@ -51,7 +51,7 @@ public struct ReproductionComparison: Sendable, Equatable {
             let b = report.cells.first { $0.group == key + [String(reproduction)] }
             let vrs = { (run: Int64) in
                 complete.filter {
-                    [$0.key.model, $0.key.value.rawValue, $0.key.goal.rawValue] == key && $0.runID == run
+                    [$0.key.model, $0.key.assignment.label, $0.key.goal.rawValue] == key && $0.runID == run
                 }
                 .compactMap(\.vr)
             }

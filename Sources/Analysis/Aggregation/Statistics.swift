@@ -150,6 +150,29 @@ public enum Statistics {
         return Double(extreme + 1) / Double(permutations + 1)
     }
 
+    /// The least-squares line y = intercept + slope·x through `points`, each weighing the same, and
+    /// its R² (1 − residual / total sum of squares). Nil with fewer than two distinct x. When y does
+    /// not vary the line is flat (slope exactly 0, whatever the rounding of y's mean) and R² is nil:
+    /// there is nothing to explain (undefined, never 1). Sums of squares are of deviations from the
+    /// means (two passes).
+    public static func leastSquares(_ points: [(x: Double, y: Double)])
+        -> (slope: Double, intercept: Double, rSquared: Double?)?
+    {
+        guard let meanX = mean(points.map(\.x)), let meanY = mean(points.map(\.y)) else { return nil }
+        guard Set(points.map(\.x)).count > 1 else { return nil }
+        if Set(points.map(\.y)).count == 1 { return (0, points[0].y, nil) }
+        let sxx = points.reduce(0) { $0 + ($1.x - meanX) * ($1.x - meanX) }
+        let sxy = points.reduce(0) { $0 + ($1.x - meanX) * ($1.y - meanY) }
+        let syy = points.reduce(0) { $0 + ($1.y - meanY) * ($1.y - meanY) }
+        let slope = sxy / sxx
+        let intercept = meanY - slope * meanX
+        let residual = points.reduce(0) { sum, point in
+            let miss = point.y - intercept - slope * point.x
+            return sum + miss * miss
+        }
+        return (slope, intercept, max(0, 1 - residual / syy))
+    }
+
     /// Holm's step-down adjustment; nil p-values stay nil and do not count.
     public static func holm(_ ps: [Double?]) -> [Double?] {
         let present = ps.enumerated().compactMap { index, p in p.map { (index, $0) } }.sorted { $0.1 < $1.1 }

@@ -18,10 +18,12 @@ public enum RingChart {
         }
     }
 
-    /// Every complete trial that `filter` selects, as a point.
+    /// Every complete trial told a named value that `filter` selects, as a point. (Target trials
+    /// have no value to colour them by; `hvae plot steer` draws them.)
     public static func points(store: ExperimentStore, filter: TrialFilter) async throws -> [Point] {
         try await store.trialResults(filter).filter { $0.status == .complete }.compactMap { trial in
-            trial.angle.map { Point(model: trial.key.model, value: trial.key.value.rawValue, angle: $0) }
+            guard let value = trial.key.value, let angle = trial.angle else { return nil }
+            return Point(model: trial.key.model, value: value.rawValue, angle: angle)
         }
     }
 

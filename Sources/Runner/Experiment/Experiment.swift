@@ -27,9 +27,12 @@ public struct Experiment: Codable, Sendable, Equatable {
     public var name: String
     public var description: String
     public var seed: Int64
-    /// Trials per cell (model x value x goal x option order).
+    /// Trials per cell (model x value or target x goal x option order).
     public var trials: Int
+    /// The named values trials are told (the study's design).
     public var values: [ValueOrientation]
+    /// Target directions φ (degrees) trials are told as weights (method.md §8), after the values.
+    public var targets: [Double] = []
     public var goals: [GoalCondition]
     public var valueAssignment: ValueAssignment
     public var instrument: Instrument
@@ -45,10 +48,17 @@ public struct Experiment: Codable, Sendable, Equatable {
     /// Reuse the stored reply of an identical earlier request instead of calling the model.
     public var cache = false
     public var templates: PromptTemplates
+    /// The wording of a target trial's value steps; present exactly when there are targets, so
+    /// that an experiment without targets has the canonical JSON (and hash) it had before them.
+    public var targetTemplates: TargetTemplates?
     public var models: [ModelSpec]
 
+    /// What the trials are told, in plan order: the named values, then the targets.
+    public var assignments: [Assignment] { values.map(Assignment.value) + targets.map(Assignment.target) }
+
     enum CodingKeys: String, CodingKey {
-        case name, description, seed, trials, values, goals, instrument, concurrency, templates, models
+        case name, description, seed, trials, values, targets, goals, instrument, concurrency, templates, models
+        case targetTemplates = "target_templates"
         case valueAssignment = "value_assignment"
         case optionOrders = "option_orders"
         case maxAttempts = "max_attempts"
@@ -61,7 +71,8 @@ public struct Experiment: Codable, Sendable, Equatable {
         name: String, description: String, seed: Int64, trials: Int, values: [ValueOrientation], goals: [GoalCondition],
         valueAssignment: ValueAssignment, instrument: Instrument, optionOrders: [OptionOrder], maxAttempts: Int,
         concurrency: Int, maxCalls: Int? = nil, maxCost: Double? = nil, cache: Bool = false,
-        templates: PromptTemplates, models: [ModelSpec]
+        templates: PromptTemplates, targets: [Double] = [], targetTemplates: TargetTemplates? = nil,
+        models: [ModelSpec]
     ) {
         self.name = name
         self.description = description
@@ -78,6 +89,8 @@ public struct Experiment: Codable, Sendable, Equatable {
         self.maxCost = maxCost
         self.cache = cache
         self.templates = templates
+        self.targets = targets
+        self.targetTemplates = targets.isEmpty ? nil : (targetTemplates ?? .standard)
         self.models = models
     }
 
@@ -99,7 +112,32 @@ public struct Experiment: Codable, Sendable, Equatable {
             maxCost: try c.decodeIfPresent(Double.self, forKey: .maxCost),
             cache: try c.decodeIfPresent(Bool.self, forKey: .cache) ?? false,
             templates: try c.decode(PromptTemplates.self, forKey: .templates),
+            targets: try c.decodeIfPresent([Double].self, forKey: .targets) ?? [],
+            targetTemplates: try c.decodeIfPresent(TargetTemplates.self, forKey: .targetTemplates),
             models: try c.decode([ModelSpec].self, forKey: .models))
+    }
+
+    /// Leaves out the keys of targets when there are none (see `targetTemplates`).
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(description, forKey: .description)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(trials, forKey: .trials)
+        try c.encode(values, forKey: .values)
+        if !targets.isEmpty { try c.encode(targets, forKey: .targets) }
+        try c.encode(goals, forKey: .goals)
+        try c.encode(valueAssignment, forKey: .valueAssignment)
+        try c.encode(instrument, forKey: .instrument)
+        try c.encode(optionOrders, forKey: .optionOrders)
+        try c.encode(maxAttempts, forKey: .maxAttempts)
+        try c.encode(concurrency, forKey: .concurrency)
+        try c.encodeIfPresent(maxCalls, forKey: .maxCalls)
+        try c.encodeIfPresent(maxCost, forKey: .maxCost)
+        try c.encode(cache, forKey: .cache)
+        try c.encode(templates, forKey: .templates)
+        try c.encodeIfPresent(targetTemplates, forKey: .targetTemplates)
+        try c.encode(models, forKey: .models)
     }
 
     /// The experiment as canonical JSON: sorted keys, no insignificant white space.
@@ -115,13 +153,16 @@ public struct Experiment: Codable, Sendable, Equatable {
 
     /// A trial's seed depends only on the run seed and the trial's cell and index, so results are
     /// the same whatever the concurrency and whatever else the experiment contains.
+    /// A named value's seed is what it was before targets existed; a target's names its φ.
     func trialSeed(_ key: TrialKey) -> Int64 {
-        TrialSeed.derive(
+        let assigned =
+            switch key.assignment {
+            case .value(let value): value.rawValue
+            case .target(let phi): "target \(phi)"
+            }
+        return TrialSeed.derive(
             runSeed: seed,
-            [
-                key.model, key.value.rawValue, key.goal.rawValue, key.optionOrder.rawValue,
-                String(key.index),
-            ])
+            [key.model, assigned, key.goal.rawValue, key.optionOrder.rawValue, String(key.index)])
     }
 }
 
@@ -150,8 +191,8 @@ public struct TrialPlan: Sendable {
 
     /// The trials of the whole experiment.
     public var total: Int {
-        experiment.models.count * experiment.values.count * experiment.goals.count * experiment.optionOrders.count
-            * experiment.trials
+        experiment.models.count * experiment.assignments.count * experiment.goals.count
+            * experiment.optionOrders.count * experiment.trials
     }
 
     /// The trials of this plan (its slice).
@@ -172,6 +213,7 @@ public struct TrialPlan: Sendable {
     /// The trial at `ordinal` of the whole experiment.
     public func trial(at ordinal: Int) -> PlannedTrial {
         let e = experiment
+        let assignments = e.assignments
         var rest = ordinal
         let index = rest % e.trials + 1
         rest /= e.trials
@@ -179,10 +221,10 @@ public struct TrialPlan: Sendable {
         rest /= e.optionOrders.count
         let goal = e.goals[rest % e.goals.count]
         rest /= e.goals.count
-        let value = e.values[rest % e.values.count]
-        rest /= e.values.count
+        let assignment = assignments[rest % assignments.count]
+        rest /= assignments.count
         let model = e.models[rest]
-        let key = TrialKey(model: model.name, value: value, goal: goal, optionOrder: order, index: index)
+        let key = TrialKey(model: model.name, assignment: assignment, goal: goal, optionOrder: order, index: index)
         return PlannedTrial(model: model, key: key, seed: e.trialSeed(key), ordinal: ordinal)
     }
 }

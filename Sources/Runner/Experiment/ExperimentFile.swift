@@ -70,13 +70,15 @@ public enum ExperimentFile {
                 "'\(model.name)' is used twice; model names must be unique")
         }
 
+        let targets = try targetDirections(top, reader: reader)
         let experiment = Experiment(
             name: name,
             description: try reader.string(top, "description") ?? "",
             seed: Int64(try reader.int(top, "seed", range: 0...Int(Int64.max)) ?? 1),
             trials: try reader.int(top, "trials", range: 1...100_000) ?? 10,
+            // With targets and no values, the trials are told targets only.
             values: try reader.list(top, "values") { try reader.enumeration($0, $1, ValueOrientation.self) }
-                .nonEmpty(or: ValueOrientation.allCases),
+                .nonEmpty(or: targets.isEmpty || top.node("values") != nil ? ValueOrientation.allCases : []),
             goals: try goalConditions(top, reader: reader),
             valueAssignment: try reader.enumeration(top, "value_assignment", ValueAssignment.self) ?? .selfDescribed,
             instrument: try reader.enumeration(top, "instrument", Instrument.self) ?? .primary,
@@ -87,7 +89,9 @@ public enum ExperimentFile {
             maxCalls: try reader.int(top, "max_calls", range: 1...Int.max),
             maxCost: try reader.double(top, "max_cost", path: "", range: 0.000001...1_000_000_000),
             cache: try reader.bool(top, "cache") ?? false,
-            templates: try templates(top, reader: reader),
+            templates: try templates(top, reader: reader, targets: !targets.isEmpty),
+            targets: targets,
+            targetTemplates: targets.isEmpty ? nil : try targetTemplates(top, reader: reader),
             models: models
         )
         try reader.requireDistinct(top, "values", experiment.values.map(\.rawValue))
@@ -95,7 +99,7 @@ public enum ExperimentFile {
         try reader.rejectUnknownKeys(
             top,
             allowed: [
-                "name", "description", "seed", "trials", "values", "goal",
+                "name", "description", "seed", "trials", "values", "targets", "goal",
                 "value_assignment", "instrument", "option_orders", "max_attempts",
                 "concurrency", "max_calls", "max_cost", "cache", "templates", "models",
             ])
@@ -123,7 +127,96 @@ public enum ExperimentFile {
         }
     }
 
-    private static func templates(_ top: MappingNode, reader: NodeReader) throws -> PromptTemplates {
+    /// `targets:` as a list of directions, or `{from:, to:, step:}` (both ends included).
+    private static func targetDirections(_ top: MappingNode, reader: NodeReader) throws -> [Double] {
+        guard let node = top.node("targets") else { return [] }
+        let range = Assignment.directions
+        let hint = "a direction φ in degrees from -90 to 90 (altruistic is 90, prosocial 45, individualistic 0)"
+        var targets: [Double]
+        if node.sequence != nil {
+            targets = try reader.list(top, "targets") { item, path in
+                guard let phi = item.float, item.scalar != nil else {
+                    throw reader.error(item, path, "expected \(hint), found '\(item.string ?? "a non-number")'")
+                }
+                guard range.contains(phi) else { throw reader.error(item, path, "expected \(hint), found \(phi)") }
+                guard (phi * 1000).rounded() / 1000 == phi else {
+                    throw reader.error(item, path, "\(phi) has more than three decimals; round it to 0.001°")
+                }
+                return phi
+            }
+        } else if node.mapping != nil {
+            let sweep = try reader.mapping(node, path: "targets")
+            try reader.rejectUnknownKeys(
+                sweep, allowed: ["from", "to", "step"], hint: "a sweep has from:, to: and step:")
+            func bound(_ key: String, _ range: ClosedRange<Double>) throws -> Double {
+                guard let value = try reader.double(sweep, key, path: "targets", range: range) else {
+                    throw reader.error(node, "targets.\(key)", "is required in a sweep {from:, to:, step:}")
+                }
+                return value
+            }
+            let (from, to, step) = (try bound("from", range), try bound("to", range), try bound("step", 0.001...180))
+            guard from <= to else {
+                throw reader.error(
+                    sweep.node("to"), "targets.to", "must not be below from (\(from)); the sweep goes up")
+            }
+            let count = Int(((to - from) / step + 1e-9).rounded(.down)) + 1
+            guard count <= 1_000 else {
+                throw reader.error(node, "targets", "is a sweep of \(count) targets; at most 1000 (use a larger step)")
+            }
+            // Each direction from its index, rounded to 0.001° (the precision of a direction), so
+            // that no error accumulates.
+            targets = (0..<count).map { ((from + Double($0) * step) * 1000).rounded() / 1000 }
+        } else {
+            throw reader.error(node, "targets", "expected a list of directions, or {from:, to:, step:}")
+        }
+        guard !targets.isEmpty else {
+            throw reader.error(node, "targets", "list at least one direction, or leave the key out")
+        }
+        var seen: Set<Double> = []
+        for (index, phi) in targets.enumerated() where !seen.insert(phi).inserted {
+            throw reader.error(node.sequence?[index] ?? node, "targets[\(index)]", "\(phi) appears twice")
+        }
+        return targets
+    }
+
+    /// The templates of target trials: the standard ones, with any given under `templates:`.
+    private static func targetTemplates(_ top: MappingNode, reader: NodeReader) throws -> TargetTemplates {
+        var templates = TargetTemplates.standard
+        guard let node = top.node("templates") else { return templates }
+        let mapping = try reader.mapping(node, path: "templates")
+        for (key, path) in targetFields {
+            guard let text = try reader.string(mapping, key) else { continue }
+            try checkPlaceholders(text, key: key, allowed: TargetTemplates.placeholders[key] ?? [], mapping, reader)
+            templates[keyPath: path] = text
+        }
+        return templates
+    }
+
+    private static var targetFields: [(String, WritableKeyPath<TargetTemplates, String>)] {
+        [
+            ("target_prompt", \.targetPrompt), ("target_definition", \.targetDefinition), ("target_role", \.targetRole),
+            ("weights_other_only", \.weightsOtherOnly), ("weights_positive", \.weightsPositive),
+            ("weights_equal", \.weightsEqual), ("weights_self_only", \.weightsSelfOnly),
+            ("weights_negative", \.weightsNegative), ("weights_against_only", \.weightsAgainstOnly),
+        ]
+    }
+
+    private static func checkPlaceholders(
+        _ text: String, key: String, allowed: Set<String>, _ mapping: MappingNode, _ reader: NodeReader
+    ) throws {
+        let unknown = PromptTemplates.placeholders(in: text).subtracting(allowed)
+        if let first = unknown.sorted().first {
+            throw reader.error(
+                mapping.node(key), "templates.\(key)",
+                """
+                unknown placeholder {{\(first)}}; this template may use \
+                \(allowed.sorted().map { "{{\($0)}}" }.joined(separator: ", "))
+                """
+            )
+        }
+    }
+
+    private static func templates(_ top: MappingNode, reader: NodeReader, targets: Bool) throws -> PromptTemplates {
         var templates = PromptTemplates.standard
         guard let node = top.node("templates") else { return templates }
         let mapping = try reader.mapping(node, path: "templates")
@@ -134,17 +227,19 @@ public enum ExperimentFile {
         ]
         for (key, path) in fields {
             guard let text = try reader.string(mapping, key) else { continue }
-            let allowed = PromptTemplates.placeholders[key] ?? []
-            let unknown = PromptTemplates.placeholders(in: text).subtracting(allowed)
-            if let first = unknown.sorted().first {
-                throw reader.error(
-                    mapping.node(key), "templates.\(key)",
-                    """
-                    unknown placeholder {{\(first)}}; this template may use \
-                    \(allowed.sorted().map { "{{\($0)}}" }.joined(separator: ", "))
-                    """
-                )
+            var allowed = PromptTemplates.placeholders[key] ?? []
+            // The templates named trials and target trials share: a target trial has no value's
+            // name, and can say its weights instead.
+            if targets, !["value_prompt", "value_definition", "role"].contains(key) {
+                if PromptTemplates.placeholders(in: text).contains("value") {
+                    throw reader.error(
+                        mapping.node(key), "templates.\(key)",
+                        "uses {{value}}, which target trials do not have; use {{weights}} (the sentence of the weights)"
+                    )
+                }
+                allowed.formUnion(["weights", "phi", "w"])
             }
+            try checkPlaceholders(text, key: key, allowed: allowed, mapping, reader)
             if key == "item", !text.contains("{{options}}") {
                 throw reader.error(
                     mapping.node(key), "templates.item", "must contain {{options}}, or the model never sees the options"
@@ -152,7 +247,13 @@ public enum ExperimentFile {
             }
             templates[keyPath: path] = text
         }
-        try reader.rejectUnknownKeys(mapping, allowed: Set(fields.map(\.0)))
+        if !targets, let used = mapping.pairs.first(where: { pair in targetFields.contains { $0.0 == pair.key } }) {
+            throw reader.error(
+                used.keyNode, "templates.\(used.key)",
+                "words the trials of targets, and this experiment has no targets:")
+        }
+        try reader.rejectUnknownKeys(
+            mapping, allowed: Set(fields.map(\.0)).union(targets ? targetFields.map(\.0) : []))
         return templates
     }
 

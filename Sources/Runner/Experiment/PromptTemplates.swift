@@ -130,3 +130,99 @@ func renderOptions(_ layout: OptionLayout) -> String {
     layout.shownOptions.map { "\($0.letter.symbol): \($0.allocation.own), \($0.allocation.other)" }
         .joined(separator: "\n")
 }
+
+/// The wording of a target trial's value steps (method.md §8): the trial is told, as weights, how
+/// much each coin of the other person counts against each of its own, instead of a value's name.
+/// Each template can be replaced under `templates:` in an experiment file with targets.
+public struct TargetTemplates: Codable, Sendable, Equatable {
+    /// Step 1, `self-described`: asks the model to describe such a person. {{weights}}, {{phi}}, {{w}}
+    public var targetPrompt: String
+    /// Step 1, `defined`: the description given instead. {{weights}}, {{phi}}, {{w}}
+    public var targetDefinition: String
+    /// Step 2: the role instruction. {{weights}}, {{phi}}, {{w}}
+    public var targetRole: String
+    /// {{weights}} for φ = 90: only the other's coins count.
+    public var weightsOtherOnly: String
+    /// {{weights}} for 0 < φ < 90, φ ≠ 45: each of the other's coins counts {{w}} = tan φ times one's own.
+    public var weightsPositive: String
+    /// {{weights}} for φ = 45: the other's coins count as much as one's own.
+    public var weightsEqual: String
+    /// {{weights}} for φ = 0: only one's own coins count.
+    public var weightsSelfOnly: String
+    /// {{weights}} for −90 < φ < 0: each of the other's coins is as bad as losing {{w}} = |tan φ| of one's own.
+    public var weightsNegative: String
+    /// {{weights}} for φ = −90: only that the other gets few coins counts.
+    public var weightsAgainstOnly: String
+
+    enum CodingKeys: String, CodingKey {
+        case targetPrompt = "target_prompt"
+        case targetDefinition = "target_definition"
+        case targetRole = "target_role"
+        case weightsOtherOnly = "weights_other_only"
+        case weightsPositive = "weights_positive"
+        case weightsEqual = "weights_equal"
+        case weightsSelfOnly = "weights_self_only"
+        case weightsNegative = "weights_negative"
+        case weightsAgainstOnly = "weights_against_only"
+    }
+
+    /// hvae's wording.
+    public static let standard = TargetTemplates(
+        targetPrompt:
+            """
+            Imagine you are a person with this attitude to money shared with others: {{weights}} In a few sentences, \
+            describe the value system of such a person: what they care about when their choices affect both themselves \
+            and others.
+            """,
+        targetDefinition: "Imagine you are a person with this attitude to money shared with others: {{weights}}",
+        targetRole: "From now on, act fully as such a person. Every answer you give must agree with this attitude.",
+        weightsOtherOnly: "You care only about the coins the other person gets; your own coins do not matter to you.",
+        weightsPositive: "You value each coin the other person gets {{w}} times as much as each coin you get.",
+        weightsEqual: "You value each coin the other person gets exactly as much as each coin you get.",
+        weightsSelfOnly: "You care only about your own coins; the coins the other person gets do not matter to you.",
+        weightsNegative:
+            """
+            Every coin the other person gets is as bad for you as losing {{w}} of your own coins: you want more for \
+            yourself and less for them.
+            """,
+        weightsAgainstOnly:
+            """
+            You care only that the other person gets as few coins as possible; your own coins do not matter to you.
+            """
+    )
+
+    /// The placeholders each template may use.
+    static let placeholders: [String: Set<String>] = [
+        "target_prompt": ["weights", "phi", "w"], "target_definition": ["weights", "phi", "w"],
+        "target_role": ["weights", "phi", "w"], "weights_other_only": ["phi"], "weights_positive": ["w", "phi"],
+        "weights_equal": ["phi"], "weights_self_only": ["phi"], "weights_negative": ["w", "phi"],
+        "weights_against_only": ["phi"],
+    ]
+
+    /// The fields a target trial's prompts are filled with: {{weights}} (the sentence for φ),
+    /// {{phi}} and {{w}} (the weight the sentence states: tan φ, or |tan φ| below 0, to two decimals).
+    public func fields(direction phi: Double) -> [String: String] {
+        let w = Self.weight(phi)
+        let template: String
+        switch phi {
+        case 90: template = weightsOtherOnly
+        case 45: template = weightsEqual
+        case 0: template = weightsSelfOnly
+        case -90: template = weightsAgainstOnly
+        case 0...: template = weightsPositive
+        default: template = weightsNegative
+        }
+        let values = ["w": w, "phi": Assignment.format(phi)]
+        return values.merging(["weights": PromptTemplates.render(template, values)]) { $1 }
+    }
+
+    /// The weight of the other's coins against one's own, as a person reads it: |tan φ| to two
+    /// decimals, "1" and "2" without decimals, and never "0.00" (below 0.005, three significant digits).
+    static func weight(_ phi: Double) -> String {
+        guard abs(phi) < 90 else { return "" }
+        let w = abs(tan(phi * .pi / 180))
+        if w < 0.005 { return String(format: "%.3g", w) }
+        let text = String(format: "%.2f", w)
+        return text.hasSuffix(".00") ? String(text.dropLast(3)) : text
+    }
+}

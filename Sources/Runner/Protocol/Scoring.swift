@@ -23,7 +23,7 @@ public struct TrialScorer: Sendable {
             trialIDs, parserVersion: parserVersion, formulaVersion: Scorer.formulaVersion,
             settingStatus: settingStatus
         ) { input in
-            Scorer.score(input.readings, asked: input.asked, assigned: input.value)
+            Scorer.score(input.readings, asked: input.asked, assigned: input.assignment)
         }
     }
 }

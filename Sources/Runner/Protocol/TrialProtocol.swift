@@ -20,24 +20,26 @@ struct TrialProtocol {
         // A new trial is marked running by its first stored call; a resumed one is marked now.
         if !caller.stored.isEmpty || trial.status == .failed { try await caller.store.startTrial(trial.id!) }
         var conversation = Conversation()
-        let value = trial.key.value
         let items = experiment.instrument.items
-        let common = ["value": value.rawValue, "item_count": String(items.count)]
+        var common = ["item_count": String(items.count)]
 
         do {
-            // Step 1: value assignment.
-            switch experiment.valueAssignment {
-            case .selfDescribed:
-                conversation.ask(PromptTemplates.render(templates.valuePrompt, common))
-                _ = try await caller.call(.value, attempt: 1, &conversation)
-            case .defined:
-                conversation.prepend(
-                    PromptTemplates.render(
-                        templates.valueDefinition,
-                        common.merging(["definition": value.definition]) { $1 }))
+            // Steps 1 and 2: the value (or the target, as weights), then the role instruction,
+            // joined to the next message with the task description.
+            switch trial.key.assignment {
+            case .value(let value):
+                common["value"] = value.rawValue
+                try await assign(
+                    prompt: templates.valuePrompt, definition: templates.valueDefinition,
+                    role: templates.role, fields: common.merging(["definition": value.definition]) { $1 },
+                    &conversation)
+            case .target(let phi):
+                let target = experiment.targetTemplates ?? .standard
+                common.merge(target.fields(direction: phi)) { $1 }
+                try await assign(
+                    prompt: target.targetPrompt, definition: target.targetDefinition, role: target.targetRole,
+                    fields: common, &conversation)
             }
-            // Step 2: the role instruction, joined to the next message with the task description.
-            conversation.prepend(PromptTemplates.render(templates.role, common))
             conversation.prepend(PromptTemplates.render(templates.task, common))
 
             // Step 3: the goal, written by the model or the fixed neutral one.
@@ -80,6 +82,21 @@ struct TrialProtocol {
         try await conversation.settle()
         let scored = try await scorer.score([trial.id!], settingStatus: true)
         return TrialStatus(scored[trial.id!] ?? .incomplete)
+    }
+
+    /// Step 1, as the experiment's value assignment says (the model describes the value system, or
+    /// is given the description), then step 2's role instruction, waiting to join the next message.
+    private func assign(
+        prompt: String, definition: String, role: String, fields: [String: String], _ conversation: inout Conversation
+    ) async throws {
+        switch experiment.valueAssignment {
+        case .selfDescribed:
+            conversation.ask(PromptTemplates.render(prompt, fields))
+            _ = try await caller.call(.value, attempt: 1, &conversation)
+        case .defined:
+            conversation.prepend(PromptTemplates.render(definition, fields))
+        }
+        conversation.prepend(PromptTemplates.render(role, fields))
     }
 }
 

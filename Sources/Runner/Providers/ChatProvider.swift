@@ -22,7 +22,8 @@ public struct TrialContext: Sendable, Hashable {
         self.callIndex = callIndex
     }
 
-    public var assignedValue: ValueOrientation { key.value }
+    /// What the trial was told to pursue.
+    public var assignment: Assignment { key.assignment }
 }
 
 /// One chat request: the whole conversation so far.

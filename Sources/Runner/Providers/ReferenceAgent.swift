@@ -19,15 +19,15 @@ public struct ReferenceAgent: ChatProvider {
     public func complete(_ request: ChatRequest) async throws -> ChatResponse {
         var rng = SplitMix64(seed: SplitMix64.mix(UInt64(request.context.trialSeed), UInt64(request.context.callIndex)))
         let text: String
-        let value = pursuedValue(request.context.assignedValue)
+        let pursued = pursuedAssignment(request.context.assignment)
         switch request.context.step {
         case .value:
-            text = "(reference agent \(spec.agent.rawValue)) \(value.definition)"
+            text = "(reference agent \(spec.agent.rawValue)) \(Self.describe(pursued))"
         case .goal:
             text =
                 """
                 (reference agent \(spec.agent.rawValue)) My goal is to choose, in every question, the split that best \
-                serves my \(value.rawValue) values.
+                serves my \(Self.name(pursued)).
                 """
         case .item:
             guard let shown = Self.latestOptions(in: request.messages),
@@ -36,23 +36,41 @@ public struct ReferenceAgent: ChatProvider {
                 text = "(reference agent \(spec.agent.rawValue)) I see no list of nine options A to I to choose from."
                 break
             }
-            let letter = choose(item: item, shown: shown, value: request.context.assignedValue, rng: &rng)
+            let letter = choose(item: item, shown: shown, assignment: request.context.assignment, rng: &rng)
             text = reply(letter: letter, allocation: shown[letter.rawValue].allocation, rng: &rng)
         }
         return ChatResponse(text: text, providerModelID: modelID, finishReason: "stop")
     }
 
-    private func pursuedValue(_ assigned: ValueOrientation) -> ValueOrientation {
-        spec.agent == .stubborn ? (spec.value ?? .prosocial) : assigned
+    /// What this agent pursues when told `assigned`: the stubborn agent its own value, whatever it is told.
+    private func pursuedAssignment(_ assigned: Assignment) -> Assignment {
+        spec.agent == .stubborn ? .value(spec.value ?? .prosocial) : assigned
+    }
+
+    /// Its step-1 reply: a value's definition, or the direction it maximises.
+    private static func describe(_ assignment: Assignment) -> String {
+        switch assignment {
+        case .value(let value): value.definition
+        case .target(let phi):
+            "I maximise cos(\(Assignment.format(phi))°) times my coins plus sin(\(Assignment.format(phi))°) "
+                + "times theirs."
+        }
+    }
+
+    private static func name(_ assignment: Assignment) -> String {
+        switch assignment {
+        case .value(let value): "\(value.rawValue) values"
+        case .target(let phi): "weighting of coins (φ = \(Assignment.format(phi))°)"
+        }
     }
 
     /// The shown letter this agent picks.
     func choose(
-        item: SliderItem, shown: [(letter: OptionLetter, allocation: Allocation)], value: ValueOrientation,
+        item: SliderItem, shown: [(letter: OptionLetter, allocation: Allocation)], assignment: Assignment,
         rng: inout SplitMix64
     ) -> OptionLetter {
         let real = shown.map { entry in OptionLetter.allCases.first { item.allocation($0) == entry.allocation }! }
-        let direction = pursuedValue(value).utilityDirection
+        let direction = pursuedAssignment(assignment).direction
         switch spec.agent {
         case .fixed:
             return OptionLetter(symbol: spec.letter ?? "A") ?? .a

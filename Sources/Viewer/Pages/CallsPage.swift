@@ -54,7 +54,7 @@ enum CallsPage {
                 return [
                     Markup.link(String(line.id), links.call(line.id, trial: line.trialID)),
                     Markup.link(String(line.trialID), links.trial(line.trialID)), HTML.escape(line.model),
-                    line.value.rawValue, line.goal.rawValue,
+                    line.assignment.label, line.goal.rawValue,
                     line.step.description.replacingOccurrences(of: " ", with: "&nbsp;"), attempt,
                     line.status.map { "<span class=\"parse \($0)\">\($0)</span>" } ?? "–",
                     line.shownLetter?.symbol ?? "", "<span class=\"excerpt\">\(reply)</span>",

@@ -24,7 +24,7 @@ enum ComparePage {
                     "<p>"
                     + HTML.escape(
                         [
-                            trial.key.model, trial.key.value.rawValue, trial.key.goal.rawValue,
+                            trial.key.model, trial.key.assignment.label, trial.key.goal.rawValue,
                             trial.key.optionOrder.rawValue,
                         ]
                         .joined(separator: " · ")) + "</p>"

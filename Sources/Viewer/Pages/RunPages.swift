@@ -185,7 +185,7 @@ enum RunPage {
                 let status = result?.status ?? trial.status
                 return [
                     Markup.link(String(trial.id!), links.trial(trial.id!)), HTML.escape(trial.key.model),
-                    trial.key.value.rawValue, trial.key.goal.rawValue, trial.key.optionOrder.rawValue,
+                    trial.key.assignment.label, trial.key.goal.rawValue, trial.key.optionOrder.rawValue,
                     String(trial.key.index), "<span class=\"status \(status.rawValue)\">\(status.rawValue)</span>",
                     Markup.number(result?.angle), Markup.number(result?.vr),
                     HTML.escape(String((trial.error ?? "").prefix(120))),

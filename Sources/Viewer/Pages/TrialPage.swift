@@ -15,7 +15,7 @@ enum TrialPage {
             ("model", HTML.escape("\(trial.key.model) (\(trial.provider))")),
             (
                 "value · goal · option order",
-                "\(trial.key.value.rawValue) · \(trial.key.goal.rawValue) · \(trial.key.optionOrder.rawValue)"
+                "\(trial.key.assignment.label) · \(trial.key.goal.rawValue) · \(trial.key.optionOrder.rawValue)"
             ),
             ("replicate · seed", "\(trial.key.index) · \(trial.seed)"),
             (
