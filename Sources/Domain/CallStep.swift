@@ -43,3 +43,11 @@ public enum GoalCondition: String, Codable, Sendable, CaseIterable {
     /// A fixed neutral goal: follow your value system.
     case without
 }
+
+/// Where a trial's value assignment sits in its conversation (method.md §8.4).
+public enum PersonaPlacement: String, Codable, Sendable, CaseIterable {
+    /// In the dialogue: the value prompt and the role instruction are user turns (the study's).
+    case user
+    /// In the system message, before the dialogue (Anthropic's top-level `system`).
+    case system
+}

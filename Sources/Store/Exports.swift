@@ -19,7 +19,7 @@ public enum ExportTable: String, CaseIterable, Sendable {
                 r.transitive,
                        r.invalid_items, r.inequality_aversion, r.mean_self, r.mean_other, r.parser_version,
                        r.formula_version, CAST(t.error AS BLOB) AS error, t.started_at, t.finished_at, r.target_phi,
-                       r.ideal_angle
+                       r.ideal_angle, r.placement, r.variant
                 FROM trial_results AS r JOIN trials AS t ON t.id = r.trial_id JOIN runs AS u ON u.id = r.run_id
                 WHERE r.run_id IN \(runs) ORDER BY r.trial_id
                 """
@@ -31,7 +31,8 @@ public enum ExportTable: String, CaseIterable, Sendable {
                        l.shown_letter, l.option, l.self, l.other, c.http_status, c.provider_model_id, \
                 c.system_fingerprint,
                        c.finish_reason, l.latency_ms, l.input_tokens, l.output_tokens, CAST(l.error AS BLOB) AS error,
-                       c.started_at, c.finished_at, c.request_key, c.cache_hit, l.target_phi
+                       c.started_at, c.finished_at, c.request_key, c.cache_hit, l.target_phi,
+                       l.placement, l.variant
                 FROM call_log AS l JOIN model_calls AS c ON c.id = l.call_id
                 WHERE l.run_id IN \(runs) ORDER BY l.call_id
                 """
@@ -39,7 +40,7 @@ public enum ExportTable: String, CaseIterable, Sendable {
             return """
                 SELECT a.id AS answer_id, a.call_id, c.trial_id, t.run_id, t.model, t.value, t.goal, t.option_order,
                        a.item, c.attempt, a.parser_version, a.status, a.shown_letter, a.option, a.self, a.other,
-                       t.target_phi
+                       t.target_phi, t.placement, t.variant
                 FROM answers AS a JOIN model_calls AS c ON c.id = a.call_id JOIN trials AS t ON t.id = c.trial_id
                 WHERE t.run_id IN \(runs) ORDER BY a.id
                 """
@@ -50,7 +51,8 @@ public enum ExportTable: String, CaseIterable, Sendable {
             return """
                 SELECT l.call_id, c.trial_id, t.run_id, t.model, t.value, t.goal, t.option_order, c.item, c.attempt,
                        l.labeler, l.label, l.created_at, a.parser_version, a.status AS parse_status,
-                       a.shown_letter AS parser_letter, t.target_phi
+                       a.shown_letter AS parser_letter, t.target_phi, t.placement,
+                       t.variant
                 FROM audit_labels AS l
                 JOIN model_calls AS c ON c.id = l.call_id
                 JOIN trials AS t ON t.id = c.trial_id

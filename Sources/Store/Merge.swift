@@ -168,7 +168,7 @@ extension ExperimentStore {
                 WHERE s.run_id = ? AND NOT EXISTS (
                     SELECT 1 FROM main.trials AS m WHERE m.run_id = ? AND m.model = s.model AND m.value IS s.value
                         AND m.target_phi = s.target_phi AND m.goal = s.goal AND m.option_order = s.option_order
-                        AND m.trial_index = s.trial_index)
+                        AND m.placement = s.placement AND m.variant = s.variant AND m.trial_index = s.trial_index)
                 """, arguments: [sourceRun, target])
         let copied = try Int.fetchOne(db, sql: "SELECT count(*) FROM temp.copied")!
         outcome.skipped +=

@@ -113,7 +113,7 @@ extension ExperimentStore {
                     ORDER BY trial_id
                     """
             } else {
-                // trial_results (migrations/0013) with bounded versions.
+                // trial_results (migrations/0014) with bounded versions.
                 sql = """
                     SELECT \(columns) FROM (
                         SELECT t.id AS trial_id, t.run_id, t.model, t.value, t.goal, t.option_order, t.trial_index AS \
@@ -122,7 +122,7 @@ extension ExperimentStore {
                                     THEN s.status ELSE t.status END AS status,
                                s.angle, s.category, s.hit, s.vr, s.angular_error, s.transitive, s.invalid_items,
                                s.inequality_aversion, s.mean_self, s.mean_other, s.parser_version, s.formula_version,
-                               t.target_phi, t.ideal_angle
+                               t.target_phi, t.ideal_angle, t.placement, t.variant
                         FROM trials AS t
                         LEFT JOIN trial_scores AS s ON s.trial_id = t.id
                             AND (s.formula_version, s.parser_version) = (
@@ -271,12 +271,12 @@ extension ExperimentStore {
                     JOIN turns AS r ON r.id = c.reply_turn_id
                     JOIN texts AS x ON x.sha256 = r.text_sha256
                     WHERE t.run_id = ? AND t.model = ? AND coalesce(t.value, '') = ? AND t.target_phi = ? \
-                    AND t.goal = ? AND t.option_order = ? AND t.trial_index = ?
+                    AND t.goal = ? AND t.option_order = ? AND t.placement = ? AND t.variant = ? AND t.trial_index = ?
                     ORDER BY c.id
                     """,
                 arguments: [
                     runID, key.model, key.assignment.valueColumn ?? "", key.assignment.direction, key.goal.rawValue,
-                    key.optionOrder.rawValue, key.index,
+                    key.optionOrder.rawValue, key.placement.rawValue, key.variant, key.index,
                 ]
             )
             .map { row in
@@ -467,18 +467,20 @@ extension TrialResult {
     static let resultColumns = """
         trial_id, run_id, model, value, goal, option_order, trial, status, angle, category, hit, vr, angular_error,
         transitive, invalid_items, inequality_aversion, mean_self, mean_other, parser_version, formula_version,
-        target_phi
+        target_phi, placement, variant
         """
 
     /// A row of `resultColumns`; nil for a row whose enumerations this binary does not know.
     init?(resultRow row: Row) {
         guard let assignment = Assignment(value: row[3], targetPhi: row[20]),
             let goal = GoalCondition(rawValue: row[4]), let order = OptionOrder(rawValue: row[5]),
-            let status = TrialStatus(rawValue: row[7])
+            let status = TrialStatus(rawValue: row[7]), let placement = PersonaPlacement(rawValue: row[21])
         else { return nil }
         self.init(
             trialID: row[0], runID: row[1],
-            key: TrialKey(model: row[2], assignment: assignment, goal: goal, optionOrder: order, index: row[6]),
+            key: TrialKey(
+                model: row[2], assignment: assignment, goal: goal, optionOrder: order, placement: placement,
+                variant: row[22], index: row[6]),
             status: status)
         angle = row[8]
         category = (row[9] as String?).flatMap(ValueOrientation.init(rawValue:))

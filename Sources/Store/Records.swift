@@ -123,14 +123,23 @@ public struct TrialKey: Sendable, Hashable, CustomStringConvertible {
     public var assignment: Assignment
     public var goal: GoalCondition
     public var optionOrder: OptionOrder
+    /// Where the value assignment sits in the conversation.
+    public var placement: PersonaPlacement
+    /// The name of the set of templates the trial was worded with (`default`: the experiment's own).
+    public var variant: String
     /// The replicate number within the cell, from 1.
     public var index: Int
 
-    public init(model: String, assignment: Assignment, goal: GoalCondition, optionOrder: OptionOrder, index: Int) {
+    public init(
+        model: String, assignment: Assignment, goal: GoalCondition, optionOrder: OptionOrder,
+        placement: PersonaPlacement = .user, variant: String = "default", index: Int
+    ) {
         self.model = model
         self.assignment = assignment
         self.goal = goal
         self.optionOrder = optionOrder
+        self.placement = placement
+        self.variant = variant
         self.index = index
     }
 
@@ -143,7 +152,8 @@ public struct TrialKey: Sendable, Hashable, CustomStringConvertible {
     public var value: ValueOrientation? { assignment.value }
 
     public var description: String {
-        "\(model) \(assignment.label) \(goal.rawValue) \(optionOrder.rawValue) #\(index)"
+        let placed = (placement == .user ? "" : " \(placement.rawValue)") + (variant == "default" ? "" : " \(variant)")
+        return "\(model) \(assignment.label) \(goal.rawValue) \(optionOrder.rawValue)\(placed) #\(index)"
     }
 }
 
@@ -189,21 +199,25 @@ public struct TrialRecord: Sendable, Equatable {
 
     static let columns = """
         id, run_id, model, provider, value, goal, option_order, trial_index, seed, status, error, started_at, \
-        finished_at, ordinal, target_phi, ideal_angle
+        finished_at, ordinal, target_phi, ideal_angle, placement, variant
         """
 
     init(row: Row) throws {
         guard let assignment = Assignment(value: row[4], targetPhi: row[14]),
             let goal = GoalCondition(rawValue: row[5]), let order = OptionOrder(rawValue: row[6]),
-            let status = TrialStatus(rawValue: row[9])
+            let status = TrialStatus(rawValue: row[9]), let placement = PersonaPlacement(rawValue: row[16])
         else {
             throw DatabaseError(
-                message: "trial \(row[0] as Int64? ?? -1) has a value, target, goal, order or status hvae does not know"
+                message:
+                    "trial \(row[0] as Int64? ?? -1) has a value, target, goal, order, placement or status "
+                    + "hvae does not know"
             )
         }
         id = row[0]
         runID = row[1]
-        key = TrialKey(model: row[2], assignment: assignment, goal: goal, optionOrder: order, index: row[7])
+        key = TrialKey(
+            model: row[2], assignment: assignment, goal: goal, optionOrder: order, placement: placement,
+            variant: row[17], index: row[7])
         provider = row[3]
         seed = row[8]
         self.status = status
@@ -217,7 +231,7 @@ public struct TrialRecord: Sendable, Equatable {
         [
             id, runID, key.model, provider, key.assignment.valueColumn, key.goal.rawValue, key.optionOrder.rawValue,
             key.index, seed, status.rawValue, error, startedAt, finishedAt, ordinal, key.assignment.direction,
-            key.assignment.idealAngle,
+            key.assignment.idealAngle, key.placement.rawValue, key.variant,
         ]
     }
 }

@@ -343,6 +343,16 @@ extension ExperimentStore {
         }
     }
 
+    /// The variants (wordings) the trials of these runs used, in the order they first appear.
+    public func variants(runIDs: [Int64]) async throws -> [String] {
+        try await read { db in
+            let condition = runIDs.isEmpty ? "" : "WHERE run_id IN \(placeholders(runIDs.count))"
+            return try String.fetchAll(
+                db, sql: "SELECT variant FROM trials \(condition) GROUP BY variant ORDER BY min(id)",
+                arguments: StatementArguments(runIDs))
+        }
+    }
+
     // MARK: The parser audit
 
     /// Every item call of these runs that got a reply, with its newest reading's status, in id

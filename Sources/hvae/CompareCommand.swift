@@ -8,7 +8,7 @@ import Store
 struct CompareCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
-        abstract: "Compare two models, runs, goal conditions or option orders, value by value.",
+        abstract: "Compare two models, runs, goal conditions, option orders or placements, value by value.",
         discussion: """
             For each assigned value: mean VR of A and of B over their complete trials, the difference \
             A − B with a 95% percentile bootstrap interval (each group resampled on its own), and a \
@@ -21,13 +21,15 @@ struct CompareCommand: AsyncParsableCommand {
               hvae compare model gpt-4o claude-3-5-sonnet --all
               hvae compare goal with without --model gpt-4o
               hvae compare option_order original reversed --format markdown
+              hvae compare placement user system --experiment placement
+              hvae compare variant default zh
               hvae compare run 3 7 --format json
             """
     )
 
     /// What two groups of trials can differ in. Not `value`: the comparison is made value by value.
     enum Dimension: String, CaseIterable, ExpressibleByArgument {
-        case model, run, goal, option_order
+        case model, run, goal, option_order, placement, variant
         var reportDimension: ReportDimension { ReportDimension(rawValue: rawValue)! }
     }
 

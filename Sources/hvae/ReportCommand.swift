@@ -2,6 +2,7 @@ import Analysis
 import ArgumentParser
 import Domain
 import Foundation
+import Runner
 import SVO
 import Store
 
@@ -29,6 +30,19 @@ struct ReportCommand: AsyncParsableCommand {
             trials, the range of mean angles reached, then each target's mean angle with its \
             bootstrap interval. Values count as targets at their own direction.
 
+            With --reliability, the report is how reliably each model's answers measure its value \
+            (method.md §8.6): ICC(2,1) of the trial angle across the chosen runs (the waves: runs of \
+            one experiment, e.g. `hvae reproduce` or the same file with another seed), each trial \
+            slot a subject, with a bootstrap interval; and within each run the split-half \
+            reliability of the model's cell means (odd against even replicates, Spearman-Brown \
+            corrected). Repeated runs are the point here and are kept; replays are left out (they \
+            serve stored replies again). Zero variance is undefined, not 1.
+
+            With --sensitivity (experiments with several `variants:`), the report is how much the \
+            result rests on the wording: per model and value, the spread of the mean angle across \
+            the prompt variants (largest minus smallest, with a bootstrap interval and which \
+            variants they are), beside the same spread across the option orders.
+
             Runs that repeat another run's draws (a replay, or the same experiment run again) are left \
             out unless --include-repeats, and named on stderr.
 
@@ -39,6 +53,9 @@ struct ReportCommand: AsyncParsableCommand {
               hvae report --run 3 --run 4 --by model,option_order --format csv -o vr.csv
               hvae report --model gpt-4o --value prosocial --goal with --format json
               hvae report --experiment steerability --steerability
+              hvae report --experiment steerability --sensitivity
+              hvae report --experiment quickstart --reliability
+              hvae report --by model,value,variant
             """
     )
 
@@ -80,6 +97,20 @@ struct ReportCommand: AsyncParsableCommand {
 
     @Flag(help: "Report steerability (slope, R², mean |θ − θ*| per model) instead of VR per group.")
     var steerability = false
+
+    @Flag(
+        help: """
+            Report reliability instead of VR per group: ICC(2,1) of the trial angle across the chosen runs, and \
+            split-half reliability within each run.
+            """)
+    var reliability = false
+
+    @Flag(
+        help: """
+            Report sensitivity to the wording instead of VR per group: per model and value, the spread of the mean \
+            angle across prompt variants beside its spread across option orders.
+            """)
+    var sensitivity = false
 
     @Option(help: ArgumentHelp("Bootstrap resamples for the confidence interval.", valueName: "n"))
     var resamples = 10_000
@@ -124,15 +155,36 @@ struct ReportCommand: AsyncParsableCommand {
         if steerability, layout == .study {
             throw ValidationError("--steerability has its own tables; leave out --layout study")
         }
+        if sensitivity, steerability || layout == .study {
+            throw ValidationError("--sensitivity has its own table; leave out --steerability and --layout study")
+        }
+        if reliability, steerability || sensitivity || layout == .study {
+            throw ValidationError("--reliability has its own tables; leave out --steerability, --sensitivity, --layout")
+        }
     }
 
     func run() async throws {
         try await reportingErrors {
+            if reliability {
+                try await reportReliability()
+                return
+            }
             let (store, runIDs) = try await selection.open(database)
             let filter = TrialFilter(
                 runIDs: runIDs, models: models, values: values, goals: goals, optionOrders: orders,
                 parserVersion: parserVersion, formulaVersion: formulaVersion)
             let trials = try await store.trialResults(filter)
+            if sensitivity {
+                guard let spreads = Sensitivity.build(trials, resamples: resamples, seed: seed) else {
+                    throw UserFacingError(
+                        message:
+                            "--sensitivity needs trials of two prompt variants or more "
+                            + "(variants: in the experiment file)"
+                    )
+                }
+                try write(spreads.render(as: format), to: output)
+                return
+            }
             if steerability {
                 guard let curves = Steerability.build(trials, resamples: resamples, seed: seed) else {
                     throw UserFacingError(
@@ -153,7 +205,17 @@ struct ReportCommand: AsyncParsableCommand {
                     message:
                         "no trials match these filters in run(s) \(runIDs.map(String.init).joined(separator: ", "))")
             }
-            var text = try ReportRenderer.render(report, as: format, layout: layout)
+            let baselines = Experiment.randomBaselines(of: try await store.runs().filter { runIDs.contains($0.id!) })
+            var text = try ReportRenderer.render(report, as: format, layout: layout, baselines: baselines)
+            // Like option orders, placements and variants are pooled unless grouped by: say so.
+            for (dimension, levels) in [
+                (ReportDimension.placement, Set(trials.map(\.key.placement.rawValue))),
+                (.variant, Set(trials.map(\.key.variant))),
+            ] where levels.count > 1 && !dimensions.contains(dimension) {
+                printError(
+                    "note: each cell pools the \(dimension.rawValue)s \(levels.sorted().joined(separator: ", ")); "
+                        + "--by \(groupBy),\(dimension.rawValue) or hvae compare \(dimension.rawValue) A B splits them")
+            }
             // Several option orders and no grouping by order: how much of the result is the order.
             if !dimensions.contains(.optionOrder), PositionBias.applies(to: trials),
                 let bias = PositionBias.build(
@@ -169,5 +231,41 @@ struct ReportCommand: AsyncParsableCommand {
             try write(text, to: output)
             for line in try await cutReplyWarnings(store: store, runIDs: runIDs) { printError(line) }
         }
+    }
+
+    /// `--reliability`: every chosen run is a wave, repeats included; replays are not measurements.
+    private func reportReliability() async throws {
+        var waves = selection
+        waves.includeRepeats = true
+        let (store, chosen) = try await waves.open(database)
+        let replays = try await store.runs().filter { $0.replay && chosen.contains($0.id!) }.compactMap(\.id)
+        if !replays.isEmpty {
+            printError(
+                "note: left out replays \(replays.map(String.init).joined(separator: ", ")): they serve stored replies "
+                    + "again, so their agreement is the archive's, not the model's")
+        }
+        let runIDs = chosen.filter { !replays.contains($0) }
+        guard !runIDs.isEmpty else {
+            throw UserFacingError(
+                message:
+                    "run(s) \(replays.map(String.init).joined(separator: ", ")) are replays; "
+                    + "choose the runs they replay, or "
+                    + "runs that called the models (--run ID, --experiment NAME)")
+        }
+        let filter = TrialFilter(
+            runIDs: runIDs, models: models, values: values, goals: goals, optionOrders: orders,
+            parserVersion: parserVersion, formulaVersion: formulaVersion)
+        let trials = try await store.trialResults(filter)
+        guard !trials.isEmpty else {
+            throw UserFacingError(
+                message: "no trials match these filters in run(s) \(runIDs.map(String.init).joined(separator: ", "))")
+        }
+        if runIDs.count < 2 {
+            printError(
+                "note: one run: split-half only; choose two runs or more (--experiment NAME, --run ID ...) "
+                    + "for test-retest"
+            )
+        }
+        try write(Reliability.build(trials, resamples: resamples, seed: seed).render(as: format), to: output)
     }
 }

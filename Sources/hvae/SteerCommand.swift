@@ -1,6 +1,7 @@
 import Analysis
 import ArgumentParser
 import Foundation
+import Runner
 import Store
 
 struct SteerCommand: AsyncParsableCommand {
@@ -12,7 +13,9 @@ struct SteerCommand: AsyncParsableCommand {
             value's) mean angle over its complete trials against the target's ideal angle θ*, with \
             a 95% bootstrap interval as a bar. The dashed diagonal is a model that hits every θ*; a \
             flat series is one that does not move whatever it is told. The legend gives each \
-            series' least-squares slope (`hvae report --steerability` gives the whole fit).
+            series' least-squares slope (`hvae report --steerability` gives the whole fit). A \
+            `random` reference agent is drawn in grey as the baseline: random answers sit near 20° \
+            whatever the target, which a model must do better than.
 
             Examples:
               hvae run examples/steerability.yaml && hvae plot steer -o steer.svg
@@ -39,7 +42,8 @@ struct SteerCommand: AsyncParsableCommand {
                 throw UserFacingError(
                     message: "no complete trials to plot in run(s) \(runIDs.map(String.init).joined(separator: ", "))")
             }
-            try write(SteerChart.svg(steerability, title: figure.title), to: figure.output)
+            let baselines = Experiment.randomBaselines(of: try await store.runs().filter { runIDs.contains($0.id!) })
+            try write(SteerChart.svg(steerability, title: figure.title, baselines: baselines), to: figure.output)
         }
     }
 }

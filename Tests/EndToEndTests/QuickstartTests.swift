@@ -366,7 +366,8 @@ struct CompareCommandTests {
         // The comparison is made value by value: value is not a dimension to compare, nor offered as one.
         let byValue = try hvae(["compare", "value", "altruistic", "prosocial"], in: work.url)
         #expect(byValue.status != 0)
-        #expect(byValue.stderr.contains("'model', 'run', 'goal' or 'option_order'"))
+        #expect(byValue.stderr.contains("  - option_order\n  - placement\n  - variant\n"))
+        #expect(!byValue.stderr.contains("  - value\n"))
         #expect(!(try hvae(["compare", "--help"], in: work.url)).stdout.contains("values: model, value"))
     }
 }

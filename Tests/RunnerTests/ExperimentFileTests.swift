@@ -125,7 +125,7 @@ struct ExperimentFileTests {
             """
             <experiment>:5: trails: unknown key (did you mean 'trials'?); allowed here: cache, concurrency, \
             description, goal, instrument, max_attempts, max_calls, max_cost, models, name, option_orders, \
-            seed, targets, templates, trials, value_assignment, values
+            persona, seed, targets, templates, trials, value_assignment, values, variants
             """
         ),
         (

@@ -127,7 +127,7 @@ public enum ComparisonRenderer {
             let rows = comparison.rows.map { row in
                 [
                     row.value, String(row.nA), f(row.meanA), String(row.nB), f(row.meanB), f(row.difference),
-                    row.ciLow.map { String(format: "[%.2f, %.2f]", $0, row.ciHigh!) } ?? "",
+                    ReportRenderer.interval(row.ciLow, row.ciHigh),
                     row.p.map { String(format: "%.4f", $0) } ?? "", row.pHolm.map { String(format: "%.4f", $0) } ?? "",
                 ]
             }

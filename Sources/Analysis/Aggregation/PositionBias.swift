@@ -144,7 +144,7 @@ public struct PositionBias: Sendable, Equatable {
                 [
                     row.model, row.value, "\(row.order) vs \(row.reference)", "\(row.n) / \(row.nReference)",
                     f(row.angle),
-                    f(row.shift), row.ciLow.map { String(format: "[%.2f, %.2f]", $0, row.ciHigh!) } ?? "",
+                    f(row.shift), ReportRenderer.interval(row.ciLow, row.ciHigh),
                     percent(row.sameLetter), percent(row.sameOption),
                 ]
             }

@@ -8,6 +8,7 @@ import Synchronization
 public enum ReportDimension: String, CaseIterable, Sendable, Codable {
     case model, value, goal
     case optionOrder = "option_order"
+    case placement, variant
     case run
 
     /// The group value of a trial along this dimension.
@@ -17,6 +18,8 @@ public enum ReportDimension: String, CaseIterable, Sendable, Codable {
         case .value: trial.key.assignment.label
         case .goal: trial.key.goal.rawValue
         case .optionOrder: trial.key.optionOrder.rawValue
+        case .placement: trial.key.placement.rawValue
+        case .variant: trial.key.variant
         case .run: String(trial.runID)
         }
     }
@@ -142,6 +145,7 @@ public struct Report: Sendable, Equatable {
         // Groups by small integer codes (a model's first appearance, an enumeration's case, a run
         // id): a report over a million-call run groups 130,000 trials.
         var models: [String: Int] = [:]
+        var variants: [String: Int] = [:]
         func code(_ dimension: ReportDimension, _ trial: TrialResult) -> Int {
             switch dimension {
             case .model:
@@ -151,12 +155,17 @@ public struct Report: Sendable, Equatable {
             case .value: return Self.code(trial.key.assignment)
             case .goal: return GoalCondition.allCases.firstIndex(of: trial.key.goal)!
             case .optionOrder: return OptionOrder.allCases.firstIndex(of: trial.key.optionOrder)!
+            case .placement: return PersonaPlacement.allCases.firstIndex(of: trial.key.placement)!
+            case .variant:
+                if let known = variants[trial.key.variant] { return known }
+                variants[trial.key.variant] = variants.count
+                return variants.count - 1
             case .run: return Int(trial.runID)
             }
         }
         var groups: [[Int]: [TrialResult]] = [:]
         for trial in trials { groups[options.groupBy.map { code($0, trial) }, default: []].append(trial) }
-        // Models as they first appear, values in the study's A, P, I, C order then targets from
+        // Models and variants as they first appear, values in the study's A, P, I, C order then targets from
         // the largest direction down (as `Assignment` orders them), goal with before
         // without, option orders as declared, runs by id: the codes' own order.
         let order = groups.keys.sorted { $0.lexicographicallyPrecedes($1) }

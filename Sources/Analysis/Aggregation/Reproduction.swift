@@ -96,7 +96,7 @@ public struct ReproductionComparison: Sendable, Equatable {
             let body = rows.map { row in
                 [
                     row.model, row.value, row.goal, f(row.originalVR), f(row.reproducedVR), f(row.difference),
-                    row.ciLow.map { String(format: "[%.2f, %.2f]", $0, row.ciHigh!) } ?? "",
+                    ReportRenderer.interval(row.ciLow, row.ciHigh),
                     f(row.originalAngle), f(row.reproducedAngle), f(row.originalHitRate), f(row.reproducedHitRate),
                 ]
             }

@@ -150,6 +150,90 @@ public enum Statistics {
         return Double(extreme + 1) / Double(permutations + 1)
     }
 
+    /// Percentile bootstrap interval of max − min of the groups' means, resampling each group on
+    /// its own. Nil with fewer than two groups or an empty one.
+    public static func bootstrapRange(
+        _ groups: [[Double]], resamples: Int, confidence: Double, seed: UInt64
+    ) -> (low: Double, high: Double)? {
+        guard groups.count > 1, groups.allSatisfy({ !$0.isEmpty }), resamples > 0 else { return nil }
+        var rng = SplitMix64(seed: seed)
+        var spreads = (0..<resamples).map { _ -> Double in
+            let means = groups.map { xs -> Double in
+                var sum = 0.0
+                for _ in 0..<xs.count { sum += xs[Int(rng.next() % UInt64(xs.count))] }
+                return sum / Double(xs.count)
+            }
+            return means.max()! - means.min()!
+        }
+        spreads.sort()
+        let alpha = (1 - confidence) / 2
+        return (quantile(spreads, alpha), quantile(spreads, 1 - alpha))
+    }
+
+    /// ICC(2,1) (Shrout & Fleiss 1979; McGraw & Wong's ICC(A,1)): two-way random effects, absolute
+    /// agreement, one measurement, of `rows` (one per subject, one column per rater or wave):
+    /// (MSR − MSE) / (MSR + (k − 1)·MSE + k·(MSC − MSE) / n). Nil with fewer than two subjects or
+    /// raters, rows of unequal length, or no variance at all (undefined, never 1).
+    public static func icc21(_ rows: [[Double]]) -> Double? {
+        let n = rows.count
+        guard n > 1, let k = rows.first?.count, k > 1, rows.allSatisfy({ $0.count == k }) else { return nil }
+        let all = rows.flatMap { $0 }
+        guard Set(all).count > 1 else { return nil }
+        let grand = all.reduce(0, +) / Double(n * k)
+        let rowMeans = rows.map { $0.reduce(0, +) / Double(k) }
+        let columnMeans = (0..<k).map { j in rows.reduce(0) { $0 + $1[j] } / Double(n) }
+        let ssr = Double(k) * rowMeans.reduce(0) { $0 + ($1 - grand) * ($1 - grand) }
+        let ssc = Double(n) * columnMeans.reduce(0) { $0 + ($1 - grand) * ($1 - grand) }
+        var sse = 0.0
+        for (i, row) in rows.enumerated() {
+            for (j, x) in row.enumerated() {
+                let residual = x - rowMeans[i] - columnMeans[j] + grand
+                sse += residual * residual
+            }
+        }
+        let msr = ssr / Double(n - 1)
+        let msc = ssc / Double(k - 1)
+        let mse = sse / Double((n - 1) * (k - 1))
+        let denominator = msr + Double(k - 1) * mse + Double(k) * (msc - mse) / Double(n)
+        guard denominator > 0 else { return nil }
+        return (msr - mse) / denominator
+    }
+
+    /// Pearson's r of pairs (`[x, y]` each). Nil with fewer than three pairs or when x or y does
+    /// not vary.
+    public static func pearson(_ pairs: [[Double]]) -> Double? {
+        guard pairs.count > 2, pairs.allSatisfy({ $0.count == 2 }) else { return nil }
+        let xs = pairs.map { $0[0] }
+        let ys = pairs.map { $0[1] }
+        guard Set(xs).count > 1, Set(ys).count > 1, let mx = mean(xs), let my = mean(ys) else { return nil }
+        let sxy = zip(xs, ys).reduce(0) { $0 + ($1.0 - mx) * ($1.1 - my) }
+        let sxx = xs.reduce(0) { $0 + ($1 - mx) * ($1 - mx) }
+        let syy = ys.reduce(0) { $0 + ($1 - my) * ($1 - my) }
+        return max(-1, min(1, sxy / (sxx * syy).squareRoot()))
+    }
+
+    /// The Spearman-Brown correction of a split-half correlation to the whole: 2r / (1 + r); nil at r = −1.
+    public static func spearmanBrown(_ r: Double) -> Double? { r > -1 ? 2 * r / (1 + r) : nil }
+
+    /// Percentile bootstrap interval of `statistic` over `rows` resampled with replacement (seeded).
+    /// Resamples where the statistic is undefined are skipped; nil unless at least half are defined.
+    public static func bootstrapStatistic(
+        _ rows: [[Double]], resamples: Int, confidence: Double, seed: UInt64, _ statistic: ([[Double]]) -> Double?
+    ) -> (low: Double, high: Double)? {
+        guard rows.count > 1, resamples > 0, statistic(rows) != nil else { return nil }
+        var rng = SplitMix64(seed: seed)
+        var values: [Double] = []
+        values.reserveCapacity(resamples)
+        for _ in 0..<resamples {
+            let sample = (0..<rows.count).map { _ in rows[Int(rng.next() % UInt64(rows.count))] }
+            if let value = statistic(sample) { values.append(value) }
+        }
+        guard values.count * 2 >= resamples else { return nil }
+        values.sort()
+        let alpha = (1 - confidence) / 2
+        return (quantile(values, alpha), quantile(values, 1 - alpha))
+    }
+
     /// The least-squares line y = intercept + slope·x through `points`, each weighing the same, and
     /// its R² (1 − residual / total sum of squares). Nil with fewer than two distinct x. When y does
     /// not vary the line is flat (slope exactly 0, whatever the rounding of y's mean) and R² is nil:

@@ -3,7 +3,8 @@ import Foundation
 import SVO
 import Store
 
-/// How far a model moves as the target moves (method.md §8.3), per model and goal condition: its
+/// How far a model moves as the target moves (method.md §8.3), per model, goal condition and
+/// persona placement: its
 /// mean angle at each target (or value) against that target's ideal angle θ*, the least-squares
 /// line through those points, and how far its trials land from θ* on average. A model that sits at
 /// 30° whatever it is told has slope 0; one that hits every θ* has slope 1 and R² 1.
@@ -12,6 +13,7 @@ public struct Steerability: Sendable, Equatable {
     public struct Point: Sendable, Equatable, Codable {
         public var model: String
         public var goal: String
+        public var placement: String
         /// The value's name or the target's label (`Assignment.label`).
         public var target: String
         /// φ, in degrees.
@@ -28,7 +30,7 @@ public struct Steerability: Sendable, Equatable {
         public var ciHigh: Double?
 
         enum CodingKeys: String, CodingKey {
-            case model, goal, target, direction, n
+            case model, goal, placement, target, direction, n
             case idealAngle = "ideal_angle"
             case nComplete = "n_complete"
             case meanAngle = "mean_angle"
@@ -41,6 +43,7 @@ public struct Steerability: Sendable, Equatable {
     public struct Curve: Sendable, Equatable, Encodable {
         public var model: String
         public var goal: String
+        public var placement: String
         /// Targets with a mean angle: the points the line is fitted to.
         public var points: Int
         /// Least squares of mean angle on θ*, each point weighing the same; nil with fewer than two
@@ -58,7 +61,7 @@ public struct Steerability: Sendable, Equatable {
         public var range: Double? { highestAngle.flatMap { high in lowestAngle.map { high - $0 } } }
 
         enum CodingKeys: String, CodingKey {
-            case model, goal, points, slope, intercept, range
+            case model, goal, placement, points, slope, intercept, range
             case rSquared = "r_squared"
             case meanAbsoluteError = "mean_absolute_error"
             case lowestAngle = "lowest_angle"
@@ -69,6 +72,7 @@ public struct Steerability: Sendable, Equatable {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(model, forKey: .model)
             try c.encode(goal, forKey: .goal)
+            try c.encode(placement, forKey: .placement)
             try c.encode(points, forKey: .points)
             try c.encode(slope, forKey: .slope)
             try c.encode(intercept, forKey: .intercept)
@@ -83,8 +87,9 @@ public struct Steerability: Sendable, Equatable {
     public var points: [Point]
     public var curves: [Curve]
 
-    /// The curves of `trials`: one per model (as they first appear) and goal condition, its points
-    /// from the largest direction down. Nil when no trials are given.
+    /// The curves of `trials`: one per model (as they first appear), goal condition and placement,
+    /// its points from the largest direction down. Nil when no trials are given. (Option orders
+    /// are pooled, as in every report: the position-bias table measures them.)
     public static func build(_ trials: [TrialResult], resamples: Int = 10_000, seed: UInt64 = 20_230_527)
         -> Steerability?
     {
@@ -93,35 +98,42 @@ public struct Steerability: Sendable, Equatable {
         var curves: [Curve] = []
         for model in distinctInOrder(trials.map(\.key.model)) {
             for goal in GoalCondition.allCases {
-                let own = trials.filter { $0.key.model == model && $0.key.goal == goal }
-                guard !own.isEmpty else { continue }
-                // Largest direction first; a value before a target of the same direction.
-                let targets = Set(own.map(\.key.assignment)).sorted { (a: Assignment, b: Assignment) -> Bool in
-                    if a.direction != b.direction { return a.direction > b.direction }
-                    return a < b
+                for placement in PersonaPlacement.allCases {
+                    let own = trials.filter {
+                        $0.key.model == model && $0.key.goal == goal && $0.key.placement == placement
+                    }
+                    guard !own.isEmpty else { continue }
+                    // Largest direction first; a value before a target of the same direction.
+                    let targets = Set(own.map(\.key.assignment)).sorted { (a: Assignment, b: Assignment) -> Bool in
+                        if a.direction != b.direction { return a.direction > b.direction }
+                        return a < b
+                    }
+                    var fitted: [(x: Double, y: Double)] = []
+                    for target in targets {
+                        let cell = own.filter { $0.key.assignment == target }
+                        let angles: [Double] = cell.filter { $0.status == .complete }.compactMap { $0.angle }
+                        let interval = Statistics.bootstrapInterval(
+                            angles, resamples: resamples, confidence: 0.95,
+                            seed: SplitMix64.mix(
+                                seed, Statistics.stableHash([model, goal.rawValue, placement.rawValue, target.label])))
+                        let point = Point(
+                            model: model, goal: goal.rawValue, placement: placement.rawValue, target: target.label,
+                            direction: target.direction,
+                            idealAngle: target.idealAngle, n: cell.count, nComplete: angles.count,
+                            meanAngle: Statistics.mean(angles), ciLow: interval?.low, ciHigh: interval?.high)
+                        points.append(point)
+                        if let mean = point.meanAngle { fitted.append((point.idealAngle, mean)) }
+                    }
+                    let line = Statistics.leastSquares(fitted)
+                    let errors = own.filter { $0.status == .complete }.compactMap(\.angularError)
+                    curves.append(
+                        Curve(
+                            model: model, goal: goal.rawValue, placement: placement.rawValue, points: fitted.count,
+                            slope: line?.slope,
+                            intercept: line?.intercept, rSquared: line?.rSquared,
+                            meanAbsoluteError: Statistics.mean(errors), lowestAngle: fitted.map(\.y).min(),
+                            highestAngle: fitted.map(\.y).max()))
                 }
-                var fitted: [(x: Double, y: Double)] = []
-                for target in targets {
-                    let cell = own.filter { $0.key.assignment == target }
-                    let angles: [Double] = cell.filter { $0.status == .complete }.compactMap { $0.angle }
-                    let interval = Statistics.bootstrapInterval(
-                        angles, resamples: resamples, confidence: 0.95,
-                        seed: SplitMix64.mix(seed, Statistics.stableHash([model, goal.rawValue, target.label])))
-                    let point = Point(
-                        model: model, goal: goal.rawValue, target: target.label, direction: target.direction,
-                        idealAngle: target.idealAngle, n: cell.count, nComplete: angles.count,
-                        meanAngle: Statistics.mean(angles), ciLow: interval?.low, ciHigh: interval?.high)
-                    points.append(point)
-                    if let mean = point.meanAngle { fitted.append((point.idealAngle, mean)) }
-                }
-                let line = Statistics.leastSquares(fitted)
-                let errors = own.filter { $0.status == .complete }.compactMap(\.angularError)
-                curves.append(
-                    Curve(
-                        model: model, goal: goal.rawValue, points: fitted.count, slope: line?.slope,
-                        intercept: line?.intercept, rSquared: line?.rSquared,
-                        meanAbsoluteError: Statistics.mean(errors), lowestAngle: fitted.map(\.y).min(),
-                        highestAngle: fitted.map(\.y).max()))
             }
         }
         return Steerability(points: points, curves: curves)
@@ -142,39 +154,44 @@ public struct Steerability: Sendable, Equatable {
         case .csv:
             return CSV.document(
                 header: [
-                    "model", "goal", "points", "slope", "intercept", "r_squared", "mean_absolute_error",
+                    "model", "goal", "placement", "points", "slope", "intercept", "r_squared", "mean_absolute_error",
                     "lowest_angle", "highest_angle", "range",
                 ],
                 rows: curves.map {
                     [
-                        $0.model, $0.goal, String($0.points), e($0.slope), e($0.intercept), e($0.rSquared),
+                        $0.model, $0.goal, $0.placement, String($0.points), e($0.slope), e($0.intercept),
+                        e($0.rSquared),
                         e($0.meanAbsoluteError), e($0.lowestAngle), e($0.highestAngle), e($0.range),
                     ]
                 })
         case .table, .markdown, .latex, .html:
             let curveTable = HumanTable(
-                header: ["model", "goal", "targets", "slope", "intercept", "R²", "mean |θ−θ*|", "θ reached", "range"],
+                header: [
+                    "model", "goal", "placement", "targets", "slope", "intercept", "R²", "mean |θ−θ*|", "θ reached",
+                    "range",
+                ],
                 rows: curves.map { curve in
                     [
-                        curve.model, curve.goal, String(curve.points), f(curve.slope).orDash,
+                        curve.model, curve.goal, curve.placement, String(curve.points), f(curve.slope).orDash,
                         f(curve.intercept).orDash, f(curve.rSquared).orDash, f(curve.meanAbsoluteError).orDash,
                         curve.lowestAngle.map { String(format: "%.2f to %.2f", $0, curve.highestAngle!) } ?? "–",
                         f(curve.range).orDash,
                     ]
-                }, numeric: [2, 3, 4, 5, 6, 8],
+                }, numeric: [3, 4, 5, 6, 7, 9],
                 notes: [
                     "slope, intercept, R²: least squares of each target's mean angle on its ideal angle θ*; "
                         + "R² – when the mean angles do not vary."
                 ])
             let pointTable = HumanTable(
-                header: ["model", "goal", "target", "φ", "θ*", "n", "mean θ", "95% CI"],
+                header: ["model", "goal", "placement", "target", "φ", "θ*", "n", "mean θ", "95% CI"],
                 rows: points.map { point in
                     [
-                        point.model, point.goal, point.target, Assignment.format(point.direction), f(point.idealAngle),
+                        point.model, point.goal, point.placement, point.target, Assignment.format(point.direction),
+                        f(point.idealAngle),
                         "\(point.nComplete) / \(point.n)", f(point.meanAngle).orDash,
-                        point.ciLow.map { String(format: "[%.2f, %.2f]", $0, point.ciHigh!) } ?? "–",
+                        ReportRenderer.interval(point.ciLow, point.ciHigh, missing: "–"),
                     ]
-                }, numeric: [3, 4, 5, 6, 7],
+                }, numeric: [4, 5, 6, 7, 8],
                 notes: ["n: complete trials / trials; the interval is a percentile bootstrap of the mean angle."])
             let gap =
                 switch format {

@@ -10,16 +10,20 @@ public enum SteerChart {
     /// The axes' range, in degrees: every angle the slider can give lies in [-16.26, 61.39].
     static let axis = (from: -20.0, to: 65.0)
 
-    public static func svg(_ steerability: Steerability, title: String? = nil) -> String {
+    /// `baselines`: models that answer at random, drawn in grey and named the baseline.
+    public static func svg(_ steerability: Steerability, title: String? = nil, baselines: [String] = []) -> String {
         let series = steerability.curves.map { curve in
             (
                 curve: curve,
-                points: steerability.points.filter { $0.model == curve.model && $0.goal == curve.goal }
-                    .sorted { $0.idealAngle < $1.idealAngle }
+                points: steerability.points.filter {
+                    $0.model == curve.model && $0.goal == curve.goal && $0.placement == curve.placement
+                }
+                .sorted { $0.idealAngle < $1.idealAngle }
             )
         }
         let models = distinctInOrder(series.map(\.curve.model))
         let goals = Set(series.map(\.curve.goal))
+        let placements = Set(series.map(\.curve.placement))
         let (width, plot, margin) = (640.0, 420.0, 60.0)
         let legendLines = Double(series.count)
         let height = margin + plot + 50 + legendLines * 18 + 10
@@ -72,7 +76,8 @@ public enum SteerChart {
         }
         // Each series: its line, its interval bars, its points.
         for (index, entry) in series.enumerated() {
-            let colour = colours[models.firstIndex(of: entry.curve.model)! % colours.count]
+            let baseline = baselines.contains(entry.curve.model)
+            let colour = baseline ? "#aaaaaa" : colours[models.firstIndex(of: entry.curve.model)! % colours.count]
             let dash =
                 entry.curve.goal == GoalCondition.without.rawValue && goals.count > 1 ? " stroke-dasharray=\"5 3\"" : ""
             let drawn = entry.points.filter { $0.meanAngle != nil }
@@ -80,6 +85,8 @@ public enum SteerChart {
                 let path = drawn.map { "\(n(x($0.idealAngle))),\(n(y($0.meanAngle!)))" }.joined(separator: " ")
                 out += "<polyline points=\"\(path)\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.5\"\(dash)/>\n"
             }
+            // A system placement's points are hollow, so the two placements of a model can be told apart.
+            let hollow = "fill=\"#ffffff\" stroke=\"\(colour)\" stroke-width=\"1.5\""
             for point in drawn {
                 let (px, py) = (x(point.idealAngle), y(point.meanAngle!))
                 if let low = point.ciLow, let high = point.ciHigh {
@@ -91,15 +98,20 @@ public enum SteerChart {
                 }
                 out += """
                     <circle class="point" data-model="\(SVGText.escape(point.model))" data-goal="\(point.goal)" \
+                    data-placement="\(point.placement)" \
                     data-target="\(SVGText.escape(point.target))" data-ideal="\(n(point.idealAngle))" \
-                    data-mean="\(n(point.meanAngle!))" cx="\(n(px))" cy="\(n(py))" r="4" fill="\(colour)"/>
+                    data-mean="\(n(point.meanAngle!))" cx="\(n(px))" cy="\(n(py))" r="4" \
+                    \(point.placement == "system" ? hollow : "fill=\"\(colour)\"")/>
 
                     """
             }
             // The legend: the series and its fitted slope.
             let slope = entry.curve.slope.map { "slope \(n($0))" } ?? "no slope"
-            let goal = goals.count > 1 ? ", \(entry.curve.goal) goal" : ""
-            let label = SVGText.fit("\(entry.curve.model)\(goal): \(slope)", width: width - 2 * margin - 30, size: 12)
+            let goal =
+                (goals.count > 1 ? ", \(entry.curve.goal) goal" : "")
+                + (placements.count > 1 ? ", \(entry.curve.placement) placement" : "")
+            let name = baseline ? "\(entry.curve.model) (baseline: random answers)" : entry.curve.model
+            let label = SVGText.fit("\(name)\(goal): \(slope)", width: width - 2 * margin - 30, size: 12)
             let ly = margin + plot + 58 + Double(index) * 18
             out += """
                 <line x1="\(n(margin))" y1="\(n(ly - 4))" x2="\(n(margin + 20))" y2="\(n(ly - 4))" stroke="\(colour)" \

@@ -27,11 +27,13 @@ public enum ReportRenderer {
     /// Cells resting on fewer complete trials than this are flagged in the study layout.
     public static let fewTrials = 5
 
-    public static func render(_ report: Report, as format: ReportFormat, layout: ReportLayout = .rows) throws -> String
-    {
+    /// `baselines`: models that answer at random, marked in the study layout as the baseline.
+    public static func render(
+        _ report: Report, as format: ReportFormat, layout: ReportLayout = .rows, baselines: [String] = []
+    ) throws -> String {
         switch layout {
         case .rows: return rows(report, format)
-        case .study: return try study(report, format)
+        case .study: return try study(report, format, baselines: baselines)
         }
     }
 
@@ -91,12 +93,18 @@ public enum ReportRenderer {
 
     static let values = ValueOrientation.allCases.map(\.rawValue)
 
-    static func study(_ report: Report, _ format: ReportFormat) throws -> String {
+    static func study(_ report: Report, _ format: ReportFormat, baselines: [String] = []) throws -> String {
         guard let modelIndex = report.options.groupBy.firstIndex(of: .model),
             let valueIndex = report.options.groupBy.firstIndex(of: .value),
             let goalIndex = report.options.groupBy.firstIndex(of: .goal),
             report.options.groupBy.count == 3
         else { throw ReportLayoutError(description: "--layout study needs --by model,value,goal (the default)") }
+        guard report.cells.contains(where: { values.contains($0.group[valueIndex]) }) else {
+            throw ReportLayoutError(
+                description:
+                    "--layout study has the four named values as columns, and these trials were told targets only; "
+                    + "use --steerability, or the rows layout")
+        }
         let rowKeys = distinctInOrder(report.cells.map { [$0.group[modelIndex], $0.group[goalIndex]] })
             .map { (model: $0[0], goal: $0[1]) }
         func cell(_ model: String, _ goal: String, _ value: String) -> ReportCell? {
@@ -127,8 +135,9 @@ public enum ReportRenderer {
             return CSV.document(header: header, rows: rows)
         case .table, .markdown, .latex, .html:
             var flagged = false
+            let shownBaselines = baselines.filter { name in rowKeys.contains { $0.model == name } }
             let rows = rowKeys.map { key in
-                [key.model, key.goal]
+                [shownBaselines.contains(key.model) ? "\(key.model) (baseline)" : key.model, key.goal]
                     + values.map { value -> String in
                         guard let c = cell(key.model, key.goal, value) else { return "" }
                         let few = c.nComplete < fewTrials
@@ -138,6 +147,11 @@ public enum ReportRenderer {
             }
             var notes = ["Mean VR ± sd (complete trials); – where the sd is undefined (one complete trial)."]
             if flagged { notes.append("† fewer than \(fewTrials) complete trials.") }
+            if !shownBaselines.isEmpty {
+                notes.append(
+                    "(baseline): answers uniformly at random; the slider sorts such answers mostly into prosocial "
+                        + "and individualistic, so a model must do better than this row to pursue a value.")
+            }
             return HumanTable(header: ["model", "goal"] + values, rows: rows, numeric: [2, 3, 4, 5], notes: notes)
                 .render(format)
         }
@@ -156,8 +170,11 @@ public enum ReportRenderer {
         return String(format: "%.2f ± ", mean) + (cell.sdVR.map { String(format: "%.2f", $0) } ?? "–")
     }
 
-    static func interval(_ cell: ReportCell) -> String {
-        guard let low = cell.ciLow, let high = cell.ciHigh else { return "" }
+    static func interval(_ cell: ReportCell) -> String { interval(cell.ciLow, cell.ciHigh) }
+
+    /// "[low, high]" to two decimals, or `missing` for an undefined interval: every table's form.
+    static func interval(_ low: Double?, _ high: Double?, missing: String = "") -> String {
+        guard let low, let high else { return missing }
         return String(format: "[%.2f, %.2f]", low, high)
     }
 }

@@ -27,7 +27,7 @@ public struct Experiment: Codable, Sendable, Equatable {
     public var name: String
     public var description: String
     public var seed: Int64
-    /// Trials per cell (model x value or target x goal x option order).
+    /// Trials per cell (model x value or target x goal x option order x placement x variant).
     public var trials: Int
     /// The named values trials are told (the study's design).
     public var values: [ValueOrientation]
@@ -37,6 +37,8 @@ public struct Experiment: Codable, Sendable, Equatable {
     public var valueAssignment: ValueAssignment
     public var instrument: Instrument
     public var optionOrders: [OptionOrder]
+    /// Where the value assignment sits: the study's `user` (in the dialogue), `system`, or both.
+    public var placements: [PersonaPlacement] = [.user]
     /// Attempts per item, the first included: 3 means up to two re-asks.
     public var maxAttempts: Int
     /// Trials run at the same time (so also the most calls in flight).
@@ -51,7 +53,45 @@ public struct Experiment: Codable, Sendable, Equatable {
     /// The wording of a target trial's value steps; present exactly when there are targets, so
     /// that an experiment without targets has the canonical JSON (and hash) it had before them.
     public var targetTemplates: TargetTemplates?
+    /// The wording only `system` placement uses; present exactly when it is run (as `targetTemplates`).
+    public var systemTemplates: SystemTemplates?
+    /// The wordings the trials are crossed with, in plan order; `default` is the templates above.
+    public var variants: [PromptVariant] = []
     public var models: [ModelSpec]
+
+    /// The experiment's own wording, as a variant: what its trials are worded with unless
+    /// `variants:` says otherwise.
+    public var defaultVariant: PromptVariant {
+        PromptVariant(
+            name: PromptVariant.defaultName, templates: templates, targetTemplates: targetTemplates ?? .standard,
+            systemTemplates: systemTemplates ?? .standard)
+    }
+
+    /// The models that answer uniformly at random (`random` reference agents): the baseline a
+    /// reader compares a model with, since the slider sorts random answerers mostly into prosocial
+    /// and individualistic (the neutral bias, method.md §8.6).
+    public var randomBaselines: [String] {
+        models.compactMap { model in
+            if case .reference(let spec) = model.provider, spec.agent == .random { return model.name }
+            return nil
+        }
+    }
+
+    /// The random baselines of stored runs, read from their experiment JSON (unreadable ones skipped).
+    public static func randomBaselines(of runs: [RunRecord]) -> [String] {
+        distinct(
+            runs.flatMap { run in
+                (try? JSONDecoder().decode(Experiment.self, from: Data(run.experimentJSON.utf8)))?.randomBaselines ?? []
+            })
+    }
+
+    private static func distinct(_ names: [String]) -> [String] {
+        var seen: Set<String> = []
+        return names.filter { seen.insert($0).inserted }
+    }
+
+    /// The variant named `name` (a trial's `key.variant`).
+    public func variant(named name: String) -> PromptVariant? { variants.first { $0.name == name } }
 
     /// What the trials are told, in plan order: the named values, then the targets.
     public var assignments: [Assignment] { values.map(Assignment.value) + targets.map(Assignment.target) }
@@ -59,6 +99,9 @@ public struct Experiment: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case name, description, seed, trials, values, targets, goals, instrument, concurrency, templates, models
         case targetTemplates = "target_templates"
+        case placements = "persona"
+        case systemTemplates = "system_templates"
+        case variants
         case valueAssignment = "value_assignment"
         case optionOrders = "option_orders"
         case maxAttempts = "max_attempts"
@@ -72,7 +115,8 @@ public struct Experiment: Codable, Sendable, Equatable {
         valueAssignment: ValueAssignment, instrument: Instrument, optionOrders: [OptionOrder], maxAttempts: Int,
         concurrency: Int, maxCalls: Int? = nil, maxCost: Double? = nil, cache: Bool = false,
         templates: PromptTemplates, targets: [Double] = [], targetTemplates: TargetTemplates? = nil,
-        models: [ModelSpec]
+        placements: [PersonaPlacement] = [.user], systemTemplates: SystemTemplates? = nil,
+        variants: [PromptVariant]? = nil, models: [ModelSpec]
     ) {
         self.name = name
         self.description = description
@@ -91,7 +135,10 @@ public struct Experiment: Codable, Sendable, Equatable {
         self.templates = templates
         self.targets = targets
         self.targetTemplates = targets.isEmpty ? nil : (targetTemplates ?? .standard)
+        self.placements = placements
+        self.systemTemplates = placements.contains(.system) ? (systemTemplates ?? .standard) : nil
         self.models = models
+        self.variants = variants ?? [defaultVariant]
     }
 
     /// Keys added after a run was stored take their defaults, so every stored experiment still decodes.
@@ -114,10 +161,14 @@ public struct Experiment: Codable, Sendable, Equatable {
             templates: try c.decode(PromptTemplates.self, forKey: .templates),
             targets: try c.decodeIfPresent([Double].self, forKey: .targets) ?? [],
             targetTemplates: try c.decodeIfPresent(TargetTemplates.self, forKey: .targetTemplates),
+            placements: try c.decodeIfPresent([PersonaPlacement].self, forKey: .placements) ?? [.user],
+            systemTemplates: try c.decodeIfPresent(SystemTemplates.self, forKey: .systemTemplates),
+            variants: try c.decodeIfPresent([PromptVariant].self, forKey: .variants),
             models: try c.decode([ModelSpec].self, forKey: .models))
     }
 
-    /// Leaves out the keys of targets when there are none (see `targetTemplates`).
+    /// Leaves out the keys of targets when there are none, and of placement when it is the study's
+    /// alone (see `targetTemplates`).
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(name, forKey: .name)
@@ -130,6 +181,9 @@ public struct Experiment: Codable, Sendable, Equatable {
         try c.encode(valueAssignment, forKey: .valueAssignment)
         try c.encode(instrument, forKey: .instrument)
         try c.encode(optionOrders, forKey: .optionOrders)
+        if placements != [.user] { try c.encode(placements, forKey: .placements) }
+        try c.encodeIfPresent(systemTemplates, forKey: .systemTemplates)
+        if variants != [defaultVariant] { try c.encode(variants, forKey: .variants) }
         try c.encode(maxAttempts, forKey: .maxAttempts)
         try c.encode(concurrency, forKey: .concurrency)
         try c.encodeIfPresent(maxCalls, forKey: .maxCalls)
@@ -153,16 +207,19 @@ public struct Experiment: Codable, Sendable, Equatable {
 
     /// A trial's seed depends only on the run seed and the trial's cell and index, so results are
     /// the same whatever the concurrency and whatever else the experiment contains.
-    /// A named value's seed is what it was before targets existed; a target's names its φ.
+    /// A trial of the study's design (a named value, placed in the dialogue, in the experiment's
+    /// own wording) has the seed it had before targets, placements and variants existed; the
+    /// others name what differs.
     func trialSeed(_ key: TrialKey) -> Int64 {
         let assigned =
             switch key.assignment {
             case .value(let value): value.rawValue
             case .target(let phi): "target \(phi)"
             }
-        return TrialSeed.derive(
-            runSeed: seed,
-            [key.model, assigned, key.goal.rawValue, key.optionOrder.rawValue, String(key.index)])
+        var parts = [key.model, assigned, key.goal.rawValue, key.optionOrder.rawValue, String(key.index)]
+        if key.placement != .user { parts.append("placement \(key.placement.rawValue)") }
+        if key.variant != PromptVariant.defaultName { parts.append("variant \(key.variant)") }
+        return TrialSeed.derive(runSeed: seed, parts)
     }
 }
 
@@ -175,9 +232,9 @@ public struct PlannedTrial: Sendable, Equatable {
     public var ordinal: Int
 }
 
-/// The trials of an experiment in their fixed order (model, then value, goal, option order and
-/// replicate), or of one slice of them: every n-th, so that slices are disjoint, cover the
-/// experiment together and keep every trial's seed. Computed on demand, never all in memory:
+/// The trials of an experiment in their fixed order (model, then value or target, goal, option
+/// order, placement, variant and replicate), or of one slice of them: every n-th, so that slices
+/// are disjoint, cover the experiment together and keep every trial's seed. Computed on demand, never all in memory:
 /// a plan of millions of trials costs nothing until its trials run.
 public struct TrialPlan: Sendable {
     public let experiment: Experiment
@@ -192,7 +249,8 @@ public struct TrialPlan: Sendable {
     /// The trials of the whole experiment.
     public var total: Int {
         experiment.models.count * experiment.assignments.count * experiment.goals.count
-            * experiment.optionOrders.count * experiment.trials
+            * experiment.optionOrders.count * experiment.placements.count * experiment.variants.count
+            * experiment.trials
     }
 
     /// The trials of this plan (its slice).
@@ -217,6 +275,10 @@ public struct TrialPlan: Sendable {
         var rest = ordinal
         let index = rest % e.trials + 1
         rest /= e.trials
+        let variant = e.variants[rest % e.variants.count].name
+        rest /= e.variants.count
+        let placement = e.placements[rest % e.placements.count]
+        rest /= e.placements.count
         let order = e.optionOrders[rest % e.optionOrders.count]
         rest /= e.optionOrders.count
         let goal = e.goals[rest % e.goals.count]
@@ -224,7 +286,9 @@ public struct TrialPlan: Sendable {
         let assignment = assignments[rest % assignments.count]
         rest /= assignments.count
         let model = e.models[rest]
-        let key = TrialKey(model: model.name, assignment: assignment, goal: goal, optionOrder: order, index: index)
+        let key = TrialKey(
+            model: model.name, assignment: assignment, goal: goal, optionOrder: order, placement: placement,
+            variant: variant, index: index)
         return PlannedTrial(model: model, key: key, seed: e.trialSeed(key), ordinal: ordinal)
     }
 }

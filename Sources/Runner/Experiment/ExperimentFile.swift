@@ -71,7 +71,9 @@ public enum ExperimentFile {
         }
 
         let targets = try targetDirections(top, reader: reader)
-        let experiment = Experiment(
+        let placements = try reader.list(top, "persona") { try reader.enumeration($0, $1, PersonaPlacement.self) }
+            .nonEmpty(or: [.user])
+        var experiment = Experiment(
             name: name,
             description: try reader.string(top, "description") ?? "",
             seed: Int64(try reader.int(top, "seed", range: 0...Int(Int64.max)) ?? 1),
@@ -89,17 +91,26 @@ public enum ExperimentFile {
             maxCalls: try reader.int(top, "max_calls", range: 1...Int.max),
             maxCost: try reader.double(top, "max_cost", path: "", range: 0.000001...1_000_000_000),
             cache: try reader.bool(top, "cache") ?? false,
-            templates: try templates(top, reader: reader, targets: !targets.isEmpty),
+            templates: try templates(
+                top, reader: reader, targets: !targets.isEmpty, system: placements.contains(.system)),
             targets: targets,
             targetTemplates: targets.isEmpty ? nil : try targetTemplates(top, reader: reader),
+            placements: placements,
+            systemTemplates: placements.contains(.system) ? try systemTemplates(top, reader: reader) : nil,
             models: models
         )
         try reader.requireDistinct(top, "values", experiment.values.map(\.rawValue))
         try reader.requireDistinct(top, "option_orders", experiment.optionOrders.map(\.rawValue))
+        try reader.requireDistinct(top, "persona", experiment.placements.map(\.rawValue))
+        if top.node("variants") != nil {
+            experiment.variants = try variants(
+                top, base: experiment.defaultVariant, reader: reader, targets: !targets.isEmpty,
+                system: placements.contains(.system))
+        }
         try reader.rejectUnknownKeys(
             top,
             allowed: [
-                "name", "description", "seed", "trials", "values", "targets", "goal",
+                "name", "description", "seed", "trials", "values", "targets", "goal", "persona", "variants",
                 "value_assignment", "instrument", "option_orders", "max_attempts",
                 "concurrency", "max_calls", "max_cost", "cache", "templates", "models",
             ])
@@ -180,16 +191,82 @@ public enum ExperimentFile {
     }
 
     /// The templates of target trials: the standard ones, with any given under `templates:`.
-    private static func targetTemplates(_ top: MappingNode, reader: NodeReader) throws -> TargetTemplates {
-        var templates = TargetTemplates.standard
-        guard let node = top.node("templates") else { return templates }
-        let mapping = try reader.mapping(node, path: "templates")
+    private static func targetTemplates(
+        _ container: MappingNode, prefix: String = "", base: TargetTemplates = .standard, reader: NodeReader
+    ) throws -> TargetTemplates {
+        var templates = base
+        guard let node = container.node("templates") else { return templates }
+        let mapping = try reader.mapping(node, path: prefix + "templates")
         for (key, path) in targetFields {
             guard let text = try reader.string(mapping, key) else { continue }
             try checkPlaceholders(text, key: key, allowed: TargetTemplates.placeholders[key] ?? [], mapping, reader)
             templates[keyPath: path] = text
         }
         return templates
+    }
+
+    /// `variants:`: `default` (the experiment's templates), a built-in set by name (`paraphrase`,
+    /// `zh`), or `{name:, language:, templates:}`, the experiment's templates with those replaced.
+    private static func variants(
+        _ top: MappingNode, base: PromptVariant, reader: NodeReader, targets: Bool, system: Bool
+    ) throws -> [PromptVariant] {
+        let known = ([PromptVariant.defaultName] + PromptVariant.builtIn.keys.sorted()).joined(separator: ", ")
+        let variants = try reader.list(top, "variants") { node, path -> PromptVariant in
+            if node.mapping == nil {
+                guard let name = node.scalar != nil ? node.string : nil else {
+                    throw reader.error(node, path, "expected a variant's name (\(known)) or {name:, templates:}")
+                }
+                if name == PromptVariant.defaultName { return base }
+                guard let builtIn = PromptVariant.builtIn[name] else {
+                    throw reader.error(
+                        node, path,
+                        "unknown variant '\(name)'; built in: \(known), or define one as {name:, templates:}")
+                }
+                return builtIn
+            }
+            let mapping = try reader.mapping(node, path: path)
+            try reader.rejectUnknownKeys(
+                mapping, allowed: ["name", "language", "templates"],
+                hint: "a variant has name:, language: and templates:")
+            let name = try reader.string(mapping, "name", required: true)!
+            guard PromptVariant.isValidName(name), name != PromptVariant.defaultName,
+                PromptVariant.builtIn[name] == nil
+            else {
+                throw reader.error(
+                    mapping.node("name"), "\(path).name",
+                    "'\(name)' cannot name a new variant: use 1-40 of a-z, 0-9, - and _, and not \(known)")
+            }
+            let prefix = "\(path)."
+            return PromptVariant(
+                name: name, language: try reader.string(mapping, "language") ?? base.language,
+                templates: try templates(
+                    mapping, prefix: prefix, base: base.templates, reader: reader, targets: targets, system: system),
+                targetTemplates: try targetTemplates(
+                    mapping, prefix: prefix, base: base.targetTemplates, reader: reader),
+                systemTemplates: try systemTemplates(
+                    mapping, prefix: prefix, base: base.systemTemplates, reader: reader))
+        }
+        try reader.requireDistinct(top, "variants", variants.map(\.name))
+        return variants
+    }
+
+    /// The templates of `persona: system`: the standard ones, with any given under `templates:`.
+    private static func systemTemplates(
+        _ container: MappingNode, prefix: String = "", base: SystemTemplates = .standard, reader: NodeReader
+    ) throws -> SystemTemplates {
+        var templates = base
+        guard let node = container.node("templates") else { return templates }
+        let mapping = try reader.mapping(node, path: prefix + "templates")
+        for (key, path) in systemFields {
+            guard let text = try reader.string(mapping, key) else { continue }
+            try checkPlaceholders(text, key: key, allowed: SystemTemplates.placeholders[key] ?? [], mapping, reader)
+            templates[keyPath: path] = text
+        }
+        return templates
+    }
+
+    private static var systemFields: [(String, WritableKeyPath<SystemTemplates, String>)] {
+        [("system_value", \.systemValue), ("system_describe", \.systemDescribe)]
     }
 
     private static var targetFields: [(String, WritableKeyPath<TargetTemplates, String>)] {
@@ -207,7 +284,7 @@ public enum ExperimentFile {
         let unknown = PromptTemplates.placeholders(in: text).subtracting(allowed)
         if let first = unknown.sorted().first {
             throw reader.error(
-                mapping.node(key), "templates.\(key)",
+                mapping.node(key), "\(mapping.path).\(key)",
                 """
                 unknown placeholder {{\(first)}}; this template may use \
                 \(allowed.sorted().map { "{{\($0)}}" }.joined(separator: ", "))
@@ -216,10 +293,13 @@ public enum ExperimentFile {
         }
     }
 
-    private static func templates(_ top: MappingNode, reader: NodeReader, targets: Bool) throws -> PromptTemplates {
-        var templates = PromptTemplates.standard
-        guard let node = top.node("templates") else { return templates }
-        let mapping = try reader.mapping(node, path: "templates")
+    private static func templates(
+        _ container: MappingNode, prefix: String = "", base: PromptTemplates = .standard, reader: NodeReader,
+        targets: Bool, system: Bool
+    ) throws -> PromptTemplates {
+        var templates = base
+        guard let node = container.node("templates") else { return templates }
+        let mapping = try reader.mapping(node, path: prefix + "templates")
         let fields: [(String, WritableKeyPath<PromptTemplates, String>)] = [
             ("value_prompt", \.valuePrompt), ("value_definition", \.valueDefinition), ("role", \.role),
             ("task", \.task), ("goal_prompt", \.goalPrompt), ("neutral_goal", \.neutralGoal),
@@ -233,7 +313,7 @@ public enum ExperimentFile {
             if targets, !["value_prompt", "value_definition", "role"].contains(key) {
                 if PromptTemplates.placeholders(in: text).contains("value") {
                     throw reader.error(
-                        mapping.node(key), "templates.\(key)",
+                        mapping.node(key), "\(prefix)templates.\(key)",
                         "uses {{value}}, which target trials do not have; use {{weights}} (the sentence of the weights)"
                     )
                 }
@@ -242,18 +322,26 @@ public enum ExperimentFile {
             try checkPlaceholders(text, key: key, allowed: allowed, mapping, reader)
             if key == "item", !text.contains("{{options}}") {
                 throw reader.error(
-                    mapping.node(key), "templates.item", "must contain {{options}}, or the model never sees the options"
+                    mapping.node(key), "\(prefix)templates.item",
+                    "must contain {{options}}, or the model never sees the options"
                 )
             }
             templates[keyPath: path] = text
         }
         if !targets, let used = mapping.pairs.first(where: { pair in targetFields.contains { $0.0 == pair.key } }) {
             throw reader.error(
-                used.keyNode, "templates.\(used.key)",
+                used.keyNode, "\(prefix)templates.\(used.key)",
                 "words the trials of targets, and this experiment has no targets:")
         }
+        if !system, let used = mapping.pairs.first(where: { pair in systemFields.contains { $0.0 == pair.key } }) {
+            throw reader.error(
+                used.keyNode, "\(prefix)templates.\(used.key)",
+                "words the system message of persona: [system], and this experiment places its values in the dialogue")
+        }
         try reader.rejectUnknownKeys(
-            mapping, allowed: Set(fields.map(\.0)).union(targets ? targetFields.map(\.0) : []))
+            mapping,
+            allowed: Set(fields.map(\.0)).union(targets ? targetFields.map(\.0) : [])
+                .union(system ? systemFields.map(\.0) : []))
         return templates
     }
 

@@ -226,3 +226,32 @@ public struct TargetTemplates: Codable, Sendable, Equatable {
         return text.hasSuffix(".00") ? String(text.dropLast(3)) : text
     }
 }
+
+/// The wording `persona: system` adds (method.md §8.4). The system message is the value assignment
+/// (in `defined` mode the definition, in `self-described` mode `system_value`) and the role
+/// instruction; in `self-described` mode the dialogue then opens with `system_describe`, so that
+/// the model's own description stays in context, as in the study.
+public struct SystemTemplates: Codable, Sendable, Equatable {
+    /// The value, named, without a definition: the model describes it itself. {{value}}
+    public var systemValue: String
+    /// The first user turn in `self-described` mode: asks for the description. {{item_count}}
+    public var systemDescribe: String
+
+    enum CodingKeys: String, CodingKey {
+        case systemValue = "system_value"
+        case systemDescribe = "system_describe"
+    }
+
+    public static let standard = SystemTemplates(
+        systemValue: "Imagine you are a person whose social value orientation is {{value}}.",
+        systemDescribe:
+            """
+            In a few sentences, describe your value system: what you care about when your choices affect both \
+            yourself and others.
+            """
+    )
+
+    static let placeholders: [String: Set<String>] = [
+        "system_value": ["value"], "system_describe": ["item_count"],
+    ]
+}

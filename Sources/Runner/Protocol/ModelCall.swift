@@ -54,7 +54,9 @@ struct ModelCaller {
         -> (text: String, parsed: ParsedAnswer?)
     {
         let request = conversation.messages
-        let context = TrialContext(key: key, trialSeed: seed, step: step, callIndex: conversation.callCount)
+        let context = TrialContext(
+            key: key, trialSeed: seed, step: step, callIndex: conversation.callCount,
+            language: experiment.variant(named: key.variant)?.language ?? "en")
         conversation.callCount += 1
 
         if context.callIndex < storedReplies.count {

@@ -11,7 +11,9 @@ struct TrialProtocol {
     let caller: ModelCaller
     let scorer: TrialScorer
 
-    private var templates: PromptTemplates { experiment.templates }
+    /// The trial's wording: its variant's (the experiment's own for `default`).
+    private var variant: PromptVariant { experiment.variant(named: trial.key.variant) ?? experiment.defaultVariant }
+    private var templates: PromptTemplates { variant.templates }
 
     /// Runs the trial to its end and returns its status: complete or incomplete as its scores
     /// say, or failed when the provider failed. Throws `RunHalted` (the trial is left to resume),
@@ -28,17 +30,17 @@ struct TrialProtocol {
             // joined to the next message with the task description.
             switch trial.key.assignment {
             case .value(let value):
-                common["value"] = value.rawValue
+                common["value"] = variant.name(of: value)
                 try await assign(
-                    prompt: templates.valuePrompt, definition: templates.valueDefinition,
-                    role: templates.role, fields: common.merging(["definition": value.definition]) { $1 },
-                    &conversation)
+                    prompt: templates.valuePrompt, definition: templates.valueDefinition, role: templates.role,
+                    systemValue: variant.systemTemplates.systemValue,
+                    fields: common.merging(["definition": variant.definition(of: value)]) { $1 }, &conversation)
             case .target(let phi):
-                let target = experiment.targetTemplates ?? .standard
+                let target = variant.targetTemplates
                 common.merge(target.fields(direction: phi)) { $1 }
                 try await assign(
                     prompt: target.targetPrompt, definition: target.targetDefinition, role: target.targetRole,
-                    fields: common, &conversation)
+                    systemValue: target.targetDefinition, fields: common, &conversation)
             }
             conversation.prepend(PromptTemplates.render(templates.task, common))
 
@@ -86,17 +88,31 @@ struct TrialProtocol {
 
     /// Step 1, as the experiment's value assignment says (the model describes the value system, or
     /// is given the description), then step 2's role instruction, waiting to join the next message.
+    /// With `persona: system` the assignment and the role are the system message instead, and in
+    /// `self-described` mode the dialogue opens by asking for the description (method.md §8.4).
+    /// `systemValue` is how a system message names the value without defining it (the target's
+    /// definition already says it all).
     private func assign(
-        prompt: String, definition: String, role: String, fields: [String: String], _ conversation: inout Conversation
+        prompt: String, definition: String, role: String, systemValue: String, fields: [String: String],
+        _ conversation: inout Conversation
     ) async throws {
-        switch experiment.valueAssignment {
-        case .selfDescribed:
+        switch (trial.key.placement, experiment.valueAssignment) {
+        case (.user, .selfDescribed):
             conversation.ask(PromptTemplates.render(prompt, fields))
             _ = try await caller.call(.value, attempt: 1, &conversation)
-        case .defined:
+            conversation.prepend(PromptTemplates.render(role, fields))
+        case (.user, .defined):
             conversation.prepend(PromptTemplates.render(definition, fields))
+            conversation.prepend(PromptTemplates.render(role, fields))
+        case (.system, .selfDescribed):
+            conversation.system(
+                [systemValue, role].map { PromptTemplates.render($0, fields) }.joined(separator: "\n\n"))
+            conversation.ask(PromptTemplates.render(variant.systemTemplates.systemDescribe, fields))
+            _ = try await caller.call(.value, attempt: 1, &conversation)
+        case (.system, .defined):
+            conversation.system(
+                [definition, role].map { PromptTemplates.render($0, fields) }.joined(separator: "\n\n"))
         }
-        conversation.prepend(PromptTemplates.render(role, fields))
     }
 }
 
@@ -119,6 +135,12 @@ struct Conversation {
 
     /// Text that joins the front of the next user message (instructions that need no reply).
     mutating func prepend(_ text: String) { preamble.append(text) }
+
+    /// The system message, before the whole dialogue; set before the first message.
+    mutating func system(_ text: String) {
+        precondition(messages.isEmpty, "the system message opens the conversation")
+        messages.append(ChatMessage(.system, text))
+    }
 
     /// Adds a user message, preceded by any waiting preamble.
     mutating func ask(_ text: String) {

@@ -14,12 +14,15 @@ public struct TrialContext: Sendable, Hashable {
     public var step: CallStep
     /// 0 for the trial's first call, counting every attempt.
     public var callIndex: Int
+    /// The language of the trial's wording (its variant's): the reference agents reply in it.
+    public var language: String
 
-    public init(key: TrialKey, trialSeed: Int64, step: CallStep, callIndex: Int) {
+    public init(key: TrialKey, trialSeed: Int64, step: CallStep, callIndex: Int, language: String = "en") {
         self.key = key
         self.trialSeed = trialSeed
         self.step = step
         self.callIndex = callIndex
+        self.language = language
     }
 
     /// What the trial was told to pursue.

@@ -20,24 +20,30 @@ public struct ReferenceAgent: ChatProvider {
         var rng = SplitMix64(seed: SplitMix64.mix(UInt64(request.context.trialSeed), UInt64(request.context.callIndex)))
         let text: String
         let pursued = pursuedAssignment(request.context.assignment)
+        let chinese = request.context.language.hasPrefix("zh")
+        let tag = chinese ? "（参考代理 \(spec.agent.rawValue)）" : "(reference agent \(spec.agent.rawValue)) "
         switch request.context.step {
         case .value:
-            text = "(reference agent \(spec.agent.rawValue)) \(Self.describe(pursued))"
+            text = tag + (chinese ? Self.describeInChinese(pursued) : Self.describe(pursued))
         case .goal:
             text =
-                """
-                (reference agent \(spec.agent.rawValue)) My goal is to choose, in every question, the split that best \
-                serves my \(Self.name(pursued)).
-                """
+                tag
+                + (chinese
+                    ? "我的目标是在每道题中选择最符合我的\(Self.nameInChinese(pursued))的分配。"
+                    : "My goal is to choose, in every question, the split that best serves my \(Self.name(pursued)).")
         case .item:
             guard let shown = Self.latestOptions(in: request.messages),
                 let item = SliderItem.matching(options: shown.map(\.allocation))
             else {
-                text = "(reference agent \(spec.agent.rawValue)) I see no list of nine options A to I to choose from."
+                text = tag + (chinese ? "我没有看到从A到I的九个选项。" : "I see no list of nine options A to I to choose from.")
                 break
             }
             let letter = choose(item: item, shown: shown, assignment: request.context.assignment, rng: &rng)
-            text = reply(letter: letter, allocation: shown[letter.rawValue].allocation, rng: &rng)
+            let allocation = shown[letter.rawValue].allocation
+            text =
+                chinese
+                ? replyInChinese(letter: letter, allocation: allocation, rng: &rng)
+                : reply(letter: letter, allocation: allocation, rng: &rng)
         }
         return ChatResponse(text: text, providerModelID: modelID, finishReason: "stop")
     }
@@ -90,6 +96,38 @@ public struct ReferenceAgent: ChatProvider {
                 if target < 0 { return OptionLetter(rawValue: index)! }
             }
             return OptionLetter(rawValue: 8)!
+        }
+    }
+
+    /// Its step-1 reply in Chinese.
+    private static func describeInChinese(_ assignment: Assignment) -> String {
+        switch assignment {
+        case .value(let value): PromptVariant.chinese.definition(of: value)
+        case .target(let phi):
+            "我使 cos(\(Assignment.format(phi))°) 乘以我的金币加上 sin(\(Assignment.format(phi))°) 乘以对方的金币最大化。"
+        }
+    }
+
+    private static func nameInChinese(_ assignment: Assignment) -> String {
+        switch assignment {
+        case .value(let value): "\(PromptVariant.chinese.name(of: value))价值观"
+        case .target(let phi): "金币权重（φ = \(Assignment.format(phi))°）"
+        }
+    }
+
+    /// Replies in Chinese (every style has Chinese words), in styles of the parser's corpus:
+    /// full-width letters and punctuation too.
+    private func replyInChinese(letter: OptionLetter, allocation: Allocation, rng: inout SplitMix64) -> String {
+        let l = letter.symbol
+        guard spec.variedReplies else { return l }
+        let wide = String(UnicodeScalar(0xFF21 + UInt32(letter.rawValue))!)
+        switch rng.next() % 6 {
+        case 0: return "选\(wide)"
+        case 1: return "选项\(l)：\(allocation.own)，\(allocation.other)"
+        case 2: return "我选择 \(l)，因为它最符合我的价值观。"
+        case 3: return "答案：\(wide)"
+        case 4: return "答案是\(l)。"
+        default: return "我选\(l)。"
         }
     }
 

@@ -7,7 +7,7 @@ import Store
 /// Two models, runs, goal conditions or option orders side by side, value by value (the numbers of
 /// `hvae compare`); and two trials' conversations side by side.
 enum ComparePage {
-    static let dimensions: [ReportDimension] = [.model, .goal, .run, .optionOrder]
+    static let dimensions: [ReportDimension] = [.model, .goal, .run, .optionOrder, .placement, .variant]
 
     static func render(_ site: ViewerSite, _ parameters: Query) async throws -> Page {
         var body = ""
@@ -37,7 +37,8 @@ enum ComparePage {
         let dimension =
             try parameters.first("by").map { text in
                 guard let d = ReportDimension(rawValue: text), dimensions.contains(d) else {
-                    throw PageError.badRequest("by=\(text): compare by model, goal, run or option_order.")
+                    throw PageError.badRequest(
+                        "by=\(text): compare by model, goal, run, option_order, placement or variant.")
                 }
                 return d
             } ?? .model
@@ -49,6 +50,8 @@ enum ComparePage {
         case .model: levels = try await site.store.models(runIDs: selectedRuns)
         case .goal: levels = GoalCondition.allCases.map(\.rawValue)
         case .optionOrder: levels = OptionOrder.allCases.map(\.rawValue)
+        case .placement: levels = PersonaPlacement.allCases.map(\.rawValue)
+        case .variant: levels = try await site.store.variants(runIDs: selectedRuns)
         case .run, .value: levels = selectedRuns.map(String.init)
         }
         let a = parameters.first("a") ?? levels.first

@@ -121,7 +121,11 @@ enum RunPage {
             body += "<p>No trials stored yet.</p>\n"
         } else {
             let report = Report.build(trials, filter: filter)
-            body += try ReportRenderer.render(report, as: .html, layout: .study)
+            // The study's table has the four named values as columns: only for trials told them.
+            if trials.contains(where: { $0.key.value != nil }) {
+                body += try ReportRenderer.render(
+                    report, as: .html, layout: .study, baselines: Experiment.randomBaselines(of: [run]))
+            }
             body += "<details><summary>By cell, with confidence intervals and angles</summary>\n"
             body += try ReportRenderer.render(report, as: .html, layout: .rows) + "</details>\n"
             body += "<div class=\"figures\">"
@@ -129,6 +133,13 @@ enum RunPage {
             body += "<figcaption>Mean VR per model (hvae plot radar)</figcaption></figure>"
             body += "<figure><img src=\"\(HTML.escape(links.figure(id, "ring")))\" alt=\"SVO ring of trial angles\">"
             body += "<figcaption>Each complete trial's angle (hvae plot ring)</figcaption></figure></div>\n"
+            // Targets: how far each model moves as its target moves (hvae report --steerability).
+            if trials.contains(where: { $0.key.value == nil }), let steer = Steerability.build(trials) {
+                body += "<h2>Steerability</h2>\n" + steer.render(as: .html)
+                body += "<figure>" + SteerChart.svg(steer, baselines: Experiment.randomBaselines(of: [run]))
+                body += "<figcaption>Mean angle against each target's ideal angle (hvae plot steer)</figcaption>"
+                body += "</figure>\n"
+            }
             // Counting the answers reads every item reply: only when there is a bias to measure.
             if PositionBias.applies(to: trials),
                 let bias = PositionBias.build(trials, answers: try await store.answerCounts(filter))

@@ -17,6 +17,7 @@ enum TrialPage {
                 "value · goal · option order",
                 "\(trial.key.assignment.label) · \(trial.key.goal.rawValue) · \(trial.key.optionOrder.rawValue)"
             ),
+            ("placement · wording", "\(trial.key.placement.rawValue) · \(HTML.escape(trial.key.variant))"),
             ("replicate · seed", "\(trial.key.index) · \(trial.seed)"),
             (
                 "status",
