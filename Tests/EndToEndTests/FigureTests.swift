@@ -250,6 +250,7 @@ struct FigureTests {
         arguments: [
             ["report"], ["report", "--layout", "study"],
             ["compare", "model", "ideal", "a-model-with-a-rather-long-name"],
+            ["report", "--steerability"], ["report", "--sensitivity"], ["report", "--reliability"],
         ])
     func latexWidth(arguments: [String]) throws {
         let work = try WorkingDirectory()
@@ -259,6 +260,9 @@ struct FigureTests {
             name: l
             trials: 3
             option_orders: [original, reversed]
+            targets: [60, 22.5]
+            values: [prosocial, competitive]
+            variants: [default, zh]
             models:
               - name: ideal
                 agent: ideal

@@ -147,7 +147,8 @@ enum LaTeX {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// Escapes LaTeX's special characters, and writes ±, θ, –, † and Δ as math or text commands.
+    /// Escapes LaTeX's special characters, and writes ±, θ, φ, Δ, ², −, →, |, – and † as math or text
+    /// commands (pdflatex's default fonts have none of them as text).
     static func escape(_ text: String) -> String {
         var out = ""
         for character in text {
@@ -159,6 +160,11 @@ enum LaTeX {
             case "±": out += "$\\pm$"
             case "θ": out += "$\\theta$"
             case "Δ": out += "$\\Delta$"
+            case "φ": out += "$\\varphi$"
+            case "²": out += "$^2$"
+            case "−": out += "$-$"
+            case "→": out += "$\\to$"
+            case "|": out += "$|$"
             case "–": out += "--"
             case "†": out += "$^\\dagger$"
             default: out.append(character)
