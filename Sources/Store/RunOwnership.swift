@@ -44,7 +44,20 @@ public struct RunOwner: Sendable, Equatable, CustomStringConvertible {
         guard let heartbeat, now.timeIntervalSince(heartbeat) <= Self.silenceLimit else { return false }
         guard host == claimant.host else { return true }
         // kill(pid, 0) sends nothing; it fails with ESRCH when no such process exists.
-        return kill(pid, 0) == 0 || errno == EPERM
+        guard kill(pid, 0) == 0 || errno == EPERM else { return false }
+        return !Self.hasExited(pid)
+    }
+
+    /// Whether `pid` is a process that has exited and waits to be reaped (a zombie, state Z or X
+    /// in /proc/PID/stat): kill(pid, 0) still succeeds for it. A run killed with kill -9 leaves
+    /// one for as long as its parent takes to reap it, and a resume in that moment must take the
+    /// run over rather than call it in use. False where /proc is not there to ask (macOS).
+    static func hasExited(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")  // the command name, in parentheses, may hold anything
+        else { return false }
+        let state = stat[stat.index(after: close)...].drop { $0 == " " }.first
+        return state == "Z" || state == "X"
     }
 }
 

@@ -70,6 +70,32 @@ struct RunOwnershipTests {
         #expect(try await owner(store, runID).owner == "\(here.host) \(here.pid)")
     }
 
+    @Test("an owner killed and not yet reaped (a zombie) is gone: its run is taken over at once")
+    func zombieOwner() async throws {
+        // A child that exits and is not waited for stays a zombie until it is reaped.
+        var pid: pid_t = 0
+        let spawned = "/bin/true".withCString { path in
+            var argv: [UnsafeMutablePointer<CChar>?] = [strdup(path), nil]
+            defer { free(argv[0]) }
+            return posix_spawn(&pid, path, nil, nil, &argv, environ)
+        }
+        try #require(spawned == 0)
+        defer { waitpid(pid, nil, 0) }
+        let deadline = Date().addingTimeInterval(10)
+        while !RunOwner.hasExited(pid), Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(RunOwner.hasExited(pid))
+        #expect(kill(pid, 0) == 0)  // what the check alone saw: "alive"
+        let zombie = RunOwner(host: here.host, pid: pid)
+        #expect(!zombie.isAlive(heartbeat: Date(), seenBy: here, at: Date()))
+        #expect(otherAlive.isAlive(heartbeat: Date(), seenBy: here, at: Date()))
+        let scratch = ScratchDirectory()
+        let (store, runID, _) = try await makeStore(scratch)
+        try await store.claimRun(runID, for: zombie, at: Date())
+        try await store.setRunStatus(runID, .running)
+        try await store.claimRun(runID, for: here, at: Date())
+        #expect(try await owner(store, runID).owner == "\(here.host) \(here.pid)")
+    }
+
     @Test("an owner on another host that is still sending heartbeats keeps the run")
     func otherHostAlive() async throws {
         let scratch = ScratchDirectory()
