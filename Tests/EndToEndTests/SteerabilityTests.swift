@@ -116,7 +116,12 @@ struct SteerabilityTests {
         // The random agent is the baseline, in grey.
         #expect(svg.contains("random (baseline: random answers), with goal, user placement: slope"))
         #expect(svg.contains("data-model=\"random\" data-goal=\"with\" data-placement=\"user\""))
-        #expect(!svg.contains("data-model=\"random\"") || svg.contains("fill=\"#aaaaaa\""))
+        // Each of its points (filled in the dialogue placement) is grey; no other model's is.
+        let points = svg.components(separatedBy: "<circle class=\"point\"").dropFirst().map {
+            $0.prefix { $0 != ">" }
+        }
+        let grey = points.filter { $0.contains("fill=\"#aaaaaa\"") || $0.contains("stroke=\"#aaaaaa\"") }
+        #expect(grey.count == 40 && grey.allSatisfy { $0.contains("data-model=\"random\"") })
 
         // The wording and the placement, compared: the reference agents do not depend on either.
         let sensitivity = try hvae(["report", "--sensitivity", "--format", "csv"], in: work.url)
