@@ -8,11 +8,15 @@ public struct ItemReading: Sendable, Hashable {
     public var attempt: Int
     /// The item's real option the reply chose; nil when the reply was not read as one option.
     public var option: OptionLetter?
+    /// The shown letters' probabilities where the reply named its answer (`answer_from:
+    /// logprobs` or `both`); nil for a model read from its text only.
+    public var letters: LetterProbabilities?
 
-    public init(item: Int, attempt: Int, option: OptionLetter?) {
+    public init(item: Int, attempt: Int, option: OptionLetter?, letters: LetterProbabilities? = nil) {
         self.item = item
         self.attempt = attempt
         self.option = option
+        self.letters = letters
     }
 }
 
@@ -40,6 +44,14 @@ public struct TrialScore: Sendable, Equatable {
     /// from which pooled angles are computed; nil unless all six were answered.
     public var meanOwn: Double?
     public var meanOther: Double?
+    /// The probability-weighted coins for self and for the other, averaged over the six primary
+    /// items, and their angle (method.md §8.7); nil unless every primary item's counted answer
+    /// came with its letters' probabilities.
+    public var expectedOwn: Double?
+    public var expectedOther: Double?
+    public var expectedAngle: Double?
+    /// Mean entropy in bits of the letter distributions of the counted answers that have one.
+    public var meanEntropy: Double?
 
     public init(
         status: ScoredStatus, angle: Double? = nil, category: ValueOrientation? = nil, hit: Bool? = nil,
@@ -72,14 +84,49 @@ public enum Scorer {
     /// the protocol takes it (it stops asking an item once a reply reads as one option); `asked`
     /// are the items the trial asked. A missing primary answer leaves the angle and everything
     /// derived from it undefined (never zero). A target trial (`Assignment.target`) is scored
-    /// against its own θ*, and has no hit.
-    public static func score(_ readings: [ItemReading], asked: Set<Int>, assigned: Assignment) -> TrialScore {
-        var choices: [Int: OptionLetter] = [:]
+    /// against its own θ*, and has no hit. Letter probabilities, where the readings have them,
+    /// are those of the counted attempts, shown letters mapped to real options by the trial's
+    /// `order` and `seed` (its layouts).
+    public static func score(
+        _ readings: [ItemReading], asked: Set<Int>, assigned: Assignment, order: OptionOrder = .original,
+        seed: UInt64 = 0
+    ) -> TrialScore {
+        var counted: [Int: ItemReading] = [:]
         for reading in readings.sorted(by: { ($0.item, $0.attempt) < ($1.item, $1.attempt) })
-        where choices[reading.item] == nil {
-            if let option = reading.option { choices[reading.item] = option }
+        where counted[reading.item] == nil && reading.option != nil {
+            counted[reading.item] = reading
         }
-        return score(choices: choices, asked: asked, assigned: assigned)
+        var score = score(choices: counted.compactMapValues(\.option), asked: asked, assigned: assigned)
+        let distributions = counted.compactMapValues { reading in
+            reading.letters?.normalised.flatMap { shown in
+                SliderItem.number(reading.item).map { (shown, order.layout(of: $0, seed: seed)) }
+            }
+        }
+        let expected = (1...6).compactMap { distributions[$0].map(Expectation.allocation) }
+        if expected.count == 6 {
+            let own = expected.map(\.own).reduce(0, +) / 6
+            let other = expected.map(\.other).reduce(0, +) / 6
+            (score.expectedOwn, score.expectedOther) = (own, other)
+            score.expectedAngle = SVOAngle.angle(meanOwn: own, meanOther: other)
+        }
+        // Summed in item order: the same trial gives the same bits on every platform.
+        let entropies = counted.sorted { $0.key < $1.key }.compactMap { $0.value.letters?.entropy }
+        if !entropies.isEmpty { score.meanEntropy = entropies.reduce(0, +) / Double(entropies.count) }
+        return score
+    }
+
+    /// The probability-weighted allocation of one item (method.md §8.7).
+    enum Expectation {
+        static func allocation(_ entry: (shown: [Double], layout: OptionLayout)) -> (own: Double, other: Double) {
+            var (own, other) = (0.0, 0.0)
+            for letter in OptionLetter.allCases {
+                let p = entry.shown[letter.rawValue]
+                let allocation = entry.layout.item.allocation(entry.layout.realOption(shown: letter))
+                own += p * Double(allocation.own)
+                other += p * Double(allocation.other)
+            }
+            return (own, other)
+        }
     }
 
     /// Scores the real options chosen per item.

@@ -5,7 +5,7 @@ import GRDB
 /// of the schema that an export leaves out are listed in `excluded`, with the reason, so that a
 /// test can check that no column of the schema is dropped silently.
 public enum ExportTable: String, CaseIterable, Sendable {
-    case trials, calls, answers, summary, labels
+    case trials, calls, answers, summary, labels, letters
 
     /// The query, with one `?`-list for the run ids. Its column names are the export's header.
     /// Stored texts are read as BLOBs (see `ExactText`), so that a U+0000 does not cut them.
@@ -19,7 +19,8 @@ public enum ExportTable: String, CaseIterable, Sendable {
                 r.transitive,
                        r.invalid_items, r.inequality_aversion, r.mean_self, r.mean_other, r.parser_version,
                        r.formula_version, CAST(t.error AS BLOB) AS error, t.started_at, t.finished_at, r.target_phi,
-                       r.ideal_angle, r.placement, r.variant
+                       r.ideal_angle, r.placement, r.variant, r.expected_self, r.expected_other, r.expected_angle,
+                       r.mean_entropy
                 FROM trial_results AS r JOIN trials AS t ON t.id = r.trial_id JOIN runs AS u ON u.id = r.run_id
                 WHERE r.run_id IN \(runs) ORDER BY r.trial_id
                 """
@@ -59,6 +60,19 @@ public enum ExportTable: String, CaseIterable, Sendable {
                 LEFT JOIN latest_answers AS a ON a.call_id = l.call_id
                 WHERE t.run_id IN \(runs) ORDER BY l.created_at, l.call_id, l.labeler
                 """
+        case .letters:
+            // Each call's probabilities beside the letter its answer of the same parser version chose.
+            return """
+                SELECT l.call_id, c.trial_id, t.run_id, t.model, t.value, t.goal, t.option_order, c.item, c.attempt,
+                       l.parser_version, l.status, l.token_index, l.p_a, l.p_b, l.p_c, l.p_d, l.p_e, l.p_f, l.p_g,
+                       l.p_h, l.p_i, l.outside, a.status AS answer_status, a.shown_letter AS answer_letter,
+                       t.target_phi, t.placement, t.variant
+                FROM letter_probabilities AS l
+                JOIN model_calls AS c ON c.id = l.call_id
+                JOIN trials AS t ON t.id = c.trial_id
+                LEFT JOIN answers AS a ON a.call_id = l.call_id AND a.parser_version = l.parser_version
+                WHERE t.run_id IN \(runs) ORDER BY l.call_id, l.parser_version
+                """
         }
     }
 
@@ -70,6 +84,7 @@ public enum ExportTable: String, CaseIterable, Sendable {
         case .answers: ["answers"]
         case .summary: []
         case .labels: ["audit_labels"]
+        case .letters: ["letter_probabilities"]
         }
     }
 
@@ -94,6 +109,8 @@ public enum ExportTable: String, CaseIterable, Sendable {
         case .summary:
             [:]
         case .labels:
+            [:]
+        case .letters:
             [:]
         }
     }

@@ -30,6 +30,7 @@ extension ExperimentStore {
         ("answers", ["id": "answers", "call_id": "model_calls"]),
         ("trial_scores", ["trial_id": "trials"]),
         ("audit_labels", ["call_id": "model_calls"]),
+        ("letter_probabilities", ["call_id": "model_calls"]),
     ]
 
     /// The tables of the schema a merge leaves alone: GRDB's record of applied migrations, and
@@ -184,6 +185,8 @@ extension ExperimentStore {
             "answers": "call_id IN (SELECT id FROM src.model_calls WHERE trial_id IN (SELECT id FROM temp.copied))",
             "trial_scores": "trial_id IN (SELECT id FROM temp.copied)",
             "audit_labels":
+                "call_id IN (SELECT id FROM src.model_calls WHERE trial_id IN (SELECT id FROM temp.copied))",
+            "letter_probabilities":
                 "call_id IN (SELECT id FROM src.model_calls WHERE trial_id IN (SELECT id FROM temp.copied))",
         ]
         // Each table's copied ids shift by one constant, so that the first follows the last id here:

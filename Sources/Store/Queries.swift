@@ -113,7 +113,7 @@ extension ExperimentStore {
                     ORDER BY trial_id
                     """
             } else {
-                // trial_results (migrations/0014) with bounded versions.
+                // trial_results (migrations/0015) with bounded versions.
                 sql = """
                     SELECT \(columns) FROM (
                         SELECT t.id AS trial_id, t.run_id, t.model, t.value, t.goal, t.option_order, t.trial_index AS \
@@ -122,7 +122,7 @@ extension ExperimentStore {
                                     THEN s.status ELSE t.status END AS status,
                                s.angle, s.category, s.hit, s.vr, s.angular_error, s.transitive, s.invalid_items,
                                s.inequality_aversion, s.mean_self, s.mean_other, s.parser_version, s.formula_version,
-                               t.target_phi, t.ideal_angle, t.placement, t.variant
+                               t.target_phi, t.ideal_angle, t.placement, t.variant, s.expected_angle, s.mean_entropy
                         FROM trials AS t
                         LEFT JOIN trial_scores AS s ON s.trial_id = t.id
                             AND (s.formula_version, s.parser_version) = (
@@ -151,14 +151,16 @@ extension ExperimentStore {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT run_id, model, value, goal, n, n_complete, mean_vr, sd_vr, mean_angle, hit_rate, target_phi
+                    SELECT run_id, model, value, goal, n, n_complete, mean_vr, sd_vr, mean_angle, hit_rate, target_phi,
+                           mean_expected_angle
                     FROM vr_summary
                     WHERE run_id IN \(placeholders(runIDs.count)) ORDER BY run_id, model, value, target_phi, goal
                     """, arguments: StatementArguments(runIDs)
             ).map { row in
                 VRSummaryRow(
                     runID: row[0], model: row[1], value: row[2], targetPhi: row[10], goal: row[3], n: row[4],
-                    nComplete: row[5], meanVR: row[6], sdVR: row[7], meanAngle: row[8], hitRate: row[9])
+                    nComplete: row[5], meanVR: row[6], sdVR: row[7], meanAngle: row[8], hitRate: row[9],
+                    meanExpectedAngle: row[11])
             }
         }
     }
@@ -200,7 +202,7 @@ extension ExperimentStore {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT c.step, c.item, c.attempt, c.retry, CAST(x.body AS BLOB)
+                    SELECT c.step, c.item, c.attempt, c.retry, CAST(x.body AS BLOB), CAST(c.raw_response AS BLOB)
                     FROM model_calls AS c
                     LEFT JOIN turns AS t ON t.id = c.reply_turn_id
                     LEFT JOIN texts AS x ON x.sha256 = t.text_sha256
@@ -208,7 +210,9 @@ extension ExperimentStore {
                     """, arguments: [trialID]
             ).compactMap { row in
                 CallStep(name: row[0], item: row[1]).map {
-                    StoredCall(step: $0, attempt: row[2], retry: row[3], reply: ExactText.text(row, 4))
+                    StoredCall(
+                        step: $0, attempt: row[2], retry: row[3], reply: ExactText.text(row, 4),
+                        rawResponse: ExactText.text(row, 5))
                 }
             }
         }
@@ -265,7 +269,8 @@ extension ExperimentStore {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT CAST(x.body AS BLOB), c.provider_model_id, c.finish_reason, c.input_tokens, c.output_tokens
+                    SELECT CAST(x.body AS BLOB), c.provider_model_id, c.finish_reason, c.input_tokens, c.output_tokens,
+                           CAST(c.raw_response AS BLOB)
                     FROM trials AS t
                     JOIN model_calls AS c ON c.trial_id = t.id
                     JOIN turns AS r ON r.id = c.reply_turn_id
@@ -282,7 +287,8 @@ extension ExperimentStore {
             .map { row in
                 StoredReply(
                     reply: ExactText.text(row, 0) ?? "", providerModelID: row[1], systemFingerprint: nil,
-                    finishReason: row[2], inputTokens: row[3], outputTokens: row[4])
+                    finishReason: row[2], inputTokens: row[3], outputTokens: row[4],
+                    rawResponse: ExactText.text(row, 5))
             }
         }
     }
@@ -295,7 +301,7 @@ extension ExperimentStore {
                 sql: """
                     SELECT CAST(x.body AS BLOB), c.provider_model_id, c.system_fingerprint, c.finish_reason, \
                     c.input_tokens,
-                           c.output_tokens
+                           c.output_tokens, CAST(c.raw_response AS BLOB)
                     FROM model_calls AS c JOIN turns AS t ON t.id = c.reply_turn_id JOIN texts AS x ON x.sha256 = \
                     t.text_sha256
                     WHERE c.request_key = ? ORDER BY c.id LIMIT 1
@@ -303,7 +309,8 @@ extension ExperimentStore {
             ).map { row in
                 StoredReply(
                     reply: ExactText.text(row, 0) ?? "", providerModelID: row[1], systemFingerprint: row[2],
-                    finishReason: row[3], inputTokens: row[4], outputTokens: row[5])
+                    finishReason: row[3], inputTokens: row[4], outputTokens: row[5],
+                    rawResponse: ExactText.text(row, 6))
             }
         }
     }
@@ -334,8 +341,11 @@ extension ExperimentStore {
 
     /// The item calls of up to `limit` scored (complete or incomplete) trials of `runIDs` with ids
     /// above `afterTrial`, in trial and call order, with their replies and newest readings: what
-    /// a rescore reads again. Paged, so that memory stays flat over any number of trials.
-    public func itemCalls(runIDs: [Int64], afterTrial: Int64, limit: Int) async throws -> ItemCallPage {
+    /// a rescore reads again. Paged, so that memory stays flat over any number of trials. With
+    /// `bodiesOf`, the provider's bodies of those models' calls come too.
+    public func itemCalls(runIDs: [Int64], afterTrial: Int64, limit: Int, bodiesOf: Set<String> = [])
+        async throws -> ItemCallPage
+    {
         try await read { db in
             let trialIDs = try Int64.fetchAll(
                 db,
@@ -353,7 +363,9 @@ extension ExperimentStore {
                 db.cachedStatement(
                     sql: """
                         SELECT c.id, c.trial_id, t.seed, t.option_order, c.item, c.attempt, CAST(x.body AS BLOB),
-                               a.parser_version, a.status, a.shown_letter
+                               a.parser_version, a.status, a.shown_letter, t.model,
+                               CASE WHEN t.model IN \(placeholders(max(1, bodiesOf.count)))
+                                    THEN CAST(c.raw_response AS BLOB) END, t.run_id
                         FROM model_calls AS c
                         JOIN trials AS t ON t.id = c.trial_id
                         LEFT JOIN turns AS r ON r.id = c.reply_turn_id
@@ -361,7 +373,10 @@ extension ExperimentStore {
                         LEFT JOIN answers AS a ON a.call_id = c.id
                         WHERE c.trial_id IN \(placeholders(trialIDs.count)) AND c.step = 'item'
                         ORDER BY c.trial_id, c.id, a.parser_version DESC
-                        """), arguments: StatementArguments(trialIDs))
+                        """),
+                arguments: StatementArguments(
+                    (bodiesOf.isEmpty ? [""] : bodiesOf.sorted()).map(DatabaseValue.init)
+                        + trialIDs.map(DatabaseValue.init)))
             while let row = try rows.next() {
                 let callID: Int64 = row[0]
                 guard callID != previous, let order = OptionOrder(rawValue: row[3]) else { continue }
@@ -369,7 +384,8 @@ extension ExperimentStore {
                 calls.append(
                     ItemCall(
                         callID: callID, trialID: row[1], trialSeed: row[2], optionOrder: order, item: row[4],
-                        attempt: row[5], reply: ExactText.text(row, 6), parserVersion: row[7],
+                        attempt: row[5], reply: ExactText.text(row, 6), model: row[10], runID: row[12],
+                        rawResponse: ExactText.text(row, 11), parserVersion: row[7],
                         status: (row[8] as String?).flatMap(AnswerStatus.init(rawValue:)),
                         shownLetter: (row[9] as String?).flatMap(OptionLetter.init(symbol:))))
             }
@@ -392,6 +408,7 @@ public struct VRSummaryRow: Sendable, Equatable {
     public var sdVR: Double?
     public var meanAngle: Double?
     public var hitRate: Double?
+    public var meanExpectedAngle: Double?
 }
 
 /// How often one shown letter and real option was the answer to one item, for one model, value (or
@@ -438,6 +455,8 @@ public struct StoredReply: Sendable, Equatable {
     public var finishReason: String?
     public var inputTokens: Int?
     public var outputTokens: Int?
+    /// The provider's body as received by the original call (for its log probabilities).
+    public var rawResponse: String?
 }
 
 /// An item call of a scored trial, with what a rescore needs to read its reply again.
@@ -450,6 +469,11 @@ public struct ItemCall: Sendable, Equatable {
     public var attempt: Int
     /// Nil when the call failed.
     public var reply: String?
+    /// The model's name and the provider's body: read only when the rescore asks for bodies
+    /// (a model that reads log probabilities).
+    public var model: String
+    public var runID: Int64
+    public var rawResponse: String?
     /// The newest stored reading.
     public var parserVersion: Int?
     public var status: AnswerStatus?
@@ -467,7 +491,7 @@ extension TrialResult {
     static let resultColumns = """
         trial_id, run_id, model, value, goal, option_order, trial, status, angle, category, hit, vr, angular_error,
         transitive, invalid_items, inequality_aversion, mean_self, mean_other, parser_version, formula_version,
-        target_phi, placement, variant
+        target_phi, placement, variant, expected_angle, mean_entropy
         """
 
     /// A row of `resultColumns`; nil for a row whose enumerations this binary does not know.
@@ -494,5 +518,7 @@ extension TrialResult {
         meanOther = row[17]
         parserVersion = row[18]
         formulaVersion = row[19]
+        expectedAngle = row[23]
+        meanEntropy = row[24]
     }
 }

@@ -125,8 +125,28 @@ extension ExperimentStore {
                 Timestamp.string(call.finishedAt), call.systemFingerprint, call.requestKey, call.cacheHit,
             ])
         let callID = db.lastInsertedRowID
-        if let answer = call.answer { try insert(answer, callID: callID, db: db) }
+        if let answer = call.answer {
+            try insert(answer, callID: callID, db: db)
+            if let letters = call.letters {
+                try insert(letters, callID: callID, parserVersion: answer.parserVersion, db: db)
+            }
+        }
         return callID
+    }
+
+    /// Adds a call's letter probabilities; a row already there for the call and parser version is kept.
+    static func insert(_ letters: LetterProbabilities, callID: Int64, parserVersion: Int, db: Database) throws {
+        let p = letters.shown ?? Array(repeating: nil, count: 9)
+        try db.run(
+            """
+            INSERT INTO letter_probabilities (call_id, parser_version, status, token_index, p_a, p_b, p_c, p_d, p_e,
+                p_f, p_g, p_h, p_i, outside)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+            """,
+            arguments: StatementArguments(
+                [callID, parserVersion, letters.status.rawValue, letters.tokenIndex]
+                    as [(any DatabaseValueConvertible)?]
+                    + p.map { $0 as (any DatabaseValueConvertible)? } + [letters.outside]))
     }
 
     /// Adds an answer; one already there for the call and parser version is kept as it is.
@@ -230,20 +250,28 @@ extension ExperimentStore {
     private static func scoringInputs(_ trialIDs: [Int64], parserVersion: Int, db: Database) throws -> [ScoringInput] {
         var inputs: [Int64: ScoringInput] = [:]
         for row in try Row.fetchAll(
-            db, sql: "SELECT id, value, target_phi FROM trials WHERE id IN \(placeholders(trialIDs.count))",
+            db,
+            sql: """
+                SELECT id, value, target_phi, option_order, seed FROM trials WHERE id IN \(placeholders(trialIDs.count))
+                """,
             arguments: StatementArguments(trialIDs))
         {
-            guard let assignment = Assignment(value: row[1], targetPhi: row[2]) else { continue }
-            inputs[row[0]] = ScoringInput(trialID: row[0], assignment: assignment, asked: [], readings: [])
+            guard let assignment = Assignment(value: row[1], targetPhi: row[2]),
+                let order = OptionOrder(rawValue: row[3])
+            else { continue }
+            inputs[row[0]] = ScoringInput(
+                trialID: row[0], assignment: assignment, optionOrder: order, seed: row[4], asked: [], readings: [])
         }
         // Each call's answers, newest parser version first (at or below the one scored): the
         // first row of a call is its reading, as `latest_answers` picks it without the bound.
         let rows = try Row.fetchCursor(
             db.cachedStatement(
                 sql: """
-                    SELECT c.trial_id, c.id, c.item, c.attempt, c.reply_turn_id IS NOT NULL, a.option
+                    SELECT c.trial_id, c.id, c.item, c.attempt, c.reply_turn_id IS NOT NULL, a.option,
+                           \(LetterProbabilities.columns("l"))
                     FROM model_calls AS c
                     LEFT JOIN answers AS a ON a.call_id = c.id AND a.parser_version <= ?
+                    LEFT JOIN letter_probabilities AS l ON l.call_id = c.id AND l.parser_version = a.parser_version
                     WHERE c.trial_id IN \(placeholders(trialIDs.count)) AND c.step = 'item'
                     ORDER BY c.id, a.parser_version DESC
                     """), arguments: StatementArguments([parserVersion] + trialIDs.map(Int.init)))
@@ -260,7 +288,8 @@ extension ExperimentStore {
                 inputs[trialID]?.readings.append(
                     ItemReading(
                         item: item, attempt: row[3],
-                        option: (row[5] as String?).flatMap(OptionLetter.init(symbol:))))
+                        option: (row[5] as String?).flatMap(OptionLetter.init(symbol:)),
+                        letters: LetterProbabilities(row: row, from: 6)))
             }
         }
         return trialIDs.compactMap { inputs[$0] }
@@ -273,25 +302,37 @@ extension ExperimentStore {
         try db.run(
             """
             INSERT INTO trial_scores (trial_id, formula_version, parser_version, status, angle, category, hit, vr,
-                angular_error, transitive, invalid_items, inequality_aversion, mean_self, mean_other, computed_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                angular_error, transitive, invalid_items, inequality_aversion, mean_self, mean_other, computed_at,
+                expected_self, expected_other, expected_angle, mean_entropy)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
             """,
             arguments: [
                 trialID, formulaVersion, parserVersion, score.status.rawValue, score.angle,
                 score.category?.rawValue, score.hit, score.valueRationality, score.angularError,
                 score.transitive, score.invalidItems, score.inequalityAversion, score.meanOwn,
-                score.meanOther, time,
+                score.meanOther, time, score.expectedOwn, score.expectedOther, score.expectedAngle, score.meanEntropy,
             ])
     }
 
-    /// Adds the answers of a rescore, keeping every answer already there. Returns how many were added.
+    /// Adds answers read from text only; see `addAnswers(_:)` with letter probabilities.
     public func addAnswers(_ answers: [(callID: Int64, answer: AnswerRecord)]) async throws -> Int {
+        try await addAnswers(answers.map { ($0.callID, $0.answer, nil) })
+    }
+
+    /// Adds the answers of a rescore (with their letter probabilities, for a model that reads
+    /// them), keeping every answer already there. Returns how many answers were added.
+    public func addAnswers(_ answers: [(callID: Int64, answer: AnswerRecord, letters: LetterProbabilities?)])
+        async throws -> Int
+    {
         try await write { db in
             // changesCount, not totalChangesCount: the rows the tallies' triggers change are not answers.
             var added = 0
-            for (callID, answer) in answers {
+            for (callID, answer, letters) in answers {
                 try Self.insert(answer, callID: callID, db: db)
                 added += db.changesCount
+                if let letters {
+                    try Self.insert(letters, callID: callID, parserVersion: answer.parserVersion, db: db)
+                }
             }
             return added
         }

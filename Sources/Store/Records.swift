@@ -285,6 +285,9 @@ public struct CallRecord: Sendable {
     public var finishedAt: Date
     /// The parsed answer, for item steps whose call returned a reply.
     public var answer: AnswerRecord?
+    /// The shown letters' probabilities, for the item calls of a model that reads log
+    /// probabilities; stored under the answer's parser version.
+    public var letters: LetterProbabilities?
     /// What makes the request the same as another, for the response cache.
     public var requestKey: String?
     /// True when the reply came from the cache, not from the model.
@@ -295,8 +298,9 @@ public struct CallRecord: Sendable {
         reply: String?, rawResponse: String? = nil, providerModelID: String? = nil, systemFingerprint: String? = nil,
         finishReason: String? = nil, inputTokens: Int? = nil, outputTokens: Int? = nil, latencyMs: Double,
         error: String? = nil, startedAt: Date, finishedAt: Date, answer: AnswerRecord? = nil,
-        requestKey: String? = nil, cacheHit: Bool = false
+        requestKey: String? = nil, cacheHit: Bool = false, letters: LetterProbabilities? = nil
     ) {
+        self.letters = letters
         self.step = step
         self.attempt = attempt
         self.retry = retry
@@ -326,12 +330,15 @@ public struct StoredCall: Sendable, Equatable {
     public var retry: Int
     /// Nil when the call failed.
     public var reply: String?
+    /// The provider's body, where the reading needs it (log probabilities).
+    public var rawResponse: String?
 
-    public init(step: CallStep, attempt: Int, retry: Int, reply: String?) {
+    public init(step: CallStep, attempt: Int, retry: Int, reply: String?, rawResponse: String? = nil) {
         self.step = step
         self.attempt = attempt
         self.retry = retry
         self.reply = reply
+        self.rawResponse = rawResponse
     }
 }
 
@@ -352,6 +359,10 @@ public struct TrialResult: Sendable, Equatable {
     public var inequalityAversion: Double?
     public var meanSelf: Double?
     public var meanOther: Double?
+    /// The angle of the probability-weighted answers, and the mean entropy (bits) of the letter
+    /// distributions (method.md §8.7); nil for a trial read from its text only.
+    public var expectedAngle: Double?
+    public var meanEntropy: Double?
     /// The scores' parser and formula versions; nil for a trial without scores.
     public var parserVersion: Int?
     public var formulaVersion: Int?
@@ -369,6 +380,9 @@ public struct TrialResult: Sendable, Equatable {
 public struct ScoringInput: Sendable {
     public var trialID: Int64
     public var assignment: Assignment
+    /// The trial's option order and seed: its layouts, which map shown letters to real options.
+    public var optionOrder: OptionOrder
+    public var seed: Int64
     public var asked: Set<Int>
     public var readings: [ItemReading]
 }

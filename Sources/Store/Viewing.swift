@@ -35,6 +35,8 @@ public struct TranscriptCall: Sendable, Equatable {
     public var startedAt: String
     /// The newest parser version's reading (item calls with a reply).
     public var answer: AnswerRecord?
+    /// The letters' probabilities of that reading, for a model that reads them (`answer_from`).
+    public var letters: LetterProbabilities?
 }
 
 /// Everything stored about one trial.
@@ -165,10 +167,12 @@ extension ExperimentStore {
                     SELECT c.id, c.step, c.item, c.attempt, c.retry, c.request_turn_id, c.reply_turn_id, c.http_status,
                            c.provider_model_id, c.finish_reason, c.input_tokens, c.output_tokens, c.latency_ms,
                            CAST(c.error AS BLOB), c.cache_hit, c.started_at,
-                           a.parser_version, a.status, a.item, a.shown_letter, a.option, a.self, a.other
+                           a.parser_version, a.status, a.item, a.shown_letter, a.option, a.self, a.other,
+                           \(LetterProbabilities.columns("l"))
                     FROM model_calls AS c
                     LEFT JOIN answers AS a ON a.call_id = c.id
                         AND a.parser_version = (SELECT max(parser_version) FROM answers WHERE call_id = c.id)
+                    LEFT JOIN letter_probabilities AS l ON l.call_id = c.id AND l.parser_version = a.parser_version
                     WHERE c.trial_id = ? ORDER BY c.id
                     """, arguments: [trialID]
             ).compactMap { row -> TranscriptCall? in
@@ -177,7 +181,8 @@ extension ExperimentStore {
                     id: row[0], step: step, attempt: row[3], retry: row[4], requestTurnID: row[5], replyTurnID: row[6],
                     httpStatus: row[7], providerModelID: row[8], finishReason: row[9], inputTokens: row[10],
                     outputTokens: row[11], latencyMs: row[12], error: ExactText.text(row, 13),
-                    cacheHit: (row[14] as Int?) == 1, startedAt: row[15], answer: AnswerRecord(row: row, from: 16))
+                    cacheHit: (row[14] as Int?) == 1, startedAt: row[15], answer: AnswerRecord(row: row, from: 16),
+                    letters: LetterProbabilities(row: row, from: 23))
             }
             let result = try Row.fetchOne(
                 db, sql: "SELECT \(TrialResult.resultColumns) FROM trial_results WHERE trial_id = ?",
@@ -472,5 +477,21 @@ extension AnswerRecord {
         self.init(
             parserVersion: version, status: status, item: row[start + 2], shownLetter: shown, option: option,
             allocation: allocation)
+    }
+}
+
+extension LetterProbabilities {
+    /// The columns this reads, in order, with a table alias: `l.status, l.token_index, …`.
+    static func columns(_ alias: String) -> String {
+        (["status", "token_index"] + "abcdefghi".map { "p_\($0)" } + ["outside"]).map { "\(alias).\($0)" }
+            .joined(separator: ", ")
+    }
+
+    /// A row of `letter_probabilities` from the `columns` starting at `start`; nil when the row has none.
+    init?(row: Row, from start: Int) {
+        guard let status = (row[start] as String?).flatMap(Status.init(rawValue:)) else { return nil }
+        self.init(
+            status: status, tokenIndex: row[start + 1],
+            shown: status == .ok ? (start + 2...start + 10).map { row[$0] as Double } : nil, outside: row[start + 11])
     }
 }

@@ -8,9 +8,10 @@ import Store
 struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Export trials, calls, answers or the VR summary as CSV or JSON Lines.",
+        abstract: "Export trials, calls, answers, the VR summary, audit labels or letter probabilities.",
         discussion: """
-            Streams one row per trial, call, parsed answer or summary cell of the chosen runs (the \
+            Streams one row per trial, call, parsed answer, summary cell, audit label or letter distribution \
+            (answer_from: logprobs or both) of the chosen runs (the \
             newest run when none is chosen), so memory does not grow with the number of rows. CSV is \
             RFC 4180 (UTF-8, header row, quoted fields keep commas, quotes and line breaks, CRLF line \
             ends, NULL as an empty field); JSON Lines has one object per line with null for NULL. \

@@ -255,7 +255,7 @@ struct ReportTests {
         #expect(
             csvLines.first
                 == "model,value,goal,n,n_incomplete,mean_vr,sd_vr,ci_low,ci_high,mean_angle,pooled_angle,hit_rate,"
-                + "transitive_share,mean_inequality_aversion"
+                + "transitive_share,mean_inequality_aversion,mean_expected_angle,mean_entropy"
         )
         #expect(csvLines.count == report.cells.count + 1)
 

@@ -52,3 +52,74 @@ struct LocalModelTests {
         }
     }
 }
+
+@Suite("A real language model's letter probabilities, end to end")
+struct LocalLogprobTests {
+    @Test(
+        "examples/local-logprobs.yaml's setting on SmolLM2: letter probabilities stored, expected angles computed",
+        .enabled(
+            if: localModelURL != nil || toolsRequired, "set HVAE_LOCAL_LLM_URL (scripts/local-llm.sh start) to run it"),
+        .timeLimit(.minutes(30)))
+    func letterProbabilities() throws {
+        let localModelURL = try #require(localModelURL, "HVAE_LOCAL_LLM_URL is not set: scripts/local-llm.sh start")
+        let work = try WorkingDirectory()
+        let example = try String(
+            contentsOf: repositoryRoot.appending(path: "examples/local-logprobs.yaml"), encoding: .utf8)
+        // The example's model and settings, on a smaller design: two values, one trial each, no goal step.
+        try work.write(
+            "logprobs.yaml",
+            example.replacingOccurrences(of: "trials: 3", with: "trials: 1")
+                .replacingOccurrences(
+                    of: "values: [altruistic, prosocial, individualistic, competitive]",
+                    with: "values: [prosocial, competitive]"
+                )
+                .replacingOccurrences(of: "goal: both", with: "goal: without")
+                .replacingOccurrences(of: "max_tokens: 256", with: "max_tokens: 48")
+                .replacingOccurrences(of: "http://127.0.0.1:8181/v1", with: localModelURL))
+        let result = try hvae(["run", "logprobs.yaml", "--db", "lp.sqlite", "--quiet"], in: work.url)
+        #expect(result.status == 0, "\(result.stderr)")
+        try DatabaseQueue(path: work.path("lp.sqlite")).read { db in
+            let items = try Int.fetchOne(db, sql: "SELECT count(*) FROM model_calls WHERE step = 'item'")!
+            #expect(items >= 2 * 6)
+            // Every item call has its row; the probabilities of each sum to at most 1, with the rest outside.
+            #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM letter_probabilities") == items)
+            let sums = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT p_a + p_b + p_c + p_d + p_e + p_f + p_g + p_h + p_i AS total, outside
+                    FROM letter_probabilities WHERE status = 'ok'
+                    """)
+            #expect(!sums.isEmpty)
+            for row in sums {
+                let total: Double = row["total"]
+                #expect(total > 0 && total <= 1 + 1e-12)
+                #expect(abs(total + (row["outside"] as Double) - 1) < 1e-9)
+            }
+            // A row without a letter has no probabilities, and every unreadable answer is one.
+            #expect(
+                try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM letter_probabilities WHERE status <> 'ok' AND p_a IS NOT NULL") == 0)
+            // Every trial whose six counted answers have probabilities has an expected angle.
+            let missing = try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT count(*) FROM trial_results AS r WHERE r.status = 'complete' AND r.expected_angle IS NULL
+                      AND NOT EXISTS (
+                        SELECT 1 FROM model_calls AS c
+                        JOIN latest_answers AS a ON a.call_id = c.id AND a.status = 'ok'
+                        JOIN letter_probabilities AS l ON l.call_id = c.id AND l.status <> 'ok'
+                        WHERE c.trial_id = r.trial_id AND c.item <= 6)
+                    """)
+            #expect(missing == 0)
+            // At most log2 9 bits, the entropy of nine equal letters.
+            let most = log2(9.0) + 1e-9
+            #expect(
+                try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM trial_results WHERE mean_entropy > ?", arguments: [most])
+                    == 0)
+        }
+        let report = try hvae(["report", "--db", "lp.sqlite"], in: work.url)
+        #expect(report.status == 0)
+        #expect(report.stdout.contains("expected θ"))
+    }
+}

@@ -73,9 +73,10 @@ struct QuickstartTests {
                 index >= 5 ? (Double(field).map { String(format: "%.2f", $0) } ?? "") : String(field)
             }.joined(separator: ",")
         }
-        #expect(rounded.contains("ideal,competitive,without,10,0,60.00,0.00,60.00,60.00,-16.26,-16.26,1.00,1.00,"))
+        // The last three columns (inequality aversion, expected angle, entropy) are empty here.
+        #expect(rounded.contains("ideal,competitive,without,10,0,60.00,0.00,60.00,60.00,-16.26,-16.26,1.00,1.00,,,"))
         #expect(
-            rounded.contains("stubborn-prosocial,altruistic,with,10,0,43.61,0.00,43.61,43.61,45.00,45.00,0.00,1.00,"))
+            rounded.contains("stubborn-prosocial,altruistic,with,10,0,43.61,0.00,43.61,43.61,45.00,45.00,0.00,1.00,,,"))
 
         // Integers stay integers in exports (docs/exports.md): hit, transitive, invalid_items.
         let trials = try hvae(["export", "trials"], in: work.url).stdout.components(separatedBy: "\r\n")

@@ -174,6 +174,32 @@ struct ViewerHTTPTests {
         #expect(!stopped.stdout.contains(hostileSecret) && !stopped.stderr.contains(hostileSecret))
     }
 
+    @Test("a trial read from log probabilities shows each item's letter probabilities and its expected angle")
+    func letterProbabilities() async throws {
+        let work = try WorkingDirectory()
+        let server = try ModelAPIServer(api: .openai) { request, _ in
+            request.json?["logprobs"] as? Bool == true
+                ? .tokens(ServedToken.reply(["I", " choose", " C", "."], at: 2, letters: [" C": 0.6, " B": 0.3]))
+                : .reply("Someone who weighs both.")
+        }
+        defer { server.stop() }
+        try work.write(
+            "lp.yaml",
+            servedExperiment(name: "lp", trials: 1, values: ["prosocial"], server: server.baseURL)
+                + "\n    answer_from: both\ngoal: without\n")
+        let run = try hvae(["run", "lp.yaml", "--db", "lp.sqlite", "--quiet"], in: work.url)
+        #expect(run.status == 0, "\(run.stderr)")
+        let viewer = try RunningViewer(["--db", "lp.sqlite"], in: work)
+        let page = try await fetch(viewer.base + "/trials/1")
+        #expect(page.status == 200)
+        #expect(page.body.contains("<th class=\"num\">expected angle</th>") && page.body.contains("entropy (bits)"))
+        // Six items, each with its row of nine probabilities, C's marked as the letter read.
+        #expect(page.body.components(separatedBy: "<tr class=\"letters\"><th>p</th>").count == 7)
+        #expect(page.body.contains("<td class=\"num read\">0.600</td>"))
+        #expect(page.body.contains("letters: 0.100 outside, token 2, p(C) 0.600"))
+        _ = try viewer.stop()
+    }
+
     @Test("the audit's one write: labels from the page are stored; cross-site posts and foreign hosts refused")
     func auditWrites() async throws {
         let work = try WorkingDirectory()

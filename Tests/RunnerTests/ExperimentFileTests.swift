@@ -44,7 +44,7 @@ struct ExperimentFileTests {
             .deletingLastPathComponent().appending(path: "examples")
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".yaml") }
             .sorted()
-        #expect(files.contains("local.yaml") && files.contains("local-both.yaml"))
+        #expect(Set(["local.yaml", "local-both.yaml", "local-logprobs.yaml"]).isSubset(of: files))
         for file in files {
             let experiment = try ExperimentFile.load(path: folder.appending(path: file).path)
             for model in experiment.models {

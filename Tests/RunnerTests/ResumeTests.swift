@@ -111,22 +111,9 @@ struct ResumeTests {
         let cut = try ScratchStore()
         let runner = ExperimentRunner(store: cut.store)
         let run = try await runner.createRun(experiment)
-        // Cancel once enough calls are stored, as Ctrl-C would.
-        let (trigger, signal) = AsyncStream<Void>.makeStream()
-        let task = Task {
-            try await runner.execute(runID: run.id!, experiment: experiment, providers: providers) { progress in
-                if progress.calls >= cancelAfterCalls { signal.yield() }
-            }
-        }
-        Task {
-            _ = await task.result
-            signal.finish()
-        }
-        for await _ in trigger {
-            task.cancel()
-            break
-        }
-        if case .success = await task.result { Issue.record("the run was expected to be cancelled") }
+        let result = await runCancelled(
+            runner, runID: run.id!, experiment: experiment, providers: providers, afterCalls: cancelAfterCalls)
+        if case .success = result { Issue.record("the run was expected to be cancelled") }
         #expect(try await cut.store.run(run.id!).status == .interrupted)
         let callsBefore = try await cut.reader.read { db in
             try Int.fetchOne(db, sql: "SELECT count(*) FROM model_calls")!
@@ -151,4 +138,27 @@ struct ResumeTests {
         #expect(calls == wholeCalls)
         #expect(distinct == calls)
     }
+}
+
+/// Runs `experiment` and cancels it, as Ctrl-C would, once `afterCalls` calls are done; returns
+/// how the run ended.
+func runCancelled(
+    _ runner: ExperimentRunner, runID: Int64, experiment: Experiment, providers: [String: any ChatProvider],
+    afterCalls: Int
+) async -> Result<RunOutcome, any Error> {
+    let (trigger, signal) = AsyncStream<Void>.makeStream()
+    let task = Task {
+        try await runner.execute(runID: runID, experiment: experiment, providers: providers) { progress in
+            if progress.calls >= afterCalls { signal.yield() }
+        }
+    }
+    Task {
+        _ = await task.result
+        signal.finish()
+    }
+    for await _ in trigger {
+        task.cancel()
+        break
+    }
+    return await task.result
 }

@@ -304,9 +304,10 @@ struct OpeningTests {
         let viewAfter = try store.rows("SELECT * FROM vr_summary ORDER BY 1, 2, 3, 4").map { row in
             Array(row.databaseValues).map(\.description)
         }
-        // Schema 13 adds each cell's direction and θ*: prosocial's, for trials of schema 7.
+        // Schema 13 adds each cell's direction and θ*: prosocial's, for trials of schema 7; schema
+        // 15 the mean expected angle, which they have none of.
         #expect(viewAfter.map { Array($0.prefix(10)) } == viewBefore)
-        #expect(viewAfter.map { Array($0.suffix(2)) } == [["45.0", "45.0"]])
+        #expect(viewAfter.map { Array($0.suffix(3)) } == [["45.0", "45.0", "NULL"]])
     }
 
     @Test("an older schema opened for reading is read from a migrated copy; the file is left as it was")

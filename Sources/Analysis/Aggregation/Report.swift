@@ -71,6 +71,10 @@ public struct ReportCell: Sendable, Equatable, Codable {
     public var transitiveShare: Double?
     /// Mean inequality-aversion index over the trials that have one (full instrument, prosocial).
     public var meanInequalityAversion: Double?
+    /// Mean expected angle (from the letters' probabilities) over the complete trials that have
+    /// one, and mean choice entropy in bits (method.md §8.7); nil for models read from text only.
+    public var meanExpectedAngle: Double?
+    public var meanEntropy: Double?
 
     /// Trials with an angle: what the means rest on.
     public var nComplete: Int { n - nIncomplete }
@@ -87,6 +91,8 @@ public struct ReportCell: Sendable, Equatable, Codable {
         case hitRate = "hit_rate"
         case transitiveShare = "transitive_share"
         case meanInequalityAversion = "mean_inequality_aversion"
+        case meanExpectedAngle = "mean_expected_angle"
+        case meanEntropy = "mean_entropy"
     }
 
     /// The statistics of one group of trials (rows of `trial_results`): the one place hvae
@@ -108,7 +114,9 @@ public struct ReportCell: Sendable, Equatable, Codable {
             meanAngle: Statistics.mean(complete.compactMap(\.angle)), pooledAngle: pooled,
             hitRate: Statistics.mean(complete.compactMap(\.hit).map { $0 ? 1 : 0 }),
             transitiveShare: Statistics.mean(complete.compactMap(\.transitive).map { $0 ? 1 : 0 }),
-            meanInequalityAversion: Statistics.mean(complete.compactMap(\.inequalityAversion)))
+            meanInequalityAversion: Statistics.mean(complete.compactMap(\.inequalityAversion)),
+            meanExpectedAngle: Statistics.mean(complete.compactMap(\.expectedAngle)),
+            meanEntropy: Statistics.mean(complete.compactMap(\.meanEntropy)))
     }
 }
 

@@ -42,7 +42,8 @@ public enum ReportRenderer {
     /// Machine-readable columns, in order; CSV uses these names.
     static let machineColumns = [
         "n", "n_incomplete", "mean_vr", "sd_vr", "ci_low", "ci_high", "mean_angle",
-        "pooled_angle", "hit_rate", "transitive_share", "mean_inequality_aversion",
+        "pooled_angle", "hit_rate", "transitive_share", "mean_inequality_aversion", "mean_expected_angle",
+        "mean_entropy",
     ]
 
     static func machineValues(_ cell: ReportCell) -> [String] {
@@ -50,7 +51,7 @@ public enum ReportRenderer {
             String(cell.n), String(cell.nIncomplete), exact(cell.meanVR), exact(cell.sdVR), exact(cell.ciLow),
             exact(cell.ciHigh),
             exact(cell.meanAngle), exact(cell.pooledAngle), exact(cell.hitRate), exact(cell.transitiveShare),
-            exact(cell.meanInequalityAversion),
+            exact(cell.meanInequalityAversion), exact(cell.meanExpectedAngle), exact(cell.meanEntropy),
         ]
     }
 
@@ -80,6 +81,12 @@ public enum ReportRenderer {
             ]
             if report.cells.contains(where: { $0.meanInequalityAversion != nil }) {
                 columns.append(("ineq. aversion", { fixed($0.meanInequalityAversion) }))
+            }
+            // Beside the chosen angle, for models that read log probabilities (method.md §8.7).
+            if report.cells.contains(where: { $0.meanExpectedAngle != nil || $0.meanEntropy != nil }) {
+                let chosen = columns.firstIndex { $0.header == "mean θ" }!
+                columns.insert(("expected θ", { fixed($0.meanExpectedAngle) }), at: chosen + 1)
+                columns.append(("entropy (bits)", { fixed($0.meanEntropy) }))
             }
             let table = HumanTable(
                 header: columns.map(\.header),

@@ -446,7 +446,7 @@ public enum ExperimentFile {
                 headers[pair.key] = value
             }
         }
-        let spec = APIModelSpec(
+        var spec = APIModelSpec(
             model: model, baseURL: baseURL,
             apiKeyEnv: try reader.string(mapping, "api_key_env"),
             temperature: try reader.double(mapping, "temperature", path: path, range: 0...2) ?? 0.7,
@@ -463,10 +463,23 @@ public enum ExperimentFile {
             anthropicVersion: anthropic ? (try reader.string(mapping, "anthropic_version") ?? "2023-06-01") : nil,
             giveUpAfter: try reader.double(mapping, "give_up_after", path: path, range: 0...86_400)
         )
+        if let source = try reader.enumeration(mapping, "answer_from", AnswerSource.self, path: path) {
+            if anthropic && source != .text {
+                throw reader.error(
+                    mapping.node("answer_from"), "\(path).answer_from",
+                    """
+                    Anthropic's Messages API returns no token log probabilities; use answer_from: text (the \
+                    default) for this model, or an OpenAI-format server that serves logprobs
+                    """
+                )
+            }
+            // `text` is the default: left out, so that writing it keeps the experiment's hash.
+            spec.answerFrom = source == .text ? nil : source
+        }
         var allowed: Set<String> = [
             "name", "provider", "model", "base_url", "api_key_env", "temperature", "top_p", "max_tokens",
             "seed", "stop", "headers", "timeout", "max_retries", "retry_delay", "max_concurrency",
-            "requests_per_minute", "price_input", "price_output", "give_up_after",
+            "requests_per_minute", "price_input", "price_output", "give_up_after", "answer_from",
         ]
         if anthropic { allowed.insert("anthropic_version") }
         try reader.rejectUnknownKeys(mapping, allowed: allowed, path: path)

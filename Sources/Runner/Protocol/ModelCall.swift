@@ -65,7 +65,7 @@ struct ModelCaller {
                 throw ResumeMismatch(trialID: trialID)
             }
             conversation.messages.append(ChatMessage(.assistant, text))
-            return (text, layout.map { ItemReply.read(text, layout: $0).0 })
+            return (text, layout.map { read(text, rawBody: old.rawResponse, layout: $0).0 })
         }
 
         // Tries of this request a resumed trial made before: their rows keep their numbers, and
@@ -75,15 +75,15 @@ struct ModelCaller {
         if let requestKey, let cached = try await store.cachedReply(requestKey: requestKey) {
             try await conversation.settle()
             let now = Date()
-            let reading = layout.map { ItemReply.read(cached.reply, layout: $0) }
+            let reading = layout.map { read(cached.reply, rawBody: cached.rawResponse, layout: $0) }
             try await store.record(
                 CallRecord(
                     step: step, attempt: attempt, retry: earlierTries, request: request,
-                    reply: cached.reply, providerModelID: cached.providerModelID,
+                    reply: cached.reply, rawResponse: cached.rawResponse, providerModelID: cached.providerModelID,
                     systemFingerprint: cached.systemFingerprint, finishReason: cached.finishReason,
                     inputTokens: cached.inputTokens, outputTokens: cached.outputTokens, latencyMs: 0,
                     startedAt: now, finishedAt: now, answer: reading?.1, requestKey: requestKey,
-                    cacheHit: true),
+                    cacheHit: true, letters: reading?.2),
                 trialID: trialID)
             control.callFinished(
                 model: model.name, retry: false, error: false, inputTokens: nil, outputTokens: nil, cacheHit: true)
@@ -112,7 +112,7 @@ struct ModelCaller {
 
             switch result {
             case .success(let response):
-                let reading = layout.map { ItemReply.read(response.text, layout: $0) }
+                let reading = layout.map { read(response.text, rawBody: response.rawBody, layout: $0) }
                 // One behind: the previous call's commit had this whole call to finish, so the wait
                 // is usually none; this call commits while the trial makes its next one.
                 try await conversation.settle()
@@ -123,7 +123,7 @@ struct ModelCaller {
                     systemFingerprint: response.systemFingerprint,
                     finishReason: response.finishReason, inputTokens: response.inputTokens,
                     outputTokens: response.outputTokens, latencyMs: latency, startedAt: started,
-                    finishedAt: Date(), answer: reading?.1, requestKey: requestKey)
+                    finishedAt: Date(), answer: reading?.1, requestKey: requestKey, letters: reading?.2)
                 let (store, trialID) = (self.store, self.trialID)
                 conversation.unsettled = Task { _ = try await store.record(record, trialID: trialID) }
                 control.callFinished(
@@ -165,6 +165,13 @@ struct ModelCaller {
                 retries += 1
             }
         }
+    }
+
+    /// Reads an item reply as this model's `answer_from` says.
+    private func read(_ reply: String, rawBody: String?, layout: OptionLayout)
+        -> (ParsedAnswer, AnswerRecord, LetterProbabilities?)
+    {
+        ItemReply.read(reply, rawBody: rawBody, layout: layout, source: model.provider.api?.answerFrom ?? .text)
     }
 
     static func milliseconds(since start: ContinuousClock.Instant) -> Double {

@@ -17,11 +17,13 @@ enum RequestKey {
             case reference(ReferenceAgentSpec)
             case api(
                 baseURL: String, model: String, temperature: Double?, topP: Double?, maxTokens: Int?,
-                seed: APIModelSpec.SeedSetting, stop: [String])
+                seed: APIModelSpec.SeedSetting, stop: [String], logprobs: Bool)
             func encode(to encoder: Encoder) throws {
                 switch self {
                 case .reference(let spec): try spec.encode(to: encoder)
-                case .api(let baseURL, let model, let temperature, let topP, let maxTokens, let seed, let stop):
+                case .api(
+                    let baseURL, let model, let temperature, let topP, let maxTokens, let seed, let stop,
+                    let logprobs):
                     var container = encoder.unkeyedContainer()
                     try container.encode(baseURL)
                     try container.encode(model)
@@ -30,6 +32,9 @@ enum RequestKey {
                     try container.encode(maxTokens)
                     try container.encode(seed)
                     try container.encode(stop)
+                    // A reply cached without its log probabilities cannot serve a call that reads
+                    // them (the request differs too); left out for text, so stored keys stay valid.
+                    if logprobs { try container.encode("logprobs") }
                 }
             }
         }
@@ -39,7 +44,7 @@ enum RequestKey {
             case .openai(let api), .anthropic(let api):
                 .api(
                     baseURL: api.baseURL, model: api.model, temperature: api.temperature, topP: api.topP,
-                    maxTokens: api.maxTokens, seed: api.seed, stop: api.stop)
+                    maxTokens: api.maxTokens, seed: api.seed, stop: api.stop, logprobs: api.readsLogprobs)
             }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

@@ -50,16 +50,30 @@ public struct Rescorer: Sendable {
         var outcome = Outcome()
         var after: Int64 = 0
         let scorer = TrialScorer(store: store, parserVersion: parserVersion)
+        // Where each model's answers are read from, as its run's experiment says: the rescore reads
+        // them as the run did.
+        var sources: [Int64: [String: AnswerSource]] = [:]
+        for runID in runIDs {
+            let run = try await store.run(runID)
+            let experiment = try? JSONDecoder().decode(Experiment.self, from: Data(run.experimentJSON.utf8))
+            for model in experiment?.models ?? [] {
+                if let source = model.provider.api?.answerFrom { sources[runID, default: [:]][model.name] = source }
+            }
+        }
+        let bodiesOf = Set(sources.values.flatMap(\.keys))
         while true {
-            let page = try await store.itemCalls(runIDs: runIDs, afterTrial: after, limit: Self.trialsPerPage)
+            let page = try await store.itemCalls(
+                runIDs: runIDs, afterTrial: after, limit: Self.trialsPerPage, bodiesOf: bodiesOf)
             guard let last = page.trialIDs.last else { break }
             after = last
-            var answers: [(callID: Int64, answer: AnswerRecord)] = []
+            var answers: [(callID: Int64, answer: AnswerRecord, letters: LetterProbabilities?)] = []
             for call in page.calls {
                 guard let reply = call.reply, let item = SliderItem.number(call.item) else { continue }
                 outcome.callsRead += 1
                 let layout = call.optionOrder.layout(of: item, seed: UInt64(call.trialSeed))
-                let (parsed, answer) = ItemReply.read(reply, layout: layout, parserVersion: parserVersion, parse: parse)
+                let (parsed, answer, letters) = ItemReply.read(
+                    reply, rawBody: call.rawResponse, layout: layout,
+                    source: sources[call.runID]?[call.model] ?? .text, parserVersion: parserVersion, parse: parse)
                 let before =
                     call.status.map { $0 == .ok ? "ok \(call.shownLetter?.symbol ?? "?")" : $0.rawValue } ?? "unread"
                 let now = parsed.shownLetter.map { "ok \($0.symbol)" } ?? parsed.status.rawValue
@@ -72,7 +86,7 @@ public struct Rescorer: Sendable {
                                 attempt: call.attempt, reply: reply, before: before, after: now))
                     }
                 }
-                answers.append((call.callID, answer))
+                answers.append((call.callID, answer, letters))
             }
             guard !dryRun else { continue }
             outcome.answersAdded += try await store.addAnswers(answers)

@@ -23,28 +23,46 @@ public struct TrialScorer: Sendable {
             trialIDs, parserVersion: parserVersion, formulaVersion: Scorer.formulaVersion,
             settingStatus: settingStatus
         ) { input in
-            Scorer.score(input.readings, asked: input.asked, assigned: input.assignment)
+            Scorer.score(
+                input.readings, asked: input.asked, assigned: input.assignment, order: input.optionOrder,
+                seed: UInt64(bitPattern: input.seed))
         }
     }
 }
 
 /// Reads an item reply into what `answers` stores: the parser's verdict on the letters as shown,
-/// and the item's real option behind the letter. The runner reads each reply through here as it
-/// arrives, and `hvae rescore` reads stored replies through here again.
+/// and the item's real option behind the letter; for a model that reads log probabilities, also
+/// the shown letters' probabilities (method.md §8.7). The runner reads each reply through here as
+/// it arrives (and again on resume), and `hvae rescore` reads stored replies through here again.
 public enum ItemReply {
     public typealias Parse = @Sendable (String, [(letter: OptionLetter, allocation: Allocation)]) -> ParsedAnswer
 
+    /// `rawBody`: the provider's body, where the log probabilities are (read only when `source`
+    /// is not `text`). With `logprobs` the answer is the most probable letter at the token where
+    /// the text named its answer: a reply the parser cannot read keeps the parser's verdict, and
+    /// a tie between letters is `ambiguous`, and no token to read at is `no_option`.
     public static func read(
-        _ reply: String, layout: OptionLayout, parserVersion: Int = AnswerParser.version,
-        parse: Parse = { AnswerParser.parse($0, shown: $1) }
-    ) -> (ParsedAnswer, AnswerRecord) {
-        let parsed = parse(reply, layout.shownOptions)
+        _ reply: String, rawBody: String? = nil, layout: OptionLayout, source: AnswerSource = .text,
+        parserVersion: Int = AnswerParser.version, parse: Parse = { AnswerParser.parse($0, shown: $1) }
+    ) -> (ParsedAnswer, AnswerRecord, LetterProbabilities?) {
+        var parsed = parse(reply, layout.shownOptions)
+        var letters: LetterProbabilities?
+        if source != .text {
+            let read = LetterReader.read(
+                rawBody.flatMap(OpenAIProvider.tokenLogprobs(body:)), chosen: parsed.shownLetter)
+            letters = read
+            if source == .logprobs, parsed.status == .ok {
+                parsed =
+                    read.mostProbable.map(ParsedAnswer.ok) ?? .rejected(read.status == .ok ? .ambiguous : .noOption)
+            }
+        }
         let real = parsed.shownLetter.map(layout.realOption(shown:))
         return (
             parsed,
             AnswerRecord(
                 parserVersion: parserVersion, status: parsed.status, item: layout.item.number,
-                shownLetter: parsed.shownLetter, option: real, allocation: real.map(layout.item.allocation))
+                shownLetter: parsed.shownLetter, option: real, allocation: real.map(layout.item.allocation)),
+            letters
         )
     }
 }

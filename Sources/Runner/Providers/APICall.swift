@@ -33,6 +33,9 @@ public struct APIModelSpec: Codable, Sendable, Equatable {
     /// Seconds of nothing but failed connections (refused, no such host) after which the model
     /// is stopped, rather than every trial going through every retry (nil: 30).
     public var giveUpAfter: Double?
+    /// Where an item's answer is read from (nil: `text`, and the key is left out of the
+    /// experiment's JSON, so experiments without it keep their hash).
+    public var answerFrom: AnswerSource?
 
     enum CodingKeys: String, CodingKey {
         case model, temperature, seed, stop, headers, timeout
@@ -48,7 +51,11 @@ public struct APIModelSpec: Codable, Sendable, Equatable {
         case priceOutput = "price_output"
         case anthropicVersion = "anthropic_version"
         case giveUpAfter = "give_up_after"
+        case answerFrom = "answer_from"
     }
+
+    /// Whether item calls ask for token log probabilities.
+    public var readsLogprobs: Bool { (answerFrom ?? .text) != .text }
 
     public enum SeedSetting: Codable, Sendable, Equatable {
         case trial, none
@@ -84,6 +91,19 @@ public struct APIModelSpec: Codable, Sendable, Equatable {
         guard let priceInput, let priceOutput else { return nil }
         return (Double(inputTokens) * priceInput + Double(outputTokens) * priceOutput) / 1_000_000
     }
+}
+
+/// Where the answer to an item is read from (method.md §8.7).
+public enum AnswerSource: String, Codable, Sendable, CaseIterable {
+    /// The reply's text, through the parser: the study's way.
+    case text
+    /// The most probable letter where the reply names its answer; the text says where that is.
+    case logprobs
+    /// The text's answer, with the letters' probabilities stored beside it.
+    case both
+
+    /// How many alternatives per token item calls ask for: OpenAI's maximum.
+    public static let topLogprobs = 20
 }
 
 /// The HTTP and JSON plumbing both APIs share.

@@ -1,4 +1,5 @@
 import Foundation
+import SVO
 
 /// The OpenAI chat-completions wire format: OpenAI, vLLM, llama.cpp, Ollama, LM Studio, OpenRouter, Together.
 public struct OpenAIProvider: ChatProvider {
@@ -27,7 +28,10 @@ public struct OpenAIProvider: ChatProvider {
             model: spec.model,
             messages: request.messages.map { WireMessage(role: $0.role.rawValue, content: $0.content) },
             temperature: spec.temperature, top_p: spec.topP, max_tokens: spec.maxTokens,
-            seed: APICall.seed(spec, context: request.context), stop: spec.stop.isEmpty ? nil : spec.stop)
+            seed: APICall.seed(spec, context: request.context), stop: spec.stop.isEmpty ? nil : spec.stop,
+            // Only item calls: the value and goal steps have no letter to read.
+            logprobs: readsLogprobs(request) ? true : nil,
+            top_logprobs: readsLogprobs(request) ? AnswerSource.topLogprobs : nil)
         var headers = spec.headers
         if let apiKey { headers["authorization"] = "Bearer \(apiKey)" }
         let (reply, raw, status) = try await call.post(body, headers: headers, timeout: spec.timeout, as: Reply.self)
@@ -35,11 +39,58 @@ public struct OpenAIProvider: ChatProvider {
             throw ProviderError(
                 kind: .malformed, message: "the response has no choices[0].message", rawBody: raw, httpStatus: status)
         }
+        if readsLogprobs(request), Self.tokenLogprobs(body: raw) == nil {
+            // Reading on would store every answer without the probabilities it was run for.
+            throw ProviderError(
+                kind: .configuration,
+                message: """
+                    answer_from: \(spec.answerFrom?.rawValue ?? "text") asked for token log probabilities and the \
+                    response has none (no choices[0].logprobs.content); this server does not serve them: use \
+                    answer_from: text for this model
+                    """, rawBody: raw, httpStatus: status)
+        }
         return ChatResponse(
             text: redact(message.content ?? ""), rawBody: raw, providerModelID: reply.model,
             finishReason: choice.finish_reason, inputTokens: reply.usage?.prompt_tokens,
             outputTokens: reply.usage?.completion_tokens, httpStatus: status,
             systemFingerprint: reply.system_fingerprint)
+    }
+
+    private func readsLogprobs(_ request: ChatRequest) -> Bool {
+        guard spec.readsLogprobs, case .item = request.context.step else { return false }
+        return true
+    }
+
+    /// The reply's tokens with their log probabilities, from a chat-completions body as received
+    /// (`choices[0].logprobs.content`); nil when it has none. The live call and a rescore read them
+    /// from the stored body through here.
+    public static func tokenLogprobs(body: String) -> [TokenLogprob]? {
+        struct Reply: Decodable {
+            struct Choice: Decodable {
+                struct Logprobs: Decodable { let content: [Token]? }
+                let logprobs: Logprobs?
+            }
+            struct Token: Decodable {
+                struct Alternative: Decodable {
+                    let token: String
+                    let logprob: Double
+                }
+                let token: String
+                let logprob: Double
+                let top_logprobs: [Alternative]?
+            }
+            let choices: [Choice]
+        }
+        guard let reply = try? JSONDecoder().decode(Reply.self, from: Data(body.utf8)),
+            let content = reply.choices.first?.logprobs?.content
+        else { return nil }
+        return content.map { token in
+            TokenLogprob(
+                token: token.token, logprob: token.logprob,
+                alternatives: (token.top_logprobs ?? []).map {
+                    TokenLogprob.Alternative(token: $0.token, logprob: $0.logprob)
+                })
+        }
     }
 
     // The wire format's field names, as the API spells them.
@@ -51,6 +102,8 @@ public struct OpenAIProvider: ChatProvider {
         let max_tokens: Int?
         let seed: Int?
         let stop: [String]?
+        let logprobs: Bool?
+        let top_logprobs: Int?
     }
 
     struct Reply: Decodable {

@@ -48,7 +48,8 @@ public final class ReplayProvider: ChatProvider {
         }
         let stored = replies[request.context.callIndex]
         return ChatResponse(
-            text: stored.reply, providerModelID: stored.providerModelID, finishReason: stored.finishReason,
+            text: stored.reply, rawBody: stored.rawResponse, providerModelID: stored.providerModelID,
+            finishReason: stored.finishReason,
             inputTokens: stored.inputTokens, outputTokens: stored.outputTokens)
     }
 }

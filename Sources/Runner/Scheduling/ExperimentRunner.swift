@@ -5,7 +5,7 @@ import Store
 
 /// The hvae version, stored with every run.
 public enum HVAE {
-    public static let version = "0.5.0"
+    public static let version = "0.6.0"
     /// The git commit this binary was built from (embedded at build time), "unknown" outside a checkout.
     public static let gitCommit = buildGitCommit
 }

@@ -38,20 +38,25 @@ enum TrialPage {
     static func scores(_ result: TrialResult?) -> String {
         guard let result, result.parserVersion != nil else { return "<p>Not scored yet.</p>\n" }
         func flag(_ b: Bool?) -> String { b.map { $0 ? "yes" : "no" } ?? "–" }
-        return Markup.table(
-            header: [
-                "angle", "category", "hit", "VR", "angular error", "transitive", "invalid items",
-                "inequality aversion", "mean self", "mean other", "parser", "formula",
-            ],
-            rows: [
-                [
-                    Markup.number(result.angle), result.category?.rawValue ?? "–", flag(result.hit),
-                    Markup.number(result.vr), Markup.number(result.angularError), flag(result.transitive),
-                    result.invalidItems.map(String.init) ?? "–", Markup.number(result.inequalityAversion),
-                    Markup.number(result.meanSelf), Markup.number(result.meanOther),
-                    result.parserVersion.map { "v\($0)" } ?? "–", result.formulaVersion.map { "v\($0)" } ?? "–",
-                ]
-            ], numeric: [0, 3, 4, 6, 7, 8, 9], id: "scores")
+        var header = [
+            "angle", "category", "hit", "VR", "angular error", "transitive", "invalid items",
+            "inequality aversion", "mean self", "mean other", "parser", "formula",
+        ]
+        var row = [
+            Markup.number(result.angle), result.category?.rawValue ?? "–", flag(result.hit),
+            Markup.number(result.vr), Markup.number(result.angularError), flag(result.transitive),
+            result.invalidItems.map(String.init) ?? "–", Markup.number(result.inequalityAversion),
+            Markup.number(result.meanSelf), Markup.number(result.meanOther),
+            result.parserVersion.map { "v\($0)" } ?? "–", result.formulaVersion.map { "v\($0)" } ?? "–",
+        ]
+        var numeric: Set<Int> = [0, 3, 4, 6, 7, 8, 9]
+        // From the letters' probabilities (method.md §8.7), for a model that reads them.
+        if result.expectedAngle != nil || result.meanEntropy != nil {
+            header += ["expected angle", "entropy (bits)"]
+            row += [Markup.number(result.expectedAngle), Markup.number(result.meanEntropy)]
+            numeric.formUnion([12, 13])
+        }
+        return Markup.table(header: header, rows: [row], numeric: numeric, id: "scores")
     }
 
     /// The messages in order. After each request message come the calls that sent it: a failed
@@ -72,8 +77,8 @@ enum TrialPage {
             let sent = byRequest[turn.id] ?? []
             if let item = sent.lazy.compactMap(\.step.item).first, let slider = SliderItem.number(item) {
                 let layout = transcript.trial.key.optionOrder.layout(of: slider, seed: UInt64(transcript.trial.seed))
-                let read = sent.compactMap(\.answer).last { $0.status == .ok }
-                html += options(layout, read: read?.shownLetter)
+                let read = sent.last { $0.answer?.status == .ok }
+                html += options(layout, read: read?.answer?.shownLetter, letters: read?.letters)
             }
             html += "</section>\n"
             for failed in sent where failed.replyTurnID == nil {
@@ -101,6 +106,17 @@ enum TrialPage {
         if call.cacheHit { parts.append("from cache") }
         if let model = call.providerModelID { parts.append(model) }
         var html = "<span class=\"facts\">" + HTML.escape(parts.joined(separator: " · ")) + "</span>"
+        if let letters = call.letters {
+            let said =
+                letters.shown.map { shown in
+                    String(format: "letters: %.3f outside, token %d", letters.outside ?? 0, letters.tokenIndex ?? 0)
+                        + (call.answer?.shownLetter.map {
+                            String(format: ", p(%@) %.3f", $0.symbol, shown[$0.rawValue])
+                        }
+                            ?? "")
+                } ?? "letters: \(letters.status.rawValue)"
+            html += " <span class=\"letters\">\(HTML.escape(said))</span>"
+        }
         if let answer = call.answer {
             let reading =
                 answer.status == .ok
@@ -114,8 +130,9 @@ enum TrialPage {
         return html
     }
 
-    /// The nine options as shown to the model, the one the parser read marked.
-    static func options(_ layout: OptionLayout, read: OptionLetter?) -> String {
+    /// The nine options as shown to the model, the one the parser read marked, and the model's
+    /// probability of each letter where it has them.
+    static func options(_ layout: OptionLayout, read: OptionLetter?, letters: LetterProbabilities? = nil) -> String {
         var html = "<table class=\"options\"><thead><tr><th>item \(layout.item.number)</th>"
         for (letter, _) in layout.shownOptions {
             html += "<th class=\"num\(letter == read ? " read" : "")\">\(letter.symbol)</th>"
@@ -127,6 +144,14 @@ enum TrialPage {
         html += "</tr><tr><th>other</th>"
         for (letter, allocation) in layout.shownOptions {
             html += "<td class=\"num\(letter == read ? " read" : "")\">\(allocation.other)</td>"
+        }
+        if let shown = letters?.shown {
+            html += "</tr><tr class=\"letters\"><th>p</th>"
+            for letter in OptionLetter.allCases {
+                html +=
+                    "<td class=\"num\(letter == read ? " read" : "")\">"
+                    + String(format: "%.3f", shown[letter.rawValue]) + "</td>"
+            }
         }
         return html + "</tr></tbody></table>\n"
     }

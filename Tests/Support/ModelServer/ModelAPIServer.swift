@@ -17,6 +17,33 @@ public enum ModelAction: Sendable {
     case cut(String)
     /// Any status, content type and body, as another server (an HTML error page) would send.
     case raw(status: Int, contentType: String, body: String)
+    /// A completion of these tokens (the text is their concatenation) whose log probabilities are
+    /// served, as llama.cpp's server and OpenAI serve them, when the request asks for them.
+    case tokens([ServedToken])
+}
+
+/// One generated token, its log probability, and the alternatives at its position (most
+/// probable first, as servers list them).
+public struct ServedToken: Sendable {
+    public var token: String
+    public var logprob: Double
+    public var top: [(token: String, logprob: Double)]
+
+    public init(_ token: String, logprob: Double = 0, top: [(token: String, logprob: Double)] = []) {
+        self.token = token
+        self.logprob = logprob
+        self.top = top
+    }
+
+    /// A reply's tokens, each certain (log probability 0), but `at` whose alternatives are the
+    /// letters with these probabilities (the rest of the mass elsewhere).
+    public static func reply(_ tokens: [String], at index: Int, letters: [String: Double]) -> [ServedToken] {
+        tokens.enumerated().map { position, token in
+            guard position == index else { return ServedToken(token, top: [(token, 0)]) }
+            let top = letters.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { ($0.key, log($0.value)) }
+            return ServedToken(token, logprob: log(letters[token] ?? 1), top: top)
+        }
+    }
 }
 
 /// The wire format a server speaks.
@@ -99,6 +126,11 @@ public final class ModelAPIServer: Sendable {
             return .respond(
                 status: status, headers: retryAfter.map { ["Retry-After": $0] } ?? [:],
                 body: try! JSONSerialization.data(withJSONObject: body))
+        case .tokens(let tokens):
+            return .respond(
+                status: 200,
+                body: completion(
+                    tokens.map(\.token).joined(), api: api, modelID: modelID, request: request, tokens: tokens))
         case .malformed:
             return .respond(status: 200, body: Data("<html>502 Bad Gateway</html>".utf8))
         case .drop:
@@ -107,9 +139,26 @@ public final class ModelAPIServer: Sendable {
     }
 
     /// A completion body in the API's real format, with usage counted in words.
-    static func completion(_ text: String, api: ModelAPI, modelID: String, request: ServerRequest, cut: Bool = false)
-        -> Data
-    {
+    static func completion(
+        _ text: String, api: ModelAPI, modelID: String, request: ServerRequest, cut: Bool = false,
+        tokens: [ServedToken]? = nil
+    ) -> Data {
+        // As OpenAI: `logprobs` is null unless asked for, and then lists `top_logprobs` alternatives.
+        let asked = request.json?["logprobs"] as? Bool == true
+        let topCount = request.json?["top_logprobs"] as? Int ?? 0
+        let logprobs: Any =
+            asked && tokens != nil
+            ? [
+                "content": tokens!.map { token in
+                    [
+                        "token": token.token, "logprob": token.logprob, "bytes": Array(token.token.utf8),
+                        "top_logprobs": token.top.prefix(topCount).map {
+                            ["token": $0.token, "logprob": $0.logprob, "bytes": Array($0.token.utf8)] as [String: Any]
+                        },
+                    ] as [String: Any]
+                },
+                "refusal": NSNull(),
+            ] as [String: Any] : NSNull()
         let messages = (request.json?["messages"] as? [[String: Any]]) ?? []
         let promptWords = messages.compactMap { $0["content"] as? String }.map { $0.split(separator: " ").count }
             .reduce(0, +)
@@ -123,7 +172,7 @@ public final class ModelAPIServer: Sendable {
                 "choices": [
                     [
                         "index": 0, "message": ["role": "assistant", "content": text],
-                        "finish_reason": cut ? "length" : "stop",
+                        "finish_reason": cut ? "length" : "stop", "logprobs": logprobs,
                     ]
                 ],
                 "usage": [
