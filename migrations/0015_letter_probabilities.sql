@@ -10,6 +10,13 @@
 -- trial_scores gains the trial's expected allocation (probability-weighted coins for self and
 --   other, averaged over the six primary items), its angle, and the mean entropy (bits) of the
 --   counted answers' letter distributions. NULL for every trial read from its text only.
+-- trial_results also gains each trial's plan ordinal. A report must not depend on the order in
+--   which trials were inserted: the slices of a sharded experiment, merged, have their trials in
+--   another id order than the same experiment run on one machine, and a bootstrap (or a
+--   floating-point sum) over them in id order would give other digits. hvae reads trials in plan
+--   order (run, then ordinal: model, value or target, goal, option order, placement, variant,
+--   replicate, as TrialPlan numbers them), which both share. NULL for trials of runs made before
+--   plan ordinals were stored, which are read in id order.
 
 CREATE TABLE letter_probabilities (
     call_id        INTEGER NOT NULL REFERENCES model_calls(id) ON DELETE CASCADE,
@@ -42,7 +49,8 @@ ALTER TABLE trial_scores ADD COLUMN mean_entropy REAL CHECK (mean_entropy >= 0);
 DROP VIEW vr_summary;
 DROP VIEW trial_results;
 
--- As in migrations/0014, with the expected angle, the mean entropy and the expected allocation.
+-- As in migrations/0014, with the expected angle, the mean entropy, the expected allocation and
+-- the plan ordinal.
 CREATE VIEW trial_results AS
 SELECT t.id AS trial_id, t.run_id, t.model, t.value, t.goal, t.option_order, t.trial_index AS trial,
        CASE WHEN s.status IS NOT NULL AND (t.status = 'complete' OR t.status = 'incomplete') THEN s.status
@@ -50,7 +58,7 @@ SELECT t.id AS trial_id, t.run_id, t.model, t.value, t.goal, t.option_order, t.t
        s.angle, s.category, s.hit, s.vr, s.angular_error, s.transitive, s.invalid_items, s.inequality_aversion,
        s.mean_self, s.mean_other, s.parser_version, s.formula_version,
        t.target_phi, t.ideal_angle, t.placement, t.variant,
-       s.expected_angle, s.mean_entropy, s.expected_self, s.expected_other
+       s.expected_angle, s.mean_entropy, s.expected_self, s.expected_other, t.ordinal
 FROM trials AS t
 LEFT JOIN trial_scores AS s ON s.trial_id = t.id
     AND (s.formula_version, s.parser_version) = (

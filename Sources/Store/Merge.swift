@@ -75,7 +75,8 @@ extension ExperimentStore {
     private static func mergeRuns(_ db: Database, outcome: inout MergeOutcome) throws {
         let runColumns = try db.columns(in: "runs").map(\.name).filter { $0 != "id" }
         var targets: [Int64: Int64] = [:]
-        for run in try Row.fetchAll(db, sql: "SELECT id, uid, shard_group, reproduces_run_id FROM src.runs ORDER BY id")
+        for run in try Row.fetchAll(
+            db, sql: "SELECT id, uid, shard_group, reproduces_run_id, shard FROM src.runs ORDER BY id")
         {
             let sourceRun: Int64 = run["id"]
             if let uid: String = run["uid"],
@@ -96,13 +97,26 @@ extension ExperimentStore {
             {
                 target = existing
                 outcome.slicesJoined += 1
-                // The joined run plans the trials of every slice joined so far.
-                try db.execute(
-                    sql: """
-                        UPDATE main.runs SET planned_trials = planned_trials + (SELECT planned_trials FROM src.runs \
-                        WHERE id = ?)
-                        WHERE id = ?
-                        """, arguments: [sourceRun, target])
+                // The joined run plans the trials of every slice joined so far, each once: a slice
+                // merged again (resumed since, or by mistake) has its trials there already. Slice
+                // i of n holds the plan ordinals i - 1 modulo n.
+                let slice = (run["shard"] as String?)?.split(separator: "/").compactMap { Int($0) } ?? []
+                var joinedBefore = false
+                if slice.count == 2 {
+                    joinedBefore =
+                        try Bool.fetchOne(
+                            db,
+                            sql: "SELECT EXISTS (SELECT 1 FROM main.trials WHERE run_id = ? AND ordinal % ? = ?)",
+                            arguments: [target, slice[1], slice[0] - 1]) ?? false
+                }
+                if !joinedBefore {
+                    try db.execute(
+                        sql: """
+                            UPDATE main.runs
+                            SET planned_trials = planned_trials + (SELECT planned_trials FROM src.runs WHERE id = ?)
+                            WHERE id = ?
+                            """, arguments: [sourceRun, target])
+                }
             } else {
                 // Every column as it is, but: a slice's uid is its own, not the joined run's; its
                 // shard becomes `merged`; the run it reproduces is renumbered below (or, when that run
@@ -219,5 +233,53 @@ extension ExperimentStore {
                 SELECT count(*) FROM src.model_calls WHERE trial_id IN (SELECT id FROM temp.copied)
                 """)!
         return copied
+    }
+}
+
+/// What a run joined from the slices of a sharded experiment holds of each slice: slice `i` of
+/// `n` is the trials whose plan ordinal is `i − 1` modulo `n` (`TrialPlan`).
+public struct SliceCoverage: Sendable, Equatable {
+    public var runID: Int64
+    public var runName: String
+    public var experimentJSON: String
+    /// The number of slices the experiment was cut into.
+    public var count: Int
+    /// Per slice index (1-based): what is stored of it; a slice with no trial stored is absent.
+    public var slices: [Int: Slice]
+
+    public struct Slice: Sendable, Equatable {
+        /// The slice's trials stored.
+        public var stored: Int
+        /// Those of them not run to their end (pending, running or failed).
+        public var unfinished: Int
+    }
+}
+
+extension ExperimentStore {
+    /// For every run joined from slices (`hvae merge` of `--shard` runs), what it holds of each
+    /// slice: what `hvae merge` checks for missing and unfinished shards.
+    public func sliceCoverage() async throws -> [SliceCoverage] {
+        try await read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT id, name, experiment_json, shard_group FROM runs WHERE shard = 'merged' ORDER BY id"
+            ).compactMap { run -> SliceCoverage? in
+                // The group is "<experiment sha>/<n>".
+                guard let group: String = run[3], let count = group.split(separator: "/").last.flatMap({ Int($0) }),
+                    count >= 1
+                else { return nil }
+                var slices: [Int: SliceCoverage.Slice] = [:]
+                for row in try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT ordinal % ?, count(*), sum(status <> 'complete' AND status <> 'incomplete')
+                        FROM trials WHERE run_id = ? AND ordinal IS NOT NULL GROUP BY 1
+                        """, arguments: [count, run[0] as Int64])
+                {
+                    slices[(row[0] as Int) + 1] = SliceCoverage.Slice(stored: row[1], unfinished: row[2])
+                }
+                return SliceCoverage(
+                    runID: run[0], runName: run[1], experimentJSON: run[2], count: count, slices: slices)
+            }
+        }
     }
 }

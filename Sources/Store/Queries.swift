@@ -60,10 +60,13 @@ public struct TrialFilter: Sendable, Equatable, Codable {
 }
 
 extension ExperimentStore {
-    /// The rows of `trial_results` for the trials `filter` selects, in trial order: every table
-    /// hvae prints is aggregated from these. With a parser or formula version in the filter, the
-    /// newest scores at or below those versions stand in for the newest scores. Many trials are
-    /// read in slices of their ids on several readers at once (a million-call run has 130,000).
+    /// The rows of `trial_results` for the trials `filter` selects, in plan order (run, then plan
+    /// ordinal; id order for trials without one): every table hvae prints is aggregated from
+    /// these, so that no number depends on the order trials were inserted in (the slices of a
+    /// sharded run, merged, give the unsharded run's numbers to the last digit). With a parser or
+    /// formula version in the filter, the newest scores at or below those versions stand in for
+    /// the newest scores. Many trials are read in slices of their ids on several readers at once
+    /// (a million-call run has 130,000).
     public func trialResults(_ filter: TrialFilter) async throws -> [TrialResult] {
         let span = try await read { db in
             let (condition, arguments) = filter.condition()
@@ -85,10 +88,17 @@ extension ExperimentStore {
             }
             var parts = [[TrialResult]](repeating: [], count: ranges.count)
             for try await (index, part) in group { parts[index] = part }
-            guard parts.count > 1 else { return parts[0] }
-            var all: [TrialResult] = []
-            all.reserveCapacity(span.2)
-            for part in parts { all.append(contentsOf: part) }
+            var all: [TrialResult]
+            if parts.count == 1 {
+                all = parts[0]
+            } else {
+                all = []
+                all.reserveCapacity(span.2)
+                for part in parts { all.append(contentsOf: part) }
+            }
+            // A run made on one machine is in plan order already (trials are stored as they
+            // start, in plan order): checked in one pass, sorted only when it is not.
+            if !all.isInPlanOrder { all.sort(by: TrialResult.planOrder) }
             return all
         }
     }
@@ -122,7 +132,8 @@ extension ExperimentStore {
                                     THEN s.status ELSE t.status END AS status,
                                s.angle, s.category, s.hit, s.vr, s.angular_error, s.transitive, s.invalid_items,
                                s.inequality_aversion, s.mean_self, s.mean_other, s.parser_version, s.formula_version,
-                               t.target_phi, t.ideal_angle, t.placement, t.variant, s.expected_angle, s.mean_entropy
+                               t.target_phi, t.ideal_angle, t.placement, t.variant, s.expected_angle, s.mean_entropy,
+                               t.ordinal
                         FROM trials AS t
                         LEFT JOIN trial_scores AS s ON s.trial_id = t.id
                             AND (s.formula_version, s.parser_version) = (
@@ -491,8 +502,13 @@ extension TrialResult {
     static let resultColumns = """
         trial_id, run_id, model, value, goal, option_order, trial, status, angle, category, hit, vr, angular_error,
         transitive, invalid_items, inequality_aversion, mean_self, mean_other, parser_version, formula_version,
-        target_phi, placement, variant, expected_angle, mean_entropy
+        target_phi, placement, variant, expected_angle, mean_entropy, ordinal
         """
+
+    /// Whether `a` comes before `b` in plan order: by run, then plan ordinal, then id.
+    static func planOrder(_ a: TrialResult, _ b: TrialResult) -> Bool {
+        (a.runID, a.ordinal ?? -1, a.trialID) < (b.runID, b.ordinal ?? -1, b.trialID)
+    }
 
     /// A row of `resultColumns`; nil for a row whose enumerations this binary does not know.
     init?(resultRow row: Row) {
@@ -520,5 +536,13 @@ extension TrialResult {
         formulaVersion = row[19]
         expectedAngle = row[23]
         meanEntropy = row[24]
+        ordinal = row[25]
+    }
+}
+
+extension [TrialResult] {
+    /// Whether the trials are in plan order (`TrialResult.planOrder`).
+    var isInPlanOrder: Bool {
+        zip(self, dropFirst()).allSatisfy { !TrialResult.planOrder($1, $0) }
     }
 }

@@ -363,6 +363,9 @@ public struct TrialResult: Sendable, Equatable {
     /// distributions (method.md §8.7); nil for a trial read from its text only.
     public var expectedAngle: Double?
     public var meanEntropy: Double?
+    /// The trial's plan ordinal (`TrialPlan`): with the run, its place in plan order; nil for
+    /// trials of runs made before ordinals were stored.
+    public var ordinal: Int?
     /// The scores' parser and formula versions; nil for a trial without scores.
     public var parserVersion: Int?
     public var formulaVersion: Int?

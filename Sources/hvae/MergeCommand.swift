@@ -1,6 +1,13 @@
 import ArgumentParser
 import Foundation
+import Runner
 import Store
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 struct MergeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,10 +19,17 @@ struct MergeCommand: AsyncParsableCommand {
             same file twice adds nothing. The slices of one sharded experiment (`hvae run --shard i/n`) \
             join a single run. Inputs are only read; each must have this hvae's schema.
 
+            An input with *, ? or [ that names no file is a pattern, expanded by hvae (quote it, so that a \
+            job script's shell passes it on). After merging, every joined run is checked against its \
+            experiment's plan: a slice with no trial in OUT is reported missing, one with trials that did \
+            not run to their end unfinished, and the exit status is then 1. A missing slice merged later \
+            joins the run; a resumed one needs a fresh OUT (a merge keeps the trials it has).
+
             Examples:
               hvae run study.yaml --shard 1/2 --db part1.sqlite      (machine 1)
               hvae run study.yaml --shard 2/2 --db part2.sqlite      (machine 2)
               hvae merge part1.sqlite part2.sqlite -o study.sqlite
+              hvae merge 'study-*.sqlite' -o study.sqlite              (a pattern)
             """
     )
 
@@ -33,8 +47,28 @@ struct MergeCommand: AsyncParsableCommand {
         }
     }
 
+    /// The inputs, each pattern that names no file expanded (sorted, as a shell would).
+    func expandedInputs() throws -> [String] {
+        try inputs.flatMap { input -> [String] in
+            guard !FileManager.default.fileExists(atPath: input), input.contains(where: { "*?[".contains($0) }) else {
+                return [input]
+            }
+            var found = glob_t()
+            defer { globfree(&found) }
+            guard glob(input, 0, nil, &found) == 0 else {
+                throw UserFacingError(message: "no database matches '\(input)'; check the pattern and the folder")
+            }
+            return (0..<Int(found.gl_pathc)).compactMap { found.gl_pathv[$0].map { String(cString: $0) } }.sorted()
+        }
+    }
+
     func run() async throws {
         try await reportingErrors {
+            let inputs = try expandedInputs()
+            let target = URL(fileURLWithPath: output).standardizedFileURL.path
+            if inputs.contains(where: { URL(fileURLWithPath: $0).standardizedFileURL.path == target }) {
+                throw UserFacingError(message: "-o \(output) is also an input; merge into another file")
+            }
             // Every input is checked before OUT is created or touched.
             for input in inputs {
                 do {
@@ -60,6 +94,9 @@ struct MergeCommand: AsyncParsableCommand {
                     """
                 )
             }
+            let gaps = try await ShardGap.gaps(in: store)
+            for gap in gaps { FileHandle.standardError.write(Data("hvae merge: \(gap)\n".utf8)) }
+            if !gaps.isEmpty { throw ExitCode(1) }
         }
     }
 }

@@ -33,6 +33,13 @@ struct RunCommand: AsyncParsableCommand {
               OPENAI_API_KEY=... hvae run my-study.yaml --quiet
               hvae run my-study.yaml --resume        continue it after Ctrl-C or a crash
               hvae run my-study.yaml --shard 2/4 --db part2.sqlite   one machine's quarter
+              hvae run my-study.yaml --shard auto --db 'study-{shard}.sqlite'
+
+            With --shard auto the slice comes from the scheduler: a Slurm job array \
+            (SLURM_ARRAY_TASK_ID within SLURM_ARRAY_TASK_MIN..SLURM_ARRAY_TASK_MAX) or a Kubernetes \
+            Indexed Job (JOB_COMPLETION_INDEX, with --shards N or HVAE_SHARDS). {shard} and {shards} \
+            in --db become the slice's index and the count, so that each slice writes a database of its \
+            own; docs/scale.md has a complete sbatch script and Job manifest.
             """
     )
 
@@ -50,11 +57,17 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Run only slice i of n of the experiment's trials (for example 1/4), to spread a study over machines.",
+            "Run only slice i of n of the experiment's trials (for example 1/4), or `auto` for the scheduler's.",
             discussion:
                 "Slices are disjoint and keep every trial's seed; `hvae merge` joins their databases into one run.",
-            valueName: "i/n"))
+            valueName: "i/n|auto"))
     var shard: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "With --shard auto under Kubernetes: the number of shards (the Indexed Job's completions).",
+            valueName: "n"))
+    var shards: Int?
 
     @Flag(
         name: .long,
@@ -63,19 +76,39 @@ struct RunCommand: AsyncParsableCommand {
             discussion: "Without it, every `hvae run` starts a new run, so results never mix silently."))
     var resume = false
 
-    /// The parsed --shard, validated.
+    /// The parsed --shard, validated; `auto` reads the scheduler's environment.
     var slice: (index: Int, count: Int)? {
         get throws {
             guard let shard else { return nil }
+            if shard == "auto" {
+                // Read when the command runs: a missing variable is the environment's fault, not the
+                // arguments', and its message is one line (`SchedulerShard.Failure`).
+                let slice = try SchedulerShard.resolve(environment: ProcessInfo.processInfo.environment, shards: shards)
+                return (slice.index, slice.count)
+            }
             let parts = shard.split(separator: "/").compactMap { Int($0) }
             guard parts.count == 2, parts[1] >= 1, (1...parts[1]).contains(parts[0]) else {
-                throw ValidationError("--shard: expected i/n with 1 ≤ i ≤ n, for example 1/4; found '\(shard)'")
+                throw ValidationError(
+                    "--shard: expected i/n with 1 ≤ i ≤ n (for example 1/4) or auto; found '\(shard)'")
             }
             return (parts[0], parts[1])
         }
     }
 
-    func validate() throws { _ = try slice }
+    func validate() throws {
+        if shard != "auto" { _ = try slice }
+        if shards != nil && shard != "auto" { throw ValidationError("--shards goes with --shard auto") }
+        if shard == nil && database.path.contains("{shard") {
+            throw ValidationError(
+                "--db \(database.path) names {shard}, which only a sharded run fills in; add --shard i/n or auto")
+        }
+    }
+
+    /// The database: --db with {shard} and {shards} filled in for a slice.
+    func databasePath(_ slice: (index: Int, count: Int)?) -> String {
+        guard let slice else { return database.path }
+        return SchedulerShard.databasePath(database.path, index: slice.index, count: slice.count)
+    }
 
     func run() async throws {
         try await reportingErrors {
@@ -84,7 +117,8 @@ struct RunCommand: AsyncParsableCommand {
             if cache { experiment.cache = true }
             let transport = URLSessionTransport(maxConnectionsPerHost: max(64, experiment.concurrency))
             let providers = try ProviderFactory.makeAll(experiment, transport: transport)
-            let store = try ExperimentStore(path: database.path)
+            let path = databasePath(slice)
+            let store = try ExperimentStore(path: path)
             let runner = ExperimentRunner(store: store)
             if resume {
                 let digest = Digest.sha256Hex(experiment.canonicalJSON)
@@ -98,7 +132,7 @@ struct RunCommand: AsyncParsableCommand {
                     try RunSession.exitIfTrialsFailed(
                         await RunSession(
                             store: store, runner: runner, runID: unfinished.id!, experiment: experiment,
-                            providers: providers, quiet: quiet, databasePath: database.path
+                            providers: providers, quiet: quiet, databasePath: path
                         ).execute())
                     return
                 }
@@ -109,13 +143,13 @@ struct RunCommand: AsyncParsableCommand {
             announce(
                 """
                 run \(run.id!): \(experiment.name)\(run.shard.map { ", shard \($0)" } ?? ""), \(count) trials on \
-                \(experiment.models.count) model(s), database \(database.path)
+                \(experiment.models.count) model(s), database \(path)
                 """
             )
             try RunSession.exitIfTrialsFailed(
                 await RunSession(
                     store: store, runner: runner, runID: run.id!, experiment: experiment,
-                    providers: providers, quiet: quiet, databasePath: database.path
+                    providers: providers, quiet: quiet, databasePath: path
                 ).execute())
         }
     }

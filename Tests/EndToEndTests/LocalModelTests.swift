@@ -118,8 +118,26 @@ struct LocalLogprobTests {
                     db, sql: "SELECT count(*) FROM trial_results WHERE mean_entropy > ?", arguments: [most])
                     == 0)
         }
-        let report = try hvae(["report", "--db", "lp.sqlite"], in: work.url)
-        #expect(report.status == 0)
-        #expect(report.stdout.contains("expected θ"))
+        // The report's mean expected angle is vr_summary's (a tiny model may complete no trial: then both are empty).
+        let report = try hvae(["report", "--db", "lp.sqlite", "--format", "csv"], in: work.url)
+        #expect(report.status == 0, "\(report.stderr)")
+        let lines = report.stdout.components(separatedBy: "\r\n").filter { !$0.isEmpty }
+        let header = lines[0].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        let column = try #require(header.firstIndex(of: "mean_expected_angle"))
+        var reported: [String: Double?] = [:]
+        for line in lines.dropFirst() {
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            reported[fields[0..<3].joined(separator: ",")] = Double(fields[column])
+        }
+        let summary = try DatabaseQueue(path: work.path("lp.sqlite")).read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT model || ',' || value || ',' || goal AS cell, mean_expected_angle FROM vr_summary")
+        }
+        #expect(reported.count == summary.count)
+        for row in summary {
+            let expected: Double? = row["mean_expected_angle"]
+            let got = try #require(reported[row["cell"] as String], "\(row)")
+            #expect((got == nil) == (expected == nil) && abs((got ?? 0) - (expected ?? 0)) < 1e-9, "\(row)")
+        }
     }
 }

@@ -317,7 +317,13 @@ struct ViewerHTTPTests {
         }
         defer { server.stop() }
         try work.write(
-            "slow.yaml", "concurrency: 1\n" + servedExperiment(name: "slow", trials: 1, server: server.baseURL))
+            "slow.yaml",
+            "concurrency: 1\n"
+                + servedExperiment(
+                    name: "slow", trials: 1, server: server.baseURL,
+                    // The server holds each call for a round of reads, which a loaded machine can
+                    // make long: a call must not time out for it.
+                    extra: "timeout: 600"))
         let viewer = try RunningViewer(["--db", "view.sqlite"], in: work)
         let run = try RunningHvae(["run", "slow.yaml", "--db", "view.sqlite", "--quiet"], in: work.url)
         var completes: Set<String> = []
