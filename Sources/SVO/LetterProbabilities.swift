@@ -89,7 +89,8 @@ public enum LetterReader {
     /// committed to an answer, never at a token that merely looks like a letter (a reply's first
     /// token "I" or "A" is mostly a word).
     public static func read(_ tokens: [TokenLogprob]?, chosen: OptionLetter?) -> LetterProbabilities {
-        guard let tokens, !tokens.isEmpty else { return LetterProbabilities(status: .missing) }
+        // An empty reply has log probabilities, of no token: nothing is missing, there is no letter.
+        guard let tokens else { return LetterProbabilities(status: .missing) }
         guard let chosen else { return LetterProbabilities(status: .noLetter) }
         let position = tokens.indices.first { index in
             guard letter(tokens[index].token) == chosen else { return false }

@@ -85,7 +85,8 @@ struct LetterProbabilitiesTests {
     @Test("no tokens is missing; no chosen letter, or none standing alone, is no_letter: never zeros")
     func nothingToRead() {
         #expect(LetterReader.read(nil, chosen: .c) == LetterProbabilities(status: .missing))
-        #expect(LetterReader.read([], chosen: .c) == LetterProbabilities(status: .missing))
+        // An empty reply's tokens are none: it has no letter, and nothing is missing.
+        #expect(LetterReader.read([], chosen: nil) == LetterProbabilities(status: .noLetter))
         let reply = tokens(["Option", "C", "."], at: 1, [("C", 1)])
         #expect(LetterReader.read(reply, chosen: nil) == LetterProbabilities(status: .noLetter))
         #expect(LetterReader.read(reply, chosen: .d) == LetterProbabilities(status: .noLetter))
