@@ -15,8 +15,8 @@ let chromium = ["/usr/bin/chromium", "/usr/lib/chromium/chromium"].first {
 /// A headless Chromium driven over the W3C WebDriver protocol (plain HTTP and JSON to
 /// chromedriver), so that the viewer is tested as a person's browser sees it.
 final class Browser {
-    private let driver = Process()
-    private let endpoint: String
+    private var driver = Process()
+    private var endpoint = ""
     private var session = ""
 
     /// Starts chromedriver; `start()` opens the browser.
@@ -24,26 +24,43 @@ final class Browser {
         guard let chromedriver, chromium != nil else {
             throw ViewerTestError("needs chromium and chromedriver: apt-get install chromium chromium-driver")
         }
+        try launch(chromedriver)
+    }
+
+    /// Starts chromedriver on a free port.
+    private func launch(_ chromedriver: String) throws {
         let port = try freePort()
-        driver.executableURL = URL(fileURLWithPath: chromedriver)
-        driver.arguments = ["--port=\(port)"]
-        driver.standardOutput = FileHandle.nullDevice
-        driver.standardError = FileHandle.nullDevice
-        try driver.run()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: chromedriver)
+        process.arguments = ["--port=\(port)"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        driver = process
         endpoint = "http://127.0.0.1:\(port)"
     }
 
     func start() async throws {
         guard let chromium else { throw ViewerTestError("needs chromium") }
-        // Beside the rest of the suite on two cores, chromedriver can take a while to listen.
-        let deadline = Date().addingTimeInterval(90)
+        // Beside the rest of the suite on two cores, chromedriver can take a while to listen. One
+        // that does not answer in 60 s (starved, or its port taken between freePort() and its
+        // bind) is started again on another port, three times at most.
+        var attempt = 1
+        var deadline = Date().addingTimeInterval(60)
         while true {
             do {
                 _ = try await call("GET", "/status")
                 break
             } catch {
-                guard Date() < deadline, driver.isRunning else {
-                    throw ViewerTestError("chromedriver did not start (running: \(driver.isRunning)): \(error)")
+                if Date() >= deadline || !driver.isRunning {
+                    guard attempt < 3, let chromedriver else {
+                        throw ViewerTestError(
+                            "chromedriver did not start in \(attempt) tries (running: \(driver.isRunning)): \(error)")
+                    }
+                    stopDriver()
+                    try launch(chromedriver)
+                    attempt += 1
+                    deadline = Date().addingTimeInterval(60)
                 }
             }
             try await Task.sleep(for: .milliseconds(100))
