@@ -287,3 +287,76 @@ func benchmarkPhase(side: String, calls: Int) async throws {
     line(String(format: "%@: %d calls, %.0f us CPU per call", side, done, (processCPU() - cpu) / Double(done) * 1e6))
     server.stop()
 }
+
+/// Models: two models, each on its own server answering one call at a time in 20 ms
+/// (`max_concurrency: 1`), as one run of both, against the baseline of the same two models run
+/// one after the other (two runs, one model each): interleaving should halve the time.
+func benchmarkModels(trials: Int) async throws {
+    let servers = try (0..<2).map { _ in
+        try ModelAPIServer(api: .openai, keepLog: false) { _, _ in .slow("E", seconds: 0.02) }
+    }
+    defer { for server in servers { server.stop() } }
+    func run(_ models: [Int]) async throws -> (seconds: Double, calls: Int) {
+        let path = temporaryDatabase()
+        defer { removeDatabase(path) }
+        let store = try ExperimentStore(path: path)
+        let experiment = try ExperimentFile.parse(
+            yaml: """
+                name: models
+                trials: \(trials)
+                values: [prosocial]
+                goal: without
+                value_assignment: defined
+                concurrency: 8
+                models:
+                """
+                    + models.map { index in
+                        """
+
+                          - name: m\(index)
+                            provider: openai
+                            model: bench
+                            base_url: \(servers[index].baseURL)
+                            max_concurrency: 1
+                            max_retries: 0
+                        """
+                    }.joined())
+        let runner = ExperimentRunner(store: store)
+        let created = try await runner.createRun(experiment)
+        let providers = try ProviderFactory.makeAll(experiment, transport: URLSessionTransport())
+        let start = ContinuousClock.now
+        let outcome = try await runner.execute(runID: created.id!, experiment: experiment, providers: providers)
+        return (seconds(ContinuousClock.now - start), outcome.progress.calls)
+    }
+    var rounds: [(together: Double, apart: Double)] = []
+    var calls = 0
+    for round in 0..<3 {
+        // Alternating which side goes first, so that a change in the machine's speed touches both.
+        func together() async throws -> Double {
+            let both = try await run([0, 1])
+            calls = both.calls
+            return both.seconds
+        }
+        func apart() async throws -> Double {
+            let first = try await run([0])
+            return first.seconds + (try await run([1])).seconds
+        }
+        if round % 2 == 0 {
+            let both = try await together()
+            rounds.append((both, try await apart()))
+        } else {
+            let separate = try await apart()
+            rounds.append((try await together(), separate))
+        }
+    }
+    line(
+        String(
+            format:
+                """
+                models. two models on two servers of equal speed (20 ms, max_concurrency 1 each, %d calls): one \
+                run of both ÷ the two run one after the other: ratio %.2f (target about 0.5); rounds: %@
+                """,
+            calls, median(rounds.map { $0.together / $0.apart }),
+            rounds.map { String(format: "%.2f (%.2f s / %.2f s)", $0.together / $0.apart, $0.together, $0.apart) }
+                .joined(separator: ", ")))
+}

@@ -6,6 +6,7 @@
 //   .build/release/hvae-bench viewer DB         every viewer page on DB (make it with `scale`)
 //   .build/release/hvae-bench parser            the parser on a 100 KB reply
 //   .build/release/hvae-bench plan [TRIALS]     a run of TRIALS x 32 trials: time to its first call, memory
+//   .build/release/hvae-bench models [TRIALS]   two models on two one-call-at-a-time servers: one run against two
 //
 // Every figure is a ratio against a baseline measured in the same process and run, or a time
 // against a target measured on this machine; no test asserts a time.
@@ -52,6 +53,9 @@ case "export-child" where arguments.count > 1: try exportChild(path: arguments[1
 case "viewer" where arguments.count > 1: try await benchmarkViewer(path: arguments[1])
 case "parser": benchmarkParser()
 case "plan": try benchmarkPlan(trials: number(1, 100_000))
+case "models":
+    header()
+    try await benchmarkModels(trials: number(1, 20))
 case "plan-child": try await planChild(trials: number(1, 100_000))
 default:
     FileHandle.standardError.write(
@@ -60,7 +64,7 @@ default:
             hvae-bench: unknown mode '\(arguments.first!)'; use overhead, concurrency, memory-ratio, memory N, \
             memory-bare N, store [TRIALS [CONCURRENCY]], phase runner|raw [CALLS], scale [CALLS], report PATH, \
             rescore PATH, viewer PATH, export-memory, \
-            parser or plan [TRIALS]\n
+            parser, plan [TRIALS] or models [TRIALS]\n
             """
             .utf8))
     exit(64)

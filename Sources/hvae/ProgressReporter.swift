@@ -45,6 +45,9 @@ final class ProgressReporter: Sendable {
         if p.inputTokens + p.outputTokens > 0 { parts.append("\(p.inputTokens + p.outputTokens) tokens") }
         if p.cost > 0 { parts.append(String(format: "$%.4f", p.cost)) }
         if p.cacheHits > 0 { parts.append("\(p.cacheHits) cached") }
+        for (model, throttle) in p.throttled.sorted(by: { $0.key < $1.key }) where throttle.limit < throttle.ceiling {
+            parts.append("\(model) at \(throttle.limit)/\(throttle.ceiling) in flight after 429s")
+        }
         parts.append("\(clock(elapsed)) elapsed")
         if p.finishedTrials > 0, p.finishedTrials < p.totalTrials {
             let remaining = elapsed / Double(p.finishedTrials) * Double(p.totalTrials - p.finishedTrials)

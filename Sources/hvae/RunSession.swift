@@ -88,6 +88,7 @@ struct RunSession {
             for line in try await failureLines(store: store, runID: runID) { print("  \(line)") }
         }
         for line in try await cutReplyWarnings(store: store, runIDs: [runID]) { printError(line) }
+        for line in Self.throttleWarnings(p) { printError(line) }
         let left = [p.failed > 0 ? "failed" : nil, outcome.unfinished > 0 ? "unfinished" : nil].compactMap { $0 }
         if !left.isEmpty {
             print(
@@ -106,6 +107,19 @@ struct RunSession {
 
     /// Exit status 1 when trials failed or a model was stopped (the reasons were printed); the run
     /// itself is kept, stored as failed.
+    /// One line per model whose server refused calls for their rate, saying what to set so
+    /// that the next run stays under the limit rather than finding it again.
+    static func throttleWarnings(_ progress: RunProgress) -> [String] {
+        progress.throttled.sorted { $0.key < $1.key }.map { model, throttle in
+            """
+            warning: model '\(model)': the server refused \(throttle.refusals) calls for their rate (HTTP 429), \
+            each retried; its calls in flight were cut to \(throttle.lowest) of \(throttle.ceiling) and grew back \
+            to \(throttle.limit). Set max_concurrency: \(max(1, throttle.lowest)) (or requests_per_minute, \
+            tokens_per_minute) on it to stay under the server's limit
+            """
+        }
+    }
+
     static func exitIfTrialsFailed(_ outcome: RunOutcome) throws {
         if outcome.status == .failed { throw ExitCode(1) }
     }

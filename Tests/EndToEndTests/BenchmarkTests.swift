@@ -32,6 +32,18 @@ struct BenchmarkTests {
         #expect(plan.output.contains("plan: 200 trials x 32 cells: first call after"), "\(plan.output)")
     }
 
+    @Test("the models benchmark runs both sides: one run of two models, and the two one after the other")
+    func models() throws {
+        let result = try runProgram(benchBinary.path, ["models", "2"])
+        #expect(result.status == 0)
+        // 2 trials x 6 item calls x 2 models.
+        #expect(
+            result.output.contains(
+                "models. two models on two servers of equal speed (20 ms, max_concurrency 1 each, 24 calls)"),
+            "\(result.output)")
+        #expect(result.output.split(separator: "(").count >= 6, "three rounds, each with both times: \(result.output)")
+    }
+
     @Test("benchmark 3's children run and report their calls and peak memory: the runner's and the bare client's")
     func memoryChildren() throws {
         for mode in ["memory", "memory-bare"] {

@@ -175,6 +175,40 @@ struct RobustnessTests {
         #expect(trials == ["complete"])
     }
 
+    @Test("a server that refuses calls for their rate: hvae cuts its calls in flight, finishes, and says what to set")
+    func rateLimitedServer() throws {
+        // Two calls at a time, as a provider's concurrency limit; a third at once gets 429.
+        let inFlight = Atomic<Int>(0)
+        let server = try ModelAPIServer(api: .openai) { _, _ in
+            defer { inFlight.subtract(1, ordering: .sequentiallyConsistent) }
+            guard inFlight.add(1, ordering: .sequentiallyConsistent).newValue <= 2 else {
+                return .error(status: 429, message: "Rate limit reached for requests")
+            }
+            Thread.sleep(forTimeInterval: 0.02)
+            return .reply("E")
+        }
+        defer { server.stop() }
+        let work = try WorkingDirectory()
+        try work.write(
+            "limited.yaml",
+            servedExperiment(
+                name: "limited", trials: 3, values: ["prosocial"], server: server.baseURL,
+                extra: "retry_delay: 0.01\n    max_retries: 30"
+            ) + "\nconcurrency: 8\n")
+        let result = try hvae(["run", "limited.yaml", "--db", "limited.sqlite", "--quiet"], in: work.url)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("finished: 6 complete, 0 incomplete, 0 failed"), "\(result.stdout)")
+        let refused = try DatabaseQueue(path: work.path("limited.sqlite")).read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM model_calls WHERE http_status = 429")!
+        }
+        #expect(refused > 0)
+        let warning = try #require(
+            result.stderr.split(separator: "\n").first { $0.hasPrefix("warning: model 'served': the server refused ") })
+        #expect(warning.contains("refused \(refused) calls for their rate (HTTP 429), each retried"), "\(warning)")
+        #expect(warning.contains(" of 8 and grew back to "), "\(warning)")
+        #expect(warning.hasSuffix("on it to stay under the server's limit"))
+    }
+
     @Test("an API key never reaches the database, the output or the exports")
     func secretsStayOut() throws {
         let secret = "sk-e2e-SECRET-4d9f2c"

@@ -137,6 +137,10 @@ struct ExperimentFileTests {
             "<experiment>:2: trials: must be between 1 and 100000, found 0"
         ),
         (
+            "name: x\nmodels:\n  - name: a\n    provider: openai\n    model: m\n    tokens_per_minute: 0\n",
+            "<experiment>:6: models[0].tokens_per_minute: must be between 1.0 and 1000000000.0, found 0.0"
+        ),
+        (
             "name: x\nmodels:\n  - name: a\n    agent: idel\n",
             "<experiment>:4: models[0].agent: expected one of ideal, noisy, fixed, stubborn, random, found 'idel'"
         ),

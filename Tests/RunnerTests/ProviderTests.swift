@@ -35,14 +35,17 @@ func apiExperiment(
 let testEnvironment = ["HVAE_TEST_KEY": "sk-test-secret-123"]
 
 /// Runs `yaml` with real providers over real HTTP, keys from `testEnvironment`.
-func runAPI(_ yaml: String) async throws -> (ScratchStore, Int64, RunOutcome) {
+func runAPI(_ yaml: String, progress: @escaping @Sendable (RunProgress) -> Void = { _ in }) async throws -> (
+    ScratchStore, Int64, RunOutcome
+) {
     let scratch = try ScratchStore()
     let experiment = try ExperimentFile.parse(yaml: yaml)
     let runner = ExperimentRunner(store: scratch.store)
     let run = try await runner.createRun(experiment)
     let providers = try ProviderFactory.makeAll(
         experiment, transport: URLSessionTransport(), environment: testEnvironment)
-    let outcome = try await runner.execute(runID: run.id!, experiment: experiment, providers: providers)
+    let outcome = try await runner.execute(
+        runID: run.id!, experiment: experiment, providers: providers, progress: progress)
     return (scratch, run.id!, outcome)
 }
 

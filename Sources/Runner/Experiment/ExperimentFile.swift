@@ -458,6 +458,7 @@ public enum ExperimentFile {
             retryDelay: try reader.double(mapping, "retry_delay", path: path, range: 0...600) ?? 1,
             maxConcurrency: try reader.int(mapping, "max_concurrency", range: 1...1024),
             requestsPerMinute: try reader.double(mapping, "requests_per_minute", path: path, range: 0.001...1_000_000),
+            tokensPerMinute: try reader.double(mapping, "tokens_per_minute", path: path, range: 1...1_000_000_000),
             priceInput: try reader.double(mapping, "price_input", path: path, range: 0...1_000_000),
             priceOutput: try reader.double(mapping, "price_output", path: path, range: 0...1_000_000),
             anthropicVersion: anthropic ? (try reader.string(mapping, "anthropic_version") ?? "2023-06-01") : nil,
@@ -479,7 +480,7 @@ public enum ExperimentFile {
         var allowed: Set<String> = [
             "name", "provider", "model", "base_url", "api_key_env", "temperature", "top_p", "max_tokens",
             "seed", "stop", "headers", "timeout", "max_retries", "retry_delay", "max_concurrency",
-            "requests_per_minute", "price_input", "price_output", "give_up_after", "answer_from",
+            "requests_per_minute", "tokens_per_minute", "price_input", "price_output", "give_up_after", "answer_from",
         ]
         if anthropic { allowed.insert("anthropic_version") }
         try reader.rejectUnknownKeys(mapping, allowed: allowed, path: path)

@@ -97,7 +97,8 @@ struct ModelCaller {
             try Task.checkCancellation()
             if let reason = control.haltReason(model: model.name) { throw RunHalted(reason: reason) }
             let gate = control.gate(for: model.name)
-            try await gate?.acquire()
+            let ticket = try await gate?.acquire(
+                tokens: TokenEstimate.of(request, maxTokens: api?.maxTokens))
             let started = Date()
             let clock = ContinuousClock.now
             let result: Result<ChatResponse, any Error>
@@ -106,7 +107,7 @@ struct ModelCaller {
             } catch {
                 result = .failure(error)
             }
-            await gate?.release()
+            if let gate, let ticket { await gate.release(ticket, Self.gateOutcome(result)) }
             let latency = Self.milliseconds(since: clock)
             let retry = earlierTries + retries
 
@@ -172,6 +173,18 @@ struct ModelCaller {
         -> (ParsedAnswer, AnswerRecord, LetterProbabilities?)
     {
         ItemReply.read(reply, rawBody: rawBody, layout: layout, source: model.provider.api?.answerFrom ?? .text)
+    }
+
+    /// What the gate learns from a call: its usage, or that the server refused it for its rate.
+    static func gateOutcome(_ result: Result<ChatResponse, any Error>) -> GateOutcome {
+        switch result {
+        case .success(let response):
+            let tokens = response.inputTokens.map { $0 + (response.outputTokens ?? 0) }
+            return .succeeded(tokens: tokens)
+        case .failure(let error):
+            if error is CancellationError { return .notSent }
+            return (error as? ProviderError)?.isRateLimit == true ? .rateLimited : .failed
+        }
     }
 
     static func milliseconds(since start: ContinuousClock.Instant) -> Double {

@@ -25,6 +25,8 @@ public struct APIModelSpec: Codable, Sendable, Equatable {
     /// Calls in flight to this model at once (nil: only the experiment's concurrency limits it).
     public var maxConcurrency: Int?
     public var requestsPerMinute: Double?
+    /// Input + output tokens per minute, estimated before each call and corrected from its usage.
+    public var tokensPerMinute: Double?
     /// Dollars per million input / output tokens, for cost accounting.
     public var priceInput: Double?
     public var priceOutput: Double?
@@ -47,6 +49,7 @@ public struct APIModelSpec: Codable, Sendable, Equatable {
         case retryDelay = "retry_delay"
         case maxConcurrency = "max_concurrency"
         case requestsPerMinute = "requests_per_minute"
+        case tokensPerMinute = "tokens_per_minute"
         case priceInput = "price_input"
         case priceOutput = "price_output"
         case anthropicVersion = "anthropic_version"

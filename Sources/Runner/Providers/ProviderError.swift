@@ -41,6 +41,10 @@ public struct ProviderError: Error, CustomStringConvertible, Sendable {
         }
     }
 
+    /// The server refused the call for its rate: 429, or 529 (Anthropic's "overloaded"). The
+    /// model's calls in flight are cut (`AdaptiveConcurrency`).
+    public var isRateLimit: Bool { kind == .http(status: 429) || kind == .http(status: 529) }
+
     /// A client error that no retry can fix (bad key, unknown model): the model's trials stop.
     public var stopsModel: Bool {
         switch kind {

@@ -5,7 +5,7 @@ import Store
 
 /// The hvae version, stored with every run.
 public enum HVAE {
-    public static let version = "0.6.0"
+    public static let version = "0.7.0"
     /// The git commit this binary was built from (embedded at build time), "unknown" outside a checkout.
     public static let gitCommit = buildGitCommit
 }
@@ -120,15 +120,11 @@ public struct ExperimentRunner: Sendable {
             callsSoFar: usage.map(\.calls).reduce(0, +), costSoFar: costSoFar, report: progress)
         try await store.setRunStatus(runID, .running)
         let scorer = TrialScorer(store: store)
-        var remaining = RemainingTrials(store: store, run: run, plan: plan)
+        var dispatcher = TrialDispatcher(
+            store: store, run: run, plan: plan, experiment: experiment, control: control)
 
         do {
-            try await withThrowingTaskGroup(of: TrialStatus?.self) { group in
-                // New trials are stored a batch at a time, ahead of need: one write per `concurrency`
-                // trials rather than one the loop waits for before each trial can start.
-                let batchSize = max(1, min(256, experiment.concurrency))
-                var created: ArraySlice<TrialRecord> = []
-                var lookahead: RemainingTrials.Work?
+            try await withThrowingTaskGroup(of: TrialEnd.self) { group in
                 func model(of key: TrialKey) throws -> (spec: ModelSpec, provider: any ChatProvider) {
                     guard let model = models[key.model], let provider = providers[key.model] else {
                         throw ExperimentFileError(
@@ -137,48 +133,13 @@ public struct ExperimentRunner: Sendable {
                     }
                     return (model, provider)
                 }
-                /// The next trial to run, stored; `fresh` when it was created just now.
-                func nextTrial() async throws -> (trial: TrialRecord, fresh: Bool)? {
-                    while true {
-                        if let trial = created.popFirst() { return (trial, true) }
-                        let work: RemainingTrials.Work?
-                        if let waiting = lookahead {
-                            lookahead = nil
-                            work = waiting
-                        } else {
-                            work = try await remaining.next()
-                        }
-                        switch work {
-                        case nil: return nil
-                        case .stored(let record): return (record, false)
-                        case .planned(let first):
-                            // A stopped model's new trials are not even stored: a resume plans them.
-                            var batch = control.isStopped(model: first.key.model) ? [] : [first]
-                            while batch.count < batchSize, let next = try await remaining.next() {
-                                guard case .planned(let planned) = next else {
-                                    lookahead = next
-                                    break
-                                }
-                                if !control.isStopped(model: planned.key.model) { batch.append(planned) }
-                            }
-                            if batch.isEmpty { continue }
-                            created = try await store.createTrials(
-                                batch.map { planned in
-                                    TrialRecord(
-                                        runID: runID, key: planned.key,
-                                        provider: try model(of: planned.key).spec.provider.kind,
-                                        seed: planned.seed, ordinal: planned.ordinal)
-                                })[...]
-                        }
-                    }
-                }
-                /// Starts the next trial that can run; false when none is left.
-                func startNext() async throws -> Bool {
-                    while let (trial, fresh) = try await nextTrial() {
+                var running = 0
+                /// Starts trials while the experiment's concurrency and the models' shares allow.
+                func startTrials() async throws {
+                    while running < experiment.concurrency, let next = try await dispatcher.next() {
+                        let (queue, trial, fresh) = (next.queue, next.trial, next.fresh)
                         try Task.checkCancellation()
                         let (model, provider) = try model(of: trial.key)
-                        // A stopped model's trials are left unrun (a resume runs them).
-                        if control.isStopped(model: model.name) { continue }
                         let stored =
                             fresh || trial.status == .pending ? [] : try await store.storedCalls(trialID: trial.id!)
                         let caller = ModelCaller(
@@ -186,21 +147,22 @@ public struct ExperimentRunner: Sendable {
                             control: control, trial: trial, stored: stored)
                         let trialRun = TrialProtocol(
                             experiment: experiment, trial: trial, caller: caller, scorer: scorer)
+                        running += 1
                         group.addTask {
                             do {
-                                return try await trialRun.run()
+                                return TrialEnd(queue: queue, status: try await trialRun.run())
                             } catch is RunHalted {
-                                return nil  // left running: a resume continues it
+                                return TrialEnd(queue: queue, status: nil)  // left running: a resume continues it
                             }
                         }
-                        return true
                     }
-                    return false
                 }
-                for _ in 0..<experiment.concurrency where !(try await startNext()) { break }
-                while let status = try await group.next() {
-                    if let status { control.trialFinished(status) }
-                    _ = try await startNext()
+                try await startTrials()
+                while let end = try await group.next() {
+                    running -= 1
+                    dispatcher.finished(queue: end.queue)
+                    if let status = end.status { control.trialFinished(status) }
+                    try await startTrials()
                 }
             }
         } catch {
@@ -247,17 +209,21 @@ struct RemainingTrials {
     let run: RunRecord
     let plan: TrialPlan
     private var ordinals: StrideTo<Int>.Iterator
+    /// Where the walk ends: the plan's end, or the end of one model's block of it.
+    private let end: Int
     /// Stored trials with an ordinal at or after the walk's position, in ordinal order.
     private var page: ArraySlice<TrialRecord> = []
     private var pageIsLast = false
     private var afterID: Int64 = 0
     static let pageSize = 512
 
-    init(store: ExperimentStore, run: RunRecord, plan: TrialPlan) {
+    /// The remaining trials of the plan, or of its ordinals in `range` (one model's block).
+    init(store: ExperimentStore, run: RunRecord, plan: TrialPlan, range: Range<Int>? = nil) {
         self.store = store
         self.run = run
         self.plan = plan
-        ordinals = plan.ordinals().makeIterator()
+        ordinals = plan.ordinals(from: range?.lowerBound ?? 0).makeIterator()
+        end = range?.upperBound ?? plan.total
     }
 
     static let unfinished: [TrialStatus] = [.pending, .running, .failed]
@@ -273,7 +239,7 @@ struct RemainingTrials {
             }
             return page.popFirst().map(Work.stored)
         }
-        while let ordinal = ordinals.next() {
+        while let ordinal = ordinals.next(), ordinal < end {
             if page.isEmpty, !pageIsLast {
                 page = try await store.trials(runID: run.id!, fromOrdinal: ordinal, limit: Self.pageSize)[...]
                 pageIsLast = page.count < Self.pageSize

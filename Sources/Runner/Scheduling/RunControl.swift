@@ -37,6 +37,17 @@ public struct RunProgress: Sendable, Equatable {
     public var outputTokens = 0
     /// Dollars, for models with prices.
     public var cost = 0.0
+    /// Models whose server refused calls for their rate (429, 529), and what hvae did about it.
+    public var throttled: [String: Throttle] = [:]
+
+    /// A model's calls refused for their rate, and its calls in flight: the limit now, the lowest
+    /// it was cut to, and the ceiling it grows back to.
+    public struct Throttle: Sendable, Equatable {
+        public var refusals = 0
+        public var limit: Int
+        public var lowest: Int
+        public var ceiling: Int
+    }
     /// Calls answered from the response cache.
     public var cacheHits = 0
     public var startedAt = Date()
@@ -79,10 +90,9 @@ final class RunControl: Sendable {
         for model in experiment.models {
             if let api = model.provider.api {
                 apis[model.name] = api
-                // Only a model with a limit needs a gate; the others go straight through.
-                if api.maxConcurrency != nil || api.requestsPerMinute != nil {
-                    gates[model.name] = ModelGate(limit: api.maxConcurrency, requestsPerMinute: api.requestsPerMinute)
-                }
+                gates[model.name] = ModelGate(
+                    ceiling: api.maxConcurrency ?? experiment.concurrency, requestsPerMinute: api.requestsPerMinute,
+                    tokensPerMinute: api.tokensPerMinute)
             }
         }
         self.apis = apis
@@ -114,7 +124,7 @@ final class RunControl: Sendable {
 
     func isStopped(model: String) -> Bool { haltReason(model: model) != nil }
 
-    /// The model's concurrency and rate gate; nil when it has no limits.
+    /// The model's concurrency and rate gate; nil for a reference agent.
     func gate(for model: String) -> ModelGate? { gates[model] }
 
     func stop(model: String, message: String) {
@@ -157,6 +167,18 @@ final class RunControl: Sendable {
                 }
             }
             checkBudget(&state)
+            if let gate = gates[model] {
+                let limit = gate.currentLimit.load(ordering: .relaxed)
+                if failure?.isRateLimit == true || state.progress.throttled[model] != nil {
+                    var throttle =
+                        state.progress.throttled[model]
+                        ?? RunProgress.Throttle(limit: limit, lowest: limit, ceiling: gate.ceiling)
+                    if failure?.isRateLimit == true { throttle.refusals += 1 }
+                    throttle.limit = limit
+                    throttle.lowest = min(throttle.lowest, limit)
+                    state.progress.throttled[model] = throttle
+                }
+            }
             // Reported under the lock, so that reports arrive in order.
             report(state.progress)
         }
@@ -192,45 +214,5 @@ final class RunControl: Sendable {
         } else if let maxCost, state.progress.cost >= maxCost {
             state.budgetStop = .budget(String(format: "max_cost $%.4f (spent $%.4f)", maxCost, state.progress.cost))
         }
-    }
-}
-
-/// Limits the calls in flight to one model, and spaces them to a requests-per-minute rate.
-actor ModelGate {
-    private let limit: Int?
-    private let interval: Double?
-    private var inFlight = 0
-    private var waiters: [CheckedContinuation<Void, Never>] = []
-    private var nextStart = ContinuousClock.now
-
-    init(limit: Int?, requestsPerMinute: Double?) {
-        self.limit = limit
-        interval = requestsPerMinute.map { 60 / $0 }
-    }
-
-    func acquire() async throws {
-        if let limit {
-            if inFlight >= limit {
-                await withCheckedContinuation { waiters.append($0) }  // release() hands its slot over
-            } else {
-                inFlight += 1
-            }
-        }
-        if let interval {
-            let start = max(nextStart, ContinuousClock.now)
-            nextStart = start + .milliseconds(Int(interval * 1000))
-            let wait = start - ContinuousClock.now
-            if wait > .zero {
-                do { try await Task.sleep(for: wait) } catch {
-                    release()
-                    throw error
-                }
-            }
-        }
-    }
-
-    func release() {
-        guard limit != nil else { return }
-        if waiters.isEmpty { inFlight -= 1 } else { waiters.removeFirst().resume() }
     }
 }
