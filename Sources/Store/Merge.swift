@@ -31,6 +31,8 @@ extension ExperimentStore {
         ("trial_scores", ["trial_id": "trials"]),
         ("audit_labels", ["call_id": "model_calls"]),
         ("letter_probabilities", ["call_id": "model_calls"]),
+        ("batches", ["id": "batches", "run_id": "runs"]),
+        ("batch_requests", ["batch_id": "batches", "trial_id": "trials"]),
     ]
 
     /// The tables of the schema a merge leaves alone: GRDB's record of applied migrations, and
@@ -202,11 +204,13 @@ extension ExperimentStore {
                 "call_id IN (SELECT id FROM src.model_calls WHERE trial_id IN (SELECT id FROM temp.copied))",
             "letter_probabilities":
                 "call_id IN (SELECT id FROM src.model_calls WHERE trial_id IN (SELECT id FROM temp.copied))",
+            "batches": "id IN (SELECT batch_id FROM src.batch_requests WHERE trial_id IN (SELECT id FROM temp.copied))",
+            "batch_requests": "trial_id IN (SELECT id FROM temp.copied)",
         ]
         // Each table's copied ids shift by one constant, so that the first follows the last id here:
         // merged into an empty file, a database keeps its ids, and merges leave no gaps.
         var offsets: [String: String] = [:]
-        for table in ["trials", "turns", "model_calls", "answers"] {
+        for table in ["trials", "turns", "model_calls", "answers", "batches"] {
             let last = try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM main.\(table)")!
             let first = try Int64.fetchOne(
                 db, sql: "SELECT coalesce(min(id), 1) FROM src.\(table) WHERE \(belongs[table]!)")!

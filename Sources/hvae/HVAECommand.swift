@@ -30,7 +30,7 @@ struct HVAECommand: AsyncParsableCommand {
         subcommands: [
             RunCommand.self, ResumeCommand.self, ReproduceCommand.self, RescoreCommand.self, MergeCommand.self,
             RunsCommand.self, ShowCommand.self, ReportCommand.self, CompareCommand.self, ExportCommand.self,
-            PlotCommand.self, ViewCommand.self, DatabaseCommand.self,
+            PlotCommand.self, ViewCommand.self, BatchCommand.self, DatabaseCommand.self,
         ]
     )
 }

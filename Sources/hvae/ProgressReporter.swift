@@ -45,6 +45,9 @@ final class ProgressReporter: Sendable {
         if p.inputTokens + p.outputTokens > 0 { parts.append("\(p.inputTokens + p.outputTokens) tokens") }
         if p.cost > 0 { parts.append(String(format: "$%.4f", p.cost)) }
         if p.cacheHits > 0 { parts.append("\(p.cacheHits) cached") }
+        for (id, batch) in p.openBatches.sorted(by: { $0.key < $1.key }) {
+            parts.append("\(batch.model) batch \(id): \(batch.done) done, \(batch.inProgress) in progress")
+        }
         for (model, throttle) in p.throttled.sorted(by: { $0.key < $1.key }) where throttle.limit < throttle.ceiling {
             parts.append("\(model) at \(throttle.limit)/\(throttle.ceiling) in flight after 429s")
         }

@@ -32,6 +32,7 @@ struct RunCommand: AsyncParsableCommand {
               hvae run my-study.yaml --db results/study.sqlite
               OPENAI_API_KEY=... hvae run my-study.yaml --quiet
               hvae run my-study.yaml --resume        continue it after Ctrl-C or a crash
+              hvae run my-study.yaml --batch         half price, through batch APIs
               hvae run my-study.yaml --shard 2/4 --db part2.sqlite   one machine's quarter
               hvae run my-study.yaml --shard auto --db 'study-{shard}.sqlite'
 
@@ -68,6 +69,15 @@ struct RunCommand: AsyncParsableCommand {
             "With --shard auto under Kubernetes: the number of shards (the Indexed Job's completions).",
             valueName: "n"))
     var shards: Int?
+
+    @Flag(
+        help: ArgumentHelp(
+            "Send every API model's calls through its provider's batch API (as `batch: true` on each).",
+            discussion: """
+                Half the price; each round of calls may take up to 24 h. Ctrl-C or a kill leaves the batches \
+                running at the provider: `hvae resume RUN` re-attaches to them. docs/providers.md, "Batch mode".
+                """))
+    var batch = false
 
     @Flag(
         name: .long,
@@ -115,6 +125,7 @@ struct RunCommand: AsyncParsableCommand {
             let slice = try self.slice
             var experiment = try ExperimentFile.load(path: file)
             if cache { experiment.cache = true }
+            if batch { try experiment.sendThroughBatchAPIs() }
             let transport = URLSessionTransport(maxConnectionsPerHost: max(64, experiment.concurrency))
             let providers = try ProviderFactory.makeAll(experiment, transport: transport)
             let path = databasePath(slice)

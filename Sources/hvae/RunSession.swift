@@ -62,6 +62,17 @@ struct RunSession {
                 kept. Resume it with: hvae resume \(runID)\(dbHint)
                 """
             )
+            let open = (try? await store.batches(runID: runID))?.filter { $0.endedAt == nil }.count ?? 0
+            if open > 0 {
+                let it = open == 1 ? "it" : "them"
+                printError(
+                    """
+                    \(open == 1 ? "1 batch" : "\(open) batches") of run \(runID) \(open == 1 ? "keeps" : "keep") \
+                    running at the provider, billed as requests complete: the resume re-attaches to \(it); cancel \
+                    \(it) with: hvae batch cancel \(runID)\(dbHint)
+                    """
+                )
+            }
             throw ExitCode(128 + number)
         } catch let error as StoreError {
             reporter.finish()

@@ -1,5 +1,6 @@
 import Analysis
 import ArgumentParser
+import Domain
 import Foundation
 import Runner
 import Store
@@ -11,7 +12,8 @@ struct ShowCommand: AsyncParsableCommand {
         discussion: """
             The run's experiment hash, where and by which hvae it ran, its trials by status and why any \
             failed, per model the calls, retries, errors, tokens, cost, replies cut by the token limit \
-            and the model ids the provider reported, then its VR table. Reads only.
+            and the model ids the provider reported, the batches of a batch-mode run (round, the \
+            provider's id, status, requests), then its VR table. Reads only.
 
             Example:
               hvae show 1
@@ -97,6 +99,34 @@ struct ShowCommand: AsyncParsableCommand {
                         ]
                     },
                     rightAligned: [2, 3, 4, 5, 6, 7, 8]), terminator: "")
+            let batches = try await store.batches(runID: runID)
+            if !batches.isEmpty {
+                let open = batches.filter { $0.endedAt == nil }.count
+                print("")
+                let waiting =
+                    open == 0
+                    ? ""
+                    : """
+                    , \(open) not ended (`hvae resume \(runID)` waits for them; `hvae batch cancel \(runID)` \
+                    cancels them)
+                    """
+                print("batches: \(batches.count)\(waiting)")
+                print(
+                    TextTable.render(
+                        header: [
+                            "round", "model", "provider", "batch", "status", "requests", "succeeded", "failed",
+                            "submitted", "ended", "error",
+                        ],
+                        rows: batches.map { batch in
+                            [
+                                String(batch.round), batch.model, batch.provider, batch.providerBatchID, batch.status,
+                                String(batch.requests), String(batch.succeeded), String(batch.failed),
+                                Timestamp.string(batch.submittedAt), batch.endedAt.map(Timestamp.string) ?? "-",
+                                batch.error ?? "",
+                            ]
+                        },
+                        rightAligned: [0, 5, 6, 7]), terminator: "")
+            }
             print("")
             let report = try await Report.build(store: store, filter: TrialFilter(runIDs: [runID]))
             print(try ReportRenderer.render(report, as: .table), terminator: "")

@@ -220,6 +220,7 @@ struct QuickstartTests {
             [], ["run"], ["resume"], ["runs"], ["show"], ["report"], ["compare"], ["export"], ["plot", "radar"],
             ["plot", "ring"],
             ["reproduce"], ["rescore"], ["merge"], ["db", "check"], ["db", "migrate"], ["db", "vacuum"],
+            ["batch"], ["batch", "cancel"],
         ])
     func help(command: [String]) throws {
         let work = try WorkingDirectory()

@@ -141,6 +141,14 @@ struct ExperimentFileTests {
             "<experiment>:6: models[0].tokens_per_minute: must be between 1.0 and 1000000000.0, found 0.0"
         ),
         (
+            "name: x\nmodels:\n  - name: a\n    provider: anthropic\n    model: m\n    batch: yes please\n",
+            "<experiment>:6: models[0].batch: expected true or false"
+        ),
+        (
+            "name: x\nmodels:\n  - name: a\n    provider: openai\n    model: m\n    batch: true\n    batch_size: 0\n",
+            "<experiment>:7: models[0].batch_size: must be between 1 and 100000, found 0"
+        ),
+        (
             "name: x\nmodels:\n  - name: a\n    agent: idel\n",
             "<experiment>:4: models[0].agent: expected one of ideal, noisy, fixed, stubborn, random, found 'idel'"
         ),

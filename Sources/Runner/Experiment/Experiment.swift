@@ -202,6 +202,29 @@ public struct Experiment: Codable, Sendable, Equatable {
         return String(decoding: try! encoder.encode(self), as: UTF8.self)
     }
 
+    /// Sets `batch: true` on every API model (`hvae run --batch`); throws when there is none.
+    public mutating func sendThroughBatchAPIs() throws {
+        var found = false
+        for index in models.indices {
+            switch models[index].provider {
+            case .openai(var api):
+                api.batch = true
+                models[index].provider = .openai(api)
+                found = true
+            case .anthropic(var api):
+                api.batch = true
+                models[index].provider = .anthropic(api)
+                found = true
+            case .reference: break
+            }
+        }
+        guard found else {
+            throw ExperimentFileError(
+                file: name, line: nil, key: "models",
+                message: "--batch: no model uses a provider with a batch API (openai or anthropic)")
+        }
+    }
+
     /// Every trial the experiment asks for, in a fixed order, computed as needed.
     public var plan: TrialPlan { TrialPlan(experiment: self) }
 

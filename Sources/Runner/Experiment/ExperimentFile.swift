@@ -477,10 +477,17 @@ public enum ExperimentFile {
             // `text` is the default: left out, so that writing it keeps the experiment's hash.
             spec.answerFrom = source == .text ? nil : source
         }
+        // Batch mode: left out of the experiment's JSON when off, so experiments without it keep their hash.
+        // The batch settings apply in batch mode: `batch: true`, or `hvae run --batch`.
+        if try reader.bool(mapping, "batch") == true { spec.batch = true }
+        spec.batchSize = try reader.int(mapping, "batch_size", range: 1...100_000)
+        spec.batchPoll = try reader.double(mapping, "batch_poll", path: path, range: 0.01...3600)
+        spec.batchDiscount = try reader.double(mapping, "batch_discount", path: path, range: 0...1)
         var allowed: Set<String> = [
             "name", "provider", "model", "base_url", "api_key_env", "temperature", "top_p", "max_tokens",
             "seed", "stop", "headers", "timeout", "max_retries", "retry_delay", "max_concurrency",
             "requests_per_minute", "tokens_per_minute", "price_input", "price_output", "give_up_after", "answer_from",
+            "batch", "batch_size", "batch_poll", "batch_discount",
         ]
         if anthropic { allowed.insert("anthropic_version") }
         try reader.rejectUnknownKeys(mapping, allowed: allowed, path: path)

@@ -103,7 +103,10 @@ struct ModelCaller {
             let clock = ContinuousClock.now
             let result: Result<ChatResponse, any Error>
             do {
-                result = .success(try await provider.complete(ChatRequest(messages: request, context: context)))
+                let identity = CallIdentity(
+                    trialID: trialID, callIndex: context.callIndex, retry: earlierTries + retries)
+                result = .success(
+                    try await provider.complete(ChatRequest(messages: request, context: context, call: identity)))
             } catch {
                 result = .failure(error)
             }
@@ -158,11 +161,14 @@ struct ModelCaller {
                         message: retries > 0 ? "\(failure.description) (after \(retries) retries)" : failure.description
                     )
                 }
-                try await control.pause(
-                    seconds: Backoff.delay(
-                        retry: retries, retryAfter: failure.retryAfter,
-                        base: api?.retryDelay ?? 1),
-                    model: model.name)
+                // A batch model's retry goes in the next round: the round itself is the wait.
+                if api?.isBatch != true {
+                    try await control.pause(
+                        seconds: Backoff.delay(
+                            retry: retries, retryAfter: failure.retryAfter,
+                            base: api?.retryDelay ?? 1),
+                        model: model.name)
+                }
                 retries += 1
             }
         }

@@ -38,6 +38,14 @@ public struct APIModelSpec: Codable, Sendable, Equatable {
     /// Where an item's answer is read from (nil: `text`, and the key is left out of the
     /// experiment's JSON, so experiments without it keep their hash).
     public var answerFrom: AnswerSource?
+    /// Calls go through the provider's batch API, in rounds (nil: no).
+    public var batch: Bool?
+    /// Trials of this model in one round at most (nil: 10,000); a round may span several batches.
+    public var batchSize: Int?
+    /// Seconds between polls of a batch at most (nil: 60); the first poll comes after 10 s or this.
+    public var batchPoll: Double?
+    /// The share of the normal price a batch call costs (nil: 0.5, both APIs' discount).
+    public var batchDiscount: Double?
 
     enum CodingKeys: String, CodingKey {
         case model, temperature, seed, stop, headers, timeout
@@ -55,6 +63,10 @@ public struct APIModelSpec: Codable, Sendable, Equatable {
         case anthropicVersion = "anthropic_version"
         case giveUpAfter = "give_up_after"
         case answerFrom = "answer_from"
+        case batch
+        case batchSize = "batch_size"
+        case batchPoll = "batch_poll"
+        case batchDiscount = "batch_discount"
     }
 
     /// Whether item calls ask for token log probabilities.
@@ -89,10 +101,15 @@ public struct APIModelSpec: Codable, Sendable, Equatable {
         return host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
     }
 
-    /// The model's cost in dollars for these tokens; nil without prices.
+    /// Whether calls go through the provider's batch API.
+    public var isBatch: Bool { batch == true }
+
+    /// The model's cost in dollars for these tokens, at batch prices for a batch model; nil
+    /// without prices.
     public func cost(inputTokens: Int, outputTokens: Int) -> Double? {
         guard let priceInput, let priceOutput else { return nil }
-        return (Double(inputTokens) * priceInput + Double(outputTokens) * priceOutput) / 1_000_000
+        let full = (Double(inputTokens) * priceInput + Double(outputTokens) * priceOutput) / 1_000_000
+        return isBatch ? full * (batchDiscount ?? 0.5) : full
     }
 }
 
@@ -123,15 +140,37 @@ struct APICall {
         _ body: some Encodable, headers: [String: String], timeout: Double,
         as reply: Reply.Type
     ) async throws -> (reply: Reply, raw: String, status: Int) {
-        var allHeaders = headers
-        allHeaders["content-type"] = "application/json"
+        let response = try await send(
+            "POST", url, body: try Self.json(body), type: "application/json", headers: headers,
+            timeout: timeout)
+        do {
+            return (try JSONDecoder().decode(Reply.self, from: response.http.body), response.raw, response.status)
+        } catch {
+            throw ProviderError(
+                kind: .malformed, message: notTheAPI(response.http), rawBody: response.raw, httpStatus: response.status)
+        }
+    }
+
+    /// A request body as both APIs take it: JSON with sorted keys.
+    static func json(_ body: some Encodable) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(body)
+        return try encoder.encode(body)
+    }
+
+    /// Sends one request; returns the 2xx response with its body as text (redacted), or throws a
+    /// `ProviderError` that says what came back.
+    func send(
+        _ method: String, _ url: URL, body: Data = Data(), type: String? = nil, headers: [String: String],
+        timeout: Double
+    ) async throws -> (http: HTTPResponse, raw: String, status: Int) {
+        var allHeaders = headers
+        if let type { allHeaders["content-type"] = type }
+        var request = HTTPRequest(url: url, headers: allHeaders, body: body, timeout: timeout)
+        request.method = method
         let response: HTTPResponse
         do {
-            response = try await transport.send(
-                HTTPRequest(url: url, headers: allHeaders, body: data, timeout: timeout))
+            response = try await transport.send(request)
         } catch let error as TransportError {
             switch error {
             case .timeout: throw ProviderError(kind: .timeout, message: redact(error.description))
@@ -149,12 +188,7 @@ struct APICall {
                 kind: .http(status: response.status), message: message,
                 retryAfter: Self.retryAfter(response.headers["retry-after"]), rawBody: raw)
         }
-        do {
-            return (try decoder.decode(Reply.self, from: response.body), raw, response.status)
-        } catch {
-            throw ProviderError(
-                kind: .malformed, message: notTheAPI(response), rawBody: raw, httpStatus: response.status)
-        }
+        return (response, raw, response.status)
     }
 
     /// One line for a body that is not this API's JSON (an HTML error page, another API).

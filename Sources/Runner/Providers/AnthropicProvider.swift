@@ -23,16 +23,31 @@ public struct AnthropicProvider: ChatProvider {
         let call = APICall(
             transport: transport, url: try APICall.endpoint(spec, "/v1/messages"), format: "Anthropic",
             redact: redact)
+        let (reply, raw, status) = try await call.post(
+            body(for: request), headers: headers, timeout: spec.timeout, as: Reply.self)
+        return response(reply, raw: raw, status: status)
+    }
+
+    /// The headers of every call: the version, the key, and the model's own.
+    var headers: [String: String] {
+        var headers = spec.headers
+        headers["anthropic-version"] = spec.anthropicVersion ?? "2023-06-01"
+        if let apiKey { headers["x-api-key"] = apiKey }
+        return headers
+    }
+
+    /// The request body of a call: what a live call posts, and a batch request's `params`.
+    func body(for request: ChatRequest) -> Body {
         let system = request.messages.filter { $0.role == .system }.map(\.content).joined(separator: "\n\n")
-        let body = Body(
+        return Body(
             model: spec.model, max_tokens: spec.maxTokens ?? 1024, system: system.isEmpty ? nil : system,
             messages: request.messages.filter { $0.role != .system }
                 .map { WireMessage(role: $0.role.rawValue, content: $0.content) },
             temperature: spec.temperature, top_p: spec.topP, stop_sequences: spec.stop.isEmpty ? nil : spec.stop)
-        var headers = spec.headers
-        headers["anthropic-version"] = spec.anthropicVersion ?? "2023-06-01"
-        if let apiKey { headers["x-api-key"] = apiKey }
-        let (reply, raw, status) = try await call.post(body, headers: headers, timeout: spec.timeout, as: Reply.self)
+    }
+
+    /// The response to a call, from its decoded message and the body as received (`raw`).
+    func response(_ reply: Reply, raw: String, status: Int) -> ChatResponse {
         let text = reply.content.filter { $0.type == "text" }.compactMap(\.text).joined()
         return ChatResponse(
             text: redact(text), rawBody: raw, providerModelID: reply.model, finishReason: reply.stop_reason,

@@ -33,11 +33,26 @@ public struct TrialContext: Sendable, Hashable {
 public struct ChatRequest: Sendable {
     public var messages: [ChatMessage]
     public var context: TrialContext
+    /// Which stored call this is: set by the runner, read by batch mode to name the request.
+    public var call: CallIdentity?
 
-    public init(messages: [ChatMessage], context: TrialContext) {
+    public init(messages: [ChatMessage], context: TrialContext, call: CallIdentity? = nil) {
         self.messages = messages
         self.context = context
+        self.call = call
     }
+}
+
+/// A call as the store will know it: its trial, its index among the trial's calls, and its retry.
+public struct CallIdentity: Sendable, Hashable {
+    public var trialID: Int64
+    public var callIndex: Int
+    public var retry: Int
+
+    /// The batch request's custom_id: from the run, the trial, the call and the retry, so that a
+    /// result can only be matched to the call that asked for it; within both APIs' limit
+    /// (`^[a-zA-Z0-9_-]{1,64}$`).
+    public func customID(runID: Int64) -> String { "hvae-r\(runID)-t\(trialID)-c\(callIndex)-a\(retry)" }
 }
 
 /// A provider's answer to one chat request.

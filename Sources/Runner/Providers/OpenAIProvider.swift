@@ -24,7 +24,16 @@ public struct OpenAIProvider: ChatProvider {
         let call = APICall(
             transport: transport, url: try APICall.endpoint(spec, "/chat/completions"), format: "OpenAI",
             redact: redact)
-        let body = Body(
+        var headers = spec.headers
+        if let apiKey { headers["authorization"] = "Bearer \(apiKey)" }
+        let (reply, raw, status) = try await call.post(
+            body(for: request), headers: headers, timeout: spec.timeout, as: Reply.self)
+        return try response(reply, raw: raw, status: status, for: request)
+    }
+
+    /// The request body of a call: what a live call posts, and a batch line carries.
+    func body(for request: ChatRequest) -> Body {
+        Body(
             model: spec.model,
             messages: request.messages.map { WireMessage(role: $0.role.rawValue, content: $0.content) },
             temperature: spec.temperature, top_p: spec.topP, max_tokens: spec.maxTokens,
@@ -32,9 +41,11 @@ public struct OpenAIProvider: ChatProvider {
             // Only item calls: the value and goal steps have no letter to read.
             logprobs: readsLogprobs(request) ? true : nil,
             top_logprobs: readsLogprobs(request) ? AnswerSource.topLogprobs : nil)
-        var headers = spec.headers
-        if let apiKey { headers["authorization"] = "Bearer \(apiKey)" }
-        let (reply, raw, status) = try await call.post(body, headers: headers, timeout: spec.timeout, as: Reply.self)
+    }
+
+    /// The response to a call, from its decoded reply and the body as received (`raw`: a
+    /// chat-completions body, or a batch's result line holding one).
+    func response(_ reply: Reply, raw: String, status: Int, for request: ChatRequest) throws -> ChatResponse {
         guard let choice = reply.choices.first, let message = choice.message else {
             throw ProviderError(
                 kind: .malformed, message: "the response has no choices[0].message", rawBody: raw, httpStatus: status)
@@ -81,7 +92,16 @@ public struct OpenAIProvider: ChatProvider {
             }
             let choices: [Choice]
         }
-        guard let reply = try? JSONDecoder().decode(Reply.self, from: Data(body.utf8)),
+        // A batch's result line holds the body under response.body (OpenAI's Batch API).
+        struct Line: Decodable {
+            struct Response: Decodable { let body: Reply }
+            let response: Response
+        }
+        let data = Data(body.utf8)
+        let decoder = JSONDecoder()
+        guard
+            let reply = (try? decoder.decode(Reply.self, from: data))
+                ?? (try? decoder.decode(Line.self, from: data))?.response.body,
             let content = reply.choices.first?.logprobs?.content
         else { return nil }
         return content.map { token in

@@ -120,8 +120,25 @@ public struct ExperimentRunner: Sendable {
             callsSoFar: usage.map(\.calls).reduce(0, +), costSoFar: costSoFar, report: progress)
         try await store.setRunStatus(runID, .running)
         let scorer = TrialScorer(store: store)
+        // Batch models: their calls go through a collector that gathers each round into batches.
+        var providers = providers
+        var collectors: [String: BatchCollector] = [:]
+        for model in experiment.models {
+            guard let api = model.provider.api, api.isBatch, let provider = providers[model.name],
+                let batchAPI = BatchProvider.api(for: provider)
+            else { continue }
+            let name = model.name
+            let collector = BatchCollector(
+                api: batchAPI, store: store, runID: runID, model: name, poll: api.batchPoll,
+                polled: { control.batchPolled(model: name, $0) })
+            collectors[model.name] = collector
+            providers[model.name] = BatchProvider(collector: collector)
+        }
         var dispatcher = TrialDispatcher(
-            store: store, run: run, plan: plan, experiment: experiment, control: control)
+            store: store, run: run, plan: plan, experiment: experiment, control: control,
+            batchSizes: collectors.keys.reduce(into: [:]) { sizes, name in
+                sizes[name] = models[name]?.provider.api?.batchSize ?? BatchCollector.defaultRoundSize
+            })
 
         do {
             try await withThrowingTaskGroup(of: TrialEnd.self) { group in
@@ -136,7 +153,7 @@ public struct ExperimentRunner: Sendable {
                 var running = 0
                 /// Starts trials while the experiment's concurrency and the models' shares allow.
                 func startTrials() async throws {
-                    while running < experiment.concurrency, let next = try await dispatcher.next() {
+                    while running < dispatcher.capacity, let next = try await dispatcher.next() {
                         let (queue, trial, fresh) = (next.queue, next.trial, next.fresh)
                         try Task.checkCancellation()
                         let (model, provider) = try model(of: trial.key)
@@ -148,14 +165,23 @@ public struct ExperimentRunner: Sendable {
                         let trialRun = TrialProtocol(
                             experiment: experiment, trial: trial, caller: caller, scorer: scorer)
                         running += 1
+                        let collector = collectors[model.name]
+                        await collector?.trialStarted()
                         group.addTask {
+                            let end: TrialEnd
                             do {
-                                return TrialEnd(queue: queue, status: try await trialRun.run())
+                                end = TrialEnd(queue: queue, status: try await trialRun.run())
                             } catch is RunHalted {
-                                return TrialEnd(queue: queue, status: nil)  // left running: a resume continues it
+                                end = TrialEnd(queue: queue, status: nil)  // left running: a resume continues it
+                            } catch {
+                                await collector?.trialEnded()
+                                throw error
                             }
+                            await collector?.trialEnded()
+                            return end
                         }
                     }
+                    for collector in collectors.values { await collector.dispatched() }
                 }
                 try await startTrials()
                 while let end = try await group.next() {

@@ -40,6 +40,16 @@ public struct RunProgress: Sendable, Equatable {
     /// Models whose server refused calls for their rate (429, 529), and what hvae did about it.
     public var throttled: [String: Throttle] = [:]
 
+    /// Batches not ended yet (batch mode), by the provider's id: requests done and in progress.
+    public var openBatches: [String: BatchCounts] = [:]
+
+    /// Where one batch stands, as its last poll said.
+    public struct BatchCounts: Sendable, Equatable {
+        public var model: String
+        public var done: Int
+        public var inProgress: Int
+    }
+
     /// A model's calls refused for their rate, and its calls in flight: the limit now, the lowest
     /// it was cut to, and the ceiling it grows back to.
     public struct Throttle: Sendable, Equatable {
@@ -90,6 +100,8 @@ final class RunControl: Sendable {
         for model in experiment.models {
             if let api = model.provider.api {
                 apis[model.name] = api
+                // A batch model's calls wait for their round, not for a slot.
+                if api.isBatch { continue }
                 gates[model.name] = ModelGate(
                     ceiling: api.maxConcurrency ?? experiment.concurrency, requestsPerMinute: api.requestsPerMinute,
                     tokensPerMinute: api.tokensPerMinute)
@@ -191,6 +203,18 @@ final class RunControl: Sendable {
         while ContinuousClock.now < end {
             if let reason = haltReason(model: model) { throw RunHalted(reason: reason) }
             try await Task.sleep(for: min(.milliseconds(200), end - ContinuousClock.now))
+        }
+    }
+
+    /// A batch was polled: its counts go in the progress until it ends.
+    func batchPolled(model: String, _ batch: BatchState) {
+        state.withLock { state in
+            state.progress.openBatches[batch.id] =
+                batch.ended
+                ? nil
+                : RunProgress.BatchCounts(
+                    model: model, done: batch.succeeded + batch.failed, inProgress: batch.processing)
+            report(state.progress)
         }
     }
 

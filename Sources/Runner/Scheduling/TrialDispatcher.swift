@@ -41,8 +41,17 @@ struct TrialDispatcher {
     /// New trials are stored a batch at a time: one write per `concurrency` trials rather than
     /// one the loop waits for before each trial can start.
     private let batchSize: Int
+    /// Trials per round of each batch model: its share, beyond the experiment's concurrency.
+    private let roundSizes: [String: Int]
+    /// How many trials may run at once: the experiment's concurrency, plus the batch models' rounds.
+    let capacity: Int
 
-    init(store: ExperimentStore, run: RunRecord, plan: TrialPlan, experiment: Experiment, control: RunControl) {
+    init(
+        store: ExperimentStore, run: RunRecord, plan: TrialPlan, experiment: Experiment, control: RunControl,
+        batchSizes: [String: Int] = [:]
+    ) {
+        roundSizes = batchSizes
+        capacity = experiment.concurrency + batchSizes.values.reduce(0, +)
         self.store = store
         runID = run.id!
         self.experiment = experiment
@@ -98,6 +107,10 @@ struct TrialDispatcher {
         var shares = [Int](repeating: .max, count: queues.count)
         var capacity: [Int: Int] = [:]
         for index in queues.indices where !queues[index].done {
+            if let model = queues[index].model, let round = roundSizes[model] {
+                shares[index] = round
+                continue
+            }
             guard let model = queues[index].model, let gate = control.gate(for: model) else { continue }
             capacity[index] = gate.trialCapacity(experimentConcurrency: experiment.concurrency) ?? .max
         }

@@ -17,6 +17,9 @@ public enum ModelAction: Sendable {
     case cut(String)
     /// Any status, content type and body, as another server (an HTML error page) would send.
     case raw(status: Int, contentType: String, body: String)
+    /// In a batch, a request the batch could not run before it expired (OpenAI's `batch_expired`,
+    /// Anthropic's `expired`); outside one, a dropped connection.
+    case expired
     /// A completion of these tokens (the text is their concatenation) whose log probabilities are
     /// served, as llama.cpp's server and OpenAI serve them, when the request asks for them.
     case tokens([ServedToken])
@@ -56,6 +59,8 @@ public enum ModelAPI: Sendable {
 public final class ModelAPIServer: Sendable {
     public let api: ModelAPI
     public let modelID: String
+    /// The batch endpoints, when the server was started with them.
+    public let batches: BatchEndpoints?
     private let server: LocalHTTPServer
     private let state = State()
 
@@ -72,14 +77,32 @@ public final class ModelAPIServer: Sendable {
 
     /// `script(request, n)` decides the reply to the n-th chat request (from 0). With
     /// `keepLog: false` requests are not kept, so memory stays flat over long benchmarks.
+    /// `batchPolls`: serve the batch API too, each batch ending after that many status polls
+    /// (`failWhole`: the first that many OpenAI batches fail whole).
     public init(
-        api: ModelAPI, modelID: String = "scripted-model-1", keepLog: Bool = true,
-        script: @escaping @Sendable (ServerRequest, Int) -> ModelAction
+        api: ModelAPI, modelID: String = "scripted-model-1", keepLog: Bool = true, batchPolls: Int? = nil,
+        failWhole: Int = 0, script: @escaping @Sendable (ServerRequest, Int) -> ModelAction
     ) throws {
         self.api = api
         self.modelID = modelID
         let state = self.state
+        let batches = batchPolls.map { BatchEndpoints(pollsUntilDone: $0, failWhole: failWhole) }
+        self.batches = batches
         server = try LocalHTTPServer { request in
+            if let batches {
+                let root = "http://" + (request.headers["host"] ?? "127.0.0.1")
+                let reply = batches.handle(request, api: api, root: root) { chat in
+                    if keepLog { state.log.withLock { $0.append(chat) } }
+                    let n = state.counter.add(1, ordering: .sequentiallyConsistent).newValue - 1
+                    let action = script(chat, n)
+                    if case .expired = action { return (0, Data(), true) }
+                    switch Self.render(action, api: api, modelID: modelID, request: chat) {
+                    case .respond(let status, _, let body, _): return (status, body, false)
+                    case .drop: return (500, Data(#"{"error":{"message":"dropped"}}"#.utf8), false)
+                    }
+                }
+                if let reply { return reply }
+            }
             let expectedPath = api == .openai ? "/v1/chat/completions" : "/v1/messages"
             guard request.method == "POST", request.path == expectedPath else {
                 return .respond(status: 404, body: Data(#"{"error":{"message":"not found"}}"#.utf8))
@@ -133,7 +156,7 @@ public final class ModelAPIServer: Sendable {
                     tokens.map(\.token).joined(), api: api, modelID: modelID, request: request, tokens: tokens))
         case .malformed:
             return .respond(status: 200, body: Data("<html>502 Bad Gateway</html>".utf8))
-        case .drop:
+        case .drop, .expired:
             return .drop()
         }
     }

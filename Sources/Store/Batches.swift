@@ -1,0 +1,178 @@
+import Domain
+import Foundation
+import GRDB
+
+/// A batch submitted to a provider's batch API, as `batches` stores it (migrations/0016).
+public struct BatchRecord: Sendable, Equatable {
+    public var id: Int64?
+    public var runID: Int64
+    public var model: String
+    /// `openai` or `anthropic`.
+    public var provider: String
+    public var providerBatchID: String
+    /// The uploaded JSONL of an OpenAI batch.
+    public var inputFileID: String?
+    public var round: Int
+    /// The provider's status, as last seen.
+    public var status: String
+    public var requests: Int
+    public var succeeded = 0
+    public var failed = 0
+    public var error: String?
+    public var submittedAt: Date
+    public var updatedAt: Date
+    public var endedAt: Date?
+
+    public init(
+        runID: Int64, model: String, provider: String, providerBatchID: String, inputFileID: String?, round: Int,
+        status: String, requests: Int, submittedAt: Date = Date()
+    ) {
+        self.runID = runID
+        self.model = model
+        self.provider = provider
+        self.providerBatchID = providerBatchID
+        self.inputFileID = inputFileID
+        self.round = round
+        self.status = status
+        self.requests = requests
+        self.submittedAt = submittedAt
+        updatedAt = submittedAt
+    }
+
+    static let columns = """
+        id, run_id, model, provider, provider_batch_id, input_file_id, round, status, requests, succeeded, \
+        failed, error, submitted_at, updated_at, ended_at
+        """
+
+    init(row: Row) {
+        id = row[0]
+        runID = row[1]
+        model = row[2]
+        provider = row[3]
+        providerBatchID = row[4]
+        inputFileID = row[5]
+        round = row[6]
+        status = row[7]
+        requests = row[8]
+        succeeded = row[9]
+        failed = row[10]
+        error = row[11]
+        submittedAt = Timestamp.date(row[12]) ?? .distantPast
+        updatedAt = Timestamp.date(row[13]) ?? .distantPast
+        endedAt = (row[14] as String?).flatMap(Timestamp.date)
+    }
+}
+
+/// One request of a batch: its custom_id and the trial whose call it is.
+public struct BatchRequestRecord: Sendable, Equatable {
+    public var customID: String
+    public var trialID: Int64
+
+    public init(customID: String, trialID: Int64) {
+        self.customID = customID
+        self.trialID = trialID
+    }
+}
+
+extension ExperimentStore {
+    /// Records a batch the provider accepted, with its requests, in one transaction: from then on
+    /// a resume finds it rather than submitting its requests again.
+    public func recordBatch(_ batch: BatchRecord, requests: [BatchRequestRecord]) async throws -> BatchRecord {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO batches (run_id, model, provider, provider_batch_id, input_file_id, round, status, \
+                    requests, submitted_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    batch.runID, batch.model, batch.provider, batch.providerBatchID, batch.inputFileID, batch.round,
+                    batch.status, batch.requests, Timestamp.string(batch.submittedAt),
+                    Timestamp.string(batch.updatedAt),
+                ])
+            var stored = batch
+            stored.id = db.lastInsertedRowID
+            let insert = try db.makeStatement(
+                sql: "INSERT INTO batch_requests (batch_id, custom_id, trial_id) VALUES (?, ?, ?)")
+            for request in requests {
+                try insert.execute(arguments: [stored.id, request.customID, request.trialID])
+            }
+            return stored
+        }
+    }
+
+    /// Stores what the provider last said about a batch.
+    public func updateBatch(
+        _ id: Int64, status: String, succeeded: Int, failed: Int, error: String? = nil, ended: Bool = false,
+        at now: Date = Date()
+    ) async throws {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    UPDATE batches SET status = ?, succeeded = ?, failed = ?, error = coalesce(?, error), \
+                    updated_at = ?, ended_at = CASE WHEN ? THEN coalesce(ended_at, ?) ELSE ended_at END
+                    WHERE id = ?
+                    """,
+                arguments: [
+                    status, succeeded, failed, error, Timestamp.string(now), ended, Timestamp.string(now), id,
+                ])
+        }
+    }
+
+    /// The latest batch of `run` that holds the request `customID`: the one a resumed call
+    /// re-attaches to. Nil when the call was never submitted.
+    public func batch(holding customID: String, runID: Int64) async throws -> BatchRecord? {
+        try await read { db in
+            try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT \(BatchRecord.columns) FROM batches
+                    WHERE run_id = ? AND id IN (SELECT batch_id FROM batch_requests WHERE custom_id = ?)
+                    ORDER BY id DESC LIMIT 1
+                    """,
+                arguments: [runID, customID]
+            ).map(BatchRecord.init(row:))
+        }
+    }
+
+    /// How many batches of the run that held `customID` failed whole (`error` set, no request
+    /// succeeded or failed on its own): a request is submitted again once, not forever.
+    public func wholeBatchFailures(of customID: String, runID: Int64) async throws -> Int {
+        try await read { db in
+            try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT count(*) FROM batches
+                    WHERE run_id = ? AND error IS NOT NULL AND succeeded = 0 AND failed = 0
+                      AND id IN (SELECT batch_id FROM batch_requests WHERE custom_id = ?)
+                    """, arguments: [runID, customID]) ?? 0
+        }
+    }
+
+    /// The batches of a run, oldest first.
+    public func batches(runID: Int64) async throws -> [BatchRecord] {
+        try await read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT \(BatchRecord.columns) FROM batches WHERE run_id = ? ORDER BY id", arguments: [runID]
+            ).map(BatchRecord.init(row:))
+        }
+    }
+
+    /// Per run, its batches that have not ended (by what the provider last said).
+    public func openBatchCounts() async throws -> [Int64: Int] {
+        try await read { db in
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT run_id, count(*) FROM batches WHERE ended_at IS NULL GROUP BY run_id")
+            return Dictionary(uniqueKeysWithValues: rows.map { ($0[0] as Int64, $0[1] as Int) })
+        }
+    }
+
+    /// The highest round of `model`'s batches in the run (0 before the first).
+    public func lastBatchRound(runID: Int64, model: String) async throws -> Int {
+        try await read { db in
+            try Int.fetchOne(
+                db, sql: "SELECT coalesce(max(round), 0) FROM batches WHERE run_id = ? AND model = ?",
+                arguments: [runID, model]) ?? 0
+        }
+    }
+}
