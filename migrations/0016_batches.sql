@@ -12,8 +12,9 @@
 --   provider's word as last seen (OpenAI: validating, in_progress, finalizing, completed, failed,
 --   expired, cancelling, cancelled; Anthropic: in_progress, canceling, ended). `requests`,
 --   `succeeded` and `failed` count its requests. `round` numbers the run's rounds for this model
---   from 1. A batch that fails whole (the provider's `failed`, or ended with no result at all) has
---   its requests submitted once more, in the next round; `error` keeps the provider's message.
+--   from 1. A batch that fails whole (the provider's `failed`, ended with no result at all, or
+--   expired with none of its requests run) has its requests submitted once more, in the next
+--   round; `error` keeps the reason.
 -- batch_requests: the requests of each batch by `custom_id`, which hvae derives from the run, the
 --   trial, the call's index in its trial and its retry ("hvae-r1-t42-c3-a0"), so that a result can
 --   only ever be matched to the call that asked for it.

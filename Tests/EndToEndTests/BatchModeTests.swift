@@ -48,6 +48,9 @@ struct BatchModeTests {
         batches.hold(true)
         let victim = try RunningHvae(["run", "batch.yaml", "--db", "b.sqlite", "--quiet"], in: work.url)
         try waitForBatch(in: work.path("b.sqlite"))
+        // While its process waits for the batch, the run is not stalled.
+        let live = try hvae(["runs", "--db", "b.sqlite"], in: work.url)
+        #expect(live.stdout.contains("  batched  waiting on batch "), "\(live.stdout)")
         victim.signal(SIGKILL)
         _ = try victim.wait()
         #expect(batches.created == 1)

@@ -115,7 +115,8 @@ struct BatchTests {
             if first, let messages = request.json?["messages"] as? [[String: Any]] {
                 let text = messages.last?["content"] as? String ?? ""
                 if text.contains("A:") && messages.count <= 6 { return .error(status: 500, message: "internal error") }
-                if text.contains("A:") && messages.count <= 8 { return .expired }
+                // Half of them: a round where every request expired would be a batch expired whole.
+                if text.contains("A:") && messages.count <= 8 && key.utf8.count % 2 == 0 { return .expired }
             }
             return .reply(reply)
         }
@@ -156,6 +157,24 @@ struct BatchTests {
         #expect(errors.count == 12)
         #expect(
             errors.allSatisfy { $0.contains("failed whole twice: invalid_file: The batch input file is not valid.") })
+    }
+
+    @Test("a batch that expires whole, no request run, is submitted once more", arguments: ["openai", "anthropic"])
+    func expiredWhole(provider: String) async throws {
+        let server = try ModelAPIServer(api: provider == "openai" ? .openai : .anthropic, batchPolls: 1, expireWhole: 1)
+        {
+            request, _ in .reply(ContentReplies.reply(to: request))
+        }
+        defer { server.stop() }
+        let (scratch, runID, outcome) = try await runAPI(batchYAML(server, provider: provider, batch: true))
+        #expect(outcome.progress.complete == 12)
+        let batches = try await scratch.store.batches(runID: runID)
+        #expect(
+            batches.first?.error
+                == "batch \(batches.first?.providerBatchID ?? "") expired whole: none of its 12 requests ran")
+        #expect(batches[1].requests == 12 && batches[1].round == 2)
+        // The expired batch's calls were not tried as failures of their own: no call row failed.
+        #expect(try callRows(scratch).allSatisfy { $0["error"] as String? == nil })
     }
 
     @Test("a resumed run re-attaches to the batch still running, and submits nothing twice")

@@ -105,7 +105,7 @@ actor BatchCollector {
                 let waiter = Waiter(
                     customID: customID, trialID: call.trialID, request: request, entry: entry,
                     reattached: held != nil, continuation: continuation)
-                if let held, !Self.failedWhole(held) {
+                if let held, !Self.endedWithoutResults(held) {
                     attach(waiter, to: held)
                 } else if failedWhole >= 2 {
                     continuation.resume(
@@ -124,7 +124,7 @@ actor BatchCollector {
     }
 
     /// A batch that ended with no result of its own: the provider failed it, or it gave none.
-    private static func failedWhole(_ record: BatchRecord) -> Bool {
+    private static func endedWithoutResults(_ record: BatchRecord) -> Bool {
         record.error != nil && record.succeeded == 0 && record.failed == 0
     }
 
@@ -261,22 +261,12 @@ actor BatchCollector {
                 id, status: state.status, succeeded: state.succeeded, failed: state.failed, ended: state.ended)
             if state.ended { break }
         }
-        if state.failure != nil || state.succeeded + state.failed == 0 {
-            let reason = state.failure.flatMap { $0.isEmpty ? nil : $0 } ?? "batch \(state.id) ended \(state.status)"
-            try? await store.updateBatch(id, status: state.status, succeeded: 0, failed: 0, error: reason, ended: true)
-            // Submitted once more, in the next round; a second failure ends the calls.
-            let again = watches.removeValue(forKey: id)?.waiters.values ?? [:].values
-            for waiter in again {
-                let failures = (try? await store.wholeBatchFailures(of: waiter.customID, runID: runID)) ?? 2
-                if failures >= 2 {
-                    waiter.continuation.resume(
-                        throwing: ProviderError(
-                            kind: .http(status: 400), message: "the batch failed whole twice: \(reason)"))
-                } else {
-                    waiting.append(waiter)
-                }
-            }
-            considerSubmitting()
+        let cancelled = Self.cancelledStatuses.contains(state.status)
+        if !cancelled, state.failure != nil || state.succeeded + state.failed == 0 {
+            await failedWhole(
+                id, state,
+                reason: state.failure.flatMap { $0.isEmpty ? nil : $0 }
+                    ?? "batch \(state.id) ended \(state.status) with no result")
             return
         }
         var results: [String: BatchResult]?
@@ -292,6 +282,15 @@ actor BatchCollector {
             failAll(id, ProviderError(kind: .connection, message: "the results of batch \(state.id) could not be read"))
             return
         }
+        // Not one request ran before the window closed: the batch expired whole.
+        let expired = results.values.allSatisfy {
+            if case .failed(let error) = $0.outcome { error.kind == .timeout } else { false }
+        }
+        if !cancelled, !results.isEmpty, expired {
+            await failedWhole(
+                id, state, reason: "batch \(state.id) expired whole: none of its \(results.count) requests ran")
+            return
+        }
         watch.record.status = state.status
         let served = watch.waiters.values
         // Taken off the batch before they are served: a call put back in the queue (cancelled)
@@ -305,8 +304,29 @@ actor BatchCollector {
         for waiter in served { serve(waiter, from: results, batch: watch.record) }
     }
 
+    /// The provider's statuses of a cancelled batch: what did not run was cancelled, not failed.
+    static let cancelledStatuses: Set<String> = ["cancelled", "cancelling", "canceling"]
+
+    /// A batch that failed or expired whole: its calls are submitted once more, in the next
+    /// round; a second such failure ends them with the provider's message.
+    private func failedWhole(_ id: Int64, _ state: BatchState, reason: String) async {
+        try? await store.updateBatch(id, status: state.status, succeeded: 0, failed: 0, error: reason, ended: true)
+        let again = watches.removeValue(forKey: id)?.waiters.values ?? [:].values
+        for waiter in again {
+            let failures = (try? await store.wholeBatchFailures(of: waiter.customID, runID: runID)) ?? 2
+            if failures >= 2 {
+                waiter.continuation.resume(
+                    throwing: ProviderError(
+                        kind: .http(status: 400), message: "the batch failed whole twice: \(reason)"))
+            } else {
+                waiting.append(waiter)
+            }
+        }
+        considerSubmitting()
+    }
+
     private func serve(_ waiter: Waiter, from results: [String: BatchResult], batch: BatchRecord) {
-        let cancelled = ["cancelled", "cancelling", "canceling"].contains(batch.status)
+        let cancelled = Self.cancelledStatuses.contains(batch.status)
         guard let result = results[waiter.customID] ?? (cancelled ? BatchResult(line: "", outcome: .canceled) : nil)
         else {
             waiter.continuation.resume(

@@ -34,11 +34,17 @@ public final class BatchEndpoints: Sendable {
     let pollsUntilDone: Int
     /// The first `failWhole` OpenAI batches fail whole (their file does not validate).
     let failWhole: Int
+    /// The first `expireWhole` batches expire with not one request run.
+    let expireWhole: Int
 
-    init(pollsUntilDone: Int, failWhole: Int) {
+    init(pollsUntilDone: Int, failWhole: Int, expireWhole: Int) {
         self.pollsUntilDone = pollsUntilDone
         self.failWhole = failWhole
+        self.expireWhole = expireWhole
     }
+
+    /// Whether the batch about to be created expires whole.
+    private var nextExpiresWhole: Bool { state.withLock { $0.created } < expireWhole }
 
     /// Batches created so far.
     public var created: Int { state.withLock { $0.created } }
@@ -95,6 +101,7 @@ public final class BatchEndpoints: Sendable {
                 let file = state.withLock({ $0.files[fileID] })
             else { return .respond(status: 400, body: Data(#"{"error":{"message":"bad batch request"}}"#.utf8)) }
             var results: [(String, String, Bool, Bool)] = []
+            let expireAll = nextExpiresWhole
             for line in String(decoding: file, as: UTF8.self).split(separator: "\n") {
                 guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                     let customID = object["custom_id"] as? String, let inner = object["body"] as? [String: Any],
@@ -102,7 +109,8 @@ public final class BatchEndpoints: Sendable {
                 else { return .respond(status: 400, body: Data(#"{"error":{"message":"bad line"}}"#.utf8)) }
                 let chat = ServerRequest(
                     method: "POST", path: "/v1/chat/completions", headers: request.headers, body: Self.json(inner))
-                let (status, responseBody, expired) = answer(chat)
+                let (status, responseBody, expiredAlone) = answer(chat)
+                let expired = expiredAlone || expireAll
                 let bodyObject = (try? JSONSerialization.jsonObject(with: responseBody)) ?? [:]
                 let resultLine: [String: Any] =
                     expired
@@ -200,6 +208,7 @@ public final class BatchEndpoints: Sendable {
                     body: Data(#"{"type":"error","error":{"type":"invalid_request_error","message":"requests"}}"#.utf8))
             }
             var results: [(String, String, Bool, Bool)] = []
+            let expireAll = nextExpiresWhole
             for entry in entries {
                 guard let customID = entry["custom_id"] as? String, let params = entry["params"] as? [String: Any]
                 else {
@@ -210,7 +219,8 @@ public final class BatchEndpoints: Sendable {
                 }
                 let chat = ServerRequest(
                     method: "POST", path: "/v1/messages", headers: request.headers, body: Self.json(params))
-                let (status, responseBody, expired) = answer(chat)
+                let (status, responseBody, expiredAlone) = answer(chat)
+                let expired = expiredAlone || expireAll
                 let result: [String: Any]
                 if expired {
                     result = ["type": "expired"]

@@ -78,15 +78,18 @@ public final class ModelAPIServer: Sendable {
     /// `script(request, n)` decides the reply to the n-th chat request (from 0). With
     /// `keepLog: false` requests are not kept, so memory stays flat over long benchmarks.
     /// `batchPolls`: serve the batch API too, each batch ending after that many status polls
-    /// (`failWhole`: the first that many OpenAI batches fail whole).
+    /// (`failWhole`: the first that many OpenAI batches fail whole; `expireWhole`: the first that
+    /// many batches expire with no request run).
     public init(
         api: ModelAPI, modelID: String = "scripted-model-1", keepLog: Bool = true, batchPolls: Int? = nil,
-        failWhole: Int = 0, script: @escaping @Sendable (ServerRequest, Int) -> ModelAction
+        failWhole: Int = 0, expireWhole: Int = 0, script: @escaping @Sendable (ServerRequest, Int) -> ModelAction
     ) throws {
         self.api = api
         self.modelID = modelID
         let state = self.state
-        let batches = batchPolls.map { BatchEndpoints(pollsUntilDone: $0, failWhole: failWhole) }
+        let batches = batchPolls.map {
+            BatchEndpoints(pollsUntilDone: $0, failWhole: failWhole, expireWhole: expireWhole)
+        }
         self.batches = batches
         server = try LocalHTTPServer { request in
             if let batches {
