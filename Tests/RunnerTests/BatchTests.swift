@@ -207,3 +207,47 @@ struct BatchTests {
         #expect(stored.map(\.round) == Array(1...stored.count))
     }
 }
+
+@Suite("The dispatcher beside a batch model")
+struct BatchDispatchTests {
+    @Test("a batch model takes its round; every other model keeps to the experiment's concurrency")
+    func roundsApart() async throws {
+        let server = try ModelAPIServer(api: .openai, batchPolls: 1) { _, _ in .reply("E") }
+        defer { server.stop() }
+        let yaml =
+            """
+            name: mixed
+            trials: 20
+            values: [prosocial]
+            goal: without
+            concurrency: 3
+            models:
+              - name: ref
+                agent: ideal
+              - name: m
+                provider: openai
+                model: test-model
+                base_url: \(server.baseURL)
+                batch: true
+                batch_size: 15
+            """
+        let scratch = try ScratchStore()
+        let experiment = try ExperimentFile.parse(yaml: yaml)
+        let runner = ExperimentRunner(store: scratch.store)
+        let run = try await runner.createRun(experiment)
+        let control = RunControl(experiment: experiment, totalTrials: 40, callsSoFar: 0, costSoFar: 0) { _ in }
+        var dispatcher = TrialDispatcher(
+            store: scratch.store, run: run, plan: try runner.plan(of: run), experiment: experiment,
+            control: control, batchSizes: ["m": 15])
+        #expect(dispatcher.capacity == 18)
+        // Nothing finishes: the dispatcher hands out what may run at once, and then no more.
+        var handed: [String: Int] = [:]
+        while let next = try await dispatcher.next() { handed[next.trial.key.model, default: 0] += 1 }
+        #expect(handed == ["ref": 3, "m": 15])
+        // A reference trial ends: one more reference trial may start, and nothing else.
+        dispatcher.finished(queue: 0)
+        let after = try await dispatcher.next()
+        #expect(after?.trial.key.model == "ref")
+        #expect(try await dispatcher.next() == nil)
+    }
+}

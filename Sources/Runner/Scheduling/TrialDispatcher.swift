@@ -78,7 +78,14 @@ struct TrialDispatcher {
     mutating func next() async throws -> (queue: Int, trial: TrialRecord, fresh: Bool)? {
         while true {
             let shares = self.shares()
-            guard let index = queues.indices.first(where: { !queues[$0].done && queues[$0].inFlight < shares[$0] })
+            // The batch models' rounds are theirs alone: every other model keeps to the
+            // experiment's concurrency, however large the rounds beside it.
+            let outsideBatches = queues.filter { !isBatch($0) }.reduce(0) { $0 + $1.inFlight }
+            guard
+                let index = queues.indices.first(where: {
+                    !queues[$0].done && queues[$0].inFlight < shares[$0]
+                        && (isBatch(queues[$0]) || outsideBatches < experiment.concurrency)
+                })
             else { return nil }
             // A stopped model's trials are left unrun, new ones not even stored: a resume runs them.
             if let model = queues[index].model, control.isStopped(model: model) {
@@ -94,6 +101,8 @@ struct TrialDispatcher {
             return (index, trial, fresh)
         }
     }
+
+    private func isBatch(_ queue: Queue) -> Bool { queue.model.map { roundSizes[$0] != nil } ?? false }
 
     /// A trial of `queue` ended (or was left for a resume).
     mutating func finished(queue: Int) {
