@@ -360,26 +360,52 @@ extension ExperimentStore {
 
     // MARK: The parser audit
 
-    /// Every item call of these runs that got a reply, with its newest reading's status, in id
-    /// order, handed to `body` one at a time (a sample is drawn from them in bounded memory).
-    public func forEachItemReply(
-        runIDs: [Int64], _ body: @escaping @Sendable (_ callID: Int64, _ status: AnswerStatus) -> Void
-    ) async throws {
-        try await read { db in
-            let rows = try Row.fetchCursor(
+    /// Of `callIDs`, the item calls of these runs that have a reading, each with its newest
+    /// reading's status: one lookup by id per call, which is how the parser audit samples a large
+    /// database without reading all of it (`ParserAudit.sample`).
+    public func itemReplyStatuses(callIDs: [Int64], runIDs: [Int64]) async throws -> [Int64: AnswerStatus] {
+        guard !callIDs.isEmpty, !runIDs.isEmpty else { return [:] }
+        return try await read { db in
+            var found: [Int64: AnswerStatus] = [:]
+            // SQLite takes at most 32,766 parameters a statement.
+            for start in stride(from: 0, to: callIDs.count, by: 4_096) {
+                let ids = Array(callIDs[start..<min(callIDs.count, start + 4_096)])
+                let rows = try Row.fetchCursor(
+                    db,
+                    sql: """
+                        SELECT c.id, a.status
+                        FROM model_calls AS c  -- CROSS: the ids drive; from the run, 0.2 s a batch
+                        CROSS JOIN trials AS t ON t.id = c.trial_id
+                        CROSS JOIN answers AS a ON a.call_id = c.id
+                            AND a.parser_version = (SELECT max(parser_version) FROM answers WHERE call_id = c.id)
+                        WHERE c.id IN \(placeholders(ids.count)) AND c.step = 'item'
+                            AND t.run_id IN \(placeholders(runIDs.count))
+                        """, arguments: StatementArguments(ids + runIDs))
+                while let row = try rows.next() {
+                    if let status = AnswerStatus(rawValue: row[1]) { found[row[0]] = status }
+                }
+            }
+            return found
+        }
+    }
+
+    /// Every item call of these runs whose newest reading has `status`, in id order. Driven by
+    /// `answers_by_status`, so it reads what that status holds (every parser version's), not the
+    /// runs' other calls: cheap for the rare statuses a sample cannot find by lookups.
+    public func itemReplies(status: AnswerStatus, runIDs: [Int64]) async throws -> [Int64] {
+        guard !runIDs.isEmpty else { return [] }
+        return try await read { db in
+            try Int64.fetchAll(
                 db,
                 sql: """
-                    SELECT c.id, a.status
-                    FROM trials AS t
-                    JOIN model_calls AS c ON c.trial_id = t.id
-                    JOIN answers AS a ON a.call_id = c.id
-                        AND a.parser_version = (SELECT max(parser_version) FROM answers WHERE call_id = c.id)
-                    WHERE t.run_id IN \(placeholders(runIDs.count)) AND c.step = 'item'
-                    ORDER BY c.id
-                    """, arguments: StatementArguments(runIDs))
-            while let row = try rows.next() {
-                if let status = AnswerStatus(rawValue: row[1]) { body(row[0], status) }
-            }
+                    SELECT a.call_id
+                    FROM answers AS a INDEXED BY answers_by_status
+                    JOIN model_calls AS c ON c.id = a.call_id
+                    JOIN trials AS t ON t.id = c.trial_id
+                    WHERE a.status = ? AND c.step = 'item' AND t.run_id IN \(placeholders(runIDs.count))
+                        AND a.parser_version = (SELECT max(parser_version) FROM answers WHERE call_id = a.call_id)
+                    ORDER BY a.call_id
+                    """, arguments: StatementArguments([status.rawValue] + runIDs))
         }
     }
 

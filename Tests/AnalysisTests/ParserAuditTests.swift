@@ -1,6 +1,7 @@
 import Foundation
 import SVO
 import Store
+import Synchronization
 import Testing
 
 @testable import Analysis
@@ -62,27 +63,87 @@ struct ParserAuditTests {
         #expect(ParserAudit.agreement([]).share == nil)
     }
 
-    func draw(_ calls: [(Int64, AnswerStatus)], size: Int, seed: UInt64) -> [(AnswerStatus, [Int64])] {
-        let reservoirs = ParserAudit.Reservoirs(size: size, seed: seed)
-        for (id, status) in calls { reservoirs.offer(id, status) }
-        return reservoirs.drawn()
+    /// Item replies held in memory, answering as the store does, and counting what it is asked.
+    final class Replies: ItemReplySource {
+        let statuses: [Int64: AnswerStatus]
+        let last: Int64
+        let lookups = Mutex(0)
+        let wholeStatuses = Mutex<[AnswerStatus]>([])
+
+        init(_ calls: [(Int64, AnswerStatus)], last: Int64? = nil) {
+            statuses = Dictionary(calls, uniquingKeysWith: { a, _ in a })
+            self.last = last ?? calls.map(\.0).max() ?? 0
+        }
+        func lastCallID() async throws -> Int64 { last }
+        func itemReplyStatuses(callIDs: [Int64], runIDs: [Int64]) async throws -> [Int64: AnswerStatus] {
+            lookups.withLock { $0 += callIDs.count }
+            return statuses.filter { callIDs.contains($0.key) }
+        }
+        func itemReplies(status: AnswerStatus, runIDs: [Int64]) async throws -> [Int64] {
+            wholeStatuses.withLock { $0.append(status) }
+            return statuses.filter { $0.value == status }.map(\.key).sorted()
+        }
+    }
+
+    func draw(_ calls: [(Int64, AnswerStatus)], size: Int, seed: UInt64, probes: Int = 20_000) async throws
+        -> [(AnswerStatus, [Int64])]
+    {
+        try await ParserAudit.sample(
+            from: Replies(calls), ParserAudit.SampleSpec(runIDs: [1], perStatus: size, seed: seed), probes: probes)
     }
 
     @Test("the sample: at most N per status, a small status whole, the same for the same seed")
-    func sampleShape() {
+    func sampleShape() async throws {
         let calls: [(Int64, AnswerStatus)] =
             (1...200).map { (Int64($0), AnswerStatus.ok) } + (201...203).map { (Int64($0), .ambiguous) }
-        let first = draw(calls, size: 10, seed: 7)
+        let first = try await draw(calls, size: 10, seed: 7)
         #expect(first.map(\.0) == [.ok, .ambiguous])
         #expect(first[0].1.count == 10 && Set(first[0].1).count == 10)
         #expect(first[0].1.allSatisfy { (1...200).contains($0) })
         #expect(first[0].1 == first[0].1.sorted())
         #expect(first[1].1 == [201, 202, 203])
-        #expect(draw(calls, size: 10, seed: 7).map(\.1) == first.map(\.1))
-        #expect(draw(calls, size: 10, seed: 8)[0].1 != first[0].1)
+        #expect(try await draw(calls, size: 10, seed: 7).map(\.1) == first.map(\.1))
+        #expect(try await draw(calls, size: 10, seed: 8)[0].1 != first[0].1)
         // A status's sample does not depend on how many replies the others have.
         let fewerAmbiguous = calls.filter { $0.1 == .ok } + [(201, .ambiguous)]
-        #expect(draw(fewerAmbiguous, size: 10, seed: 7)[0].1 == first[0].1)
+        #expect(try await draw(fewerAmbiguous, size: 10, seed: 7)[0].1 == first[0].1)
+    }
+
+    @Test("looked up in the seeded order or read whole, a status gets the same sample", arguments: [1, 2, 3, 99])
+    func sampleByLookupOrWhole(seed: UInt64) async throws {
+        // 5,000 replies: most ok, some ambiguous, three refusals, one empty, no conflict.
+        let calls: [(Int64, AnswerStatus)] = (1...5_000).map { id in
+            let status: AnswerStatus =
+                [17, 2_222, 4_999].contains(id) ? .refusal : id == 3_001 ? .empty : id % 16 == 0 ? .ambiguous : .ok
+            return (Int64(id), status)
+        }
+        let byLookup = Replies(calls)
+        let spec = ParserAudit.SampleSpec(runIDs: [1], perStatus: 12, seed: seed)
+        let looked = try await ParserAudit.sample(from: byLookup, spec, probes: 2_048)
+        let whole = try await ParserAudit.sample(from: Replies(calls), spec, probes: 0)
+        #expect(looked.map(\.0) == whole.map(\.0))
+        #expect(looked.map(\.1) == whole.map(\.1))
+        #expect(looked.map(\.0) == [.ok, .ambiguous, .refusal, .empty])
+        #expect(looked[2].1 == [17, 2_222, 4_999] && looked[3].1 == [3_001])
+        // The common statuses were found by lookups, not by reading them whole.
+        let readWhole = byLookup.wholeStatuses.withLock { $0 }
+        #expect(!readWhole.contains(.ok) && !readWhole.contains(.ambiguous))
+        #expect(byLookup.lookups.withLock { $0 } <= 2_048)
+    }
+
+    @Test("the order of call ids is a bijection, and its inverse undoes it", arguments: [1, 2, 5, 10, 13])
+    func callOrder(bits: Int) {
+        for seed in [UInt64(0), 7, 20_231_127] {
+            let order = ParserAudit.CallOrder(seed: seed, covering: (UInt64(1) << UInt64(bits)) - 1)
+            #expect(order.size == UInt64(1) << UInt64(bits))
+            let keys = (0..<Int64(order.size)).map { order.key(of: $0) }
+            #expect(Set(keys).count == keys.count && keys.allSatisfy { $0 < order.size })
+            #expect(keys.enumerated().allSatisfy { order.id(atKey: $1) == Int64($0) })
+        }
+        // A large id: both ways.
+        let order = ParserAudit.CallOrder(seed: 5, covering: 1_008_000)
+        #expect(order.size == 1 << 20)
+        #expect(order.id(atKey: order.key(of: 987_654)) == 987_654)
     }
 
     @Test("replies are shown shuffled by the seed, not grouped by the parser's status")
@@ -97,20 +158,36 @@ struct ParserAuditTests {
     }
 
     @Test("each reply of a status is equally likely to be drawn")
-    func sampleUniform() {
+    func sampleUniform() async throws {
         // 20 replies, 5 drawn, 4,000 seeds: each reply expected 1,000 times; a chi-square with 19
         // degrees of freedom above 43.8 happens with probability 0.001.
         let calls = (1...20).map { (Int64($0), AnswerStatus.ok) }
         var counts = [Int64: Int]()
         for seed in 0..<4_000 {
-            for id in draw(calls, size: 5, seed: UInt64(seed))[0].1 { counts[id, default: 0] += 1 }
+            for id in try await draw(calls, size: 5, seed: UInt64(seed))[0].1 { counts[id, default: 0] += 1 }
         }
         let chiSquare = (1...20).reduce(0.0) { sum, id in
             let observed = Double(counts[Int64(id)] ?? 0)
             return sum + (observed - 1_000) * (observed - 1_000) / 1_000
         }
         #expect(chiSquare < 43.8, "chi-square \(chiSquare): \(counts.sorted { $0.key < $1.key })")
-        // The last replies are not favoured nor left out (algorithm R's classic off-by-one).
+        // Neither end of the id range is favoured or left out.
         #expect((counts[20] ?? 0) > 850 && (counts[1] ?? 0) > 850)
+    }
+
+    @Test("pairs of replies are drawn together as often as chance says: no two ids tied by the order")
+    func samplePairs() async throws {
+        // 12 replies, 2 drawn: each of the 66 pairs expected 6,000 / 66 times.
+        let calls = (1...12).map { (Int64($0), AnswerStatus.ok) }
+        var counts = [[Int64]: Int]()
+        for seed in 0..<6_000 {
+            counts[try await draw(calls, size: 2, seed: UInt64(seed))[0].1, default: 0] += 1
+        }
+        let expected = 6_000.0 / 66
+        let chiSquare =
+            counts.values.reduce(0.0) { $0 + (Double($1) - expected) * (Double($1) - expected) / expected }
+            + Double(66 - counts.count) * expected
+        // 65 degrees of freedom: the 99.9th percentile is 107.3.
+        #expect(chiSquare < 107.3, "chi-square \(chiSquare)")
     }
 }

@@ -177,11 +177,22 @@ struct ViewingTests {
     func itemReplies() async throws {
         let scratch = ScratchDirectory()
         let (store, _, ids) = try await fixture(scratch)
-        let seen = Mutex<[(Int64, AnswerStatus)]>([])
-        try await store.forEachItemReply(runIDs: [1]) { id, status in seen.withLock { $0.append((id, status)) } }
-        let got = seen.withLock { $0 }
-        #expect(got.map(\.0) == [ids[1], ids[3], ids[4]])
-        #expect(got.map(\.1) == [.ok, .ambiguous, .ok])
+        // Every call looked up: only the item calls with a reading answer, with their newest status.
+        let got = try await store.itemReplyStatuses(callIDs: ids + [ids.max()! + 100], runIDs: [1])
+        #expect(got == [ids[1]: .ok, ids[3]: .ambiguous, ids[4]: .ok])
+        #expect(try await store.itemReplyStatuses(callIDs: ids, runIDs: [2]).isEmpty)
+        // Read whole by status: the same calls.
+        #expect(try await store.itemReplies(status: .ok, runIDs: [1]) == [ids[1], ids[4]])
+        #expect(try await store.itemReplies(status: .ambiguous, runIDs: [1]) == [ids[3]])
+        #expect(try await store.itemReplies(status: .refusal, runIDs: [1]).isEmpty)
+        #expect(try await store.itemReplies(status: .ok, runIDs: [2]).isEmpty)
+        // A newer parser version's reading is what counts, in both.
+        let reread = AnswerRecord(
+            parserVersion: 2, status: .ambiguous, item: 1, shownLetter: nil, option: nil, allocation: nil)
+        #expect(try await store.addAnswers([(ids[1], reread)]) == 1)
+        #expect(try await store.itemReplyStatuses(callIDs: ids, runIDs: [1])[ids[1]] == .ambiguous)
+        #expect(try await store.itemReplies(status: .ok, runIDs: [1]) == [ids[4]])
+        #expect(try await store.itemReplies(status: .ambiguous, runIDs: [1]) == [ids[1], ids[3]])
         let replies = try await store.auditReplies(callIDs: [ids[4], ids[1]])
         #expect(replies.map(\.callID) == [ids[4], ids[1]])
         #expect(replies[0].reply == "Je choisis l'option Élevée: D")

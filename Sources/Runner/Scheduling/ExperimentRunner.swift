@@ -5,7 +5,7 @@ import Store
 
 /// The hvae version, stored with every run.
 public enum HVAE {
-    public static let version = "0.7.0"
+    public static let version = "0.8.0"
     /// The git commit this binary was built from (embedded at build time), "unknown" outside a checkout.
     public static let gitCommit = buildGitCommit
 }
@@ -151,9 +151,14 @@ public struct ExperimentRunner: Sendable {
                     return (model, provider)
                 }
                 var running = 0
+                // Scorings under way: bounded too, so that trials that converse faster than their
+                // scores are written (reference agents) do not pile up scorings without end.
+                var scoring = 0
                 /// Starts trials while the experiment's concurrency and the models' shares allow.
                 func startTrials() async throws {
-                    while running < dispatcher.capacity, let next = try await dispatcher.next() {
+                    while running < dispatcher.capacity, scoring <= dispatcher.capacity,
+                        let next = try await dispatcher.next()
+                    {
                         let (queue, trial, fresh) = (next.queue, next.trial, next.fresh)
                         try Task.checkCancellation()
                         let (model, provider) = try model(of: trial.key)
@@ -170,9 +175,12 @@ public struct ExperimentRunner: Sendable {
                         group.addTask {
                             let end: TrialEnd
                             do {
-                                end = TrialEnd(queue: queue, status: try await trialRun.run())
+                                let answered = try await trialRun.converse()
+                                end = TrialEnd(
+                                    queue: queue, status: answered ? nil : .failed, scoring: answered ? trialRun : nil)
                             } catch is RunHalted {
-                                end = TrialEnd(queue: queue, status: nil)  // left running: a resume continues it
+                                // Left running: a resume continues it.
+                                end = TrialEnd(queue: queue, status: nil, scoring: nil)
                             } catch {
                                 await collector?.trialEnded()
                                 throw error
@@ -184,10 +192,21 @@ public struct ExperimentRunner: Sendable {
                     for collector in collectors.values { await collector.dispatched() }
                 }
                 try await startTrials()
+                // A trial's place is free once its calls are stored: its scores are written while
+                // the next trial calls the model (at 64 trials in flight, 64 trials that end together
+                // wrote their scores one after the other before the next 64 could start).
                 while let end = try await group.next() {
-                    running -= 1
-                    dispatcher.finished(queue: end.queue)
+                    if let queue = end.queue {
+                        running -= 1
+                        dispatcher.finished(queue: queue)
+                    } else {
+                        scoring -= 1
+                    }
                     if let status = end.status { control.trialFinished(status) }
+                    if let trial = end.scoring {
+                        scoring += 1
+                        group.addTask { TrialEnd(queue: nil, status: try await trial.score(), scoring: nil) }
+                    }
                     try await startTrials()
                 }
             }

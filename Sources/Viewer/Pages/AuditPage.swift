@@ -143,7 +143,7 @@ extension ViewerSite {
     func sample(_ spec: ParserAudit.SampleSpec) async throws -> [(AnswerStatus, [Int64])] {
         let calls = try await store.lastCallID()
         if let drawn = samples.withLock({ $0[spec] }), drawn.calls == calls { return drawn.sample }
-        let drawn = try await ParserAudit.sample(store: store, spec)
+        let drawn = try await ParserAudit.sample(from: store, spec)
         samples.withLock { $0[spec] = (calls, drawn) }
         return drawn
     }
