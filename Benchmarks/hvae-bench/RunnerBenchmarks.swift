@@ -79,6 +79,24 @@ func printTiming(_ path: String) throws {
         String(
             format: "   timing: mean call %.2f ms, mean gap between a trial's calls %.2f ms (max %.1f), %d calls",
             row[0] as Double, row[1] as Double, row[2] as Double, row[3] as Int))
+    // Between trials: how far apart the first wave's first calls start, and the whole span of
+    // the calls against the run's own time (what is left is the run's start and end).
+    let spans = try queue.read { db in
+        try Row.fetchOne(
+            db,
+            sql: """
+                WITH t AS (
+                    SELECT trial_id, min(julianday(started_at)) * 86400000.0 AS s,
+                           max(julianday(finished_at)) * 86400000.0 AS f
+                    FROM model_calls GROUP BY trial_id),
+                first AS (SELECT s FROM t ORDER BY s LIMIT 64)
+                SELECT (SELECT max(s) - min(s) FROM first), max(f) - min(s), avg(f - s) FROM t
+                """)!
+    }
+    line(
+        String(
+            format: "   trials: the first 64 start within %.1f ms; calls span %.1f ms; a trial takes %.1f ms",
+            spans[0] as Double, spans[1] as Double, spans[2] as Double))
 }
 
 /// The baseline: the very request bodies the runner sent, replayed straight through the same

@@ -83,19 +83,17 @@ extension ExperimentStore {
         let ranges = (0..<Int64(slices)).map { low + $0 * width...min(high, low + ($0 + 1) * width - 1) }
         return try await withThrowingTaskGroup(of: (Int, [TrialResult]).self) { group in
             for (index, range) in ranges.enumerated() {
-                let expected = span.2 / ranges.count + 1
+                // The first slice's array is made large enough for all: the others are appended
+                // to it, not copied with it into a third array (at 130,000 rows of some 280 bytes,
+                // the kernel's zeroing of fresh pages was a quarter of the read).
+                let expected = index == 0 ? span.2 : span.2 / ranges.count + 1
                 group.addTask { (index, try await self.trialResults(filter, ids: range, expected: expected)) }
             }
             var parts = [[TrialResult]](repeating: [], count: ranges.count)
             for try await (index, part) in group { parts[index] = part }
-            var all: [TrialResult]
-            if parts.count == 1 {
-                all = parts[0]
-            } else {
-                all = []
-                all.reserveCapacity(span.2)
-                for part in parts { all.append(contentsOf: part) }
-            }
+            var all = parts[0]
+            parts[0] = []
+            for part in parts.dropFirst() { all.append(contentsOf: part) }
             // A run made on one machine is in plan order already (trials are stored as they
             // start, in plan order): checked in one pass, sorted only when it is not.
             if !all.isInPlanOrder { all.sort(by: TrialResult.planOrder) }

@@ -35,17 +35,26 @@ public final class ViewerSite: Sendable {
     /// never opens it for writing.
     let labelStore: @Sendable () throws -> ExperimentStore
     let links: Links
-    /// Drawn audit samples, by their definition: a draw reads every item reply of its runs once.
+    /// Drawn audit samples, by their definition, drawn again only when calls are added.
     let samples = Mutex<[ParserAudit.SampleSpec: (calls: Int64, sample: [(AnswerStatus, [Int64])])]>([:])
     /// Pages rendered under the store's current change mark (at most 64).
     let pages = Mutex<(mark: String, pages: [String: ViewerResponse])>(("", [:]))
     /// Pages being rendered, by change mark and page: a second request for one waits for the
     /// first render instead of doing the work again (two tabs, or a visitor during the warm-up).
     let rendering = Mutex<[String: Task<ViewerResponse, any Error>]>([:])
+    /// The report's intervals, kept across changes of the database: a run page rendered again
+    /// while a run writes bootstraps only the cells whose trials changed.
+    public let intervals: IntervalMemo
 
-    public init(store: ExperimentStore, links: Links, labelStore: @escaping @Sendable () throws -> ExperimentStore) {
+    /// `intervals`: a memo to share, where a new site should not bootstrap again what another
+    /// already did (the benchmark's reload after a change).
+    public init(
+        store: ExperimentStore, links: Links, intervals: IntervalMemo = IntervalMemo(),
+        labelStore: @escaping @Sendable () throws -> ExperimentStore
+    ) {
         self.store = store
         self.links = links
+        self.intervals = intervals
         self.labelStore = labelStore
     }
 

@@ -89,6 +89,10 @@ struct BenchmarkTests {
         #expect(result.output.contains("paging calls: resident memory"))
         // The warm-up renders the runs page, the run's page, radar and ring, and the audit.
         #expect(result.output.contains("warm-up at start: 5 pages"), "\(result.output)")
+        // Rendered again with every cell's interval remembered, the run page is the same, byte for byte.
+        #expect(
+            result.output.contains("rendered again after the database changed")
+                && result.output.contains("the same page: yes"), "\(result.output)")
     }
 
     @Test("an unknown mode is a usage error that lists the modes")

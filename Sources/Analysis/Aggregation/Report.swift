@@ -97,12 +97,17 @@ public struct ReportCell: Sendable, Equatable, Codable {
 
     /// The statistics of one group of trials (rows of `trial_results`): the one place hvae
     /// aggregates trials. Means are over the trials `trial_results` calls complete.
-    public static func aggregate(_ group: [String], trials: [TrialResult], options: ReportOptions) -> ReportCell {
+    /// With a `memo`, an interval computed before for the same values is taken from it.
+    public static func aggregate(
+        _ group: [String], trials: [TrialResult], options: ReportOptions, memo: IntervalMemo? = nil
+    ) -> ReportCell {
         let complete = trials.filter { $0.status == .complete }
         let vrs = complete.compactMap(\.vr)
-        let interval = Statistics.bootstrapInterval(
-            vrs, resamples: options.resamples, confidence: options.confidence,
-            seed: SplitMix64.mix(options.seed, Statistics.stableHash(group)))
+        let seed = SplitMix64.mix(options.seed, Statistics.stableHash(group))
+        let interval =
+            memo?.interval(vrs, resamples: options.resamples, confidence: options.confidence, seed: seed)
+            ?? Statistics.bootstrapInterval(
+                vrs, resamples: options.resamples, confidence: options.confidence, seed: seed)
         let means = complete.compactMap { trial in trial.meanSelf.flatMap { own in trial.meanOther.map { (own, $0) } } }
         let pooled = Statistics.mean(means.map(\.0)).flatMap { own in
             Statistics.mean(means.map(\.1)).map { SVOAngle.angle(meanOwn: own, meanOther: $0) }
@@ -139,17 +144,19 @@ public struct Report: Sendable, Equatable {
     public func cell(_ group: String...) -> ReportCell? { cells.first { $0.group == group } }
 
     /// Aggregates the trials that `filter` selects, grouped as `options` says.
-    public static func build(store: ExperimentStore, filter: TrialFilter, options: ReportOptions = ReportOptions())
-        async throws
-        -> Report
-    {
-        build(try await store.trialResults(filter), filter: filter, options: options)
+    public static func build(
+        store: ExperimentStore, filter: TrialFilter, options: ReportOptions = ReportOptions(),
+        memo: IntervalMemo? = nil
+    ) async throws -> Report {
+        build(try await store.trialResults(filter), filter: filter, options: options, memo: memo)
     }
 
-    /// Aggregates `trials`, grouped as `options` says, in the study's order.
-    public static func build(_ trials: [TrialResult], filter: TrialFilter, options: ReportOptions = ReportOptions())
-        -> Report
-    {
+    /// Aggregates `trials`, grouped as `options` says, in the study's order. A `memo` gives the
+    /// intervals of cells whose values it has seen (the same numbers, bit for bit).
+    public static func build(
+        _ trials: [TrialResult], filter: TrialFilter, options: ReportOptions = ReportOptions(),
+        memo: IntervalMemo? = nil
+    ) -> Report {
         // Groups by small integer codes (a model's first appearance, an enumeration's case, a run
         // id): a report over a million-call run groups 130,000 trials.
         var models: [String: Int] = [:]
@@ -182,7 +189,7 @@ public struct Report: Sendable, Equatable {
         // Cells are independent (each bootstrap has its own seed): computed in parallel.
         let cells = Mutex([ReportCell?](repeating: nil, count: keys.count))
         DispatchQueue.concurrentPerform(iterations: keys.count) { index in
-            let cell = ReportCell.aggregate(keys[index], trials: members[index], options: options)
+            let cell = ReportCell.aggregate(keys[index], trials: members[index], options: options, memo: memo)
             cells.withLock { $0[index] = cell }
         }
         return Report(filter: filter, options: options, cells: cells.withLock { $0.compactMap { $0 } })

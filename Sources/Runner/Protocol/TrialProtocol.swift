@@ -15,12 +15,10 @@ struct TrialProtocol {
     private var variant: PromptVariant { experiment.variant(named: trial.key.variant) ?? experiment.defaultVariant }
     private var templates: PromptTemplates { variant.templates }
 
-    /// Makes the trial's calls, each stored, and returns whether the trial is to be scored: false
-    /// when the provider failed (the trial is then stored as failed). Throws `RunHalted` (the trial
-    /// is left to resume), `CancellationError`, or a store error. Scoring is the next stage
-    /// (`score()`), which the runner starts without holding the trial's place among those calling
-    /// the model: the next trial's first call need not wait for this one's scores to be written.
-    func converse() async throws -> Bool {
+    /// Runs the trial to its end and returns its status: complete or incomplete as its scores
+    /// say, or failed when the provider failed. Throws `RunHalted` (the trial is left to resume),
+    /// `CancellationError`, or a store error.
+    func run() async throws -> TrialStatus {
         // A new trial is marked running by its first stored call; a resumed one is marked now.
         if !caller.stored.isEmpty || trial.status == .failed { try await caller.store.startTrial(trial.id!) }
         var conversation = Conversation()
@@ -77,20 +75,13 @@ struct TrialProtocol {
         } catch let failure as ModelCaller.Failure {
             try await conversation.settle()
             try await caller.store.failTrial(trial.id!, error: failure.message)
-            return false
+            return .failed
         } catch {
             // Cancelled, halted or failed to store: the completed call still committing is kept.
             try? await conversation.settle()
             throw error
         }
         try await conversation.settle()
-        return true
-    }
-
-    /// Scores the trial from its stored answers (every call is stored by then) and returns its
-    /// status, complete or incomplete as its scores say. Until this is stored the trial stays
-    /// `running`, so a run stopped in between scores it on resume.
-    func score() async throws -> TrialStatus {
         let scored = try await scorer.score([trial.id!], settingStatus: true)
         return TrialStatus(scored[trial.id!] ?? .incomplete)
     }

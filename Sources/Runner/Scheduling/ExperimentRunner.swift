@@ -151,14 +151,9 @@ public struct ExperimentRunner: Sendable {
                     return (model, provider)
                 }
                 var running = 0
-                // Scorings under way: bounded too, so that trials that converse faster than their
-                // scores are written (reference agents) do not pile up scorings without end.
-                var scoring = 0
                 /// Starts trials while the experiment's concurrency and the models' shares allow.
                 func startTrials() async throws {
-                    while running < dispatcher.capacity, scoring <= dispatcher.capacity,
-                        let next = try await dispatcher.next()
-                    {
+                    while running < dispatcher.capacity, let next = try await dispatcher.next() {
                         let (queue, trial, fresh) = (next.queue, next.trial, next.fresh)
                         try Task.checkCancellation()
                         let (model, provider) = try model(of: trial.key)
@@ -175,12 +170,9 @@ public struct ExperimentRunner: Sendable {
                         group.addTask {
                             let end: TrialEnd
                             do {
-                                let answered = try await trialRun.converse()
-                                end = TrialEnd(
-                                    queue: queue, status: answered ? nil : .failed, scoring: answered ? trialRun : nil)
+                                end = TrialEnd(queue: queue, status: try await trialRun.run())
                             } catch is RunHalted {
-                                // Left running: a resume continues it.
-                                end = TrialEnd(queue: queue, status: nil, scoring: nil)
+                                end = TrialEnd(queue: queue, status: nil)  // left running: a resume continues it
                             } catch {
                                 await collector?.trialEnded()
                                 throw error
@@ -192,21 +184,10 @@ public struct ExperimentRunner: Sendable {
                     for collector in collectors.values { await collector.dispatched() }
                 }
                 try await startTrials()
-                // A trial's place is free once its calls are stored: its scores are written while
-                // the next trial calls the model (at 64 trials in flight, 64 trials that end together
-                // wrote their scores one after the other before the next 64 could start).
                 while let end = try await group.next() {
-                    if let queue = end.queue {
-                        running -= 1
-                        dispatcher.finished(queue: queue)
-                    } else {
-                        scoring -= 1
-                    }
+                    running -= 1
+                    dispatcher.finished(queue: end.queue)
                     if let status = end.status { control.trialFinished(status) }
-                    if let trial = end.scoring {
-                        scoring += 1
-                        group.addTask { TrialEnd(queue: nil, status: try await trial.score(), scoring: nil) }
-                    }
                     try await startTrials()
                 }
             }

@@ -7,14 +7,8 @@ import Store
 /// A struct, not a tuple: the release build of Swift 6.3.1 returned a garbage queue index from
 /// a task group whose child result was the tuple `(queue: Int, status: TrialStatus?)`.
 struct TrialEnd: Sendable {
-    /// The dispatcher's queue whose place the trial held while it called the model; nil for the
-    /// end of a scoring, which holds no place.
-    let queue: Int?
-    /// The trial's status once it is known: complete or incomplete after scoring, failed; nil for a
-    /// trial halted (a resume continues it) or one whose scoring comes next.
+    let queue: Int
     let status: TrialStatus?
-    /// A trial whose calls are done and stored: its scoring, to start next.
-    let scoring: TrialProtocol?
 }
 
 /// Chooses the trial a run starts next. Each model's trials are walked in plan order, as their

@@ -120,7 +120,7 @@ enum RunPage {
         if trials.isEmpty {
             body += "<p>No trials stored yet.</p>\n"
         } else {
-            let report = Report.build(trials, filter: filter)
+            let report = Report.build(trials, filter: filter, memo: site.intervals)
             // The study's table has the four named values as columns: only for trials told them.
             if trials.contains(where: { $0.key.value != nil }) {
                 body += try ReportRenderer.render(
