@@ -57,8 +57,8 @@ func benchmarkViewer(path: String) async throws {
         String(
             format:
                 """
-                  run page rendered again after the database changed, no cell's trials changed: %.3f s \
-                (< 0.30 s: %@); the same page: %@
+                  run page rendered again, every cell's interval remembered (a fresh site sharing the \
+                memo, as after a change of the database): %.3f s (< 0.30 s: %@); the same page: %@
                 """,
             rerendered, rerendered < 0.3 ? "met" : "NOT MET", again.body == first.body ? "yes" : "NO"))
     // What `hvae view` does when it starts: render the costliest pages ahead, on a fresh site.

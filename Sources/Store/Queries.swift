@@ -84,8 +84,9 @@ extension ExperimentStore {
         return try await withThrowingTaskGroup(of: (Int, [TrialResult]).self) { group in
             for (index, range) in ranges.enumerated() {
                 // The first slice's array is made large enough for all: the others are appended
-                // to it, not copied with it into a third array (at 130,000 rows of some 280 bytes,
-                // the kernel's zeroing of fresh pages was a quarter of the read).
+                // to it, not copied with it into a third array. At 130,000 rows of some 280 bytes
+                // the kernel's zeroing of fresh pages was a quarter of the read's CPU; this made
+                // the read about 7 % faster (hvae-bench report, two builds alternating).
                 let expected = index == 0 ? span.2 : span.2 / ranges.count + 1
                 group.addTask { (index, try await self.trialResults(filter, ids: range, expected: expected)) }
             }

@@ -121,6 +121,9 @@ struct ParserAuditTests {
         let spec = ParserAudit.SampleSpec(runIDs: [1], perStatus: 12, seed: seed)
         let looked = try await ParserAudit.sample(from: byLookup, spec, probes: 2_048)
         let whole = try await ParserAudit.sample(from: Replies(calls), spec, probes: 0)
+        // A negative budget is no lookups at all, never a trap.
+        let negative = try await ParserAudit.sample(from: Replies(calls), spec, probes: -5)
+        #expect(negative.map(\.1) == whole.map(\.1))
         #expect(looked.map(\.0) == whole.map(\.0))
         #expect(looked.map(\.1) == whole.map(\.1))
         #expect(looked.map(\.0) == [.ok, .ambiguous, .refusal, .empty])

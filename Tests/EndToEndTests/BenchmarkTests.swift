@@ -91,7 +91,7 @@ struct BenchmarkTests {
         #expect(result.output.contains("warm-up at start: 5 pages"), "\(result.output)")
         // Rendered again with every cell's interval remembered, the run page is the same, byte for byte.
         #expect(
-            result.output.contains("rendered again after the database changed")
+            result.output.contains("run page rendered again, every cell's interval remembered")
                 && result.output.contains("the same page: yes"), "\(result.output)")
     }
 

@@ -53,11 +53,12 @@ public enum ParserAudit {
         let last = try await source.lastCallID()
         guard last > 0 else { return [] }
         let order = CallOrder(seed: spec.seed, covering: UInt64(last))
+        let budget = UInt64(max(0, budget))
         var kept: [AnswerStatus: [Int64]] = [:]
         var full: Set<AnswerStatus> = []
         var key: UInt64 = 0
-        while full.count < AnswerStatus.allCases.count, key < order.size, key < UInt64(budget) {
-            let end = min(order.size, key + 1_024, UInt64(budget))
+        while full.count < AnswerStatus.allCases.count, key < order.size, key < budget {
+            let end = min(order.size, key + 1_024, budget)
             let ids = (key..<end).map { order.id(atKey: $0) }.filter { (1...last).contains($0) }
             let statuses = try await source.itemReplyStatuses(callIDs: ids, runIDs: spec.runIDs)
             for id in ids {
