@@ -52,17 +52,32 @@ func runnerRate(server: ModelAPIServer, calls: Int, concurrency: Int, design: De
     let run = try await runner.createRun(experiment)
     let providers = try ProviderFactory.makeAll(
         experiment, transport: URLSessionTransport(maxConnectionsPerHost: concurrency))
-    let start = ContinuousClock.now
+    let (start, began) = (ContinuousClock.now, Date())
     let outcome = try await runner.execute(runID: run.id!, experiment: experiment, providers: providers)
     let elapsed = ContinuousClock.now - start
-    if ProcessInfo.processInfo.environment["HVAE_BENCH_TIMING"] != nil { try printTiming(path) }
+    if ProcessInfo.processInfo.environment["HVAE_BENCH_TIMING"] != nil {
+        try printTiming(path, began: began, ended: began.addingTimeInterval(seconds(elapsed)))
+    }
     return (outcome.progress.calls, seconds(elapsed))
 }
 
 /// Where a trial's time goes: the call itself (provider and HTTP) against the gap between one
 /// call's end and the next call's start (the runner's own work on the trial's critical path).
-func printTiming(_ path: String) throws {
+func printTiming(_ path: String, began: Date, ended: Date) throws {
     let queue = try DatabaseQueue(path: path)
+    // The run's own start and end: before its first call is sent, after its last reply.
+    let ends = try queue.read { db in
+        try Row.fetchOne(
+            db,
+            sql: """
+                SELECT (julianday(min(started_at)) - julianday(?)) * 86400000.0,
+                       (julianday(?) - julianday(max(finished_at))) * 86400000.0 FROM model_calls
+                """, arguments: [began, ended])!
+    }
+    line(
+        String(
+            format: "   run: its first call starts %.1f ms after the run does; it ends %.1f ms after its last reply",
+            ends[0] as Double, ends[1] as Double))
     let row = try queue.read { db in
         try Row.fetchOne(
             db,
@@ -97,6 +112,24 @@ func printTiming(_ path: String) throws {
         String(
             format: "   trials: the first 64 start within %.1f ms; calls span %.1f ms; a trial takes %.1f ms",
             spans[0] as Double, spans[1] as Double, spans[2] as Double))
+    // From a trial's last reply to the first call of the trial that takes its place: the n-th
+    // trial to end frees the place of the (64 + n)-th to start.
+    let handover = try queue.read { db in
+        try Row.fetchOne(
+            db,
+            sql: """
+                WITH t AS (
+                    SELECT min(julianday(started_at)) * 86400000.0 AS s, max(julianday(finished_at)) * 86400000.0 AS f
+                    FROM model_calls GROUP BY trial_id),
+                starts AS (SELECT s, row_number() OVER (ORDER BY s) AS n FROM t),
+                ends AS (SELECT f, row_number() OVER (ORDER BY f) AS n FROM t)
+                SELECT avg(starts.s - ends.f), max(starts.s - ends.f) FROM starts JOIN ends ON starts.n = ends.n + 64
+                """)!
+    }
+    line(
+        String(
+            format: "   handover: a trial's first call starts %.1f ms (max %.1f) after the trial it replaces ends",
+            handover[0] as Double, handover[1] as Double))
 }
 
 /// The baseline: the very request bodies the runner sent, replayed straight through the same
@@ -106,20 +139,66 @@ func rawRate(server: ModelAPIServer, bodies: [Data], concurrency: Int) async thr
     let url = URL(string: server.baseURL + "/chat/completions")!
     let calls = bodies.count
     let start = ContinuousClock.now
-    try await withThrowingTaskGroup(of: Void.self) { group in
+    // Each worker's first send and its mean call, as the runner's timing gives them.
+    let timings = try await withThrowingTaskGroup(of: (first: Double, mean: Double).self) { group in
         for worker in 0..<concurrency {
             group.addTask {
+                var (first, total, count) = (0.0, 0.0, 0)
                 for index in stride(from: worker, to: calls, by: concurrency) {
                     let request = HTTPRequest(
                         url: url, headers: ["content-type": "application/json"], body: bodies[index], timeout: 60)
+                    let sent = ContinuousClock.now
+                    if index == worker { first = seconds(sent - start) }
                     let response = try await transport.send(request)
+                    total += seconds(ContinuousClock.now - sent)
+                    count += 1
                     guard response.status == 200 else { throw TransportError.connection("status \(response.status)") }
                 }
+                return (first, total / Double(max(1, count)))
             }
         }
-        try await group.waitForAll()
+        var all: [(first: Double, mean: Double)] = []
+        for try await timing in group { all.append(timing) }
+        return all
     }
-    return (calls, seconds(ContinuousClock.now - start))
+    let elapsed = seconds(ContinuousClock.now - start)
+    if ProcessInfo.processInfo.environment["HVAE_BENCH_TIMING"] != nil, !timings.isEmpty {
+        let firsts = timings.map(\.first)
+        line(
+            String(
+                format: "   bare client: first sends within %.1f ms (the first after %.1f ms); mean call %.2f ms",
+                (firsts.max()! - firsts.min()!) * 1000, firsts.min()! * 1000,
+                timings.map(\.mean).reduce(0, +) / Double(timings.count) * 1000))
+    }
+    return (calls, elapsed)
+}
+
+/// Rounds of the runner, then of the bare client replaying the request bodies of the runner's
+/// first round, alternating which goes first so that a change in the machine's speed touches both
+/// sides of a ratio alike. Returns each round's calls per second, and the calls of a round.
+func alternatingRounds(
+    _ rounds: Int, server: ModelAPIServer, concurrency: Int,
+    runner: () async throws -> (calls: Int, seconds: Double)
+) async throws -> (rates: [(runner: Double, raw: Double)], calls: Int) {
+    var bodies: [Data] = []
+    var rates: [(runner: Double, raw: Double)] = []
+    for round in 0..<rounds {
+        var rate = (runner: 0.0, raw: 0.0)
+        let runnerFirst = round % 2 == 0 || bodies.isEmpty
+        for runnerTurn in [runnerFirst, !runnerFirst] {
+            if runnerTurn {
+                let result = try await runner()
+                if bodies.isEmpty { bodies = server.requests.suffix(result.calls).map(\.body) }
+                rate.runner = Double(result.calls) / result.seconds
+            } else {
+                let result = try await rawRate(server: server, bodies: bodies, concurrency: concurrency)
+                rate.raw = Double(result.calls) / result.seconds
+            }
+            server.clearRequests()
+        }
+        rates.append(rate)
+    }
+    return (rates, bodies.count)
 }
 
 /// 1. Runner overhead at zero server latency: a reference figure (no target). The runner waits
@@ -130,30 +209,9 @@ func benchmarkOverhead() async throws {
     let calls = 4_000
     let rounds = 9
     _ = try await runnerRate(server: server, calls: 500, concurrency: concurrency)  // warm-up
-    // Rounds alternate runner and raw client, and which goes first, so that a change in the
-    // machine's speed touches both sides of a ratio alike; the median round is the figure.
-    var rates: [(runner: Double, raw: Double)] = []
-    var bodies: [Data] = []
-    for round in 0..<rounds {
-        func runnerPhase() async throws -> Double {
-            let full = try await runnerRate(server: server, calls: calls, concurrency: concurrency)
-            if bodies.isEmpty { bodies = server.requests.suffix(full.calls).map(\.body) }
-            server.clearRequests()
-            return Double(full.calls) / full.seconds
-        }
-        func rawPhase() async throws -> Double {
-            let raw = try await rawRate(server: server, bodies: bodies, concurrency: concurrency)
-            server.clearRequests()
-            return Double(raw.calls) / raw.seconds
-        }
-        if round % 2 == 0 || bodies.isEmpty {
-            let runner = try await runnerPhase()
-            rates.append((runner, try await rawPhase()))
-        } else {
-            let raw = try await rawPhase()
-            rates.append((try await runnerPhase(), raw))
-        }
-    }
+    let rates = try await alternatingRounds(rounds, server: server, concurrency: concurrency) {
+        try await runnerRate(server: server, calls: calls, concurrency: concurrency)
+    }.rates
     let ratios = rates.map { $0.runner / $0.raw }
     line(
         String(
@@ -169,24 +227,29 @@ func benchmarkOverhead() async throws {
 }
 
 /// 2. Concurrency against a slow server: 100 ms per call, 64 at once, 2,048 calls of the study's
-/// protocol (8 calls a trial, 256 trials: four full rounds of 64).
+/// protocol (8 calls a trial, 256 trials: four full rounds of 64). The baseline is the bare client
+/// sending the very bodies the runner sent (the in-process server's work grows with a request's
+/// size, and it shares the two cores), 64 at once, in rounds that alternate with the runner's.
 func benchmarkConcurrency() async throws {
-    let server = try ModelAPIServer(api: .openai, keepLog: false) { _, _ in .slow("E", seconds: 0.1) }
-    let result = try await runnerRate(server: server, calls: 2_048, concurrency: 64, design: .study)
+    let server = try ModelAPIServer(api: .openai) { _, _ in .slow("E", seconds: 0.1) }
     let ideal = 64 / 0.1
-    let achieved = Double(result.calls) / result.seconds
-    // The client alone, for reference: the same number of requests, 64 at once.
-    let body = try JSONEncoder().encode(["model": "bench"])
-    let raw = try await rawRate(server: server, bodies: Array(repeating: body, count: result.calls), concurrency: 64)
+    let rounds = 3
+    let (rates, calls) = try await alternatingRounds(rounds, server: server, concurrency: 64) {
+        try await runnerRate(server: server, calls: 2_048, concurrency: 64, design: .study)
+    }
+    let runner = median(rates.map(\.runner))
+    let bare = median(rates.map(\.raw))
     line(
         String(
             format:
                 """
-                2. concurrency (100 ms server, 64 in flight, %d calls): %.0f calls/s of an ideal %.0f: ratio %.2f \
-                (target >= 0.95); the bare client reaches %.0f (%.2f)
+                2. concurrency (100 ms server, 64 in flight, %d calls, median of %d rounds): %.0f calls/s of an ideal \
+                %.0f: ratio %.2f (target >= 0.95); the bare client sending the same bodies reaches %.0f (%.2f), \
+                so runner ÷ bare client %.2f; rounds (runner / bare calls/s): %@
                 """,
-            result.calls, achieved, ideal, achieved / ideal, Double(raw.calls) / raw.seconds,
-            Double(raw.calls) / raw.seconds / ideal))
+            calls, rounds, runner, ideal, runner / ideal, bare, bare / ideal,
+            median(rates.map { $0.runner / $0.raw }),
+            rates.map { String(format: "%.0f / %.0f", $0.runner, $0.raw) }.joined(separator: ", ")))
     server.stop()
 }
 

@@ -43,6 +43,18 @@ func benchmarkViewer(path: String) async throws {
                 format: "  %-46@ %3d %8d B  rendered %6.3f s (< %.2f s: %@)  again %6.3f s", page as NSString,
                 status, bytes, times[0], target, times[0] < target ? "met" : "NOT MET", steady))
     }
+    // The figures above reuse the trials the run page read (as a browser asks for them right
+    // after the page); each alone, on a site that has read nothing:
+    for figure in ["radar.svg", "ring.svg"] {
+        let alone = ViewerSite(store: store, links: Links(.server)) { throw StoreError.readOnlyFile(path: path) }
+        let start = ContinuousClock.now
+        let response = await alone.respond(path: "/runs/\(run)/\(figure)", query: Query())
+        let time = seconds(ContinuousClock.now - start)
+        line(
+            String(
+                format: "  alone, before any run page: /runs/%lld/%@ %d, rendered %.3f s (< 0.30 s: %@)", run,
+                figure as NSString, response.status, time, time < 0.3 ? "met" : "NOT MET"))
+    }
     // A run in progress changes the database with every call, so every page is rendered again;
     // the intervals of cells whose trials did not change are remembered (here: a fresh site that
     // shares the first one's memo, as `hvae view` keeps its memo across changes).

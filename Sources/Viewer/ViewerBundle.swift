@@ -42,11 +42,14 @@ public enum ViewerBundle {
                 body: Markup.table(
                     header: RunSummary.header, rows: rows, numeric: [4, 5, 6, 7, 8, 9, 10, 11], id: "runs")
             ).html(links))
+        let mark = try await store.changeMark()
         for id in chosen {
-            try save("run-\(id).html", try await RunPage.render(site, run: id, query: Query()).html(links))
+            try save("run-\(id).html", try await RunPage.render(site, run: id, query: Query(), mark: mark).html(links))
             if try await store.trialStatusCounts(runID: id).values.reduce(0, +) > 0 {
-                try save("run-\(id)-radar.svg", try await RunPage.figure(site, run: id, name: "radar.svg"))
-                try save("run-\(id)-ring.svg", try await RunPage.figure(site, run: id, name: "ring.svg"))
+                for figure in ["radar", "ring"] {
+                    let svg = try await RunPage.figure(site, run: id, name: figure + ".svg", mark: mark)
+                    try save("run-\(id)-\(figure).svg", svg)
+                }
             }
             var after: Int64 = 0
             while true {

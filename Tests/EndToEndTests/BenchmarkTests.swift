@@ -86,6 +86,11 @@ struct BenchmarkTests {
         let pages = result.output.split(separator: "\n").filter { $0.hasPrefix("  /") }
         #expect(pages.count == 17, "\(result.output)")
         for page in pages { #expect(page.contains(" 200 "), "\(page)") }
+        // Each figure rendered alone too, on a site that has not read the run's trials for its page.
+        for figure in ["radar", "ring"] {
+            #expect(
+                result.output.contains("alone, before any run page: /runs/1/\(figure).svg 200,"), "\(result.output)")
+        }
         #expect(result.output.contains("paging calls: resident memory"))
         // The warm-up renders the runs page, the run's page, radar and ring, and the audit.
         #expect(result.output.contains("warm-up at start: 5 pages"), "\(result.output)")

@@ -349,6 +349,36 @@ struct ViewerHTTPTests {
         #expect(last.contains("8 planned: 8 complete"))
     }
 
+    @Test("a run page's figures share its read of the trials, and read them again once the database changed")
+    func figuresFollowChanges() async throws {
+        let work = try WorkingDirectory()
+        let quickstart = repositoryRoot.appending(path: "examples/quickstart.yaml").path
+        #expect(try hvae(["run", quickstart, "--quiet"], in: work.url).status == 0)
+        let viewer = try RunningViewer([], in: work)
+        let page = try await fetch(viewer.base + "/runs/1").body
+        let ring = try await fetch(viewer.base + "/runs/1/ring.svg").body
+        let radar = try await fetch(viewer.base + "/runs/1/radar.svg").body
+        #expect(ring.contains("<circle class=\"trial\"") && !ring.contains("data-angle=\"12.3456\""))
+        // What a rescore under a newer formula adds: newer scores for one complete trial.
+        let queue = try DatabaseQueue(path: work.path("hvae.sqlite"))
+        try await queue.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO trial_scores (trial_id, formula_version, parser_version, status, angle, category, hit,
+                                              vr, angular_error, transitive, invalid_items, computed_at)
+                    SELECT trial_id, formula_version + 1, parser_version, 'complete', 12.3456, 'individualistic', 0,
+                           1.5, 58.5, transitive, invalid_items, computed_at
+                    FROM trial_scores
+                    WHERE trial_id = (SELECT min(trial_id) FROM trial_results WHERE run_id = 1 AND status = 'complete')
+                    """)
+        }
+        // Each asked for first after the change: none may reuse the rows read before it.
+        #expect(try await fetch(viewer.base + "/runs/1/ring.svg").body.contains("data-angle=\"12.3456\""))
+        #expect(try await fetch(viewer.base + "/runs/1/radar.svg").body != radar)
+        #expect(try await fetch(viewer.base + "/runs/1").body != page)
+        #expect(try viewer.stop().status == 0)
+    }
+
     @Test("the bundle: static pages that link only to each other, no network, the same numbers")
     func bundle() async throws {
         let work = try WorkingDirectory()

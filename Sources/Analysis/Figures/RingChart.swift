@@ -21,7 +21,12 @@ public enum RingChart {
     /// Every complete trial told a named value that `filter` selects, as a point. (Target trials
     /// have no value to colour them by; `hvae plot steer` draws them.)
     public static func points(store: ExperimentStore, filter: TrialFilter) async throws -> [Point] {
-        try await store.trialResults(filter).filter { $0.status == .complete }.compactMap { trial in
+        points(try await store.trialResults(filter))
+    }
+
+    /// The points of these trials: each complete trial told a value, at its angle.
+    public static func points(_ trials: [TrialResult]) -> [Point] {
+        trials.filter { $0.status == .complete }.compactMap { trial in
             guard let value = trial.key.value, let angle = trial.angle else { return nil }
             return Point(model: trial.key.model, value: value.rawValue, angle: angle)
         }

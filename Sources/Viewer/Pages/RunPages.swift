@@ -75,7 +75,8 @@ enum RunPage {
     /// Trials listed per page of a run.
     static let trialsPerPage = 200
 
-    static func render(_ site: ViewerSite, run id: Int64, query: Query) async throws -> Page {
+    /// `mark`: the database's change mark, read before the page (`ExperimentStore.changeMark`).
+    static func render(_ site: ViewerSite, run id: Int64, query: Query, mark: String) async throws -> Page {
         let store = site.store
         let links = site.links
         let run = try await store.run(id)
@@ -115,7 +116,7 @@ enum RunPage {
 
         // The study table and the rows with intervals: the numbers of `hvae report`.
         let filter = TrialFilter(runIDs: [id])
-        let trials = try await store.trialResults(filter)
+        let trials = try await site.trialResults(run: id, mark: mark)
         body += "<h2 id=\"results\">Value rationality</h2>\n"
         if trials.isEmpty {
             body += "<p>No trials stored yet.</p>\n"
@@ -209,14 +210,12 @@ enum RunPage {
     }
 
     /// The radar or ring figure of one run: the SVG `hvae plot` writes.
-    static func figure(_ site: ViewerSite, run id: Int64, name: String) async throws -> String {
+    static func figure(_ site: ViewerSite, run id: Int64, name: String, mark: String) async throws -> String {
         _ = try await site.store.run(id)
-        let filter = TrialFilter(runIDs: [id])
-        if name == "ring.svg" {
-            return RingChart.svg(try await RingChart.points(store: site.store, filter: filter))
-        }
-        let report = try await Report.build(store: site.store, filter: filter, options: ReportOptions(resamples: 1))
-        return try RadarChart.svg(report)
+        let trials = try await site.trialResults(run: id, mark: mark)
+        if name == "ring.svg" { return RingChart.svg(RingChart.points(trials)) }
+        return try RadarChart.svg(
+            Report.build(trials, filter: TrialFilter(runIDs: [id]), options: ReportOptions(resamples: 1)))
     }
 
     static func prettyJSON(_ text: String) -> String {
