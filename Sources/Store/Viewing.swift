@@ -315,20 +315,30 @@ extension ExperimentStore {
     }
 
     /// A mark that changes whenever anything a page shows changes: a call, trial, score or label
-    /// stored, a run's status or heartbeat. Pages rendered under one mark can be served again while
-    /// it holds; it costs a few index lookups and one count of `trial_scores`.
+    /// stored, a run's status or heartbeat, and whether the process of a run stored as running is
+    /// still at it. Pages rendered under one mark can be served again while it holds; it costs a
+    /// few index lookups and one count of `trial_scores`.
     public func changeMark() async throws -> String {
         try await read { db in
-            try String.fetchOne(
-                db,
-                sql: """
-                    SELECT (SELECT coalesce(max(id), 0) FROM model_calls) || '/' ||
-                           (SELECT coalesce(max(id), 0) FROM trials) || '/' ||
-                           (SELECT count(*) FROM trial_scores) || '/' ||
-                           (SELECT count(*) || coalesce(max(created_at), '') FROM audit_labels) || '/' ||
-                           (SELECT group_concat(id || status || coalesce(finished_at, '') || coalesce(heartbeat_at, '')
-                                                || coalesce(stop_reason, ''), ',') FROM runs)
-                    """) ?? ""
+            let stored =
+                try String.fetchOne(
+                    db,
+                    sql: """
+                        SELECT (SELECT coalesce(max(id), 0) FROM model_calls) || '/' ||
+                               (SELECT coalesce(max(id), 0) FROM trials) || '/' ||
+                               (SELECT count(*) FROM trial_scores) || '/' ||
+                               (SELECT count(*) || coalesce(max(created_at), '') FROM audit_labels) || '/' ||
+                               (SELECT group_concat(id || status || coalesce(finished_at, '') ||
+                                                    coalesce(heartbeat_at, '') || coalesce(stop_reason, ''), ',')
+                                FROM runs)
+                        """) ?? ""
+            // Whether a run's process is at it depends on the clock and on the processes alive, not
+            // on the file: a run killed with kill -9 changes nothing stored, yet its pages must now
+            // call it stalled.
+            let running = try Row.fetchAll(
+                db, sql: "SELECT \(RunRecord.columns) FROM runs WHERE status = 'running' ORDER BY id"
+            ).map(RunRecord.init(row:))
+            return stored + "/" + running.map { "\($0.id ?? 0)\($0.isBeingRun ? "+" : "-")" }.joined(separator: ",")
         }
     }
 

@@ -349,6 +349,50 @@ struct ViewerHTTPTests {
         #expect(last.contains("8 planned: 8 complete"))
     }
 
+    @Test("a run killed with kill -9 is called stalled on the next visit, though nothing stored changed")
+    func killedRunIsStalled() async throws {
+        let work = try WorkingDirectory()
+        // The server holds every call until the test ends: the run stays at its first call.
+        let release = Gate()
+        let server = try ModelAPIServer(api: .openai) { _, _ in
+            let deadline = Date().addingTimeInterval(60)
+            while release.value == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+            return .reply("E")
+        }
+        defer {
+            release.increment()
+            server.stop()
+        }
+        try work.write(
+            "held.yaml", "concurrency: 1\n" + servedExperiment(name: "held", trials: 1, server: server.baseURL))
+        let run = try RunningHvae(["run", "held.yaml", "--quiet"], in: work.url)
+        // Until the run is stored as running, with its owner's heartbeat.
+        let deadline = Date().addingTimeInterval(60)
+        var claimed = false
+        var readOnly = Configuration()
+        readOnly.readonly = true  // opened before the run made it, the file is not created
+        while !claimed && Date() < deadline {
+            claimed =
+                (try? await DatabaseQueue(path: work.path("hvae.sqlite"), configuration: readOnly).read { db in
+                    try Bool.fetchOne(
+                        db, sql: "SELECT count(*) > 0 FROM runs WHERE status = 'running' AND heartbeat_at IS NOT NULL")
+                }) == true
+            if !claimed { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(claimed)
+        let viewer = try RunningViewer([], in: work)
+        let running = "<span class=\"status running\">running</span>"
+        let stalled = "<span class=\"status stalled\">stalled</span>"
+        #expect(try await fetch(viewer.base + "/runs/1").body.contains(running))
+        // The runs page is rendered just before the kill, so that no heartbeat comes between.
+        #expect(try await fetch(viewer.base + "/").body.contains(running))
+        run.signal(SIGKILL)
+        _ = try run.wait()
+        #expect(try await fetch(viewer.base + "/").body.contains(stalled))
+        #expect(try await fetch(viewer.base + "/runs/1").body.contains(stalled))
+        #expect(try viewer.stop().status == 0)
+    }
+
     @Test("a run page's figures share its read of the trials, and read them again once the database changed")
     func figuresFollowChanges() async throws {
         let work = try WorkingDirectory()
