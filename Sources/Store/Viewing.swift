@@ -314,8 +314,8 @@ extension ExperimentStore {
         return terms.joined(separator: " ")
     }
 
-    /// A mark that changes whenever anything a page shows changes: a call, trial, score or label
-    /// stored, a run's status or heartbeat, and whether the process of a run stored as running is
+    /// A mark that changes whenever anything a page shows changes: a call, answer (a rescore's
+    /// too), trial, score or label stored, a run's status or heartbeat, and whether the process of a run stored as running is
     /// still at it. Pages rendered under one mark can be served again while it holds; it costs a
     /// few index lookups and one count of `trial_scores`.
     public func changeMark() async throws -> String {
@@ -325,6 +325,7 @@ extension ExperimentStore {
                     db,
                     sql: """
                         SELECT (SELECT coalesce(max(id), 0) FROM model_calls) || '/' ||
+                               (SELECT coalesce(max(id), 0) FROM answers) || '/' ||
                                (SELECT coalesce(max(id), 0) FROM trials) || '/' ||
                                (SELECT count(*) FROM trial_scores) || '/' ||
                                (SELECT count(*) || coalesce(max(created_at), '') FROM audit_labels) || '/' ||
@@ -340,6 +341,11 @@ extension ExperimentStore {
             ).map(RunRecord.init(row:))
             return stored + "/" + running.map { "\($0.id ?? 0)\($0.isBeingRun ? "+" : "-")" }.joined(separator: ",")
         }
+    }
+
+    /// The largest answer id: it grows with every reading stored, a new call's or a rescore's.
+    public func lastAnswerID() async throws -> Int64 {
+        try await read { db in try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM answers") ?? 0 }
     }
 
     /// The largest call id: it grows with every call recorded.

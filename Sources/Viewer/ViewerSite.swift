@@ -35,8 +35,8 @@ public final class ViewerSite: Sendable {
     /// never opens it for writing.
     let labelStore: @Sendable () throws -> ExperimentStore
     let links: Links
-    /// Drawn audit samples, by their definition, drawn again only when calls are added.
-    let samples = Mutex<[ParserAudit.SampleSpec: (calls: Int64, sample: [(AnswerStatus, [Int64])])]>([:])
+    /// Drawn audit samples, by their definition, drawn again only when readings are added.
+    let samples = Mutex<[ParserAudit.SampleSpec: (answers: Int64, sample: [(AnswerStatus, [Int64])])]>([:])
     /// Pages rendered under the store's current change mark (at most 64).
     let pages = Mutex<(mark: String, pages: [String: ViewerResponse])>(("", [:]))
     /// Pages being rendered, by change mark and page: a second request for one waits for the

@@ -349,6 +349,28 @@ struct ViewerHTTPTests {
         #expect(last.contains("8 planned: 8 complete"))
     }
 
+    @Test("the audit's sample follows a rescore: replies a newer parser reads otherwise move to their new status")
+    func auditFollowsRescore() async throws {
+        let work = try WorkingDirectory()
+        let quickstart = repositoryRoot.appending(path: "examples/quickstart.yaml").path
+        #expect(try hvae(["run", quickstart, "--quiet"], in: work.url).status == 0)
+        let viewer = try RunningViewer([], in: work)
+        // The reference agents answer plainly: every item reply reads as one option.
+        #expect(try await fetch(viewer.base + "/audit").body.contains("drawn with seed 1 from run 1: 10 ok."))
+        // What a rescore by a newer parser that reads every reply as ambiguous stores: a newer
+        // reading of each item call, and nothing else (no call, trial or label).
+        let queue = try DatabaseQueue(path: work.path("hvae.sqlite"))
+        try await queue.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO answers (call_id, parser_version, status, item)
+                    SELECT call_id, max(parser_version) + 1, 'ambiguous', item FROM answers GROUP BY call_id
+                    """)
+        }
+        #expect(try await fetch(viewer.base + "/audit").body.contains("drawn with seed 1 from run 1: 10 ambiguous."))
+        #expect(try viewer.stop().status == 0)
+    }
+
     @Test("a run killed with kill -9 is called stalled on the next visit, though nothing stored changed")
     func killedRunIsStalled() async throws {
         let work = try WorkingDirectory()

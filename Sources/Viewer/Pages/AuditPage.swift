@@ -138,13 +138,14 @@ enum AuditPage {
 }
 
 extension ViewerSite {
-    /// The sample `spec` defines, drawn again only when calls have been added since (a label
-    /// changes nothing a sample is drawn from).
+    /// The sample `spec` defines, drawn again only when readings have been added since: a new
+    /// call's, or a rescore's, which can move a reply to another status (a label changes nothing
+    /// a sample is drawn from).
     func sample(_ spec: ParserAudit.SampleSpec) async throws -> [(AnswerStatus, [Int64])] {
-        let calls = try await store.lastCallID()
-        if let drawn = samples.withLock({ $0[spec] }), drawn.calls == calls { return drawn.sample }
+        let answers = try await store.lastAnswerID()
+        if let drawn = samples.withLock({ $0[spec] }), drawn.answers == answers { return drawn.sample }
         let drawn = try await ParserAudit.sample(from: store, spec)
-        samples.withLock { $0[spec] = (calls, drawn) }
+        samples.withLock { $0[spec] = (answers, drawn) }
         return drawn
     }
 }
