@@ -69,6 +69,15 @@ final class RunningViewer {
     }
 }
 
+/// `hvae view` on a database holding one run of the quickstart (run 1), in a directory of its own.
+func viewQuickstart() throws -> (work: WorkingDirectory, viewer: RunningViewer) {
+    let work = try WorkingDirectory()
+    let run = try hvae(
+        ["run", repositoryRoot.appending(path: "examples/quickstart.yaml").path, "--quiet"], in: work.url)
+    guard run.status == 0 else { throw ViewerTestError("the quickstart did not run: \(run.stderr)") }
+    return (work, try RunningViewer([], in: work))
+}
+
 /// A counter one side raises and the other waits on.
 final class Gate: Sendable {
     private let count = Mutex(0)
@@ -351,10 +360,7 @@ struct ViewerHTTPTests {
 
     @Test("the audit's sample follows a rescore: replies a newer parser reads otherwise move to their new status")
     func auditFollowsRescore() async throws {
-        let work = try WorkingDirectory()
-        let quickstart = repositoryRoot.appending(path: "examples/quickstart.yaml").path
-        #expect(try hvae(["run", quickstart, "--quiet"], in: work.url).status == 0)
-        let viewer = try RunningViewer([], in: work)
+        let (work, viewer) = try viewQuickstart()
         // The reference agents answer plainly: every item reply reads as one option.
         #expect(try await fetch(viewer.base + "/audit").body.contains("drawn with seed 1 from run 1: 10 ok."))
         // What a rescore by a newer parser that reads every reply as ambiguous stores: a newer
@@ -417,10 +423,7 @@ struct ViewerHTTPTests {
 
     @Test("a run page's figures share its read of the trials, and read them again once the database changed")
     func figuresFollowChanges() async throws {
-        let work = try WorkingDirectory()
-        let quickstart = repositoryRoot.appending(path: "examples/quickstart.yaml").path
-        #expect(try hvae(["run", quickstart, "--quiet"], in: work.url).status == 0)
-        let viewer = try RunningViewer([], in: work)
+        let (work, viewer) = try viewQuickstart()
         let page = try await fetch(viewer.base + "/runs/1").body
         let ring = try await fetch(viewer.base + "/runs/1/ring.svg").body
         let radar = try await fetch(viewer.base + "/runs/1/radar.svg").body
