@@ -315,9 +315,9 @@ extension ExperimentStore {
     }
 
     /// A mark that changes whenever anything a page shows changes: a call, answer (a rescore's
-    /// too), trial, score or label stored, a run's status or heartbeat, and whether the process of a run stored as running is
-    /// still at it. Pages rendered under one mark can be served again while it holds; it costs a
-    /// few index lookups and one count of `trial_scores`.
+    /// too), trial, score or label stored, a run's status or heartbeat, and whether the process of
+    /// a run stored as running is still at it. Pages rendered under one mark can be served again
+    /// while it holds; it costs a few index lookups and one count of `trial_scores`.
     public func changeMark() async throws -> String {
         try await read { db in
             let stored =
