@@ -394,20 +394,34 @@ struct ViewerHTTPTests {
         try work.write(
             "held.yaml", "concurrency: 1\n" + servedExperiment(name: "held", trials: 1, server: server.baseURL))
         let run = try RunningHvae(["run", "held.yaml", "--quiet"], in: work.url)
-        // Until the run is stored as running, with its owner's heartbeat.
-        let deadline = Date().addingTimeInterval(60)
+        // Until the run is stored as running, with its owner's heartbeat. The deadline is generous:
+        // with every test running at once on CI's two cores, this test once gave up after 60 s.
+        let deadline = Date().addingTimeInterval(300)
         var claimed = false
         var readOnly = Configuration()
         readOnly.readonly = true  // opened before the run made it, the file is not created
-        while !claimed && Date() < deadline {
-            claimed =
-                (try? await DatabaseQueue(path: work.path("hvae.sqlite"), configuration: readOnly).read { db in
-                    try Bool.fetchOne(
-                        db, sql: "SELECT count(*) > 0 FROM runs WHERE status = 'running' AND heartbeat_at IS NOT NULL")
-                }) == true
-            if !claimed { try await Task.sleep(for: .milliseconds(50)) }
+        var lastRead = "no database yet"
+        // Read, then look at the clock: on a machine where this test waits minutes for a thread,
+        // the last look is a read made after the wait, not the deadline seen before it.
+        while !claimed && run.process.isRunning {
+            do {
+                claimed =
+                    try await DatabaseQueue(path: work.path("hvae.sqlite"), configuration: readOnly).read { db in
+                        try Bool.fetchOne(
+                            db,
+                            sql: "SELECT count(*) > 0 FROM runs WHERE status = 'running' AND heartbeat_at IS NOT NULL")
+                    } ?? false
+                lastRead = "no running run yet"
+            } catch {
+                lastRead = "\(error)"
+            }
+            if claimed || Date() > deadline { break }
+            try await Task.sleep(for: .milliseconds(50))
         }
-        #expect(claimed)
+        #expect(
+            claimed,
+            "the run was not stored as running (last read: \(lastRead); hvae: \(run.stderrSoFar.prefix(500)))"
+        )
         let viewer = try RunningViewer([], in: work)
         let running = "<span class=\"status running\">running</span>"
         let stalled = "<span class=\"status stalled\">stalled</span>"
