@@ -104,10 +104,12 @@ public struct ReportCell: Sendable, Equatable, Codable {
         let complete = trials.filter { $0.status == .complete }
         let vrs = complete.compactMap(\.vr)
         let seed = SplitMix64.mix(options.seed, Statistics.stableHash(group))
+        // `map`, not `?.`: a cell the memo has no interval for (fewer than two values) is not
+        // bootstrapped a second time.
+        let (resamples, confidence) = (options.resamples, options.confidence)
         let interval =
-            memo?.interval(vrs, resamples: options.resamples, confidence: options.confidence, seed: seed)
-            ?? Statistics.bootstrapInterval(
-                vrs, resamples: options.resamples, confidence: options.confidence, seed: seed)
+            memo.map { $0.interval(vrs, resamples: resamples, confidence: confidence, seed: seed) }
+            ?? Statistics.bootstrapInterval(vrs, resamples: resamples, confidence: confidence, seed: seed)
         let means = complete.compactMap { trial in trial.meanSelf.flatMap { own in trial.meanOther.map { (own, $0) } } }
         let pooled = Statistics.mean(means.map(\.0)).flatMap { own in
             Statistics.mean(means.map(\.1)).map { SVOAngle.angle(meanOwn: own, meanOther: $0) }
