@@ -22,6 +22,12 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         // Hummingbird's own header types; named here because the viewer sets headers by name.
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        // The HTTP client of every call to a model API (issue 26): hvae owns pooling, timeouts and
+        // retries, and sees every byte; URLSession on Linux re-sent requests on its own, without their body.
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        // NIO's and NIOSSL's error types, named to tell a reset from a refusal and a TLS failure.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // The science: pure functions, Foundation only.
@@ -50,7 +56,14 @@ let package = Package(
 
         .target(
             name: "Runner",
-            dependencies: ["SVO", "Domain", "Store", "Yams"],
+            dependencies: [
+                "SVO", "Domain", "Store", "Yams",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             plugins: [.plugin(name: "BuildInfoPlugin")]
         ),
         .plugin(name: "BuildInfoPlugin", capability: .buildTool()),

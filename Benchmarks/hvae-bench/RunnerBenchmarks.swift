@@ -4,6 +4,7 @@ import GRDB
 import ModelServer
 import Runner
 import Store
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -22,8 +23,8 @@ enum Design {
     }
 }
 
-/// An experiment of about `calls` calls on the server (four values), `concurrency` trials at once.
-func experiment(server: ModelAPIServer, calls: Int, concurrency: Int, design: Design) throws -> Experiment {
+/// An experiment of about `calls` calls on the server at `url` (four values), `concurrency` trials at once.
+func experiment(url: String, calls: Int, concurrency: Int, design: Design) throws -> Experiment {
     let trials = max(1, calls / (design.callsPerTrial * 4))
     return try ExperimentFile.parse(
         yaml: """
@@ -35,30 +36,123 @@ func experiment(server: ModelAPIServer, calls: Int, concurrency: Int, design: De
               - name: local
                 provider: openai
                 model: bench
-                base_url: \(server.baseURL)
+                base_url: \(url)
                 max_retries: 0
             """)
 }
 
+/// The HTTP client under measurement: hvae's, or the URLSession one it replaced (the baseline).
+enum Client: String, CaseIterable {
+    case network = "NetworkTransport"
+    case urlSession = "URLSession"
+
+    func make(concurrency: Int) -> any HTTPTransport {
+        switch self {
+        case .network: NetworkTransport(connectionsPerHost: concurrency)
+        case .urlSession: URLSessionBaseline(maxConnectionsPerHost: concurrency)
+        }
+    }
+}
+
+/// Closes a transport's connections, when it has a way to.
+func shutDown(_ transport: any HTTPTransport) async {
+    if let network = transport as? NetworkTransport { await network.shutdown() }
+}
+
+/// Passes requests on, keeping their bodies when `keeps` (what the bare client replays afterwards).
+final class RecordingTransport: HTTPTransport {
+    let inner: any HTTPTransport
+    let keeps: Bool
+    private let bodies = Mutex<[Data]>([])
+
+    init(_ inner: any HTTPTransport, keeps: Bool) {
+        self.inner = inner
+        self.keeps = keeps
+    }
+
+    var recorded: [Data] { bodies.withLock { $0 } }
+
+    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        if keeps { bodies.withLock { $0.append(request.body) } }
+        return try await inner.send(request)
+    }
+}
+
+/// One side of a round: calls made, wall seconds, and this process's CPU seconds.
+struct Measured {
+    var calls: Int
+    var seconds: Double
+    var cpu: Double
+    var rate: Double { Double(calls) / seconds }
+    var cpuPerCall: Double { cpu / Double(max(1, calls)) * 1e6 }
+}
+
 /// Runs the experiment through the full runner: protocol, HTTP, parsing, persistence, scoring.
-func runnerRate(server: ModelAPIServer, calls: Int, concurrency: Int, design: Design = .itemsOnly) async throws
-    -> (calls: Int, seconds: Double)
-{
+/// Returns what it measured, and the request bodies it sent when `keepingBodies`.
+func runnerRate(
+    url: String, calls: Int, concurrency: Int, design: Design = .itemsOnly, client: Client = .network,
+    keepingBodies: Bool = false
+) async throws -> (Measured, bodies: [Data]) {
     let path = temporaryDatabase()
     defer { removeDatabase(path) }
     let store = try ExperimentStore(path: path)
-    let experiment = try experiment(server: server, calls: calls, concurrency: concurrency, design: design)
+    let experiment = try experiment(url: url, calls: calls, concurrency: concurrency, design: design)
     let runner = ExperimentRunner(store: store)
     let run = try await runner.createRun(experiment)
-    let providers = try ProviderFactory.makeAll(
-        experiment, transport: URLSessionTransport(maxConnectionsPerHost: concurrency))
-    let (start, began) = (ContinuousClock.now, Date())
+    let transport = RecordingTransport(client.make(concurrency: concurrency), keeps: keepingBodies)
+    let providers = try ProviderFactory.makeAll(experiment, transport: transport)
+    let (start, began, cpu) = (ContinuousClock.now, Date(), processCPU())
     let outcome = try await runner.execute(runID: run.id!, experiment: experiment, providers: providers)
     let elapsed = ContinuousClock.now - start
+    let spent = processCPU() - cpu
+    await shutDown(transport.inner)
     if ProcessInfo.processInfo.environment["HVAE_BENCH_TIMING"] != nil {
         try printTiming(path, began: began, ended: began.addingTimeInterval(seconds(elapsed)))
     }
-    return (outcome.progress.calls, seconds(elapsed))
+    return (Measured(calls: outcome.progress.calls, seconds: seconds(elapsed), cpu: spent), transport.recorded)
+}
+
+/// A model server in a process of its own (`hvae-bench serve LATENCY`), answering "E" after
+/// `latency` seconds: the CPU this process spends is then the client's alone.
+final class ChildServer {
+    let baseURL: String
+    private let process = Process()
+    private let input = Pipe()
+
+    init(latency: Double) throws {
+        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        process.arguments = ["serve", String(latency)]
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var data = Data()
+        while !data.contains(UInt8(ascii: "\n")) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            data.append(chunk)
+        }
+        baseURL = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard baseURL.hasPrefix("http://") else { throw POSIXError(.ECHILD) }
+    }
+
+    /// Ends the server process: it stops when its standard input closes.
+    func stop() {
+        try? input.fileHandleForWriting.close()
+        process.waitUntilExit()
+    }
+}
+
+/// `hvae-bench serve LATENCY`: the child of `ChildServer`. Prints its base URL, then serves
+/// until its standard input closes.
+func serveChild(latency: Double) throws {
+    let server = try ModelAPIServer(api: .openai, keepLog: false) { _, _ in
+        latency > 0 ? .slow("E", seconds: latency) : .reply("E")
+    }
+    line(server.baseURL)
+    _ = FileHandle.standardInput.readDataToEndOfFile()
+    server.stop()
 }
 
 /// Where a trial's time goes: the call itself (provider and HTTP) against the gap between one
@@ -132,13 +226,13 @@ func printTiming(_ path: String, began: Date, ended: Date) throws {
             handover[0] as Double, handover[1] as Double))
 }
 
-/// The baseline: the very request bodies the runner sent, replayed straight through the same
-/// transport to the same server at the same concurrency, with nothing else done.
-func rawRate(server: ModelAPIServer, bodies: [Data], concurrency: Int) async throws -> (calls: Int, seconds: Double) {
-    let transport = URLSessionTransport(maxConnectionsPerHost: concurrency)
-    let url = URL(string: server.baseURL + "/chat/completions")!
+/// The baseline: the very request bodies the runner sent, replayed straight through a client of
+/// the same kind to the same server at the same concurrency, with nothing else done.
+func rawRate(url: String, bodies: [Data], concurrency: Int, client: Client = .network) async throws -> Measured {
+    let transport = client.make(concurrency: concurrency)
+    let endpoint = URL(string: url + "/chat/completions")!
     let calls = bodies.count
-    let start = ContinuousClock.now
+    let (start, cpu) = (ContinuousClock.now, processCPU())
     // Each worker's first send and its mean call, as the runner's timing gives them.
     let timings = try await withThrowingTaskGroup(of: (first: Double, mean: Double).self) { group in
         for worker in 0..<concurrency {
@@ -146,13 +240,15 @@ func rawRate(server: ModelAPIServer, bodies: [Data], concurrency: Int) async thr
                 var (first, total, count) = (0.0, 0.0, 0)
                 for index in stride(from: worker, to: calls, by: concurrency) {
                     let request = HTTPRequest(
-                        url: url, headers: ["content-type": "application/json"], body: bodies[index], timeout: 60)
+                        url: endpoint, headers: ["content-type": "application/json"], body: bodies[index], timeout: 60)
                     let sent = ContinuousClock.now
                     if index == worker { first = seconds(sent - start) }
                     let response = try await transport.send(request)
                     total += seconds(ContinuousClock.now - sent)
                     count += 1
-                    guard response.status == 200 else { throw TransportError.connection("status \(response.status)") }
+                    guard response.status == 200 else {
+                        throw TransportError.network(.other, detail: "status \(response.status)")
+                    }
                 }
                 return (first, total / Double(max(1, count)))
             }
@@ -161,7 +257,8 @@ func rawRate(server: ModelAPIServer, bodies: [Data], concurrency: Int) async thr
         for try await timing in group { all.append(timing) }
         return all
     }
-    let elapsed = seconds(ContinuousClock.now - start)
+    let measured = Measured(calls: calls, seconds: seconds(ContinuousClock.now - start), cpu: processCPU() - cpu)
+    await shutDown(transport)
     if ProcessInfo.processInfo.environment["HVAE_BENCH_TIMING"] != nil, !timings.isEmpty {
         let firsts = timings.map(\.first)
         line(
@@ -170,93 +267,95 @@ func rawRate(server: ModelAPIServer, bodies: [Data], concurrency: Int) async thr
                 (firsts.max()! - firsts.min()!) * 1000, firsts.min()! * 1000,
                 timings.map(\.mean).reduce(0, +) / Double(timings.count) * 1000))
     }
-    return (calls, elapsed)
+    return measured
 }
 
-/// Rounds of the runner, then of the bare client replaying the request bodies of the runner's
-/// first round, alternating which goes first so that a change in the machine's speed touches both
-/// sides of a ratio alike. Returns each round's calls per second, and the calls of a round.
+/// A round of each client: the runner, then the bare client replaying the bodies the runner
+/// sent; the clients' order alternates round by round, so that a change in the machine's speed
+/// touches both sides of a ratio alike.
 func alternatingRounds(
-    _ rounds: Int, server: ModelAPIServer, concurrency: Int,
-    runner: () async throws -> (calls: Int, seconds: Double)
-) async throws -> (rates: [(runner: Double, raw: Double)], calls: Int) {
-    var bodies: [Data] = []
-    var rates: [(runner: Double, raw: Double)] = []
+    _ rounds: Int, clients: [Client], url: String, concurrency: Int,
+    runner: (Client) async throws -> (Measured, bodies: [Data])
+) async throws -> [Client: [(runner: Measured, raw: Measured)]] {
+    var results: [Client: [(runner: Measured, raw: Measured)]] = [:]
     for round in 0..<rounds {
-        var rate = (runner: 0.0, raw: 0.0)
-        let runnerFirst = round % 2 == 0 || bodies.isEmpty
-        for runnerTurn in [runnerFirst, !runnerFirst] {
-            if runnerTurn {
-                let result = try await runner()
-                if bodies.isEmpty { bodies = server.requests.suffix(result.calls).map(\.body) }
-                rate.runner = Double(result.calls) / result.seconds
-            } else {
-                let result = try await rawRate(server: server, bodies: bodies, concurrency: concurrency)
-                rate.raw = Double(result.calls) / result.seconds
-            }
-            server.clearRequests()
+        for client in round % 2 == 0 ? clients : clients.reversed() {
+            let (measured, bodies) = try await runner(client)
+            let raw = try await rawRate(url: url, bodies: bodies, concurrency: concurrency, client: client)
+            results[client, default: []].append((measured, raw))
         }
-        rates.append(rate)
     }
-    return (rates, bodies.count)
+    return results
 }
 
-/// 1. Runner overhead at zero server latency: a reference figure (no target). The runner waits
-/// for each call's commit before the trial's next call, which costs most at zero latency.
+/// 1. Runner overhead at zero server latency, and the CPU each call costs this process (the server
+/// runs in another), through hvae's client and through the URLSession client it replaced, both
+/// under this build's runner: reference figures. `versus` compares this build with an earlier one.
 func benchmarkOverhead() async throws {
-    let server = try ModelAPIServer(api: .openai) { _, _ in .reply("E") }
+    let server = try ChildServer(latency: 0)
+    defer { server.stop() }
     let concurrency = 8
     let calls = 4_000
-    let rounds = 9
-    _ = try await runnerRate(server: server, calls: 500, concurrency: concurrency)  // warm-up
-    let rates = try await alternatingRounds(rounds, server: server, concurrency: concurrency) {
-        try await runnerRate(server: server, calls: calls, concurrency: concurrency)
-    }.rates
-    let ratios = rates.map { $0.runner / $0.raw }
+    let rounds = 5
+    for client in Client.allCases {  // warm-up
+        _ = try await runnerRate(url: server.baseURL, calls: 500, concurrency: concurrency, client: client)
+    }
+    let results = try await alternatingRounds(
+        rounds, clients: Client.allCases, url: server.baseURL, concurrency: concurrency
+    ) { client in
+        try await runnerRate(
+            url: server.baseURL, calls: calls, concurrency: concurrency, client: client, keepingBodies: true)
+    }
+    func cpu(_ client: Client, _ side: KeyPath<(runner: Measured, raw: Measured), Measured>) -> Double {
+        median(results[client]!.map { $0[keyPath: side].cpuPerCall })
+    }
+    let network = results[.network]!
     line(
         String(
             format:
                 """
-                1. runner overhead (zero-latency server, concurrency %d, %d rounds of %d calls): ratio %.2f (a \
-                reference figure, no target); rounds: %@
+                1. runner overhead (zero-latency server in its own process, concurrency %d, %d rounds of %d calls): \
+                runner ÷ bare client %.2f (a reference figure); CPU per call: runner %.0f us, bare client %.0f us; \
+                the same runner on URLSession: %.0f us, its bare client %.0f us; runner ÷ the same runner on \
+                URLSession %.2f (this build's runner on both; `versus` compares whole builds); rounds (runner / \
+                bare calls/s): %@
                 """,
-            concurrency, rounds, calls, median(ratios),
-            rates.map { String(format: "%.2f (%.0f / %.0f calls/s)", $0.runner / $0.raw, $0.runner, $0.raw) }
-                .joined(separator: ", ")))
-    server.stop()
+            concurrency, rounds, calls, median(network.map { $0.runner.rate / $0.raw.rate }),
+            cpu(.network, \.runner), cpu(.network, \.raw), cpu(.urlSession, \.runner), cpu(.urlSession, \.raw),
+            median(zip(network, results[.urlSession]!).map { $0.runner.cpuPerCall / $1.runner.cpuPerCall }),
+            network.map { String(format: "%.0f / %.0f", $0.runner.rate, $0.raw.rate) }.joined(separator: ", ")))
 }
 
 /// 2. Concurrency against a slow server: 100 ms per call, 64 at once, 2,048 calls of the study's
 /// protocol (8 calls a trial, 256 trials: four full rounds of 64). The baseline is the bare client
-/// sending the very bodies the runner sent (the in-process server's work grows with a request's
-/// size, and it shares the two cores), 64 at once, in rounds that alternate with the runner's.
+/// sending the very bodies the runner sent, 64 at once, in rounds that alternate with the runner's.
 func benchmarkConcurrency() async throws {
-    let server = try ModelAPIServer(api: .openai) { _, _ in .slow("E", seconds: 0.1) }
+    let server = try ChildServer(latency: 0.1)
+    defer { server.stop() }
     let ideal = 64 / 0.1
     let rounds = 3
-    let (rates, calls) = try await alternatingRounds(rounds, server: server, concurrency: 64) {
-        try await runnerRate(server: server, calls: 2_048, concurrency: 64, design: .study)
-    }
-    let runner = median(rates.map(\.runner))
-    let bare = median(rates.map(\.raw))
+    let results = try await alternatingRounds(rounds, clients: [.network], url: server.baseURL, concurrency: 64) {
+        client in
+        try await runnerRate(
+            url: server.baseURL, calls: 2_048, concurrency: 64, design: .study, client: client, keepingBodies: true)
+    }[.network]!
+    let runner = median(results.map(\.runner.rate))
+    let bare = median(results.map(\.raw.rate))
     line(
         String(
             format:
                 """
                 2. concurrency (100 ms server, 64 in flight, %d calls, median of %d rounds): %.0f calls/s of an ideal \
-                %.0f: ratio %.2f (target >= 0.95); the bare client sending the same bodies reaches %.0f (%.2f), \
-                so runner ÷ bare client %.2f; rounds (runner / bare calls/s): %@
+                %.0f: ratio %.3f (target >= 0.97); the bare client sending the same bodies reaches %.0f (%.3f, \
+                target >= 0.98), so runner ÷ bare client %.3f; rounds (runner / bare calls/s): %@
                 """,
-            calls, rounds, runner, ideal, runner / ideal, bare, bare / ideal,
-            median(rates.map { $0.runner / $0.raw }),
-            rates.map { String(format: "%.0f / %.0f", $0.runner, $0.raw) }.joined(separator: ", ")))
-    server.stop()
+            results.first?.runner.calls ?? 0, rounds, runner, ideal, runner / ideal, bare, bare / ideal,
+            median(results.map { $0.runner.rate / $0.raw.rate }),
+            results.map { String(format: "%.0f / %.0f", $0.runner.rate, $0.raw.rate) }.joined(separator: ", ")))
 }
 
 /// 3. Peak memory: a 20,000-call run against a 2,000-call run, each in its own process, beside the
-/// bare HTTP client making as many requests: what the runner adds on top of what URLSession itself
-/// keeps (swift-corelibs-foundation on Linux loses about 64 bytes a request in
-/// CFURLSessionCurlHostIsEqual, which any URLSession client pays).
+/// bare HTTP client making as many requests.
 func benchmarkMemory() throws {
     func measure(_ mode: String, _ calls: Int) throws -> (calls: Int, mib: Double) {
         let fields = (try runProgram(nil, [mode, String(calls)]).output.split(separator: "\n").last ?? "").split(
@@ -267,32 +366,41 @@ func benchmarkMemory() throws {
     let large = try measure("memory", 20_000)
     let bareSmall = try measure("memory-bare", small.calls)
     let bareLarge = try measure("memory-bare", large.calls)
-    let runnerGrowth = large.mib - small.mib
-    let bareGrowth = bareLarge.mib - bareSmall.mib
     line(
         String(
             format: """
-                3. peak memory: %d calls %.1f MiB, %d calls %.1f MiB: ratio %.2f for %.0fx the calls \
-                (target: about 1); the bare client, as many requests: %.1f and %.1f MiB; the runner's own \
-                growth %.1f MiB
+                3. peak memory: %d calls %.1f MiB, %d calls %.1f MiB: ratio %.3f for %.0fx the calls \
+                (target <= 1.02); the bare client, as many requests: %.1f and %.1f MiB (ratio %.3f)
                 """,
             small.calls, small.mib, large.calls, large.mib, large.mib / small.mib,
-            Double(large.calls) / Double(small.calls), bareSmall.mib, bareLarge.mib, runnerGrowth - bareGrowth))
+            Double(large.calls) / Double(small.calls), bareSmall.mib, bareLarge.mib, bareLarge.mib / bareSmall.mib))
 }
 
 /// One run of about `calls` calls; prints its calls and peak RSS (the child of benchmark 3).
 func memoryChild(calls: Int) async throws {
-    let server = try ModelAPIServer(api: .openai, keepLog: false) { _, _ in .reply("E") }
-    let result = try await runnerRate(server: server, calls: calls, concurrency: 16)
+    let server = try ChildServer(latency: 0)
+    defer { server.stop() }
+    let (result, _) = try await runnerRate(url: server.baseURL, calls: calls, concurrency: 16)
     line("\(result.calls) \(String(format: "%.1f", peakRSS()))")
 }
 
 /// `calls` requests by the bare client, 16 at once; prints the calls and peak RSS (benchmark 3's baseline).
 func memoryBareChild(calls: Int) async throws {
-    let server = try ModelAPIServer(api: .openai, keepLog: false) { _, _ in .reply("E") }
+    let server = try ChildServer(latency: 0)
+    defer { server.stop() }
     let body = Data(#"{"model":"bench","messages":[{"role":"user","content":"Which option do you choose?"}]}"#.utf8)
-    let result = try await rawRate(server: server, bodies: Array(repeating: body, count: calls), concurrency: 16)
+    let result = try await rawRate(url: server.baseURL, bodies: Array(repeating: body, count: calls), concurrency: 16)
     line("\(result.calls) \(String(format: "%.1f", peakRSS()))")
+}
+
+/// `throughput URL [CALLS] [CONCURRENCY]`: the full runner against any OpenAI-compatible server
+/// (a zero-latency stub measures hvae's own speed); prints calls per second, and CPU per call.
+func benchmarkThroughput(url: String, calls: Int, concurrency: Int) async throws {
+    let (result, _) = try await runnerRate(url: url, calls: calls, concurrency: concurrency)
+    line(
+        String(
+            format: "throughput: %d calls to %@ in %.2f s, %d in flight: %.0f calls/s, %.0f us CPU per call",
+            result.calls, url, result.seconds, concurrency, result.rate, result.cpuPerCall))
 }
 
 /// The cost of recording calls alone: N trials of 6 item calls each (the conversation growing as
@@ -345,13 +453,14 @@ func benchmarkStore(trials: Int, concurrency: Int) async throws {
             seconds(ContinuousClock.now - start) / Double(calls) * 1e6))
 }
 
-/// One side of benchmark 1 alone, after the same warm-up: for counting instructions
-/// (`valgrind --tool=callgrind hvae-bench phase runner 1000`, then `... raw 1000`).
-func benchmarkPhase(side: String, calls: Int) async throws {
-    let server = try ModelAPIServer(api: .openai) { _, _ in .reply("E") }
-    _ = try await runnerRate(server: server, calls: calls, concurrency: 8)  // warm-up, and the bodies
-    let bodies = server.requests.map(\.body)
-    server.clearRequests()
+/// One side of benchmark 1 alone, after the same warm-up, through either client: for counting
+/// instructions (`valgrind --tool=callgrind hvae-bench phase runner 1000`, then `... raw 1000`).
+func benchmarkPhase(side: String, calls: Int, client: Client) async throws {
+    let server = try ChildServer(latency: 0)
+    defer { server.stop() }
+    // A warm-up, and the bodies.
+    let (_, bodies) = try await runnerRate(
+        url: server.baseURL, calls: calls, concurrency: 8, client: client, keepingBodies: true)
     var now = timespec()
     clock_gettime(CLOCK_MONOTONIC, &now)  // for `perf record -k CLOCK_MONOTONIC --time`
     FileHandle.standardError.write(
@@ -360,13 +469,14 @@ func benchmarkPhase(side: String, calls: Int) async throws {
                 format: "phase starts at monotonic %.6f\n",
                 Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
             ).utf8))
-    let cpu = processCPU()
-    let done =
+    let measured =
         side == "runner"
-        ? try await runnerRate(server: server, calls: calls, concurrency: 8).calls
-        : try await rawRate(server: server, bodies: bodies, concurrency: 8).calls
-    line(String(format: "%@: %d calls, %.0f us CPU per call", side, done, (processCPU() - cpu) / Double(done) * 1e6))
-    server.stop()
+        ? try await runnerRate(url: server.baseURL, calls: calls, concurrency: 8, client: client).0
+        : try await rawRate(url: server.baseURL, bodies: bodies, concurrency: 8, client: client)
+    line(
+        String(
+            format: "%@: %d calls through %@, %.0f us CPU per call", side, measured.calls, client.rawValue,
+            measured.cpuPerCall))
 }
 
 /// Models: two models, each on its own server answering one call at a time in 20 ms
@@ -404,7 +514,7 @@ func benchmarkModels(trials: Int) async throws {
                     }.joined())
         let runner = ExperimentRunner(store: store)
         let created = try await runner.createRun(experiment)
-        let providers = try ProviderFactory.makeAll(experiment, transport: URLSessionTransport())
+        let providers = try ProviderFactory.makeAll(experiment, transport: NetworkTransport())
         let start = ContinuousClock.now
         let outcome = try await runner.execute(runID: created.id!, experiment: experiment, providers: providers)
         return (seconds(ContinuousClock.now - start), outcome.progress.calls)
@@ -440,4 +550,85 @@ func benchmarkModels(trials: Int) async throws {
             calls, median(rounds.map { $0.together / $0.apart }),
             rounds.map { String(format: "%.2f (%.2f s / %.2f s)", $0.together / $0.apart, $0.together, $0.apart) }
                 .joined(separator: ", ")))
+}
+
+/// `versus OTHER [CALLS]`: CPU per call of `hvae run` of this build against the `hvae` binary
+/// OTHER (an earlier build: 0.8.1's is the URLSession one), on the same experiment and the same
+/// zero-latency server in a process of its own, in alternating rounds; each side's CPU is the
+/// whole process's (its children's rusage), start-up included.
+func benchmarkVersus(other: String, calls: Int) throws {
+    let server = try ChildServer(latency: 0)
+    defer { server.stop() }
+    let directory = FileManager.default.temporaryDirectory.appending(path: "hvae-versus-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let trials = max(1, calls / 24)
+    let file = directory.appending(path: "versus.yaml").path
+    try """
+    name: versus
+    trials: \(trials)
+    goal: without
+    value_assignment: defined
+    concurrency: 8
+    models:
+      - name: local
+        provider: openai
+        model: bench
+        base_url: \(server.baseURL)
+        max_retries: 0
+    """.write(toFile: file, atomically: true, encoding: .utf8)
+    let this = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        .appending(path: "hvae").path
+    /// One `hvae run` of `binary` on a new database: its CPU seconds.
+    func cpu(_ binary: String) throws -> Double {
+        let database = directory.appending(path: "\(UUID().uuidString).sqlite").path
+        defer { removeDatabase(database) }
+        let status = try spawnAndWait(binary, ["run", file, "--db", database, "--quiet"])
+        guard status.code == 0 else { throw POSIXError(.ECHILD) }
+        return status.cpu
+    }
+    _ = try cpu(this)  // warm-up: the page cache, the server's threads
+    _ = try cpu(other)
+    var rounds: [(this: Double, other: Double)] = []
+    for round in 0..<5 {
+        if round % 2 == 0 {
+            let mine = try cpu(this)
+            rounds.append((mine, try cpu(other)))
+        } else {
+            let theirs = try cpu(other)
+            rounds.append((try cpu(this), theirs))
+        }
+    }
+    let total = Double(trials * 24)
+    line(
+        String(
+            format: """
+                versus: hvae run of %d calls (zero-latency server, 8 in flight), CPU per call of the whole process: \
+                this build %.0f us, %@ %.0f us: ratio %.2f (median of 5 alternating rounds); rounds: %@
+                """,
+            trials * 24, median(rounds.map(\.this)) / total * 1e6, other, median(rounds.map(\.other)) / total * 1e6,
+            median(rounds.map { $0.this / $0.other }),
+            rounds.map { String(format: "%.0f / %.0f", $0.this / total * 1e6, $0.other / total * 1e6) }
+                .joined(separator: ", ")))
+}
+
+/// Runs `path` with `arguments` (output to /dev/null) and waits: its exit code and the CPU
+/// seconds (user + system) it and its threads used, from wait4.
+func spawnAndWait(_ path: String, _ arguments: [String]) throws -> (code: Int32, cpu: Double) {
+    var actions: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    let argv = ([path] + arguments).map { strdup($0) } + [nil]
+    defer { for pointer in argv { free(pointer) } }
+    var pid: pid_t = 0
+    let spawned = posix_spawn(&pid, path, &actions, nil, argv, environ)
+    guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .ENOENT) }
+    var status: Int32 = 0
+    var usage = rusage()
+    while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    return (code, seconds(usage.ru_utime) + seconds(usage.ru_stime))
 }

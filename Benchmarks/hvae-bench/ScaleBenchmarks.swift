@@ -184,7 +184,7 @@ func planChild(trials: Int) async throws {
     let task = Task {
         try await runner.execute(
             runID: run.id!, experiment: experiment,
-            providers: try ProviderFactory.makeAll(experiment, transport: URLSessionTransport())
+            providers: try ProviderFactory.makeAll(experiment, transport: NetworkTransport())
         ) { progress in
             if progress.calls >= 1 { first.withLock { $0 = $0 ?? seconds(ContinuousClock.now - start) } }
         }

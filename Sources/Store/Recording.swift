@@ -168,10 +168,10 @@ extension ExperimentStore {
     private static func appendTurns(_ request: [ChatMessage], trialID: Int64, db: Database) throws -> (Int64, Bool) {
         // Only the chain's last turn is read: each call costs the same however long the trial.
         let last = try Row.fetchOne(
-            db,
-            sql: """
-                SELECT id, position, role, text_sha256 FROM turns WHERE trial_id = ? ORDER BY position DESC LIMIT 1
-                """, arguments: [trialID])
+            db.cachedStatement(
+                sql: """
+                    SELECT id, position, role, text_sha256 FROM turns WHERE trial_id = ? ORDER BY position DESC LIMIT 1
+                    """), arguments: [trialID])
         let storedCount = last.map { ($0[1] as Int) + 1 } ?? 0
         guard !request.isEmpty, storedCount <= request.count else {
             throw StoreError.conversationMismatch(trialID: trialID)
@@ -250,10 +250,11 @@ extension ExperimentStore {
     private static func scoringInputs(_ trialIDs: [Int64], parserVersion: Int, db: Database) throws -> [ScoringInput] {
         var inputs: [Int64: ScoringInput] = [:]
         for row in try Row.fetchAll(
-            db,
-            sql: """
-                SELECT id, value, target_phi, option_order, seed FROM trials WHERE id IN \(placeholders(trialIDs.count))
-                """,
+            db.cachedStatement(
+                sql: """
+                    SELECT id, value, target_phi, option_order, seed FROM trials
+                    WHERE id IN \(placeholders(trialIDs.count))
+                    """),
             arguments: StatementArguments(trialIDs))
         {
             guard let assignment = Assignment(value: row[1], targetPhi: row[2]),

@@ -23,9 +23,9 @@ extension ExperimentStore {
         try await write { db in
             try trials.map { trial in
                 var trial = trial
-                try db.execute(
-                    sql: "INSERT INTO trials (\(TrialRecord.columns)) VALUES \(placeholders(18))",
-                    arguments: trial.arguments)
+                try db.run(
+                    "INSERT INTO trials (\(TrialRecord.columns)) VALUES \(placeholders(18))", arguments: trial.arguments
+                )
                 trial.id = db.lastInsertedRowID
                 return trial
             }

@@ -39,8 +39,9 @@ struct BatchCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingErrors {
                 let store = try ExperimentStore(path: database.path, create: false)
-                let outcomes = try await BatchCancellation.cancel(
-                    runID: runID, store: store, transport: URLSessionTransport())
+                let outcomes = try await withNetwork(concurrency: 1) { transport in
+                    try await BatchCancellation.cancel(runID: runID, store: store, transport: transport)
+                }
                 guard !outcomes.isEmpty else {
                     print("run \(runID) has no batch that has not ended: nothing to cancel")
                     return

@@ -42,22 +42,23 @@ struct ReproduceCommand: AsyncParsableCommand {
             let runner = ExperimentRunner(store: store)
             let original = try await store.run(runID)
             let experiment = try runner.experiment(of: original)
-            let providers =
-                replay
-                ? ReplayProvider.load(store: store, runID: runID, models: experiment.models.map(\.name))
-                : try ProviderFactory.makeAll(
-                    experiment, transport: URLSessionTransport(maxConnectionsPerHost: max(64, experiment.concurrency)))
-            let run = try await runner.createRun(experiment, reproducing: runID, replay: replay)
-            announce(
-                """
-                run \(run.id!): reproducing run \(runID) (\(experiment.name))\(replay ? " from its stored replies" : "")
-                """
-            )
-            let outcome = try await RunSession(
-                store: store, runner: runner, runID: run.id!, experiment: experiment,
-                providers: providers, quiet: quiet, databasePath: database.path,
-                printsReport: false
-            ).execute()
+            let (run, outcome) = try await withNetwork(concurrency: experiment.concurrency) { transport in
+                let providers =
+                    replay
+                    ? ReplayProvider.load(store: store, runID: runID, models: experiment.models.map(\.name))
+                    : try ProviderFactory.makeAll(experiment, transport: transport)
+                let run = try await runner.createRun(experiment, reproducing: runID, replay: replay)
+                announce(
+                    "run \(run.id!): reproducing run \(runID) (\(experiment.name))"
+                        + (replay ? " from its stored replies" : "")
+                )
+                let outcome = try await RunSession(
+                    store: store, runner: runner, runID: run.id!, experiment: experiment,
+                    providers: providers, quiet: quiet, databasePath: database.path,
+                    printsReport: false
+                ).execute()
+                return (run, outcome)
+            }
             print("")
             let comparison = try await ReproductionComparison.build(
                 store: store, original: runID, reproduction: run.id!)

@@ -44,15 +44,16 @@ struct ResumeCommand: AsyncParsableCommand {
                 if run.status != .finished { try await store.setRunStatus(runID, .finished) }
                 return
             }
-            let transport = URLSessionTransport(maxConnectionsPerHost: max(64, experiment.concurrency))
-            let providers = try ProviderFactory.makeAll(experiment, transport: transport)
-            try await store.claimRun(runID, for: .current)
-            announce("run \(runID): resuming \(experiment.name), \(left) unfinished trial(s)")
-            try RunSession.exitIfTrialsFailed(
-                await RunSession(
-                    store: store, runner: runner, runID: runID, experiment: experiment,
-                    providers: providers, quiet: quiet, databasePath: database.path
-                ).execute())
+            try await withNetwork(concurrency: experiment.concurrency) { transport in
+                let providers = try ProviderFactory.makeAll(experiment, transport: transport)
+                try await store.claimRun(runID, for: .current)
+                announce("run \(runID): resuming \(experiment.name), \(left) unfinished trial(s)")
+                try RunSession.exitIfTrialsFailed(
+                    await RunSession(
+                        store: store, runner: runner, runID: runID, experiment: experiment,
+                        providers: providers, quiet: quiet, databasePath: database.path
+                    ).execute())
+            }
         }
     }
 }

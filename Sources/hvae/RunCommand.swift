@@ -126,42 +126,43 @@ struct RunCommand: AsyncParsableCommand {
             var experiment = try ExperimentFile.load(path: file)
             if cache { experiment.cache = true }
             if batch { try experiment.sendThroughBatchAPIs() }
-            let transport = URLSessionTransport(maxConnectionsPerHost: max(64, experiment.concurrency))
-            let providers = try ProviderFactory.makeAll(experiment, transport: transport)
-            let path = databasePath(slice)
-            let store = try ExperimentStore(path: path)
-            let runner = ExperimentRunner(store: store)
-            if resume {
-                let digest = Digest.sha256Hex(experiment.canonicalJSON)
-                let shardName = slice.map { "\($0.index)/\($0.count)" }
-                if let unfinished = try await store.runs().first(where: {
-                    $0.experimentSHA256 == digest && $0.status != .finished && $0.shard == shardName
-                }) {
-                    // Refused here, before anything is printed, if another process is running it.
-                    try await store.claimRun(unfinished.id!, for: .current)
-                    announce("run \(unfinished.id!): resuming \(experiment.name)")
-                    try RunSession.exitIfTrialsFailed(
-                        await RunSession(
-                            store: store, runner: runner, runID: unfinished.id!, experiment: experiment,
-                            providers: providers, quiet: quiet, databasePath: path
-                        ).execute())
-                    return
+            try await withNetwork(concurrency: experiment.concurrency) { transport in
+                let providers = try ProviderFactory.makeAll(experiment, transport: transport)
+                let path = databasePath(slice)
+                let store = try ExperimentStore(path: path)
+                let runner = ExperimentRunner(store: store)
+                if resume {
+                    let digest = Digest.sha256Hex(experiment.canonicalJSON)
+                    let shardName = slice.map { "\($0.index)/\($0.count)" }
+                    if let unfinished = try await store.runs().first(where: {
+                        $0.experimentSHA256 == digest && $0.status != .finished && $0.shard == shardName
+                    }) {
+                        // Refused here, before anything is printed, if another process is running it.
+                        try await store.claimRun(unfinished.id!, for: .current)
+                        announce("run \(unfinished.id!): resuming \(experiment.name)")
+                        try RunSession.exitIfTrialsFailed(
+                            await RunSession(
+                                store: store, runner: runner, runID: unfinished.id!, experiment: experiment,
+                                providers: providers, quiet: quiet, databasePath: path
+                            ).execute())
+                        return
+                    }
+                    print("no unfinished run of this experiment; starting a new one")
                 }
-                print("no unfinished run of this experiment; starting a new one")
+                let run = try await runner.createRun(experiment, shard: slice)
+                let count = run.plannedTrials ?? 0
+                announce(
+                    """
+                    run \(run.id!): \(experiment.name)\(run.shard.map { ", shard \($0)" } ?? ""), \(count) trials on \
+                    \(experiment.models.count) model(s), database \(path)
+                    """
+                )
+                try RunSession.exitIfTrialsFailed(
+                    await RunSession(
+                        store: store, runner: runner, runID: run.id!, experiment: experiment,
+                        providers: providers, quiet: quiet, databasePath: path
+                    ).execute())
             }
-            let run = try await runner.createRun(experiment, shard: slice)
-            let count = run.plannedTrials ?? 0
-            announce(
-                """
-                run \(run.id!): \(experiment.name)\(run.shard.map { ", shard \($0)" } ?? ""), \(count) trials on \
-                \(experiment.models.count) model(s), database \(path)
-                """
-            )
-            try RunSession.exitIfTrialsFailed(
-                await RunSession(
-                    store: store, runner: runner, runID: run.id!, experiment: experiment,
-                    providers: providers, quiet: quiet, databasePath: path
-                ).execute())
         }
     }
 }

@@ -28,7 +28,7 @@ final class ReportFixture {
             _ = try await runner.execute(
                 runID: run.id!, experiment: experiment,
                 providers: try providers?(experiment)
-                    ?? ProviderFactory.makeAll(experiment, transport: URLSessionTransport()))
+                    ?? ProviderFactory.makeAll(experiment, transport: NetworkTransport()))
             runIDs.append(run.id!)
         }
     }
@@ -67,7 +67,7 @@ struct ReportTests {
     func agreesWithView() async throws {
         // A model that hedges now and then: some trials stay incomplete.
         let hedging: @Sendable (Experiment) throws -> [String: any ChatProvider] = { experiment in
-            var providers = try ProviderFactory.makeAll(experiment, transport: URLSessionTransport())
+            var providers = try ProviderFactory.makeAll(experiment, transport: NetworkTransport())
             let sometimes = ScriptedReplies { request, _ in
                 guard case .item(let item) = request.context.step else { return "I care." }
                 return request.context.trialSeed % 5 == 0 && item == 3 ? "B or C" : "Option 5"

@@ -1,4 +1,5 @@
 import Foundation
+import ModelServer
 import Testing
 
 /// The benchmark binary, built beside hvae.
@@ -65,14 +66,29 @@ struct BenchmarkTests {
     }
 
     @Test(
-        "each side of benchmark 1 runs alone: the runner's calls, then the same requests replayed raw",
-        arguments: ["runner", "raw"])
-    func phase(side: String) throws {
-        let result = try runProgram(benchBinary.path, ["phase", side, "48"], withErrors: true)
+        "each side of benchmark 1 runs alone, through either client: the runner's calls, then the same requests raw",
+        arguments: ["runner", "raw"], ["network", "urlsession"])
+    func phase(side: String, client: String) throws {
+        let result = try runProgram(benchBinary.path, ["phase", side, "48", client], withErrors: true)
         #expect(result.status == 0)
         // 48 calls: 2 trials per value, 6 item calls each; the raw side replays all of them.
-        #expect(result.output.contains("\(side): 48 calls,") && result.output.contains("us CPU per call"))
+        let name = client == "network" ? "NetworkTransport" : "URLSession"
+        #expect(
+            result.output.contains("\(side): 48 calls through \(name), ") && result.output.contains("us CPU per call"),
+            "\(result.output)")
         #expect(result.output.contains("phase starts at monotonic"))
+    }
+
+    @Test("the throughput mode runs the whole runner against a server it is pointed at")
+    func throughput() throws {
+        let server = try ModelAPIServer(api: .openai) { _, _ in .reply("E") }
+        defer { server.stop() }
+        let result = try runProgram(benchBinary.path, ["throughput", server.baseURL, "48", "4"])
+        #expect(result.status == 0)
+        #expect(
+            result.output.contains("throughput: 48 calls to \(server.baseURL) in ")
+                && result.output.contains(", 4 in flight: "), "\(result.output)")
+        #expect(server.requests.count == 48)
     }
 
     @Test("the viewer benchmark renders every page of a real run's database, each with status 200")

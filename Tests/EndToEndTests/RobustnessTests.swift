@@ -244,6 +244,87 @@ struct RobustnessTests {
         #expect(stored.contains("\"api_key_env\":\"HVAE_E2E_KEY\""))
     }
 
+    @Test("a key echoed in another encoding, or by another model's server, is stored nowhere, in no form")
+    func secretsInEveryForm() throws {
+        let (first, second) = ("sk-rel-Q7d/f9+e2e1", "second-model-key-8c1e")
+        @Sendable func escaped(_ key: String) -> String {
+            key.unicodeScalars.map {
+                "-/+".unicodeScalars.contains($0) ? String(format: "\\u%04x", $0.value) : String($0)
+            }
+            .joined()
+        }
+        let percent = first.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        // The first model's server quotes its own key \u-escaped in a 401, then in replies quotes
+        // the second model's key, plainly and percent-encoded, and its own, escaped.
+        let failed = Atomic<Bool>(false)
+        let firstServer = try ModelAPIServer(api: .openai) { _, _ in
+            if !failed.exchange(true, ordering: .sequentiallyConsistent) {
+                return .raw(
+                    status: 500, contentType: "application/json",
+                    body: #"{"error":{"message":"bad key \#(escaped(first))"}}"#)
+            }
+            return .reply("E. (seen: \(second), ?key=\(percent), \(escaped(second)))")
+        }
+        let secondServer = try ModelAPIServer(api: .openai) { request, _ in
+            .reply("E \(request.headers["authorization"] ?? "")")
+        }
+        defer {
+            firstServer.stop()
+            secondServer.stop()
+        }
+        let work = try WorkingDirectory()
+        try work.write(
+            "keys.yaml",
+            """
+            name: keys
+            trials: 1
+            values: [prosocial]
+            goal: without
+            models:
+              - name: first
+                provider: openai
+                model: m
+                base_url: \(firstServer.baseURL)
+                api_key_env: HVAE_FIRST_KEY
+                retry_delay: 0.01
+              - name: second
+                provider: openai
+                model: m
+                base_url: \(secondServer.baseURL)
+                api_key_env: HVAE_SECOND_KEY
+            """)
+        let env = ["HVAE_FIRST_KEY": first, "HVAE_SECOND_KEY": second]
+        let run = try hvae(["run", "keys.yaml", "--db", "keys.sqlite"], in: work.url, environment: env)
+        #expect(run.status == 0, "\(run.stderr)")
+        var outputs = [run.stdout, run.stderr]
+        for arguments in [
+            ["export", "calls", "--format", "jsonl"], ["export", "calls"], ["show", "1"], ["view", "--bundle", "site"],
+        ] {
+            let result = try hvae(arguments + ["--db", "keys.sqlite"], in: work.url, environment: env)
+            #expect(result.status == 0, "\(arguments): \(result.stderr)")
+            outputs += [result.stdout, result.stderr]
+        }
+        let forms = [first, second, escaped(first), escaped(second), percent]
+        for text in outputs {
+            for form in forms { #expect(!text.contains(form), "\(form) in \(text.prefix(300))") }
+        }
+        let files = try FileManager.default.subpathsOfDirectory(atPath: work.url.path).filter {
+            $0.hasPrefix("keys.sqlite") || $0.hasPrefix("site/")
+        }
+        #expect(files.contains { $0.hasPrefix("site/") && $0.hasSuffix(".html") })
+        for file in files {
+            guard let bytes = FileManager.default.contents(atPath: work.path(file)) else { continue }
+            for form in forms { #expect(bytes.range(of: Data(form.utf8)) == nil, "\(file) contains \(form)") }
+        }
+        // What was redacted is marked, where it was.
+        let stored = try DatabaseQueue(path: work.path("keys.sqlite")).read { db in
+            try String.fetchAll(db, sql: "SELECT coalesce(error, reply) FROM call_log ORDER BY call_id")
+        }
+        #expect(stored.contains("HTTP 500: bad key [redacted]"), "\(stored)")
+        #expect(stored.contains("E. (seen: [redacted], ?key=[redacted], [redacted])"), "\(stored)")
+        #expect(stored.contains("E Bearer [redacted]"), "\(stored)")
+    }
+
     @Test("failed trials: their reasons printed by run and show, exit status 1; resume tries them again and exits 0")
     func failedTrials() throws {
         // Down: of the eight trials (one call each, no retry), four get the same message, the

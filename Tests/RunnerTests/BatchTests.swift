@@ -190,7 +190,7 @@ struct BatchTests {
         let runner = ExperimentRunner(store: scratch.store)
         let run = try await runner.createRun(experiment)
         let providers = try ProviderFactory.makeAll(
-            experiment, transport: URLSessionTransport(), environment: testEnvironment)
+            experiment, transport: NetworkTransport(), environment: testEnvironment)
         let first = Task { try await runner.execute(runID: run.id!, experiment: experiment, providers: providers) }
         // Wait for the first round's batch to be stored, then stop the run (as Ctrl-C does).
         while try await scratch.store.batches(runID: run.id!).isEmpty { try await Task.sleep(for: .milliseconds(20)) }

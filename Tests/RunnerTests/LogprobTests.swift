@@ -123,7 +123,7 @@ struct LogprobTests {
             yaml: apiExperiment(server, trials: 3, extra: "    answer_from: logprobs")
                 .replacingOccurrences(of: "concurrency: 4", with: "concurrency: 1"))
         let providers = try ProviderFactory.makeAll(
-            experiment, transport: URLSessionTransport(), environment: testEnvironment)
+            experiment, transport: NetworkTransport(), environment: testEnvironment)
         let scratch = try ScratchStore()
         let runner = ExperimentRunner(store: scratch.store)
         let run = try await runner.createRun(experiment)

@@ -43,7 +43,7 @@ func runAPI(_ yaml: String, progress: @escaping @Sendable (RunProgress) -> Void 
     let runner = ExperimentRunner(store: scratch.store)
     let run = try await runner.createRun(experiment)
     let providers = try ProviderFactory.makeAll(
-        experiment, transport: URLSessionTransport(), environment: testEnvironment)
+        experiment, transport: NetworkTransport(), environment: testEnvironment)
     let outcome = try await runner.execute(
         runID: run.id!, experiment: experiment, providers: providers, progress: progress)
     return (scratch, run.id!, outcome)
@@ -114,7 +114,7 @@ struct ProviderTests {
         defer { server.stop() }
         let spec = try #require(
             ExperimentFile.parse(yaml: apiExperiment(server, provider: "anthropic")).models.first?.provider.api)
-        let provider = try AnthropicProvider(spec: spec, transport: URLSessionTransport(), environment: testEnvironment)
+        let provider = try AnthropicProvider(spec: spec, transport: NetworkTransport(), environment: testEnvironment)
         let response = try await provider.complete(
             ChatRequest(
                 messages: [ChatMessage(.system, "Be brief."), ChatMessage(.user, "Pick one.")],
@@ -207,7 +207,7 @@ struct ProviderTests {
         let experiment = try ExperimentFile.parse(yaml: yaml)
         let runner = ExperimentRunner(store: scratch.store)
         let providers = try ProviderFactory.makeAll(
-            experiment, transport: URLSessionTransport(), environment: testEnvironment)
+            experiment, transport: NetworkTransport(), environment: testEnvironment)
         let resumed = try await runner.execute(runID: runID, experiment: experiment, providers: providers)
         #expect(resumed.status == .finished)
         #expect(try trialStatuses(scratch) == ["complete"])
@@ -303,6 +303,28 @@ struct ProviderTests {
         #expect(elapsed < .seconds(60))
     }
 
+    @Test("a server that accepts and never answers stops its model after give_up_after too, naming the URL")
+    func silentEndpoint() async throws {
+        let server = try ModelAPIServer(api: .openai) { _, _ in .hold }
+        defer { server.stop() }
+        let (scratch, runID, outcome) = try await runAPI(
+            apiExperiment(server, trials: 40, extra: "    max_retries: 20\n    give_up_after: 1")
+                .replacingOccurrences(of: "timeout: 2", with: "timeout: 0.3"))
+        #expect(outcome.status == .failed)
+        guard case .modelStopped(_, let message) = try #require(outcome.stopReasons.first) else {
+            Issue.record("expected the model to be stopped: \(outcome.stopReasons)")
+            return
+        }
+        #expect(
+            message.hasPrefix("the server at \(server.baseURL) gave no complete reply for 1 s ("), "\(message)")
+        #expect(message.contains("the last: timeout: no response within 0.3 s); check it, then `hvae resume`"))
+        #expect(try await scratch.store.run(runID).stopReason?.contains("gave no complete reply") == true)
+        // Every call timed out, and far fewer than 40 trials x 21 tries were made.
+        let calls = try callRows(scratch)
+        #expect(calls.allSatisfy { $0["error"] == "timeout: no response within 0.3 s" })
+        #expect(calls.count < 100)
+    }
+
     @Test("a 401 stops that model's trials with the server's message; other models go on")
     func unauthorized() async throws {
         let server = try ModelAPIServer(api: .openai) { _, _ in
@@ -383,10 +405,10 @@ struct ProviderTests {
         let experiment = try ExperimentFile.parse(
             yaml: "name: k\nmodels:\n  - name: gpt\n    provider: openai\n    model: gpt-4o\n")
         #expect(throws: ProviderError.self) {
-            try ProviderFactory.makeAll(experiment, transport: URLSessionTransport(), environment: [:])
+            try ProviderFactory.makeAll(experiment, transport: NetworkTransport(), environment: [:])
         }
         do {
-            _ = try ProviderFactory.makeAll(experiment, transport: URLSessionTransport(), environment: [:])
+            _ = try ProviderFactory.makeAll(experiment, transport: NetworkTransport(), environment: [:])
         } catch {
             #expect(
                 "\(error)"
@@ -404,7 +426,7 @@ struct ProviderTests {
                 """
         )
         #expect(throws: Never.self) {
-            try ProviderFactory.makeAll(local, transport: URLSessionTransport(), environment: [:])
+            try ProviderFactory.makeAll(local, transport: NetworkTransport(), environment: [:])
         }
     }
 
@@ -444,7 +466,7 @@ struct CacheTests {
             #expect(experiment.cache)
             let run = try await runner.createRun(experiment)
             let providers = try ProviderFactory.makeAll(
-                experiment, transport: URLSessionTransport(), environment: testEnvironment)
+                experiment, transport: NetworkTransport(), environment: testEnvironment)
             return (run.id!, try await runner.execute(runID: run.id!, experiment: experiment, providers: providers))
         }
         let (first, firstOutcome) = try await runOnce(yaml)

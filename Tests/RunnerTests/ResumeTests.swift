@@ -39,7 +39,7 @@ struct ResumeTests {
     /// The experiment, its providers, and a store holding a run of it that nothing interrupted.
     func uninterrupted() async throws -> (Experiment, [String: any ChatProvider], ScratchStore) {
         let experiment = try ExperimentFile.parse(yaml: Self.yaml)
-        let providers = try ProviderFactory.makeAll(experiment, transport: URLSessionTransport())
+        let providers = try ProviderFactory.makeAll(experiment, transport: NetworkTransport())
         let whole = try ScratchStore()
         let runner = ExperimentRunner(store: whole.store)
         let run = try await runner.createRun(experiment)

@@ -37,7 +37,7 @@ func run(_ yaml: String, providers: [String: any ChatProvider]? = nil) async thr
     let run = try await runner.createRun(experiment)
     let outcome = try await runner.execute(
         runID: run.id!, experiment: experiment,
-        providers: try providers ?? ProviderFactory.makeAll(experiment, transport: URLSessionTransport()))
+        providers: try providers ?? ProviderFactory.makeAll(experiment, transport: NetworkTransport()))
     return (scratch, run.id!, outcome.progress)
 }
 

@@ -65,7 +65,7 @@ struct SchedulerShardTests {
                     provider: reference
                     agent: ideal
                 """)
-        let providers = try ProviderFactory.makeAll(experiment, transport: URLSessionTransport())
+        let providers = try ProviderFactory.makeAll(experiment, transport: NetworkTransport())
         var slices: [ScratchStore] = []
         for index in 1...3 {
             let scratch = try ScratchStore()

@@ -453,7 +453,7 @@ public enum ExperimentFile {
             topP: try reader.double(mapping, "top_p", path: path, range: 0...1),
             maxTokens: try reader.int(mapping, "max_tokens", range: 1...1_000_000) ?? (anthropic ? 1024 : nil),
             seed: seed, stop: stop, headers: headers,
-            timeout: try reader.double(mapping, "timeout", path: path, range: 1...3600) ?? 60,
+            timeout: try reader.double(mapping, "timeout", path: path, range: 0.1...3600) ?? 60,
             maxRetries: try reader.int(mapping, "max_retries", range: 0...100) ?? 5,
             retryDelay: try reader.double(mapping, "retry_delay", path: path, range: 0...600) ?? 1,
             maxConcurrency: try reader.int(mapping, "max_concurrency", range: 1...1024),

@@ -140,7 +140,8 @@ struct ModelCaller {
                 // A cancelled call was in flight: it is not a result, and resume makes it again.
                 if error is CancellationError || Task.isCancelled { throw CancellationError() }
                 let failure =
-                    error as? ProviderError ?? ProviderError(kind: .connection, message: String(describing: error))
+                    error as? ProviderError
+                    ?? ProviderError(kind: .connection(.other), message: String(describing: error))
                 try await conversation.settle()
                 try await store.record(
                     CallRecord(

@@ -32,8 +32,9 @@ public struct APIModelSpec: Codable, Sendable, Equatable {
     public var priceOutput: Double?
     /// Anthropic's `anthropic-version` header.
     public var anthropicVersion: String?
-    /// Seconds of nothing but failed connections (refused, no such host) after which the model
-    /// is stopped, rather than every trial going through every retry (nil: 30).
+    /// Seconds of nothing but calls without an HTTP reply (refused, no such host, timeouts,
+    /// resets) after which the model is stopped, rather than every trial going through every
+    /// retry (nil: 30).
     public var giveUpAfter: Double?
     /// Where an item's answer is read from (nil: `text`, and the key is left out of the
     /// experiment's JSON, so experiments without it keep their hash).
@@ -140,9 +141,9 @@ struct APICall {
         _ body: some Encodable, headers: [String: String], timeout: Double,
         as reply: Reply.Type
     ) async throws -> (reply: Reply, raw: String, status: Int) {
+        let json = try (body as? any WireBody)?.json ?? Self.json(body)
         let response = try await send(
-            "POST", url, body: try Self.json(body), type: "application/json", headers: headers,
-            timeout: timeout)
+            "POST", url, body: json, type: "application/json", headers: headers, timeout: timeout)
         do {
             return (try JSONDecoder().decode(Reply.self, from: response.http.body), response.raw, response.status)
         } catch {
@@ -174,7 +175,8 @@ struct APICall {
         } catch let error as TransportError {
             switch error {
             case .timeout: throw ProviderError(kind: .timeout, message: redact(error.description))
-            case .connection: throw ProviderError(kind: .connection, message: redact(error.description))
+            case .network(let failure, _):
+                throw ProviderError(kind: .connection(failure), message: redact(error.description))
             }
         }
         let raw = redact(String(decoding: response.body, as: UTF8.self))
@@ -252,53 +254,4 @@ struct APICall {
 struct WireMessage: Codable {
     let role: String
     let content: String
-}
-
-/// Takes secrets out of text before it is stored or printed: the API key values hvae knows (the
-/// model's own and those of the usual variables) and anything shaped like a key (`sk-` and 16 or
-/// more key characters), since some servers echo a key back in an error body.
-struct Redactor: Sendable {
-    static let mark = "[redacted]"
-    let secrets: [String]
-
-    init(key: String?, environment: [String: String]) {
-        let known = [key] + ["OPENAI_API_KEY", "ANTHROPIC_API_KEY"].map { environment[$0] }
-        // Short values would redact ordinary words; real keys are long.
-        secrets = Array(Set(known.compactMap { $0 }.filter { $0.count >= 8 })).sorted { $0.count > $1.count }
-    }
-
-    func callAsFunction(_ text: String) -> String {
-        var out = text
-        for secret in secrets where out.contains(secret) { out = out.replacingOccurrences(of: secret, with: Self.mark) }
-        return Self.redactingKeyShapes(out)
-    }
-
-    /// "sk-" followed by 16 or more of [A-Za-z0-9_-], in one pass.
-    static func redactingKeyShapes(_ text: String) -> String {
-        let scalars = Array(text.unicodeScalars)
-        guard scalars.count >= 19 else { return text }
-        func isKeyCharacter(_ s: Unicode.Scalar) -> Bool {
-            s.isASCII && (s.properties.isAlphabetic || ("0"..."9").contains(s) || s == "_" || s == "-")
-        }
-        var out = String.UnicodeScalarView()
-        var index = 0
-        var changed = false
-        while index < scalars.count {
-            if index + 3 <= scalars.count, scalars[index] == "s", scalars[index + 1] == "k", scalars[index + 2] == "-",
-                index == 0 || !isKeyCharacter(scalars[index - 1])
-            {
-                var end = index + 3
-                while end < scalars.count, isKeyCharacter(scalars[end]) { end += 1 }
-                if end - index - 3 >= 16 {
-                    out.append(contentsOf: mark.unicodeScalars)
-                    index = end
-                    changed = true
-                    continue
-                }
-            }
-            out.append(scalars[index])
-            index += 1
-        }
-        return changed ? String(out) : text
-    }
 }

@@ -92,15 +92,32 @@ public protocol ChatProvider: Sendable {
 /// Builds the provider for each model of an experiment.
 public enum ProviderFactory {
     /// One provider; throws a `ProviderError` of kind `.configuration` when an API key is missing.
+    /// `redactor`: the keys to take out of what it stores (nil: its own and the usual variables').
     public static func make(
         _ spec: ModelSpec, transport: any HTTPTransport,
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = ProcessInfo.processInfo.environment, redactor: Redactor? = nil
     ) throws -> any ChatProvider {
         switch spec.provider {
         case .reference(let agent): ReferenceAgent(spec: agent)
-        case .openai(let api): try OpenAIProvider(spec: api, transport: transport, environment: environment)
-        case .anthropic(let api): try AnthropicProvider(spec: api, transport: transport, environment: environment)
+        case .openai(let api):
+            try OpenAIProvider(spec: api, transport: transport, environment: environment, redactor: redactor)
+        case .anthropic(let api):
+            try AnthropicProvider(spec: api, transport: transport, environment: environment, redactor: redactor)
         }
+    }
+
+    /// Every key the experiment's models read from `environment`, and the usual variables': what
+    /// each of its providers redacts, so that a key one model's server echoes is never stored
+    /// from another's.
+    public static func redactor(for experiment: Experiment, environment: [String: String]) -> Redactor {
+        let variables = experiment.models.compactMap { model -> String? in
+            switch model.provider {
+            case .reference: nil
+            case .openai(let api): api.apiKeyEnv ?? OpenAIProvider.keyVariable
+            case .anthropic(let api): api.apiKeyEnv ?? AnthropicProvider.keyVariable
+            }
+        }
+        return Redactor(keys: (variables + Redactor.usualVariables).map { environment[$0] })
     }
 
     /// A provider for every model, by name. Every key is checked here, before the first call.
@@ -111,9 +128,11 @@ public enum ProviderFactory {
         -> [String: any ChatProvider]
     {
         var providers: [String: any ChatProvider] = [:]
+        let redactor = redactor(for: experiment, environment: environment)
         for model in experiment.models {
             do {
-                providers[model.name] = try make(model, transport: transport, environment: environment)
+                providers[model.name] = try make(
+                    model, transport: transport, environment: environment, redactor: redactor)
             } catch let error as ProviderError {
                 throw ProviderError(kind: error.kind, message: "model '\(model.name)': \(error.message)")
             }

@@ -8,21 +8,28 @@ public struct OpenAIProvider: ChatProvider {
     let apiKey: String?
     let transport: any HTTPTransport
     let redact: Redactor
+    /// Where calls are posted, from `base_url`.
+    let url: URL
 
-    /// Throws a `ProviderError` of kind `.configuration` when the key is missing.
+    /// Throws a `ProviderError` of kind `.configuration` when the key is missing. `redactor`
+    /// takes the run's keys out of what is stored (nil: this model's key and the usual variables').
     public init(
         spec: APIModelSpec, transport: any HTTPTransport,
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = ProcessInfo.processInfo.environment, redactor: Redactor? = nil
     ) throws {
         self.spec = spec
         self.transport = transport
-        apiKey = try APICall.apiKey(spec, defaultEnv: "OPENAI_API_KEY", environment: environment)
-        redact = Redactor(key: apiKey, environment: environment)
+        apiKey = try APICall.apiKey(spec, defaultEnv: Self.keyVariable, environment: environment)
+        redact = redactor ?? Redactor(key: apiKey, environment: environment)
+        url = try APICall.endpoint(spec, "/chat/completions")
     }
+
+    /// The variable that holds the key when the model names none.
+    static let keyVariable = "OPENAI_API_KEY"
 
     public func complete(_ request: ChatRequest) async throws -> ChatResponse {
         let call = APICall(
-            transport: transport, url: try APICall.endpoint(spec, "/chat/completions"), format: "OpenAI",
+            transport: transport, url: url, format: "OpenAI",
             redact: redact)
         var headers = spec.headers
         if let apiKey { headers["authorization"] = "Bearer \(apiKey)" }

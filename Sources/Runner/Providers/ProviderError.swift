@@ -5,9 +5,10 @@ public struct ProviderError: Error, CustomStringConvertible, Sendable {
     public enum Kind: Sendable, Equatable {
         /// The server answered with a non-2xx status.
         case http(status: Int)
+        /// The whole call took longer than the model's `timeout`.
         case timeout
-        /// The connection failed or dropped (refused, no such host, reset).
-        case connection
+        /// The connection failed, or ended before a complete response: how, in words.
+        case connection(NetworkFailure)
         /// A 2xx response whose body is not what the API promises.
         case malformed
         /// The request could not be made at all (no key, bad URL).
@@ -44,6 +45,17 @@ public struct ProviderError: Error, CustomStringConvertible, Sendable {
     /// The server refused the call for its rate: 429, or 529 (Anthropic's "overloaded"). The
     /// model's calls in flight are cut (`AdaptiveConcurrency`).
     public var isRateLimit: Bool { kind == .http(status: 429) || kind == .http(status: 529) }
+
+    /// Nil when the server answered in HTTP; else whether it could not be reached at all (true:
+    /// refused, no such host, no connection in time, TLS) or gave no complete reply (false: a
+    /// timeout, a reset, a cut-off body). What `give_up_after` counts, and how it says so.
+    public var networkUnreachable: Bool? {
+        switch kind {
+        case .connection(let failure): failure.isUnreachable
+        case .timeout: false
+        default: nil
+        }
+    }
 
     /// A client error that no retry can fix (bad key, unknown model): the model's trials stop.
     public var stopsModel: Bool {

@@ -279,7 +279,9 @@ actor BatchCollector {
             }
         }
         guard let results, var watch = watches[id] else {
-            failAll(id, ProviderError(kind: .connection, message: "the results of batch \(state.id) could not be read"))
+            failAll(
+                id,
+                ProviderError(kind: .connection(.other), message: "the results of batch \(state.id) could not be read"))
             return
         }
         // Not one request ran before the window closed: the batch expired whole.

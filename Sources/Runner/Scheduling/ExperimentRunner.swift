@@ -5,7 +5,7 @@ import Store
 
 /// The hvae version, stored with every run.
 public enum HVAE {
-    public static let version = "0.8.1"
+    public static let version = "0.9.0"
     /// The git commit this binary was built from (embedded at build time), "unknown" outside a checkout.
     public static let gitCommit = buildGitCommit
 }

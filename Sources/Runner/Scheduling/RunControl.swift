@@ -161,17 +161,18 @@ final class RunControl: Sendable {
             state.progress.outputTokens += outputTokens ?? 0
             if let api = apis[model] {
                 state.progress.cost += api.cost(inputTokens: inputTokens ?? 0, outputTokens: outputTokens ?? 0) ?? 0
-                if let failure, failure.kind == .connection {
+                if let failure, let unreachable = failure.networkUnreachable {
                     let now = Date()
                     let streak = state.unreachable[model].map { ($0.since, $0.calls + 1) } ?? (now, 1)
                     state.unreachable[model] = streak
                     let window = api.giveUpAfter ?? 30
                     if streak.1 >= 3, now.timeIntervalSince(streak.0) >= window, state.stoppedModels[model] == nil {
+                        let what = unreachable ? "could not be reached" : "gave no complete reply"
                         state.stoppedModels[model] =
-                            "the server at \(api.baseURL) could not be reached for \(Int(window)) s "
+                            "the server at \(api.baseURL) \(what) for \(Int(window)) s "
                                 + """
-                                (\(streak.1) calls in a row failed; the last: \(failure.message)); start it, then \
-                                `hvae resume`
+                                (\(streak.1) calls in a row failed; the last: \(failure.message)); \
+                                \(unreachable ? "start it" : "check it"), then `hvae resume`
                                 """
                     }
                 } else {

@@ -21,10 +21,17 @@ public struct ServerRequest: Sendable {
 
 /// What the server does with one request.
 public enum ServerReply: Sendable {
-    /// Answer after `delay` seconds.
+    /// Answer `delay` seconds after the request arrived.
     case respond(status: Int, headers: [String: String] = [:], body: Data, delay: Double = 0)
     /// Close the connection without answering, after `delay` seconds.
     case drop(delay: Double = 0)
+    /// Reset the connection (a TCP RST: SO_LINGER 0, then close) without answering.
+    case reset
+    /// Never answer: keep the connection open until the client closes it or the server stops.
+    case hold
+    /// Send the head with this status and a Content-Length `missing` bytes larger than `body`,
+    /// then `body`, then close: a reply cut off mid-body.
+    case cutOff(status: Int, body: Data, missing: Int)
 }
 
 /// A small HTTP/1.1 server on 127.0.0.1 for tests and benchmarks: real sockets, real HTTP,
@@ -38,6 +45,10 @@ public final class LocalHTTPServer: Sendable {
     private let handler: @Sendable (ServerRequest) -> ServerReply
     private let connections = Mutex<Set<Int32>>([])
     private let running = Atomic<Bool>(true)
+    private let heads = Atomic<Int>(0)
+
+    /// Requests whose head arrived, whether or not their body followed: what a client sent.
+    public var requestsReceived: Int { heads.load(ordering: .sequentiallyConsistent) }
 
     public init(handler: @escaping @Sendable (ServerRequest) -> ServerReply) throws {
         self.handler = handler
@@ -102,12 +113,32 @@ public final class LocalHTTPServer: Sendable {
         var buffer = Data()
         while running.load(ordering: .sequentiallyConsistent) {
             guard let request = readRequest(fd, &buffer) else { return }
+            let received = ContinuousClock.now
             switch handler(request) {
             case .drop(let delay):
                 if delay > 0 { Thread.sleep(forTimeInterval: delay) }
                 return
+            case .reset:
+                var linger = linger(l_onoff: 1, l_linger: 0)
+                setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<linger>.size))
+                return
+            case .hold:
+                // Reads until the client gives up (its timeout closes the connection) or stop().
+                while readMore(fd, &buffer) {}
+                return
+            case .cutOff(let status, let body, let missing):
+                let head =
+                    "HTTP/1.1 \(status) \(Self.reason(status))\r\nContent-Length: \(body.count + missing)\r\n"
+                    + "Content-Type: application/json\r\nConnection: keep-alive\r\n\r\n"
+                _ = write(fd, Data(head.utf8) + body)
+                return
             case .respond(let status, let headers, let body, let delay):
-                if delay > 0 { Thread.sleep(forTimeInterval: delay) }
+                // The reply leaves `delay` after the request arrived, its rendering included.
+                let left = received + .nanoseconds(Int64(delay * 1e9)) - ContinuousClock.now
+                if delay > 0, left > .zero {
+                    Thread.sleep(
+                        forTimeInterval: Double(left.components.attoseconds) / 1e18 + Double(left.components.seconds))
+                }
                 var head = "HTTP/1.1 \(status) \(Self.reason(status))\r\nContent-Length: \(body.count)\r\n"
                 if headers.keys.contains(where: { $0.lowercased() == "content-type" }) == false {
                     head += "Content-Type: application/json\r\n"
@@ -125,6 +156,7 @@ public final class LocalHTTPServer: Sendable {
             guard readMore(fd, &buffer) else { return nil }
         }
         let headEnd = buffer.range(of: separator)!
+        heads.add(1, ordering: .sequentiallyConsistent)
         let head = String(decoding: buffer[buffer.startIndex..<headEnd.lowerBound], as: UTF8.self)
         var lines = head.components(separatedBy: "\r\n")
         let requestLine = lines.removeFirst().split(separator: " ")

@@ -11,6 +11,12 @@ public enum ModelAction: Sendable {
     case malformed
     /// Close the connection without answering.
     case drop
+    /// Reset the connection (TCP RST) without answering.
+    case reset
+    /// Never answer.
+    case hold
+    /// A completion with this text whose body is cut off halfway, the connection then closed.
+    case cutOff(String)
     /// Answer `text` only after `seconds` (longer than the client's timeout makes a timeout).
     case slow(String, seconds: Double)
     /// A completion cut by the token limit: finish reason `length` (OpenAI) or `max_tokens` (Anthropic).
@@ -101,7 +107,8 @@ public final class ModelAPIServer: Sendable {
                     if case .expired = action { return (0, Data(), true) }
                     switch Self.render(action, api: api, modelID: modelID, request: chat) {
                     case .respond(let status, _, let body, _): return (status, body, false)
-                    case .drop: return (500, Data(#"{"error":{"message":"dropped"}}"#.utf8), false)
+                    case .drop, .reset, .hold, .cutOff:
+                        return (500, Data(#"{"error":{"message":"dropped"}}"#.utf8), false)
                     }
                 }
                 if let reply { return reply }
@@ -123,6 +130,9 @@ public final class ModelAPIServer: Sendable {
     public func clearRequests() { state.log.withLock { $0.removeAll() } }
 
     public func stop() { server.stop() }
+
+    /// Requests whose head arrived, chat or not, whether or not their body followed.
+    public var requestsReceived: Int { server.requestsReceived }
 
     static func render(_ action: ModelAction, api: ModelAPI, modelID: String, request: ServerRequest) -> ServerReply {
         switch action {
@@ -159,6 +169,11 @@ public final class ModelAPIServer: Sendable {
                     tokens.map(\.token).joined(), api: api, modelID: modelID, request: request, tokens: tokens))
         case .malformed:
             return .respond(status: 200, body: Data("<html>502 Bad Gateway</html>".utf8))
+        case .reset: return .reset
+        case .hold: return .hold
+        case .cutOff(let text):
+            let body = completion(text, api: api, modelID: modelID, request: request)
+            return .cutOff(status: 200, body: body.prefix(body.count / 2), missing: body.count - body.count / 2)
         case .drop, .expired:
             return .drop()
         }
