@@ -432,7 +432,7 @@ func benchmarkStore(trials: Int, concurrency: Int) async throws {
                             ChatMessage(.user, "\(prompt) Trial \(trialID), question \(item): A: 85, 85\nB: 85, 76"))
                         let outcome = CallRecord(
                             step: .item(item), attempt: 1, request: messages, reply: "E",
-                            rawResponse: #"{"choices":[{"message":{"content":"E"}}]}"#, latencyMs: 1,
+                            rawResponse: Data(#"{"choices":[{"message":{"content":"E"}}]}"#.utf8), latencyMs: 1,
                             startedAt: Date(), finishedAt: Date(),
                             answer: AnswerRecord(
                                 parserVersion: 2, status: .ok, item: item, shownLetter: .e,

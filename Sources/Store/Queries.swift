@@ -222,7 +222,7 @@ extension ExperimentStore {
                 CallStep(name: row[0], item: row[1]).map {
                     StoredCall(
                         step: $0, attempt: row[2], retry: row[3], reply: ExactText.text(row, 4),
-                        rawResponse: ExactText.text(row, 5))
+                        rawResponse: row[5])
                 }
             }
         }
@@ -298,7 +298,7 @@ extension ExperimentStore {
                 StoredReply(
                     reply: ExactText.text(row, 0) ?? "", providerModelID: row[1], systemFingerprint: nil,
                     finishReason: row[2], inputTokens: row[3], outputTokens: row[4],
-                    rawResponse: ExactText.text(row, 5))
+                    rawResponse: row[5])
             }
         }
     }
@@ -320,7 +320,7 @@ extension ExperimentStore {
                 StoredReply(
                     reply: ExactText.text(row, 0) ?? "", providerModelID: row[1], systemFingerprint: row[2],
                     finishReason: row[3], inputTokens: row[4], outputTokens: row[5],
-                    rawResponse: ExactText.text(row, 6))
+                    rawResponse: row[6])
             }
         }
     }
@@ -395,7 +395,7 @@ extension ExperimentStore {
                     ItemCall(
                         callID: callID, trialID: row[1], trialSeed: row[2], optionOrder: order, item: row[4],
                         attempt: row[5], reply: ExactText.text(row, 6), model: row[10], runID: row[12],
-                        rawResponse: ExactText.text(row, 11), parserVersion: row[7],
+                        rawResponse: row[11], parserVersion: row[7],
                         status: (row[8] as String?).flatMap(AnswerStatus.init(rawValue:)),
                         shownLetter: (row[9] as String?).flatMap(OptionLetter.init(symbol:))))
             }
@@ -466,7 +466,7 @@ public struct StoredReply: Sendable, Equatable {
     public var inputTokens: Int?
     public var outputTokens: Int?
     /// The provider's body as received by the original call (for its log probabilities).
-    public var rawResponse: String?
+    public var rawResponse: Data?
 }
 
 /// An item call of a scored trial, with what a rescore needs to read its reply again.
@@ -483,7 +483,7 @@ public struct ItemCall: Sendable, Equatable {
     /// (a model that reads log probabilities).
     public var model: String
     public var runID: Int64
-    public var rawResponse: String?
+    public var rawResponse: Data?
     /// The newest stored reading.
     public var parserVersion: Int?
     public var status: AnswerStatus?

@@ -347,6 +347,10 @@ enum ExactText {
     /// The UTF-8 bytes to bind where the SQL says `CAST(? AS TEXT)`.
     static func bytes(_ text: String?) -> Data? { text.map { Data($0.utf8) } }
 
+    /// Bytes as received, to bind where the SQL says `CAST(? AS TEXT)`: SQLite keeps a TEXT value's
+    /// bytes as given, valid UTF-8 or not, and `CAST(x AS BLOB)` gives them back.
+    static func bytes(_ data: Data?) -> Data? { data }
+
     /// The text of a column the SQL read as `CAST(x AS BLOB)`.
     static func text(_ row: Row, _ index: Int) -> String? {
         (row[index] as Data?).map { String(decoding: $0, as: UTF8.self) } ?? (row[index] as String?)

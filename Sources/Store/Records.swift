@@ -273,7 +273,7 @@ public struct CallRecord: Sendable {
     public var request: [ChatMessage]
     /// The reply text; nil when the call failed.
     public var reply: String?
-    public var rawResponse: String?
+    public var rawResponse: Data?
     public var providerModelID: String?
     public var systemFingerprint: String?
     public var finishReason: String?
@@ -295,7 +295,7 @@ public struct CallRecord: Sendable {
 
     public init(
         step: CallStep, attempt: Int, retry: Int = 0, httpStatus: Int? = nil, request: [ChatMessage],
-        reply: String?, rawResponse: String? = nil, providerModelID: String? = nil, systemFingerprint: String? = nil,
+        reply: String?, rawResponse: Data? = nil, providerModelID: String? = nil, systemFingerprint: String? = nil,
         finishReason: String? = nil, inputTokens: Int? = nil, outputTokens: Int? = nil, latencyMs: Double,
         error: String? = nil, startedAt: Date, finishedAt: Date, answer: AnswerRecord? = nil,
         requestKey: String? = nil, cacheHit: Bool = false, letters: LetterProbabilities? = nil
@@ -331,9 +331,9 @@ public struct StoredCall: Sendable, Equatable {
     /// Nil when the call failed.
     public var reply: String?
     /// The provider's body, where the reading needs it (log probabilities).
-    public var rawResponse: String?
+    public var rawResponse: Data?
 
-    public init(step: CallStep, attempt: Int, retry: Int, reply: String?, rawResponse: String? = nil) {
+    public init(step: CallStep, attempt: Int, retry: Int, reply: String?, rawResponse: Data? = nil) {
         self.step = step
         self.attempt = attempt
         self.retry = retry

@@ -100,6 +100,14 @@ struct RunSession {
         }
         for line in try await cutReplyWarnings(store: store, runIDs: [runID]) { printError(line) }
         for line in Self.throttleWarnings(p) { printError(line) }
+        if p.repliesWithReplacements > 0 {
+            printError(
+                """
+                warning: \(p.repliesWithReplacements) replies held \(p.replacedCharacters) characters that are not \
+                text (bytes that are not UTF-8, or a lone surrogate escape); each was read as U+FFFD, and \
+                model_calls.raw_response keeps the bytes as received
+                """)
+        }
         let left = [p.failed > 0 ? "failed" : nil, outcome.unfinished > 0 ? "unfinished" : nil].compactMap { $0 }
         if !left.isEmpty {
             print(

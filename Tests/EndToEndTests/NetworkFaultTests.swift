@@ -105,6 +105,41 @@ struct NetworkFaultTests {
         #expect(next["error"] as String? == nil)
     }
 
+    @Test("a body with bytes that are not UTF-8 and a lone surrogate: stored byte for byte, its reply read")
+    func bytesAsReceived() throws {
+        func body(_ content: Data) -> Data {
+            Data(#"{"id":"x","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":""#.utf8)
+                + content
+                + Data(#""},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":2}}"#.utf8)
+        }
+        // The value call gets invalid UTF-8; every item call a lone surrogate after its letter.
+        let invalid = body(Data("bad ".utf8) + Data([0xFF, 0xFE]) + Data(" ".utf8) + Data([0xC3, 0x28]))
+        let surrogate = body(Data(#"I choose E \ud800"#.utf8))
+        let server = try ModelAPIServer(api: .openai) { _, n in .bytes(n == 0 ? invalid : surrogate) }
+        defer { server.stop() }
+        let work = try WorkingDirectory()
+        try work.write(
+            "bytes.yaml",
+            servedExperiment(name: "bytes", trials: 1, values: ["prosocial"], server: server.baseURL)
+                + "\ngoal: without\n")
+        let result = try hvae(["run", "bytes.yaml", "--db", "bytes.sqlite", "--quiet"], in: work.url)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("finished: 1 complete"), "\(result.stdout)")
+        #expect(
+            result.stderr.contains("warning: 7 replies held 9 characters that are not text"), "\(result.stderr)")
+        let rows = try DatabaseQueue(path: work.path("bytes.sqlite")).read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT CAST(c.raw_response AS BLOB) AS raw, l.reply, l.parse_status FROM model_calls AS c
+                    JOIN call_log AS l ON l.call_id = c.id ORDER BY c.id
+                    """)
+        }
+        #expect(rows.map { $0["raw"] as Data } == [invalid] + Array(repeating: surrogate, count: 6))
+        #expect(rows[0]["reply"] == "bad \u{FFFD}\u{FFFD} \u{FFFD}(")
+        #expect(rows.dropFirst().allSatisfy { $0["reply"] == "I choose E \u{FFFD}" && $0["parse_status"] == "ok" })
+    }
+
     @Test("waiting is free: 16 calls held by a silent server cost hvae almost no CPU")
     func waitingIsFree() throws {
         let server = try ModelAPIServer(api: .openai) { _, _ in .hold }

@@ -35,7 +35,8 @@ private func failure(at url: String, timeout: Double = 5) async -> TransportErro
     let error = await failure {
         try await transport.send(
             HTTPRequest(
-                url: URL(string: url)!, headers: ["content-type": "application/json"], body: Data(#"{"model":"m"}"#.utf8),
+                url: URL(string: url)!, headers: ["content-type": "application/json"],
+                body: Data(#"{"model":"m"}"#.utf8),
                 timeout: timeout))
     }
     await transport.shutdown()

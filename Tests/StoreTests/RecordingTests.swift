@@ -37,7 +37,8 @@ struct RecordingTests {
         let reply = "B\u{0}, then garbage \u{0}\u{1} after the NUL"
         let request = [ChatMessage(.user, "Item 1?\u{0}hidden")]
         var record = call(.item(1), request, reply: reply)
-        let raw = "{\"content\": \"B\u{0}\"}"
+        // A body that is not all UTF-8: its bytes are kept as they are.
+        let raw = Data("{\"content\": \"B\u{0}\"} ".utf8) + Data([0xFF, 0xFE, 0xC3, 0x28])
         record.rawResponse = raw
         record.error = nil
         let id = try await store.record(record, trialID: trials[0])
@@ -50,7 +51,7 @@ struct RecordingTests {
             #expect(Digest.sha256Hex(bytes) == row[0] as String)
         }
         #expect(Set(rows.map { $0[1] as Int }) == [Array(reply.utf8).count, Array(request[0].content.utf8).count])
-        #expect(try store.count("SELECT length(CAST(raw_response AS BLOB)) FROM model_calls") == Array(raw.utf8).count)
+        #expect(try store.rows("SELECT CAST(raw_response AS BLOB) FROM model_calls").map { $0[0] as Data } == [raw])
         // The stored text is found again by its hash: a replay, a cache hit or a resume reads it.
         #expect(try store.count("SELECT count(*) FROM texts WHERE sha256 = ?", [Digest.sha256Hex(reply)]) == 1)
     }

@@ -132,7 +132,8 @@ struct ModelCaller {
                 conversation.unsettled = Task { _ = try await store.record(record, trialID: trialID) }
                 control.callFinished(
                     model: model.name, retry: retries > 0, error: false,
-                    inputTokens: response.inputTokens, outputTokens: response.outputTokens)
+                    inputTokens: response.inputTokens, outputTokens: response.outputTokens,
+                    replacedCharacters: response.replacedCharacters)
                 conversation.messages.append(ChatMessage(.assistant, response.text))
                 return (response.text, reading?.0)
 
@@ -176,7 +177,7 @@ struct ModelCaller {
     }
 
     /// Reads an item reply as this model's `answer_from` says.
-    private func read(_ reply: String, rawBody: String?, layout: OptionLayout)
+    private func read(_ reply: String, rawBody: Data?, layout: OptionLayout)
         -> (ParsedAnswer, AnswerRecord, LetterProbabilities?)
     {
         ItemReply.read(reply, rawBody: rawBody, layout: layout, source: model.provider.api?.answerFrom ?? .text)

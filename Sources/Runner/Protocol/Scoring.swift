@@ -42,7 +42,7 @@ public enum ItemReply {
     /// the text named its answer: a reply the parser cannot read keeps the parser's verdict, and
     /// a tie between letters is `ambiguous`, and no token to read at is `no_option`.
     public static func read(
-        _ reply: String, rawBody: String? = nil, layout: OptionLayout, source: AnswerSource = .text,
+        _ reply: String, rawBody: Data? = nil, layout: OptionLayout, source: AnswerSource = .text,
         parserVersion: Int = AnswerParser.version, parse: Parse = { AnswerParser.parse($0, shown: $1) }
     ) -> (ParsedAnswer, AnswerRecord, LetterProbabilities?) {
         var parsed = parse(reply, layout.shownOptions)

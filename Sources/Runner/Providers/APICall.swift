@@ -135,17 +135,31 @@ struct APICall {
     let format: String
     let redact: Redactor
 
-    /// Sends `body` as JSON; returns the decoded 2xx response, its body (redacted) and its status,
-    /// or throws a `ProviderError` that says what came back.
-    func post<Reply: Decodable>(
-        _ body: some Encodable, headers: [String: String], timeout: Double,
-        as reply: Reply.Type
-    ) async throws -> (reply: Reply, raw: String, status: Int) {
-        let json = try (body as? any WireBody)?.json ?? Self.json(body)
+    /// Posts a chat request; returns the 2xx reply read by `read` from the body's JSON (strings
+    /// read leniently: `replaced` characters of them could not be decoded), the body as received
+    /// (redacted), and the status; or throws a `ProviderError` that says what came back.
+    func post<Reply>(
+        _ body: some WireBody, headers: [String: String], timeout: Double, read: (JSONValue) throws -> Reply
+    ) async throws -> (reply: Reply, raw: Data, status: Int, replaced: Int) {
         let response = try await send(
-            "POST", url, body: json, type: "application/json", headers: headers, timeout: timeout)
+            "POST", url, body: body.json, type: "application/json", headers: headers, timeout: timeout)
         do {
-            return (try JSONDecoder().decode(Reply.self, from: response.http.body), response.raw, response.status)
+            let (json, replaced) = try JSONReader.read(response.http.body)
+            return (try read(json), response.raw, response.status, replaced)
+        } catch {
+            throw ProviderError(
+                kind: .malformed, message: notTheAPI(response.http), rawBody: response.raw, httpStatus: response.status)
+        }
+    }
+
+    /// Posts `body` as JSON (a batch API's own requests); returns the decoded 2xx response.
+    func post<Reply: Decodable>(
+        _ body: some Encodable, headers: [String: String], timeout: Double, as reply: Reply.Type
+    ) async throws -> Reply {
+        let response = try await send(
+            "POST", url, body: try Self.json(body), type: "application/json", headers: headers, timeout: timeout)
+        do {
+            return try JSONDecoder().decode(Reply.self, from: response.http.body)
         } catch {
             throw ProviderError(
                 kind: .malformed, message: notTheAPI(response.http), rawBody: response.raw, httpStatus: response.status)
@@ -159,12 +173,12 @@ struct APICall {
         return try encoder.encode(body)
     }
 
-    /// Sends one request; returns the 2xx response with its body as text (redacted), or throws a
-    /// `ProviderError` that says what came back.
+    /// Sends one request; returns the 2xx response with its body as received (redacted), or
+    /// throws a `ProviderError` that says what came back.
     func send(
         _ method: String, _ url: URL, body: Data = Data(), type: String? = nil, headers: [String: String],
         timeout: Double
-    ) async throws -> (http: HTTPResponse, raw: String, status: Int) {
+    ) async throws -> (http: HTTPResponse, raw: Data, status: Int) {
         var allHeaders = headers
         if let type { allHeaders["content-type"] = type }
         var request = HTTPRequest(url: url, headers: allHeaders, body: body, timeout: timeout)
@@ -179,12 +193,12 @@ struct APICall {
                 throw ProviderError(kind: .connection(failure), message: redact(error.description))
             }
         }
-        let raw = redact(String(decoding: response.body, as: UTF8.self))
-        let decoder = JSONDecoder()
+        let raw = redact(response.body)
         guard (200..<300).contains(response.status) else {
             // Both APIs answer errors as {"error": {"message": ...}}.
             let message =
-                (try? decoder.decode(ErrorBody.self, from: response.body)).map { redact($0.error.message) }
+                (try? JSONReader.read(response.body).value["error"]?.string("message")).flatMap { $0 }.map(
+                    redact.callAsFunction)
                 ?? notTheAPI(response)
             throw ProviderError(
                 kind: .http(status: response.status), message: message,
@@ -198,11 +212,6 @@ struct APICall {
         let type = response.headers["content-type"].map { $0.split(separator: ";").first.map(String.init) ?? $0 }
         return "the server at \(url.absoluteString) did not answer in the \(format) format (HTTP \(response.status)"
             + (type.map { ", \($0)" } ?? "") + (response.body.isEmpty ? ", no body" : "") + ")"
-    }
-
-    private struct ErrorBody: Decodable {
-        struct Detail: Decodable { let message: String }
-        let error: Detail
     }
 
     /// Retry-After in seconds, from a number of seconds or an HTTP date.

@@ -28,12 +28,10 @@ public struct AnthropicProvider: ChatProvider {
     static let keyVariable = "ANTHROPIC_API_KEY"
 
     public func complete(_ request: ChatRequest) async throws -> ChatResponse {
-        let call = APICall(
-            transport: transport, url: url, format: "Anthropic",
-            redact: redact)
-        let (reply, raw, status) = try await call.post(
-            body(for: request), headers: headers, timeout: spec.timeout, as: Reply.self)
-        return response(reply, raw: raw, status: status)
+        let call = APICall(transport: transport, url: url, format: "Anthropic", redact: redact)
+        let (reply, raw, status, replaced) = try await call.post(
+            body(for: request), headers: headers, timeout: spec.timeout, read: Reply.init)
+        return response(reply, raw: raw, status: status, replaced: replaced)
     }
 
     /// The headers of every call: the version, the key, and the model's own.
@@ -54,13 +52,13 @@ public struct AnthropicProvider: ChatProvider {
             temperature: spec.temperature, top_p: spec.topP, stop_sequences: spec.stop.isEmpty ? nil : spec.stop)
     }
 
-    /// The response to a call, from its decoded message and the body as received (`raw`).
-    func response(_ reply: Reply, raw: String, status: Int) -> ChatResponse {
-        let text = reply.content.filter { $0.type == "text" }.compactMap(\.text).joined()
-        return ChatResponse(
-            text: redact(text), rawBody: raw, providerModelID: reply.model, finishReason: reply.stop_reason,
-            inputTokens: reply.usage?.input_tokens, outputTokens: reply.usage?.output_tokens,
-            httpStatus: status)
+    /// The response to a call, from its message and the body as received (`raw`); `replaced`
+    /// characters of the body's strings could not be decoded.
+    func response(_ reply: Reply, raw: Data, status: Int, replaced: Int) -> ChatResponse {
+        ChatResponse(
+            text: redact(reply.text), rawBody: raw, providerModelID: reply.model, finishReason: reply.stopReason,
+            inputTokens: reply.inputTokens, outputTokens: reply.outputTokens, httpStatus: status,
+            replacedCharacters: replaced)
     }
 
     // The wire format's field names, as the API spells them.
@@ -74,18 +72,30 @@ public struct AnthropicProvider: ChatProvider {
         let stop_sequences: [String]?
     }
 
-    struct Reply: Decodable {
-        struct Block: Decodable {
-            let type: String
-            let text: String?
+    /// A message, as the fields hvae reads; a field of the wrong type makes it no reply.
+    struct Reply {
+        /// The text blocks, joined.
+        var text: String
+        var model: String?
+        var stopReason: String?
+        var inputTokens: Int?
+        var outputTokens: Int?
+
+        init(_ json: JSONValue) throws {
+            guard let blocks = try json.array("content") else {
+                throw JSONReader.Mismatch(key: "content", expected: "an array")
+            }
+            text = try blocks.compactMap { block -> String? in
+                guard let type = try block.string("type") else {
+                    throw JSONReader.Mismatch(key: "content[].type", expected: "a string")
+                }
+                return type == "text" ? try block.string("text") : nil
+            }.joined()
+            model = try json.string("model")
+            stopReason = try json.string("stop_reason")
+            let usage = try json.object("usage")
+            inputTokens = try usage?.int("input_tokens")
+            outputTokens = try usage?.int("output_tokens")
         }
-        struct Usage: Decodable {
-            let input_tokens: Int?
-            let output_tokens: Int?
-        }
-        let model: String?
-        let content: [Block]
-        let stop_reason: String?
-        let usage: Usage?
     }
 }

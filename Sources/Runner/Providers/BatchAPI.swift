@@ -19,9 +19,9 @@ struct BatchState: Sendable, Equatable {
     var resultsURL: String?
 }
 
-/// One request's outcome in a batch's results, with its line as received.
+/// One request's outcome in a batch's results, with its line as received (redacted).
 struct BatchResult: Sendable {
-    var line: String
+    var line: Data
     var outcome: Outcome
 
     enum Outcome: Sendable {
@@ -47,23 +47,25 @@ protocol BatchAPI: Sendable {
     func state(of id: String) async throws -> BatchState
     /// Every result of an ended batch, by custom_id.
     func results(of state: BatchState) async throws -> [String: BatchResult]
-    /// Decodes a successful result's line into the call's response.
-    func response(line: String, status: Int, for request: ChatRequest) throws -> ChatResponse
+    /// Reads a successful result's line into the call's response.
+    func response(line: Data, status: Int, for request: ChatRequest) throws -> ChatResponse
     func cancel(_ id: String) async throws -> BatchState
 }
 
 /// A batch API's JSON reply, or a `ProviderError` saying the server answered in another format.
-func decodeBatchReply<T: Decodable>(_ type: T.Type, _ data: Data, raw: String, from spec: APIModelSpec) throws -> T {
+func decodeBatchReply<T: Decodable>(_ type: T.Type, _ data: Data, raw: Data, from spec: APIModelSpec) throws -> T {
     do { return try JSONDecoder().decode(type, from: data) } catch {
         throw ProviderError(
             kind: .malformed, message: "the batch API at \(spec.baseURL) answered in another format", rawBody: raw)
     }
 }
 
-/// The lines of a JSONL body, each as received.
-func jsonLines(_ data: Data) -> [String] {
-    String(decoding: data, as: UTF8.self).split(whereSeparator: { $0 == "\n" || $0 == "\r\n" })
-        .map(String.init).filter { !$0.allSatisfy(\.isWhitespace) }
+/// The lines of a JSONL body, each as received, with what JSON reads in it (nil: not JSON).
+func jsonLines(_ data: Data) -> [(bytes: Data, json: JSONValue?)] {
+    data.split(separator: 0x0A).map { line in
+        let bytes = line.last == 0x0D ? Data(line.dropLast()) : Data(line)
+        return (bytes, try? JSONReader.read(bytes).value)
+    }.filter { line in !line.bytes.allSatisfy { $0 == 0x20 || $0 == 0x09 } }
 }
 
 /// OpenAI's Batch API: the requests as a JSONL file uploaded with `purpose=batch`, a batch over
@@ -157,7 +159,7 @@ struct OpenAIBatchAPI: BatchAPI {
             timeout: max(chat.spec.timeout, 600))
         let fileID = try decode(FileObject.self, file.http.body, raw: file.raw).id
         let create = try call("/batches")
-        let (batch, _, _) = try await create.post(
+        let batch = try await create.post(
             ["input_file_id": fileID, "endpoint": "/v1/chat/completions", "completion_window": "24h"],
             headers: headers, timeout: chat.spec.timeout, as: BatchObject.self)
         return batch.state
@@ -175,73 +177,66 @@ struct OpenAIBatchAPI: BatchAPI {
         return try decode(BatchObject.self, response.http.body, raw: response.raw).state
     }
 
-    private struct ResultLine: Decodable {
-        struct Response: Decodable {
-            struct Body: Decodable {
-                struct Detail: Decodable { let message: String? }
-                let error: Detail?
-            }
-            let status_code: Int
-            let body: Body?
-        }
-        struct Failure: Decodable {
-            let code: String?
-            let message: String?
-        }
-        let custom_id: String
-        let response: Response?
-        let error: Failure?
-    }
-
     func results(of state: BatchState) async throws -> [String: BatchResult] {
         var results: [String: BatchResult] = [:]
         for fileID in [state.outputFileID, state.errorFileID].compactMap({ $0 }) {
             let get = try call("/files/\(fileID)/content")
             let response = try await get.send("GET", get.url, headers: headers, timeout: max(chat.spec.timeout, 600))
             for line in jsonLines(response.http.body) {
-                guard let parsed = try? JSONDecoder().decode(ResultLine.self, from: Data(line.utf8)) else { continue }
-                results[parsed.custom_id] = BatchResult(line: chat.redact(line), outcome: Self.outcome(parsed))
+                guard let json = line.json, let customID = try? json.string("custom_id") else { continue }
+                results[customID] = BatchResult(line: chat.redact(line.bytes), outcome: Self.outcome(json))
             }
         }
         return results
     }
 
-    private static func outcome(_ line: ResultLine) -> BatchResult.Outcome {
-        if let error = line.error {
-            switch error.code {
+    /// A result line's outcome: `{"custom_id", "response": {"status_code", "body"}, "error": {"code", "message"}}`.
+    private static func outcome(_ line: JSONValue) -> BatchResult.Outcome {
+        if let error = try? line.object("error") {
+            let code = try? error.string("code")
+            let message = (try? error.string("message")) ?? nil
+            switch code {
             case "batch_expired":
                 return .failed(
                     ProviderError(kind: .timeout, message: "the batch expired before this request ran (batch_expired)"))
             case "batch_cancelled": return .canceled
             default:
+                let status = (try? line.object("response")?.int("status_code")) ?? nil
                 return .failed(
                     ProviderError(
-                        kind: .http(status: line.response?.status_code ?? 500),
-                        message: "\(error.code ?? "error"): \(error.message ?? "no message")"))
+                        kind: .http(status: status ?? 500),
+                        message: "\((code ?? nil) ?? "error"): \(message ?? "no message")"))
             }
         }
-        guard let response = line.response else {
+        guard let response = try? line.object("response"), let status = try? response.int("status_code") else {
             return .failed(ProviderError(kind: .malformed, message: "a batch result line with no response"))
         }
-        guard (200..<300).contains(response.status_code) else {
+        guard (200..<300).contains(status) else {
+            let message = (try? response.object("body")?.object("error")?.string("message")) ?? nil
             return .failed(
-                ProviderError(
-                    kind: .http(status: response.status_code),
-                    message: response.body?.error?.message ?? "HTTP \(response.status_code) in the batch"))
+                ProviderError(kind: .http(status: status), message: message ?? "HTTP \(status) in the batch"))
         }
-        return .response(status: response.status_code)
+        return .response(status: status)
     }
 
-    func response(line: String, status: Int, for request: ChatRequest) throws -> ChatResponse {
-        struct Line: Decodable {
-            struct Response: Decodable { let body: OpenAIProvider.Reply }
-            let response: Response
+    func response(line: Data, status: Int, for request: ChatRequest) throws -> ChatResponse {
+        do {
+            let (json, replaced) = try JSONReader.read(line)
+            guard let body = try json.object("response")?.object("body") else {
+                throw JSONReader.Mismatch(key: "response.body", expected: "an object")
+            }
+            return try chat.response(
+                try OpenAIProvider.Reply(body), raw: line, status: status, replaced: replaced, for: request)
+        } catch let error as ProviderError {
+            throw error
+        } catch {
+            throw ProviderError(
+                kind: .malformed, message: "the batch API at \(chat.spec.baseURL) answered in another format",
+                rawBody: line)
         }
-        let reply = try decode(Line.self, Data(line.utf8), raw: line).response.body
-        return try chat.response(reply, raw: line, status: status, for: request)
     }
 
-    private func decode<T: Decodable>(_ type: T.Type, _ data: Data, raw: String) throws -> T {
+    private func decode<T: Decodable>(_ type: T.Type, _ data: Data, raw: Data) throws -> T {
         try decodeBatchReply(type, data, raw: raw, from: chat.spec)
     }
 }
@@ -316,22 +311,6 @@ struct AnthropicBatchAPI: BatchAPI {
         return try decode(BatchObject.self, response.http.body, raw: response.raw).state
     }
 
-    private struct ResultLine: Decodable {
-        struct Result: Decodable {
-            struct Failure: Decodable {
-                struct Detail: Decodable {
-                    let type: String?
-                    let message: String?
-                }
-                let error: Detail?
-            }
-            let type: String
-            let error: Failure?
-        }
-        let custom_id: String
-        let result: Result
-    }
-
     /// The HTTP status an Anthropic error type stands for, so that retries follow the normal rules.
     static func status(ofErrorType type: String?) -> Int {
         switch type {
@@ -359,10 +338,14 @@ struct AnthropicBatchAPI: BatchAPI {
         let get = APICall(transport: chat.transport, url: url, format: "Anthropic", redact: chat.redact)
         let response = try await get.send("GET", url, headers: chat.headers, timeout: max(chat.spec.timeout, 600))
         var results: [String: BatchResult] = [:]
+        // Each line: {"custom_id", "result": {"type", "message", "error": {"error": {"type", "message"}}}}.
         for line in jsonLines(response.http.body) {
-            guard let parsed = try? JSONDecoder().decode(ResultLine.self, from: Data(line.utf8)) else { continue }
+            guard let json = line.json, let customID = try? json.string("custom_id"),
+                let result = try? json.object("result"), let type = try? result.string("type")
+            else { continue }
+            let detail = (try? result.object("error")?.object("error")) ?? nil
             let outcome: BatchResult.Outcome =
-                switch parsed.result.type {
+                switch type {
                 case "succeeded": .response(status: 200)
                 case "canceled": .canceled
                 case "expired":
@@ -370,24 +353,29 @@ struct AnthropicBatchAPI: BatchAPI {
                 default:
                     .failed(
                         ProviderError(
-                            kind: .http(status: Self.status(ofErrorType: parsed.result.error?.error?.type)),
-                            message: parsed.result.error?.error?.message ?? "errored in the batch"))
+                            kind: .http(status: Self.status(ofErrorType: (try? detail?.string("type")) ?? nil)),
+                            message: ((try? detail?.string("message")) ?? nil) ?? "errored in the batch"))
                 }
-            results[parsed.custom_id] = BatchResult(line: chat.redact(line), outcome: outcome)
+            results[customID] = BatchResult(line: chat.redact(line.bytes), outcome: outcome)
         }
         return results
     }
 
-    func response(line: String, status: Int, for request: ChatRequest) throws -> ChatResponse {
-        struct Line: Decodable {
-            struct Result: Decodable { let message: AnthropicProvider.Reply }
-            let result: Result
+    func response(line: Data, status: Int, for request: ChatRequest) throws -> ChatResponse {
+        do {
+            let (json, replaced) = try JSONReader.read(line)
+            guard let message = try json.object("result")?.object("message") else {
+                throw JSONReader.Mismatch(key: "result.message", expected: "an object")
+            }
+            return chat.response(try AnthropicProvider.Reply(message), raw: line, status: status, replaced: replaced)
+        } catch {
+            throw ProviderError(
+                kind: .malformed, message: "the batch API at \(chat.spec.baseURL) answered in another format",
+                rawBody: line)
         }
-        return chat.response(
-            try decode(Line.self, Data(line.utf8), raw: line).result.message, raw: line, status: status)
     }
 
-    private func decode<T: Decodable>(_ type: T.Type, _ data: Data, raw: String) throws -> T {
+    private func decode<T: Decodable>(_ type: T.Type, _ data: Data, raw: Data) throws -> T {
         try decodeBatchReply(type, data, raw: raw, from: chat.spec)
     }
 }

@@ -58,8 +58,9 @@ public struct CallIdentity: Sendable, Hashable {
 /// A provider's answer to one chat request.
 public struct ChatResponse: Sendable, Equatable {
     public var text: String
-    /// The body as received (secrets redacted), for audit; nil where there is none (reference agents).
-    public var rawBody: String?
+    /// The body as received, byte for byte but for secrets redacted, for audit; nil where there
+    /// is none (reference agents).
+    public var rawBody: Data?
     /// The model id the provider says answered (it may differ from the one asked for).
     public var providerModelID: String?
     public var finishReason: String?
@@ -68,11 +69,16 @@ public struct ChatResponse: Sendable, Equatable {
     public var httpStatus: Int?
     /// OpenAI's `system_fingerprint`: the backend configuration that served the call.
     public var systemFingerprint: String?
+    /// Characters of the reply's text that could not be decoded (bytes that are not UTF-8, a lone
+    /// surrogate escape), each read as U+FFFD; the raw body keeps them as they came.
+    public var replacedCharacters = 0
 
     public init(
-        text: String, rawBody: String? = nil, providerModelID: String? = nil, finishReason: String? = nil,
-        inputTokens: Int? = nil, outputTokens: Int? = nil, httpStatus: Int? = nil, systemFingerprint: String? = nil
+        text: String, rawBody: Data? = nil, providerModelID: String? = nil, finishReason: String? = nil,
+        inputTokens: Int? = nil, outputTokens: Int? = nil, httpStatus: Int? = nil, systemFingerprint: String? = nil,
+        replacedCharacters: Int = 0
     ) {
+        self.replacedCharacters = replacedCharacters
         self.text = text
         self.rawBody = rawBody
         self.providerModelID = providerModelID

@@ -28,14 +28,12 @@ public struct OpenAIProvider: ChatProvider {
     static let keyVariable = "OPENAI_API_KEY"
 
     public func complete(_ request: ChatRequest) async throws -> ChatResponse {
-        let call = APICall(
-            transport: transport, url: url, format: "OpenAI",
-            redact: redact)
+        let call = APICall(transport: transport, url: url, format: "OpenAI", redact: redact)
         var headers = spec.headers
         if let apiKey { headers["authorization"] = "Bearer \(apiKey)" }
-        let (reply, raw, status) = try await call.post(
-            body(for: request), headers: headers, timeout: spec.timeout, as: Reply.self)
-        return try response(reply, raw: raw, status: status, for: request)
+        let (reply, raw, status, replaced) = try await call.post(
+            body(for: request), headers: headers, timeout: spec.timeout, read: Reply.init)
+        return try response(reply, raw: raw, status: status, replaced: replaced, for: request)
     }
 
     /// The request body of a call: what a live call posts, and a batch line carries.
@@ -50,10 +48,13 @@ public struct OpenAIProvider: ChatProvider {
             top_logprobs: readsLogprobs(request) ? AnswerSource.topLogprobs : nil)
     }
 
-    /// The response to a call, from its decoded reply and the body as received (`raw`: a
-    /// chat-completions body, or a batch's result line holding one).
-    func response(_ reply: Reply, raw: String, status: Int, for request: ChatRequest) throws -> ChatResponse {
-        guard let choice = reply.choices.first, let message = choice.message else {
+    /// The response to a call, from its reply and the body as received (`raw`: a
+    /// chat-completions body, or a batch's result line holding one); `replaced` characters of the
+    /// body's strings could not be decoded.
+    func response(_ reply: Reply, raw: Data, status: Int, replaced: Int, for request: ChatRequest) throws
+        -> ChatResponse
+    {
+        guard let choice = reply.choices.first, choice.hasMessage else {
             throw ProviderError(
                 kind: .malformed, message: "the response has no choices[0].message", rawBody: raw, httpStatus: status)
         }
@@ -68,10 +69,9 @@ public struct OpenAIProvider: ChatProvider {
                     """, rawBody: raw, httpStatus: status)
         }
         return ChatResponse(
-            text: redact(message.content ?? ""), rawBody: raw, providerModelID: reply.model,
-            finishReason: choice.finish_reason, inputTokens: reply.usage?.prompt_tokens,
-            outputTokens: reply.usage?.completion_tokens, httpStatus: status,
-            systemFingerprint: reply.system_fingerprint)
+            text: redact(choice.content ?? ""), rawBody: raw, providerModelID: reply.model,
+            finishReason: choice.finishReason, inputTokens: reply.promptTokens, outputTokens: reply.completionTokens,
+            httpStatus: status, systemFingerprint: reply.systemFingerprint, replacedCharacters: replaced)
     }
 
     private func readsLogprobs(_ request: ChatRequest) -> Bool {
@@ -82,42 +82,31 @@ public struct OpenAIProvider: ChatProvider {
     /// The reply's tokens with their log probabilities, from a chat-completions body as received
     /// (`choices[0].logprobs.content`); nil when it has none. The live call and a rescore read them
     /// from the stored body through here.
-    public static func tokenLogprobs(body: String) -> [TokenLogprob]? {
-        struct Reply: Decodable {
-            struct Choice: Decodable {
-                struct Logprobs: Decodable { let content: [Token]? }
-                let logprobs: Logprobs?
-            }
-            struct Token: Decodable {
-                struct Alternative: Decodable {
-                    let token: String
-                    let logprob: Double
-                }
-                let token: String
-                let logprob: Double
-                let top_logprobs: [Alternative]?
-            }
-            let choices: [Choice]
-        }
+    public static func tokenLogprobs(body: Data) -> [TokenLogprob]? {
+        guard let json = try? JSONReader.read(body).value else { return nil }
         // A batch's result line holds the body under response.body (OpenAI's Batch API).
-        struct Line: Decodable {
-            struct Response: Decodable { let body: Reply }
-            let response: Response
-        }
-        let data = Data(body.utf8)
-        let decoder = JSONDecoder()
-        guard
-            let reply = (try? decoder.decode(Reply.self, from: data))
-                ?? (try? decoder.decode(Line.self, from: data))?.response.body,
-            let content = reply.choices.first?.logprobs?.content
+        let reply = json["choices"] == nil ? json["response"]?["body"] : json
+        guard case .array(let choices)? = reply?["choices"], let first = choices.first,
+            case .array(let content)? = first["logprobs"]?["content"]
         else { return nil }
-        return content.map { token in
-            TokenLogprob(
-                token: token.token, logprob: token.logprob,
-                alternatives: (token.top_logprobs ?? []).map {
-                    TokenLogprob.Alternative(token: $0.token, logprob: $0.logprob)
-                })
+        var tokens: [TokenLogprob] = []
+        tokens.reserveCapacity(content.count)
+        for entry in content {
+            guard let token = try? entry.string("token"), let logprob = try? entry.double("logprob") else {
+                return nil
+            }
+            var alternatives: [TokenLogprob.Alternative] = []
+            if case .array(let top)? = entry["top_logprobs"] {
+                for alternative in top {
+                    guard let token = try? alternative.string("token"),
+                        let logprob = try? alternative.double("logprob")
+                    else { return nil }
+                    alternatives.append(TokenLogprob.Alternative(token: token, logprob: logprob))
+                }
+            }
+            tokens.append(TokenLogprob(token: token, logprob: logprob, alternatives: alternatives))
         }
+        return tokens
     }
 
     // The wire format's field names, as the API spells them.
@@ -133,19 +122,35 @@ public struct OpenAIProvider: ChatProvider {
         let top_logprobs: Int?
     }
 
-    struct Reply: Decodable {
-        struct Choice: Decodable {
-            struct Message: Decodable { let content: String? }
-            let message: Message?
-            let finish_reason: String?
+    /// A chat completion, as the fields hvae reads; a field of the wrong type makes it no reply.
+    struct Reply {
+        struct Choice {
+            var hasMessage: Bool
+            var content: String?
+            var finishReason: String?
         }
-        struct Usage: Decodable {
-            let prompt_tokens: Int?
-            let completion_tokens: Int?
+        var model: String?
+        var choices: [Choice]
+        var promptTokens: Int?
+        var completionTokens: Int?
+        var systemFingerprint: String?
+
+        init(_ json: JSONValue) throws {
+            guard let choices = try json.array("choices") else {
+                throw JSONReader.Mismatch(key: "choices", expected: "an array")
+            }
+            self.choices = try choices.map { choice in
+                guard choice.isObject else { throw JSONReader.Mismatch(key: "choices[]", expected: "an object") }
+                let message = try choice.object("message")
+                return Choice(
+                    hasMessage: message != nil, content: try message?.string("content"),
+                    finishReason: try choice.string("finish_reason"))
+            }
+            model = try json.string("model")
+            let usage = try json.object("usage")
+            promptTokens = try usage?.int("prompt_tokens")
+            completionTokens = try usage?.int("completion_tokens")
+            systemFingerprint = try json.string("system_fingerprint")
         }
-        let model: String?
-        let choices: [Choice]
-        let usage: Usage?
-        let system_fingerprint: String?
     }
 }

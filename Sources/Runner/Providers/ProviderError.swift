@@ -19,13 +19,12 @@ public struct ProviderError: Error, CustomStringConvertible, Sendable {
     public var message: String
     /// Seconds to wait before retrying, when the server said (Retry-After).
     public var retryAfter: Double?
-    /// The body as received, secrets redacted.
-    public var rawBody: String?
+    /// The body as received, byte for byte but for secrets redacted.
+    public var rawBody: Data?
     /// The HTTP status received, whatever the kind (a 200 with a garbled body is `malformed`).
     public var httpStatus: Int?
 
-    public init(kind: Kind, message: String, retryAfter: Double? = nil, rawBody: String? = nil, httpStatus: Int? = nil)
-    {
+    public init(kind: Kind, message: String, retryAfter: Double? = nil, rawBody: Data? = nil, httpStatus: Int? = nil) {
         self.kind = kind
         self.message = message
         self.retryAfter = retryAfter

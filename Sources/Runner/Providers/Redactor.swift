@@ -84,7 +84,7 @@ public struct Redactor: Sendable {
             } else if byte == UInt8(ascii: "\\"), position + 1 < bytes.count {
                 let next = bytes[position + 1]
                 if next == UInt8(ascii: "u"), position + 5 < bytes.count,
-                    let code = hexValue(bytes, from: position + 2, digits: 4), code == Int(character)
+                    let code = Runner.hexValue(bytes, from: position + 2, digits: 4), code == Int(character)
                 {
                     position += 6
                 } else if next == character,
@@ -96,7 +96,7 @@ public struct Redactor: Sendable {
                     return nil
                 }
             } else if byte == UInt8(ascii: "%"), position + 2 < bytes.count,
-                let code = hexValue(bytes, from: position + 1, digits: 2), code == Int(character)
+                let code = Runner.hexValue(bytes, from: position + 1, digits: 2), code == Int(character)
             {
                 position += 3
             } else {
@@ -104,22 +104,6 @@ public struct Redactor: Sendable {
             }
         }
         return position
-    }
-
-    private static func hexValue(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, digits: Int) -> Int? {
-        var value = 0
-        for offset in 0..<digits {
-            let byte = bytes[start + offset]
-            let digit: Int
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = Int(byte - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = Int(byte - UInt8(ascii: "a")) + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = Int(byte - UInt8(ascii: "A")) + 10
-            default: return nil
-            }
-            value = value * 16 + digit
-        }
-        return value
     }
 
     /// "sk-" followed by 16 or more of [A-Za-z0-9_-], not inside a longer word.

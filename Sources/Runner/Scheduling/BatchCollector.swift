@@ -329,7 +329,7 @@ actor BatchCollector {
 
     private func serve(_ waiter: Waiter, from results: [String: BatchResult], batch: BatchRecord) {
         let cancelled = Self.cancelledStatuses.contains(batch.status)
-        guard let result = results[waiter.customID] ?? (cancelled ? BatchResult(line: "", outcome: .canceled) : nil)
+        guard let result = results[waiter.customID] ?? (cancelled ? BatchResult(line: Data(), outcome: .canceled) : nil)
         else {
             waiter.continuation.resume(
                 throwing: ProviderError(

@@ -37,6 +37,9 @@ public struct RunProgress: Sendable, Equatable {
     public var outputTokens = 0
     /// Dollars, for models with prices.
     public var cost = 0.0
+    /// Replies with characters that could not be decoded (read as U+FFFD), and how many characters.
+    public var repliesWithReplacements = 0
+    public var replacedCharacters = 0
     /// Models whose server refused calls for their rate (429, 529), and what hvae did about it.
     public var throttled: [String: Throttle] = [:]
 
@@ -150,10 +153,14 @@ final class RunControl: Sendable {
     /// not after every trial has been through every retry.
     func callFinished(
         model: String, retry: Bool, error: Bool, inputTokens: Int?, outputTokens: Int?, cacheHit: Bool = false,
-        failure: ProviderError? = nil
+        failure: ProviderError? = nil, replacedCharacters: Int = 0
     ) {
         state.withLock { state in
             state.progress.calls += 1
+            if replacedCharacters > 0 {
+                state.progress.repliesWithReplacements += 1
+                state.progress.replacedCharacters += replacedCharacters
+            }
             if cacheHit { state.progress.cacheHits += 1 }
             if retry { state.progress.retries += 1 }
             if error { state.progress.errors += 1 }

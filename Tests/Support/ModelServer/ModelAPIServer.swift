@@ -23,6 +23,8 @@ public enum ModelAction: Sendable {
     case cut(String)
     /// Any status, content type and body, as another server (an HTML error page) would send.
     case raw(status: Int, contentType: String, body: String)
+    /// A 200 whose body is these bytes, UTF-8 or not.
+    case bytes(Data)
     /// In a batch, a request the batch could not run before it expired (OpenAI's `batch_expired`,
     /// Anthropic's `expired`); outside one, a dropped connection.
     case expired
@@ -169,6 +171,7 @@ public final class ModelAPIServer: Sendable {
                     tokens.map(\.token).joined(), api: api, modelID: modelID, request: request, tokens: tokens))
         case .malformed:
             return .respond(status: 200, body: Data("<html>502 Bad Gateway</html>".utf8))
+        case .bytes(let body): return .respond(status: 200, body: body)
         case .reset: return .reset
         case .hold: return .hold
         case .cutOff(let text):
