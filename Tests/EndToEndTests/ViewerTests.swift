@@ -380,10 +380,11 @@ struct ViewerHTTPTests {
     @Test("a run killed with kill -9 is called stalled on the next visit, though nothing stored changed")
     func killedRunIsStalled() async throws {
         let work = try WorkingDirectory()
-        // The server holds every call until the test ends: the run stays at its first call.
+        // The server holds every call until the test ends: the run stays at its first call, however
+        // long the test waits for a thread (on CI, beside the local model, once over five minutes).
         let release = Gate()
         let server = try ModelAPIServer(api: .openai) { _, _ in
-            let deadline = Date().addingTimeInterval(60)
+            let deadline = Date().addingTimeInterval(900)
             while release.value == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
             return .reply("E")
         }
@@ -392,7 +393,9 @@ struct ViewerHTTPTests {
             server.stop()
         }
         try work.write(
-            "held.yaml", "concurrency: 1\n" + servedExperiment(name: "held", trials: 1, server: server.baseURL))
+            "held.yaml",
+            "concurrency: 1\n"
+                + servedExperiment(name: "held", trials: 1, server: server.baseURL, extra: "timeout: 900"))
         let run = try RunningHvae(["run", "held.yaml", "--quiet"], in: work.url)
         // Until the run is stored as running, with its owner's heartbeat. The deadline is generous:
         // with every test running at once on CI's two cores, this test once gave up after 60 s.
