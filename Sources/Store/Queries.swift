@@ -162,7 +162,7 @@ extension ExperimentStore {
                 db,
                 sql: """
                     SELECT run_id, model, value, goal, n, n_complete, mean_vr, sd_vr, mean_angle, hit_rate, target_phi,
-                           mean_expected_angle
+                           mean_expected_angle, n_incomplete, n_failed, n_unfinished
                     FROM vr_summary
                     WHERE run_id IN \(placeholders(runIDs.count)) ORDER BY run_id, model, value, target_phi, goal
                     """, arguments: StatementArguments(runIDs)
@@ -170,7 +170,7 @@ extension ExperimentStore {
                 VRSummaryRow(
                     runID: row[0], model: row[1], value: row[2], targetPhi: row[10], goal: row[3], n: row[4],
                     nComplete: row[5], meanVR: row[6], sdVR: row[7], meanAngle: row[8], hitRate: row[9],
-                    meanExpectedAngle: row[11])
+                    meanExpectedAngle: row[11], nIncomplete: row[12], nFailed: row[13], nUnfinished: row[14])
             }
         }
     }
@@ -419,6 +419,9 @@ public struct VRSummaryRow: Sendable, Equatable {
     public var meanAngle: Double?
     public var hitRate: Double?
     public var meanExpectedAngle: Double?
+    public var nIncomplete: Int
+    public var nFailed: Int
+    public var nUnfinished: Int
 }
 
 /// How often one shown letter and real option was the answer to one item, for one model, value (or

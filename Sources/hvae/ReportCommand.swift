@@ -12,7 +12,9 @@ struct ReportCommand: AsyncParsableCommand {
         abstract: "Mean VR, its spread and confidence interval, angles, hit rate, per group of trials.",
         discussion: """
             Aggregates the trials of the chosen runs (the newest run when none is chosen), filtered and \
-            grouped as asked. Per group: trials, incomplete trials, mean VR ± sd, a seeded percentile \
+            grouped as asked. Per group: trials (n), and of them the incomplete ones (the model left an \
+            item unanswered), the failed ones (the provider failed them) and the unfinished ones \
+            (pending or running: the run has not ended; a warning says so), mean VR ± sd, a seeded percentile \
             bootstrap confidence interval of the mean, mean θ, pooled θ (θ of the allocations averaged \
             over trials), category hit rate, share of transitive trials, and mean inequality aversion \
             when the full instrument was used. Means are over complete trials only; incomplete and \
@@ -207,6 +209,7 @@ struct ReportCommand: AsyncParsableCommand {
             }
             let baselines = Experiment.randomBaselines(of: try await store.runs().filter { runIDs.contains($0.id!) })
             var text = try ReportRenderer.render(report, as: format, layout: layout, baselines: baselines)
+            if let warning = report.unfinishedWarning { printError(warning) }
             // Like option orders, placements and variants are pooled unless grouped by: say so.
             for (dimension, levels) in [
                 (ReportDimension.placement, Set(trials.map(\.key.placement.rawValue))),

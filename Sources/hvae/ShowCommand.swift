@@ -130,6 +130,7 @@ struct ShowCommand: AsyncParsableCommand {
             print("")
             let report = try await Report.build(store: store, filter: TrialFilter(runIDs: [runID]))
             print(try ReportRenderer.render(report, as: .table), terminator: "")
+            if let warning = report.unfinishedWarning { printError(warning) }
         }
     }
 }

@@ -59,6 +59,69 @@ final class ReportFixture {
 
 @Suite("Reports: statistics and formats")
 struct ReportTests {
+    @Test("a killed run's cell counts its trials apart: complete, incomplete, failed, unfinished; a warning says so")
+    func unfinishedApart() async throws {
+        let fixture = try await ReportFixture(
+            """
+            name: counts
+            trials: 10
+            values: [prosocial]
+            goal: without
+            models:
+              - name: stubborn
+                agent: stubborn
+                value: prosocial
+            """)
+        // As a kill leaves a run: of its 10 trials, 2 pending, 2 running, 1 failed, 1 left an item
+        // unanswered (its newest scores say so), 4 complete.
+        try await DatabaseQueue(path: fixture.store.path).write { db in
+            try db.execute(
+                sql: """
+                    UPDATE trials SET status = CASE trial_index WHEN 1 THEN 'pending' WHEN 2 THEN 'pending'
+                        WHEN 3 THEN 'running' WHEN 4 THEN 'running' WHEN 5 THEN 'failed' ELSE status END;
+                    UPDATE trial_scores SET status = 'incomplete', vr = NULL, angle = NULL
+                    WHERE trial_id = (SELECT id FROM trials WHERE trial_index = 6);
+                    UPDATE trials SET status = 'incomplete' WHERE trial_index = 6
+                    """)
+        }
+        let report = try await Report.build(store: fixture.store, filter: TrialFilter(runIDs: fixture.runIDs))
+        let cell = try #require(report.cells.first)
+        #expect(
+            [cell.n, cell.nComplete, cell.nIncomplete, cell.nFailed, cell.nUnfinished] == [10, 4, 1, 1, 4] as [Int])
+        let row = try #require(try await fixture.store.vrSummary(runIDs: fixture.runIDs).first)
+        #expect([row.n, row.nComplete, row.nIncomplete, row.nFailed, row.nUnfinished] == [10, 4, 1, 1, 4] as [Int])
+        #expect(
+            report.unfinishedWarning?.hasPrefix("warning: 4 of these 10 trials are unfinished (pending or running")
+                == true)
+        let csv = try ReportRenderer.render(report, as: .csv)
+        #expect(csv.hasPrefix("model,value,goal,n,n_complete,n_incomplete,n_failed,n_unfinished,mean_vr,"))
+        #expect(csv.contains("stubborn,prosocial,without,10,4,1,1,4,60.0,0.0,"), "\(csv)")
+        let table = try ReportRenderer.render(report, as: .table)
+        #expect(table.contains("incomplete") && table.contains("failed") && table.contains("unfinished"))
+        // A finished run has nothing to warn of.
+        let finished = try await ReportFixture()
+        #expect(
+            try await Report.build(store: finished.store, filter: TrialFilter(runIDs: finished.runIDs))
+                .unfinishedWarning == nil)
+    }
+
+    @Test("the sd of equal values is exactly 0, in the report and in vr_summary")
+    func constantCells() async throws {
+        for value in [43.61, 0.1, 22.82, 1e-9, 60] {
+            #expect(Statistics.sampleSD(Array(repeating: value, count: 7)) == 0)
+        }
+        #expect(Statistics.sampleSD([1, 2, 3, 4]) == (5.0 / 3).squareRoot())
+        // stubborn-prosocial's VR is the same in every trial of a cell: 43.61 told altruistic.
+        let fixture = try await ReportFixture()
+        let report = try await Report.build(
+            store: fixture.store, filter: TrialFilter(runIDs: fixture.runIDs), options: ReportOptions(resamples: 10))
+        let constant = report.cells.filter { $0.group[0] == "stubborn" }
+        #expect(!constant.isEmpty && constant.allSatisfy { $0.sdVR == 0 })
+        let rows = try await fixture.store.vrSummary(runIDs: fixture.runIDs).filter { $0.model == "stubborn" }
+        #expect(!rows.isEmpty && rows.allSatisfy { $0.sdVR == 0 })
+        #expect(try ReportRenderer.render(report, as: .csv).contains("stubborn,altruistic,with,8,8,0,0,0,43.61"))
+    }
+
     @Test(
         """
         every report agrees with the vr_summary view, cell by cell: several runs, incomplete trials, two parser versions
@@ -91,7 +154,10 @@ struct ReportTests {
         for cell in report.cells {
             let row = try #require(view.first { [String($0.runID), $0.model, $0.value, $0.goal] == cell.group })
             #expect(cell.n == row.n)
-            #expect(cell.nIncomplete == row.n - row.nComplete)
+            #expect(cell.nComplete == row.nComplete)
+            #expect(cell.nIncomplete == row.nIncomplete)
+            #expect(cell.nFailed == row.nFailed && cell.nUnfinished == row.nUnfinished)
+            #expect(cell.nComplete + cell.nIncomplete + cell.nFailed + cell.nUnfinished == cell.n)
             #expect(cell.meanVR.map { abs($0 - row.meanVR!) < 1e-9 } ?? (row.meanVR == nil))
             #expect(cell.sdVR.map { abs($0 - row.sdVR!) < 1e-9 } ?? (row.sdVR == nil))
             #expect(cell.meanAngle.map { abs($0 - row.meanAngle!) < 1e-9 } ?? (row.meanAngle == nil))
@@ -254,7 +320,8 @@ struct ReportTests {
         }
         #expect(
             csvLines.first
-                == "model,value,goal,n,n_incomplete,mean_vr,sd_vr,ci_low,ci_high,mean_angle,pooled_angle,hit_rate,"
+                == "model,value,goal,n,n_complete,n_incomplete,n_failed,n_unfinished,mean_vr,sd_vr,ci_low,ci_high,"
+                + "mean_angle,pooled_angle,hit_rate,"
                 + "transitive_share,mean_inequality_aversion,mean_expected_angle,mean_entropy"
         )
         #expect(csvLines.count == report.cells.count + 1)
@@ -277,16 +344,18 @@ struct ReportTests {
         for (cell, line) in zip(report.cells, csvLines.dropFirst()) {
             let fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
             #expect(Array(fields[0..<3]) == cell.group)
-            #expect(Double(fields[5]) == cell.meanVR)
-            #expect(Double(fields[7]) == cell.ciLow)
+            #expect(Double(fields[8]) == cell.meanVR)
+            #expect(Double(fields[10]) == cell.ciLow)
             let meanSD = String(format: "%.2f ± ", cell.meanVR!) + (cell.sdVR.map { String(format: "%.2f", $0) } ?? "–")
             #expect(
                 markdown.contains(
-                    "| \(cell.group.joined(separator: " | ")) | \(cell.n) | \(cell.nIncomplete) | \(meanSD) |"))
+                    "| \(cell.group.joined(separator: " | ")) | \(cell.n) | \(cell.nIncomplete) | \(cell.nFailed) | "
+                        + "\(cell.nUnfinished) | \(meanSD) |"))
             #expect(
                 latex.contains(
                     """
-                    \(cell.group.joined(separator: " & ")) & \(cell.n) & \(cell.nIncomplete) & \
+                    \(cell.group.joined(separator: " & ")) & \(cell.n) & \(cell.nIncomplete) & \(cell.nFailed) & \
+                    \(cell.nUnfinished) & \
                     \(meanSD.replacingOccurrences(of: "±", with: "$\\pm$")) &
                     """
                 ))

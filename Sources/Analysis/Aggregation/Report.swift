@@ -54,10 +54,16 @@ public struct ReportOptions: Sendable, Equatable, Codable {
 public struct ReportCell: Sendable, Equatable, Codable {
     /// The group's value for each grouping dimension, in the report's order.
     public var group: [String]
-    /// Trials of the group, whatever their status.
+    /// Trials of the group, whatever their status: complete, incomplete, failed and unfinished
+    /// add up to it. Only complete trials have an angle; the others are counted, never scored as zero.
     public var n: Int
-    /// Trials with no angle (incomplete, failed, or not run to their end): counted, never scored as zero.
+    public var nComplete: Int
+    /// Trials whose model left an item unanswered.
     public var nIncomplete: Int
+    /// Trials the provider failed (an error that retries did not overcome).
+    public var nFailed: Int
+    /// Trials not run to their end yet (pending or running): the run was stopped, or goes on.
+    public var nUnfinished: Int
     public var meanVR: Double?
     /// Sample standard deviation (n - 1); nil with fewer than two complete trials.
     public var sdVR: Double?
@@ -76,12 +82,12 @@ public struct ReportCell: Sendable, Equatable, Codable {
     public var meanExpectedAngle: Double?
     public var meanEntropy: Double?
 
-    /// Trials with an angle: what the means rest on.
-    public var nComplete: Int { n - nIncomplete }
-
     enum CodingKeys: String, CodingKey {
         case group, n
+        case nComplete = "n_complete"
         case nIncomplete = "n_incomplete"
+        case nFailed = "n_failed"
+        case nUnfinished = "n_unfinished"
         case meanVR = "mean_vr"
         case sdVR = "sd_vr"
         case ciLow = "ci_low"
@@ -115,7 +121,9 @@ public struct ReportCell: Sendable, Equatable, Codable {
             Statistics.mean(means.map(\.1)).map { SVOAngle.angle(meanOwn: own, meanOther: $0) }
         }
         return ReportCell(
-            group: group, n: trials.count, nIncomplete: trials.count - complete.count,
+            group: group, n: trials.count, nComplete: complete.count,
+            nIncomplete: trials.count { $0.status == .incomplete }, nFailed: trials.count { $0.status == .failed },
+            nUnfinished: trials.count { $0.status == .pending || $0.status == .running },
             meanVR: Statistics.mean(vrs), sdVR: Statistics.sampleSD(vrs),
             ciLow: interval?.low, ciHigh: interval?.high,
             meanAngle: Statistics.mean(complete.compactMap(\.angle)), pooledAngle: pooled,
@@ -144,6 +152,19 @@ public struct Report: Sendable, Equatable {
 
     /// The cell whose group has these values (in `options.groupBy` order).
     public func cell(_ group: String...) -> ReportCell? { cells.first { $0.group == group } }
+
+    /// A line for standard error when the report counts unfinished trials (a stopped or running
+    /// run's): they are in `n` and not scored, and a mean over the others may still move.
+    public var unfinishedWarning: String? {
+        let unfinished = cells.reduce(0) { $0 + $1.nUnfinished }
+        guard unfinished > 0 else { return nil }
+        let runs = filter.runIDs.map(String.init).joined(separator: ", ")
+        return """
+            warning: \(unfinished) of these \(cells.reduce(0) { $0 + $1.n }) trials are unfinished (pending or \
+            running: their run has not ended), counted in n and in the unfinished column, never scored; \
+            `hvae resume` runs them (run\(filter.runIDs.count == 1 ? "" : "s") \(runs))
+            """
+    }
 
     /// Aggregates the trials that `filter` selects, grouped as `options` says.
     public static func build(

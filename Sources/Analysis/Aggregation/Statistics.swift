@@ -9,10 +9,14 @@ public enum Statistics {
         xs.isEmpty ? nil : xs.reduce(0, +) / Double(xs.count)
     }
 
-    /// Sample standard deviation (divisor n - 1), computed in two passes; nil for fewer than two values.
+    /// Sample standard deviation (divisor n - 1); nil for fewer than two values. Two passes over
+    /// the values less the smallest (as `vr_summary` computes it): equal values give exactly 0,
+    /// where a mean that differs from them in its last bit gave 3.7e-15.
     public static func sampleSD(_ xs: [Double]) -> Double? {
-        guard xs.count > 1, let m = mean(xs) else { return nil }
-        return (xs.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(xs.count - 1)).squareRoot()
+        guard xs.count > 1, let low = xs.min() else { return nil }
+        let shifted = xs.map { $0 - low }
+        let m = shifted.reduce(0, +) / Double(shifted.count)
+        return (shifted.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(xs.count - 1)).squareRoot()
     }
 
     /// The percentile bootstrap interval of the mean: `resamples` means of samples drawn with

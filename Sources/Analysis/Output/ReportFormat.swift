@@ -41,14 +41,16 @@ public enum ReportRenderer {
 
     /// Machine-readable columns, in order; CSV uses these names.
     static let machineColumns = [
-        "n", "n_incomplete", "mean_vr", "sd_vr", "ci_low", "ci_high", "mean_angle",
+        "n", "n_complete", "n_incomplete", "n_failed", "n_unfinished", "mean_vr", "sd_vr", "ci_low", "ci_high",
+        "mean_angle",
         "pooled_angle", "hit_rate", "transitive_share", "mean_inequality_aversion", "mean_expected_angle",
         "mean_entropy",
     ]
 
     static func machineValues(_ cell: ReportCell) -> [String] {
         [
-            String(cell.n), String(cell.nIncomplete), exact(cell.meanVR), exact(cell.sdVR), exact(cell.ciLow),
+            String(cell.n), String(cell.nComplete), String(cell.nIncomplete), String(cell.nFailed),
+            String(cell.nUnfinished), exact(cell.meanVR), exact(cell.sdVR), exact(cell.ciLow),
             exact(cell.ciHigh),
             exact(cell.meanAngle), exact(cell.pooledAngle), exact(cell.hitRate), exact(cell.transitiveShare),
             exact(cell.meanInequalityAversion), exact(cell.meanExpectedAngle), exact(cell.meanEntropy),
@@ -74,7 +76,9 @@ public enum ReportRenderer {
                 index, dimension in (dimension.rawValue.replacingOccurrences(of: "_", with: " "), { $0.group[index] })
             }
             columns += [
-                ("n", { String($0.n) }), ("incomplete", { String($0.nIncomplete) }), ("VR mean ± sd", meanSD),
+                ("n", { String($0.n) }), ("incomplete", { String($0.nIncomplete) }),
+                ("failed", { String($0.nFailed) }), ("unfinished", { String($0.nUnfinished) }),
+                ("VR mean ± sd", meanSD),
                 ("\(percent)% CI", interval), ("mean θ", { fixed($0.meanAngle) }),
                 ("pooled θ", { fixed($0.pooledAngle) }),
                 ("hit rate", { fixed($0.hitRate) }), ("transitive", { fixed($0.transitiveShare) }),

@@ -1,0 +1,42 @@
+-- hvae schema, version 17: vr_summary counts a cell's trials by what became of them, and its
+-- standard deviation is exactly 0 for equal values.
+--
+-- n_complete, n_incomplete (the model left an item unanswered), n_failed (the provider failed
+--   the trial) and n_unfinished (pending or running: the run has not ended) add up to n. Before,
+--   only n and n_complete were given, and `hvae report`'s `n_incomplete` counted every trial that
+--   was not complete, unfinished ones included.
+-- sd_vr is computed from the values less the cell's smallest (the shifted two-pass formula, as
+--   `Statistics.sampleSD`): equal values give exactly 0, where the mean of a constant cell could
+--   differ from its value in the last bit and give 3.7e-15.
+
+DROP VIEW vr_summary;
+
+CREATE VIEW vr_summary AS
+SELECT run_id, model, value, goal,
+       count(*) AS n,
+       count(complete_vr) AS n_complete,
+       avg(complete_vr) AS mean_vr,
+       CASE WHEN count(complete_vr) > 1
+            THEN sqrt(sum((complete_vr - cell_min_vr - cell_mean_shift) * (complete_vr - cell_min_vr - cell_mean_shift))
+                      / (count(complete_vr) - 1))
+       END AS sd_vr,
+       avg(CASE WHEN status = 'complete' THEN angle END) AS mean_angle,
+       avg(CASE WHEN status = 'complete' THEN hit END) AS hit_rate,
+       target_phi, ideal_angle,
+       avg(CASE WHEN status = 'complete' THEN expected_angle END) AS mean_expected_angle,
+       count(CASE WHEN status = 'incomplete' THEN 1 END) AS n_incomplete,
+       count(CASE WHEN status = 'failed' THEN 1 END) AS n_failed,
+       count(CASE WHEN status IN ('pending', 'running') THEN 1 END) AS n_unfinished
+FROM (
+    SELECT *, avg(complete_vr - cell_min_vr)
+                  OVER (PARTITION BY run_id, model, value, target_phi, goal) AS cell_mean_shift
+    FROM (
+        SELECT r.run_id, r.model, r.value, r.target_phi, r.ideal_angle, r.goal, r.status, r.angle, r.hit,
+               r.expected_angle,
+               CASE WHEN r.status = 'complete' THEN r.vr END AS complete_vr,
+               min(CASE WHEN r.status = 'complete' THEN r.vr END)
+                   OVER (PARTITION BY r.run_id, r.model, r.value, r.target_phi, r.goal) AS cell_min_vr
+        FROM trial_results AS r
+    )
+)
+GROUP BY run_id, model, value, target_phi, goal;
