@@ -1,6 +1,10 @@
 -- hvae schema, version 17: vr_summary counts a cell's trials by what became of them, and its
--- standard deviation is exactly 0 for equal values.
+-- standard deviation is exactly 0 for equal values; answers say when a reply's payoffs were no
+-- option's.
 --
+-- answers.mismatched_payoffs: 1 when the reply quoted payoffs with its letter that are no option's
+--   ("D: 98", "A: 7, 45"), read as that letter since parser version 3 (payoffs of another option
+--   are a conflict); 0 otherwise, and for every answer of an older parser.
 -- n_complete, n_incomplete (the model left an item unanswered), n_failed (the provider failed
 --   the trial) and n_unfinished (pending or running: the run has not ended) add up to n. Before,
 --   only n and n_complete were given, and `hvae report`'s `n_incomplete` counted every trial that
@@ -8,6 +12,9 @@
 -- sd_vr is computed from the values less the cell's smallest (the shifted two-pass formula, as
 --   `Statistics.sampleSD`): equal values give exactly 0, where the mean of a constant cell could
 --   differ from its value in the last bit and give 3.7e-15.
+
+ALTER TABLE answers ADD COLUMN mismatched_payoffs INTEGER NOT NULL DEFAULT 0
+    CHECK (mismatched_payoffs = 0 OR (mismatched_payoffs = 1 AND status = 'ok'));
 
 DROP VIEW vr_summary;
 

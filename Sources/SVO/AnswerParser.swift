@@ -11,8 +11,8 @@ public enum AnswerStatus: String, Sendable, Codable, CaseIterable {
     case refusal
     /// The reply is empty or white space.
     case empty
-    /// The reply names one option but quotes payoffs with it that are not that option's
-    /// ("I chose option E: 85, 76" where 85, 76 is B): which one it meant is unknown.
+    /// The reply names one option but quotes with it the payoffs of another option ("I chose
+    /// option E: 85, 76" where 85, 76 is B): which one it meant is unknown.
     case conflict
 }
 
@@ -21,8 +21,20 @@ public struct ParsedAnswer: Sendable, Hashable {
     public let status: AnswerStatus
     /// The letter the model chose, as shown to it; nil unless `status == .ok`.
     public let shownLetter: OptionLetter?
+    /// The reply quoted payoffs with its letter that are no option's ("D: 98", "A: 7, 45"): the
+    /// letter is read, and the answer counted, so that a report shows how often a model invents
+    /// payoffs. Payoffs of another option are a `conflict` instead.
+    public let mismatchedPayoffs: Bool
 
-    public static func ok(_ letter: OptionLetter) -> ParsedAnswer { ParsedAnswer(status: .ok, shownLetter: letter) }
+    public init(status: AnswerStatus, shownLetter: OptionLetter?, mismatchedPayoffs: Bool = false) {
+        self.status = status
+        self.shownLetter = shownLetter
+        self.mismatchedPayoffs = mismatchedPayoffs
+    }
+
+    public static func ok(_ letter: OptionLetter, mismatchedPayoffs: Bool = false) -> ParsedAnswer {
+        ParsedAnswer(status: .ok, shownLetter: letter, mismatchedPayoffs: mismatchedPayoffs)
+    }
     public static func rejected(_ status: AnswerStatus) -> ParsedAnswer {
         ParsedAnswer(status: status, shownLetter: nil)
     }
@@ -44,18 +56,25 @@ public struct ParsedAnswer: Sendable, Hashable {
 ///    option. One option is `ok`; two or more are `ambiguous`. These mentions count only in text
 ///    that reads as language (`isGarbage`); mostly symbols or random letters is `no_option`.
 /// Letter ranges ("options A to I", "B to A to I") name no option, and sentences that echo the
-/// instructions ("Answer with the letter of one option") are dropped before reading. A letter
-/// whose quoted payoffs are another option's is a `conflict`.
+/// instructions ("Answer with the letter of one option") are dropped before reading. Markup is
+/// read as space (`Markup`): a tag's name is no letter, the text it encloses is text. A letter
+/// whose quoted payoffs are another option's is a `conflict`; payoffs that are no option's leave
+/// the letter read, marked `mismatchedPayoffs`.
 public enum AnswerParser {
     /// Stored with every answer; a change in behaviour must bump it.
     /// 1: the first parser. 2: never reads a hedge, a list of options, an echo of the
     /// instructions or garbage as a choice; payoffs that contradict the letter are a conflict.
-    public static let version = 2
+    /// 3: markup is no words (`<h1>` was read as H); payoffs that are no option's do not make a
+    /// conflict ("A: 7, 45" is A, as "D: 98" was D), and are counted.
+    public static let version = 3
 
     /// Parses `reply` against the options as they were shown (letter and payoff).
     public static func parse(_ reply: String, shown: [(letter: OptionLetter, allocation: Allocation)]) -> ParsedAnswer {
         if let letter = bareLetter(reply) { return .ok(letter) }
-        return Reading(reply, shown: shown).verdict
+        let text = Markup.stripped(reply)
+        // Markup and nothing else: there was a reply, and it names nothing.
+        if text != reply, text.allSatisfy(\.isWhitespace) { return .rejected(.noOption) }
+        return Reading(text, shown: shown).verdict
     }
 
     /// A reply that is one capital letter A-I and nothing else but whitespace: the commonest
@@ -169,12 +188,23 @@ struct Reading {
         let attachedStarts = Set(attached.values.map { $0.start })
         let letterIndices = Set(letters.map { $0.index })
 
+        // Payoffs quoted with the chosen letter: another option's make a conflict; no option's
+        // leave the letter read, and are counted.
         func checked(_ option: OptionLetter) -> ParsedAnswer {
             let expected = shown.first { $0.letter == option }?.allocation
+            var mismatched = false
             for letter in letters where letter.letter == option {
-                if let pair = attached[letter.index], pair.allocation != expected { return .rejected(.conflict) }
+                if let pair = attached[letter.index] {
+                    guard pair.allocation != expected else { continue }
+                    if shown.contains(where: { $0.allocation == pair.allocation }) { return .rejected(.conflict) }
+                    mismatched = true
+                } else if let number = attachedNumber(to: letter.index), let expected,
+                    number != expected.own && number != expected.other
+                {
+                    mismatched = true
+                }
             }
-            return .ok(option)
+            return .ok(option, mismatchedPayoffs: mismatched)
         }
 
         let decided = decisions(letters)
@@ -357,6 +387,19 @@ struct Reading {
             }
         }
         return pairs
+    }
+
+    /// A lone number quoted right after the letter at `letterIndex` ("D: 98"), as a pair would be.
+    func attachedNumber(to letterIndex: Int) -> Int? {
+        for index in letterIndex + 1...letterIndex + 3 where tokens.indices.contains(index) {
+            if case .number(let value?, _) = tokens[index].kind {
+                let between = (letterIndex + 1..<index).allSatisfy { position in
+                    punct(position).map { ":-=([".unicodeScalars.contains($0) } ?? false
+                }
+                return between ? value : nil
+            }
+        }
+        return nil
     }
 
     /// Whether `pair` quotes the payoffs of the letter at `letterIndex`: it follows the letter,

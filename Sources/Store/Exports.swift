@@ -41,7 +41,7 @@ public enum ExportTable: String, CaseIterable, Sendable {
             return """
                 SELECT a.id AS answer_id, a.call_id, c.trial_id, t.run_id, t.model, t.value, t.goal, t.option_order,
                        a.item, c.attempt, a.parser_version, a.status, a.shown_letter, a.option, a.self, a.other,
-                       t.target_phi, t.placement, t.variant
+                       t.target_phi, t.placement, t.variant, a.mismatched_payoffs
                 FROM answers AS a JOIN model_calls AS c ON c.id = a.call_id JOIN trials AS t ON t.id = c.trial_id
                 WHERE t.run_id IN \(runs) ORDER BY a.id
                 """

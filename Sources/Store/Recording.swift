@@ -153,12 +153,13 @@ extension ExperimentStore {
     static func insert(_ answer: AnswerRecord, callID: Int64, db: Database) throws {
         try db.run(
             """
-            INSERT INTO answers (call_id, parser_version, status, item, shown_letter, option, self, other)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+            INSERT INTO answers (call_id, parser_version, status, item, shown_letter, option, self, other,
+                mismatched_payoffs)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
             """,
             arguments: [
                 callID, answer.parserVersion, answer.status.rawValue, answer.item, answer.shownLetter?.symbol,
-                answer.option?.symbol, answer.allocation?.own, answer.allocation?.other,
+                answer.option?.symbol, answer.allocation?.own, answer.allocation?.other, answer.mismatchedPayoffs,
             ])
     }
 

@@ -247,11 +247,14 @@ public struct AnswerRecord: Sendable, Hashable {
     public var option: OptionLetter?
     /// The coins of that option for the model and for the other participant.
     public var allocation: Allocation?
+    /// The reply quoted payoffs with its letter that are no option's (`ParsedAnswer`).
+    public var mismatchedPayoffs: Bool
 
     public init(
         parserVersion: Int, status: AnswerStatus, item: Int, shownLetter: OptionLetter?, option: OptionLetter?,
-        allocation: Allocation?
+        allocation: Allocation?, mismatchedPayoffs: Bool = false
     ) {
+        self.mismatchedPayoffs = mismatchedPayoffs
         self.parserVersion = parserVersion
         self.status = status
         self.item = item

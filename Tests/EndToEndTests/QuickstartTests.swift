@@ -70,13 +70,15 @@ struct QuickstartTests {
         // Full precision in CSV: round here to compare with the study's two decimals.
         let rounded = lines.dropFirst().map { line in
             line.split(separator: ",", omittingEmptySubsequences: false).enumerated().map { index, field in
-                index >= 5 ? (Double(field).map { String(format: "%.2f", $0) } ?? "") : String(field)
+                index >= 8 ? (Double(field).map { String(format: "%.2f", $0) } ?? "") : String(field)
             }.joined(separator: ",")
         }
         // The last three columns (inequality aversion, expected angle, entropy) are empty here.
-        #expect(rounded.contains("ideal,competitive,without,10,0,60.00,0.00,60.00,60.00,-16.26,-16.26,1.00,1.00,,,"))
         #expect(
-            rounded.contains("stubborn-prosocial,altruistic,with,10,0,43.61,0.00,43.61,43.61,45.00,45.00,0.00,1.00,,,"))
+            rounded.contains("ideal,competitive,without,10,10,0,0,0,60.00,0.00,60.00,60.00,-16.26,-16.26,1.00,1.00,,,"))
+        #expect(
+            rounded.contains(
+                "stubborn-prosocial,altruistic,with,10,10,0,0,0,43.61,0.00,43.61,43.61,45.00,45.00,0.00,1.00,,,"))
 
         // Integers stay integers in exports (docs/exports.md): hit, transitive, invalid_items.
         let trials = try hvae(["export", "trials"], in: work.url).stdout.components(separatedBy: "\r\n")
@@ -102,7 +104,8 @@ struct QuickstartTests {
         let markdown = try hvae(["report", "--run", "1", "--format", "markdown"], in: work.url)
         #expect(
             markdown.stdout.contains(
-                "| fixed-A | altruistic | with | 10 | 0 | 29.08 ± 0.00 | [29.08, 29.08] | 30.47 | 30.47 | 0.00 | 0.00 |"
+                "| fixed-A | altruistic | with | 10 | 0 | 0 | 0 | 29.08 ± 0.00 | [29.08, 29.08] | 30.47 | 30.47 | 0.00 | "
+                    + "0.00 |"
             ))
         let study = try hvae(["report", "--layout", "study", "--format", "markdown"], in: work.url)
         #expect(

@@ -72,9 +72,10 @@ func trialStatuses(_ scratch: ScratchStore) throws -> [String] {
 struct ProviderTests {
     @Test("OpenAI wire format: request fields, key header, usage, model id and raw body stored; messy replies parsed")
     func openAIFormat() async throws {
-        // Item 3's E is (68, 93); item 5's D is (81, 69), not the (85, 33) quoted with it: a conflict, re-asked.
+        // Item 3's E is (68, 93); item 5's D is (81, 69), not the (75, 75) of its E quoted with it: a
+        // conflict, re-asked.
         let replies = [
-            "I value fairness.", "A", "A:", "E: 68,93", "The answer is: E.", "D: 85,33\nThe answer is D.",
+            "I value fairness.", "A", "A:", "E: 68,93", "The answer is: E.", "D: 75,75\nThe answer is D.",
             "I prefer a fair split.",
         ]
         let server = try ModelAPIServer(api: .openai) { _, n in .reply(replies[min(n, replies.count - 1)]) }

@@ -34,6 +34,14 @@ enum AnswerCorpus {
         CorpusEntry(reply: reply, human: .noSingleOption, parser: .rejected(status), group: group)
     }
 
+    /// A letter read with payoffs quoted beside it that are no option's: the letter is the answer,
+    /// marked as one with invented payoffs.
+    static func invented(_ reply: String, _ letter: String) -> CorpusEntry {
+        CorpusEntry(
+            reply: reply, human: .option(letter), parser: .ok(OptionLetter(symbol: letter)!, mismatchedPayoffs: true),
+            group: "invented payoffs")
+    }
+
     /// A person reads one option; the parser, on purpose, does not guess it (a re-ask follows).
     static func declined(_ reply: String, _ letter: String, _ status: AnswerStatus) -> CorpusEntry {
         CorpusEntry(
@@ -154,11 +162,33 @@ enum AnswerCorpus {
             .noOption, "echo"),
     ]
 
-    /// A letter whose quoted payoffs belong to another option (or to none).
+    /// A letter whose quoted payoffs belong to another option: which one it meant is unknown.
     static let conflicts: [CorpusEntry] = [
-        none("I chose option E: 54, 98", .conflict, "conflict"), none("E: 85,41", .conflict, "conflict"),
-        none("D: 85,33\nThe answer is D.", .conflict, "conflict"), none("B (85, 85)", .conflict, "conflict"),
-        none("My answer is H: 50, 100.", .conflict, "conflict"),
+        none("I chose option E: 54, 98", .conflict, "conflict"), none("B (85, 85)", .conflict, "conflict"),
+        none("My answer is H: 50, 100.", .conflict, "conflict"), none("D: 68, 93", .conflict, "conflict"),
+    ]
+
+    /// A letter with payoffs that are no option's (seen on SmolLM2, 47 times in 261 replies): the
+    /// numbers point nowhere, the letter names the option.
+    static let inventedPayoffs: [CorpusEntry] = [
+        invented("E: 85,41", "E"), invented("D: 85,33\nThe answer is D.", "D"), invented("A: 7, 45", "A"),
+        invented("D: 98", "D"), invented("I will pick option D: 98", "D"), invented("My answer is G (12, 3).", "G"),
+        ok("D: 63", "D", "invented payoffs"), ok("D: 94", "D", "invented payoffs"),
+    ]
+
+    /// Replies in markup: tag names and attributes are no letters, the text inside is text.
+    static let markup: [CorpusEntry] = [
+        ok("<b>C</b>", "C", "markup"), ok("<p>I choose C.</p>", "C", "markup"), ok("```\nC\n```", "C", "markup"),
+        ok("```text\nE\n```", "E", "markup"), ok("<em>G</em>", "G", "markup"), ok("<h1>F</h1>", "F", "markup"),
+        ok("I choose <strong>B</strong>.", "B", "markup"), ok("<dd>E</dd>", "E", "markup"),
+        ok(#"<a href="https://example.com/i">source</a> My answer is D."#, "D", "markup"),
+        ok("<!-- A or B? --> E", "E", "markup"), ok("<answer>H</answer>", "H", "markup"),
+        ok("<br>I pick I.<br/>", "I", "markup"), ok("E <i>because it is fair</i>", "E", "markup"),
+        none(#"</td></tr></table><h1 style="color:red">INJECTED</h1>"#, .noOption, "markup"),
+        none("<b></b>", .noOption, "markup"), none("<br>", .noOption, "markup"),
+        none(#"<img src="a.png" alt="i">"#, .noOption, "markup"), none("<i>fairness</i>", .noOption, "markup"),
+        none(##"<a href="#">link</a>"##, .noOption, "markup"),
+        none("<h1>Hello</h1><p>a fair split</p>", .noOption, "markup"),
     ]
 
     /// A person reads one option here, but the reply gives the parser no safe way to tell.
@@ -170,6 +200,6 @@ enum AnswerCorpus {
     ]
 
     static var all: [CorpusEntry] {
-        realistic + realisticRejected + hedged + garbage + echoes + conflicts + readByPeople
+        realistic + realisticRejected + hedged + garbage + echoes + conflicts + inventedPayoffs + markup + readByPeople
     }
 }

@@ -3,7 +3,7 @@ import Testing
 
 @testable import SVO
 
-@Suite("Answer parser v2")
+@Suite("Answer parser v3")
 struct AnswerParserTests {
     @Test("every reply of the corpus reads as expected", arguments: AnswerCorpus.all)
     func corpus(entry: CorpusEntry) {
@@ -131,7 +131,7 @@ struct AnswerParserTests {
         let total = AnswerCorpus.all.count
         let method = try readRepositoryFile("docs/method.md")
         let statement =
-            "parser v2 on its corpus of \(total) replies: false acceptance 0 of \(total - readAsOne) "
+            "parser v3 on its corpus of \(total) replies: false acceptance 0 of \(total - readAsOne) "
                 + """
                 replies that name no single option; false rejection \(falseRejected) of \(readAsOne) replies that name \
                 one

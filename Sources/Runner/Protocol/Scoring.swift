@@ -53,7 +53,8 @@ public enum ItemReply {
             letters = read
             if source == .logprobs, parsed.status == .ok {
                 parsed =
-                    read.mostProbable.map(ParsedAnswer.ok) ?? .rejected(read.status == .ok ? .ambiguous : .noOption)
+                    read.mostProbable.map { .ok($0, mismatchedPayoffs: parsed.mismatchedPayoffs) }
+                    ?? .rejected(read.status == .ok ? .ambiguous : .noOption)
             }
         }
         let real = parsed.shownLetter.map(layout.realOption(shown:))
@@ -61,7 +62,8 @@ public enum ItemReply {
             parsed,
             AnswerRecord(
                 parserVersion: parserVersion, status: parsed.status, item: layout.item.number,
-                shownLetter: parsed.shownLetter, option: real, allocation: real.map(layout.item.allocation)),
+                shownLetter: parsed.shownLetter, option: real, allocation: real.map(layout.item.allocation),
+                mismatchedPayoffs: parsed.mismatchedPayoffs),
             letters
         )
     }
