@@ -11,12 +11,18 @@ public struct ItemReading: Sendable, Hashable {
     /// The shown letters' probabilities where the reply named its answer (`answer_from:
     /// logprobs` or `both`); nil for a model read from its text only.
     public var letters: LetterProbabilities?
+    /// The reply quoted payoffs with its letter that are no option's (`ParsedAnswer`).
+    public var mismatchedPayoffs: Bool
 
-    public init(item: Int, attempt: Int, option: OptionLetter?, letters: LetterProbabilities? = nil) {
+    public init(
+        item: Int, attempt: Int, option: OptionLetter?, letters: LetterProbabilities? = nil,
+        mismatchedPayoffs: Bool = false
+    ) {
         self.item = item
         self.attempt = attempt
         self.option = option
         self.letters = letters
+        self.mismatchedPayoffs = mismatchedPayoffs
     }
 }
 
@@ -52,6 +58,14 @@ public struct TrialScore: Sendable, Equatable {
     public var expectedAngle: Double?
     /// Mean entropy in bits of the letter distributions of the counted answers that have one.
     public var meanEntropy: Double?
+    /// How the answers came (formula 3): the items answered, those answered only on a re-ask, the
+    /// replies not read as one option (each re-asked), and the counted answers whose reply quoted
+    /// payoffs that are no option's. What a report gives beside VR, so that a model that wins on
+    /// re-asks or invents payoffs is seen as such.
+    public var answeredItems = 0
+    public var reaskedItems = 0
+    public var unreadableReplies = 0
+    public var inventedPayoffs = 0
 
     public init(
         status: ScoredStatus, angle: Double? = nil, category: ValueOrientation? = nil, hit: Bool? = nil,
@@ -78,7 +92,9 @@ public enum Scorer {
     /// The version of the scoring formulas, stored with every score; a change in any formula
     /// bumps it, and the new scores are added beside the old ones.
     /// 1: θ* as constants rounded to two decimals. 2: θ* computed from the ideal patterns.
-    public static let formulaVersion = 2
+    /// 3: a trial's counts of items answered, of those answered on a re-ask, of unreadable replies
+    /// and of answers with invented payoffs (its other scores as in 2).
+    public static let formulaVersion = 3
 
     /// Scores one trial. Per item, the first attempt that read as an option counts, exactly as
     /// the protocol takes it (it stops asking an item once a reply reads as one option); `asked`
@@ -97,6 +113,10 @@ public enum Scorer {
             counted[reading.item] = reading
         }
         var score = score(choices: counted.compactMapValues(\.option), asked: asked, assigned: assigned)
+        score.answeredItems = counted.count
+        score.reaskedItems = counted.values.count { $0.attempt > 1 }
+        score.unreadableReplies = readings.count { $0.option == nil }
+        score.inventedPayoffs = counted.values.count { $0.mismatchedPayoffs }
         let distributions = counted.compactMapValues { reading in
             reading.letters?.normalised.flatMap { shown in
                 SliderItem.number(reading.item).map { (shown, order.layout(of: $0, seed: seed)) }

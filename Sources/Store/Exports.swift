@@ -20,7 +20,7 @@ public enum ExportTable: String, CaseIterable, Sendable {
                        r.invalid_items, r.inequality_aversion, r.mean_self, r.mean_other, r.parser_version,
                        r.formula_version, CAST(t.error AS BLOB) AS error, t.started_at, t.finished_at, r.target_phi,
                        r.ideal_angle, r.placement, r.variant, r.expected_self, r.expected_other, r.expected_angle,
-                       r.mean_entropy
+                       r.mean_entropy, r.answered_items, r.reasked_items, r.unreadable_replies, r.invented_payoffs
                 FROM trial_results AS r JOIN trials AS t ON t.id = r.trial_id JOIN runs AS u ON u.id = r.run_id
                 WHERE r.run_id IN \(runs) ORDER BY r.trial_id
                 """

@@ -122,7 +122,7 @@ extension ExperimentStore {
                     ORDER BY trial_id
                     """
             } else {
-                // trial_results (migrations/0015) with bounded versions.
+                // trial_results (migrations/0017) with bounded versions.
                 sql = """
                     SELECT \(columns) FROM (
                         SELECT t.id AS trial_id, t.run_id, t.model, t.value, t.goal, t.option_order, t.trial_index AS \
@@ -132,7 +132,7 @@ extension ExperimentStore {
                                s.angle, s.category, s.hit, s.vr, s.angular_error, s.transitive, s.invalid_items,
                                s.inequality_aversion, s.mean_self, s.mean_other, s.parser_version, s.formula_version,
                                t.target_phi, t.ideal_angle, t.placement, t.variant, s.expected_angle, s.mean_entropy,
-                               t.ordinal
+                               t.ordinal, s.answered_items, s.reasked_items, s.unreadable_replies, s.invented_payoffs
                         FROM trials AS t
                         LEFT JOIN trial_scores AS s ON s.trial_id = t.id
                             AND (s.formula_version, s.parser_version) = (
@@ -504,7 +504,8 @@ extension TrialResult {
     static let resultColumns = """
         trial_id, run_id, model, value, goal, option_order, trial, status, angle, category, hit, vr, angular_error,
         transitive, invalid_items, inequality_aversion, mean_self, mean_other, parser_version, formula_version,
-        target_phi, placement, variant, expected_angle, mean_entropy, ordinal
+        target_phi, placement, variant, expected_angle, mean_entropy, ordinal, answered_items, reasked_items,
+        unreadable_replies, invented_payoffs
         """
 
     /// Whether `a` comes before `b` in plan order: by run, then plan ordinal, then id.
@@ -539,6 +540,10 @@ extension TrialResult {
         expectedAngle = row[23]
         meanEntropy = row[24]
         ordinal = row[25]
+        answeredItems = row[26]
+        reaskedItems = row[27]
+        unreadableReplies = row[28]
+        inventedPayoffs = row[29]
     }
 }
 

@@ -270,7 +270,7 @@ extension ExperimentStore {
             db.cachedStatement(
                 sql: """
                     SELECT c.trial_id, c.id, c.item, c.attempt, c.reply_turn_id IS NOT NULL, a.option,
-                           \(LetterProbabilities.columns("l"))
+                           a.mismatched_payoffs, \(LetterProbabilities.columns("l"))
                     FROM model_calls AS c
                     LEFT JOIN answers AS a ON a.call_id = c.id AND a.parser_version <= ?
                     LEFT JOIN letter_probabilities AS l ON l.call_id = c.id AND l.parser_version = a.parser_version
@@ -291,7 +291,7 @@ extension ExperimentStore {
                     ItemReading(
                         item: item, attempt: row[3],
                         option: (row[5] as String?).flatMap(OptionLetter.init(symbol:)),
-                        letters: LetterProbabilities(row: row, from: 6)))
+                        letters: LetterProbabilities(row: row, from: 7), mismatchedPayoffs: row[6] as Int? == 1))
             }
         }
         return trialIDs.compactMap { inputs[$0] }
@@ -305,14 +305,16 @@ extension ExperimentStore {
             """
             INSERT INTO trial_scores (trial_id, formula_version, parser_version, status, angle, category, hit, vr,
                 angular_error, transitive, invalid_items, inequality_aversion, mean_self, mean_other, computed_at,
-                expected_self, expected_other, expected_angle, mean_entropy)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                expected_self, expected_other, expected_angle, mean_entropy, answered_items, reasked_items,
+                unreadable_replies, invented_payoffs)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
             """,
             arguments: [
                 trialID, formulaVersion, parserVersion, score.status.rawValue, score.angle,
                 score.category?.rawValue, score.hit, score.valueRationality, score.angularError,
                 score.transitive, score.invalidItems, score.inequalityAversion, score.meanOwn,
                 score.meanOther, time, score.expectedOwn, score.expectedOther, score.expectedAngle, score.meanEntropy,
+                score.answeredItems, score.reaskedItems, score.unreadableReplies, score.inventedPayoffs,
             ])
     }
 

@@ -366,6 +366,11 @@ public struct TrialResult: Sendable, Equatable {
     /// distributions (method.md §8.7); nil for a trial read from its text only.
     public var expectedAngle: Double?
     public var meanEntropy: Double?
+    /// How the trial's answers came (`TrialScore`; formula 3 and later, else nil).
+    public var answeredItems: Int?
+    public var reaskedItems: Int?
+    public var unreadableReplies: Int?
+    public var inventedPayoffs: Int?
     /// The trial's plan ordinal (`TrialPlan`): with the run, its place in plan order; nil for
     /// trials of runs made before ordinals were stored.
     public var ordinal: Int?

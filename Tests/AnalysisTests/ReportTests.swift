@@ -105,6 +105,67 @@ struct ReportTests {
                 .unfinishedWarning == nil)
     }
 
+    @Test("how each model's answers came: re-asks, unreadable replies and invented payoffs, in the footer and JSON")
+    func answerQuality() async throws {
+        // Item 1 is hedged, then answered on the re-ask; item 2 quotes payoffs that are no option's.
+        let scripted: @Sendable (Experiment) throws -> [String: any ChatProvider] = { experiment in
+            var providers = try ProviderFactory.makeAll(experiment, transport: NetworkTransport())
+            providers["stubborn"] = ScriptedReplies { request, _ in
+                guard case .item(let item) = request.context.step else { return "I care." }
+                let reasked =
+                    request.messages.count > 3 && request.messages[request.messages.count - 2].content == "B or C"
+                switch item {
+                case 1: return reasked ? "C" : "B or C"
+                case 2: return "D: 98"
+                default: return "E"
+                }
+            }
+            return providers
+        }
+        let fixture = try await ReportFixture(
+            """
+            name: quality
+            trials: 3
+            values: [prosocial]
+            goal: without
+            models:
+              - name: noisy
+                agent: noisy
+              - name: stubborn
+                agent: stubborn
+                value: prosocial
+            """, providers: scripted)
+        let report = try await Report.build(
+            store: fixture.store, filter: TrialFilter(runIDs: fixture.runIDs), options: ReportOptions(resamples: 10))
+        let stubborn = try #require(report.answers.first { $0.model == "stubborn" })
+        #expect(
+            [
+                stubborn.itemsAnswered, stubborn.answeredOnReask, stubborn.replies, stubborn.unreadable,
+                stubborn.inventedPayoffs,
+            ] == [18, 3, 21, 3, 3] as [Int])
+        let noisy = try #require(report.answers.first { $0.model == "noisy" })
+        #expect([noisy.answeredOnReask, noisy.unreadable, noisy.inventedPayoffs] == [0, 0, 0] as [Int])
+        let table = try ReportRenderer.render(report, as: .table)
+        #expect(
+            table.contains(
+                "Answers of stubborn: 16.7% of 18 items answered on a re-ask; 14.3% of 21 replies unreadable; 16.7% of "
+                    + "answers with invented payoffs."), "\(table)")
+        #expect(table.contains("Answers of noisy: 0.0% of 18 items answered on a re-ask;"))
+        let json = try JSONSerialization.jsonObject(with: Data(try ReportRenderer.render(report, as: .json).utf8))
+        let answers = try #require((json as? [String: Any])?["answers"] as? [[String: Any]])
+        #expect(answers.contains { $0["model"] as? String == "stubborn" && $0["invented_payoffs"] as? Int == 3 })
+        // Scores of an older formula have no counts: they are left out, not counted as zeros.
+        try await DatabaseQueue(path: fixture.store.path).write { db in
+            try db.execute(
+                sql: """
+                    UPDATE trial_scores SET answered_items = NULL
+                    WHERE trial_id IN (SELECT id FROM trials WHERE model = 'noisy')
+                    """)
+        }
+        let older = try await Report.build(store: fixture.store, filter: TrialFilter(runIDs: fixture.runIDs))
+        #expect(older.answers.map(\.model) == ["stubborn"])
+    }
+
     @Test("the sd of equal values is exactly 0, in the report and in vr_summary")
     func constantCells() async throws {
         for value in [43.61, 0.1, 22.82, 1e-9, 60] {
@@ -371,7 +432,7 @@ struct ReportTests {
         let markdown = try ReportRenderer.render(report, as: .markdown, layout: .study)
         let lines = markdown.split(separator: "\n")
         #expect(lines[0] == "| model | goal | altruistic | prosocial | individualistic | competitive |")
-        #expect(lines.count == 2 + 4 + 1)  // the table and its note
+        #expect(lines.count == 2 + 4 + 2)  // the table and its notes: VR, then how the answers came
         // Each cell says how many complete trials it rests on, and fewer than five are flagged.
         #expect(
             lines.contains(

@@ -104,8 +104,8 @@ struct QuickstartTests {
         let markdown = try hvae(["report", "--run", "1", "--format", "markdown"], in: work.url)
         #expect(
             markdown.stdout.contains(
-                "| fixed-A | altruistic | with | 10 | 0 | 0 | 0 | 29.08 ± 0.00 | [29.08, 29.08] | 30.47 | 30.47 | 0.00 | "
-                    + "0.00 |"
+                "| fixed-A | altruistic | with | 10 | 0 | 0 | 0 | 29.08 ± 0.00 | [29.08, 29.08] | 30.47 | 30.47 | "
+                    + "0.00 | 0.00 |"
             ))
         let study = try hvae(["report", "--layout", "study", "--format", "markdown"], in: work.url)
         #expect(

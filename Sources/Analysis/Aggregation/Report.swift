@@ -135,6 +135,71 @@ public struct ReportCell: Sendable, Equatable, Codable {
     }
 }
 
+/// How one model's answers came, over the scored trials of a report (formula 3 and later): what
+/// VR does not show, a model that wins its items on re-asks, or that invents payoffs.
+public struct AnswerQuality: Sendable, Equatable, Codable {
+    public var model: String
+    public var itemsAnswered: Int
+    /// Items answered only on a re-ask.
+    public var answeredOnReask: Int
+    /// Item replies, read or not: the answered items and the unreadable replies.
+    public var replies: Int
+    /// Replies not read as one option (each was re-asked).
+    public var unreadable: Int
+    /// Answers whose reply quoted payoffs that are no option's.
+    public var inventedPayoffs: Int
+
+    public var reaskShare: Double? { itemsAnswered > 0 ? Double(answeredOnReask) / Double(itemsAnswered) : nil }
+    public var unreadableShare: Double? { replies > 0 ? Double(unreadable) / Double(replies) : nil }
+    public var inventedShare: Double? { itemsAnswered > 0 ? Double(inventedPayoffs) / Double(itemsAnswered) : nil }
+
+    enum CodingKeys: String, CodingKey {
+        case model, replies, unreadable
+        case itemsAnswered = "items_answered"
+        case answeredOnReask = "answered_on_reask"
+        case inventedPayoffs = "invented_payoffs"
+    }
+
+    /// Per model, in order of first appearance, over the trials scored by formula 3 or later.
+    public static func of(_ trials: [TrialResult]) -> [AnswerQuality] {
+        var order: [String] = []
+        var byModel: [String: AnswerQuality] = [:]
+        for trial in trials {
+            guard let answered = trial.answeredItems else { continue }
+            let model = trial.key.model
+            if byModel[model] == nil {
+                order.append(model)
+                byModel[model] = AnswerQuality(
+                    model: model, itemsAnswered: 0, answeredOnReask: 0, replies: 0, unreadable: 0, inventedPayoffs: 0)
+            }
+            let unreadable = trial.unreadableReplies ?? 0
+            byModel[model]!.itemsAnswered += answered
+            byModel[model]!.answeredOnReask += trial.reaskedItems ?? 0
+            byModel[model]!.replies += answered + unreadable
+            byModel[model]!.unreadable += unreadable
+            byModel[model]!.inventedPayoffs += trial.inventedPayoffs ?? 0
+        }
+        return order.map { byModel[$0]! }
+    }
+
+    /// The footer lines of a report's table: one per model, or one line when every answer came
+    /// at its first ask, readable and with true payoffs.
+    public static func notes(_ models: [AnswerQuality]) -> [String] {
+        guard !models.isEmpty else { return [] }
+        func percent(_ share: Double?) -> String { share.map { String(format: "%.1f%%", $0 * 100) } ?? "–" }
+        if models.allSatisfy({ $0.answeredOnReask == 0 && $0.unreadable == 0 && $0.inventedPayoffs == 0 }) {
+            return ["Answers: every item answered at its first ask; no reply unreadable; no payoffs invented."]
+        }
+        return models.map { quality in
+            """
+            Answers of \(quality.model): \(percent(quality.reaskShare)) of \(quality.itemsAnswered) items answered on \
+            a re-ask; \(percent(quality.unreadableShare)) of \(quality.replies) replies unreadable; \
+            \(percent(quality.inventedShare)) of answers with invented payoffs.
+            """
+        }
+    }
+}
+
 /// Aggregated results of a set of trials.
 public struct Report: Sendable, Equatable {
     /// An assignment as a small integer in `Assignment`'s order: the values 0-3, then a target's
@@ -149,6 +214,8 @@ public struct Report: Sendable, Equatable {
     public var filter: TrialFilter
     public var options: ReportOptions
     public var cells: [ReportCell]
+    /// How each model's answers came (`AnswerQuality`).
+    public var answers: [AnswerQuality] = []
 
     /// The cell whose group has these values (in `options.groupBy` order).
     public func cell(_ group: String...) -> ReportCell? { cells.first { $0.group == group } }
@@ -215,6 +282,8 @@ public struct Report: Sendable, Equatable {
             let cell = ReportCell.aggregate(keys[index], trials: members[index], options: options, memo: memo)
             cells.withLock { $0[index] = cell }
         }
-        return Report(filter: filter, options: options, cells: cells.withLock { $0.compactMap { $0 } })
+        return Report(
+            filter: filter, options: options, cells: cells.withLock { $0.compactMap { $0 } },
+            answers: AnswerQuality.of(trials))
     }
 }

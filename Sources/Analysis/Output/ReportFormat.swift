@@ -64,8 +64,10 @@ public enum ReportRenderer {
                 let filter: TrialFilter
                 let options: ReportOptions
                 let cells: [ReportCell]
+                let answers: [AnswerQuality]
             }
-            return prettyJSON(Document(filter: report.filter, options: report.options, cells: report.cells))
+            return prettyJSON(
+                Document(filter: report.filter, options: report.options, cells: report.cells, answers: report.answers))
         case .csv:
             return CSV.document(
                 header: report.options.groupBy.map(\.rawValue) + machineColumns,
@@ -95,7 +97,7 @@ public enum ReportRenderer {
             let table = HumanTable(
                 header: columns.map(\.header),
                 rows: report.cells.map { cell in columns.map { $0.text(cell) } },
-                numeric: Set(report.options.groupBy.count..<columns.count))
+                numeric: Set(report.options.groupBy.count..<columns.count), notes: AnswerQuality.notes(report.answers))
             return table.render(format)
         }
     }
@@ -163,6 +165,7 @@ public enum ReportRenderer {
                     "(baseline): answers uniformly at random; the slider sorts such answers mostly into prosocial "
                         + "and individualistic, so a model must do better than this row to pursue a value.")
             }
+            notes += AnswerQuality.notes(report.answers)
             return HumanTable(header: ["model", "goal"] + values, rows: rows, numeric: [2, 3, 4, 5], notes: notes)
                 .render(format)
         }
