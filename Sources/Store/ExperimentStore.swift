@@ -26,6 +26,11 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case badLabel(String)
     case badLabeler
     case notAnItemReply(Int64)
+    /// Another process held a write transaction longer than the busy timeout; `holders` names the
+    /// hvae processes running runs of the file, when any is.
+    case locked(path: String, holders: [String])
+    /// SQLite could not open or create the file (SQLITE_CANTOPEN).
+    case cannotOpen(path: String)
 
     public var description: String {
         switch self {
@@ -88,6 +93,20 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
             "call \(id) is not an item reply; only item replies are labelled"
         case .conversationMismatch(let trialID):
             "trial \(trialID): the conversation sent does not extend the one stored"
+        case .locked(let path, let holders):
+            holders.isEmpty
+                ? """
+                \(path) is locked: another process (no hvae run) has held a write transaction on it for over 10 s, \
+                such as a sqlite3 shell in a transaction; end that transaction (COMMIT or ROLLBACK), then try again
+                """
+                : """
+                \(path) is locked: another process has held a write transaction on it for over 10 s while \
+                \(holders.joined(separator: ", ")) \(holders.count == 1 ? "is" : "are") running on it; hvae's own \
+                writes are short, so look for another program holding it (a sqlite3 shell in a transaction), end \
+                that, then try again
+                """
+        case .cannotOpen(let path):
+            ExperimentStore.cannotOpenDescription(path)
         case .runInUse(let runID, let owner, let secondsAgo):
             """
             run \(runID) is being run by hvae \(owner) (alive \(secondsAgo) s ago); let it finish, or stop it \
@@ -131,6 +150,7 @@ public final class ExperimentStore: Sendable {
             guard manager.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
                 throw StoreError.missingFolder(path: path)
             }
+            guard manager.isWritableFile(atPath: folder) else { throw StoreError.cannotOpen(path: path) }
         }
         try Self.inspect(path: path)
         if manager.fileExists(atPath: path) && !manager.isWritableFile(atPath: path) {
@@ -207,13 +227,47 @@ public final class ExperimentStore: Sendable {
         do { return try await body() } catch let error as DatabaseError { throw translated(error, path: path) }
     }
 
+    /// Why SQLite could not open or create `path`, as far as the file system tells.
+    static func cannotOpenDescription(_ path: String) -> String {
+        let manager = FileManager.default
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        if !manager.fileExists(atPath: path) {
+            return manager.isWritableFile(atPath: folder)
+                ? "cannot create \(path) (SQLite could not open it); choose another --db"
+                : "cannot create \(path): its folder \(folder) cannot be written; choose a writable folder with --db"
+        }
+        return manager.isReadableFile(atPath: path)
+            ? "cannot open \(path) (SQLite could not open it, or its -wal or -shm file); check those files' permissions"
+            : "cannot open \(path): it cannot be read (its permissions); choose another --db or fix them"
+    }
+
     static func translated(_ error: DatabaseError, path: String) -> any Error {
         switch error.resultCode {
         case .SQLITE_CORRUPT, .SQLITE_NOTADB:
             StoreError.damaged(path: path, detail: error.message ?? "\(error.resultCode)")
         case .SQLITE_FULL: StoreError.diskFull(path: path)
         case .SQLITE_READONLY: StoreError.readOnlyFile(path: path)
+        case .SQLITE_BUSY, .SQLITE_LOCKED: StoreError.locked(path: path, holders: runningHolders(path))
+        case .SQLITE_CANTOPEN: StoreError.cannotOpen(path: path)
         default: error
+        }
+    }
+
+    /// The hvae processes that run runs of the file at `path` ("run 3 (hvae process 812 on host
+    /// h)"), read without waiting: a lock held for writing leaves a WAL database readable.
+    static func runningHolders(_ path: String) -> [String] {
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .immediateError
+        guard let queue = try? DatabaseQueue(path: path, configuration: configuration) else { return [] }
+        defer { try? queue.close() }
+        let rows =
+            (try? queue.read { db in
+                try Row.fetchAll(db, sql: "SELECT id, owner FROM runs WHERE status = 'running' AND owner IS NOT NULL")
+            }) ?? []
+        return rows.compactMap { row in
+            let id: Int64 = row["id"]
+            return RunOwner(stored: row["owner"]).map { "run \(id) (hvae process \($0.description))" }
         }
     }
 }

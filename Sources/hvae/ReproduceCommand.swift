@@ -37,6 +37,7 @@ struct ReproduceCommand: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func run() async throws {
+        Interruption.install()
         try await reportingErrors {
             let store = try ExperimentStore(path: database.path, create: false)
             let runner = ExperimentRunner(store: store)
@@ -47,6 +48,7 @@ struct ReproduceCommand: AsyncParsableCommand {
                     replay
                     ? ReplayProvider.load(store: store, runID: runID, models: experiment.models.map(\.name))
                     : try ProviderFactory.makeAll(experiment, transport: transport)
+                try Interruption.shared.stopIfSignalled()
                 let run = try await runner.createRun(experiment, reproducing: runID, replay: replay)
                 announce(
                     "run \(run.id!): reproducing run \(runID) (\(experiment.name))"

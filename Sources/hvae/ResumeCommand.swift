@@ -29,6 +29,7 @@ struct ResumeCommand: AsyncParsableCommand {
     var quiet = false
 
     func run() async throws {
+        Interruption.install()
         try await reportingErrors {
             let store = try ExperimentStore(path: database.path, create: false)
             let runner = ExperimentRunner(store: store)

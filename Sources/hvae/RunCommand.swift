@@ -121,6 +121,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        Interruption.install()
         try await reportingErrors {
             let slice = try self.slice
             var experiment = try ExperimentFile.load(path: file)
@@ -149,6 +150,7 @@ struct RunCommand: AsyncParsableCommand {
                     }
                     print("no unfinished run of this experiment; starting a new one")
                 }
+                try Interruption.shared.stopIfSignalled()
                 let run = try await runner.createRun(experiment, shard: slice)
                 let count = run.plannedTrials ?? 0
                 announce(

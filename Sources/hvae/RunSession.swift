@@ -27,35 +27,23 @@ struct RunSession {
         }
         let reporter = ProgressReporter(mode: quiet ? .silent : (isatty(STDERR_FILENO) == 1 ? .terminal : .lines))
         let (runner, runID, experiment, providers) = (self.runner, self.runID, self.experiment, self.providers)
-        let work = Task {
-            try await runner.execute(runID: runID, experiment: experiment, providers: providers) { reporter.update($0) }
-        }
         // Ctrl-C (SIGINT), or SIGTERM as batch schedulers send before they kill a job, cancels the
-        // run: calls in flight are cancelled, queued writes committed, the run marked interrupted.
-        // A second signal exits at once.
-        let received = Mutex<[Int32]>([])
-        let sources = [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler {
-                let count = received.withLock {
-                    $0.append(number)
-                    return $0.count
-                }
-                if count > 1 { exit(128 + number) }
-                work.cancel()
-            }
-            source.resume()
-            return source
+        // run: calls in flight are cancelled, queued writes committed, the run marked interrupted
+        // with the signal's name. A signal that came before the run started stops it at once.
+        let interruption = Interruption.install()
+        let work = Task {
+            try await runner.execute(
+                runID: runID, experiment: experiment, providers: providers, progress: { reporter.update($0) },
+                interruption: { interruption.reason })
         }
-        defer { for source in sources { source.cancel() } }
+        interruption.onSignal { _ in work.cancel() }
 
         let outcome: RunOutcome
         do {
             outcome = try await work.value
         } catch is CancellationError {
             reporter.finish()
-            let number = received.withLock { $0.first } ?? SIGINT
+            let number = interruption.signal ?? SIGINT
             printError(
                 """
                 \(number == SIGTERM ? "terminated" : "interrupted"): run \(runID) stopped; every completed call is \
@@ -73,7 +61,7 @@ struct RunSession {
                     """
                 )
             }
-            throw ExitCode(128 + number)
+            throw ExitCode(interruption.exitStatus)
         } catch let error as StoreError {
             reporter.finish()
             guard case .diskFull(let path) = error else { throw error }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import ModelServer
+import SVO
 import Synchronization
 import Testing
 
@@ -121,6 +122,53 @@ struct RobustnessTests {
         let resumed = try hvae(["resume", "1", "--db", "int.sqlite", "--quiet"], in: work.url)
         #expect(resumed.status == 0)
         #expect(resumed.stdout.contains("finished: "))
+    }
+
+    @Test("20 signals at random moments of a 3.2-million-trial run: each ends interrupted, with the resume hint")
+    func signalsAtRandomMoments() throws {
+        let work = try WorkingDirectory()
+        try work.write(
+            "big.yaml",
+            """
+            name: big
+            trials: 100000
+            models:
+              - name: noisy
+                agent: noisy
+              - name: random
+                agent: random
+              - name: ideal
+                agent: ideal
+              - name: fixed
+                agent: fixed
+            """)
+        var generator = SplitMix64(seed: 2026)
+        for round in 0..<20 {
+            let (signal, status, word, reason) =
+                round % 2 == 0
+                ? (SIGINT, Int32(130), "interrupted", "interrupted by SIGINT")
+                : (SIGTERM, Int32(143), "terminated", "terminated by SIGTERM")
+            let database = "r\(round).sqlite"
+            let running = try RunningHvae(["run", "big.yaml", "--db", database, "--quiet"], in: work.url)
+            // From the moment the run is stored (its id is printed first), at a random moment within 1.5 s.
+            let deadline = Date().addingTimeInterval(60)
+            while !running.stdoutSoFar.contains("run 1: big"), Date() < deadline {
+                Thread.sleep(forTimeInterval: 0.005)
+            }
+            Thread.sleep(forTimeInterval: Double(generator.next() % 1_500) / 1_000)
+            running.signal(signal)
+            let result = try running.wait()
+            #expect(result.status == status, "round \(round): \(result.stderr)")
+            #expect(
+                result.stderr.contains(
+                    "\(word): run 1 stopped; every completed call is kept. Resume it with: hvae resume 1 "
+                        + "--db \(database)"),
+                "round \(round): \(result.stderr)")
+            let stored = try DatabaseQueue(path: work.path(database)).read { db in
+                try String.fetchOne(db, sql: "SELECT status || ' | ' || coalesce(stop_reason, '') FROM runs")
+            }
+            #expect(stored == "interrupted | \(reason)", "round \(round)")
+        }
     }
 
     @Test("a run another live process is running cannot be resumed beside it; it finishes whole")

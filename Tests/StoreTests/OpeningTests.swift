@@ -185,6 +185,46 @@ struct OpeningTests {
         #expect(throws: StoreError.missingFolder(path: path)) { try ExperimentStore(path: path) }
     }
 
+    @Test("a database SQLite cannot create is one line that says so, not 'SQLite error 14'")
+    func cannotCreate() {
+        // procfs takes no new files, even from root.
+        let path = "/proc/self/hvae-test.sqlite"
+        #expect(throws: StoreError.cannotOpen(path: path)) { try ExperimentStore(path: path) }
+        #expect(StoreError.cannotOpen(path: path).description.hasPrefix("cannot create \(path)"))
+        // A folder that cannot be written (as a user who is not root meets it) is named.
+        let scratch = ScratchDirectory()
+        let folder = scratch.path("locked")
+        let message = ExperimentStore.cannotOpenDescription(folder + "/missing/x.sqlite")
+        #expect(message.contains("cannot create") && message.contains("choose"))
+    }
+
+    @Test("a write transaction held by another program for over 10 s: one line naming the lock, nothing written")
+    func lockedByAnother() async throws {
+        let scratch = ScratchDirectory()
+        let path = scratch.path("locked.sqlite")
+        let store = try ExperimentStore(path: path)
+        let other = try DatabaseQueue(path: path)
+        let started = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            try? other.writeWithoutTransaction { db in
+                try db.execute(sql: "BEGIN IMMEDIATE")
+                started.signal()
+                release.wait()
+                try db.execute(sql: "ROLLBACK")
+            }
+        }
+        started.wait()
+        defer { release.signal() }
+        await #expect(throws: StoreError.locked(path: path, holders: [])) {
+            _ = try await store.createRun(
+                RunRecord(name: "x", description: "", experimentJSON: "{}", seed: 1, toolVersion: "test"))
+        }
+        #expect(
+            StoreError.locked(path: path, holders: ["run 3 (hvae process 812 on h)"]).description.contains(
+                "while run 3 (hvae process 812 on h) is running on it"))
+    }
+
     @Test("read-only commands do not create a database")
     func missingDatabase() {
         let scratch = ScratchDirectory()

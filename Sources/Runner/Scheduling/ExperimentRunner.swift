@@ -71,10 +71,12 @@ public struct ExperimentRunner: Sendable {
     /// trial that already has calls continues from them without making them again (resume).
     /// Results depend only on the seeds, not on the concurrency or on interruptions.
     ///
-    /// Cancelling the task cancels the calls in flight and marks the run `interrupted`.
+    /// Cancelling the task cancels the calls in flight and marks the run `interrupted`, with
+    /// `interruption()` as its `stop_reason` ("interrupted by SIGINT").
     public func execute(
         runID: Int64, experiment: Experiment, providers: [String: any ChatProvider],
-        progress: @escaping @Sendable (RunProgress) -> Void = { _ in }
+        progress: @escaping @Sendable (RunProgress) -> Void = { _ in },
+        interruption: @escaping @Sendable () -> String = { "interrupted" }
     ) async throws -> RunOutcome {
         // One process at a time runs a run (`RunOwner`): claimed before its trials are read,
         // kept alive while they run, let go however the run ends.
@@ -90,7 +92,8 @@ public struct ExperimentRunner: Sendable {
         defer { heartbeat.cancel() }
         do {
             let outcome = try await executeClaimed(
-                runID: runID, experiment: experiment, providers: providers, progress: progress)
+                runID: runID, experiment: experiment, providers: providers, interruption: interruption,
+                progress: progress)
             try await store.releaseRun(runID, from: owner)
             return outcome
         } catch {
@@ -101,7 +104,7 @@ public struct ExperimentRunner: Sendable {
 
     private func executeClaimed(
         runID: Int64, experiment: Experiment, providers: [String: any ChatProvider],
-        progress: @escaping @Sendable (RunProgress) -> Void
+        interruption: @escaping @Sendable () -> String, progress: @escaping @Sendable (RunProgress) -> Void
     ) async throws -> RunOutcome {
         let run = try await store.run(runID)
         let plan = try self.plan(of: run)
@@ -193,11 +196,12 @@ public struct ExperimentRunner: Sendable {
             }
         } catch {
             // Stopped from outside (Ctrl-C, a full disk): nothing failed, and a resume continues.
+            let cancelled = error is CancellationError || Task.isCancelled
             let status: RunStatus =
-                error is CancellationError || error as? StoreError == .diskFull(path: store.path)
-                ? .interrupted : .failed
-            try? await shielded { try await self.store.setRunStatus(runID, status, stopReason: "\(error)") }
-            throw error
+                cancelled || error as? StoreError == .diskFull(path: store.path) ? .interrupted : .failed
+            let reason = cancelled ? interruption() : "\(error)"
+            try? await shielded { try await self.store.setRunStatus(runID, status, stopReason: reason) }
+            throw cancelled ? CancellationError() : error
         }
         let reasons = control.stopReasons
         let left = try await store.trialStatusCounts(runID: runID)
