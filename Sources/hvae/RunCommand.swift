@@ -34,13 +34,14 @@ struct RunCommand: AsyncParsableCommand {
               hvae run my-study.yaml --resume        continue it after Ctrl-C or a crash
               hvae run my-study.yaml --batch         half price, through batch APIs
               hvae run my-study.yaml --shard 2/4 --db part2.sqlite   one machine's quarter
-              hvae run my-study.yaml --shard auto --db 'study-{shard}.sqlite'
+              hvae run my-study.yaml --shard auto --shards 16 --db 'study-{shard}.sqlite'
 
-            With --shard auto the slice comes from the scheduler: a Slurm job array \
-            (SLURM_ARRAY_TASK_ID within SLURM_ARRAY_TASK_MIN..SLURM_ARRAY_TASK_MAX) or a Kubernetes \
-            Indexed Job (JOB_COMPLETION_INDEX, with --shards N or HVAE_SHARDS). {shard} and {shards} \
-            in --db become the slice's index and the count, so that each slice writes a database of its \
-            own; docs/scale.md has a complete sbatch script and Job manifest.
+            With --shard auto the slice comes from the scheduler: a Slurm job array's task \
+            (SLURM_ARRAY_TASK_ID t runs slice t mod n + 1, so a task re-run alone runs its own slice) or \
+            a Kubernetes Indexed Job's index (JOB_COMPLETION_INDEX). Both need n, the number of slices: \
+            --shards N or HVAE_SHARDS (an array's own size cannot tell: a task re-run alone is an array of \
+            one). {shard} and {shards} in --db become the slice's index and the count, so that each slice \
+            writes a database of its own; docs/scale.md has a complete sbatch script and Job manifest.
             """
     )
 
@@ -66,7 +67,7 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "With --shard auto under Kubernetes: the number of shards (the Indexed Job's completions).",
+            "With --shard auto: the number of slices (the Slurm array's size; the Indexed Job's completions).",
             valueName: "n"))
     var shards: Int?
 

@@ -48,20 +48,24 @@ struct ShardTests {
 
         for task in 0..<3 {
             let environment: [String: String]
-            var arguments = ["run", "study.yaml", "--shard", "auto", "--db", "study-{shard}.sqlite", "--quiet"]
+            let arguments = [
+                "run", "study.yaml", "--shard", "auto", "--shards", "3", "--db", "study-{shard}.sqlite", "--quiet",
+            ]
+            let slice: Int
             if scheduler == "slurm" {
-                // sbatch --array=4-6: tasks need not start at 0.
+                // sbatch --array=4-6: tasks need not start at 0; task t runs slice (t mod 3) + 1.
                 environment = Self.clean.merging(
                     ["SLURM_ARRAY_TASK_ID": String(4 + task), "SLURM_ARRAY_TASK_MIN": "4", "SLURM_ARRAY_TASK_MAX": "6"]
                 ) { $1 }
+                slice = (4 + task) % 3 + 1
             } else {
                 environment = Self.clean.merging(["JOB_COMPLETION_INDEX": String(task)]) { $1 }
-                arguments += ["--shards", "3"]
+                slice = task + 1
             }
             let run = try hvae(arguments, in: work.url, environment: environment)
             #expect(run.status == 0, "\(run.stderr)")
-            #expect(run.stdout.contains("shard \(task + 1)/3"), "\(run.stdout)")
-            #expect(FileManager.default.fileExists(atPath: work.path("study-\(task + 1).sqlite")))
+            #expect(run.stdout.contains("shard \(slice)/3"), "\(run.stdout)")
+            #expect(FileManager.default.fileExists(atPath: work.path("study-\(slice).sqlite")))
         }
 
         // The last slice first: ids in the merged file follow no plan order at all.
@@ -97,9 +101,17 @@ struct ShardTests {
                 [
                     "SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "6",
                     "SLURM_ARRAY_TASK_COUNT": "4",
-                ], [], "stepped or sparse"
+                ], ["--shards", "7"], "stepped or sparse"
             ),
-            (["SLURM_ARRAY_TASK_ID": "9", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "3"], [], "outside"),
+            (
+                ["SLURM_ARRAY_TASK_ID": "9", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "3"],
+                ["--shards", "4"], "outside"
+            ),
+            // A task re-run alone is an array of one: without --shards it would run the whole study.
+            (
+                ["SLURM_ARRAY_TASK_ID": "7", "SLURM_ARRAY_TASK_MIN": "7", "SLURM_ARRAY_TASK_MAX": "7"], [],
+                "needs the number of slices"
+            ),
             (["JOB_COMPLETION_INDEX": "1"], [], "--shards N"),
             (["JOB_COMPLETION_INDEX": "3"], ["--shards", "3"], "not below the 3 shards"),
             (["JOB_COMPLETION_INDEX": "x"], ["--shards", "3"], "not a whole number"),
@@ -153,7 +165,7 @@ struct SlurmTests {
             #SBATCH --chdir=\(work.url.path)
             #SBATCH --output=\(work.url.path)/task-%a.out
             set -euo pipefail
-            '\(hvaeBinary.path)' run study.yaml --shard auto --resume --db 'study-{shard}.sqlite' --quiet
+            '\(hvaeBinary.path)' run study.yaml --shard auto --shards 2 --resume --db 'study-{shard}.sqlite' --quiet
             """)
         try work.write(
             "merge.sbatch",
@@ -185,5 +197,21 @@ struct SlurmTests {
         let merged = try hvae(report + ["--db", "merged.sqlite"], in: work.url)
         #expect(merged.status == 0, "\(merged.stderr)")
         #expect(merged.stdout == (try hvae(report + ["--db", "whole.sqlite"], in: work.url)).stdout)
+
+        // Task 1 re-run alone, as docs/scale.md says a failed task is: an array of one, it runs its
+        // own slice (2 of 2) into its own file, not the whole study as a slice 1/1.
+        let rerun = try runProgram(
+            sbatch, ["--parsable", "--wait", "--array=1", work.path("study.sbatch")], withErrors: true)
+        #expect(rerun.status == 0, "sbatch: \(rerun.output)")
+        let log = (try? String(contentsOf: work.url.appending(path: "task-1.out"), encoding: .utf8)) ?? ""
+        #expect(log.contains("shard 2/2"), "\(log)")
+        let shards = try DatabaseQueue(path: work.path("study-2.sqlite")).read { db in
+            try String.fetchAll(db, sql: "SELECT shard FROM runs ORDER BY id")
+        }
+        #expect(shards == ["2/2", "2/2"], "\(shards)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: work.url.path).filter {
+            $0.hasPrefix("study-") && $0.hasSuffix(".sqlite")
+        }
+        #expect(files.sorted() == ["study-1.sqlite", "study-2.sqlite"])
     }
 }

@@ -6,25 +6,39 @@ import Testing
 
 @Suite("Shards from the scheduler's environment, and what a merged database lacks of them")
 struct SchedulerShardTests {
-    @Test("Slurm arrays: the task within MIN..MAX or 0..COUNT-1, numbered from 1")
+    @Test("Slurm arrays: the count from --shards, the task's slice (task mod n) + 1, a re-run task its own slice")
     func slurm() throws {
-        let array = ["SLURM_ARRAY_TASK_ID": "7", "SLURM_ARRAY_TASK_MIN": "4", "SLURM_ARRAY_TASK_MAX": "19"]
-        #expect(try SchedulerShard.resolve(environment: array) == .init(index: 4, count: 16, scheduler: "slurm"))
-        let counted = ["SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "16"]
-        #expect(try SchedulerShard.resolve(environment: counted) == .init(index: 1, count: 16, scheduler: "slurm"))
-        // --array=0-15%4 throttles; the tasks are still 0..15.
-        let throttled = array.merging([
-            "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "15",
-            "SLURM_ARRAY_TASK_COUNT": "16", "SLURM_ARRAY_TASK_ID": "15",
-        ]) { $1 }
-        #expect(try SchedulerShard.resolve(environment: throttled) == .init(index: 16, count: 16, scheduler: "slurm"))
-        // Slurm wins over a Kubernetes index in the same environment.
-        #expect(
-            try SchedulerShard.resolve(environment: counted.merging(["JOB_COMPLETION_INDEX": "3"]) { $1 }).scheduler
-                == "slurm")
-        #expect(throws: SchedulerShard.Failure.self) {
-            try SchedulerShard.resolve(environment: ["SLURM_ARRAY_TASK_ID": "2"])
+        func slice(_ environment: [String: String], shards: Int? = nil) throws -> SchedulerShard.Slice {
+            try SchedulerShard.resolve(environment: environment, shards: shards)
         }
+        // --array=0-15%4: task t runs slice t + 1.
+        let throttled = [
+            "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "15", "SLURM_ARRAY_TASK_COUNT": "16",
+            "SLURM_ARRAY_TASK_ID": "15",
+        ]
+        #expect(try slice(throttled, shards: 16) == .init(index: 16, count: 16, scheduler: "slurm"))
+        #expect(try slice(throttled.merging(["HVAE_SHARDS": "16"]) { $1 }).count == 16)
+        // From any first index, the array's 16 tasks run the 16 slices once each.
+        let slices = try (4...19).map { task in
+            try slice(
+                ["SLURM_ARRAY_TASK_ID": String(task), "SLURM_ARRAY_TASK_MIN": "4", "SLURM_ARRAY_TASK_MAX": "19"],
+                shards: 16
+            ).index
+        }
+        #expect(Set(slices) == Set(1...16))
+        // Task 7 re-run alone (sbatch --array=7: an array of one) runs slice 8 of 16, as it did the
+        // first time; without --shards it would have been a study of one slice, so it is refused.
+        let rerun = ["SLURM_ARRAY_TASK_ID": "7", "SLURM_ARRAY_TASK_MIN": "7", "SLURM_ARRAY_TASK_MAX": "7"]
+        #expect(try slice(rerun, shards: 16) == .init(index: 8, count: 16, scheduler: "slurm"))
+        #expect(throws: SchedulerShard.Failure.self) { try slice(rerun) }
+        #expect(throws: SchedulerShard.Failure.self) { try slice(["SLURM_ARRAY_TASK_ID": "2"]) }
+        // An array larger than --shards says, and a stepped one, are refused.
+        #expect(throws: SchedulerShard.Failure.self) { try slice(throttled, shards: 8) }
+        #expect(throws: SchedulerShard.Failure.self) {
+            try slice(throttled.merging(["SLURM_ARRAY_TASK_COUNT": "8"]) { $1 }, shards: 16)
+        }
+        // Slurm wins over a Kubernetes index in the same environment.
+        #expect(try slice(throttled.merging(["JOB_COMPLETION_INDEX": "3"]) { $1 }, shards: 16).scheduler == "slurm")
     }
 
     @Test("Kubernetes Indexed Jobs: JOB_COMPLETION_INDEX from 0, the count from --shards or HVAE_SHARDS")

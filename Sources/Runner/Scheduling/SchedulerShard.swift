@@ -18,11 +18,15 @@ public enum SchedulerShard {
         public var description: String
     }
 
-    /// The slice the environment names. Slurm: `SLURM_ARRAY_TASK_ID` within
-    /// `SLURM_ARRAY_TASK_MIN`..`SLURM_ARRAY_TASK_MAX` (or 0..`SLURM_ARRAY_TASK_COUNT` − 1), the
-    /// array's tasks numbered contiguously. Kubernetes: `JOB_COMPLETION_INDEX` (0-based), with the
-    /// count from `shards` (`--shards N`) or `HVAE_SHARDS`. Slurm wins when both are set (a Slurm
-    /// job inside a pod is still Slurm's).
+    /// The slice the environment names. Slurm: `SLURM_ARRAY_TASK_ID` t runs slice (t mod n) + 1,
+    /// with n from `shards` (`--shards N`) or `HVAE_SHARDS`: the array's declared size, never the
+    /// size of the array this task came in, since a failed task re-run alone (`sbatch --array=7`)
+    /// is an array of one. A contiguous array of n tasks, from any first index, runs every slice
+    /// once, and a re-run task runs its own. An array whose bounds
+    /// (`SLURM_ARRAY_TASK_MIN`..`SLURM_ARRAY_TASK_MAX`) hold more than n tasks, or that is
+    /// stepped, is refused. Kubernetes: `JOB_COMPLETION_INDEX` (0-based), with the count from
+    /// `shards` or `HVAE_SHARDS`. Slurm wins when both are set (a Slurm job inside a pod is still
+    /// Slurm's).
     public static func resolve(environment: [String: String], shards: Int? = nil) throws -> Slice {
         func number(_ name: String) throws -> Int? {
             guard let text = environment[name]?.trimmingCharacters(in: .whitespaces), !text.isEmpty else {
@@ -34,34 +38,40 @@ public enum SchedulerShard {
             return value
         }
         if let task = try number("SLURM_ARRAY_TASK_ID") {
-            let minimum = try number("SLURM_ARRAY_TASK_MIN") ?? 0
-            let count: Int
-            if let maximum = try number("SLURM_ARRAY_TASK_MAX") {
-                count = maximum - minimum + 1
-                if let stated = try number("SLURM_ARRAY_TASK_COUNT"), stated != count {
+            guard let count = try shards ?? number("HVAE_SHARDS"), count >= 1 else {
+                throw Failure(
+                    description: """
+                        --shard auto: a Slurm array task needs the number of slices, the array's full size: give \
+                        --shards N (or set HVAE_SHARDS); a task re-run alone is an array of one, so its size \
+                        cannot tell
+                        """)
+            }
+            let minimum = try number("SLURM_ARRAY_TASK_MIN")
+            let maximum = try number("SLURM_ARRAY_TASK_MAX")
+            if let minimum, let maximum {
+                let span = maximum - minimum + 1
+                if let stated = try number("SLURM_ARRAY_TASK_COUNT"), stated != span {
                     throw Failure(
                         description: """
                             --shard auto: the Slurm array is stepped or sparse (\(stated) tasks between \
-                            \(minimum) and \(maximum)); give it contiguous indices (--array=0-\(stated - 1)), or \
+                            \(minimum) and \(maximum)); give it contiguous indices (--array=0-\(count - 1)), or \
                             --shard i/n
                             """)
                 }
-            } else if let stated = try number("SLURM_ARRAY_TASK_COUNT") {
-                count = stated
-            } else {
-                throw Failure(
-                    description: """
-                        --shard auto: SLURM_ARRAY_TASK_ID is set but neither SLURM_ARRAY_TASK_MAX nor \
-                        SLURM_ARRAY_TASK_COUNT; run under sbatch --array, or give --shard i/n
-                        """)
+                guard span <= count else {
+                    throw Failure(
+                        description: """
+                            --shard auto: the Slurm array has \(span) tasks (\(minimum)-\(maximum)) and --shards \
+                            says \(count); make them agree
+                            """)
+                }
+                guard (minimum...maximum).contains(task) else {
+                    throw Failure(
+                        description:
+                            "--shard auto: SLURM_ARRAY_TASK_ID \(task) is outside the array \(minimum)-\(maximum)")
+                }
             }
-            guard count >= 1, (minimum..<minimum + count).contains(task) else {
-                throw Failure(
-                    description: """
-                        --shard auto: SLURM_ARRAY_TASK_ID \(task) is outside the array \(minimum)-\(minimum + count - 1)
-                        """)
-            }
-            return Slice(index: task - minimum + 1, count: count, scheduler: "slurm")
+            return Slice(index: task % count + 1, count: count, scheduler: "slurm")
         }
         if let index = try number("JOB_COMPLETION_INDEX") {
             guard let count = try shards ?? number("HVAE_SHARDS"), count >= 1 else {
