@@ -31,6 +31,9 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case locked(path: String, holders: [String])
     /// SQLite could not open or create the file (SQLITE_CANTOPEN).
     case cannotOpen(path: String)
+    /// A read failed as if the file were damaged, and SQLite's quick check finds it intact: not
+    /// the file's fault (another process changed what this connection read); no advice to restore it.
+    case unreadable(path: String, detail: String)
 
     public var description: String {
         switch self {
@@ -107,6 +110,11 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
                 """
         case .cannotOpen(let path):
             ExperimentStore.cannotOpenDescription(path)
+        case .unreadable(let path, let detail):
+            """
+            a read of \(path) failed (SQLite: \(detail)), though SQLite's check finds the file intact; try again \
+            (`hvae db check --db \(path)` checks the whole file)
+            """
         case .runInUse(let runID, let owner, let secondsAgo):
             """
             run \(runID) is being run by hvae \(owner) (alive \(secondsAgo) s ago); let it finish, or stop it \
@@ -124,8 +132,10 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
 /// reading (`openForReading(path:)`), it writes nothing at all: not to the file, and not to an
 /// older file's schema.
 public final class ExperimentStore: Sendable {
-    /// The connections queries read through.
-    let reader: any DatabaseReader
+    /// The connections queries read through; a store opened for reading opens them again after a
+    /// read that its connections, not the file, got wrong (`read(_:)`).
+    private let readers: Mutex<any DatabaseReader>
+    var reader: any DatabaseReader { readers.withLock { $0 } }
     /// The connection writes go through; nil when the store was opened for reading.
     let writer: DatabasePool?
     /// The file as the user named it.
@@ -138,7 +148,11 @@ public final class ExperimentStore: Sendable {
     /// A file that is not SQLite, an SQLite file that hvae did not create, or one written by a
     /// newer hvae is refused with a `StoreError` and not modified. With `create: false` a missing
     /// file is an error (`StoreError.missingDatabase`) instead of a new database.
-    public init(path: String, create: Bool = true) throws {
+    ///
+    /// `alreadyOpen`: this process has the file open for reading already (the viewer, opening
+    /// its writer for audit labels): its first bytes are not read again outside SQLite, which
+    /// would drop the readers' locks (`ReadOnlyOpening.checkHeader`).
+    public init(path: String, create: Bool = true, alreadyOpen: Bool = false) throws {
         self.path = path
         migratedCopy = nil
         _ = Self.enableURIs
@@ -152,7 +166,7 @@ public final class ExperimentStore: Sendable {
             }
             guard manager.isWritableFile(atPath: folder) else { throw StoreError.cannotOpen(path: path) }
         }
-        try Self.inspect(path: path)
+        try Self.inspect(path: path, checkingHeader: !alreadyOpen)
         if manager.fileExists(atPath: path) && !manager.isWritableFile(atPath: path) {
             throw StoreError.readOnlyFile(path: path)
         }
@@ -167,7 +181,7 @@ public final class ExperimentStore: Sendable {
         let pool = try Self.mapped(path) { try DatabasePool(path: path, configuration: configuration) }
         try Self.mapped(path) { try Schema.migrate(pool) }
         writer = pool
-        reader = pool
+        readers = Mutex(pool)
     }
 
     /// Opens an existing hvae database for reading only: nothing is written to the file, its
@@ -185,7 +199,7 @@ public final class ExperimentStore: Sendable {
 
     private init(path: String, reader: any DatabaseReader, migratedCopy: String?) {
         self.path = path
-        self.reader = reader
+        readers = Mutex(reader)
         self.writer = nil
         self.migratedCopy = migratedCopy
     }
@@ -202,9 +216,19 @@ public final class ExperimentStore: Sendable {
 
     // MARK: Reading and writing, with SQLite's errors in words
 
-    /// Runs `body` on a reader; damaged files and full disks come out as `StoreError`s.
+    /// Runs `body` on a reader; damaged files and full disks come out as `StoreError`s. A read
+    /// that fails as if the file were damaged when it is not (`StoreError.unreadable`) opens the
+    /// file's connections again and is tried once more: a long-lived reader (`hvae view`) whose
+    /// view of the write-ahead log went stale reads the file as it is.
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await Self.mapped(path) { try await self.reader.read(body) }
+        let current = reader
+        do {
+            return try await Self.mapped(path) { try await current.read(body) }
+        } catch StoreError.unreadable where writer == nil && migratedCopy == nil {
+            let fresh = try ReadOnlyOpening.connect(path)
+            readers.withLock { if $0 === current { $0 = fresh } }
+            return try await Self.mapped(path) { try await fresh.read(body) }
+        }
     }
 
     /// Runs `body` in a write transaction.
@@ -244,7 +268,10 @@ public final class ExperimentStore: Sendable {
     static func translated(_ error: DatabaseError, path: String) -> any Error {
         switch error.resultCode {
         case .SQLITE_CORRUPT, .SQLITE_NOTADB:
-            StoreError.damaged(path: path, detail: error.message ?? "\(error.resultCode)")
+            // Confirmed before it is called damage: a connection that read through a wal-index
+            // another process replaced sees "malformed" in a sound file.
+            confirmedDamage(path: path)
+                ?? StoreError.unreadable(path: path, detail: error.message ?? "\(error.resultCode)")
         case .SQLITE_FULL: StoreError.diskFull(path: path)
         case .SQLITE_READONLY: StoreError.readOnlyFile(path: path)
         case .SQLITE_BUSY, .SQLITE_LOCKED: StoreError.locked(path: path, holders: runningHolders(path))

@@ -102,16 +102,37 @@ extension ExperimentStore {
         return result
     }
 
+    /// The damage SQLite's quick check finds in the file at `path` (or that keeps it from being
+    /// checked at all), as `StoreError.damaged`; nil when it finds the file intact.
+    static func confirmedDamage(path: String) -> StoreError? {
+        do {
+            // The file is open in SQLite in this process: its header is not read outside it.
+            try requireIntact(path: path, checkingHeader: false)
+            return nil
+        } catch let error as StoreError {
+            if case .damaged = error { return error }
+            return nil
+        } catch {
+            return nil
+        }
+    }
+
     /// Throws `StoreError.damaged` unless SQLite's quick check finds the file intact; reads only.
     /// Commands that rewrite a whole file (migrate, vacuum) call it first, so that they never
     /// spread damage. It reads every page: seconds for a large database.
-    public static func requireIntact(path: String) throws {
+    public static func requireIntact(path: String, checkingHeader: Bool = true) throws {
         _ = enableURIs
-        try ReadOnlyOpening.requireDatabaseFile(path)
-        let pool = try ReadOnlyOpening.connect(path)
-        defer { try? pool.close() }
-        let problems = try mapped(path) {
-            try pool.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check(5)") }
+        try ReadOnlyOpening.requireDatabaseFile(path, checkingHeader: checkingHeader)
+        let problems: [String]
+        do {
+            // Untranslated: translating a damaged file's error asks this check.
+            let pool = try ReadOnlyOpening.connectUntranslated(path)
+            defer { try? pool.close() }
+            problems = try pool.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check(5)") }
+        } catch let error as DatabaseError
+            where [.SQLITE_CORRUPT, .SQLITE_NOTADB, .SQLITE_IOERR].contains(error.resultCode.primaryResultCode)
+        {
+            throw StoreError.damaged(path: path, detail: error.message ?? "\(error.resultCode)")
         }
         guard problems == ["ok"] else {
             throw StoreError.damaged(path: path, detail: problems.joined(separator: "; "))

@@ -5,14 +5,14 @@ extension ExperimentStore {
     /// Checks, without writing, that `path` is absent, empty, or an hvae database this binary can
     /// read and write. Throws for a folder, a file that is not SQLite, a foreign or damaged
     /// database, and one of a newer schema.
-    static func inspect(path: String) throws {
+    static func inspect(path: String, checkingHeader: Bool = true) throws {
         let manager = FileManager.default
         var isFolder: ObjCBool = false
         if manager.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
             throw StoreError.folder(path: path)
         }
         guard manager.fileExists(atPath: path), try ReadOnlyOpening.size(of: path) > 0 else { return }
-        try ReadOnlyOpening.checkHeader(path)
+        if checkingHeader { try ReadOnlyOpening.checkHeader(path) }
         let queue = try mapped(path) { try DatabaseQueue(path: path, configuration: ReadOnlyOpening.configuration) }
         defer { try? queue.close() }
         _ = try ReadOnlyOpening.schemaVersion(queue, path: path)
@@ -34,6 +34,12 @@ enum ReadOnlyOpening {
         ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? NSNumber)?.intValue ?? 0
     }
 
+    /// Throws unless the file starts as SQLite's files do. Opens the file outside SQLite: never
+    /// call it while this process has the file open in SQLite, since closing any descriptor of a
+    /// file drops every POSIX lock the process holds on it. (The viewer opened its writer for an
+    /// audit label through here: its readers lost their locks, the next run's last connection
+    /// deleted the -wal and -shm they still read, and the viewer saw no new run and called the
+    /// sound file malformed.)
     static func checkHeader(_ path: String) throws {
         guard let handle = FileHandle(forReadingAtPath: path) else { throw StoreError.readOnlyFile(path: path) }
         let header = try handle.read(upToCount: 16) ?? Data()
@@ -42,15 +48,15 @@ enum ReadOnlyOpening {
     }
 
     /// Throws unless `path` is a file that starts as an SQLite database: it exists, is no folder,
-    /// and is not empty.
-    static func requireDatabaseFile(_ path: String) throws {
+    /// and is not empty. `checkHeader`'s caution applies.
+    static func requireDatabaseFile(_ path: String, checkingHeader: Bool = true) throws {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
             throw StoreError.missingDatabase(path: path)
         }
         if isFolder.boolValue { throw StoreError.folder(path: path) }
         guard try size(of: path) > 0 else { throw StoreError.emptyFile(path: path) }
-        try checkHeader(path)
+        if checkingHeader { try checkHeader(path) }
     }
 
     /// Opens `path` for reading; an older schema is read from a migrated temporary copy.
@@ -84,10 +90,16 @@ enum ReadOnlyOpening {
     /// A read-only pool on `path`; immutable when SQLite could not otherwise open it read-only
     /// (no -shm file can be made in a folder that cannot be written).
     static func connect(_ path: String) throws -> DatabasePool {
+        try ExperimentStore.mapped(path) { try connectUntranslated(path) }
+    }
+
+    /// `connect` with SQLite's errors as they come: what the damage check opens through, since
+    /// translating a damaged file's error asks that check.
+    static func connectUntranslated(_ path: String) throws -> DatabasePool {
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         let manager = FileManager.default
         if manager.isWritableFile(atPath: folder) || manager.fileExists(atPath: path + "-shm") {
-            return try ExperimentStore.mapped(path) { try DatabasePool(path: path, configuration: configuration) }
+            return try DatabasePool(path: path, configuration: configuration)
         }
         // Immutable ignores a -wal file: refuse rather than read the database without its last commits.
         if try size(of: path + "-wal") > 0 { throw StoreError.unreadableWAL(path: path) }
@@ -96,7 +108,7 @@ enum ReadOnlyOpening {
         components.path = URL(fileURLWithPath: path).standardizedFileURL.path
         components.queryItems = [URLQueryItem(name: "immutable", value: "1")]
         let uri = components.string ?? "file:\(path)?immutable=1"
-        return try ExperimentStore.mapped(path) { try DatabasePool(path: uri, configuration: configuration) }
+        return try DatabasePool(path: uri, configuration: configuration)
     }
 
     /// The schema version of an open database, after checking that it is an hvae database this

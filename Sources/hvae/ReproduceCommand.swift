@@ -39,6 +39,7 @@ struct ReproduceCommand: AsyncParsableCommand {
     func run() async throws {
         Interruption.install()
         try await reportingErrors {
+            try requireIntactBeforeWriting(database.path)
             let store = try ExperimentStore(path: database.path, create: false)
             let runner = ExperimentRunner(store: store)
             let original = try await store.run(runID)

@@ -31,6 +31,7 @@ struct ResumeCommand: AsyncParsableCommand {
     func run() async throws {
         Interruption.install()
         try await reportingErrors {
+            try requireIntactBeforeWriting(database.path)
             let store = try ExperimentStore(path: database.path, create: false)
             let runner = ExperimentRunner(store: store)
             let run = try await store.run(runID)

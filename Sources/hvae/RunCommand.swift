@@ -131,6 +131,7 @@ struct RunCommand: AsyncParsableCommand {
             try await withNetwork(concurrency: experiment.concurrency) { transport in
                 let providers = try ProviderFactory.makeAll(experiment, transport: transport)
                 let path = databasePath(slice)
+                try requireIntactBeforeWriting(path)
                 let store = try ExperimentStore(path: path)
                 let runner = ExperimentRunner(store: store)
                 if resume {

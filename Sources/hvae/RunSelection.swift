@@ -76,3 +76,12 @@ func openForReading(_ database: DatabaseOptions) throws -> ExperimentStore {
     }
     return store
 }
+
+/// Before a run writes to an existing database: SQLite's quick check of every page, so that a
+/// damaged file is named and left as it is, not given a new run that fails at the damage. Reads
+/// only; seconds on a file of a million calls.
+func requireIntactBeforeWriting(_ path: String) throws {
+    let size = ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? NSNumber)?.intValue ?? 0
+    guard size > 0 else { return }
+    try ExperimentStore.requireIntact(path: path)
+}

@@ -127,7 +127,7 @@ struct ViewCommand: AsyncParsableCommand {
             }
             return try opened.withLock { store in
                 if let store { return store }
-                let writer = try ExperimentStore(path: path, create: false)
+                let writer = try ExperimentStore(path: path, create: false, alreadyOpen: true)
                 store = writer
                 return writer
             }

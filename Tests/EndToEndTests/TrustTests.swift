@@ -176,6 +176,13 @@ struct TrustTests {
         let vacuum = try hvae(["db", "vacuum", "--db", "pages.sqlite"], in: work.url)
         #expect(vacuum.status != 0 && vacuum.stderr.contains("pages.sqlite is damaged"), "\(vacuum.stderr)")
         #expect(try fileDigest(work.path("pages.sqlite")) == digest)
+        // Nor does a run: it checks before it writes, rather than storing a run that fails at the damage.
+        for arguments in [["run", "archive.yaml"], ["resume", "1"], ["reproduce", "1", "--replay"]] {
+            let refused = try hvae(arguments + ["--db", "pages.sqlite"], in: work.url)
+            #expect(refused.status != 0, "\(arguments)")
+            #expect(refused.stderr.contains("pages.sqlite is damaged ("), "\(arguments): \(refused.stderr)")
+            #expect(try fileDigest(work.path("pages.sqlite")) == digest)
+        }
         // A current file is not even opened for writing by migrate.
         #expect(
             try hvae(["db", "migrate", "--db", "pages.sqlite"], in: work.url).stdout.contains(

@@ -444,6 +444,49 @@ struct ViewerHTTPTests {
         #expect(try viewer.stop().status == 0)
     }
 
+    @Test(
+        """
+        a viewer that labelled a reply goes on seeing the runs other processes write, with bundles made beside it: \
+        every new run appears, no page answers 500
+        """)
+    func labelThenNewRuns() async throws {
+        let work = try WorkingDirectory()
+        try work.write(
+            "small.yaml",
+            """
+            name: small
+            trials: 1
+            models:
+              - name: ideal
+                agent: ideal
+            """)
+        #expect(try hvae(["run", "small.yaml", "--quiet"], in: work.url).status == 0)
+        let viewer = try RunningViewer([], in: work)
+        #expect(try await fetch(viewer.base + "/").status == 200)
+        // The first label opens the viewer's writer: before 0.9.0 that read the file's first bytes
+        // outside SQLite, which dropped the readers' locks; the next run's last connection then
+        // deleted the -wal and -shm they still read.
+        let call = try await DatabaseQueue(path: work.path("hvae.sqlite")).read { db in
+            try Int64.fetchOne(db, sql: "SELECT min(call_id) FROM call_log WHERE item IS NOT NULL")!
+        }
+        let labelled = try await fetch(
+            viewer.base + "/audit/label", method: "POST",
+            headers: ["Content-Type": "application/x-www-form-urlencoded"], body: "call=\(call)&label=B&labeler=ada")
+        #expect(labelled.status == 303)
+        for run in 2...11 {
+            #expect(try hvae(["run", "small.yaml", "--quiet"], in: work.url).status == 0)
+            if run % 2 == 0 {
+                #expect(try hvae(["view", "--bundle", "bundle-\(run)"], in: work.url).status == 0)
+            }
+            let page = try await fetch(viewer.base + "/runs/\(run)")
+            #expect(page.status == 200, "run \(run): \(page.status) \(page.body.prefix(200))")
+            let calls = try await fetch(viewer.base + "/calls?run=\(run)")
+            #expect(calls.status == 200, "run \(run): \(calls.status) \(calls.body.prefix(200))")
+            #expect(try await fetch(viewer.base + "/").body.contains("/runs/\(run)\""), "run \(run)")
+        }
+        #expect(try viewer.stop().status == 0)
+    }
+
     @Test("a run page's figures share its read of the trials, and read them again once the database changed")
     func figuresFollowChanges() async throws {
         let (work, viewer) = try viewQuickstart()
