@@ -12,8 +12,41 @@ public enum ViewerBundle {
         public var bytes = 0
     }
 
-    /// Writes the pages of runs `runIDs` (every run when empty) into `folder`, creating it.
-    /// `progress` hears of every file written.
+    /// The list of the files a bundle wrote, in its folder: what the next bundle into the folder
+    /// removes first, so that it holds only the pages it links.
+    static let manifestName = ".hvae-bundle"
+
+    /// A folder that holds files no bundle of hvae wrote: a bundle does not write there.
+    public struct ForeignFiles: Error, CustomStringConvertible {
+        public var folder: String
+        public var files: [String]
+        public var description: String {
+            let shown = files.prefix(3).joined(separator: ", ") + (files.count > 3 ? ", …" : "")
+            return """
+                \(folder) holds files hvae did not write (\(shown)); give a new or empty folder, or one an earlier \
+                `hvae view --bundle` wrote
+                """
+        }
+    }
+
+    /// Makes `folder` ready for a bundle: created if missing; the files an earlier bundle wrote
+    /// there (its manifest's) removed; refused when it holds any other file.
+    static func prepare(_ folder: URL) throws {
+        let manager = FileManager.default
+        try manager.createDirectory(at: folder, withIntermediateDirectories: true)
+        let manifest = folder.appending(path: manifestName)
+        let listed = Set(
+            ((try? String(contentsOf: manifest, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init))
+        let present = try manager.contentsOfDirectory(atPath: folder.path).filter { $0 != manifestName }
+        let foreign = present.filter { !listed.contains($0) }.sorted()
+        guard foreign.isEmpty else { throw ForeignFiles(folder: folder.path, files: foreign) }
+        for name in present { try manager.removeItem(at: folder.appending(path: name)) }
+        try Data().write(to: manifest)
+    }
+
+    /// Writes the pages of runs `runIDs` (every run when empty) into `folder`, creating it; the
+    /// pages of an earlier bundle there are removed first (`prepare`). `progress` hears of every
+    /// file written.
     public static func write(
         store: ExperimentStore, runIDs: [Int64], to folder: URL, progress: @Sendable (Int) -> Void = { _ in }
     ) async throws -> Outcome {
@@ -22,10 +55,14 @@ public enum ViewerBundle {
         let all = try await store.runs()
         let chosen = runIDs.isEmpty ? all.compactMap(\.id) : runIDs
         for id in chosen { _ = try await store.run(id) }
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try prepare(folder)
+        let manifest = try FileHandle(forWritingTo: folder.appending(path: manifestName))
+        defer { try? manifest.close() }
         var outcome = Outcome()
         func save(_ name: String, _ text: String) throws {
             let data = Data(text.utf8)
+            // Listed before it is written: a bundle stopped half way is still all hvae's.
+            try manifest.write(contentsOf: Data((name + "\n").utf8))
             try data.write(to: folder.appending(path: name), options: .atomic)
             outcome.files += 1
             outcome.bytes += data.count

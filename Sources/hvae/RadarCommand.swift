@@ -33,13 +33,14 @@ struct RadarCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let (store, runIDs) = try await selection.open(database)
-            let report = try await Report.build(
-                store: store, filter: TrialFilter(runIDs: runIDs, models: figure.models),
-                options: ReportOptions(resamples: 1))
-            guard !report.cells.isEmpty else {
-                throw UserFacingError(
-                    message: "no trials to plot in run(s) \(runIDs.map(String.init).joined(separator: ", "))")
+            let trials = try await store.trialResults(TrialFilter(runIDs: runIDs, models: figure.models))
+            // The radar's axes are the four named values: a trial told a target has no place on it.
+            guard trials.contains(where: { $0.key.value != nil && $0.status == .complete }) else {
+                throw UserFacingError(message: RingCommand.nothingToPlot(trials, runIDs: runIDs))
             }
+            let report = Report.build(
+                trials.filter { $0.key.value != nil }, filter: TrialFilter(runIDs: runIDs, models: figure.models),
+                options: ReportOptions(resamples: 1))
             try write(try RadarChart.svg(report, compareWith: paperModel, title: figure.title), to: figure.output)
         }
     }

@@ -28,13 +28,24 @@ struct RingCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let (store, runIDs) = try await selection.open(database)
-            let points = try await RingChart.points(
-                store: store, filter: TrialFilter(runIDs: runIDs, models: figure.models))
-            guard !points.isEmpty else {
-                throw UserFacingError(
-                    message: "no complete trials to plot in run(s) \(runIDs.map(String.init).joined(separator: ", "))")
-            }
+            let trials = try await store.trialResults(TrialFilter(runIDs: runIDs, models: figure.models))
+            let points = RingChart.points(trials)
+            guard !points.isEmpty else { throw UserFacingError(message: Self.nothingToPlot(trials, runIDs: runIDs)) }
             try write(RingChart.svg(points, title: figure.title), to: figure.output)
         }
+    }
+
+    /// Why trials give a figure of named values nothing to plot: no complete trial, or trials
+    /// told targets only (whose figure is `plot steer`).
+    static func nothingToPlot(_ trials: [TrialResult], runIDs: [Int64]) -> String {
+        let runs = runIDs.map(String.init).joined(separator: ", ")
+        let targets = trials.filter { $0.key.value == nil && $0.status == .complete }.count
+        guard targets == 0 else {
+            return """
+                the \(targets) complete trials of run(s) \(runs) were told targets (directions φ), not named values, \
+                which this figure shows; `hvae plot steer` plots targets
+                """
+        }
+        return "no complete trials to plot in run(s) \(runs)"
     }
 }

@@ -144,6 +144,32 @@ struct SteerabilityTests {
         #expect(pooled.stderr.contains("note: each cell pools the variants default, zh"))
     }
 
+    @Test("the ring and the radar of a run told targets only refuse with the reason, writing nothing")
+    func namedValueFiguresOfTargets() throws {
+        let work = try WorkingDirectory()
+        try work.write(
+            "targets.yaml",
+            """
+            name: targets
+            trials: 2
+            targets: [0, 45, 90]
+            models:
+              - name: ideal
+                agent: ideal
+            """)
+        #expect(try hvae(["run", "targets.yaml", "--quiet"], in: work.url).status == 0)
+        for figure in ["ring", "radar"] {
+            let plot = try hvae(["plot", figure, "-o", "\(figure).svg"], in: work.url)
+            #expect(plot.status == 1, "\(figure): \(plot.stdout)")
+            #expect(
+                plot.stderr.contains(
+                    "the 12 complete trials of run(s) 1 were told targets (directions φ), not named values, which "
+                        + "this figure shows; `hvae plot steer` plots targets"), "\(figure): \(plot.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: work.path("\(figure).svg")))
+        }
+        #expect(try hvae(["plot", "steer", "-o", "steer.svg"], in: work.url).status == 0)
+    }
+
     @Test("a report of a run without targets is unchanged, and --steerability over its values gives four points")
     func values() throws {
         let work = try WorkingDirectory()

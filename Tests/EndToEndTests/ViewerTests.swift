@@ -550,6 +550,43 @@ struct ViewerHTTPTests {
         }
         #expect(study(served) != nil && study(served) == study(bundled))
     }
+
+    @Test("a bundle into an earlier bundle's folder holds only its own pages; a folder of other files is refused")
+    func bundleAgain() throws {
+        let work = try WorkingDirectory()
+        try work.write(
+            "small.yaml",
+            """
+            name: small
+            trials: 1
+            models:
+              - name: ideal
+                agent: ideal
+            """)
+        for _ in 0..<2 { #expect(try hvae(["run", "small.yaml", "--quiet"], in: work.url).status == 0) }
+        func files(_ folder: String) throws -> Set<String> {
+            Set(try FileManager.default.contentsOfDirectory(atPath: work.path(folder)))
+        }
+        #expect(try hvae(["view", "--bundle", "site"], in: work.url).status == 0)
+        #expect(try files("site").isSuperset(of: ["run-1.html", "run-2.html"]))
+        // Run 2 alone into the same folder: run 1's pages and trials go, as no page links them.
+        #expect(try hvae(["view", "--bundle", "site", "--run", "2"], in: work.url).status == 0)
+        let second = try files("site")
+        #expect(second.contains("run-2.html") && !second.contains("run-1.html"), "\(second.sorted())")
+        let firstTrials = try DatabaseQueue(path: work.path("hvae.sqlite")).read { db in
+            try Int64.fetchAll(db, sql: "SELECT id FROM trials WHERE run_id = 1")
+        }
+        #expect(!firstTrials.isEmpty && firstTrials.allSatisfy { !second.contains("trial-\($0).html") })
+        let index = try String(contentsOf: work.url.appending(path: "site/index.html"), encoding: .utf8)
+        #expect(index.contains("run-2.html") && !index.contains("run-1.html"))
+        // A folder holding someone else's files is left as it is.
+        try FileManager.default.createDirectory(atPath: work.path("mine"), withIntermediateDirectories: true)
+        try work.write("mine/notes.txt", "my notes")
+        let refused = try hvae(["view", "--bundle", "mine"], in: work.url)
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("mine holds files hvae did not write (notes.txt)"), "\(refused.stderr)")
+        #expect(try files("mine") == ["notes.txt"])
+    }
 }
 
 /// Where the browser tests leave their screenshots: $HVAE_SCREENSHOTS, or .build/viewer-screenshots.
