@@ -39,6 +39,20 @@ public struct BatchRecord: Sendable, Equatable {
         updatedAt = submittedAt
     }
 
+    /// `provider_batch_id` of a batch recorded before its submission, until the provider accepts
+    /// it: this prefix and the client's tag. A kill in between leaves it so, and a resume looks
+    /// for the tag at the provider before it submits those calls again.
+    public static let intentPrefix = "pending:"
+    /// `status` of a batch recorded before its submission.
+    public static let submitting = "submitting"
+    /// `status` of a recorded intent the provider never accepted (its calls went again).
+    public static let notSubmitted = "not_submitted"
+
+    /// Recorded before its submission and not (yet) known to be accepted.
+    public var isIntent: Bool { providerBatchID.hasPrefix(Self.intentPrefix) }
+    /// The client's tag of an intent.
+    public var intentTag: String? { isIntent ? String(providerBatchID.dropFirst(Self.intentPrefix.count)) : nil }
+
     static let columns = """
         id, run_id, model, provider, provider_batch_id, input_file_id, round, status, requests, succeeded, \
         failed, error, submitted_at, updated_at, ended_at
@@ -101,6 +115,51 @@ extension ExperimentStore {
         }
     }
 
+    /// The uploaded input file of a batch recorded before its submission (OpenAI): kept at once,
+    /// so that the batch created over it is found again after a kill.
+    public func setBatchInputFile(_ id: Int64, fileID: String) async throws {
+        try await write { db in
+            try db.execute(sql: "UPDATE batches SET input_file_id = ? WHERE id = ?", arguments: [fileID, id])
+        }
+    }
+
+    /// The provider accepted a batch recorded before its submission: its id and status.
+    public func acceptBatch(
+        _ id: Int64, providerBatchID: String, inputFileID: String?, status: String, at now: Date = Date()
+    ) async throws -> BatchRecord {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    UPDATE batches SET provider_batch_id = ?, input_file_id = coalesce(?, input_file_id), status = ?,
+                        updated_at = ?
+                    WHERE id = ?
+                    """, arguments: [providerBatchID, inputFileID, status, Timestamp.string(now), id])
+            return try Row.fetchOne(
+                db, sql: "SELECT \(BatchRecord.columns) FROM batches WHERE id = ?", arguments: [id]
+            ).map(BatchRecord.init(row:))!
+        }
+    }
+
+    /// A batch recorded before its submission that the provider never accepted: ended, with why.
+    /// Its calls are submitted again, and it counts as no failure of theirs.
+    public func abandonBatch(_ id: Int64, reason: String, at now: Date = Date()) async throws {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    UPDATE batches SET status = ?, error = ?, updated_at = ?, ended_at = coalesce(ended_at, ?)
+                    WHERE id = ?
+                    """,
+                arguments: [
+                    BatchRecord.notSubmitted, reason, Timestamp.string(now), Timestamp.string(now), id,
+                ])
+        }
+    }
+
+    /// Every provider batch id this database holds, of any run.
+    public func knownBatchIDs() async throws -> Set<String> {
+        try await read { db in Set(try String.fetchAll(db, sql: "SELECT provider_batch_id FROM batches")) }
+    }
+
     /// Stores what the provider last said about a batch.
     public func updateBatch(
         _ id: Int64, status: String, succeeded: Int, failed: Int, error: String? = nil, ended: Bool = false,
@@ -143,9 +202,9 @@ extension ExperimentStore {
                 db,
                 sql: """
                     SELECT count(*) FROM batches
-                    WHERE run_id = ? AND error IS NOT NULL AND succeeded = 0 AND failed = 0
+                    WHERE run_id = ? AND error IS NOT NULL AND succeeded = 0 AND failed = 0 AND status <> ?
                       AND id IN (SELECT batch_id FROM batch_requests WHERE custom_id = ?)
-                    """, arguments: [runID, customID]) ?? 0
+                    """, arguments: [runID, BatchRecord.notSubmitted, customID]) ?? 0
         }
     }
 

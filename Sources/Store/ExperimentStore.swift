@@ -34,9 +34,18 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     /// A read failed as if the file were damaged, and SQLite's quick check finds it intact: not
     /// the file's fault (another process changed what this connection read); no advice to restore it.
     case unreadable(path: String, detail: String)
+    /// `hvae merge` into a database holding unfinished trials that an input has run further:
+    /// the merge would keep the output's (it never replaces a trial), so it refuses.
+    case staleMergeOutput(path: String, input: String, runs: [StaleTrials])
 
     public var description: String {
         switch self {
+        case .staleMergeOutput(let path, let input, let runs):
+            """
+            \(path) already holds \(runs.map(\.description).joined(separator: "; ")), which \(input) has run \
+            further; a merge keeps the trials a database has, so merge every database into a new file (hvae \
+            merge ... -o NEW.sqlite); \(path) was left as it is
+            """
         case .notSQLite(let path):
             "\(path) is not an SQLite database; choose another file with --db (or $HVAE_DB)"
         case .missingFolder(let path):

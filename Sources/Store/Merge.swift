@@ -13,7 +13,40 @@ public struct MergeOutcome: Sendable, Equatable {
     public var skipped = 0
 }
 
+/// Trials of one run of a merge's output that did not run to their end (pending, running or
+/// failed) while an input holds them further along: `ExperimentStore.merge(from:)` refuses them.
+public struct StaleTrials: Sendable, Equatable, CustomStringConvertible {
+    public var runID: Int64
+    public var runName: String
+    public var trials: Int
+
+    public init(runID: Int64, runName: String, trials: Int) {
+        (self.runID, self.runName, self.trials) = (runID, runName, trials)
+    }
+
+    public var description: String { "\(trials) unfinished trial(s) of run \(runID) (\(runName))" }
+}
+
 extension ExperimentStore {
+    /// The output's run an input's run merges into: the one of its uid, or the one its slices join.
+    /// Columns `src_run`, `main_run`.
+    private static let mergeTargets = """
+        SELECT s.id AS src_run, m.id AS main_run FROM src.runs AS s JOIN main.runs AS m ON m.uid = s.uid
+        UNION ALL
+        SELECT s.id, (SELECT min(m.id) FROM main.runs AS m WHERE m.shard_group = s.shard_group)
+        FROM src.runs AS s
+        WHERE s.shard_group IS NOT NULL AND NOT EXISTS (SELECT 1 FROM main.runs AS m WHERE m.uid = s.uid)
+            AND EXISTS (SELECT 1 FROM main.runs AS m WHERE m.shard_group = s.shard_group)
+        """
+
+    /// One trial of the output (`m`) and one of the input (`s`) are the same trial of a run: the
+    /// same cell and replicate. (The runs are matched by `mergeTargets`.)
+    private static let sameTrial = """
+        m.model = s.model AND m.value IS s.value AND m.target_phi = s.target_phi AND m.goal = s.goal
+            AND m.option_order = s.option_order AND m.placement = s.placement AND m.variant = s.variant
+            AND m.trial_index = s.trial_index
+        """
+
     /// The tables a merge copies below runs, in the order it copies them, and the columns it
     /// renumbers: each names the table whose ids it refers to. Every other column is copied as it
     /// is, whatever the schema's columns are (they are read from the schema), so a migration that
@@ -57,21 +90,63 @@ extension ExperimentStore {
     /// so is a trial already present in its run. Slices of one sharded experiment (same shard group)
     /// join one run, so a study spread over machines merges into the run it would have been.
     /// The source is only read, never written; it must have this binary's schema.
+    ///
+    /// Throws `StoreError.staleMergeOutput`, writing nothing, when this database holds trials
+    /// that did not run to their end and the source holds them further along (resumed since it
+    /// was merged): a merge never replaces a trial, so it would keep them unfinished for good.
     public func merge(from path: String) async throws -> MergeOutcome {
+        let output = self.path
+        return try await withSource(path) { db in
+            var outcome = MergeOutcome()
+            try db.inTransaction {
+                let stale = try Self.staleTrials(db)
+                guard stale.isEmpty else { throw StoreError.staleMergeOutput(path: output, input: path, runs: stale) }
+                try Self.mergeRuns(db, outcome: &outcome)
+                return .commit
+            }
+            return outcome
+        }
+    }
+
+    /// What `merge(from: path)` would refuse (see there), without writing: empty when it may go on.
+    public func staleTrials(comparedWith path: String) async throws -> [StaleTrials] {
+        try await withSource(path) { db in try Self.staleTrials(db) }
+    }
+
+    /// `body` on the writer's connection with the hvae database at `path` attached as `src`.
+    private func withSource<T: Sendable>(_ path: String, _ body: @escaping @Sendable (Database) throws -> T)
+        async throws -> T
+    {
         try await Self.checkMergeable(path)
         let writer = try requireWriter()
         return try await Self.mapped(self.path) {
             try await writer.writeWithoutTransaction { db in
                 try db.execute(sql: "ATTACH DATABASE ? AS src", arguments: [path])
                 defer { try? db.execute(sql: "DETACH DATABASE src") }
-                var outcome = MergeOutcome()
-                try db.inTransaction {
-                    try Self.mergeRuns(db, outcome: &outcome)
-                    return .commit
-                }
-                return outcome
+                return try body(db)
             }
         }
+    }
+
+    /// Trials of `main` not run to their end whose namesakes in `src` have moved on: another
+    /// status, or more calls.
+    private static func staleTrials(_ db: Database) throws -> [StaleTrials] {
+        try Row.fetchAll(
+            db,
+            sql: """
+                WITH targets AS (\(mergeTargets))
+                SELECT r.id AS run_id, r.name AS run_name, count(*) AS trials
+                FROM targets AS g
+                JOIN src.trials AS s ON s.run_id = g.src_run
+                JOIN main.trials AS m ON m.run_id = g.main_run AND \(sameTrial)
+                JOIN main.runs AS r ON r.id = g.main_run
+                WHERE m.status IN ('pending', 'running', 'failed')
+                    AND (s.status <> m.status
+                        OR (SELECT count(*) FROM src.model_calls AS c WHERE c.trial_id = s.id)
+                            > (SELECT count(*) FROM main.model_calls AS c WHERE c.trial_id = m.id))
+                GROUP BY r.id ORDER BY r.id
+                """
+        ).map { row in StaleTrials(runID: row["run_id"], runName: row["run_name"], trials: row["trials"]) }
     }
 
     private static func mergeRuns(_ db: Database, outcome: inout MergeOutcome) throws {
@@ -182,10 +257,7 @@ extension ExperimentStore {
             sql: """
                 CREATE TEMP TABLE copied AS
                 SELECT s.id FROM src.trials AS s
-                WHERE s.run_id = ? AND NOT EXISTS (
-                    SELECT 1 FROM main.trials AS m WHERE m.run_id = ? AND m.model = s.model AND m.value IS s.value
-                        AND m.target_phi = s.target_phi AND m.goal = s.goal AND m.option_order = s.option_order
-                        AND m.placement = s.placement AND m.variant = s.variant AND m.trial_index = s.trial_index)
+                WHERE s.run_id = ? AND NOT EXISTS (SELECT 1 FROM main.trials AS m WHERE m.run_id = ? AND \(sameTrial))
                 """, arguments: [sourceRun, target])
         let copied = try Int.fetchOne(db, sql: "SELECT count(*) FROM temp.copied")!
         outcome.skipped +=

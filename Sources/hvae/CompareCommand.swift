@@ -11,11 +11,19 @@ struct CompareCommand: AsyncParsableCommand {
         abstract: "Compare two models, runs, goal conditions, option orders or placements, value by value.",
         discussion: """
             For each assigned value: mean VR of A and of B over their complete trials, the difference \
-            A − B with a 95% percentile bootstrap interval (each group resampled on its own), and a \
-            two-sided permutation-test p-value, Holm-corrected across the values. Seeded: the same data \
-            and seed give the same numbers. Trials of the other dimensions are pooled; narrow them with \
-            the filters. Runs that repeat another run's draws (a replay) are left out unless \
-            --include-repeats, as in `hvae report`.
+            A − B with a 95% percentile bootstrap interval, and a two-sided p-value, Holm-corrected \
+            across the values. Seeded: the same data and seed give the same numbers.
+
+            Trials that are the same draw but for the compared dimension (runs of one seed, one cell \
+            and replicate: a run and its replay, two placements or variants of one run) are compared \
+            as pairs: the mean of the per-pair differences, a bootstrap of them and a sign-flip test; \
+            the pairs column says how many. Where not every trial has its partner, the two groups are \
+            compared as independent samples (each resampled on its own, a permutation test), and \
+            stderr says so. Below 5 trials (pairs) a side shows its mean and n and no interval (†).
+
+            Trials of the other dimensions are pooled, and stderr names them; narrow them with the \
+            filters. Runs that repeat another run's draws (a replay) are left out unless \
+            --include-repeats, as in `hvae report`; `compare run` compares the two runs it names.
 
             Examples:
               hvae compare model gpt-4o claude-3-5-sonnet --all
@@ -106,6 +114,10 @@ struct CompareCommand: AsyncParsableCommand {
                         """
                 )
             }
+            if let pooling = comparison.poolingNote {
+                printError("note: \(pooling); narrow it with --model, --goal, --order or --run")
+            }
+            if let pairing = comparison.pairingNote { printError("note: " + pairing) }
             try write(ComparisonRenderer.render(comparison, as: format), to: output)
         }
     }

@@ -23,7 +23,8 @@ struct MergeCommand: AsyncParsableCommand {
             job script's shell passes it on). After merging, every joined run is checked against its \
             experiment's plan: a slice with no trial in OUT is reported missing, one with trials that did \
             not run to their end unfinished, and the exit status is then 1. A missing slice merged later \
-            joins the run; a resumed one needs a fresh OUT (a merge keeps the trials it has).
+            joins the run. A merge never replaces a trial OUT has: a slice resumed since it was merged \
+            into OUT is refused, naming OUT, and is merged with the others into a new file.
 
             Examples:
               hvae run study.yaml --shard 1/2 --db part1.sqlite      (machine 1)
@@ -84,6 +85,11 @@ struct MergeCommand: AsyncParsableCommand {
                 }
             }
             let store = try ExperimentStore(path: output)
+            // An output holding trials an input has run further is refused before anything is copied.
+            for input in inputs {
+                let stale = try await store.staleTrials(comparedWith: input)
+                if !stale.isEmpty { throw StoreError.staleMergeOutput(path: output, input: input, runs: stale) }
+            }
             for input in inputs {
                 let outcome = try await store.merge(from: input)
                 print(

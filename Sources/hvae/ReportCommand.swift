@@ -269,6 +269,9 @@ struct ReportCommand: AsyncParsableCommand {
                     + "for test-retest"
             )
         }
-        try write(Reliability.build(trials, resamples: resamples, seed: seed).render(as: format), to: output)
+        let reliability = Reliability.build(trials, resamples: resamples, seed: seed)
+        try write(reliability.render(as: format), to: output)
+        // The tables say why a figure is missing under them; CSV has no place for it.
+        if format == .csv || format == .json { for note in reliability.notes { printError("note: " + note) } }
     }
 }

@@ -18,6 +18,11 @@ struct RunCommand: AsyncParsableCommand {
             the database is not touched. Keys are read from the environment only (api_key_env) and never \
             stored.
 
+            hvae sends the protocol's messages and nothing else: with `persona: user` (the default) no \
+            system message, unless a model's entry gives one (`system: "text"`, or `system: ""` for an \
+            empty one). Without it a local server's chat template may insert its own default persona \
+            ("You are Qwen, created by Alibaba Cloud..."); docs/providers.md, "The system message".
+
             Ctrl-C (or SIGTERM, as a batch scheduler sends at its time limit) cancels the calls in \
             flight, marks the run interrupted and prints the command that resumes it; every completed \
             call is kept.

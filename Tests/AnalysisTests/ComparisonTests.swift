@@ -43,6 +43,8 @@ struct ComparisonTests {
             dimension: .model, a: "stubborn", b: "noisy", resamples: 500, permutations: 500)
         #expect(comparison.rows.map(\.value) == ["altruistic", "prosocial", "individualistic", "competitive"])
         #expect(comparison.rows.allSatisfy { $0.nA == 16 && $0.nB == 16 })
+        // Two models of one run answer the same draws: every trial has its partner.
+        #expect(comparison.rows.allSatisfy { $0.pairs == 16 && $0.unpaired == 0 })
         let competitive = comparison.rows[3]
         // The stubborn prosocial agent scores 0 on competitive; the noisy one near 55.
         #expect(competitive.meanA == 0)
@@ -51,6 +53,6 @@ struct ComparisonTests {
         #expect(competitive.p! < 0.01)
         #expect(comparison.rows.allSatisfy { $0.pHolm! >= $0.p! })
         let csv = ComparisonRenderer.render(comparison, as: .csv)
-        #expect(csv.hasPrefix("value,n_a,mean_a,n_b,mean_b,difference,ci_low,ci_high,p,p_holm\r\n"))
+        #expect(csv.hasPrefix("value,n_a,mean_a,n_b,mean_b,pairs,unpaired,difference,ci_low,ci_high,p,p_holm\r\n"))
     }
 }

@@ -63,4 +63,41 @@ struct ReliabilityTests {
         let one = Reliability.build(trials.filter { $0.runID == fixture.runIDs[0] }, resamples: 10)
         #expect(one.retest.isEmpty && one.splitHalf.count == 3)
     }
+
+    @Test("a split-half figure that cannot be computed says why: one replicate, too few cells, no variance")
+    func splitHalfReasons() async throws {
+        let fixture = try await ReportFixture(
+            """
+            name: once
+            trials: 1
+            goal: without
+            models:
+              - name: ideal
+                agent: ideal
+            """)
+        let one = Reliability.build(try await fixture.store.trialResults(TrialFilter(runIDs: fixture.runIDs)))
+        #expect(one.splitHalf.count == 1 && one.splitHalf[0].r == nil)
+        #expect(one.splitHalf[0].reason?.contains("run `trials: 2` or more") == true)
+        #expect(one.notes == ["split-half of ideal in run \(fixture.runIDs[0]): \(one.splitHalf[0].reason!)"])
+        #expect(one.render(as: .table).contains("run `trials: 2` or more"))
+
+        let twice = try await ReportFixture(
+            """
+            name: twice
+            trials: 2
+            goal: without
+            models:
+              - name: ideal
+                agent: ideal
+              - name: fixed
+                agent: fixed
+            """)
+        let reliability = Reliability.build(try await twice.store.trialResults(TrialFilter(runIDs: twice.runIDs)))
+        let ideal = try #require(reliability.splitHalf.first { $0.model == "ideal" })
+        // Four cells give a figure but too few for an interval: flagged, as every table's.
+        #expect(ideal.spearmanBrown == 1 && ideal.ciLow == nil && ideal.tooFewForInterval && ideal.reason == nil)
+        let fixed = try #require(reliability.splitHalf.first { $0.model == "fixed" })
+        #expect(fixed.r == nil && fixed.reason == "a half's cell means do not vary")
+        #expect(reliability.render(as: .markdown).contains(ReportRenderer.tooFewNote))
+    }
 }

@@ -3,7 +3,7 @@ import GRDB
 import ModelServer
 import Testing
 
-/// Waits until the run in `path` has stored at least one batch (bounded: 60 s).
+/// Waits until the run in `path` has stored at least one batch the provider accepted (bounded: 60 s).
 func waitForBatch(in path: String) throws {
     let deadline = Date().addingTimeInterval(60)
     while Date() < deadline {
@@ -11,7 +11,9 @@ func waitForBatch(in path: String) throws {
         configuration.readonly = true
         if FileManager.default.fileExists(atPath: path),
             let queue = try? DatabaseQueue(path: path, configuration: configuration),
-            let count = try? queue.read({ db in try Int.fetchOne(db, sql: "SELECT count(*) FROM batches") }),
+            let count = try? queue.read({ db in
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM batches WHERE provider_batch_id NOT LIKE 'pending:%'")
+            }),
             count > 0
         {
             try? queue.close()
@@ -92,6 +94,83 @@ struct BatchModeTests {
         }
         #expect(counts[0] == counts[1])
         #expect(counts[0] == [submitted.count, batches.created])
+    }
+
+    @Test(
+        "killed after the provider accepted a batch and before its id was stored, the resume finds it: paid once",
+        arguments: ["openai", "anthropic"])
+    func killBetweenAcceptAndStore(provider: String) throws {
+        let server = try ModelAPIServer(api: provider == "openai" ? .openai : .anthropic, batchPolls: 1) {
+            request, _ in .reply(ContentReplies.reply(to: request))
+        }
+        defer { server.stop() }
+        let batches = try #require(server.batches)
+        let work = try WorkingDirectory()
+        try work.write(
+            "batch.yaml",
+            experiment(server, batch: true).replacingOccurrences(of: "provider: openai", with: "provider: \(provider)"))
+        batches.stallCreation(true)
+        let victim = try RunningHvae(["run", "batch.yaml", "--db", "k.sqlite", "--quiet"], in: work.url)
+        let deadline = Date().addingTimeInterval(60)
+        while batches.stalledRequests == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        #expect(batches.created == 1)
+        victim.signal(SIGKILL)
+        _ = try victim.wait()
+        // What the kill left: the intent, with its requests (and OpenAI's input file).
+        let db = try DatabaseQueue(path: work.path("k.sqlite"))
+        let intent = try db.read { db in
+            try Row.fetchOne(db, sql: "SELECT provider_batch_id, input_file_id, status, requests FROM batches")
+        }
+        #expect((intent?["provider_batch_id"] as String?)?.hasPrefix("pending:hvae-") == true)
+        #expect(intent?["status"] == "submitting" && intent?["requests"] == 8)
+        #expect((intent?["input_file_id"] as String?) == (provider == "openai" ? "file-1" : nil))
+
+        batches.stallCreation(false)
+        let resumed = try hvae(["resume", "1", "--db", "k.sqlite", "--quiet"], in: work.url)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stdout.contains("finished: 8 complete"), "\(resumed.stdout)")
+        // Before: the round went again, 16 of 16 requests paid twice, and the first batch was an
+        // orphan no command could reach.
+        let submitted = batches.submittedCustomIDs
+        #expect(Set(submitted).count == submitted.count, "a request was submitted twice")
+        let first = try db.read { db in
+            try Row.fetchOne(db, sql: "SELECT provider_batch_id, round, status FROM batches ORDER BY id LIMIT 1")
+        }
+        #expect(first?["provider_batch_id"] == (provider == "openai" ? "batch_1" : "msgbatch_1"))
+        #expect(first?["round"] == 1)
+    }
+
+    @Test("killed before the provider accepted anything, the resume finds no batch with the tag and submits once")
+    func killBeforeAccept() throws {
+        let server = try ModelAPIServer(api: .openai, batchPolls: 1) { request, _ in
+            .reply(ContentReplies.reply(to: request))
+        }
+        defer { server.stop() }
+        let batches = try #require(server.batches)
+        let work = try WorkingDirectory()
+        try work.write("batch.yaml", experiment(server, batch: true))
+        batches.stallUploads(true)
+        let victim = try RunningHvae(["run", "batch.yaml", "--db", "u.sqlite", "--quiet"], in: work.url)
+        let deadline = Date().addingTimeInterval(60)
+        while batches.stalledRequests == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        victim.signal(SIGKILL)
+        _ = try victim.wait()
+        #expect(batches.created == 0)
+        batches.stallUploads(false)
+        let resumed = try hvae(["resume", "1", "--db", "u.sqlite", "--quiet"], in: work.url)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stdout.contains("finished: 8 complete"), "\(resumed.stdout)")
+        let submitted = batches.submittedCustomIDs
+        #expect(Set(submitted).count == submitted.count)
+        let rows = try DatabaseQueue(path: work.path("u.sqlite")).read { db in
+            try Row.fetchAll(db, sql: "SELECT status, error, round FROM batches ORDER BY id")
+        }
+        // The intent is closed as never submitted, and counts as no failure of its calls.
+        #expect(rows.first?["status"] == "not_submitted")
+        #expect((rows.first?["error"] as String?)?.contains("it was never accepted") == true)
+        #expect(rows.dropFirst().allSatisfy { ($0["status"] as String) == "completed" })
+        let cancel = try hvae(["batch", "cancel", "1", "--db", "u.sqlite"], in: work.url)
+        #expect(cancel.stdout == "run 1 has no batch that has not ended: nothing to cancel\n", "\(cancel.stdout)")
     }
 
     @Test("after Ctrl-C, hvae batch cancel cancels the run's batch at the provider; the resume submits its calls again")

@@ -40,13 +40,33 @@ struct ReproduceTests {
         #expect(link["reproduces_run_id"] == 1)
         #expect(link["replay"] == 1)
         #expect(link["status"] == "finished")
-        // The comparison shows no difference anywhere.
-        let differences = replay.stdout.components(separatedBy: "\r\n").filter {
-            $0.hasPrefix("ideal,") || $0.hasPrefix("noisy,")
+        // The comparison shows no difference anywhere, and knows why: the trials are the same draws,
+        // compared pair by pair, so the interval is [0, 0] (before, independent groups: [-2.00, 2.02]).
+        let lines = replay.stdout.split(whereSeparator: \.isNewline).map(String.init)
+        let header = try #require(lines.first { $0.hasPrefix("model,") }).split(separator: ",").map(String.init)
+        let rows = lines.filter { $0.hasPrefix("ideal,") || $0.hasPrefix("noisy,") }.map { line in
+            Dictionary(
+                uniqueKeysWithValues: zip(
+                    header, line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)))
         }
-        .map { $0.split(separator: ",", omittingEmptySubsequences: false)[5] }
-        #expect(differences.count == 16)
-        #expect(differences.allSatisfy { Double($0) == 0 })
+        #expect(rows.count == 16)
+        for row in rows {
+            #expect(Double(row["difference"] ?? "") == 0)
+            #expect(row["pairs"] == "10" && row["n_original"] == "10" && row["n_reproduced"] == "10")
+            #expect(Double(row["ci_low"] ?? "") == 0 && Double(row["ci_high"] ?? "") == 0)
+        }
+        // hvae compare of the two runs says the same, with p = 1.
+        let compare = try hvae(["compare", "run", "1", "2", "--format", "csv"], in: work.url)
+        #expect(compare.status == 0, "\(compare.stderr)")
+        let compared = compare.stdout.components(separatedBy: "\r\n").dropFirst().filter { !$0.isEmpty }
+        #expect(compared.count == 4)
+        for line in compared {
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            // value,n_a,mean_a,n_b,mean_b,pairs,unpaired,difference,ci_low,ci_high,p,p_holm
+            #expect(fields[5] == "80" && fields[6] == "0")
+            #expect(
+                Double(fields[7]) == 0 && Double(fields[8]) == 0 && Double(fields[9]) == 0 && Double(fields[10]) == 1)
+        }
     }
 
     @Test("a replay of an API run calls no model: it works with the server gone")

@@ -130,6 +130,16 @@ struct SteerabilityTests {
         #expect(rows.count == 10 && rows.allSatisfy { $0.hasPrefix("ideal,phi=") && $0.contains(",2,0.0,") })
         let placement = try hvae(["compare", "placement", "user", "system", "--format", "csv"], in: work.url)
         #expect(placement.status == 0, "\(placement.stderr)")
+        // It pools the models and the variants, and says so; the placements of one cell pair.
+        #expect(placement.stderr.contains("note: the comparison pools models ideal, noisy, "))
+        #expect(placement.stderr.contains("; variants default, zh; narrow it with --model"))
+        let placementRows = placement.stdout.components(separatedBy: "\r\n").dropFirst().filter { !$0.isEmpty }
+        #expect(!placementRows.isEmpty)
+        #expect(
+            placementRows.allSatisfy {
+                let fields = $0.split(separator: ",", omittingEmptySubsequences: false)
+                return fields[1] == fields[5] && fields[6] == "0"
+            })
         // Targets have no column in the study's table: it says so, and the viewer shows the curves instead.
         let study = try hvae(["report", "--layout", "study"], in: work.url)
         #expect(study.status != 0 && study.stderr.contains("these trials were told targets only"))

@@ -487,6 +487,38 @@ struct ViewerHTTPTests {
         #expect(try viewer.stop().status == 0)
     }
 
+    @Test("the compare page leaves a replay out as hvae compare does, and names what each side pools")
+    func compareLeavesReplaysOut() async throws {
+        let work = try WorkingDirectory()
+        try work.write(
+            "c.yaml",
+            """
+            name: c
+            trials: 5
+            values: [prosocial]
+            goal: both
+            models:
+              - name: ideal
+                agent: ideal
+              - name: noisy
+                agent: noisy
+            """)
+        #expect(try hvae(["run", "c.yaml", "--quiet"], in: work.url).status == 0)
+        #expect(try hvae(["reproduce", "1", "--replay", "--quiet"], in: work.url).status == 0)
+        let viewer = try RunningViewer([], in: work)
+        let page = try await fetch(viewer.base + "/compare?by=goal&a=with&b=without")
+        #expect(page.status == 200)
+        // Two models of five trials a side from run 1; with the replay pooled it was 20 a side.
+        let row = try #require(page.body.components(separatedBy: "<tr><td>prosocial</td>").dropFirst().first)
+        #expect(row.hasPrefix("<td class=\"num\">10</td>"), "\(row.prefix(200))")
+        #expect(page.body.contains("run 2 (a replay of run 1)"))
+        #expect(page.body.contains("<p class=\"note\">the comparison pools models ideal, noisy</p>"))
+        // hvae compare gives the same counts.
+        let cli = try hvae(["compare", "goal", "with", "without", "--format", "csv"], in: work.url)
+        #expect(cli.stdout.contains("\r\nprosocial,10,"))
+        #expect(cli.stderr.contains("note: the comparison pools models ideal, noisy; narrow it with --model"))
+    }
+
     @Test("a run page's figures share its read of the trials, and read them again once the database changed")
     func figuresFollowChanges() async throws {
         let (work, viewer) = try viewQuickstart()

@@ -151,8 +151,15 @@ struct BatchTests {
             .reply(ContentReplies.reply(to: request))
         }
         defer { twice.stop() }
-        let (failing, _, failedOutcome) = try await runAPI(batchYAML(twice, provider: "openai", batch: true))
+        let (failing, failedRun, failedOutcome) = try await runAPI(batchYAML(twice, provider: "openai", batch: true))
         #expect(failedOutcome.progress.failed == 12)
+        // The failed run says why.
+        let run = try await failing.store.run(failedRun)
+        #expect(run.status == .failed)
+        #expect(
+            run.stopReason
+                == "model 'm' stopped: HTTP 400: the batch failed whole twice: invalid_file: The batch input file is "
+                + "not valid.")
         let errors = try callRows(failing).compactMap { $0["error"] as String? }
         #expect(errors.count == 12)
         #expect(
@@ -193,7 +200,9 @@ struct BatchTests {
             experiment, transport: NetworkTransport(), environment: testEnvironment)
         let first = Task { try await runner.execute(runID: run.id!, experiment: experiment, providers: providers) }
         // Wait for the first round's batch to be stored, then stop the run (as Ctrl-C does).
-        while try await scratch.store.batches(runID: run.id!).isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+        while try await scratch.store.batches(runID: run.id!).allSatisfy(\.isIntent) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         first.cancel()
         _ = try? await first.value
         #expect(batches.created == 1)

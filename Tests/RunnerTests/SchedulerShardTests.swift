@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Store
 import Testing
 
@@ -123,6 +124,31 @@ struct SchedulerShardTests {
         // joined run is finished.
         let runner = ExperimentRunner(store: slices[1].store)
         _ = try await runner.execute(runID: 1, experiment: experiment, providers: providers)
+        // Merged again into the file that holds it cut short, it would leave those trials
+        // unfinished for good (a merge never replaces a trial) and blame the slice: refused, the
+        // output named as the cause, nothing written.
+        let unfinished = try await merged.store.trialResults(TrialFilter(runIDs: [1])).filter {
+            $0.status != .complete && $0.status != .incomplete
+        }.count
+        #expect(unfinished > 0)
+        let stale = try await merged.store.staleTrials(comparedWith: slices[1].store.path)
+        #expect(stale == [StaleTrials(runID: 1, runName: "gaps", trials: unfinished)])
+        let calls = try await merged.reader.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM model_calls") }
+        do {
+            _ = try await merged.store.merge(from: slices[1].store.path)
+            Issue.record("a merge into an output holding stale trials went on")
+        } catch let error as StoreError {
+            #expect(error == .staleMergeOutput(path: merged.store.path, input: slices[1].store.path, runs: stale))
+            #expect(
+                error.description.hasPrefix(
+                    "\(merged.store.path) already holds \(unfinished) unfinished trial(s) of run 1 (gaps)"))
+            #expect(error.description.contains("merge every database into a new file"))
+        }
+        #expect(
+            try await merged.reader.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM model_calls") }
+                == calls)
+        // The slices that did not move on merge again as before: nothing to add, nothing refused.
+        #expect(try await merged.store.staleTrials(comparedWith: slices[2].store.path).isEmpty)
         let again = try ScratchStore()
         for slice in slices { _ = try await again.store.merge(from: slice.store.path) }
         #expect(try await ShardGap.gaps(in: again.store).isEmpty)

@@ -29,6 +29,9 @@ public struct PositionBias: Sendable, Equatable {
         public var sameLetter: Double?
         public var sameOption: Double?
 
+        /// Whether the shift has too few trials behind an order for an interval.
+        public var tooFewForInterval: Bool { shift != nil && !Statistics.supportsInterval([n, nReference]) }
+
         enum CodingKeys: String, CodingKey {
             case model, value, order, reference, n, angle, shift
             case nReference = "n_reference"
@@ -144,7 +147,7 @@ public struct PositionBias: Sendable, Equatable {
                 [
                     row.model, row.value, "\(row.order) vs \(row.reference)", "\(row.n) / \(row.nReference)",
                     f(row.angle),
-                    f(row.shift), ReportRenderer.interval(row.ciLow, row.ciHigh),
+                    f(row.shift), ReportRenderer.interval(row.ciLow, row.ciHigh, tooFew: row.tooFewForInterval),
                     percent(row.sameLetter), percent(row.sameOption),
                 ]
             }
@@ -154,7 +157,7 @@ public struct PositionBias: Sendable, Equatable {
                 notes: [
                     "Δθ: mean angle under the order minus under the reference; same letter / same option: "
                         + "answers that kept the reference order's most frequent letter / real option per item."
-                ]
+                ] + (rows.contains(where: \.tooFewForInterval) ? [ReportRenderer.tooFewNote] : [])
             )
             .render(format)
         }

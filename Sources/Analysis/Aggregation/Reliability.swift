@@ -24,6 +24,9 @@ public struct Reliability: Sendable, Equatable {
         public var ciLow: Double?
         public var ciHigh: Double?
 
+        /// Whether the ICC has too few trial slots behind it for an interval.
+        public var tooFewForInterval: Bool { icc != nil && !Statistics.supportsInterval([subjects]) }
+
         enum CodingKeys: String, CodingKey {
             case model, runs, subjects, icc
             case ciLow = "ci_low"
@@ -42,9 +45,27 @@ public struct Reliability: Sendable, Equatable {
         public var spearmanBrown: Double?
         public var ciLow: Double?
         public var ciHigh: Double?
+        /// Why there is no figure (`r` nil), in words; nil when there is one.
+        public var reason: String?
+
+        /// Why a split-half correlation is undefined, given the most complete replicates a cell
+        /// has and the cells' (odd, even) means.
+        static func reason(replicates: Int, cells: [[Double]]) -> String {
+            if replicates < 2 {
+                return "each cell has one complete replicate, and the halves are its odd- and even-numbered "
+                    + "replicates: run `trials: 2` or more"
+            }
+            if cells.count < 3 {
+                return "\(cells.count) cell(s) with a complete replicate in both halves; a correlation needs three"
+            }
+            return "a half's cell means do not vary"
+        }
+
+        /// Whether the figure has too few cells behind it for an interval.
+        public var tooFewForInterval: Bool { spearmanBrown != nil && !Statistics.supportsInterval([cells]) }
 
         enum CodingKeys: String, CodingKey {
-            case run, model, cells, r
+            case run, model, cells, r, reason
             case spearmanBrown = "spearman_brown"
             case ciLow = "ci_low"
             case ciHigh = "ci_high"
@@ -53,6 +74,11 @@ public struct Reliability: Sendable, Equatable {
 
     public var retest: [Retest]
     public var splitHalf: [SplitHalf]
+
+    /// One line per split-half figure that could not be computed, saying why.
+    public var notes: [String] {
+        splitHalf.compactMap { row in row.reason.map { "split-half of \(row.model) in run \(row.run): \($0)" } }
+    }
 
     /// The cell of a trial: its key without the replicate number.
     struct Cell: Hashable {
@@ -108,6 +134,7 @@ public struct Reliability: Sendable, Equatable {
                     return [a, b]
                 }
                 let r = Statistics.pearson(pairs)
+                let replicates = cells.values.map { Set($0.map(\.key.index)).count }.max() ?? 0
                 let interval = Statistics.bootstrapStatistic(
                     pairs, resamples: resamples, confidence: 0.95,
                     seed: SplitMix64.mix(seed, Statistics.stableHash(["split-half", String(run), model]))
@@ -116,7 +143,8 @@ public struct Reliability: Sendable, Equatable {
                     SplitHalf(
                         run: run, model: model, cells: pairs.count, r: r,
                         spearmanBrown: r.flatMap(Statistics.spearmanBrown),
-                        ciLow: interval?.low, ciHigh: interval?.high))
+                        ciLow: interval?.low, ciHigh: interval?.high,
+                        reason: r != nil ? nil : SplitHalf.reason(replicates: replicates, cells: pairs)))
             }
         }
         return Reliability(retest: retest, splitHalf: splitHalf)
@@ -127,8 +155,8 @@ public struct Reliability: Sendable, Equatable {
     public func render(as format: ReportFormat) -> String {
         let f = ReportRenderer.fixed
         let e = ReportRenderer.exact
-        func interval(_ low: Double?, _ high: Double?) -> String {
-            ReportRenderer.interval(low, high, missing: "–")
+        func interval(_ low: Double?, _ high: Double?, _ tooFew: Bool) -> String {
+            ReportRenderer.interval(low, high, tooFew: tooFew, missing: "–")
         }
         func dash(_ text: String) -> String { text.isEmpty ? "–" : text }
         switch format {
@@ -165,13 +193,13 @@ public struct Reliability: Sendable, Equatable {
                     rows: retest.map {
                         [
                             $0.model, String($0.runs), String($0.subjects), dash(f($0.icc)),
-                            interval($0.ciLow, $0.ciHigh),
+                            interval($0.ciLow, $0.ciHigh, $0.tooFewForInterval),
                         ]
                     }, numeric: [1, 2, 3, 4],
                     notes: [
                         "ICC(2,1): two-way random effects, absolute agreement, of each trial slot's angle across the "
                             + "runs; – when the angles do not vary. Human test-retest on the slider: about 0.78."
-                    ]
+                    ] + (retest.contains(where: \.tooFewForInterval) ? [ReportRenderer.tooFewNote] : [])
                 ).render(format)
                 out += format == .latex ? "\n\\medskip\n" : "\n"
             }
@@ -180,13 +208,13 @@ public struct Reliability: Sendable, Equatable {
                 rows: splitHalf.map {
                     [
                         String($0.run), $0.model, String($0.cells), dash(f($0.r)), dash(f($0.spearmanBrown)),
-                        interval($0.ciLow, $0.ciHigh),
+                        interval($0.ciLow, $0.ciHigh, $0.tooFewForInterval),
                     ]
                 }, numeric: [0, 2, 3, 4, 5],
                 notes: [
                     "split-half: odd against even replicates' mean angle across the model's cells, corrected to the "
-                        + "whole cell by 2r / (1 + r); – when a half's means do not vary."
-                ]
+                        + "whole cell by 2r / (1 + r); – when it cannot be computed (said below)."
+                ] + notes + (splitHalf.contains(where: \.tooFewForInterval) ? [ReportRenderer.tooFewNote] : [])
             ).render(format)
             return out
         }

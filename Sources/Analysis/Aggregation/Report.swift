@@ -67,7 +67,8 @@ public struct ReportCell: Sendable, Equatable, Codable {
     public var meanVR: Double?
     /// Sample standard deviation (n - 1); nil with fewer than two complete trials.
     public var sdVR: Double?
-    /// Percentile bootstrap interval of mean VR; nil with fewer than two complete trials.
+    /// Percentile bootstrap interval of mean VR; nil below `Statistics.intervalMinimum` complete
+    /// trials (`tooFewForInterval`).
     public var ciLow: Double?
     public var ciHigh: Double?
     public var meanAngle: Double?
@@ -81,6 +82,9 @@ public struct ReportCell: Sendable, Equatable, Codable {
     /// one, and mean choice entropy in bits (method.md §8.7); nil for models read from text only.
     public var meanExpectedAngle: Double?
     public var meanEntropy: Double?
+
+    /// Whether the cell has a mean but too few complete trials for an interval: shown flagged (†).
+    public var tooFewForInterval: Bool { meanVR != nil && !Statistics.supportsInterval([nComplete]) }
 
     enum CodingKeys: String, CodingKey {
         case group, n
@@ -110,7 +114,7 @@ public struct ReportCell: Sendable, Equatable, Codable {
         let complete = trials.filter { $0.status == .complete }
         let vrs = complete.compactMap(\.vr)
         let seed = SplitMix64.mix(options.seed, Statistics.stableHash(group))
-        // `map`, not `?.`: a cell the memo has no interval for (fewer than two values) is not
+        // `map`, not `?.`: a cell the memo has no interval for (too few values) is not
         // bootstrapped a second time.
         let (resamples, confidence) = (options.resamples, options.confidence)
         let interval =

@@ -8,10 +8,15 @@ public struct ReproductionComparison: Sendable, Equatable {
         public var model: String
         public var value: String
         public var goal: String
+        /// Complete trials of the cell in each run.
+        public var nOriginal: Int
+        public var nReproduced: Int
         public var originalVR: Double?
         public var reproducedVR: Double?
-        /// reproduced − original.
+        /// reproduced − original (paired trial by trial when the trials pair: `Comparison`).
         public var difference: Double?
+        /// Pairs compared; nil when compared as independent groups.
+        public var pairs: Int?
         public var ciLow: Double?
         public var ciHigh: Double?
         public var originalAngle: Double?
@@ -19,8 +24,15 @@ public struct ReproductionComparison: Sendable, Equatable {
         public var originalHitRate: Double?
         public var reproducedHitRate: Double?
 
+        /// Whether the difference has too few trials (pairs) behind it for an interval.
+        public var tooFewForInterval: Bool {
+            difference != nil && VRDifference.tooFewForInterval(pairs: pairs, nA: nReproduced, nB: nOriginal)
+        }
+
         enum CodingKeys: String, CodingKey {
-            case model, value, goal, difference
+            case model, value, goal, difference, pairs
+            case nOriginal = "n_original"
+            case nReproduced = "n_reproduced"
             case originalVR = "original_vr"
             case reproducedVR = "reproduced_vr"
             case ciLow = "ci_low"
@@ -44,24 +56,26 @@ public struct ReproductionComparison: Sendable, Equatable {
         let trials = try await store.trialResults(filter)
         let report = Report.build(
             trials, filter: filter, options: ReportOptions(groupBy: [.model, .value, .goal, .run], resamples: 1))
-        let complete = trials.filter { $0.status == .complete }
+        let complete = trials.filter { $0.status == .complete && $0.vr != nil }
+        let runSeeds = Dictionary(
+            uniqueKeysWithValues: try await store.runs().compactMap { run in run.id.map { ($0, run.seed) } })
         let keys = distinctInOrder(report.cells.map { Array($0.group.prefix(3)) })
         let rows = keys.map { key -> Row in
             let a = report.cells.first { $0.group == key + [String(original)] }
             let b = report.cells.first { $0.group == key + [String(reproduction)] }
-            let vrs = { (run: Int64) in
+            let trials = { (run: Int64) in
                 complete.filter {
                     [$0.key.model, $0.key.assignment.label, $0.key.goal.rawValue] == key && $0.runID == run
                 }
-                .compactMap(\.vr)
             }
-            let interval = Statistics.bootstrapDifference(
-                vrs(reproduction), vrs(original), resamples: resamples, confidence: 0.95,
-                seed: SplitMix64.mix(seed, Statistics.stableHash(key)))
+            let estimate = VRDifference(
+                trials(reproduction), trials(original), runSeeds: runSeeds, dimension: .run, resamples: resamples,
+                permutations: 0, seed: SplitMix64.mix(seed, Statistics.stableHash(key)))
             return Row(
-                model: key[0], value: key[1], goal: key[2], originalVR: a?.meanVR, reproducedVR: b?.meanVR,
-                difference: a?.meanVR.flatMap { old in b?.meanVR.map { $0 - old } },
-                ciLow: interval?.low, ciHigh: interval?.high, originalAngle: a?.meanAngle,
+                model: key[0], value: key[1], goal: key[2], nOriginal: a?.nComplete ?? 0,
+                nReproduced: b?.nComplete ?? 0, originalVR: a?.meanVR, reproducedVR: b?.meanVR,
+                difference: estimate.difference, pairs: estimate.pairs,
+                ciLow: estimate.ciLow, ciHigh: estimate.ciHigh, originalAngle: a?.meanAngle,
                 reproducedAngle: b?.meanAngle,
                 originalHitRate: a?.hitRate, reproducedHitRate: b?.hitRate)
         }
@@ -78,30 +92,41 @@ public struct ReproductionComparison: Sendable, Equatable {
         case .csv:
             return CSV.document(
                 header: [
-                    "model", "value", "goal", "original_vr", "reproduced_vr", "difference", "ci_low", "ci_high",
+                    "model", "value", "goal", "n_original", "n_reproduced", "original_vr", "reproduced_vr",
+                    "difference", "pairs", "ci_low", "ci_high",
                     "original_angle", "reproduced_angle", "original_hit_rate", "reproduced_hit_rate",
                 ],
                 rows: rows.map {
                     [
-                        $0.model, $0.value, $0.goal, e($0.originalVR), e($0.reproducedVR), e($0.difference),
-                        e($0.ciLow), e($0.ciHigh), e($0.originalAngle), e($0.reproducedAngle),
+                        $0.model, $0.value, $0.goal, String($0.nOriginal), String($0.nReproduced), e($0.originalVR),
+                        e($0.reproducedVR), e($0.difference),
+                        $0.pairs.map(String.init) ?? "", e($0.ciLow), e($0.ciHigh), e($0.originalAngle),
+                        e($0.reproducedAngle),
                         e($0.originalHitRate), e($0.reproducedHitRate),
                     ]
                 })
         case .table, .markdown, .latex, .html:
             let header = [
-                "model", "value", "goal", "VR run \(original)", "VR run \(reproduction)", "difference", "95% CI",
+                "model", "value", "goal", "n", "VR run \(original)", "VR run \(reproduction)", "difference", "pairs",
+                "95% CI",
                 "θ \(original)", "θ \(reproduction)", "hit \(original)", "hit \(reproduction)",
             ]
             let body = rows.map { row in
                 [
-                    row.model, row.value, row.goal, f(row.originalVR), f(row.reproducedVR), f(row.difference),
-                    ReportRenderer.interval(row.ciLow, row.ciHigh),
+                    row.model, row.value, row.goal, "\(row.nOriginal) / \(row.nReproduced)", f(row.originalVR),
+                    f(row.reproducedVR), f(row.difference),
+                    row.pairs.map(String.init) ?? "–",
+                    ReportRenderer.interval(row.ciLow, row.ciHigh, tooFew: row.tooFewForInterval),
                     f(row.originalAngle), f(row.reproducedAngle), f(row.originalHitRate), f(row.reproducedHitRate),
                 ]
             }
-            let numeric = Set(3..<header.count)
-            return HumanTable(header: header, rows: body, numeric: numeric).render(format)
+            var notes = [
+                "n: complete trials of run \(original) / of run \(reproduction); difference: run \(reproduction) less "
+                    + "run \(original); pairs: trials of one seed, cell and replicate, "
+                    + "compared pair by pair (– : as independent groups)."
+            ]
+            if rows.contains(where: \.tooFewForInterval) { notes.append(ReportRenderer.tooFewNote) }
+            return HumanTable(header: header, rows: body, numeric: Set(3..<header.count), notes: notes).render(format)
         }
     }
 }

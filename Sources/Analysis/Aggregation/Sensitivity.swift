@@ -19,9 +19,14 @@ public struct Sensitivity: Sendable, Equatable {
         /// The level with the lowest and the highest mean angle.
         public var lowest: String?
         public var highest: String?
+        /// The complete trials of the level with the fewest.
+        public var fewest: Int?
+
+        /// Whether the spread has too few trials behind a level for an interval.
+        public var tooFewForInterval: Bool { spread != nil && !Statistics.supportsInterval([fewest ?? 0]) }
 
         enum CodingKeys: String, CodingKey {
-            case levels, spread, lowest, highest
+            case levels, spread, lowest, highest, fewest
             case ciLow = "ci_low"
             case ciHigh = "ci_high"
         }
@@ -51,7 +56,7 @@ public struct Sensitivity: Sendable, Equatable {
                     let groups = names.map { name in cell.filter { level($0) == name }.map { $0.angle! } }
                     let means = groups.map { Statistics.mean($0)! }
                     guard means.count > 1, let low = means.min(), let high = means.max() else {
-                        return Spread(levels: means.count)
+                        return Spread(levels: means.count, fewest: groups.map(\.count).min())
                     }
                     // Levels named only when they differ: with equal means none is lowest.
                     let interval = Statistics.bootstrapRange(
@@ -60,7 +65,8 @@ public struct Sensitivity: Sendable, Equatable {
                     return Spread(
                         levels: means.count, spread: high - low, ciLow: interval?.low, ciHigh: interval?.high,
                         lowest: high > low ? names[means.firstIndex(of: low)!] : nil,
-                        highest: high > low ? names[means.firstIndex(of: high)!] : nil)
+                        highest: high > low ? names[means.firstIndex(of: high)!] : nil,
+                        fewest: groups.map(\.count).min())
                 }
                 rows.append(
                     Row(
@@ -76,7 +82,7 @@ public struct Sensitivity: Sendable, Equatable {
         let f = ReportRenderer.fixed
         let e = ReportRenderer.exact
         func interval(_ s: Spread) -> String {
-            ReportRenderer.interval(s.ciLow, s.ciHigh, missing: "–")
+            ReportRenderer.interval(s.ciLow, s.ciHigh, tooFew: s.tooFewForInterval, missing: "–")
         }
         switch format {
         case .json:
@@ -112,6 +118,8 @@ public struct Sensitivity: Sendable, Equatable {
                     "Δθ: the largest mean angle across the levels minus the smallest, over complete trials "
                         + "(goal conditions and placements pooled); its interval resamples each level on its own."
                 ]
+                    + (rows.contains { $0.variants.tooFewForInterval || $0.orders.tooFewForInterval }
+                        ? [ReportRenderer.tooFewNote] : [])
             )
             .render(format)
         }

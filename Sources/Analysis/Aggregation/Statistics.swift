@@ -19,13 +19,24 @@ public enum Statistics {
         return (shifted.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(xs.count - 1)).squareRoot()
     }
 
+    /// The fewest values in each resampled group (trials, pairs of trials, or cells) that any
+    /// bootstrap interval hvae prints rests on: the one rule of every table. Below it a
+    /// percentile bootstrap has too few distinct resamples to hold its level (two values give
+    /// three distinct means), so a cell shows its mean and n, no interval, and is flagged (†).
+    public static let intervalMinimum = 5
+
+    /// Whether groups of these sizes are enough for an interval (`intervalMinimum` each).
+    public static func supportsInterval(_ counts: [Int]) -> Bool {
+        !counts.isEmpty && counts.allSatisfy { $0 >= intervalMinimum }
+    }
+
     /// The percentile bootstrap interval of the mean: `resamples` means of samples drawn with
     /// replacement, seeded so the same data and seed give the same interval. Nil for fewer than
-    /// two values.
+    /// `intervalMinimum` values.
     public static func bootstrapInterval(_ xs: [Double], resamples: Int, confidence: Double, seed: UInt64)
         -> (low: Double, high: Double)?
     {
-        guard xs.count > 1, resamples > 0 else { return nil }
+        guard supportsInterval([xs.count]), resamples > 0 else { return nil }
         var means = [Double](repeating: 0, count: resamples)
         let start = BootstrapRandom(seed: seed)
         xs.withUnsafeBufferPointer { values in
@@ -111,13 +122,14 @@ public enum Statistics {
         return sorted[lo] + (h - Double(lo)) * (sorted[hi] - sorted[lo])
     }
 
-    /// Percentile bootstrap interval of mean(a) − mean(b), resampling each group on its own.
+    /// Percentile bootstrap interval of mean(a) − mean(b), resampling each group on its own. Nil
+    /// when a group has fewer than `intervalMinimum` values.
     public static func bootstrapDifference(
         _ a: [Double], _ b: [Double], resamples: Int, confidence: Double, seed: UInt64
     )
         -> (low: Double, high: Double)?
     {
-        guard a.count > 1, b.count > 1, resamples > 0 else { return nil }
+        guard supportsInterval([a.count, b.count]), resamples > 0 else { return nil }
         var rng = SplitMix64(seed: seed)
         func resampledMean(_ xs: [Double]) -> Double {
             var sum = 0.0
@@ -154,12 +166,33 @@ public enum Statistics {
         return Double(extreme + 1) / Double(permutations + 1)
     }
 
+    /// Two-sided sign-flip test of paired differences (their mean is 0 under the null): the share
+    /// of random sign assignments whose |mean| is at least the observed one, counting the
+    /// observed ((k + 1) / (P + 1)). Differences that are all 0 give 1.
+    public static func signFlipTest(_ differences: [Double], permutations: Int, seed: UInt64) -> Double? {
+        guard !differences.isEmpty, permutations > 0, let observed = mean(differences).map(abs) else { return nil }
+        var rng = SplitMix64(seed: seed)
+        var extreme = 0
+        for _ in 0..<permutations {
+            var sum = 0.0
+            var word: UInt64 = 0
+            for (index, d) in differences.enumerated() {
+                if index % 64 == 0 { word = rng.next() }
+                sum += word & 1 == 1 ? d : -d
+                word >>= 1
+            }
+            // A tolerance keeps exact ties counted as extreme, as in `permutationTest`.
+            if abs(sum / Double(differences.count)) >= observed - 1e-12 { extreme += 1 }
+        }
+        return Double(extreme + 1) / Double(permutations + 1)
+    }
+
     /// Percentile bootstrap interval of max − min of the groups' means, resampling each group on
-    /// its own. Nil with fewer than two groups or an empty one.
+    /// its own. Nil with fewer than two groups or one of fewer than `intervalMinimum` values.
     public static func bootstrapRange(
         _ groups: [[Double]], resamples: Int, confidence: Double, seed: UInt64
     ) -> (low: Double, high: Double)? {
-        guard groups.count > 1, groups.allSatisfy({ !$0.isEmpty }), resamples > 0 else { return nil }
+        guard groups.count > 1, supportsInterval(groups.map(\.count)), resamples > 0 else { return nil }
         var rng = SplitMix64(seed: seed)
         var spreads = (0..<resamples).map { _ -> Double in
             let means = groups.map { xs -> Double in
@@ -220,11 +253,12 @@ public enum Statistics {
     public static func spearmanBrown(_ r: Double) -> Double? { r > -1 ? 2 * r / (1 + r) : nil }
 
     /// Percentile bootstrap interval of `statistic` over `rows` resampled with replacement (seeded).
-    /// Resamples where the statistic is undefined are skipped; nil unless at least half are defined.
+    /// Resamples where the statistic is undefined are skipped; nil unless at least half are defined,
+    /// and for fewer than `intervalMinimum` rows.
     public static func bootstrapStatistic(
         _ rows: [[Double]], resamples: Int, confidence: Double, seed: UInt64, _ statistic: ([[Double]]) -> Double?
     ) -> (low: Double, high: Double)? {
-        guard rows.count > 1, resamples > 0, statistic(rows) != nil else { return nil }
+        guard supportsInterval([rows.count]), resamples > 0, statistic(rows) != nil else { return nil }
         var rng = SplitMix64(seed: seed)
         var values: [Double] = []
         values.reserveCapacity(resamples)

@@ -23,11 +23,14 @@ public struct Steerability: Sendable, Equatable {
         /// Trials told this target, whatever their status, and those with an angle.
         public var n: Int
         public var nComplete: Int
-        /// Mean angle of the complete trials, with its percentile bootstrap interval (nil with
-        /// fewer than two complete trials).
+        /// Mean angle of the complete trials, with its percentile bootstrap interval (nil below
+        /// `Statistics.intervalMinimum` complete trials).
         public var meanAngle: Double?
         public var ciLow: Double?
         public var ciHigh: Double?
+
+        /// Whether the mean has too few complete trials behind it for an interval.
+        public var tooFewForInterval: Bool { meanAngle != nil && !Statistics.supportsInterval([nComplete]) }
 
         enum CodingKeys: String, CodingKey {
             case model, goal, placement, target, direction, n
@@ -189,10 +192,12 @@ public struct Steerability: Sendable, Equatable {
                         point.model, point.goal, point.placement, point.target, Assignment.format(point.direction),
                         f(point.idealAngle),
                         "\(point.nComplete) / \(point.n)", f(point.meanAngle).orDash,
-                        ReportRenderer.interval(point.ciLow, point.ciHigh, missing: "–"),
+                        ReportRenderer.interval(
+                            point.ciLow, point.ciHigh, tooFew: point.tooFewForInterval, missing: "–"),
                     ]
                 }, numeric: [4, 5, 6, 7, 8],
-                notes: ["n: complete trials / trials; the interval is a percentile bootstrap of the mean angle."])
+                notes: ["n: complete trials / trials; the interval is a percentile bootstrap of the mean angle."]
+                    + (points.contains(where: \.tooFewForInterval) ? [ReportRenderer.tooFewNote] : []))
             let gap =
                 switch format {
                 case .latex: "\n\\medskip\n"

@@ -24,9 +24,6 @@ public struct ReportLayoutError: Error, CustomStringConvertible {
 
 /// Renders reports. Text formats round to two decimals; CSV and JSON keep full precision.
 public enum ReportRenderer {
-    /// Cells resting on fewer complete trials than this are flagged in the study layout.
-    public static let fewTrials = 5
-
     /// `baselines`: models that answer at random, marked in the study layout as the baseline.
     public static func render(
         _ report: Report, as format: ReportFormat, layout: ReportLayout = .rows, baselines: [String] = []
@@ -94,10 +91,12 @@ public enum ReportRenderer {
                 columns.insert(("expected θ", { fixed($0.meanExpectedAngle) }), at: chosen + 1)
                 columns.append(("entropy (bits)", { fixed($0.meanEntropy) }))
             }
+            var notes = AnswerQuality.notes(report.answers)
+            if report.cells.contains(where: \.tooFewForInterval) { notes.insert(tooFewNote, at: 0) }
             let table = HumanTable(
                 header: columns.map(\.header),
                 rows: report.cells.map { cell in columns.map { $0.text(cell) } },
-                numeric: Set(report.options.groupBy.count..<columns.count), notes: AnswerQuality.notes(report.answers))
+                numeric: Set(report.options.groupBy.count..<columns.count), notes: notes)
             return table.render(format)
         }
     }
@@ -153,13 +152,12 @@ public enum ReportRenderer {
                 [shownBaselines.contains(key.model) ? "\(key.model) (baseline)" : key.model, key.goal]
                     + values.map { value -> String in
                         guard let c = cell(key.model, key.goal, value) else { return "" }
-                        let few = c.nComplete < fewTrials
-                        flagged = flagged || few
-                        return "\(meanSD(c)) (\(c.nComplete))\(few ? " †" : "")"
+                        flagged = flagged || c.tooFewForInterval
+                        return "\(meanSD(c)) (\(c.nComplete))\(c.tooFewForInterval ? " †" : "")"
                     }
             }
             var notes = ["Mean VR ± sd (complete trials); – where the sd is undefined (one complete trial)."]
-            if flagged { notes.append("† fewer than \(fewTrials) complete trials.") }
+            if flagged { notes.append(tooFewNote) }
             if !shownBaselines.isEmpty {
                 notes.append(
                     "(baseline): answers uniformly at random; the slider sorts such answers mostly into prosocial "
@@ -184,13 +182,21 @@ public enum ReportRenderer {
         return String(format: "%.2f ± ", mean) + (cell.sdVR.map { String(format: "%.2f", $0) } ?? "–")
     }
 
-    static func interval(_ cell: ReportCell) -> String { interval(cell.ciLow, cell.ciHigh) }
+    static func interval(_ cell: ReportCell) -> String {
+        interval(cell.ciLow, cell.ciHigh, tooFew: cell.tooFewForInterval)
+    }
 
-    /// "[low, high]" to two decimals, or `missing` for an undefined interval: every table's form.
-    static func interval(_ low: Double?, _ high: Double?, missing: String = "") -> String {
-        guard let low, let high else { return missing }
+    /// "[low, high]" to two decimals; "†" for an estimate that rests on fewer values than an
+    /// interval needs (`Statistics.intervalMinimum`); else `missing`: every table's form.
+    static func interval(_ low: Double?, _ high: Double?, tooFew: Bool = false, missing: String = "") -> String {
+        guard let low, let high else { return tooFew ? "†" : missing }
         return String(format: "[%.2f, %.2f]", low, high)
     }
+
+    /// The footnote of every table with a † (`interval(_:_:tooFew:missing:)`).
+    static let tooFewNote =
+        "† fewer than \(Statistics.intervalMinimum) complete trials (or pairs, or cells) behind the estimate: "
+        + "its value and n, no interval."
 }
 
 /// One row of the study layout in JSON: the CSV's columns, with numbers as numbers and a missing

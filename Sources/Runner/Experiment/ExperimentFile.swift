@@ -483,11 +483,21 @@ public enum ExperimentFile {
         spec.batchSize = try reader.int(mapping, "batch_size", range: 1...100_000)
         spec.batchPoll = try reader.double(mapping, "batch_poll", path: path, range: 0.01...3600)
         spec.batchDiscount = try reader.double(mapping, "batch_discount", path: path, range: 0...1)
+        if let node = mapping.node("system") {
+            // An empty string is a choice (an empty system message, which keeps a chat template's
+            // default out); a key with no value is not.
+            guard let scalar = node.scalar, scalar.style != .plain || NSNull.construct(from: scalar) == nil else {
+                throw reader.error(
+                    node, "\(path).system",
+                    "expected the text of the model's system message; write system: \"\" for an empty one")
+            }
+            spec.system = scalar.string
+        }
         var allowed: Set<String> = [
             "name", "provider", "model", "base_url", "api_key_env", "temperature", "top_p", "max_tokens",
             "seed", "stop", "headers", "timeout", "max_retries", "retry_delay", "max_concurrency",
             "requests_per_minute", "tokens_per_minute", "price_input", "price_output", "give_up_after", "answer_from",
-            "batch", "batch_size", "batch_poll", "batch_discount",
+            "batch", "batch_size", "batch_poll", "batch_discount", "system",
         ]
         if anthropic { allowed.insert("anthropic_version") }
         try reader.rejectUnknownKeys(mapping, allowed: allowed, path: path)

@@ -96,6 +96,14 @@ struct TrialProtocol {
         prompt: String, definition: String, role: String, systemValue: String, fields: [String: String],
         _ conversation: inout Conversation
     ) async throws {
+        // The model's own system message (`system:`), as written; with the assignment in the
+        // system message it comes first, so that both placements start from the same one.
+        let own = caller.model.provider.api?.system
+        func system(_ parts: [String]) -> String {
+            ((own.map { [$0] } ?? []).filter { !$0.isEmpty } + parts.map { PromptTemplates.render($0, fields) })
+                .joined(separator: "\n\n")
+        }
+        if trial.key.placement == .user, let own { conversation.system(own) }
         switch (trial.key.placement, experiment.valueAssignment) {
         case (.user, .selfDescribed):
             conversation.ask(PromptTemplates.render(prompt, fields))
@@ -105,13 +113,11 @@ struct TrialProtocol {
             conversation.prepend(PromptTemplates.render(definition, fields))
             conversation.prepend(PromptTemplates.render(role, fields))
         case (.system, .selfDescribed):
-            conversation.system(
-                [systemValue, role].map { PromptTemplates.render($0, fields) }.joined(separator: "\n\n"))
+            conversation.system(system([systemValue, role]))
             conversation.ask(PromptTemplates.render(variant.systemTemplates.systemDescribe, fields))
             _ = try await caller.call(.value, attempt: 1, &conversation)
         case (.system, .defined):
-            conversation.system(
-                [definition, role].map { PromptTemplates.render($0, fields) }.joined(separator: "\n\n"))
+            conversation.system(system([definition, role]))
         }
     }
 }

@@ -47,6 +47,12 @@ public struct APIModelSpec: Codable, Sendable, Equatable {
     public var batchPoll: Double?
     /// The share of the normal price a batch call costs (nil: 0.5, both APIs' discount).
     public var batchDiscount: Double?
+    /// The model's own system message, sent first in every conversation as it is (an empty
+    /// string is sent as an empty system message); with `persona: system` it comes before the
+    /// value assignment. Nil: no system message of its own, so that with `persona: user` none is
+    /// sent and a local server's chat template may insert its default one (method.md §3). Left
+    /// out of the experiment's JSON when nil, so experiments without it keep their hash.
+    public var system: String?
 
     enum CodingKeys: String, CodingKey {
         case model, temperature, seed, stop, headers, timeout
@@ -68,6 +74,7 @@ public struct APIModelSpec: Codable, Sendable, Equatable {
         case batchSize = "batch_size"
         case batchPoll = "batch_poll"
         case batchDiscount = "batch_discount"
+        case system
     }
 
     /// Whether item calls ask for token log probabilities.

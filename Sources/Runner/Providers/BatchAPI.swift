@@ -17,6 +17,11 @@ struct BatchState: Sendable, Equatable {
     var outputFileID: String?
     var errorFileID: String?
     var resultsURL: String?
+    /// When the provider created it, and the request count it holds (for finding it again).
+    var createdAt: Date?
+    var total = 0
+    /// The client's tag, where the API keeps one (OpenAI's `metadata.hvae_intent`).
+    var tag: String?
 }
 
 /// One request's outcome in a batch's results, with its line as received (redacted).
@@ -43,13 +48,31 @@ protocol BatchAPI: Sendable {
     var maxBytes: Int { get }
     /// The bytes one request adds to a batch (a JSONL line; an entry of Anthropic's `requests`).
     func entry(customID: String, request: ChatRequest) throws -> Data
-    func submit(_ entries: [Data]) async throws -> BatchState
+    /// Submits one batch, tagged `tag` where the API keeps a client's tag; `uploaded` is told
+    /// the input file's id as soon as it exists (OpenAI), before the batch is created.
+    func submit(_ entries: [Data], tag: String, uploaded: @Sendable (String) async throws -> Void) async throws
+        -> BatchState
+    /// The provider's batches that may be the one submitted as `intent` (recorded before it was
+    /// submitted, then lost to a kill): those carrying its tag or its input file; where the API
+    /// keeps no tag (Anthropic), those created since the intent with its number of requests that
+    /// are not in `known`. Empty when the provider never accepted it.
+    func find(_ intent: BatchIntent, known: Set<String>) async throws -> [BatchState]
     func state(of id: String) async throws -> BatchState
     /// Every result of an ended batch, by custom_id.
     func results(of state: BatchState) async throws -> [String: BatchResult]
     /// Reads a successful result's line into the call's response.
     func response(line: Data, status: Int, for request: ChatRequest) throws -> ChatResponse
     func cancel(_ id: String) async throws -> BatchState
+}
+
+/// A batch hvae recorded before submitting it: what finding it again at the provider needs.
+struct BatchIntent: Sendable {
+    var tag: String
+    var inputFileID: String?
+    var requests: Int
+    var recordedAt: Date
+    /// How far back of `recordedAt` a provider's creation time may be (clocks differ).
+    static let clockSlack: Double = 300
 }
 
 /// A batch API's JSON reply, or a `ProviderError` saying the server answered in another format.
@@ -122,6 +145,8 @@ struct OpenAIBatchAPI: BatchAPI {
         let error_file_id: String?
         let request_counts: Counts?
         let errors: Errors?
+        let created_at: Double?
+        let metadata: [String: String]?
 
         var state: BatchState {
             let done = ["completed", "failed", "expired", "cancelled"].contains(status)
@@ -133,11 +158,30 @@ struct OpenAIBatchAPI: BatchAPI {
                 failure: status == "failed"
                     ? ((errors?.data ?? []).map { "\($0.code ?? "error"): \($0.message ?? "no message")" }
                         .joined(separator: "; ")) : nil,
-                outputFileID: output_file_id, errorFileID: error_file_id)
+                outputFileID: output_file_id, errorFileID: error_file_id,
+                createdAt: created_at.map { Date(timeIntervalSince1970: $0) }, total: request_counts?.total ?? 0,
+                tag: metadata?[OpenAIBatchAPI.tagKey])
         }
     }
 
-    func submit(_ entries: [Data]) async throws -> BatchState {
+    private struct BatchList: Decodable {
+        let data: [BatchObject]
+        let has_more: Bool?
+    }
+
+    private struct CreateBatch: Encodable {
+        let input_file_id: String
+        let endpoint = "/v1/chat/completions"
+        let completion_window = "24h"
+        let metadata: [String: String]
+    }
+
+    /// The `metadata` key of hvae's tag on a batch.
+    static let tagKey = "hvae_intent"
+
+    func submit(_ entries: [Data], tag: String, uploaded: @Sendable (String) async throws -> Void) async throws
+        -> BatchState
+    {
         // POST /files, multipart/form-data: purpose=batch and the JSONL file.
         let boundary = "hvae-\(UUID().uuidString)"
         var form = Data()
@@ -158,11 +202,37 @@ struct OpenAIBatchAPI: BatchAPI {
             "POST", upload.url, body: form, type: "multipart/form-data; boundary=\(boundary)", headers: headers,
             timeout: max(chat.spec.timeout, 600))
         let fileID = try decode(FileObject.self, file.http.body, raw: file.raw).id
+        try await uploaded(fileID)
         let create = try call("/batches")
         let batch = try await create.post(
-            ["input_file_id": fileID, "endpoint": "/v1/chat/completions", "completion_window": "24h"],
-            headers: headers, timeout: chat.spec.timeout, as: BatchObject.self)
+            CreateBatch(input_file_id: fileID, metadata: [Self.tagKey: tag]), headers: headers,
+            timeout: chat.spec.timeout, as: BatchObject.self)
         return batch.state
+    }
+
+    func find(_ intent: BatchIntent, known: Set<String>) async throws -> [BatchState] {
+        var found: [BatchState] = []
+        var after: String?
+        // Newest first; pages back to the intent's time.
+        pages: while true {
+            let get = try call("/batches?limit=100" + (after.map { "&after=\($0)" } ?? ""))
+            let response = try await get.send("GET", get.url, headers: headers, timeout: chat.spec.timeout)
+            let list = try decode(BatchList.self, response.http.body, raw: response.raw)
+            for batch in list.data {
+                let state = batch.state
+                if state.tag == intent.tag || (intent.inputFileID != nil && state.inputFileID == intent.inputFileID) {
+                    found.append(state)
+                }
+                if let created = state.createdAt,
+                    created < intent.recordedAt.addingTimeInterval(-BatchIntent.clockSlack)
+                {
+                    break pages
+                }
+            }
+            guard list.has_more == true, let last = list.data.last?.id else { break }
+            after = last
+        }
+        return found
     }
 
     func state(of id: String) async throws -> BatchState {
@@ -275,17 +345,38 @@ struct AnthropicBatchAPI: BatchAPI {
         let processing_status: String
         let request_counts: Counts?
         let results_url: String?
+        let created_at: String?
 
         var state: BatchState {
             let counts = request_counts
+            let failed = (counts?.errored ?? 0) + (counts?.canceled ?? 0) + (counts?.expired ?? 0)
             return BatchState(
-                id: id, status: processing_status, succeeded: counts?.succeeded ?? 0,
-                failed: (counts?.errored ?? 0) + (counts?.canceled ?? 0) + (counts?.expired ?? 0),
-                processing: counts?.processing ?? 0, ended: processing_status == "ended", resultsURL: results_url)
+                id: id, status: processing_status, succeeded: counts?.succeeded ?? 0, failed: failed,
+                processing: counts?.processing ?? 0, ended: processing_status == "ended", resultsURL: results_url,
+                createdAt: created_at.flatMap(Self.date),
+                total: (counts?.processing ?? 0) + (counts?.succeeded ?? 0) + failed)
+        }
+
+        /// RFC 3339, with or without fractions of a second.
+        static func date(_ text: String) -> Date? {
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            if let date = formatter.date(from: text) { return date }
+            formatter.formatOptions = [.withInternetDateTime]
+            return formatter.date(from: text)
         }
     }
 
-    func submit(_ entries: [Data]) async throws -> BatchState {
+    private struct BatchList: Decodable {
+        let data: [BatchObject]
+        let has_more: Bool?
+        let last_id: String?
+    }
+
+    /// Anthropic's batches keep no client tag: `find` tells them by time and size.
+    func submit(_ entries: [Data], tag: String, uploaded: @Sendable (String) async throws -> Void) async throws
+        -> BatchState
+    {
         var body = Data("{\"requests\":[".utf8)
         for (index, entry) in entries.enumerated() {
             if index > 0 { body.append(UInt8(ascii: ",")) }
@@ -297,6 +388,25 @@ struct AnthropicBatchAPI: BatchAPI {
             "POST", post.url, body: body, type: "application/json", headers: chat.headers,
             timeout: max(chat.spec.timeout, 600))
         return try decode(BatchObject.self, response.http.body, raw: response.raw).state
+    }
+
+    func find(_ intent: BatchIntent, known: Set<String>) async throws -> [BatchState] {
+        var found: [BatchState] = []
+        var after: String?
+        let since = intent.recordedAt.addingTimeInterval(-BatchIntent.clockSlack)
+        pages: while true {
+            let get = try call("/v1/messages/batches?limit=100" + (after.map { "&after_id=\($0)" } ?? ""))
+            let response = try await get.send("GET", get.url, headers: chat.headers, timeout: chat.spec.timeout)
+            let list = try decode(BatchList.self, response.http.body, raw: response.raw)
+            for batch in list.data {
+                let state = batch.state
+                guard let created = state.createdAt, created >= since else { break pages }
+                if state.total == intent.requests && !known.contains(state.id) { found.append(state) }
+            }
+            guard list.has_more == true, let last = list.last_id ?? list.data.last?.id else { break }
+            after = last
+        }
+        return found
     }
 
     func state(of id: String) async throws -> BatchState {

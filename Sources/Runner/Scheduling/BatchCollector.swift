@@ -52,6 +52,8 @@ actor BatchCollector {
     /// The runner is starting trials: a round waits until it has started all it will.
     private var dispatching = false
     private var waiting: [Waiter] = []
+    /// Calls of a batch being submitted, by custom_id: a cancelled one is ended at once.
+    private var submitting: [String: Waiter] = [:]
     private var watches: [Int64: Watch] = [:]
     private var round: Int?
     private var gatherTimer: Task<Void, Never>?
@@ -98,7 +100,13 @@ actor BatchCollector {
             let stored = try await store.lastBatchRound(runID: runID, model: model)
             if round == nil { round = stored }  // another call may have set it meanwhile
         }
-        let held = try await store.batch(holding: customID, runID: runID)
+        var held = try await store.batch(holding: customID, runID: runID)
+        if let intent = held, intent.isIntent {
+            // Recorded, then killed before the provider's answer was stored: found by its tag,
+            // or known never to have been accepted.
+            held = try await recover(intent)
+        }
+        if held?.status == BatchRecord.notSubmitted { held = nil }
         let failedWhole = try await store.wholeBatchFailures(of: customID, runID: runID)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
@@ -123,6 +131,20 @@ actor BatchCollector {
         }
     }
 
+    /// An intent's outcome, found once for all its calls (they come back one by one on a resume).
+    private var recovering: [Int64: Task<BatchRecord?, any Error>] = [:]
+
+    /// The batch an intent became at the provider, now stored; nil when the provider never
+    /// accepted it (then stored as `not_submitted`, and its calls are submitted again).
+    private func recover(_ intent: BatchRecord) async throws -> BatchRecord? {
+        let id = intent.id!
+        if let task = recovering[id] { return try await task.value }
+        let (api, store, runID) = (api, store, runID)
+        let task = Task { try await BatchIntentResolution.resolve(intent, api: api, store: store, runID: runID) }
+        recovering[id] = task
+        return try await task.value
+    }
+
     /// A batch that ended with no result of its own: the provider failed it, or it gave none.
     private static func endedWithoutResults(_ record: BatchRecord) -> Bool {
         record.error != nil && record.succeeded == 0 && record.failed == 0
@@ -133,6 +155,7 @@ actor BatchCollector {
         if let index = waiting.firstIndex(where: { $0.customID == customID }) {
             waiting.remove(at: index).continuation.resume(throwing: CancellationError())
         }
+        submitting.removeValue(forKey: customID)?.continuation.resume(throwing: CancellationError())
         for (id, var watch) in watches {
             if let waiter = watch.waiters.removeValue(forKey: customID) {
                 waiter.continuation.resume(throwing: CancellationError())
@@ -166,6 +189,7 @@ actor BatchCollector {
         round = number
         var chunk: [Waiter] = []
         var bytes = 0
+        for waiter in waiting { submitting[waiter.customID] = waiter }
         for waiter in waiting {
             if !chunk.isEmpty, chunk.count >= api.maxRequests || bytes + waiter.entry.count + 1 > api.maxBytes {
                 let full = chunk
@@ -186,34 +210,62 @@ actor BatchCollector {
     static let submitAttempts = 6
 
     private func submit(_ chunk: [Waiter], round number: Int) async {
-        let record: BatchRecord
+        var record: BatchRecord
+        let tag = "hvae-" + UUID().uuidString.lowercased()
+        do {
+            // The intent is stored before the provider sees the batch: a kill after it accepts the
+            // batch and before its id is stored leaves this row, and the resume finds the batch
+            // by its tag rather than paying for its requests twice.
+            record = try await store.recordBatch(
+                BatchRecord(
+                    runID: runID, model: model, provider: api.provider,
+                    providerBatchID: BatchRecord.intentPrefix + tag, inputFileID: nil, round: number,
+                    status: BatchRecord.submitting, requests: chunk.count),
+                requests: chunk.map { BatchRequestRecord(customID: $0.customID, trialID: $0.trialID) })
+        } catch {
+            for waiter in stillSubmitting(chunk) { waiter.continuation.resume(throwing: error) }
+            return
+        }
+        let id = record.id!
         do {
             var attempt = 0
-            var state: BatchState
-            while true {
+            var accepted: BatchState?
+            while accepted == nil {
                 do {
-                    state = try await api.submit(chunk.map(\.entry))
-                    break
+                    accepted = try await api.submit(chunk.map(\.entry), tag: tag) { [store] fileID in
+                        try await store.setBatchInputFile(id, fileID: fileID)
+                    }
                 } catch let error as ProviderError where error.isRetryable && attempt + 1 < Self.submitAttempts {
+                    // The provider may have accepted it before its answer was lost.
+                    let stored = try await store.batch(holding: chunk[0].customID, runID: runID) ?? record
+                    accepted = try? await BatchIntentResolution.find(stored, api: api, store: store, runID: runID)
+                    if accepted != nil { break }
                     let delay = Backoff.delay(retry: attempt, retryAfter: error.retryAfter, base: firstPoll)
                     try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
                     attempt += 1
                 }
             }
-            record = try await store.recordBatch(
-                BatchRecord(
-                    runID: runID, model: model, provider: api.provider, providerBatchID: state.id,
-                    inputFileID: state.inputFileID, round: number, status: state.status, requests: chunk.count),
-                requests: chunk.map { BatchRequestRecord(customID: $0.customID, trialID: $0.trialID) })
+            let state = accepted!
+            record = try await store.acceptBatch(
+                id, providerBatchID: state.id, inputFileID: state.inputFileID, status: state.status)
         } catch {
-            // Not submitted: each call fails as a normal call does, and the retry rules apply.
-            for waiter in chunk { waiter.continuation.resume(throwing: error) }
+            // Not accepted: the intent is closed, and each call fails as a normal call does (the
+            // retry rules apply).
+            try? await store.abandonBatch(id, reason: "not accepted by the provider: \(error)")
+            for waiter in stillSubmitting(chunk) { waiter.continuation.resume(throwing: error) }
             return
         }
         var watch = Watch(record: record, submittedHere: true)
-        for waiter in chunk { watch.waiters[waiter.customID] = waiter }
+        // A call cancelled meanwhile has ended; the batch goes on at the provider, and a resume
+        // re-attaches to it.
+        for waiter in stillSubmitting(chunk) { watch.waiters[waiter.customID] = waiter }
         watches[record.id!] = watch
         await follow(record.id!, firstDelay: firstPoll)
+    }
+
+    /// The calls of `chunk` not cancelled during its submission, taken off `submitting`.
+    private func stillSubmitting(_ chunk: [Waiter]) -> [Waiter] {
+        chunk.filter { submitting.removeValue(forKey: $0.customID) != nil }
     }
 
     private func attach(_ waiter: Waiter, to record: BatchRecord) {
@@ -367,6 +419,48 @@ actor BatchCollector {
     }
 }
 
+/// What became of a batch recorded before its submission (an intent) whose process was killed
+/// before the provider's answer was stored.
+enum BatchIntentResolution {
+    /// The provider's batch the intent became; nil when the provider holds none. Throws when
+    /// several could be it (Anthropic keeps no tag: batches are told by time and size).
+    static func find(_ intent: BatchRecord, api: any BatchAPI, store: ExperimentStore, runID: Int64) async throws
+        -> BatchState?
+    {
+        guard let tag = intent.intentTag else { return nil }
+        let found = try await api.find(
+            BatchIntent(
+                tag: tag, inputFileID: intent.inputFileID, requests: intent.requests, recordedAt: intent.submittedAt),
+            known: try await store.knownBatchIDs())
+        guard found.count <= 1 else {
+            throw ProviderError(
+                kind: .configuration,
+                message: """
+                    batches \(found.map(\.id).joined(separator: ", ")) were created at the provider after round \
+                    \(intent.round) of run \(runID) was submitted, each with its \(intent.requests) requests, and the \
+                    API keeps no tag to tell which is this run's; cancel the others at the provider, then \
+                    `hvae resume \(runID)`
+                    """)
+        }
+        return found.first
+    }
+
+    /// Stores what became of `intent`: the provider's batch (returned), or `not_submitted` (nil).
+    static func resolve(_ intent: BatchRecord, api: any BatchAPI, store: ExperimentStore, runID: Int64)
+        async throws -> BatchRecord?
+    {
+        if let state = try await find(intent, api: api, store: store, runID: runID) {
+            return try await store.acceptBatch(
+                intent.id!, providerBatchID: state.id, inputFileID: state.inputFileID, status: state.status)
+        }
+        try await store.abandonBatch(
+            intent.id!,
+            reason: "the provider holds no batch tagged \(intent.intentTag ?? "?"): it was never accepted, and its "
+                + "calls were submitted again")
+        return nil
+    }
+}
+
 /// A model in batch mode, as the runner calls it: every call goes through its collector.
 struct BatchProvider: ChatProvider {
     let collector: BatchCollector
@@ -402,7 +496,8 @@ public enum BatchCancellation {
         let run = try await store.run(runID)
         let experiment = try ExperimentRunner(store: store).experiment(of: run)
         var outcomes: [Outcome] = []
-        for batch in try await store.batches(runID: runID) where batch.endedAt == nil {
+        for found in try await store.batches(runID: runID) where found.endedAt == nil {
+            var batch = found
             let result: Result<String, ProviderError>
             do {
                 guard let model = experiment.models.first(where: { $0.name == batch.model }),
@@ -411,6 +506,17 @@ public enum BatchCancellation {
                 else {
                     throw ProviderError(
                         kind: .configuration, message: "model '\(batch.model)' of run \(runID) has no batch API")
+                }
+                if batch.isIntent {
+                    // Killed before the provider's answer was stored: cancel what it accepted, if anything.
+                    guard
+                        let accepted = try await BatchIntentResolution.resolve(
+                            batch, api: api, store: store, runID: runID)
+                    else {
+                        outcomes.append(Outcome(batch: batch, result: .success(BatchRecord.notSubmitted)))
+                        continue
+                    }
+                    batch = accepted
                 }
                 let state = try await api.cancel(batch.providerBatchID)
                 try await store.updateBatch(

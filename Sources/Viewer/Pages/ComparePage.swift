@@ -44,7 +44,15 @@ enum ComparePage {
             } ?? .model
         let runIDs = parameters.values("run").compactMap { Int64($0) }
         let runs = try await site.store.runs()
-        let selectedRuns = runIDs.isEmpty ? runs.compactMap(\.id) : runIDs
+        // As `hvae compare`: replays and repeated runs are left out (they would count trials
+        // twice), but for a comparison of runs, which names its two.
+        var selectedRuns = runIDs.isEmpty ? runs.compactMap(\.id) : runIDs
+        var leftOutNote: String?
+        if dimension != .run {
+            let (kept, leftOut) = DistinctDraws.select(runs.filter { selectedRuns.contains($0.id!) })
+            selectedRuns = kept
+            leftOutNote = DistinctDraws.note(leftOut)
+        }
         let levels: [String]
         switch dimension {
         case .model: levels = try await site.store.models(runIDs: selectedRuns)
@@ -74,6 +82,9 @@ enum ComparePage {
         let comparison = try await Comparison.build(
             store: site.store, filter: TrialFilter(runIDs: selectedRuns), dimension: dimension, a: a, b: b)
         body += "<h2>\(HTML.escape("\(dimension.rawValue): A = \(a), B = \(b)"))</h2>\n"
+        for note in [leftOutNote, comparison.poolingNote, comparison.pairingNote].compactMap({ $0 }) {
+            body += "<p class=\"note\">\(HTML.escape(note))</p>\n"
+        }
         body += ComparisonRenderer.render(comparison, as: .html)
         return Page(title: "Compare", body: body)
     }

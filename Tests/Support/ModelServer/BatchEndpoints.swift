@@ -15,6 +15,9 @@ public final class BatchEndpoints: Sendable {
         var polls = 0
         var cancelled = false
         var failedWhole = false
+        /// OpenAI's `metadata`, as sent.
+        var metadata: [String: String] = [:]
+        var createdAt = Date()
     }
 
     struct State {
@@ -27,9 +30,46 @@ public final class BatchEndpoints: Sendable {
 
     let state = Mutex(State())
     private let held = Atomic<Bool>(false)
+    private let stalled = Atomic<Bool>(false)
+    private let uploadsStalled = Atomic<Bool>(false)
+
+    /// While on, an OpenAI file upload is never answered and keeps nothing: no batch is accepted.
+    public func stallUploads(_ on: Bool) { uploadsStalled.store(on, ordering: .sequentiallyConsistent) }
+    /// Requests that reached a stalled endpoint.
+    private let stalls = Atomic<Int>(0)
+    public var stalledRequests: Int { stalls.load(ordering: .sequentiallyConsistent) }
 
     /// While held, every batch stays in progress however often it is polled.
     public func hold(_ on: Bool) { held.store(on, ordering: .sequentiallyConsistent) }
+    /// While on, a request that creates a batch creates it and is never answered: the provider
+    /// accepted the batch, and its client never learnt its id (a kill at that moment).
+    public func stallCreation(_ on: Bool) { stalled.store(on, ordering: .sequentiallyConsistent) }
+    /// The reply to a request that created `body`'s batch.
+    private func created(_ body: Data) -> ServerReply {
+        guard stalled.load(ordering: .sequentiallyConsistent) else { return .respond(status: 200, body: body) }
+        stalls.add(1, ordering: .sequentiallyConsistent)
+        return .hold
+    }
+
+    /// Batches newest first, as both APIs list them, from after `after` (an id), `limit` at most.
+    private func listed(after: String?, limit: Int) -> (batches: [Batch], more: Bool) {
+        let all = state.withLock { state in
+            state.batches.values.sorted { ($0.createdAt, $0.id.count, $0.id) > ($1.createdAt, $1.id.count, $1.id) }
+        }
+        let start = after.flatMap { id in all.firstIndex { $0.id == id }.map { $0 + 1 } } ?? 0
+        let page = Array(all.dropFirst(start).prefix(limit))
+        return (page, start + page.count < all.count)
+    }
+
+    /// A query parameter of `path`.
+    static func query(_ path: String, _ name: String) -> String? {
+        guard let query = path.split(separator: "?", maxSplits: 1).dropFirst().first else { return nil }
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            if parts.first.map(String.init) == name { return parts.count > 1 ? String(parts[1]) : "" }
+        }
+        return nil
+    }
     /// Status polls a batch answers `in_progress` (or `validating`) before it ends.
     let pollsUntilDone: Int
     /// The first `failWhole` OpenAI batches fail whole (their file does not validate).
@@ -76,9 +116,13 @@ public final class BatchEndpoints: Sendable {
     private func openAI(_ request: ServerRequest, answer: (ServerRequest) -> (status: Int, body: Data, expired: Bool))
         -> ServerReply?
     {
-        let parts = request.path.split(separator: "/").map(String.init)  // ["v1", "files", ...]
+        let route = String(request.path.prefix { $0 != "?" })
+        let parts = route.split(separator: "/").map(String.init)  // ["v1", "files", ...]
         guard parts.count >= 2, parts[0] == "v1", ["files", "batches"].contains(parts[1]) else { return nil }
         switch (request.method, Array(parts.dropFirst())) {
+        case ("POST", ["files"]) where uploadsStalled.load(ordering: .sequentiallyConsistent):
+            stalls.add(1, ordering: .sequentiallyConsistent)
+            return .hold
         case ("POST", ["files"]):
             guard let file = Self.multipartFile(request), Self.multipartField(request, "purpose") == "batch" else {
                 return .respond(
@@ -136,10 +180,20 @@ public final class BatchEndpoints: Sendable {
                     id: "batch_\(state.created)", inputFileID: fileID,
                     results: results.map { ($0.0, $0.1, $0.2, $0.3) })
                 batch.failedWhole = state.created <= failWhole
+                batch.metadata = body["metadata"] as? [String: String] ?? [:]
                 state.batches[batch.id] = batch
                 return batch
             }
-            return .respond(status: 200, body: Self.json(openAIObject(batch, status: "validating")))
+            return created(Self.json(openAIObject(batch, status: "validating")))
+        case ("GET", ["batches"]):
+            let (page, more) = listed(
+                after: Self.query(request.path, "after"), limit: Int(Self.query(request.path, "limit") ?? "") ?? 20)
+            let list: [String: Any] = [
+                "object": "list", "data": page.map { openAIObject($0, status: openAIStatus($0)) },
+                "first_id": page.first.map { $0.id as Any } ?? NSNull(),
+                "last_id": page.last.map { $0.id as Any } ?? NSNull(), "has_more": more,
+            ]
+            return .respond(status: 200, body: Self.json(list))
         case ("GET", let path) where path.count == 2 && path[0] == "batches":
             guard let batch = poll(path[1]) else { return Self.notFound() }
             return .respond(status: 200, body: Self.json(openAIObject(batch, status: openAIStatus(batch))))
@@ -180,9 +234,9 @@ public final class BatchEndpoints: Sendable {
             "input_file_id": batch.inputFileID ?? NSNull(), "completion_window": "24h", "status": status,
             "output_file_id": done ? "file-out-\(batch.id)" : NSNull(),
             "error_file_id": done && batch.results.contains(where: \.expired) ? "file-err-\(batch.id)" : NSNull(),
-            "created_at": 1_764_400_000,
+            "created_at": Int(batch.createdAt.timeIntervalSince1970),
             "request_counts": ["total": batch.results.count, "completed": completed, "failed": failed],
-            "errors": NSNull(),
+            "errors": NSNull(), "metadata": batch.metadata.isEmpty ? NSNull() : batch.metadata,
         ]
         if status == "failed" {
             object["errors"] = [
@@ -198,7 +252,8 @@ public final class BatchEndpoints: Sendable {
     private func anthropic(
         _ request: ServerRequest, root: String, answer: (ServerRequest) -> (status: Int, body: Data, expired: Bool)
     ) -> ServerReply? {
-        let parts = request.path.split(separator: "/").map(String.init)  // ["v1", "messages", "batches", ...]
+        let route = String(request.path.prefix { $0 != "?" })
+        let parts = route.split(separator: "/").map(String.init)  // ["v1", "messages", "batches", ...]
         guard parts.count >= 3, parts[0] == "v1", parts[1] == "messages", parts[2] == "batches" else { return nil }
         switch (request.method, Array(parts.dropFirst(3))) {
         case ("POST", []):
@@ -242,7 +297,18 @@ public final class BatchEndpoints: Sendable {
                 state.batches[batch.id] = batch
                 return batch
             }
-            return .respond(status: 200, body: Self.json(anthropicObject(batch, root: root, ended: false)))
+            return created(Self.json(anthropicObject(batch, root: root, ended: false)))
+        case ("GET", []):
+            let (page, more) = listed(
+                after: Self.query(request.path, "after_id"), limit: Int(Self.query(request.path, "limit") ?? "") ?? 20)
+            let objects: [[String: Any]] = page.map {
+                anthropicObject($0, root: root, ended: $0.cancelled || $0.polls >= pollsUntilDone)
+            }
+            let list: [String: Any] = [
+                "data": objects, "first_id": page.first.map { $0.id as Any } ?? NSNull(),
+                "last_id": page.last.map { $0.id as Any } ?? NSNull(), "has_more": more,
+            ]
+            return .respond(status: 200, body: Self.json(list))
         case ("GET", let path) where path.count == 1:
             guard let batch = poll(path[0]) else { return Self.notFound() }
             return .respond(
@@ -283,7 +349,8 @@ public final class BatchEndpoints: Sendable {
                 "errored": count { !$0 && $1 }, "canceled": ended && batch.cancelled ? batch.results.count : 0,
                 "expired": count { expired, _ in expired },
             ],
-            "ended_at": ended ? "2026-12-01T00:00:00Z" : NSNull(), "created_at": "2026-12-01T00:00:00Z",
+            "ended_at": ended ? "2026-12-01T00:00:00Z" : NSNull(),
+            "created_at": ISO8601DateFormatter().string(from: batch.createdAt),
             "expires_at": "2026-12-02T00:00:00Z",
             "cancel_initiated_at": batch.cancelled ? "2026-12-01T00:00:00Z" : NSNull(),
             "results_url": ended ? "\(root)/v1/messages/batches/\(batch.id)/results" : NSNull(),
