@@ -95,9 +95,10 @@ extension ExperimentStore {
             }
             return mismatched
         }
-        let tallied = (result.schemaVersion ?? 0) >= Tally.schemaVersion
+        let schema = result.schemaVersion ?? 0
         result.staleTallies = try await attempt { db in
-            try tallied ? Tally.allCases.filter { try !$0.agrees(db) }.map(\.rawValue) : []
+            try schema >= Tally.schemaVersion
+                ? Tally.allCases.filter { try !$0.agrees(db, schema: schema) }.map(\.rawValue) : []
         }
         return result
     }
@@ -169,10 +170,14 @@ enum Tally: String, CaseIterable {
     case reportedIDs = "reported_ids"
 
     static let schemaVersion = 12
+    /// Since this schema `usage_tallies` also counts the tokens of cache hits.
+    static let cachedTokensVersion = 18
 
-    /// The tally's rows (those that count something) and the same rows counted from scratch.
-    var rows: (tally: String, recount: String) {
-        switch self {
+    /// The tally's rows (those that count something) and the same rows counted from scratch, in
+    /// a database of schema `schema`.
+    func rows(schema: Int) -> (tally: String, recount: String) {
+        let cached = schema >= Self.cachedTokensVersion
+        return switch self {
         case .status:
             (
                 "SELECT run_id, status, trials FROM trial_status_counts",
@@ -182,13 +187,16 @@ enum Tally: String, CaseIterable {
             (
                 """
                 SELECT run_id, model, provider, first_trial_id, calls, errors, retries, cache_hits, input_tokens,
-                       output_tokens FROM usage_tallies
+                       output_tokens\(cached ? ", cached_input_tokens, cached_output_tokens" : "") FROM usage_tallies
                 """,
                 """
                 SELECT t.run_id, t.model, min(t.provider), min(t.id), count(c.id),
                        coalesce(sum(c.error IS NOT NULL), 0),
                        coalesce(sum(c.retry > 0), 0), coalesce(sum(c.cache_hit), 0),
-                       coalesce(sum(c.input_tokens), 0), coalesce(sum(c.output_tokens), 0)
+                       coalesce(sum(c.input_tokens), 0), coalesce(sum(c.output_tokens), 0)\(cached ? """
+                       , coalesce(sum(c.cache_hit * coalesce(c.input_tokens, 0)), 0),
+                       coalesce(sum(c.cache_hit * coalesce(c.output_tokens, 0)), 0)
+                """ : "")
                 FROM trials AS t LEFT JOIN model_calls AS c ON c.trial_id = t.id GROUP BY 1, 2
                 """
             )
@@ -207,8 +215,8 @@ enum Tally: String, CaseIterable {
     }
 
     /// Whether the tally holds exactly the counts of the rows stored.
-    func agrees(_ db: Database) throws -> Bool {
-        let (tally, recount) = rows
+    func agrees(_ db: Database, schema: Int) throws -> Bool {
+        let (tally, recount) = rows(schema: schema)
         return try Int.fetchOne(
             db,
             sql: """

@@ -189,8 +189,8 @@ extension ExperimentStore {
                 sql: """
                     SELECT t.model, t.value, t.option_order, a.item, a.shown_letter, a.option, count(*), t.target_phi
                     FROM trials AS t CROSS JOIN model_calls AS c ON c.trial_id = t.id
-                    CROSS JOIN answers AS a ON a.call_id = c.id AND a.parser_version = (
-                        SELECT max(parser_version) FROM answers WHERE call_id = c.id AND parser_version <= ?)
+                    CROSS JOIN answers AS a ON a.call_id = c.id
+                        AND \(NewestReading.condition(answer: "a", call: "c.id", bounded: true))
                     WHERE \(condition) AND +a.status = 'ok'
                     GROUP BY 1, 2, 8, 3, 4, 5, 6
                     """, arguments: StatementArguments([filter.parserVersion ?? Int(Int32.max)] + arguments)
@@ -241,13 +241,15 @@ extension ExperimentStore {
                             WHERE run_id = u.run_id AND model = u.model AND kind = 'model'),
                            (SELECT group_concat(id, ',') FROM reported_ids
                             WHERE run_id = u.run_id AND model = u.model AND kind = 'fingerprint'),
-                           u.errors, u.retries, u.cache_hits, u.input_tokens, u.output_tokens
+                           u.errors, u.retries, u.cache_hits, u.input_tokens, u.output_tokens,
+                           u.cached_input_tokens, u.cached_output_tokens
                     FROM usage_tallies AS u WHERE u.run_id = ? ORDER BY u.first_trial_id
                     """, arguments: [runID]
             ).map { row in
                 ModelUsage(
                     model: row[0], provider: row[1], calls: row[2], modelIDs: row[3], fingerprints: row[4],
-                    errors: row[5], retries: row[6], cacheHits: row[7], inputTokens: row[8], outputTokens: row[9])
+                    errors: row[5], retries: row[6], cacheHits: row[7], inputTokens: row[8], outputTokens: row[9],
+                    cachedInputTokens: row[10], cachedOutputTokens: row[11])
             }
         }
     }
@@ -447,8 +449,16 @@ public struct ModelUsage: Sendable, Equatable {
     public var errors: Int
     public var retries: Int
     public var cacheHits: Int
+    /// Every call's tokens, cache hits' included (their rows keep the tokens of the call they serve).
     public var inputTokens: Int
     public var outputTokens: Int
+    /// The tokens of the cache hits among them (schema 18).
+    public var cachedInputTokens = 0
+    public var cachedOutputTokens = 0
+
+    /// The tokens the provider was paid for: a cache hit calls no model.
+    public var billedInputTokens: Int { inputTokens - cachedInputTokens }
+    public var billedOutputTokens: Int { outputTokens - cachedOutputTokens }
 }
 
 /// How many replies of one model's step the token limit cut (finish reason `length`, or

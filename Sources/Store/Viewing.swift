@@ -171,7 +171,7 @@ extension ExperimentStore {
                            \(LetterProbabilities.columns("l"))
                     FROM model_calls AS c
                     LEFT JOIN answers AS a ON a.call_id = c.id
-                        AND a.parser_version = (SELECT max(parser_version) FROM answers WHERE call_id = c.id)
+                        AND \(NewestReading.condition(answer: "a", call: "c.id"))
                     LEFT JOIN letter_probabilities AS l ON l.call_id = c.id AND l.parser_version = a.parser_version
                     WHERE c.trial_id = ? ORDER BY c.id
                     """, arguments: [trialID]
@@ -219,7 +219,7 @@ extension ExperimentStore {
             var source = "model_calls AS c"
             var order = "c.id"
             let searching = query.search.map(Self.ftsQuery).map { !$0.isEmpty } ?? false
-            let newest = "s.parser_version = (SELECT max(parser_version) FROM answers WHERE call_id = s.call_id)"
+            let newest = NewestReading.condition(answer: "s", call: "s.call_id")
             if !query.statuses.isEmpty && !searching && !query.statuses.contains(.ok) {
                 // Only item replies can have these statuses: the status index drives, handing out
                 // the matching call ids in order from the page's start, so a page stops at its end.
@@ -259,7 +259,7 @@ extension ExperimentStore {
                 FROM \(source)
                 JOIN trials AS t ON t.id = c.trial_id
                 LEFT JOIN answers AS a ON a.call_id = c.id
-                    AND a.parser_version = (SELECT max(parser_version) FROM answers WHERE call_id = c.id)
+                    AND \(NewestReading.condition(answer: "a", call: "c.id"))
                 LEFT JOIN turns AS r ON r.id = c.reply_turn_id
                 LEFT JOIN texts AS x ON x.sha256 = r.text_sha256
                 WHERE \(conditions.joined(separator: " AND "))
@@ -393,7 +393,7 @@ extension ExperimentStore {
                         FROM model_calls AS c  -- CROSS: the ids drive; from the run, 0.2 s a batch
                         CROSS JOIN trials AS t ON t.id = c.trial_id
                         CROSS JOIN answers AS a ON a.call_id = c.id
-                            AND a.parser_version = (SELECT max(parser_version) FROM answers WHERE call_id = c.id)
+                            AND \(NewestReading.condition(answer: "a", call: "c.id"))
                         WHERE c.id IN \(placeholders(ids.count)) AND c.step = 'item'
                             AND t.run_id IN \(placeholders(runIDs.count))
                         """, arguments: StatementArguments(ids + runIDs))
@@ -419,7 +419,7 @@ extension ExperimentStore {
                     JOIN model_calls AS c ON c.id = a.call_id
                     JOIN trials AS t ON t.id = c.trial_id
                     WHERE a.status = ? AND c.step = 'item' AND t.run_id IN \(placeholders(runIDs.count))
-                        AND a.parser_version = (SELECT max(parser_version) FROM answers WHERE call_id = a.call_id)
+                        AND \(NewestReading.condition(answer: "a", call: "a.call_id"))
                     ORDER BY a.call_id
                     """, arguments: StatementArguments([status.rawValue] + runIDs))
         }
@@ -439,7 +439,7 @@ extension ExperimentStore {
                     JOIN turns AS r ON r.id = c.reply_turn_id
                     JOIN texts AS x ON x.sha256 = r.text_sha256
                     JOIN answers AS a ON a.call_id = c.id
-                        AND a.parser_version = (SELECT max(parser_version) FROM answers WHERE call_id = c.id)
+                        AND \(NewestReading.condition(answer: "a", call: "c.id"))
                     WHERE c.id IN \(placeholders(callIDs.count))
                     """, arguments: StatementArguments(callIDs)
             ).compactMap { row -> AuditReply? in
@@ -469,7 +469,7 @@ extension ExperimentStore {
                     CROSS JOIN model_calls AS c ON c.id = l.call_id
                     CROSS JOIN trials AS t ON t.id = c.trial_id
                     JOIN answers AS a ON a.call_id = c.id
-                        AND a.parser_version = (SELECT max(parser_version) FROM answers WHERE call_id = c.id)
+                        AND \(NewestReading.condition(answer: "a", call: "c.id"))
                     \(condition)
                     ORDER BY l.created_at, l.call_id, l.labeler
                     """, arguments: StatementArguments(runIDs)

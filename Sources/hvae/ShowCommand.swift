@@ -87,7 +87,7 @@ struct ShowCommand: AsyncParsableCommand {
                     ],
                     rows: usage.map { usage in
                         let cost =
-                            apis[usage.model]?.cost(inputTokens: usage.inputTokens, outputTokens: usage.outputTokens)
+                            apis[usage.model]?.cost(of: usage)
                             .map { String(format: "$%.4f", $0) } ?? "-"
                         let cut = cutReplies.filter { $0.model == usage.model }.map { "\($0.calls) \($0.step)" }
                         return [

@@ -455,6 +455,51 @@ extension ISO8601DateFormatter {
 
 @Suite("The response cache")
 struct CacheTests {
+    @Test("a cache hit costs nothing: the progress line, hvae show, the viewer and a resumed budget agree")
+    func cacheHitsCostNothing() async throws {
+        let server = try ModelAPIServer(api: .openai) { _, n in .reply(["Fair.", "B", "C", "D", "E", "F", "G"][n % 7]) }
+        defer { server.stop() }
+        let yaml = apiExperiment(server, extra: "    price_input: 2\n    price_output: 10", top: "cache: true")
+        let experiment = try ExperimentFile.parse(yaml: yaml)
+        let scratch = try ScratchStore()
+        let runner = ExperimentRunner(store: scratch.store)
+        var costs: [(live: Double, stored: Double?)] = []
+        var usages: [[ModelUsage]] = []
+        for _ in 0..<2 {
+            let run = try await runner.createRun(experiment)
+            let providers = try ProviderFactory.makeAll(
+                experiment, transport: NetworkTransport(), environment: testEnvironment)
+            let outcome = try await runner.execute(runID: run.id!, experiment: experiment, providers: providers)
+            let usage = try await scratch.store.modelUsage(runID: run.id!)
+            usages.append(usage)
+            costs.append((outcome.progress.cost, experiment.cost(of: usage)))
+        }
+        // The first run paid for every call; the second was all cache hits. Before schema 18 the
+        // stored cost of the second was the first's again, while its progress line said 0.
+        #expect(costs[0].live > 0 && costs[0].stored.map { abs($0 - costs[0].live) < 1e-12 } == true)
+        #expect(costs[1].live == 0 && costs[1].stored == 0)
+        let hits = try #require(usages[1].first)
+        #expect(hits.cacheHits == hits.calls && hits.inputTokens > 0 && hits.cachedInputTokens == hits.inputTokens)
+        #expect(hits.billedInputTokens == 0 && hits.billedOutputTokens == 0)
+        #expect(usages[0].first?.cachedInputTokens == 0)
+        #expect(try await ExperimentStore.check(path: scratch.store.path).staleTallies == [])
+
+        // Migration 0018 fills the new counts from the calls stored before it.
+        let sql = try String(
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appending(path: "migrations/0018_billed_tokens.sql"), encoding: .utf8)
+        let backfill =
+            "UPDATE usage_tallies SET"
+            + sql.components(separatedBy: "UPDATE usage_tallies SET")[1].components(separatedBy: "DROP TRIGGER")[0]
+        try await DatabaseQueue(path: scratch.store.path).write { db in
+            try db.execute(sql: "UPDATE usage_tallies SET cached_input_tokens = 0, cached_output_tokens = 0")
+            try db.execute(sql: backfill)
+        }
+        let runs = try await scratch.store.runs().compactMap(\.id).sorted()
+        #expect(try await scratch.store.modelUsage(runID: runs[1]) == usages[1])
+        #expect(try await scratch.store.modelUsage(runID: runs[0]) == usages[0])
+    }
+
     @Test("an identical request reuses the stored reply, marked as a cache hit; a changed one calls the model")
     func cache() async throws {
         let server = try ModelAPIServer(api: .openai) { _, n in .reply(["Fair.", "B", "C", "D", "E", "F", "G"][n % 7]) }

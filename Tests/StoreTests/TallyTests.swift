@@ -10,7 +10,9 @@ import Testing
 struct TallyTests {
     /// The tallies that disagree with a count from scratch.
     func stale(_ store: ExperimentStore) throws -> [String] {
-        try store.reader.read { db in try Tally.allCases.filter { try !$0.agrees(db) }.map(\.rawValue) }
+        try store.reader.read { db in
+            try Tally.allCases.filter { try !$0.agrees(db, schema: Schema.currentVersion) }.map(\.rawValue)
+        }
     }
 
     /// Three trials of model "m" in one run: trial 1 with a value call (model id and fingerprint

@@ -113,11 +113,7 @@ public struct ExperimentRunner: Sendable {
         let finished = (counts[.complete] ?? 0) + (counts[.incomplete] ?? 0)
         let stored = counts.values.reduce(0, +)
         let usage = try await store.modelUsage(runID: runID)
-        let costSoFar = usage.reduce(0.0) { total, model in
-            total
-                + (models[model.model]?.provider.api?.cost(
-                    inputTokens: model.inputTokens, outputTokens: model.outputTokens) ?? 0)
-        }
+        let costSoFar = experiment.cost(of: usage) ?? 0
         let control = RunControl(
             experiment: experiment, totalTrials: (run.plannedTrials ?? stored) - finished,
             callsSoFar: usage.map(\.calls).reduce(0, +), costSoFar: costSoFar, report: progress)

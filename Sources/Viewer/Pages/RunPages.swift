@@ -42,11 +42,7 @@ struct RunSummary {
 
     /// The run's cost in dollars: each model's prices times its tokens; nil when no model has prices.
     static func cost(_ usage: [ModelUsage], _ experiment: Experiment?) -> Double? {
-        let costs = usage.compactMap { usage in
-            experiment?.models.first { $0.name == usage.model }?.provider.api?
-                .cost(inputTokens: usage.inputTokens, outputTokens: usage.outputTokens)
-        }
-        return costs.isEmpty ? nil : costs.reduce(0, +)
+        experiment?.cost(of: usage)
     }
 
     /// running, interrupted, finished, failed, pending; `stalled` for a run stored as running
