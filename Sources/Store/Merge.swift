@@ -140,7 +140,7 @@ extension ExperimentStore {
                 JOIN src.trials AS s ON s.run_id = g.src_run
                 JOIN main.trials AS m ON m.run_id = g.main_run AND \(sameTrial)
                 JOIN main.runs AS r ON r.id = g.main_run
-                WHERE m.status IN ('pending', 'running', 'failed')
+                WHERE \(FinishedTrial.unended("m.status"))
                     AND (s.status <> m.status
                         OR (SELECT count(*) FROM src.model_calls AS c WHERE c.trial_id = s.id)
                             > (SELECT count(*) FROM main.model_calls AS c WHERE c.trial_id = m.id))
@@ -235,8 +235,8 @@ extension ExperimentStore {
                 try db.execute(
                     sql: """
                         UPDATE main.runs SET status = CASE
-                            WHEN EXISTS (SELECT 1 FROM main.trials WHERE run_id = ?1 AND status IN ('pending', \
-                        'running', 'failed'))
+                            WHEN EXISTS (
+                                SELECT 1 FROM main.trials WHERE run_id = ?1 AND \(FinishedTrial.unended("status")))
                               OR (planned_trials IS NOT NULL AND (SELECT count(*) FROM main.trials WHERE run_id = ?1) \
                         < planned_trials)
                             THEN 'interrupted' ELSE 'finished' END
@@ -347,7 +347,7 @@ extension ExperimentStore {
                 for row in try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT ordinal % ?, count(*), sum(status <> 'complete' AND status <> 'incomplete')
+                        SELECT ordinal % ?, count(*), sum(\(FinishedTrial.unended("status")))
                         FROM trials WHERE run_id = ? AND ordinal IS NOT NULL GROUP BY 1
                         """, arguments: [count, run[0] as Int64])
                 {

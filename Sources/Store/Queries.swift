@@ -127,7 +127,7 @@ extension ExperimentStore {
                     SELECT \(columns) FROM (
                         SELECT t.id AS trial_id, t.run_id, t.model, t.value, t.goal, t.option_order, t.trial_index AS \
                     trial,
-                               CASE WHEN s.status IS NOT NULL AND (t.status = 'complete' OR t.status = 'incomplete')
+                               CASE WHEN s.status IS NOT NULL AND \(FinishedTrial.ended("t.status"))
                                     THEN s.status ELSE t.status END AS status,
                                s.angle, s.category, s.hit, s.vr, s.angular_error, s.transitive, s.invalid_items,
                                s.inequality_aversion, s.mean_self, s.mean_other, s.parser_version, s.formula_version,
@@ -363,7 +363,7 @@ extension ExperimentStore {
                 db,
                 sql: """
                     SELECT id FROM trials WHERE run_id IN \(placeholders(runIDs.count)) AND id > ?
-                        AND (status = 'complete' OR status = 'incomplete')
+                        AND \(FinishedTrial.ended("status"))
                     ORDER BY id LIMIT ?
                     """, arguments: StatementArguments(runIDs + [afterTrial, Int64(limit)]))
             guard !trialIDs.isEmpty else { return ItemCallPage(trialIDs: [], calls: []) }

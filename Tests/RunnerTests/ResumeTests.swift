@@ -47,6 +47,29 @@ struct ResumeTests {
         return (experiment, providers, whole)
     }
 
+    @Test("a run stopped the moment it is stored, before it is claimed, is marked interrupted with the reason")
+    func stoppedBeforeItStarts() async throws {
+        let scratch = try ScratchStore()
+        let experiment = try ExperimentFile.parse(yaml: "name: s\ntrials: 1\nmodels:\n  - name: i\n    agent: ideal\n")
+        let runner = ExperimentRunner(store: scratch.store)
+        let run = try await runner.createRun(experiment)
+        let providers = try ProviderFactory.makeAll(experiment, transport: NetworkTransport())
+        // Cancelled before its first step, as a signal right after `run 1:` is printed: before,
+        // the run stayed `pending` with no reason (1 of 20 signals in the end-to-end test).
+        let task = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return try await runner.execute(
+                runID: run.id!, experiment: experiment, providers: providers,
+                interruption: { "interrupted by SIGINT" })
+        }
+        await #expect(throws: CancellationError.self) { try await task.value }
+        let stored = try await scratch.store.run(run.id!)
+        #expect(stored.status == .interrupted && stored.stopReason == "interrupted by SIGINT")
+        // Resumable as any interrupted run.
+        let outcome = try await runner.execute(runID: run.id!, experiment: experiment, providers: providers)
+        #expect(outcome.status == .finished)
+    }
+
     @Test(
         """
         a full disk stops the run naming the cause; the run is left interrupted and let go, and a resume finishes it \

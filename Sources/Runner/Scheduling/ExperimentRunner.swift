@@ -81,8 +81,19 @@ public struct ExperimentRunner: Sendable {
         // One process at a time runs a run (`RunOwner`): claimed before its trials are read,
         // kept alive while they run, let go however the run ends.
         let owner = RunOwner.current
-        try await store.claimRun(runID, for: owner)
         let store = self.store
+        do {
+            try await store.claimRun(runID, for: owner)
+        } catch let error where error is CancellationError || Task.isCancelled {
+            // Stopped before the run was claimed (a signal the moment it was stored): it is
+            // marked interrupted all the same, unless another process runs it.
+            try? await shielded {
+                try await store.claimRun(runID, for: owner)
+                try await store.setRunStatus(runID, .interrupted, stopReason: interruption())
+                try await store.releaseRun(runID, from: owner)
+            }
+            throw CancellationError()
+        }
         let heartbeat = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: RunOwner.heartbeatInterval)
@@ -97,6 +108,12 @@ public struct ExperimentRunner: Sendable {
             try await store.releaseRun(runID, from: owner)
             return outcome
         } catch {
+            if error is CancellationError || Task.isCancelled {
+                // Stopped before its trials ran, or after (while they run, `executeClaimed` marks it).
+                try? await shielded {
+                    try await store.setRunStatus(runID, .interrupted, stopReason: interruption())
+                }
+            }
             try? await shielded { try await store.releaseRun(runID, from: owner) }
             throw error
         }
