@@ -166,6 +166,30 @@ struct BatchTests {
             errors.allSatisfy { $0.contains("failed whole twice: invalid_file: The batch input file is not valid.") })
     }
 
+    // OpenAI's batch is created by a small request that times out after the model's `timeout`;
+    // Anthropic's carries the requests and waits up to 10 minutes, so a kill is its way to lose
+    // the answer (BatchModeTests, over both APIs).
+    @Test("a batch the provider accepted but whose answer never came is found by its tag, not submitted again")
+    func acceptedAnswerLost() async throws {
+        let provider = "openai"
+        let server = try ModelAPIServer(api: .openai, batchPolls: 1) { request, _ in
+            .reply(ContentReplies.reply(to: request))
+        }
+        defer { server.stop() }
+        let batches = try #require(server.batches)
+        // Every batch is created and its creation never answered: the client times out (0.3 s).
+        batches.stallCreation(true)
+        let yaml = batchYAML(server, provider: provider, batch: true).replacingOccurrences(
+            of: "timeout: 2", with: "timeout: 0.3")
+        let (scratch, runID, outcome) = try await runAPI(yaml)
+        #expect(outcome.progress.complete == 12 && outcome.progress.failed == 0)
+        let submitted = batches.submittedCustomIDs
+        #expect(Set(submitted).count == submitted.count, "a request was submitted twice")
+        let stored = try await scratch.store.batches(runID: runID)
+        #expect(stored.count == batches.created && batches.stalledRequests == batches.created)
+        #expect(stored.allSatisfy { !$0.isIntent && $0.error == nil })
+    }
+
     @Test("a batch that expires whole, no request run, is submitted once more", arguments: ["openai", "anthropic"])
     func expiredWhole(provider: String) async throws {
         let server = try ModelAPIServer(api: provider == "openai" ? .openai : .anthropic, batchPolls: 1, expireWhole: 1)

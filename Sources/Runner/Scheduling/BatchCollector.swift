@@ -249,11 +249,20 @@ actor BatchCollector {
             record = try await store.acceptBatch(
                 id, providerBatchID: state.id, inputFileID: state.inputFileID, status: state.status)
         } catch {
-            // Not accepted: the intent is closed, and each call fails as a normal call does (the
-            // retry rules apply).
-            try? await store.abandonBatch(id, reason: "not accepted by the provider: \(error)")
-            for waiter in stillSubmitting(chunk) { waiter.continuation.resume(throwing: error) }
-            return
+            // The last try's answer may be what was lost: looked for once more, as before a retry.
+            let stored = (try? await store.batch(holding: chunk[0].customID, runID: runID)) ?? record
+            if let state = try? await BatchIntentResolution.find(stored, api: api, store: store, runID: runID),
+                let found = try? await store.acceptBatch(
+                    id, providerBatchID: state.id, inputFileID: state.inputFileID, status: state.status)
+            {
+                record = found
+            } else {
+                // Not accepted: the intent is closed, and each call fails as a normal call does
+                // (the retry rules apply).
+                try? await store.abandonBatch(id, reason: "not accepted by the provider: \(error)")
+                for waiter in stillSubmitting(chunk) { waiter.continuation.resume(throwing: error) }
+                return
+            }
         }
         var watch = Watch(record: record, submittedHere: true)
         // A call cancelled meanwhile has ended; the batch goes on at the provider, and a resume
