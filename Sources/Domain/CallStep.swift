@@ -4,7 +4,7 @@ public enum CallStep: Sendable, Hashable, CustomStringConvertible {
     case value
     /// Step 3: the model writes itself a goal.
     case goal
-    /// Step 4: one slider item, by number (1-15).
+    /// Step 4: one item of the trial's instrument, by number (from 1).
     case item(Int)
 
     /// The `model_calls.step` column: value, goal or item.
@@ -27,7 +27,7 @@ public enum CallStep: Sendable, Hashable, CustomStringConvertible {
         switch (name, item) {
         case ("value", nil): self = .value
         case ("goal", nil): self = .goal
-        case ("item", let number?) where (1...15).contains(number): self = .item(number)
+        case ("item", let number?) where number >= 1: self = .item(number)
         default: return nil
         }
     }

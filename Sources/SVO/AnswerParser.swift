@@ -25,12 +25,17 @@ public struct ParsedAnswer: Sendable, Hashable {
     /// letter is read, and the answer counted, so that a report shows how often a model invents
     /// payoffs. Payoffs of another option are a `conflict` instead.
     public let mismatchedPayoffs: Bool
+    /// The number the reply gave, for an item that takes one (`NumberReader`); nil otherwise.
+    public let number: Int?
 
-    public init(status: AnswerStatus, shownLetter: OptionLetter?, mismatchedPayoffs: Bool = false) {
+    public init(status: AnswerStatus, shownLetter: OptionLetter?, mismatchedPayoffs: Bool = false, number: Int? = nil) {
         self.status = status
         self.shownLetter = shownLetter
         self.mismatchedPayoffs = mismatchedPayoffs
+        self.number = number
     }
+
+    public static func number(_ n: Int) -> ParsedAnswer { ParsedAnswer(status: .ok, shownLetter: nil, number: n) }
 
     public static func ok(_ letter: OptionLetter, mismatchedPayoffs: Bool = false) -> ParsedAnswer {
         ParsedAnswer(status: .ok, shownLetter: letter, mismatchedPayoffs: mismatchedPayoffs)

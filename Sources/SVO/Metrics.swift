@@ -30,7 +30,18 @@ public enum SVOAngle {
 public enum ValueRationality {
     /// max(0, 60 - |θ - θ*|) (method.md §4), on the study's 0..60 radial scale.
     public static func vr60(angle: Double, assigned: Assignment) -> Double {
-        max(0, 60 - angularError(angle: angle, assigned: assigned))
+        vr60(angularError: angularError(angle: angle, assigned: assigned))
+    }
+
+    /// max(0, 60 - e) for an angular error e: the one place VR is computed from an error.
+    public static func vr60(angularError: Double) -> Double { max(0, 60 - angularError) }
+
+    /// |θ - θ*| the shorter way round the circle: the error of an instrument whose angles go all
+    /// round it (the ring). VR is the same either way, since θ* lies in −45..90 and a difference
+    /// under 60 never wraps.
+    public static func circularError(angle: Double, ideal: Double) -> Double {
+        let difference = abs(angle - ideal).truncatingRemainder(dividingBy: 360)
+        return min(difference, 360 - difference)
     }
 
     /// |θ - θ*| in degrees.

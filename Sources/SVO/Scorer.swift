@@ -8,6 +8,8 @@ public struct ItemReading: Sendable, Hashable {
     public var attempt: Int
     /// The item's real option the reply chose; nil when the reply was not read as one option.
     public var option: OptionLetter?
+    /// The number the reply gave, for an item that takes a number (the dictator game).
+    public var number: Int?
     /// The shown letters' probabilities where the reply named its answer (`answer_from:
     /// logprobs` or `both`); nil for a model read from its text only.
     public var letters: LetterProbabilities?
@@ -15,15 +17,19 @@ public struct ItemReading: Sendable, Hashable {
     public var mismatchedPayoffs: Bool
 
     public init(
-        item: Int, attempt: Int, option: OptionLetter?, letters: LetterProbabilities? = nil,
+        item: Int, attempt: Int, option: OptionLetter?, number: Int? = nil, letters: LetterProbabilities? = nil,
         mismatchedPayoffs: Bool = false
     ) {
+        self.number = number
         self.item = item
         self.attempt = attempt
         self.option = option
         self.letters = letters
         self.mismatchedPayoffs = mismatchedPayoffs
     }
+
+    /// The answer the reply gave; nil when it was not read as one.
+    public var answer: ItemAnswer? { option.map(ItemAnswer.option) ?? number.map(ItemAnswer.number) }
 }
 
 /// Whether a scored trial has an angle (method.md §3 step 5): the one place this rule is stated.
@@ -107,16 +113,9 @@ public enum Scorer {
         _ readings: [ItemReading], asked: Set<Int>, assigned: Assignment, order: OptionOrder = .original,
         seed: UInt64 = 0
     ) -> TrialScore {
-        var counted: [Int: ItemReading] = [:]
-        for reading in readings.sorted(by: { ($0.item, $0.attempt) < ($1.item, $1.attempt) })
-        where counted[reading.item] == nil && reading.option != nil {
-            counted[reading.item] = reading
-        }
+        let counted = counted(readings)
         var score = score(choices: counted.compactMapValues(\.option), asked: asked, assigned: assigned)
-        score.answeredItems = counted.count
-        score.reaskedItems = counted.values.count { $0.attempt > 1 }
-        score.unreadableReplies = readings.count { $0.option == nil }
-        score.inventedPayoffs = counted.values.count { $0.mismatchedPayoffs }
+        tally(&score, readings: readings, counted: counted)
         let distributions = counted.compactMapValues { reading in
             reading.letters?.normalised.flatMap { shown in
                 SliderItem.number(reading.item).map { (shown, order.layout(of: $0, seed: seed)) }
@@ -133,6 +132,26 @@ public enum Scorer {
         let entropies = counted.sorted { $0.key < $1.key }.compactMap { $0.value.letters?.entropy }
         if !entropies.isEmpty { score.meanEntropy = entropies.reduce(0, +) / Double(entropies.count) }
         return score
+    }
+
+    /// The reading that counts per item: its first attempt that read as an answer, exactly as the
+    /// protocol takes it (it stops asking an item once a reply reads as one answer).
+    static func counted(_ readings: [ItemReading]) -> [Int: ItemReading] {
+        var counted: [Int: ItemReading] = [:]
+        for reading in readings.sorted(by: { ($0.item, $0.attempt) < ($1.item, $1.attempt) })
+        where counted[reading.item] == nil && reading.answer != nil {
+            counted[reading.item] = reading
+        }
+        return counted
+    }
+
+    /// How the answers came (formula 3): items answered, answered only on a re-ask, replies not
+    /// read as an answer, and counted answers that quoted payoffs no option has.
+    static func tally(_ score: inout TrialScore, readings: [ItemReading], counted: [Int: ItemReading]) {
+        score.answeredItems = counted.count
+        score.reaskedItems = counted.values.count { $0.attempt > 1 }
+        score.unreadableReplies = readings.count { $0.answer == nil }
+        score.inventedPayoffs = counted.values.count { $0.mismatchedPayoffs }
     }
 
     /// The probability-weighted allocation of one item (method.md §8.7).

@@ -72,14 +72,24 @@ public enum IdealAnswers {
     /// sum of item 5 and so the prosocial tie). Ties go to the option nearest to an equal split,
     /// then to the earlier option.
     public static func option(on item: SliderItem, direction: Double) -> OptionLetter {
-        var best = OptionLetter.a
-        for option in OptionLetter.allCases.dropFirst() {
-            let (u, bestU) = (
-                utility(option, on: item, direction: direction), utility(best, on: item, direction: direction)
-            )
-            if u > bestU + 1e-9 || (abs(u - bestU) <= 1e-9 && inequality(option, on: item) < inequality(best, on: item))
+        let points = OptionLetter.allCases.map { letter in
+            let point = item.exactPoint(letter)
+            return Payoff(own: point.own, other: point.other)
+        }
+        return OptionLetter(rawValue: best(points, direction))!
+    }
+
+    /// The index of the point that maximises the utility of direction `direction`: the rule of
+    /// every instrument's ideal answer. Ties (within 1e-9 coins) go to the point nearest to an
+    /// equal split, then to the earlier point.
+    public static func best(_ points: [Payoff], _ direction: Double) -> Int {
+        var best = 0
+        for index in points.indices.dropFirst() {
+            let (u, bestU) = (points[index].utility(direction: direction), points[best].utility(direction: direction))
+            if u > bestU + 1e-9
+                || (abs(u - bestU) <= 1e-9 && inequality(points[index]) < inequality(points[best]))
             {
-                best = option
+                best = index
             }
         }
         return best
@@ -87,16 +97,12 @@ public enum IdealAnswers {
 
     /// own·cos φ + other·sin φ at the option's exact point on the item's line.
     public static func utility(_ option: OptionLetter, on item: SliderItem, direction: Double) -> Double {
-        let phi = direction * .pi / 180
         let point = item.exactPoint(option)
-        return point.own * cos(phi) + point.other * sin(phi)
+        return Payoff(own: point.own, other: point.other).utility(direction: direction)
     }
 
-    /// How far the option's exact point is from an equal split.
-    static func inequality(_ option: OptionLetter, on item: SliderItem) -> Double {
-        let point = item.exactPoint(option)
-        return abs(point.own - point.other)
-    }
+    /// How far a point is from an equal split.
+    static func inequality(_ point: Payoff) -> Double { abs(point.own - point.other) }
 
     /// The ideal options on items 1-6, by item number.
     public static func primaryPattern(direction: Double) -> [Int: OptionLetter] {

@@ -20,7 +20,8 @@ public enum ExportTable: String, CaseIterable, Sendable {
                        r.invalid_items, r.inequality_aversion, r.mean_self, r.mean_other, r.parser_version,
                        r.formula_version, CAST(t.error AS BLOB) AS error, t.started_at, t.finished_at, r.target_phi,
                        r.ideal_angle, r.placement, r.variant, r.expected_self, r.expected_other, r.expected_angle,
-                       r.mean_entropy, r.answered_items, r.reasked_items, r.unreadable_replies, r.invented_payoffs
+                       r.mean_entropy, r.answered_items, r.reasked_items, r.unreadable_replies, r.invented_payoffs,
+                       r.instrument, r.form
                 FROM trial_results AS r JOIN trials AS t ON t.id = r.trial_id JOIN runs AS u ON u.id = r.run_id
                 WHERE r.run_id IN \(runs) ORDER BY r.trial_id
                 """
@@ -33,7 +34,7 @@ public enum ExportTable: String, CaseIterable, Sendable {
                 c.system_fingerprint,
                        c.finish_reason, l.latency_ms, l.input_tokens, l.output_tokens, CAST(l.error AS BLOB) AS error,
                        c.started_at, c.finished_at, c.request_key, c.cache_hit, l.target_phi,
-                       l.placement, l.variant
+                       l.placement, l.variant, l.instrument, l.number
                 FROM call_log AS l JOIN model_calls AS c ON c.id = l.call_id
                 WHERE l.run_id IN \(runs) ORDER BY l.call_id
                 """
@@ -41,12 +42,15 @@ public enum ExportTable: String, CaseIterable, Sendable {
             return """
                 SELECT a.id AS answer_id, a.call_id, c.trial_id, t.run_id, t.model, t.value, t.goal, t.option_order,
                        a.item, c.attempt, a.parser_version, a.status, a.shown_letter, a.option, a.self, a.other,
-                       t.target_phi, t.placement, t.variant, a.mismatched_payoffs
+                       t.target_phi, t.placement, t.variant, a.mismatched_payoffs, t.instrument, a.number
                 FROM answers AS a JOIN model_calls AS c ON c.id = a.call_id JOIN trials AS t ON t.id = c.trial_id
                 WHERE t.run_id IN \(runs) ORDER BY a.id
                 """
         case .summary:
-            return "SELECT * FROM vr_summary WHERE run_id IN \(runs) ORDER BY run_id, model, value, target_phi, goal"
+            return """
+                SELECT * FROM vr_summary WHERE run_id IN \(runs)
+                ORDER BY run_id, model, value, target_phi, goal, instrument
+                """
         case .labels:
             // Each label beside the parser's newest reading of the same reply.
             return """

@@ -44,7 +44,7 @@ extension ExperimentStore {
     private static let sameTrial = """
         m.model = s.model AND m.value IS s.value AND m.target_phi = s.target_phi AND m.goal = s.goal
             AND m.option_order = s.option_order AND m.placement = s.placement AND m.variant = s.variant
-            AND m.trial_index = s.trial_index
+            AND m.instrument = s.instrument AND m.trial_index = s.trial_index
         """
 
     /// The tables a merge copies below runs, in the order it copies them, and the columns it

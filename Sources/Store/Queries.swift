@@ -122,7 +122,7 @@ extension ExperimentStore {
                     ORDER BY trial_id
                     """
             } else {
-                // trial_results (migrations/0017) with bounded versions.
+                // trial_results (migrations/0019) with bounded versions.
                 sql = """
                     SELECT \(columns) FROM (
                         SELECT t.id AS trial_id, t.run_id, t.model, t.value, t.goal, t.option_order, t.trial_index AS \
@@ -132,7 +132,8 @@ extension ExperimentStore {
                                s.angle, s.category, s.hit, s.vr, s.angular_error, s.transitive, s.invalid_items,
                                s.inequality_aversion, s.mean_self, s.mean_other, s.parser_version, s.formula_version,
                                t.target_phi, t.ideal_angle, t.placement, t.variant, s.expected_angle, s.mean_entropy,
-                               t.ordinal, s.answered_items, s.reasked_items, s.unreadable_replies, s.invented_payoffs
+                               t.ordinal, s.answered_items, s.reasked_items, s.unreadable_replies, s.invented_payoffs,
+                               t.instrument
                         FROM trials AS t
                         LEFT JOIN trial_scores AS s ON s.trial_id = t.id
                             AND (s.formula_version, s.parser_version) = (
@@ -187,12 +188,13 @@ extension ExperimentStore {
             return try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT t.model, t.value, t.option_order, a.item, a.shown_letter, a.option, count(*), t.target_phi
+                    SELECT t.model, t.value, t.option_order, a.item, a.shown_letter, a.option, count(*), t.target_phi,
+                           t.instrument
                     FROM trials AS t CROSS JOIN model_calls AS c ON c.trial_id = t.id
                     CROSS JOIN answers AS a ON a.call_id = c.id
                         AND \(NewestReading.condition(answer: "a", call: "c.id", bounded: true))
-                    WHERE \(condition) AND +a.status = 'ok'
-                    GROUP BY 1, 2, 8, 3, 4, 5, 6
+                    WHERE \(condition) AND +a.status = 'ok' AND a.shown_letter IS NOT NULL
+                    GROUP BY 1, 2, 8, 3, 4, 5, 6, 9
                     """, arguments: StatementArguments([filter.parserVersion ?? Int(Int32.max)] + arguments)
             ).compactMap { row in
                 guard let assignment = Assignment(value: row[1], targetPhi: row[7]),
@@ -201,7 +203,7 @@ extension ExperimentStore {
                 else { return nil }
                 return AnswerCount(
                     model: row[0], assignment: assignment, optionOrder: order, item: row[3], shownLetter: shown,
-                    option: option, count: row[6])
+                    option: option, count: row[6], instrument: row["instrument"])
             }
         }
     }
@@ -288,12 +290,13 @@ extension ExperimentStore {
                     JOIN turns AS r ON r.id = c.reply_turn_id
                     JOIN texts AS x ON x.sha256 = r.text_sha256
                     WHERE t.run_id = ? AND t.model = ? AND coalesce(t.value, '') = ? AND t.target_phi = ? \
-                    AND t.goal = ? AND t.option_order = ? AND t.placement = ? AND t.variant = ? AND t.trial_index = ?
+                    AND t.goal = ? AND t.option_order = ? AND t.placement = ? AND t.variant = ? AND t.instrument = ? \
+                    AND t.trial_index = ?
                     ORDER BY c.id
                     """,
                 arguments: [
                     runID, key.model, key.assignment.valueColumn ?? "", key.assignment.direction, key.goal.rawValue,
-                    key.optionOrder.rawValue, key.placement.rawValue, key.variant, key.index,
+                    key.optionOrder.rawValue, key.placement.rawValue, key.variant, key.instrument, key.index,
                 ]
             )
             .map { row in
@@ -377,7 +380,7 @@ extension ExperimentStore {
                         SELECT c.id, c.trial_id, t.seed, t.option_order, c.item, c.attempt, CAST(x.body AS BLOB),
                                a.parser_version, a.status, a.shown_letter, t.model,
                                CASE WHEN t.model IN \(placeholders(max(1, bodiesOf.count)))
-                                    THEN CAST(c.raw_response AS BLOB) END, t.run_id
+                                    THEN CAST(c.raw_response AS BLOB) END, t.run_id, t.instrument, a.number
                         FROM model_calls AS c
                         JOIN trials AS t ON t.id = c.trial_id
                         LEFT JOIN turns AS r ON r.id = c.reply_turn_id
@@ -397,9 +400,10 @@ extension ExperimentStore {
                     ItemCall(
                         callID: callID, trialID: row[1], trialSeed: row[2], optionOrder: order, item: row[4],
                         attempt: row[5], reply: ExactText.text(row, 6), model: row[10], runID: row[12],
+                        instrument: row["instrument"],
                         rawResponse: row[11], parserVersion: row[7],
                         status: (row[8] as String?).flatMap(AnswerStatus.init(rawValue:)),
-                        shownLetter: (row[9] as String?).flatMap(OptionLetter.init(symbol:))))
+                        shownLetter: (row[9] as String?).flatMap(OptionLetter.init(symbol:)), number: row["number"]))
             }
             return ItemCallPage(trialIDs: trialIDs, calls: calls)
         }
@@ -436,6 +440,8 @@ public struct AnswerCount: Sendable, Equatable {
     public var shownLetter: OptionLetter
     public var option: OptionLetter
     public var count: Int
+    /// The trials' instrument.
+    public var instrument: String = Instruments.defaultName
 }
 
 /// Calls and tokens of one model in one run, as `hvae show` prints them.
@@ -496,11 +502,14 @@ public struct ItemCall: Sendable, Equatable {
     /// (a model that reads log probabilities).
     public var model: String
     public var runID: Int64
+    /// The trial's instrument (`trials.instrument`).
+    public var instrument: String
     public var rawResponse: Data?
     /// The newest stored reading.
     public var parserVersion: Int?
     public var status: AnswerStatus?
     public var shownLetter: OptionLetter?
+    public var number: Int?
 }
 
 /// One page of `ExperimentStore.itemCalls`: its trials (some may have no item call) and their item calls.
@@ -515,7 +524,7 @@ extension TrialResult {
         trial_id, run_id, model, value, goal, option_order, trial, status, angle, category, hit, vr, angular_error,
         transitive, invalid_items, inequality_aversion, mean_self, mean_other, parser_version, formula_version,
         target_phi, placement, variant, expected_angle, mean_entropy, ordinal, answered_items, reasked_items,
-        unreadable_replies, invented_payoffs
+        unreadable_replies, invented_payoffs, instrument
         """
 
     /// Whether `a` comes before `b` in plan order: by run, then plan ordinal, then id.
@@ -533,7 +542,7 @@ extension TrialResult {
             trialID: row[0], runID: row[1],
             key: TrialKey(
                 model: row[2], assignment: assignment, goal: goal, optionOrder: order, placement: placement,
-                variant: row[22], index: row[6]),
+                variant: row[22], instrument: row["instrument"], index: row[6]),
             status: status)
         angle = row[8]
         category = (row[9] as String?).flatMap(ValueOrientation.init(rawValue:))

@@ -154,12 +154,13 @@ extension ExperimentStore {
         try db.run(
             """
             INSERT INTO answers (call_id, parser_version, status, item, shown_letter, option, self, other,
-                mismatched_payoffs)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                mismatched_payoffs, number)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
             """,
             arguments: [
                 callID, answer.parserVersion, answer.status.rawValue, answer.item, answer.shownLetter?.symbol,
-                answer.option?.symbol, answer.allocation?.own, answer.allocation?.other, answer.mismatchedPayoffs,
+                answer.option?.symbol, answer.storedCoins.own, answer.storedCoins.other, answer.mismatchedPayoffs,
+                answer.number,
             ])
     }
 
@@ -253,7 +254,7 @@ extension ExperimentStore {
         for row in try Row.fetchAll(
             db.cachedStatement(
                 sql: """
-                    SELECT id, value, target_phi, option_order, seed FROM trials
+                    SELECT id, value, target_phi, option_order, seed, instrument FROM trials
                     WHERE id IN \(placeholders(trialIDs.count))
                     """),
             arguments: StatementArguments(trialIDs))
@@ -262,7 +263,9 @@ extension ExperimentStore {
                 let order = OptionOrder(rawValue: row[3])
             else { continue }
             inputs[row[0]] = ScoringInput(
-                trialID: row[0], assignment: assignment, optionOrder: order, seed: row[4], asked: [], readings: [])
+                trialID: row[0], assignment: assignment, instrument: row["instrument"], optionOrder: order,
+                seed: row[4],
+                asked: [], readings: [])
         }
         // Each call's answers, newest parser version first (at or below the one scored): the
         // first row of a call is its reading, as `latest_answers` picks it without the bound.
@@ -270,7 +273,7 @@ extension ExperimentStore {
             db.cachedStatement(
                 sql: """
                     SELECT c.trial_id, c.id, c.item, c.attempt, c.reply_turn_id IS NOT NULL, a.option,
-                           a.mismatched_payoffs, \(LetterProbabilities.columns("l"))
+                           a.mismatched_payoffs, \(LetterProbabilities.columns("l")), a.number
                     FROM model_calls AS c
                     LEFT JOIN answers AS a ON a.call_id = c.id AND a.parser_version <= ?
                     LEFT JOIN letter_probabilities AS l ON l.call_id = c.id AND l.parser_version = a.parser_version
@@ -290,7 +293,7 @@ extension ExperimentStore {
                 inputs[trialID]?.readings.append(
                     ItemReading(
                         item: item, attempt: row[3],
-                        option: (row[5] as String?).flatMap(OptionLetter.init(symbol:)),
+                        option: (row[5] as String?).flatMap(OptionLetter.init(symbol:)), number: row["number"],
                         letters: LetterProbabilities(row: row, from: 7), mismatchedPayoffs: row[6] as Int? == 1))
             }
         }

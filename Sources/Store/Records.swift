@@ -129,11 +129,15 @@ public struct TrialKey: Sendable, Hashable, CustomStringConvertible {
     public var variant: String
     /// The replicate number within the cell, from 1.
     public var index: Int
+    /// The instrument the trial answers (`Instruments`): `slider` unless the experiment says otherwise.
+    public var instrument: String
 
     public init(
         model: String, assignment: Assignment, goal: GoalCondition, optionOrder: OptionOrder,
-        placement: PersonaPlacement = .user, variant: String = "default", index: Int
+        placement: PersonaPlacement = .user, variant: String = "default", instrument: String = Instruments.defaultName,
+        index: Int
     ) {
+        self.instrument = instrument
         self.model = model
         self.assignment = assignment
         self.goal = goal
@@ -151,8 +155,15 @@ public struct TrialKey: Sendable, Hashable, CustomStringConvertible {
     /// The named value, or nil for a target trial.
     public var value: ValueOrientation? { assignment.value }
 
+    /// θ* of the trial: its assignment's on its instrument.
+    public var idealAngle: Double {
+        Instruments.named(instrument)?.idealAngle(assignment) ?? assignment.idealAngle
+    }
+
     public var description: String {
-        let placed = (placement == .user ? "" : " \(placement.rawValue)") + (variant == "default" ? "" : " \(variant)")
+        let placed =
+            (placement == .user ? "" : " \(placement.rawValue)") + (variant == "default" ? "" : " \(variant)")
+            + (instrument == Instruments.defaultName ? "" : " \(instrument)")
         return "\(model) \(assignment.label) \(goal.rawValue) \(optionOrder.rawValue)\(placed) #\(index)"
     }
 }
@@ -199,7 +210,7 @@ public struct TrialRecord: Sendable, Equatable {
 
     static let columns = """
         id, run_id, model, provider, value, goal, option_order, trial_index, seed, status, error, started_at, \
-        finished_at, ordinal, target_phi, ideal_angle, placement, variant
+        finished_at, ordinal, target_phi, ideal_angle, placement, variant, instrument, form
         """
 
     init(row: Row) throws {
@@ -217,7 +228,7 @@ public struct TrialRecord: Sendable, Equatable {
         runID = row[1]
         key = TrialKey(
             model: row[2], assignment: assignment, goal: goal, optionOrder: order, placement: placement,
-            variant: row[17], index: row[7])
+            variant: row[17], instrument: row["instrument"], index: row[7])
         provider = row[3]
         seed = row[8]
         self.status = status
@@ -231,7 +242,8 @@ public struct TrialRecord: Sendable, Equatable {
         [
             id, runID, key.model, provider, key.assignment.valueColumn, key.goal.rawValue, key.optionOrder.rawValue,
             key.index, seed, status.rawValue, error, startedAt, finishedAt, ordinal, key.assignment.direction,
-            key.assignment.idealAngle, key.placement.rawValue, key.variant,
+            key.idealAngle, key.placement.rawValue, key.variant, key.instrument,
+            Instruments.named(key.instrument)?.form(seed: UInt64(bitPattern: seed)).label,
         ]
     }
 }
@@ -245,22 +257,44 @@ public struct AnswerRecord: Sendable, Hashable {
     public var shownLetter: OptionLetter?
     /// The item's real option behind that letter.
     public var option: OptionLetter?
-    /// The coins of that option for the model and for the other participant.
-    public var allocation: Allocation?
+    /// The number the reply gave, for an item that takes one (the dictator game).
+    public var number: Int?
+    /// The coins of that answer for the model and for the other participant, as the trial showed them.
+    public var payoff: Payoff?
     /// The reply quoted payoffs with its letter that are no option's (`ParsedAnswer`).
     public var mismatchedPayoffs: Bool
 
     public init(
         parserVersion: Int, status: AnswerStatus, item: Int, shownLetter: OptionLetter?, option: OptionLetter?,
-        allocation: Allocation?, mismatchedPayoffs: Bool = false
+        number: Int? = nil, payoff: Payoff?, mismatchedPayoffs: Bool = false
     ) {
+        self.number = number
+        self.payoff = payoff
         self.mismatchedPayoffs = mismatchedPayoffs
         self.parserVersion = parserVersion
         self.status = status
         self.item = item
         self.shownLetter = shownLetter
         self.option = option
-        self.allocation = allocation
+    }
+
+    /// A slider answer, its coins whole.
+    public init(
+        parserVersion: Int, status: AnswerStatus, item: Int, shownLetter: OptionLetter?, option: OptionLetter?,
+        allocation: Allocation?, mismatchedPayoffs: Bool = false
+    ) {
+        self.init(
+            parserVersion: parserVersion, status: status, item: item, shownLetter: shownLetter, option: option,
+            payoff: allocation.map(Payoff.init), mismatchedPayoffs: mismatchedPayoffs)
+    }
+
+    /// The coins as `answers.self` and `answers.other` store them: whole coins as integers (as
+    /// every slider answer is), others as reals.
+    var storedCoins: (own: DatabaseValue, other: DatabaseValue) {
+        func stored(_ coins: Double) -> DatabaseValue {
+            coins == coins.rounded() && abs(coins) < 1e15 ? Int64(coins).databaseValue : coins.databaseValue
+        }
+        return payoff.map { (stored($0.own), stored($0.other)) } ?? (.null, .null)
     }
 }
 
@@ -391,6 +425,8 @@ public struct TrialResult: Sendable, Equatable {
 public struct ScoringInput: Sendable {
     public var trialID: Int64
     public var assignment: Assignment
+    /// The instrument the trial answered (`trials.instrument`).
+    public var instrument: String = Instruments.defaultName
     /// The trial's option order and seed: its layouts, which map shown letters to real options.
     public var optionOrder: OptionOrder
     public var seed: Int64

@@ -24,7 +24,7 @@ extension ExperimentStore {
             try trials.map { trial in
                 var trial = trial
                 try db.run(
-                    "INSERT INTO trials (\(TrialRecord.columns)) VALUES \(placeholders(18))", arguments: trial.arguments
+                    "INSERT INTO trials (\(TrialRecord.columns)) VALUES \(placeholders(20))", arguments: trial.arguments
                 )
                 trial.id = db.lastInsertedRowID
                 return trial

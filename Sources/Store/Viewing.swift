@@ -104,6 +104,8 @@ public struct AuditReply: Sendable, Equatable {
     public var reply: String
     /// The newest reading.
     public var answer: AnswerRecord
+    /// The trial's instrument (`trials.instrument`).
+    public var instrument: String = Instruments.defaultName
 }
 
 /// A person's label of an item reply beside the parser's newest reading of it.
@@ -168,7 +170,7 @@ extension ExperimentStore {
                            c.provider_model_id, c.finish_reason, c.input_tokens, c.output_tokens, c.latency_ms,
                            CAST(c.error AS BLOB), c.cache_hit, c.started_at,
                            a.parser_version, a.status, a.item, a.shown_letter, a.option, a.self, a.other,
-                           \(LetterProbabilities.columns("l"))
+                           \(LetterProbabilities.columns("l")), a.number
                     FROM model_calls AS c
                     LEFT JOIN answers AS a ON a.call_id = c.id
                         AND \(NewestReading.condition(answer: "a", call: "c.id"))
@@ -433,7 +435,8 @@ extension ExperimentStore {
                 db,
                 sql: """
                     SELECT c.id, c.trial_id, t.model, c.item, t.option_order, t.seed, CAST(x.body AS BLOB),
-                           a.parser_version, a.status, a.item, a.shown_letter, a.option, a.self, a.other
+                           a.parser_version, a.status, a.item, a.shown_letter, a.option, a.self, a.other, a.number,
+                           t.instrument
                     FROM model_calls AS c
                     JOIN trials AS t ON t.id = c.trial_id
                     JOIN turns AS r ON r.id = c.reply_turn_id
@@ -448,7 +451,7 @@ extension ExperimentStore {
                 }
                 return AuditReply(
                     callID: row[0], trialID: row[1], model: row[2], item: row[3], optionOrder: order, trialSeed: row[5],
-                    reply: ExactText.text(row, 6) ?? "", answer: answer)
+                    reply: ExactText.text(row, 6) ?? "", answer: answer, instrument: row["instrument"])
             }
         }
         let byID = Dictionary(found.map { ($0.callID, $0) }, uniquingKeysWith: { a, _ in a })
@@ -507,18 +510,18 @@ extension ExperimentStore {
 
 extension AnswerRecord {
     /// An answer from the columns parser_version, status, item, shown_letter, option, self, other
-    /// starting at `start`; nil when the row has none.
+    /// starting at `start`, and `number` by name; nil when the row has none.
     init?(row: Row, from start: Int) {
         guard let version: Int = row[start], let status = AnswerStatus(rawValue: row[start + 1]) else { return nil }
         let shown = (row[start + 3] as String?).flatMap(OptionLetter.init(symbol:))
         let option = (row[start + 4] as String?).flatMap(OptionLetter.init(symbol:))
-        let allocation: Allocation? = {
-            guard let own: Int = row[start + 5], let other: Int = row[start + 6] else { return nil }
-            return Allocation(own: own, other: other)
+        let payoff: Payoff? = {
+            guard let own: Double = row[start + 5], let other: Double = row[start + 6] else { return nil }
+            return Payoff(own: own, other: other)
         }()
         self.init(
             parserVersion: version, status: status, item: row[start + 2], shownLetter: shown, option: option,
-            allocation: allocation)
+            number: row["number"], payoff: payoff)
     }
 }
 

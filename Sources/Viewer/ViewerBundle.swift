@@ -83,7 +83,7 @@ public enum ViewerBundle {
         for id in chosen {
             try save("run-\(id).html", try await RunPage.render(site, run: id, query: Query(), mark: mark).html(links))
             if try await store.trialStatusCounts(runID: id).values.reduce(0, +) > 0 {
-                for figure in ["radar", "ring"] {
+                for figure in RunPage.figureNames(try await site.trialResults(run: id, mark: mark)) {
                     let svg = try await RunPage.figure(site, run: id, name: figure + ".svg", mark: mark)
                     try save("run-\(id)-\(figure).svg", svg)
                 }

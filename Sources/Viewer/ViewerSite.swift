@@ -168,7 +168,7 @@ public final class ViewerSite: Sendable {
             switch (parts[0], parts.count == 3 ? parts[2] : nil) {
             case ("runs", nil):
                 return .html(try await RunPage.render(self, run: id, query: query, mark: mark), links)
-            case ("runs", "radar.svg"), ("runs", "ring.svg"):
+            case ("runs", let name?) where name.hasSuffix(".svg"):
                 return ViewerResponse(
                     status: 200, contentType: "image/svg+xml",
                     body: try await RunPage.figure(self, run: id, name: parts[2], mark: mark))

@@ -31,13 +31,14 @@ struct CompareCommand: AsyncParsableCommand {
               hvae compare option_order original reversed --format markdown
               hvae compare placement user system --experiment placement
               hvae compare variant default zh
+              hvae compare instrument slider slider-parallel
               hvae compare run 3 7 --format json
             """
     )
 
     /// What two groups of trials can differ in. Not `value`: the comparison is made value by value.
     enum Dimension: String, CaseIterable, ExpressibleByArgument {
-        case model, run, goal, option_order, placement, variant
+        case model, run, goal, option_order, placement, variant, instrument
         var reportDimension: ReportDimension { ReportDimension(rawValue: rawValue)! }
     }
 

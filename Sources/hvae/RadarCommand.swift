@@ -33,7 +33,7 @@ struct RadarCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let (store, runIDs) = try await selection.open(database)
-            let trials = try await store.trialResults(TrialFilter(runIDs: runIDs, models: figure.models))
+            let trials = try await figure.trials(store, runIDs: runIDs)
             // The radar's axes are the four named values: a trial told a target has no place on it.
             guard trials.contains(where: { $0.key.value != nil && $0.status == .complete }) else {
                 throw UserFacingError(message: RingCommand.nothingToPlot(trials, runIDs: runIDs))

@@ -40,6 +40,18 @@ struct ReportCommand: AsyncParsableCommand {
             corrected). Repeated runs are the point here and are kept; replays are left out (they \
             serve stored replies again). Zero variance is undefined, not 1.
 
+            With --convergence (experiments with several `instruments:`), the report is whether the \
+            instruments agree (method.md §9.5): per model and pair of instruments, over the cells of \
+            the design (value or target × goal × option order × placement × variant) that both \
+            have complete trials in, the correlation of the cells' mean angles, the mean |Δθ| between \
+            them and the share of cells whose mean angles fall in the same SVO category, each with a \
+            bootstrap interval over cells. The contamination line, slider against slider-parallel, \
+            comes first: the same letters give the same angle on both, so a difference is the model \
+            reacting to the published numbers.
+
+            Trials of different instruments are never pooled: with several, every table splits by \
+            instrument after the model (or group with --by ...,instrument to place it).
+
             With --sensitivity (experiments with several `variants:`), the report is how much the \
             result rests on the wording: per model and value, the spread of the mean angle across \
             the prompt variants (largest minus smallest, with a bootstrap interval and which \
@@ -58,6 +70,8 @@ struct ReportCommand: AsyncParsableCommand {
               hvae report --experiment steerability --sensitivity
               hvae report --experiment quickstart --reliability
               hvae report --by model,value,variant
+              hvae report --experiment instruments --convergence
+              hvae report --by model,instrument,value
             """
     )
 
@@ -114,6 +128,14 @@ struct ReportCommand: AsyncParsableCommand {
             """)
     var sensitivity = false
 
+    @Flag(
+        help: """
+            Report how the instruments agree instead of VR per group: per model and pair of instruments, over \
+            the design's cells, the correlation of the mean angles, the mean |Δθ| and the share of cells in one \
+            SVO category, each with a bootstrap interval; slider against slider-parallel first.
+            """)
+    var convergence = false
+
     @Option(help: ArgumentHelp("Bootstrap resamples for the confidence interval.", valueName: "n"))
     var resamples = 10_000
 
@@ -160,6 +182,10 @@ struct ReportCommand: AsyncParsableCommand {
         if sensitivity, steerability || layout == .study {
             throw ValidationError("--sensitivity has its own table; leave out --steerability and --layout study")
         }
+        if convergence, reliability || steerability || sensitivity || layout == .study {
+            throw ValidationError(
+                "--convergence has its own table; leave out --reliability, --steerability, --sensitivity, --layout")
+        }
         if reliability, steerability || sensitivity || layout == .study {
             throw ValidationError("--reliability has its own tables; leave out --steerability, --sensitivity, --layout")
         }
@@ -176,6 +202,17 @@ struct ReportCommand: AsyncParsableCommand {
                 runIDs: runIDs, models: models, values: values, goals: goals, optionOrders: orders,
                 parserVersion: parserVersion, formulaVersion: formulaVersion)
             let trials = try await store.trialResults(filter)
+            if convergence {
+                guard let agreement = Convergence.build(trials, resamples: resamples, seed: seed) else {
+                    throw UserFacingError(
+                        message:
+                            "--convergence needs a model that answered two instruments or more "
+                            + "(instruments: [slider, slider-parallel, ring, dictator] in the experiment file)"
+                    )
+                }
+                try write(agreement.render(as: format), to: output)
+                return
+            }
             if sensitivity {
                 guard let spreads = Sensitivity.build(trials, resamples: resamples, seed: seed) else {
                     throw UserFacingError(

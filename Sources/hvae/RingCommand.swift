@@ -28,7 +28,7 @@ struct RingCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let (store, runIDs) = try await selection.open(database)
-            let trials = try await store.trialResults(TrialFilter(runIDs: runIDs, models: figure.models))
+            let trials = try await figure.trials(store, runIDs: runIDs)
             let points = RingChart.points(trials)
             guard !points.isEmpty else { throw UserFacingError(message: Self.nothingToPlot(trials, runIDs: runIDs)) }
             try write(RingChart.svg(points, title: figure.title), to: figure.output)

@@ -35,7 +35,7 @@ struct SteerCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let (store, runIDs) = try await selection.open(database)
-            let trials = try await store.trialResults(TrialFilter(runIDs: runIDs, models: figure.models))
+            let trials = try await figure.trials(store, runIDs: runIDs)
             guard let steerability = Steerability.build(trials, resamples: resamples),
                 steerability.points.contains(where: { $0.meanAngle != nil })
             else {

@@ -30,12 +30,12 @@ struct DomainTests {
 
     @Test("a call step round-trips through its two columns; impossible pairs are refused")
     func steps() {
-        for step in [CallStep.value, .goal, .item(1), .item(15)] {
+        for step in [CallStep.value, .goal, .item(1), .item(15), .item(24)] {
             #expect(CallStep(name: step.name, item: step.item) == step)
         }
         #expect(CallStep(name: "item", item: nil) == nil)
         #expect(CallStep(name: "value", item: 3) == nil)
-        #expect(CallStep(name: "item", item: 16) == nil)
+        #expect(CallStep(name: "item", item: 0) == nil)
         #expect(CallStep.item(3).description == "item 3")
     }
 }

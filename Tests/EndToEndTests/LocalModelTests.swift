@@ -5,7 +5,10 @@ import Testing
 /// The base URL of a running local model server (scripts/local-llm.sh start), when there is one.
 let localModelURL = ProcessInfo.processInfo.environment["HVAE_LOCAL_LLM_URL"].flatMap { $0.isEmpty ? nil : $0 }
 
-@Suite("A real language model, end to end")
+/// One local server answers one request at a time, and keeps the prompt of the conversation it
+/// served last: tests that interleave their conversations make it read every prompt anew (three of
+/// them took 15 minutes together, 2 min 44 s one after the other), so they run one at a time.
+@Suite("A real language model, end to end", .serialized)
 struct LocalModelTests {
     @Test(
         "a small experiment on SmolLM2 through llama.cpp: every call stored, every reply classified",
@@ -51,10 +54,6 @@ struct LocalModelTests {
             #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM vr_summary WHERE model = 'smollm2'") == 4)
         }
     }
-}
-
-@Suite("A real language model's letter probabilities, end to end")
-struct LocalLogprobTests {
     @Test(
         "examples/local-logprobs.yaml's setting on SmolLM2: letter probabilities stored, expected angles computed",
         .enabled(
@@ -138,6 +137,79 @@ struct LocalLogprobTests {
             let expected: Double? = row["mean_expected_angle"]
             let got = try #require(reported[row["cell"] as String], "\(row)")
             #expect((got == nil) == (expected == nil) && abs((got ?? 0) - (expected ?? 0)) < 1e-9, "\(row)")
+        }
+    }
+    @Test(
+        "SmolLM2 on the slider, its parallel forms and the dictator game: convergence and compare instrument",
+        .enabled(
+            if: localModelURL != nil || toolsRequired, "set HVAE_LOCAL_LLM_URL (scripts/local-llm.sh start) to run it"),
+        .timeLimit(.minutes(30)))
+    func instruments() throws {
+        let localModelURL = try #require(localModelURL, "HVAE_LOCAL_LLM_URL is not set: scripts/local-llm.sh start")
+        let work = try WorkingDirectory()
+        try work.write(
+            "instruments.yaml",
+            """
+            name: local-instruments
+            trials: 1
+            goal: without
+            value_assignment: defined
+            max_attempts: 2
+            concurrency: 1
+            instruments: [slider, slider-parallel, dictator]
+            models:
+              - name: smollm2
+                provider: openai
+                model: smollm2-135m-instruct
+                base_url: \(localModelURL)
+                system: ""
+                temperature: 0.7
+                max_tokens: 48
+                timeout: 180
+            """)
+        let result = try hvae(["run", "instruments.yaml", "--db", "i.sqlite", "--quiet"], in: work.url)
+        #expect(result.status == 0, "\(result.stderr)")
+        try DatabaseQueue(path: work.path("i.sqlite")).read { db in
+            #expect(
+                try String.fetchAll(db, sql: "SELECT DISTINCT instrument FROM trials ORDER BY 1")
+                    == ["dictator", "slider", "slider-parallel"])
+            // Every item reply stored and classified; a dictator reply read as ok names one number in range,
+            // and the prompt the model saw lists a parallel form's own coins.
+            #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM call_log WHERE parse_status IS NULL") == 0)
+            for row in try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT item, number, shown_letter FROM call_log WHERE instrument = 'dictator' "
+                    + "AND parse_status = 'ok'"
+            ) {
+                let tokens = [40, 40, 60, 60, 80, 100][(row["item"] as Int) - 1]
+                #expect((0...tokens).contains(row["number"] as Int) && (row["shown_letter"] as String?) == nil)
+            }
+            let form = try String.fetchOne(
+                db, sql: "SELECT form FROM trials WHERE instrument = 'slider-parallel' LIMIT 1")!
+            let prompt = try String.fetchOne(
+                db,
+                sql: "SELECT prompt FROM call_log JOIN trials AS t ON t.id = call_log.trial_id "
+                    + "WHERE t.form = ? AND call_log.item = 1 LIMIT 1", arguments: [form])!
+            let d = Int(form.split(separator: ",")[0])!
+            #expect(prompt.contains("A: \(85 + d), \(85 + d)"))
+        }
+        // The analyses run on real replies, whatever the model managed: rows for every pair of instruments.
+        let convergence = try hvae(
+            ["report", "--convergence", "--format", "csv", "--resamples", "200", "--db", "i.sqlite"], in: work.url)
+        #expect(convergence.status == 0, "\(convergence.stderr)")
+        let pairs = csvRecords(convergence.stdout).map { [$0["a"]!, $0["b"]!] }
+        #expect(pairs == [["slider", "slider-parallel"], ["slider", "dictator"], ["slider-parallel", "dictator"]])
+        let compare = try hvae(
+            [
+                "compare", "instrument", "slider", "slider-parallel", "--format", "csv", "--resamples", "200",
+                "--permutations", "200", "--db", "i.sqlite",
+            ], in: work.url)
+        // No complete trial on one side is a clear error, not a table of nothing; else a row per value.
+        if compare.status == 0 {
+            #expect(csvRecords(compare.stdout).count == 4)
+        } else {
+            #expect(compare.stderr.contains("no complete trials with instrument"), "\(compare.stderr)")
         }
     }
 }

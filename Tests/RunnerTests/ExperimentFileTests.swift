@@ -20,7 +20,7 @@ struct ExperimentFileTests {
         #expect(experiment.values == ValueOrientation.allCases)
         #expect(experiment.goals == [.with, .without])
         #expect(experiment.valueAssignment == .selfDescribed)
-        #expect(experiment.instrument == .primary)
+        #expect(experiment.instruments == ["slider"])
         #expect(experiment.optionOrders == [.original])
         #expect(experiment.maxAttempts == 3)
         #expect(experiment.templates == .standard)
@@ -124,8 +124,8 @@ struct ExperimentFileTests {
             "name: x\nmodels:\n  - name: a\n    agent: ideal\ntrails: 3\n",
             """
             <experiment>:5: trails: unknown key (did you mean 'trials'?); allowed here: cache, concurrency, \
-            description, goal, instrument, max_attempts, max_calls, max_cost, models, name, option_orders, \
-            persona, seed, targets, templates, trials, value_assignment, values, variants
+            description, goal, instrument, instruments, max_attempts, max_calls, max_cost, models, name, \
+            option_orders, persona, seed, targets, templates, trials, value_assignment, values, variants
             """
         ),
         (
@@ -217,6 +217,31 @@ struct ExperimentFileTests {
             "<experiment>:3: the single quote opened on this line is never closed; add the closing quote"
         ),
         ("- just\n- a list\n", "<experiment>:1: the file must be a mapping of keys (name:, models:, ...)"),
+        (
+            "name: x\ninstruments: [slider, likert]\nmodels:\n  - name: a\n    agent: ideal\n",
+            "<experiment>:2: instruments[1]: expected one of slider, slider-full, slider-parallel, ring, dictator, "
+                + "found 'likert'"
+        ),
+        (
+            "name: x\ninstrument: full\ninstruments: [ring]\nmodels:\n  - name: a\n    agent: ideal\n",
+            "<experiment>:2: instrument: give instruments: or instrument:, not both (instrument: full is "
+                + "instruments: [slider-full])"
+        ),
+        (
+            "name: x\ninstruments: []\nmodels:\n  - name: a\n    agent: ideal\n",
+            "<experiment>:2: instruments: list at least one instrument, or leave the key out (slider)"
+        ),
+        (
+            "name: x\ninstruments: [ring, dictator]\nvariants: [zh]\nmodels:\n  - name: a\n    agent: ideal\n",
+            "<experiment>:3: variants: variant 'zh' words the slider only; ring, dictator have their own English "
+                + "wording, so run it in an experiment without variants:"
+        ),
+        (
+            "name: x\ninstruments: [slider, dictator]\nmodels:\n  - name: a\n    provider: openai\n"
+                + "    model: m\n    base_url: http://127.0.0.1:1/v1\n    answer_from: logprobs\n",
+            "<experiment>:2: instruments: dictator takes a number, which has no letter probabilities; model 'a' "
+                + "reads them (answer_from: logprobs): set answer_from: text or run it in another experiment"
+        ),
     ]
 
     @Test("bad files give one line naming the key and the line", arguments: badFiles)
@@ -230,6 +255,38 @@ struct ExperimentFileTests {
         } catch {
             Issue.record("unexpected error type: \(error)")
         }
+    }
+
+    @Test("instruments: cross the design; one slider instrument keeps the canonical JSON of instrument:")
+    func instruments() throws {
+        let old = try ExperimentFile.parse(yaml: Self.minimal + "\ninstrument: full\n")
+        let new = try ExperimentFile.parse(yaml: Self.minimal + "\ninstruments: [slider-full]\n")
+        #expect(old.instruments == ["slider-full"])
+        #expect(new.canonicalJSON == old.canonicalJSON)
+        #expect(old.canonicalJSON.contains("\"instrument\":\"full\""))
+        #expect(try ExperimentFile.parse(yaml: Self.minimal).canonicalJSON.contains("\"instrument\":\"primary\""))
+        let four = try ExperimentFile.parse(
+            yaml: Self.minimal + "\ninstruments: [slider, slider-parallel, ring, dictator]\ntrials: 2\n")
+        #expect(four.plan.count == 4 * 2 * 4 * 2)
+        #expect(four.canonicalJSON.contains("\"instruments\":[\"slider\",\"slider-parallel\",\"ring\",\"dictator\"]"))
+        let decoded = try JSONDecoder().decode(Experiment.self, from: Data(four.canonicalJSON.utf8))
+        #expect(decoded == four)
+        // Instruments are inside the replicate: the trials of one cell and replicate share their seed.
+        let trials = (0..<four.plan.count).map(four.plan.trial(at:))
+        #expect(
+            trials.prefix(8).map(\.key.instrument) == [
+                "slider", "slider", "slider-parallel", "slider-parallel", "ring", "ring", "dictator", "dictator",
+            ])
+        let byCell = Dictionary(grouping: trials) { "\($0.key.assignment.label) \($0.key.goal) \($0.key.index)" }
+        for group in byCell.values {
+            #expect(group.count == 4)
+            #expect(Set(group.map(\.seed)).count == 1)
+            #expect(Set(group.map(\.key.instrument)).count == 4)
+        }
+        // A slider trial's seed is the one it had before instruments.
+        let plain = try ExperimentFile.parse(yaml: Self.minimal + "\ntrials: 2\n")
+        let sliderTrials = trials.filter { $0.key.instrument == "slider" }
+        #expect(sliderTrials.map(\.seed) == (0..<plain.plan.count).map { plain.plan.trial(at: $0).seed })
     }
 
     @Test("a missing file is a clear error")

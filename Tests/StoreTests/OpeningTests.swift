@@ -346,10 +346,10 @@ struct OpeningTests {
         }
         // Schema 13 adds each cell's direction and θ*: prosocial's, for trials of schema 7; schema
         // 15 the mean expected angle, which they have none of; schema 17 the counts of incomplete,
-        // failed and unfinished trials.
+        // failed and unfinished trials; schema 19 the instrument, the slider for every older trial.
         #expect(viewAfter.map { Array($0.prefix(10)) } == viewBefore)
         #expect(viewAfter.map { Array($0[10..<13]) } == [["45.0", "45.0", "NULL"]])
-        #expect(viewAfter.map { Array($0.suffix(3)) } == [["0", "1", "0"]])
+        #expect(viewAfter.map { Array($0.suffix(4)) } == [["0", "1", "0", "\"slider\""]])
     }
 
     @Test("an older schema opened for reading is read from a migrated copy; the file is left as it was")

@@ -97,8 +97,10 @@ public struct Comparison: Sendable, Equatable {
         _ trials: [TrialResult], runSeeds: [Int64: Int64] = [:], dimension: ReportDimension, a: String,
         b: String, resamples: Int = 10_000, permutations: Int = 10_000, seed: UInt64 = 20_230_527
     ) -> Comparison {
-        let sideA = trials.filter { dimension.value(of: $0) == a }
-        let sideB = trials.filter { dimension.value(of: $0) == b }
+        // A VR the trial's instrument cannot measure is no evidence either way.
+        let measured = trials.filter { Instruments.measuresVR($0.key.instrument, $0.key.assignment) }
+        let sideA = measured.filter { dimension.value(of: $0) == a }
+        let sideB = measured.filter { dimension.value(of: $0) == b }
         var rows: [Row] = []
         for value in Set(trials.map(\.key.assignment)).sorted() {
             let groupA = sideA.filter { $0.status == .complete && $0.vr != nil && $0.key.assignment == value }
@@ -223,6 +225,7 @@ struct Pairing {
             case .optionOrder: key.optionOrder = .original
             case .placement: key.placement = .user
             case .variant: key.variant = ""
+            case .instrument: key.instrument = ""
             case .run, .value: break
             }
             return Draw(runSeed: runSeed, key: key)

@@ -48,7 +48,13 @@ public struct PositionBias: Sendable, Equatable {
     /// Whether `trials` used two option orders or more: only then is there a position bias to
     /// measure (and the answers it is counted from worth reading).
     public static func applies(to trials: [TrialResult]) -> Bool {
-        Set(trials.map(\.key.optionOrder)).count > 1
+        Set(trials.lazy.filter(onSlider).map(\.key.optionOrder)).count > 1
+    }
+
+    /// Position bias is measured on the slider (items of nine letters, `slider` and `slider-full`):
+    /// the angles of other instruments are on other measures, and their letters are two or none.
+    static func onSlider(_ trial: TrialResult) -> Bool {
+        Instruments.measure(trial.key.instrument) == SliderInstrument.primary.measure
     }
 
     /// Nil unless the trials used two option orders or more.
@@ -57,6 +63,8 @@ public struct PositionBias: Sendable, Equatable {
         seed: UInt64 = 20_230_527
     ) -> PositionBias? {
         guard applies(to: trials) else { return nil }
+        let trials = trials.filter(onSlider)
+        let answers = answers.filter { Instruments.measure($0.instrument) == SliderInstrument.primary.measure }
         let orders = OptionOrder.allCases.filter { order in trials.contains { $0.key.optionOrder == order } }
         guard let reference = orders.first else { return nil }
         let complete = trials.filter { $0.status == .complete }

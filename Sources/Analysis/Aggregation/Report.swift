@@ -8,7 +8,7 @@ import Synchronization
 public enum ReportDimension: String, CaseIterable, Sendable, Codable {
     case model, value, goal
     case optionOrder = "option_order"
-    case placement, variant
+    case placement, variant, instrument
     case run
 
     /// The group value of a trial along this dimension.
@@ -20,6 +20,7 @@ public enum ReportDimension: String, CaseIterable, Sendable, Codable {
         case .optionOrder: trial.key.optionOrder.rawValue
         case .placement: trial.key.placement.rawValue
         case .variant: trial.key.variant
+        case .instrument: trial.key.instrument
         case .run: String(trial.runID)
         }
     }
@@ -82,6 +83,10 @@ public struct ReportCell: Sendable, Equatable, Codable {
     /// one, and mean choice entropy in bits (method.md §8.7); nil for models read from text only.
     public var meanExpectedAngle: Double?
     public var meanEntropy: Double?
+    /// The values the group's instrument cannot tell its value from (the dictator game:
+    /// individualistic and competitive both keep every token); empty for most groups. Such a
+    /// group has no VR, hit rate or interval: the instrument cannot measure them (`Instrument.indistinguishable`).
+    public var indistinguishableFrom: [String] = []
 
     /// Whether the cell has a mean but too few complete trials for an interval: shown flagged (†).
     public var tooFewForInterval: Bool { meanVR != nil && !Statistics.supportsInterval([nComplete]) }
@@ -103,6 +108,7 @@ public struct ReportCell: Sendable, Equatable, Codable {
         case meanInequalityAversion = "mean_inequality_aversion"
         case meanExpectedAngle = "mean_expected_angle"
         case meanEntropy = "mean_entropy"
+        case indistinguishableFrom = "indistinguishable_from"
     }
 
     /// The statistics of one group of trials (rows of `trial_results`): the one place hvae
@@ -112,7 +118,17 @@ public struct ReportCell: Sendable, Equatable, Codable {
         _ group: [String], trials: [TrialResult], options: ReportOptions, memo: IntervalMemo? = nil
     ) -> ReportCell {
         let complete = trials.filter { $0.status == .complete }
-        let vrs = complete.compactMap(\.vr)
+        // One instrument and one value that it cannot tell from another: no VR to give.
+        let instruments = Set(trials.map(\.key.instrument))
+        // The pooled angle of one measure (the slider's items 1-6, asked alone or with 7-15).
+        let instrument =
+            Set(instruments.map(Instruments.measure)).count == 1 ? Instruments.named(instruments.first!) : nil
+        let values = Set(trials.map(\.key.assignment))
+        let indistinguishable: [String] =
+            values.count == 1 && instruments.count == 1
+            ? (values.first!.value.flatMap { Instruments.indistinguishable[instruments.first!]?[$0] } ?? [])
+                .map(\.rawValue) : []
+        let vrs = indistinguishable.isEmpty ? complete.compactMap(\.vr) : []
         let seed = SplitMix64.mix(options.seed, Statistics.stableHash(group))
         // `map`, not `?.`: a cell the memo has no interval for (too few values) is not
         // bootstrapped a second time.
@@ -121,8 +137,11 @@ public struct ReportCell: Sendable, Equatable, Codable {
             memo.map { $0.interval(vrs, resamples: resamples, confidence: confidence, seed: seed) }
             ?? Statistics.bootstrapInterval(vrs, resamples: resamples, confidence: confidence, seed: seed)
         let means = complete.compactMap { trial in trial.meanSelf.flatMap { own in trial.meanOther.map { (own, $0) } } }
-        let pooled = Statistics.mean(means.map(\.0)).flatMap { own in
-            Statistics.mean(means.map(\.1)).map { SVOAngle.angle(meanOwn: own, meanOther: $0) }
+        // Each instrument has its own centre: means of different instruments have no pooled angle.
+        let pooled = instrument.flatMap { instrument in
+            Statistics.mean(means.map(\.0)).flatMap { own in
+                Statistics.mean(means.map(\.1)).map { instrument.pooledAngle(meanOwn: own, meanOther: $0) }
+            }
         }
         return ReportCell(
             group: group, n: trials.count, nComplete: complete.count,
@@ -131,11 +150,12 @@ public struct ReportCell: Sendable, Equatable, Codable {
             meanVR: Statistics.mean(vrs), sdVR: Statistics.sampleSD(vrs),
             ciLow: interval?.low, ciHigh: interval?.high,
             meanAngle: Statistics.mean(complete.compactMap(\.angle)), pooledAngle: pooled,
-            hitRate: Statistics.mean(complete.compactMap(\.hit).map { $0 ? 1 : 0 }),
+            hitRate: indistinguishable.isEmpty ? Statistics.mean(complete.compactMap(\.hit).map { $0 ? 1 : 0 }) : nil,
             transitiveShare: Statistics.mean(complete.compactMap(\.transitive).map { $0 ? 1 : 0 }),
             meanInequalityAversion: Statistics.mean(complete.compactMap(\.inequalityAversion)),
             meanExpectedAngle: Statistics.mean(complete.compactMap(\.expectedAngle)),
-            meanEntropy: Statistics.mean(complete.compactMap(\.meanEntropy)))
+            meanEntropy: Statistics.mean(complete.compactMap(\.meanEntropy)),
+            indistinguishableFrom: indistinguishable)
     }
 }
 
@@ -246,11 +266,21 @@ public struct Report: Sendable, Equatable {
     }
 
     /// Aggregates `trials`, grouped as `options` says, in the study's order. A `memo` gives the
-    /// intervals of cells whose values it has seen (the same numbers, bit for bit).
+    /// intervals of cells whose values it has seen (the same numbers, bit for bit). Trials of
+    /// different measures are never pooled (`Instrument.measure`): with more than one, the groups
+    /// split by instrument (after the model) whether or not `options` says so. The slider and
+    /// slider-full are one measure, pooled as they always were.
     public static func build(
         _ trials: [TrialResult], filter: TrialFilter, options: ReportOptions = ReportOptions(),
         memo: IntervalMemo? = nil
     ) -> Report {
+        var options = options
+        if !options.groupBy.contains(.instrument),
+            let first = trials.first.map({ Instruments.measure($0.key.instrument) }),
+            trials.contains(where: { Instruments.measure($0.key.instrument) != first })
+        {
+            options.groupBy.insert(.instrument, at: options.groupBy.firstIndex(of: .model).map { $0 + 1 } ?? 0)
+        }
         // Groups by small integer codes (a model's first appearance, an enumeration's case, a run
         // id): a report over a million-call run groups 130,000 trials.
         var models: [String: Int] = [:]
@@ -269,6 +299,8 @@ public struct Report: Sendable, Equatable {
                 if let known = variants[trial.key.variant] { return known }
                 variants[trial.key.variant] = variants.count
                 return variants.count - 1
+            case .instrument:
+                return Instruments.all.firstIndex { $0.name == trial.key.instrument } ?? Instruments.all.count
             case .run: return Int(trial.runID)
             }
         }
@@ -282,8 +314,9 @@ public struct Report: Sendable, Equatable {
         let members = order.map { groups[$0]! }
         // Cells are independent (each bootstrap has its own seed): computed in parallel.
         let cells = Mutex([ReportCell?](repeating: nil, count: keys.count))
+        let grouped = options
         DispatchQueue.concurrentPerform(iterations: keys.count) { index in
-            let cell = ReportCell.aggregate(keys[index], trials: members[index], options: options, memo: memo)
+            let cell = ReportCell.aggregate(keys[index], trials: members[index], options: grouped, memo: memo)
             cells.withLock { $0[index] = cell }
         }
         return Report(

@@ -2,10 +2,13 @@ import Foundation
 import SVO
 import Store
 
-/// A reproduction set against its original, cell by cell (model × value × goal): model drift made visible.
+/// A reproduction set against its original, cell by cell (model × value × goal, and instrument when
+/// the runs asked several): model drift made visible.
 public struct ReproductionComparison: Sendable, Equatable {
     public struct Row: Sendable, Equatable, Codable {
         public var model: String
+        /// The cell's instrument, when the runs asked several (`Report.build` splits them); else nil.
+        public var instrument: String?
         public var value: String
         public var goal: String
         /// Complete trials of the cell in each run.
@@ -30,7 +33,7 @@ public struct ReproductionComparison: Sendable, Equatable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case model, value, goal, difference, pairs
+            case model, instrument, value, goal, difference, pairs
             case nOriginal = "n_original"
             case nReproduced = "n_reproduced"
             case originalVR = "original_vr"
@@ -56,23 +59,27 @@ public struct ReproductionComparison: Sendable, Equatable {
         let trials = try await store.trialResults(filter)
         let report = Report.build(
             trials, filter: filter, options: ReportOptions(groupBy: [.model, .value, .goal, .run], resamples: 1))
+        // The grouping the report chose: with several instruments it splits by them too.
+        let dimensions = report.options.groupBy.dropLast()
         let complete = trials.filter { $0.status == .complete && $0.vr != nil }
         let runSeeds = Dictionary(
             uniqueKeysWithValues: try await store.runs().compactMap { run in run.id.map { ($0, run.seed) } })
-        let keys = distinctInOrder(report.cells.map { Array($0.group.prefix(3)) })
+        let keys = distinctInOrder(report.cells.map { Array($0.group.dropLast()) })
+        let field = { (key: [String], dimension: ReportDimension) in
+            dimensions.firstIndex(of: dimension).map { key[$0] }
+        }
         let rows = keys.map { key -> Row in
             let a = report.cells.first { $0.group == key + [String(original)] }
             let b = report.cells.first { $0.group == key + [String(reproduction)] }
             let trials = { (run: Int64) in
-                complete.filter {
-                    [$0.key.model, $0.key.assignment.label, $0.key.goal.rawValue] == key && $0.runID == run
-                }
+                complete.filter { trial in dimensions.map { $0.value(of: trial) } == key && trial.runID == run }
             }
             let estimate = VRDifference(
                 trials(reproduction), trials(original), runSeeds: runSeeds, dimension: .run, resamples: resamples,
                 permutations: 0, seed: SplitMix64.mix(seed, Statistics.stableHash(key)))
             return Row(
-                model: key[0], value: key[1], goal: key[2], nOriginal: a?.nComplete ?? 0,
+                model: field(key, .model)!, instrument: field(key, .instrument), value: field(key, .value)!,
+                goal: field(key, .goal)!, nOriginal: a?.nComplete ?? 0,
                 nReproduced: b?.nComplete ?? 0, originalVR: a?.meanVR, reproducedVR: b?.meanVR,
                 difference: estimate.difference, pairs: estimate.pairs,
                 ciLow: estimate.ciLow, ciHigh: estimate.ciHigh, originalAngle: a?.meanAngle,
@@ -86,19 +93,25 @@ public struct ReproductionComparison: Sendable, Equatable {
     public func render(as format: ReportFormat) -> String {
         let f = ReportRenderer.fixed
         let e = ReportRenderer.exact
+        // The instrument column only when the runs asked several instruments.
+        let instruments = rows.contains { $0.instrument != nil }
+        func cell(_ row: Row) -> [String] {
+            [row.model] + (instruments ? [row.instrument ?? ""] : []) + [row.value, row.goal]
+        }
+        let cellHeader = ["model"] + (instruments ? ["instrument"] : []) + ["value", "goal"]
         switch format {
         case .json:
             return prettyJSON(rows)
         case .csv:
             return CSV.document(
-                header: [
-                    "model", "value", "goal", "n_original", "n_reproduced", "original_vr", "reproduced_vr",
+                header: cellHeader + [
+                    "n_original", "n_reproduced", "original_vr", "reproduced_vr",
                     "difference", "pairs", "ci_low", "ci_high",
                     "original_angle", "reproduced_angle", "original_hit_rate", "reproduced_hit_rate",
                 ],
                 rows: rows.map {
-                    [
-                        $0.model, $0.value, $0.goal, String($0.nOriginal), String($0.nReproduced), e($0.originalVR),
+                    cell($0) + [
+                        String($0.nOriginal), String($0.nReproduced), e($0.originalVR),
                         e($0.reproducedVR), e($0.difference),
                         $0.pairs.map(String.init) ?? "", e($0.ciLow), e($0.ciHigh), e($0.originalAngle),
                         e($0.reproducedAngle),
@@ -106,14 +119,15 @@ public struct ReproductionComparison: Sendable, Equatable {
                     ]
                 })
         case .table, .markdown, .latex, .html:
-            let header = [
-                "model", "value", "goal", "n", "VR run \(original)", "VR run \(reproduction)", "difference", "pairs",
-                "95% CI",
-                "θ \(original)", "θ \(reproduction)", "hit \(original)", "hit \(reproduction)",
-            ]
+            let header =
+                cellHeader + [
+                    "n", "VR run \(original)", "VR run \(reproduction)", "difference", "pairs",
+                    "95% CI",
+                    "θ \(original)", "θ \(reproduction)", "hit \(original)", "hit \(reproduction)",
+                ]
             let body = rows.map { row in
-                [
-                    row.model, row.value, row.goal, "\(row.nOriginal) / \(row.nReproduced)", f(row.originalVR),
+                cell(row) + [
+                    "\(row.nOriginal) / \(row.nReproduced)", f(row.originalVR),
                     f(row.reproducedVR), f(row.difference),
                     row.pairs.map(String.init) ?? "–",
                     ReportRenderer.interval(row.ciLow, row.ciHigh, tooFew: row.tooFewForInterval),
@@ -126,7 +140,8 @@ public struct ReproductionComparison: Sendable, Equatable {
                     + "compared pair by pair (– : as independent groups)."
             ]
             if rows.contains(where: \.tooFewForInterval) { notes.append(ReportRenderer.tooFewNote) }
-            return HumanTable(header: header, rows: body, numeric: Set(3..<header.count), notes: notes).render(format)
+            return HumanTable(header: header, rows: body, numeric: Set(cellHeader.count..<header.count), notes: notes)
+                .render(format)
         }
     }
 }

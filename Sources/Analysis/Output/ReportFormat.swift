@@ -54,6 +54,14 @@ public enum ReportRenderer {
         ]
     }
 
+    /// Why a cell has no VR: its instrument cannot tell its value from others.
+    static func indistinguishableNote(_ cell: ReportCell, _ groupBy: [ReportDimension]) -> String {
+        let instrument = groupBy.firstIndex(of: .instrument).map { cell.group[$0] } ?? "the instrument"
+        let value = groupBy.firstIndex(of: .value).map { cell.group[$0] } ?? "the value"
+        return "No VR for \(value) on \(instrument): its ideal answers are those of "
+            + "\(cell.indistinguishableFrom.joined(separator: ", ")) too, so it cannot tell them apart (method.md §9)."
+    }
+
     static func rows(_ report: Report, _ format: ReportFormat) -> String {
         switch format {
         case .json:
@@ -93,6 +101,10 @@ public enum ReportRenderer {
             }
             var notes = AnswerQuality.notes(report.answers)
             if report.cells.contains(where: \.tooFewForInterval) { notes.insert(tooFewNote, at: 0) }
+            for cell in report.cells where !cell.indistinguishableFrom.isEmpty {
+                let note = indistinguishableNote(cell, report.options.groupBy)
+                if !notes.contains(note) { notes.insert(note, at: 0) }
+            }
             let table = HumanTable(
                 header: columns.map(\.header),
                 rows: report.cells.map { cell in columns.map { $0.text(cell) } },

@@ -11,14 +11,21 @@ public enum ValueAssignment: String, Codable, Sendable, CaseIterable {
     case defined
 }
 
-/// Which items are asked.
-public enum Instrument: String, Codable, Sendable, CaseIterable {
-    /// Items 1-6: enough for the angle.
+/// The `instrument:` key of experiment files before `instruments:`: which slider items are asked.
+/// An experiment of one slider instrument is stored with it, so that its canonical JSON (and hash)
+/// is the one it had before instruments.
+enum SliderItems: String, Codable, Sendable, CaseIterable {
+    /// Items 1-6 (`slider`).
     case primary
-    /// Items 1-15: adds the inequality-aversion index.
+    /// Items 1-15 (`slider-full`).
     case full
 
-    public var items: [SliderItem] { self == .primary ? SliderItem.primary : SliderItem.all }
+    var instrument: String { self == .primary ? SliderInstrument.primary.name : SliderInstrument.full.name }
+
+    init?(instrument: String) {
+        guard let match = Self.allCases.first(where: { $0.instrument == instrument }) else { return nil }
+        self = match
+    }
 }
 
 /// A fully specified experiment: every default filled in, so that its canonical JSON (stored with
@@ -27,7 +34,7 @@ public struct Experiment: Codable, Sendable, Equatable {
     public var name: String
     public var description: String
     public var seed: Int64
-    /// Trials per cell (model x value or target x goal x option order x placement x variant).
+    /// Trials per cell (model x value or target x goal x option order x placement x variant x instrument).
     public var trials: Int
     /// The named values trials are told (the study's design).
     public var values: [ValueOrientation]
@@ -35,7 +42,8 @@ public struct Experiment: Codable, Sendable, Equatable {
     public var targets: [Double] = []
     public var goals: [GoalCondition]
     public var valueAssignment: ValueAssignment
-    public var instrument: Instrument
+    /// The instruments the trials are crossed with (`Instruments`), in plan order.
+    public var instruments: [String]
     public var optionOrders: [OptionOrder]
     /// Where the value assignment sits: the study's `user` (in the dialogue), `system`, or both.
     public var placements: [PersonaPlacement] = [.user]
@@ -97,7 +105,8 @@ public struct Experiment: Codable, Sendable, Equatable {
     public var assignments: [Assignment] { values.map(Assignment.value) + targets.map(Assignment.target) }
 
     enum CodingKeys: String, CodingKey {
-        case name, description, seed, trials, values, targets, goals, instrument, concurrency, templates, models
+        case name, description, seed, trials, values, targets, goals, instrument, instruments, concurrency, templates
+        case models
         case targetTemplates = "target_templates"
         case placements = "persona"
         case systemTemplates = "system_templates"
@@ -112,7 +121,9 @@ public struct Experiment: Codable, Sendable, Equatable {
 
     public init(
         name: String, description: String, seed: Int64, trials: Int, values: [ValueOrientation], goals: [GoalCondition],
-        valueAssignment: ValueAssignment, instrument: Instrument, optionOrders: [OptionOrder], maxAttempts: Int,
+        valueAssignment: ValueAssignment, instruments: [String] = [Instruments.defaultName],
+        optionOrders: [OptionOrder],
+        maxAttempts: Int,
         concurrency: Int, maxCalls: Int? = nil, maxCost: Double? = nil, cache: Bool = false,
         templates: PromptTemplates, targets: [Double] = [], targetTemplates: TargetTemplates? = nil,
         placements: [PersonaPlacement] = [.user], systemTemplates: SystemTemplates? = nil,
@@ -125,7 +136,7 @@ public struct Experiment: Codable, Sendable, Equatable {
         self.values = values
         self.goals = goals
         self.valueAssignment = valueAssignment
-        self.instrument = instrument
+        self.instruments = instruments
         self.optionOrders = optionOrders
         self.maxAttempts = maxAttempts
         self.concurrency = concurrency
@@ -151,7 +162,8 @@ public struct Experiment: Codable, Sendable, Equatable {
             values: try c.decode([ValueOrientation].self, forKey: .values),
             goals: try c.decode([GoalCondition].self, forKey: .goals),
             valueAssignment: try c.decode(ValueAssignment.self, forKey: .valueAssignment),
-            instrument: try c.decode(Instrument.self, forKey: .instrument),
+            instruments: try c.decodeIfPresent([String].self, forKey: .instruments)
+                ?? [try c.decode(SliderItems.self, forKey: .instrument).instrument],
             optionOrders: try c.decode([OptionOrder].self, forKey: .optionOrders),
             maxAttempts: try c.decode(Int.self, forKey: .maxAttempts),
             concurrency: try c.decode(Int.self, forKey: .concurrency),
@@ -179,7 +191,11 @@ public struct Experiment: Codable, Sendable, Equatable {
         if !targets.isEmpty { try c.encode(targets, forKey: .targets) }
         try c.encode(goals, forKey: .goals)
         try c.encode(valueAssignment, forKey: .valueAssignment)
-        try c.encode(instrument, forKey: .instrument)
+        if instruments.count == 1, let items = SliderItems(instrument: instruments[0]) {
+            try c.encode(items, forKey: .instrument)
+        } else {
+            try c.encode(instruments, forKey: .instruments)
+        }
         try c.encode(optionOrders, forKey: .optionOrders)
         if placements != [.user] { try c.encode(placements, forKey: .placements) }
         try c.encodeIfPresent(systemTemplates, forKey: .systemTemplates)
@@ -232,7 +248,8 @@ public struct Experiment: Codable, Sendable, Equatable {
     /// the same whatever the concurrency and whatever else the experiment contains.
     /// A trial of the study's design (a named value, placed in the dialogue, in the experiment's
     /// own wording) has the seed it had before targets, placements and variants existed; the
-    /// others name what differs.
+    /// others name what differs. The instrument is left out: the trials of one cell and replicate
+    /// on different instruments share their seed, so that instruments are compared pair by pair.
     func trialSeed(_ key: TrialKey) -> Int64 {
         let assigned =
             switch key.assignment {
@@ -256,7 +273,7 @@ public struct PlannedTrial: Sendable, Equatable {
 }
 
 /// The trials of an experiment in their fixed order (model, then value or target, goal, option
-/// order, placement, variant and replicate), or of one slice of them: every n-th, so that slices
+/// order, placement, variant, instrument and replicate), or of one slice of them: every n-th, so that slices
 /// are disjoint, cover the experiment together and keep every trial's seed. Computed on demand, never all in memory:
 /// a plan of millions of trials costs nothing until its trials run.
 public struct TrialPlan: Sendable {
@@ -273,7 +290,7 @@ public struct TrialPlan: Sendable {
     public var total: Int {
         experiment.models.count * experiment.assignments.count * experiment.goals.count
             * experiment.optionOrders.count * experiment.placements.count * experiment.variants.count
-            * experiment.trials
+            * experiment.instruments.count * experiment.trials
     }
 
     /// The trials of this plan (its slice).
@@ -298,6 +315,8 @@ public struct TrialPlan: Sendable {
         var rest = ordinal
         let index = rest % e.trials + 1
         rest /= e.trials
+        let instrument = e.instruments[rest % e.instruments.count]
+        rest /= e.instruments.count
         let variant = e.variants[rest % e.variants.count].name
         rest /= e.variants.count
         let placement = e.placements[rest % e.placements.count]
@@ -311,7 +330,7 @@ public struct TrialPlan: Sendable {
         let model = e.models[rest]
         let key = TrialKey(
             model: model.name, assignment: assignment, goal: goal, optionOrder: order, placement: placement,
-            variant: variant, index: index)
+            variant: variant, instrument: instrument, index: index)
         return PlannedTrial(model: model, key: key, seed: e.trialSeed(key), ordinal: ordinal)
     }
 }

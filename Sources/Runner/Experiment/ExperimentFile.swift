@@ -83,7 +83,7 @@ public enum ExperimentFile {
                 .nonEmpty(or: targets.isEmpty || top.node("values") != nil ? ValueOrientation.allCases : []),
             goals: try goalConditions(top, reader: reader),
             valueAssignment: try reader.enumeration(top, "value_assignment", ValueAssignment.self) ?? .selfDescribed,
-            instrument: try reader.enumeration(top, "instrument", Instrument.self) ?? .primary,
+            instruments: try instrumentNames(top, reader: reader),
             optionOrders: try reader.list(top, "option_orders") { try reader.enumeration($0, $1, OptionOrder.self) }
                 .nonEmpty(or: [.original]),
             maxAttempts: try reader.int(top, "max_attempts", range: 1...20) ?? 3,
@@ -111,9 +111,10 @@ public enum ExperimentFile {
             top,
             allowed: [
                 "name", "description", "seed", "trials", "values", "targets", "goal", "persona", "variants",
-                "value_assignment", "instrument", "option_orders", "max_attempts",
+                "value_assignment", "instrument", "instruments", "option_orders", "max_attempts",
                 "concurrency", "max_calls", "max_cost", "cache", "templates", "models",
             ])
+        try checkInstruments(experiment, top, reader: reader)
         if experiment.maxCost != nil,
             let unpriced = experiment.models.first(where: {
                 $0.provider.api != nil && ($0.provider.api?.priceInput == nil || $0.provider.api?.priceOutput == nil)
@@ -124,6 +125,62 @@ public enum ExperimentFile {
                 "needs price_input and price_output on every API model; '\(unpriced.name)' has none")
         }
         return experiment
+    }
+
+    /// `instruments:` (names from `Instruments`), or the older `instrument: primary|full`.
+    private static func instrumentNames(_ top: MappingNode, reader: NodeReader) throws -> [String] {
+        guard let node = top.node("instruments") else {
+            return [(try reader.enumeration(top, "instrument", SliderItems.self) ?? .primary).instrument]
+        }
+        if top.node("instrument") != nil {
+            throw reader.error(
+                top.node("instrument"), "instrument",
+                "give instruments: or instrument:, not both (instrument: full is instruments: [slider-full])")
+        }
+        let names = try reader.list(top, "instruments") { item, path in
+            guard let name = item.string, Instruments.named(name) != nil else {
+                throw reader.error(
+                    item, path,
+                    "expected one of \(Instruments.names.joined(separator: ", ")), "
+                        + "found '\(item.string ?? "a non-text value")'"
+                )
+            }
+            return name
+        }
+        guard !names.isEmpty else {
+            throw reader.error(node, "instruments", "list at least one instrument, or leave the key out (slider)")
+        }
+        try reader.requireDistinct(top, "instruments", names)
+        return names
+    }
+
+    /// What an instrument cannot be run with: letter probabilities on a number answer, and a
+    /// variant's wording (the instruments other than the slider have their own, in English).
+    private static func checkInstruments(_ experiment: Experiment, _ top: MappingNode, reader: NodeReader) throws {
+        let own = experiment.instruments.filter { Instruments.named($0)?.wording != nil }
+        guard !own.isEmpty else { return }
+        if let variant = experiment.variants.first(where: { $0.name != PromptVariant.defaultName }) {
+            throw reader.error(
+                top.node("variants"), "variants",
+                "variant '\(variant.name)' words the slider only; \(own.joined(separator: ", ")) "
+                    + "\(own.count == 1 ? "has its" : "have their") own English wording, "
+                    + "so run it in an experiment without variants:"
+            )
+        }
+        let numbers = experiment.instruments.filter { name in
+            Instruments.named(name)?.form(seed: 0).items.contains { $0.budget != nil } == true
+        }
+        if !numbers.isEmpty,
+            let model = experiment.models.first(where: { $0.provider.api?.readsLogprobs == true })
+        {
+            throw reader.error(
+                top.node("instruments"), "instruments",
+                "\(numbers.joined(separator: ", ")) takes a number, which has no letter probabilities; model "
+                    + "'\(model.name)' reads them "
+                    + "(answer_from: \(model.provider.api?.answerFrom?.rawValue ?? "logprobs")): "
+                    + "set answer_from: text or run it in another experiment"
+            )
+        }
     }
 
     private static func goalConditions(_ top: MappingNode, reader: NodeReader) throws -> [GoalCondition] {

@@ -116,19 +116,17 @@ public struct PromptTemplates: Codable, Sendable, Equatable {
     }
 }
 
-/// English ordinals for item prompts ("the third choice question").
+/// English words for item prompts ("the third choice question", "worth 3 coins").
 enum Ordinal {
     static let words = [
         "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
-        "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth",
+        "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth",
+        "eighteenth", "nineteenth", "twentieth", "twenty-first", "twenty-second", "twenty-third", "twenty-fourth",
     ]
-    static func word(_ n: Int) -> String { (1...words.count).contains(n) ? words[n - 1] : "\(n)th" }
-}
+    static func word(_ n: Int) -> String { (1...words.count).contains(n) ? words[n - 1] : "number \(n)" }
 
-/// Renders the options of an item as the model sees them: one `A: 50, 100` line each.
-func renderOptions(_ layout: OptionLayout) -> String {
-    layout.shownOptions.map { "\($0.letter.symbol): \($0.allocation.own), \($0.allocation.other)" }
-        .joined(separator: "\n")
+    /// "1 coin", "3 coins".
+    static func coins(_ n: Int) -> String { n == 1 ? "1 coin" : "\(n) coins" }
 }
 
 /// The wording of a target trial's value steps (method.md §8): the trial is told, as weights, how

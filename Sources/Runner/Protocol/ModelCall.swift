@@ -49,7 +49,7 @@ struct ModelCaller {
 
     /// Makes the conversation's next call and appends the reply; for item steps, returns the
     /// parser's reading of it against `layout`.
-    func call(_ step: CallStep, attempt: Int, _ conversation: inout Conversation, layout: OptionLayout? = nil)
+    func call(_ step: CallStep, attempt: Int, _ conversation: inout Conversation, layout: ItemLayout? = nil)
         async throws
         -> (text: String, parsed: ParsedAnswer?)
     {
@@ -177,7 +177,7 @@ struct ModelCaller {
     }
 
     /// Reads an item reply as this model's `answer_from` says.
-    private func read(_ reply: String, rawBody: Data?, layout: OptionLayout)
+    private func read(_ reply: String, rawBody: Data?, layout: ItemLayout)
         -> (ParsedAnswer, AnswerRecord, LetterProbabilities?)
     {
         ItemReply.read(reply, rawBody: rawBody, layout: layout, source: model.provider.api?.answerFrom ?? .text)

@@ -67,16 +67,28 @@ public struct Rescorer: Sendable {
             guard let last = page.trialIDs.last else { break }
             after = last
             var answers: [(callID: Int64, answer: AnswerRecord, letters: LetterProbabilities?)] = []
+            // The calls come trial by trial: each trial's form is derived once, from its seed.
+            var form: (trialID: Int64, form: InstrumentForm)?
             for call in page.calls {
-                guard let reply = call.reply, let item = SliderItem.number(call.item) else { continue }
+                guard let reply = call.reply, let instrument = Instruments.named(call.instrument) else { continue }
+                if form?.trialID != call.trialID {
+                    form = (call.trialID, instrument.form(seed: UInt64(bitPattern: call.trialSeed)))
+                }
+                guard let item = form?.form.item(call.item) else { continue }
                 outcome.callsRead += 1
-                let layout = call.optionOrder.layout(of: item, seed: UInt64(call.trialSeed))
+                let layout = ItemLayout(item: item, order: call.optionOrder, seed: UInt64(bitPattern: call.trialSeed))
                 let (parsed, answer, letters) = ItemReply.read(
                     reply, rawBody: call.rawResponse, layout: layout,
                     source: sources[call.runID]?[call.model] ?? .text, parserVersion: parserVersion, parse: parse)
                 let before =
-                    call.status.map { $0 == .ok ? "ok \(call.shownLetter?.symbol ?? "?")" : $0.rawValue } ?? "unread"
-                let now = parsed.shownLetter.map { "ok \($0.symbol)" } ?? parsed.status.rawValue
+                    call.status.map {
+                        $0 == .ok
+                            ? "ok \(call.shownLetter?.symbol ?? call.number.map(String.init) ?? "?")" : $0.rawValue
+                    } ?? "unread"
+                let now =
+                    parsed.status == .ok
+                    ? "ok \(parsed.shownLetter?.symbol ?? parsed.number.map(String.init) ?? "?")"
+                    : parsed.status.rawValue
                 if before != now {
                     outcome.changeCount += 1
                     if outcome.changes.count < Self.changesKept {

@@ -23,17 +23,22 @@ public struct TrialScorer: Sendable {
             trialIDs, parserVersion: parserVersion, formulaVersion: Scorer.formulaVersion,
             settingStatus: settingStatus
         ) { input in
-            Scorer.score(
-                input.readings, asked: input.asked, assigned: input.assignment, order: input.optionOrder,
-                seed: UInt64(bitPattern: input.seed))
+            // Every stored instrument is registered: a database of a newer hvae (with one this one
+            // lacks) is refused when opened, by its schema version.
+            let instrument = Instruments.named(input.instrument) ?? SliderInstrument.primary
+            let seed = UInt64(bitPattern: input.seed)
+            return instrument.score(
+                input.readings, form: instrument.form(seed: seed), asked: input.asked, assigned: input.assignment,
+                order: input.optionOrder, seed: seed)
         }
     }
 }
 
-/// Reads an item reply into what `answers` stores: the parser's verdict on the letters as shown,
-/// and the item's real option behind the letter; for a model that reads log probabilities, also
-/// the shown letters' probabilities (method.md §8.7). The runner reads each reply through here as
-/// it arrives (and again on resume), and `hvae rescore` reads stored replies through here again.
+/// Reads an item reply into what `answers` stores: the reading of the reply (`ItemLayout.read`:
+/// a letter as shown, or a number), the item's real answer behind it and its payoffs; for a model
+/// that reads log probabilities, also the shown letters' probabilities (method.md §8.7). The runner
+/// reads each reply through here as it arrives (and again on resume), and `hvae rescore` reads
+/// stored replies through here again.
 public enum ItemReply {
     public typealias Parse = @Sendable (String, [(letter: OptionLetter, allocation: Allocation)]) -> ParsedAnswer
 
@@ -42,12 +47,13 @@ public enum ItemReply {
     /// the text named its answer: a reply the parser cannot read keeps the parser's verdict, and
     /// a tie between letters is `ambiguous`, and no token to read at is `no_option`.
     public static func read(
-        _ reply: String, rawBody: Data? = nil, layout: OptionLayout, source: AnswerSource = .text,
+        _ reply: String, rawBody: Data? = nil, layout: ItemLayout, source: AnswerSource = .text,
         parserVersion: Int = AnswerParser.version, parse: Parse = { AnswerParser.parse($0, shown: $1) }
     ) -> (ParsedAnswer, AnswerRecord, LetterProbabilities?) {
-        var parsed = parse(reply, layout.shownOptions)
+        var parsed = layout.read(reply, parse: parse)
         var letters: LetterProbabilities?
-        if source != .text {
+        // A number answer has no letters (an experiment refuses `answer_from` other than text for it).
+        if source != .text, layout.item.budget == nil {
             let read = LetterReader.read(
                 rawBody.flatMap(OpenAIProvider.tokenLogprobs(body:)), chosen: parsed.shownLetter)
             letters = read
@@ -55,15 +61,21 @@ public enum ItemReply {
                 parsed =
                     read.mostProbable.map { .ok($0, mismatchedPayoffs: parsed.mismatchedPayoffs) }
                     ?? .rejected(read.status == .ok ? .ambiguous : .noOption)
+                // The most probable letter may be one the item does not show (C on a ring item).
+                if let letter = parsed.shownLetter, layout.realOption(shown: letter) == nil {
+                    parsed = .rejected(.noOption)
+                }
             }
         }
-        let real = parsed.shownLetter.map(layout.realOption(shown:))
+        let answer = layout.answer(parsed)
+        var real: OptionLetter?
+        if case .option(let letter) = answer { real = letter }
         return (
             parsed,
             AnswerRecord(
                 parserVersion: parserVersion, status: parsed.status, item: layout.item.number,
-                shownLetter: parsed.shownLetter, option: real, allocation: real.map(layout.item.allocation),
-                mismatchedPayoffs: parsed.mismatchedPayoffs),
+                shownLetter: parsed.shownLetter, option: real, number: parsed.number,
+                payoff: answer.flatMap(layout.item.payoff), mismatchedPayoffs: parsed.mismatchedPayoffs),
             letters
         )
     }

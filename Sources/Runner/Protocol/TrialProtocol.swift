@@ -22,7 +22,16 @@ struct TrialProtocol {
         // A new trial is marked running by its first stored call; a resumed one is marked now.
         if !caller.stored.isEmpty || trial.status == .failed { try await caller.store.startTrial(trial.id!) }
         var conversation = Conversation()
-        let items = experiment.instrument.items
+        guard let instrument = Instruments.named(trial.key.instrument) else {
+            try await caller.store.failTrial(
+                trial.id!, error: "instrument '\(trial.key.instrument)' is unknown to this hvae")
+            return .failed
+        }
+        let items = instrument.form(seed: UInt64(bitPattern: trial.seed)).items
+        // The slider is worded by the experiment's templates (its variant's); other instruments by their own.
+        let wording =
+            instrument.wording
+            ?? InstrumentWording(task: templates.task, item: templates.item, reask: templates.reask)
         var common = ["item_count": String(items.count)]
 
         do {
@@ -42,7 +51,7 @@ struct TrialProtocol {
                     prompt: target.targetPrompt, definition: target.targetDefinition, role: target.targetRole,
                     systemValue: target.targetDefinition, fields: common, &conversation)
             }
-            conversation.prepend(PromptTemplates.render(templates.task, common))
+            conversation.prepend(PromptTemplates.render(wording.task, common))
 
             // Step 3: the goal, written by the model or the fixed neutral one.
             let goalText: String
@@ -56,19 +65,24 @@ struct TrialProtocol {
             }
 
             // Steps 4-5: the items, each re-asked until a reply reads as one option or the attempts run out.
-            for item in items {
-                let layout = trial.key.optionOrder.layout(of: item, seed: UInt64(trial.seed))
-                let fields = common.merging([
-                    "ordinal": Ordinal.word(item.number), "number": String(item.number),
-                    "options": renderOptions(layout), "goal": goalText,
+            for (position, item) in items.enumerated() {
+                let layout = ItemLayout(item: item, order: trial.key.optionOrder, seed: UInt64(bitPattern: trial.seed))
+                var fields = common.merging([
+                    "ordinal": Ordinal.word(position + 1), "number": String(item.number),
+                    "options": layout.renderedOptions, "goal": goalText,
                 ]) { $1 }
-                conversation.ask(PromptTemplates.render(templates.item, fields))
+                if let budget = item.budget {
+                    fields["tokens"] = String(budget.tokens)
+                    fields["kept"] = Ordinal.coins(budget.kept)
+                    fields["passed"] = Ordinal.coins(budget.passed)
+                }
+                conversation.ask(PromptTemplates.render(wording.item, fields))
                 for attempt in 1...experiment.maxAttempts {
                     let (_, parsed) = try await caller.call(
                         .item(item.number), attempt: attempt, &conversation, layout: layout)
                     if parsed?.status == .ok { break }
                     if attempt < experiment.maxAttempts {
-                        conversation.ask(PromptTemplates.render(templates.reask, fields))
+                        conversation.ask(PromptTemplates.render(wording.reask, fields))
                     }
                 }
             }

@@ -31,6 +31,8 @@ public struct ReferenceAgent: ChatProvider {
                 + (chinese
                     ? "我的目标是在每道题中选择最符合我的\(Self.nameInChinese(pursued))的分配。"
                     : "My goal is to choose, in every question, the split that best serves my \(Self.name(pursued)).")
+        case .item(let number) where !(Instruments.named(request.context.key.instrument) is SliderInstrument):
+            text = answer(item: number, context: request.context, rng: &rng) ?? tag + "I do not know this question."
         case .item:
             guard let shown = Self.latestOptions(in: request.messages),
                 let item = SliderItem.matching(options: shown.map(\.allocation))
@@ -96,6 +98,66 @@ public struct ReferenceAgent: ChatProvider {
                 if target < 0 { return OptionLetter(rawValue: index)! }
             }
             return OptionLetter(rawValue: 8)!
+        }
+    }
+
+    /// Its reply to an item of an instrument other than the published slider, which it knows from
+    /// the trial's instrument and seed (as the runner derives the form) rather than from the prompt:
+    /// a parallel form's items are no published item, and the other instruments are worded in prose.
+    /// `fixed` answers the first option, or passes 0 tokens.
+    func answer(item number: Int, context: TrialContext, rng: inout SplitMix64) -> String? {
+        let seed = UInt64(bitPattern: context.trialSeed)
+        guard let item = Instruments.named(context.key.instrument)?.form(seed: seed).item(number) else { return nil }
+        let layout = ItemLayout(item: item, order: context.key.optionOrder, seed: seed)
+        let direction = pursuedAssignment(context.assignment).direction
+        // The answers it can give, as shown: letters in shown order, or the numbers 0...T.
+        let points: [Payoff] =
+            item.budget.map { budget in (0...budget.tokens).map { budget.payoff(passing: $0) } }
+            ?? layout.realOptionAtShownPosition.map { item.exact[$0.rawValue] }
+        let index: Int
+        switch spec.agent {
+        case .fixed:
+            let letter = item.budget == nil ? OptionLetter(symbol: spec.letter ?? "A") : nil
+            index = letter.map(\.rawValue).flatMap { points.indices.contains($0) ? $0 : nil } ?? 0
+        case .random:
+            index = Int(rng.next() % UInt64(points.count))
+        case .ideal, .stubborn:
+            index = IdealAnswers.best(points, direction)
+        case .noisy:
+            let temperature = spec.temperature ?? 5
+            let utilities = points.map { $0.utility(direction: direction) }
+            let top = utilities.max()!
+            let weights = utilities.map { exp(($0 - top) / temperature) }
+            var target = rng.nextUnit() * weights.reduce(0, +)
+            index =
+                weights.indices.first {
+                    target -= weights[$0]
+                    return target < 0
+                } ?? points.count - 1
+        }
+        if item.budget != nil { return numberReply(index, rng: &rng) }
+        let letter = OptionLetter(rawValue: index)!
+        let payoff = layout.shownOptions[index].payoff
+        guard spec.variedReplies else { return letter.symbol }
+        let l = letter.symbol
+        switch rng.next() % 5 {
+        case 0: return l
+        case 1: return "Option \(l): \(Payoff.format(payoff.own)), \(Payoff.format(payoff.other))"
+        case 2: return "I choose \(l) because it best fits my values."
+        case 3: return "**\(l)**"
+        default: return "The answer is: \(l)."
+        }
+    }
+
+    /// A number of tokens in one of several styles, all of which `NumberReader` must read.
+    private func numberReply(_ n: Int, rng: inout SplitMix64) -> String {
+        guard spec.variedReplies else { return String(n) }
+        switch rng.next() % 5 {
+        case 0: return String(n)
+        case 1: return "I pass \(n) tokens."
+        case 2: return n < NumberReader.units.count ? "My answer: \(NumberReader.units[n])." : "My answer: \(n)."
+        case 3: return "**\(n)**"
+        default: return "I will pass \(n) of my tokens to the other participant."
         }
     }
 

@@ -76,8 +76,10 @@ enum AuditPage {
             body += "<section class=\"audit\" id=\"reply-\(reply.callID)\">\n<div class=\"meta\">"
             body += "\(Markup.link("call \(reply.callID)", site.links.call(reply.callID, trial: reply.trialID)))"
             body += " · \(HTML.escape(reply.model)) · item \(reply.item)</div>\n"
-            if let item = SliderItem.number(reply.item) {
-                body += TrialPage.options(reply.optionOrder.layout(of: item, seed: UInt64(reply.trialSeed)), read: nil)
+            if let layout = TrialPage.layout(
+                instrument: reply.instrument, item: reply.item, order: reply.optionOrder, seed: reply.trialSeed)
+            {
+                body += TrialPage.options(layout, read: nil)
             }
             body += "<pre class=\"text\">\(HTML.escape(reply.reply))</pre>\n"
             if let labeler, !labeler.isEmpty {

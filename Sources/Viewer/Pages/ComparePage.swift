@@ -60,6 +60,7 @@ enum ComparePage {
         case .optionOrder: levels = OptionOrder.allCases.map(\.rawValue)
         case .placement: levels = PersonaPlacement.allCases.map(\.rawValue)
         case .variant: levels = try await site.store.variants(runIDs: selectedRuns)
+        case .instrument: levels = Instruments.names
         case .run, .value: levels = selectedRuns.map(String.init)
         }
         let a = parameters.first("a") ?? levels.first

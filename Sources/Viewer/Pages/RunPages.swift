@@ -117,26 +117,40 @@ enum RunPage {
         if trials.isEmpty {
             body += "<p>No trials stored yet.</p>\n"
         } else {
-            let report = Report.build(trials, filter: filter, memo: site.intervals)
-            // The study's table has the four named values as columns: only for trials told them.
-            if trials.contains(where: { $0.key.value != nil }) {
-                body += try ReportRenderer.render(
-                    report, as: .html, layout: .study, baselines: Experiment.randomBaselines(of: [run]))
-            }
-            body += "<details><summary>By cell, with confidence intervals and angles</summary>\n"
-            body += try ReportRenderer.render(report, as: .html, layout: .rows) + "</details>\n"
-            body += "<div class=\"figures\">"
-            body += "<figure><img src=\"\(HTML.escape(links.figure(id, "radar")))\" alt=\"Radar chart of mean VR\">"
-            body += "<figcaption>Mean VR per model (hvae plot radar)</figcaption></figure>"
-            body += "<figure><img src=\"\(HTML.escape(links.figure(id, "ring")))\" alt=\"SVO ring of trial angles\">"
-            body += "<figcaption>Each complete trial's angle (hvae plot ring)</figcaption></figure></div>\n"
-            // Targets: how far each model moves as its target moves (hvae report --steerability).
+            let baselines = Experiment.randomBaselines(of: [run])
+            // Targets: how far each model moves as its target moves (hvae report --steerability). A
+            // run told targets only is led by it: it has no value for a radar or the study's table.
+            let named = trials.contains { $0.key.value != nil }
+            var steering = ""
             if trials.contains(where: { $0.key.value == nil }), let steer = Steerability.build(trials) {
-                body += "<h2>Steerability</h2>\n" + steer.render(as: .html)
-                body += "<figure>" + SteerChart.svg(steer, baselines: Experiment.randomBaselines(of: [run]))
-                body += "<figcaption>Mean angle against each target's ideal angle (hvae plot steer)</figcaption>"
-                body += "</figure>\n"
+                steering = "<h2>Steerability</h2>\n" + steer.render(as: .html)
+                steering += "<figure>" + SteerChart.svg(steer, baselines: baselines)
+                steering += "<figcaption>Mean angle against each target's ideal angle (hvae plot steer)</figcaption>"
+                steering += "</figure>\n"
             }
+            if !named { body += steering }
+            // One section per instrument: their angles and VRs are never pooled.
+            let instruments = Instruments.names.filter { name in trials.contains { $0.key.instrument == name } }
+            for instrument in instruments {
+                let own = instruments.count > 1 ? trials.filter { $0.key.instrument == instrument } : trials
+                if instruments.count > 1 { body += "<h3 id=\"instrument-\(instrument)\">\(instrument)</h3>\n" }
+                let report = Report.build(own, filter: filter, memo: site.intervals)
+                // The study's table has the four named values as columns: only for trials told them.
+                if named {
+                    body += try ReportRenderer.render(report, as: .html, layout: .study, baselines: baselines)
+                }
+                body += "<details><summary>By cell, with confidence intervals and angles</summary>\n"
+                body += try ReportRenderer.render(report, as: .html, layout: .rows) + "</details>\n"
+                guard named else { continue }
+                let suffix = instruments.count > 1 ? "-" + instrument : ""
+                body += "<div class=\"figures\">"
+                body += "<figure><img src=\"\(HTML.escape(links.figure(id, "radar" + suffix)))\" "
+                body += "alt=\"Radar chart of mean VR\"><figcaption>Mean VR per model (hvae plot radar)</figcaption>"
+                body += "</figure><figure><img src=\"\(HTML.escape(links.figure(id, "ring" + suffix)))\" "
+                body += "alt=\"SVO ring of trial angles\"><figcaption>Each complete trial's angle (hvae plot ring)"
+                body += "</figcaption></figure></div>\n"
+            }
+            if named { body += steering }
             // Counting the answers reads every item reply: only when there is a bias to measure.
             if PositionBias.applies(to: trials),
                 let bias = PositionBias.build(trials, answers: try await store.answerCounts(filter))
@@ -186,30 +200,51 @@ enum RunPage {
             }
         }
         var html = "<h2 id=\"trials\">Trials</h2>\n"
+        // The instrument column only where there is something to tell: a trial of another than the slider.
+        let instruments = shown.contains { $0.key.instrument != Instruments.defaultName }
         html += Markup.table(
-            header: ["trial", "model", "value", "goal", "order", "#", "status", "angle", "VR", "error"],
+            header: ["trial", "model", "value", "goal", "order", "#"] + (instruments ? ["instrument"] : [])
+                + ["status", "angle", "VR", "error"],
             rows: shown.map { trial in
                 let result = results[trial.id!]
                 let status = result?.status ?? trial.status
                 return [
                     Markup.link(String(trial.id!), links.trial(trial.id!)), HTML.escape(trial.key.model),
                     trial.key.assignment.label, trial.key.goal.rawValue, trial.key.optionOrder.rawValue,
-                    String(trial.key.index), "<span class=\"status \(status.rawValue)\">\(status.rawValue)</span>",
+                    String(trial.key.index),
+                ] + (instruments ? [HTML.escape(trial.key.instrument)] : []) + [
+                    "<span class=\"status \(status.rawValue)\">\(status.rawValue)</span>",
                     Markup.number(result?.angle), Markup.number(result?.vr),
                     HTML.escape(String((trial.error ?? "").prefix(120))),
                 ]
-            }, numeric: [0, 5, 7, 8])
+            }, numeric: instruments ? [0, 5, 8, 9] : [0, 5, 7, 8])
         if page.count > shown.count, let last = shown.last?.id, let next = links.runTrials(run, after: last) {
             html += "<p class=\"pager\">\(Markup.link("Next \(trialsPerPage) trials →", next))</p>\n"
         }
         return html
     }
 
-    /// The radar or ring figure of one run: the SVG `hvae plot` writes.
+    /// The figures of a run with these trials: `radar` and `ring`, or with several instruments
+    /// `radar-INSTRUMENT` and `ring-INSTRUMENT` for each.
+    /// None for a run told targets only: it has no value for a radar, and its page leads with steerability.
+    static func figureNames(_ trials: [TrialResult]) -> [String] {
+        guard trials.contains(where: { $0.key.value != nil }) else { return [] }
+        let instruments = Instruments.names.filter { name in trials.contains { $0.key.instrument == name } }
+        let suffixes = instruments.count > 1 ? instruments.map { "-" + $0 } : [""]
+        return suffixes.flatMap { ["radar" + $0, "ring" + $0] }
+    }
+
+    /// The radar or ring figure of one run (`NAME.svg` of `figureNames`): the SVG `hvae plot` writes.
     static func figure(_ site: ViewerSite, run id: Int64, name: String, mark: String) async throws -> String {
         _ = try await site.store.run(id)
-        let trials = try await site.trialResults(run: id, mark: mark)
-        if name == "ring.svg" { return RingChart.svg(RingChart.points(trials)) }
+        var trials = try await site.trialResults(run: id, mark: mark)
+        guard name.hasSuffix(".svg"), figureNames(trials).contains(String(name.dropLast(4))) else {
+            throw PageError.notFound("Run \(id) has no figure \(name).")
+        }
+        let kind = name.hasPrefix("ring") ? "ring" : "radar"
+        let instrument = name.dropLast(4).dropFirst(kind.count + 1)
+        if !instrument.isEmpty { trials = trials.filter { $0.key.instrument == instrument } }
+        if kind == "ring" { return RingChart.svg(RingChart.points(trials)) }
         return try RadarChart.svg(
             Report.build(trials, filter: TrialFilter(runIDs: [id]), options: ReportOptions(resamples: 1)))
     }

@@ -18,6 +18,13 @@ enum TrialPage {
                 "\(trial.key.assignment.label) · \(trial.key.goal.rawValue) · \(trial.key.optionOrder.rawValue)"
             ),
             ("placement · wording", "\(trial.key.placement.rawValue) · \(HTML.escape(trial.key.variant))"),
+            (
+                "instrument",
+                HTML.escape(
+                    trial.key.instrument
+                        + (Instruments.named(trial.key.instrument)?.form(seed: UInt64(bitPattern: trial.seed)).label
+                            .map { ", form \($0)" } ?? ""))
+            ),
             ("replicate · seed", "\(trial.key.index) · \(trial.seed)"),
             (
                 "status",
@@ -42,9 +49,12 @@ enum TrialPage {
             "angle", "category", "hit", "VR", "angular error", "transitive", "invalid items",
             "inequality aversion", "mean self", "mean other", "parser", "formula",
         ]
-        var row = [
-            Markup.number(result.angle), result.category?.rawValue ?? "–", flag(result.hit),
-            Markup.number(result.vr), Markup.number(result.angularError), flag(result.transitive),
+        // A VR the instrument cannot measure (the dictator game's individualistic and competitive) is not shown.
+        let measured = Instruments.measuresVR(result.key.instrument, result.key.assignment)
+        let (hit, vr): (String, String) = measured ? (flag(result.hit), Markup.number(result.vr)) : ("n/a", "n/a")
+        var row: [String] = [
+            Markup.number(result.angle), result.category?.rawValue ?? "–", hit, vr, Markup.number(result.angularError),
+            flag(result.transitive),
             result.invalidItems.map(String.init) ?? "–", Markup.number(result.inequalityAversion),
             Markup.number(result.meanSelf), Markup.number(result.meanOther),
             result.parserVersion.map { "v\($0)" } ?? "–", result.formulaVersion.map { "v\($0)" } ?? "–",
@@ -75,10 +85,13 @@ enum TrialPage {
             if let call { html += " " + facts(call) }
             html += "</div>\n<pre class=\"text\">\(HTML.escape(turn.text))</pre>\n"
             let sent = byRequest[turn.id] ?? []
-            if let item = sent.lazy.compactMap(\.step.item).first, let slider = SliderItem.number(item) {
-                let layout = transcript.trial.key.optionOrder.layout(of: slider, seed: UInt64(transcript.trial.seed))
+            let trial = transcript.trial
+            if let item = sent.lazy.compactMap(\.step.item).first,
+                let layout = layout(
+                    instrument: trial.key.instrument, item: item, order: trial.key.optionOrder, seed: trial.seed)
+            {
                 let read = sent.last { $0.answer?.status == .ok }
-                html += options(layout, read: read?.answer?.shownLetter, letters: read?.letters)
+                html += options(layout, read: read?.answer, letters: read?.letters)
             }
             html += "</section>\n"
             for failed in sent where failed.replyTurnID == nil {
@@ -118,11 +131,12 @@ enum TrialPage {
             html += " <span class=\"letters\">\(HTML.escape(said))</span>"
         }
         if let answer = call.answer {
+            let coins = answer.payoff.map { "\(Payoff.format($0.own)), \(Payoff.format($0.other))" } ?? "?"
             let reading =
-                answer.status == .ok
-                ? "\(answer.shownLetter?.symbol ?? "?") (option \(answer.option?.symbol ?? "?"): "
-                    + "\(answer.allocation.map { "\($0.own), \($0.other)" } ?? "?"))"
-                : answer.status.rawValue
+                answer.status != .ok
+                ? answer.status.rawValue
+                : answer.number.map { "\($0) tokens passed (\(coins))" }
+                    ?? "\(answer.shownLetter?.symbol ?? "?") (option \(answer.option?.symbol ?? "?"): \(coins))"
             html +=
                 " <span class=\"parse \(answer.status.rawValue)\">parser v\(answer.parserVersion): "
                 + HTML.escape(reading) + "</span>"
@@ -130,24 +144,40 @@ enum TrialPage {
         return html
     }
 
-    /// The nine options as shown to the model, the one the parser read marked, and the model's
-    /// probability of each letter where it has them.
-    static func options(_ layout: OptionLayout, read: OptionLetter?, letters: LetterProbabilities? = nil) -> String {
+    /// How item `item` of a trial was shown: its instrument's form for the trial's seed, in its
+    /// option order; nil for an item or instrument this hvae does not know.
+    static func layout(instrument name: String, item: Int, order: OptionOrder, seed: Int64) -> ItemLayout? {
+        guard let instrument = Instruments.named(name),
+            let item = instrument.form(seed: UInt64(bitPattern: seed)).item(item)
+        else { return nil }
+        return ItemLayout(item: item, order: order, seed: UInt64(bitPattern: seed))
+    }
+
+    /// The options as shown to the model (any number of them), the one the parser read marked, and
+    /// the model's probability of each letter where it has them; for an item that takes a number,
+    /// its budget and the number read.
+    static func options(_ layout: ItemLayout, read: AnswerRecord?, letters: LetterProbabilities? = nil) -> String {
+        if let budget = layout.item.budget {
+            let answer = read?.number.map { "; read: \($0) passed" } ?? ""
+            return "<p class=\"options\">item \(layout.item.number): \(budget.tokens) tokens, each kept worth "
+                + "\(budget.kept), each passed worth \(budget.passed)\(answer)</p>\n"
+        }
+        let read = read?.shownLetter
         var html = "<table class=\"options\"><thead><tr><th>item \(layout.item.number)</th>"
         for (letter, _) in layout.shownOptions {
             html += "<th class=\"num\(letter == read ? " read" : "")\">\(letter.symbol)</th>"
         }
         html += "</tr></thead><tbody><tr><th>you</th>"
-        for (letter, allocation) in layout.shownOptions {
-            html += "<td class=\"num\(letter == read ? " read" : "")\">\(allocation.own)</td>"
+        for (letter, payoff) in layout.shownOptions {
+            html += "<td class=\"num\(letter == read ? " read" : "")\">\(Payoff.format(payoff.own))</td>"
         }
         html += "</tr><tr><th>other</th>"
-        for (letter, allocation) in layout.shownOptions {
-            html += "<td class=\"num\(letter == read ? " read" : "")\">\(allocation.other)</td>"
+        for (letter, payoff) in layout.shownOptions {
+            html += "<td class=\"num\(letter == read ? " read" : "")\">\(Payoff.format(payoff.other))</td>"
         }
         if let shown = letters?.shown {
             html += "</tr><tr class=\"letters\"><th>p</th>"
-            for letter in OptionLetter.allCases {
+            for (letter, _) in layout.shownOptions {
                 html +=
                     "<td class=\"num\(letter == read ? " read" : "")\">"
                     + String(format: "%.3f", shown[letter.rawValue]) + "</td>"
