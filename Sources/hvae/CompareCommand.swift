@@ -65,6 +65,8 @@ struct CompareCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Bootstrap resamples.", valueName: "n"))
     var resamples = 10_000
 
+    @OptionGroup var level: ConfidenceOption
+
     @Option(help: ArgumentHelp("Permutations for the p-value.", valueName: "n"))
     var permutations = 10_000
 
@@ -103,7 +105,7 @@ struct CompareCommand: AsyncParsableCommand {
             if dimension == .model, models.isEmpty { filter.models = [a, b] }
             let comparison = try await Comparison.build(
                 store: store, filter: filter, dimension: dimension.reportDimension, a: a, b: b,
-                resamples: resamples, permutations: permutations, seed: seed)
+                resamples: resamples, confidence: level.confidence, permutations: permutations, seed: seed)
             for (level, count) in [
                 (a, comparison.rows.map(\.nA).reduce(0, +)), (b, comparison.rows.map(\.nB).reduce(0, +)),
             ] where count == 0 {

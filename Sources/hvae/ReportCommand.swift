@@ -139,6 +139,8 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Bootstrap resamples for the confidence interval.", valueName: "n"))
     var resamples = 10_000
 
+    @OptionGroup var level: ConfidenceOption
+
     @Option(
         name: .customLong("parser-version"),
         help: ArgumentHelp(
@@ -203,7 +205,10 @@ struct ReportCommand: AsyncParsableCommand {
                 parserVersion: parserVersion, formulaVersion: formulaVersion)
             let trials = try await store.trialResults(filter)
             if convergence {
-                guard let agreement = Convergence.build(trials, resamples: resamples, seed: seed) else {
+                guard
+                    let agreement = Convergence.build(
+                        trials, resamples: resamples, confidence: level.confidence, seed: seed)
+                else {
                     throw UserFacingError(
                         message:
                             "--convergence needs a model that answered two instruments or more "
@@ -214,7 +219,10 @@ struct ReportCommand: AsyncParsableCommand {
                 return
             }
             if sensitivity {
-                guard let spreads = Sensitivity.build(trials, resamples: resamples, seed: seed) else {
+                guard
+                    let spreads = Sensitivity.build(
+                        trials, resamples: resamples, confidence: level.confidence, seed: seed)
+                else {
                     throw UserFacingError(
                         message:
                             "--sensitivity needs trials of two prompt variants or more "
@@ -225,7 +233,10 @@ struct ReportCommand: AsyncParsableCommand {
                 return
             }
             if steerability {
-                guard let curves = Steerability.build(trials, resamples: resamples, seed: seed) else {
+                guard
+                    let curves = Steerability.build(
+                        trials, resamples: resamples, confidence: level.confidence, seed: seed)
+                else {
                     throw UserFacingError(
                         message:
                             "no trials match these filters in run(s) \(runIDs.map(String.init).joined(separator: ", "))"
@@ -237,8 +248,7 @@ struct ReportCommand: AsyncParsableCommand {
             let report = Report.build(
                 trials, filter: filter,
                 options: ReportOptions(
-                    groupBy: dimensions, resamples: resamples,
-                    seed: seed))
+                    groupBy: dimensions, resamples: resamples, seed: seed, confidence: level.confidence))
             guard !report.cells.isEmpty else {
                 throw UserFacingError(
                     message:
@@ -259,7 +269,8 @@ struct ReportCommand: AsyncParsableCommand {
             // Several option orders and no grouping by order: how much of the result is the order.
             if !dimensions.contains(.optionOrder), PositionBias.applies(to: trials),
                 let bias = PositionBias.build(
-                    trials, answers: try await store.answerCounts(filter), resamples: resamples, seed: seed)
+                    trials, answers: try await store.answerCounts(filter), resamples: resamples,
+                    confidence: level.confidence, seed: seed)
             {
                 switch format {
                 case .latex: text += "\n% Position bias\n\\medskip\n" + bias.render(as: format)
@@ -306,7 +317,8 @@ struct ReportCommand: AsyncParsableCommand {
                     + "for test-retest"
             )
         }
-        let reliability = Reliability.build(trials, resamples: resamples, seed: seed)
+        let reliability = Reliability.build(
+            trials, resamples: resamples, confidence: level.confidence, seed: seed)
         try write(reliability.render(as: format), to: output)
         // The tables say why a figure is missing under them; CSV has no place for it.
         if format == .csv || format == .json { for note in reliability.notes { printError("note: " + note) } }

@@ -34,6 +34,8 @@ struct ReproduceCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print no progress.")
     var quiet = false
 
+    @OptionGroup var level: ConfidenceOption
+
     @OptionGroup var database: DatabaseOptions
 
     func run() async throws {
@@ -64,7 +66,7 @@ struct ReproduceCommand: AsyncParsableCommand {
             }
             print("")
             let comparison = try await ReproductionComparison.build(
-                store: store, original: runID, reproduction: run.id!)
+                store: store, original: runID, reproduction: run.id!, confidence: level.confidence)
             print(comparison.render(as: format), terminator: "")
             try RunSession.exitIfTrialsFailed(outcome)
         }

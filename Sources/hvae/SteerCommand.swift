@@ -30,13 +30,15 @@ struct SteerCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Bootstrap resamples for the intervals.", valueName: "n"))
     var resamples = 10_000
 
+    @OptionGroup var level: ConfidenceOption
+
     @OptionGroup var database: DatabaseOptions
 
     func run() async throws {
         try await reportingErrors {
             let (store, runIDs) = try await selection.open(database)
             let trials = try await figure.trials(store, runIDs: runIDs)
-            guard let steerability = Steerability.build(trials, resamples: resamples),
+            guard let steerability = Steerability.build(trials, resamples: resamples, confidence: level.confidence),
                 steerability.points.contains(where: { $0.meanAngle != nil })
             else {
                 throw UserFacingError(

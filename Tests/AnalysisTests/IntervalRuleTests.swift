@@ -95,4 +95,54 @@ struct IntervalRuleTests {
             resamples: 200, permutations: 200)
         #expect(comparison.rows.allSatisfy { $0.pairs == 6 && $0.ciLow != nil })
     }
+
+    @Test("every table's intervals are at the level asked for: narrower at 80% than at 95%, and headed so")
+    func confidenceHonoured() async throws {
+        let fixture = try await ReportFixture(Self.experiment(trials: 3))
+        let filter = TrialFilter(runIDs: fixture.runIDs)
+        let trials = try await fixture.store.trialResults(filter)
+        let answers = try await fixture.store.answerCounts(filter)
+        /// Each interval at 80% lies inside its interval at 95% (the same resamples, seed and
+        /// values), and at least one of them is strictly narrower.
+        func narrower(_ low: [(Double?, Double?)], _ high: [(Double?, Double?)]) -> Bool {
+            let pairs = zip(low, high).compactMap { l, h -> (Double, Double, Double, Double)? in
+                guard let a = l.0, let b = l.1, let c = h.0, let d = h.1 else { return nil }
+                return (a, b, c, d)
+            }
+            return !pairs.isEmpty && pairs.allSatisfy { $0.2 <= $0.0 && $0.1 <= $0.3 }
+                && pairs.contains { $0.1 - $0.0 < $0.3 - $0.2 }
+        }
+        func build(_ level: Double) async throws -> [[(Double?, Double?)]] {
+            let report = Report.build(trials, filter: filter, options: ReportOptions(resamples: 400, confidence: level))
+            let sensitivity = try #require(Sensitivity.build(trials, resamples: 400, confidence: level))
+            let bias = try #require(PositionBias.build(trials, answers: answers, resamples: 400, confidence: level))
+            let steer = try #require(Steerability.build(trials, resamples: 400, confidence: level))
+            let reliability = Reliability.build(trials, resamples: 400, confidence: level)
+            let comparison = try await Comparison.build(
+                store: fixture.store, filter: filter, dimension: .optionOrder, a: "original", b: "reversed",
+                resamples: 400, confidence: level, permutations: 10)
+            for text in [
+                try ReportRenderer.render(report, as: .table), sensitivity.render(as: .table),
+                bias.render(as: .table), steer.render(as: .table), reliability.render(as: .table),
+                ComparisonRenderer.render(comparison, as: .table),
+            ] {
+                #expect(
+                    text.contains(ReportRenderer.intervalHeader(level)) && (level == 0.95 || !text.contains("95% CI")))
+            }
+            return [
+                report.cells.map { ($0.ciLow, $0.ciHigh) },
+                sensitivity.rows.map { ($0.variants.ciLow, $0.variants.ciHigh) },
+                bias.rows.map { ($0.ciLow, $0.ciHigh) }, steer.points.map { ($0.ciLow, $0.ciHigh) },
+                reliability.splitHalf.map { ($0.ciLow, $0.ciHigh) }, comparison.rows.map { ($0.ciLow, $0.ciHigh) },
+            ]
+        }
+        let low = try await build(0.8)
+        let high = try await build(0.95)
+        for (name, (l, h)) in zip(
+            ["report", "sensitivity", "position bias", "steerability", "split-half", "compare"], zip(low, high))
+        {
+            #expect(narrower(l, h), "\(name)")
+        }
+        #expect(ReportRenderer.intervalHeader(0.9) == "90% CI" && ReportRenderer.intervalHeader(0.975) == "97.5% CI")
+    }
 }

@@ -143,8 +143,13 @@ struct InstrumentEndToEndTests {
             #expect(cell["mean_vr"]!.isEmpty == blind, "\(cell)")
             #expect(cell["mean_angle"]!.isEmpty == false)
         }
-        let table = try hvae(["report", "--db", "four.sqlite", "--resamples", "200"], in: work.url)
+        let table = try hvae(
+            ["report", "--db", "four.sqlite", "--resamples", "200", "--confidence", "0.9"], in: work.url)
         #expect(table.stdout.contains("No VR for competitive on dictator"))
+        #expect(table.stdout.contains("90% CI") && !table.stdout.contains("95% CI"))
+        let level = try hvae(["report", "--db", "four.sqlite", "--confidence", "95"], in: work.url)
+        #expect(
+            level.status == 64 && level.stderr.contains("--confidence: a level from 0.5 to 0.999"), "\(level.stderr)")
 
         // Replayed, every score is the same; rescored, no reply reads differently.
         let replay = try hvae(["reproduce", "1", "--replay", "--db", "four.sqlite", "--quiet"], in: work.url)
@@ -215,6 +220,63 @@ struct InstrumentEndToEndTests {
         let ring = try hvae(
             ["plot", "ring", "--db", "four.sqlite", "--run", "1", "--instrument", "ring"], in: work.url)
         #expect(ring.status == 0 && ring.stdout.hasPrefix("<svg"), "\(ring.stderr)")
+    }
+
+    @Test("a run of four instruments interrupted and resumed has the scores of one run straight through")
+    func resumed() throws {
+        let work = try WorkingDirectory()
+        try work.write(
+            "four.yaml",
+            """
+            name: resumed
+            seed: 5
+            trials: 12
+            goal: without
+            concurrency: 3
+            instruments: [slider, slider-parallel, ring, dictator]
+            models:
+              - name: noisy
+                agent: noisy
+                temperature: 4
+            """)
+        #expect(try hvae(["run", "four.yaml", "--db", "whole.sqlite", "--quiet"], in: work.url).status == 0)
+        // Interrupted once a few hundred calls are stored (of about 3,700), then resumed.
+        let running = try RunningHvae(["run", "four.yaml", "--db", "cut.sqlite", "--quiet"], in: work.url)
+        let deadline = Date().addingTimeInterval(60)
+        // The database is opened only once hvae has made it (opening it first would make an empty file).
+        while !running.stdoutSoFar.contains("run 1: resumed"), Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+        while Date() < deadline {
+            let calls = try? DatabaseQueue(path: work.path("cut.sqlite")).read { db in
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM model_calls") ?? 0
+            }
+            if let calls, calls >= 300 { break }
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+        running.signal(SIGINT)
+        let cut = try running.wait()
+        #expect(cut.status == 130, "\(cut.stderr)")
+        let stored = try DatabaseQueue(path: work.path("cut.sqlite")).read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM trials WHERE status = 'complete'")!
+        }
+        #expect(stored < 192)
+        let resume = try hvae(["resume", "1", "--db", "cut.sqlite", "--quiet"], in: work.url)
+        #expect(resume.status == 0, "\(resume.stderr)")
+        func scores(_ file: String) throws -> [String] {
+            try DatabaseQueue(path: work.path(file)).read { db in
+                try String.fetchAll(
+                    db,
+                    sql: """
+                        SELECT instrument || ' ' || value || ' ' || trial || ' ' || status || ' ' || quote(angle) || ' '
+                               || quote(vr) || ' ' || quote(form)
+                        FROM trial_results ORDER BY instrument, value, trial
+                        """)
+            }
+        }
+        let whole = try scores("whole.sqlite")
+        #expect(whole.count == 192)
+        #expect(try scores("cut.sqlite") == whole)
     }
 
     @Test("a database written by 0.8.1 reports the same numbers; its trials read as the slider they answered")

@@ -71,6 +71,8 @@ public struct Comparison: Sendable, Equatable {
     public var a: String
     public var b: String
     public var resamples: Int
+    /// The level of every interval (`--confidence`).
+    public var confidence: Double = 0.95
     public var permutations: Int
     public var seed: UInt64
     public var rows: [Row]
@@ -79,7 +81,8 @@ public struct Comparison: Sendable, Equatable {
     /// Compares level `a` with level `b` of `dimension` over the trials `filter` selects.
     public static func build(
         store: ExperimentStore, filter: TrialFilter, dimension: ReportDimension, a: String, b: String,
-        resamples: Int = 10_000, permutations: Int = 10_000, seed: UInt64 = 20_230_527
+        resamples: Int = 10_000, confidence: Double = 0.95, permutations: Int = 10_000,
+        seed: UInt64 = 20_230_527
     ) async throws
         -> Comparison
     {
@@ -87,7 +90,7 @@ public struct Comparison: Sendable, Equatable {
             uniqueKeysWithValues: try await store.runs().compactMap { run in run.id.map { ($0, run.seed) } })
         return build(
             try await store.trialResults(filter), runSeeds: runSeeds, dimension: dimension, a: a, b: b,
-            resamples: resamples, permutations: permutations, seed: seed)
+            resamples: resamples, confidence: confidence, permutations: permutations, seed: seed)
     }
 
     /// Compares level `a` with level `b` of `dimension` over `trials`, value by value, on their
@@ -95,7 +98,8 @@ public struct Comparison: Sendable, Equatable {
     /// draw; trials of a run not in it pair with none.
     public static func build(
         _ trials: [TrialResult], runSeeds: [Int64: Int64] = [:], dimension: ReportDimension, a: String,
-        b: String, resamples: Int = 10_000, permutations: Int = 10_000, seed: UInt64 = 20_230_527
+        b: String, resamples: Int = 10_000, confidence: Double = 0.95, permutations: Int = 10_000,
+        seed: UInt64 = 20_230_527
     ) -> Comparison {
         // A VR the trial's instrument cannot measure is no evidence either way.
         let measured = trials.filter { Instruments.measuresVR($0.key.instrument, $0.key.assignment) }
@@ -112,7 +116,7 @@ public struct Comparison: Sendable, Equatable {
             let cellSeed = SplitMix64.mix(seed, Statistics.stableHash([dimension.rawValue, a, b, value.label]))
             let estimate = VRDifference(
                 groupA, groupB, runSeeds: runSeeds, dimension: dimension, resamples: resamples,
-                permutations: permutations, seed: cellSeed)
+                confidence: confidence, permutations: permutations, seed: cellSeed)
             (row.pairs, row.unpaired, row.difference) = (estimate.pairs, estimate.unpaired, estimate.difference)
             (row.ciLow, row.ciHigh, row.p) = (estimate.ciLow, estimate.ciHigh, estimate.p)
             rows.append(row)
@@ -127,8 +131,8 @@ public struct Comparison: Sendable, Equatable {
             return Pooled(dimension: other, levelsA: levelsA, levelsB: levelsB)
         }
         return Comparison(
-            dimension: dimension, a: a, b: b, resamples: resamples, permutations: permutations, seed: seed,
-            rows: rows, pooled: pooled)
+            dimension: dimension, a: a, b: b, resamples: resamples, confidence: confidence, permutations: permutations,
+            seed: seed, rows: rows, pooled: pooled)
     }
 
     /// One sentence naming what each side pools (`hvae compare` prints it on stderr, the viewer
@@ -170,7 +174,7 @@ struct VRDifference {
     /// `a` and `b`: complete trials with a VR.
     init(
         _ a: [TrialResult], _ b: [TrialResult], runSeeds: [Int64: Int64], dimension: ReportDimension,
-        resamples: Int, permutations: Int, seed: UInt64
+        resamples: Int, confidence: Double = 0.95, permutations: Int, seed: UInt64
     ) {
         let vrA = a.map { $0.vr! }
         let vrB = b.map { $0.vr! }
@@ -180,14 +184,16 @@ struct VRDifference {
         if let differences = pairing.differences {
             pairs = differences.count
             difference = Statistics.mean(differences)
-            interval = Statistics.bootstrapInterval(differences, resamples: resamples, confidence: 0.95, seed: seed)
+            interval = Statistics.bootstrapInterval(
+                differences, resamples: resamples, confidence: confidence, seed: seed)
             if permutations > 0 {
                 p = Statistics.signFlipTest(differences, permutations: permutations, seed: seed ^ 0x5_DEEC_E66D)
             }
         } else {
             unpaired = pairing.unpaired
             difference = meanA - meanB
-            interval = Statistics.bootstrapDifference(vrA, vrB, resamples: resamples, confidence: 0.95, seed: seed)
+            interval = Statistics.bootstrapDifference(
+                vrA, vrB, resamples: resamples, confidence: confidence, seed: seed)
             if permutations > 0 {
                 p = Statistics.permutationTest(vrA, vrB, permutations: permutations, seed: seed ^ 0x5_DEEC_E66D)
             }
@@ -259,15 +265,17 @@ public enum ComparisonRenderer {
         switch format {
         case .json:
             struct Document: Encodable {
-                let dimension: String, a: String, b: String, resamples: Int, permutations: Int, seed: UInt64
+                let dimension: String, a: String, b: String, resamples: Int, confidence: Double, permutations: Int
+                let seed: UInt64
                 let pooled: [Comparison.Pooled]
                 let rows: [Comparison.Row]
             }
             return prettyJSON(
                 Document(
                     dimension: comparison.dimension.rawValue, a: comparison.a, b: comparison.b,
-                    resamples: comparison.resamples, permutations: comparison.permutations,
-                    seed: comparison.seed, pooled: comparison.pooled, rows: comparison.rows))
+                    resamples: comparison.resamples, confidence: comparison.confidence,
+                    permutations: comparison.permutations, seed: comparison.seed, pooled: comparison.pooled,
+                    rows: comparison.rows))
         case .csv:
             return CSV.document(
                 header: header,
@@ -284,7 +292,7 @@ public enum ComparisonRenderer {
             let f = ReportRenderer.fixed
             let human = [
                 "value", "n \(comparison.a)", "VR \(comparison.a)", "n \(comparison.b)", "VR \(comparison.b)",
-                "pairs", "difference", "95% CI", "p", "p (Holm)",
+                "pairs", "difference", ReportRenderer.intervalHeader(comparison.confidence), "p", "p (Holm)",
             ]
             let rows = comparison.rows.map { row in
                 [

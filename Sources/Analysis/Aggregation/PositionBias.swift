@@ -44,6 +44,8 @@ public struct PositionBias: Sendable, Equatable {
     }
 
     public var rows: [Row]
+    /// The level of the intervals (`--confidence`).
+    public var confidence: Double = 0.95
 
     /// Whether `trials` used two option orders or more: only then is there a position bias to
     /// measure (and the answers it is counted from worth reading).
@@ -60,7 +62,7 @@ public struct PositionBias: Sendable, Equatable {
     /// Nil unless the trials used two option orders or more.
     public static func build(
         _ trials: [TrialResult], answers: [AnswerCount], resamples: Int = 10_000,
-        seed: UInt64 = 20_230_527
+        confidence: Double = 0.95, seed: UInt64 = 20_230_527
     ) -> PositionBias? {
         guard applies(to: trials) else { return nil }
         let trials = trials.filter(onSlider)
@@ -101,7 +103,7 @@ public struct PositionBias: Sendable, Equatable {
                     if let a = row.angle, let b = row.angleReference {
                         row.shift = a - b
                         let interval = Statistics.bootstrapDifference(
-                            compared, base, resamples: resamples, confidence: 0.95,
+                            compared, base, resamples: resamples, confidence: confidence,
                             seed: SplitMix64.mix(
                                 seed,
                                 Statistics.stableHash(
@@ -126,7 +128,7 @@ public struct PositionBias: Sendable, Equatable {
                 }
             }
         }
-        return PositionBias(rows: rows)
+        return PositionBias(rows: rows, confidence: confidence)
     }
 
     /// The rows as one of the report formats.
@@ -160,7 +162,10 @@ public struct PositionBias: Sendable, Equatable {
                 ]
             }
             return HumanTable(
-                header: ["model", "value", "orders", "n", "θ", "Δθ", "95% CI", "same letter", "same option"],
+                header: [
+                    "model", "value", "orders", "n", "θ", "Δθ", ReportRenderer.intervalHeader(confidence),
+                    "same letter", "same option",
+                ],
                 rows: body, numeric: [3, 4, 5, 6, 7, 8],
                 notes: [
                     "Δθ: mean angle under the order minus under the reference; same letter / same option: "

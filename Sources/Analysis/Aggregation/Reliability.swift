@@ -74,6 +74,8 @@ public struct Reliability: Sendable, Equatable {
 
     public var retest: [Retest]
     public var splitHalf: [SplitHalf]
+    /// The level of the intervals (`--confidence`).
+    public var confidence: Double = 0.95
 
     /// One line per split-half figure that could not be computed, saying why.
     public var notes: [String] {
@@ -94,7 +96,10 @@ public struct Reliability: Sendable, Equatable {
         }
     }
 
-    public static func build(_ trials: [TrialResult], resamples: Int = 10_000, seed: UInt64 = 20_230_527)
+    public static func build(
+        _ trials: [TrialResult], resamples: Int = 10_000, confidence: Double = 0.95,
+        seed: UInt64 = 20_230_527
+    )
         -> Reliability
     {
         let complete = trials.filter { $0.status == .complete && $0.angle != nil }
@@ -113,7 +118,7 @@ public struct Reliability: Sendable, Equatable {
                     return angles.count == runs.count ? angles : nil
                 }
                 let interval = Statistics.bootstrapStatistic(
-                    rows, resamples: resamples, confidence: 0.95,
+                    rows, resamples: resamples, confidence: confidence,
                     seed: SplitMix64.mix(seed, Statistics.stableHash(["retest", model])), Statistics.icc21)
                 retest.append(
                     Retest(
@@ -136,7 +141,7 @@ public struct Reliability: Sendable, Equatable {
                 let r = Statistics.pearson(pairs)
                 let replicates = cells.values.map { Set($0.map(\.key.index)).count }.max() ?? 0
                 let interval = Statistics.bootstrapStatistic(
-                    pairs, resamples: resamples, confidence: 0.95,
+                    pairs, resamples: resamples, confidence: confidence,
                     seed: SplitMix64.mix(seed, Statistics.stableHash(["split-half", String(run), model]))
                 ) { Statistics.pearson($0).flatMap(Statistics.spearmanBrown) }
                 splitHalf.append(
@@ -147,7 +152,7 @@ public struct Reliability: Sendable, Equatable {
                         reason: r != nil ? nil : SplitHalf.reason(replicates: replicates, cells: pairs)))
             }
         }
-        return Reliability(retest: retest, splitHalf: splitHalf)
+        return Reliability(retest: retest, splitHalf: splitHalf, confidence: confidence)
     }
 
     /// Both tables as one of the report formats (CSV: the test-retest table, then a blank line and
@@ -189,7 +194,7 @@ public struct Reliability: Sendable, Equatable {
             var out = ""
             if !retest.isEmpty {
                 out += HumanTable(
-                    header: ["model", "runs", "trial slots", "ICC(2,1)", "95% CI"],
+                    header: ["model", "runs", "trial slots", "ICC(2,1)", ReportRenderer.intervalHeader(confidence)],
                     rows: retest.map {
                         [
                             $0.model, String($0.runs), String($0.subjects), dash(f($0.icc)),
@@ -204,7 +209,10 @@ public struct Reliability: Sendable, Equatable {
                 out += format == .latex ? "\n\\medskip\n" : "\n"
             }
             out += HumanTable(
-                header: ["run", "model", "cells", "r", "split-half (Spearman-Brown)", "95% CI"],
+                header: [
+                    "run", "model", "cells", "r", "split-half (Spearman-Brown)",
+                    ReportRenderer.intervalHeader(confidence),
+                ],
                 rows: splitHalf.map {
                     [
                         String($0.run), $0.model, String($0.cells), dash(f($0.r)), dash(f($0.spearmanBrown)),

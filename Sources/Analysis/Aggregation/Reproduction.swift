@@ -50,10 +50,12 @@ public struct ReproductionComparison: Sendable, Equatable {
     public var original: Int64
     public var reproduction: Int64
     public var rows: [Row]
+    /// The level of the intervals (`--confidence`).
+    public var confidence: Double = 0.95
 
     public static func build(
         store: ExperimentStore, original: Int64, reproduction: Int64, resamples: Int = 10_000,
-        seed: UInt64 = 20_230_527
+        confidence: Double = 0.95, seed: UInt64 = 20_230_527
     ) async throws -> ReproductionComparison {
         let filter = TrialFilter(runIDs: [original, reproduction])
         let trials = try await store.trialResults(filter)
@@ -76,7 +78,7 @@ public struct ReproductionComparison: Sendable, Equatable {
             }
             let estimate = VRDifference(
                 trials(reproduction), trials(original), runSeeds: runSeeds, dimension: .run, resamples: resamples,
-                permutations: 0, seed: SplitMix64.mix(seed, Statistics.stableHash(key)))
+                confidence: confidence, permutations: 0, seed: SplitMix64.mix(seed, Statistics.stableHash(key)))
             return Row(
                 model: field(key, .model)!, instrument: field(key, .instrument), value: field(key, .value)!,
                 goal: field(key, .goal)!, nOriginal: a?.nComplete ?? 0,
@@ -86,7 +88,8 @@ public struct ReproductionComparison: Sendable, Equatable {
                 reproducedAngle: b?.meanAngle,
                 originalHitRate: a?.hitRate, reproducedHitRate: b?.hitRate)
         }
-        return ReproductionComparison(original: original, reproduction: reproduction, rows: rows)
+        return ReproductionComparison(
+            original: original, reproduction: reproduction, rows: rows, confidence: confidence)
     }
 
     /// As a table in one of the report formats.
@@ -122,7 +125,7 @@ public struct ReproductionComparison: Sendable, Equatable {
             let header =
                 cellHeader + [
                     "n", "VR run \(original)", "VR run \(reproduction)", "difference", "pairs",
-                    "95% CI",
+                    ReportRenderer.intervalHeader(confidence),
                     "θ \(original)", "θ \(reproduction)", "hit \(original)", "hit \(reproduction)",
                 ]
             let body = rows.map { row in

@@ -40,9 +40,14 @@ public struct Sensitivity: Sendable, Equatable {
     }
 
     public var rows: [Row]
+    /// The level of the intervals (`--confidence`).
+    public var confidence: Double = 0.95
 
     /// Nil unless the trials used two variants or more.
-    public static func build(_ trials: [TrialResult], resamples: Int = 10_000, seed: UInt64 = 20_230_527)
+    public static func build(
+        _ trials: [TrialResult], resamples: Int = 10_000, confidence: Double = 0.95,
+        seed: UInt64 = 20_230_527
+    )
         -> Sensitivity?
     {
         guard Set(trials.map(\.key.variant)).count > 1 else { return nil }
@@ -60,7 +65,7 @@ public struct Sensitivity: Sendable, Equatable {
                     }
                     // Levels named only when they differ: with equal means none is lowest.
                     let interval = Statistics.bootstrapRange(
-                        groups, resamples: resamples, confidence: 0.95,
+                        groups, resamples: resamples, confidence: confidence,
                         seed: SplitMix64.mix(seed, Statistics.stableHash([model, assignment.label, factor])))
                     return Spread(
                         levels: means.count, spread: high - low, ciLow: interval?.low, ciHigh: interval?.high,
@@ -74,7 +79,7 @@ public struct Sensitivity: Sendable, Equatable {
                         orders: spread("option_order") { $0.key.optionOrder.rawValue }))
             }
         }
-        return Sensitivity(rows: rows)
+        return Sensitivity(rows: rows, confidence: confidence)
     }
 
     /// The rows as one of the report formats.
@@ -103,8 +108,9 @@ public struct Sensitivity: Sendable, Equatable {
         case .table, .markdown, .latex, .html:
             return HumanTable(
                 header: [
-                    "model", "value", "variants", "Δθ variants", "95% CI", "lowest → highest", "orders",
-                    "Δθ orders", "95% CI",
+                    "model", "value", "variants", "Δθ variants", ReportRenderer.intervalHeader(confidence),
+                    "lowest → highest", "orders",
+                    "Δθ orders", ReportRenderer.intervalHeader(confidence),
                 ],
                 rows: rows.map { row in
                     [

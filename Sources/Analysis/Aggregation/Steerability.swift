@@ -89,11 +89,16 @@ public struct Steerability: Sendable, Equatable {
 
     public var points: [Point]
     public var curves: [Curve]
+    /// The level of the intervals (`--confidence`).
+    public var confidence: Double = 0.95
 
     /// The curves of `trials`: one per model (as they first appear), goal condition and placement,
     /// its points from the largest direction down. Nil when no trials are given. (Option orders
     /// are pooled, as in every report: the position-bias table measures them.)
-    public static func build(_ trials: [TrialResult], resamples: Int = 10_000, seed: UInt64 = 20_230_527)
+    public static func build(
+        _ trials: [TrialResult], resamples: Int = 10_000, confidence: Double = 0.95,
+        seed: UInt64 = 20_230_527
+    )
         -> Steerability?
     {
         guard !trials.isEmpty else { return nil }
@@ -116,7 +121,7 @@ public struct Steerability: Sendable, Equatable {
                         let cell = own.filter { $0.key.assignment == target }
                         let angles: [Double] = cell.filter { $0.status == .complete }.compactMap { $0.angle }
                         let interval = Statistics.bootstrapInterval(
-                            angles, resamples: resamples, confidence: 0.95,
+                            angles, resamples: resamples, confidence: confidence,
                             seed: SplitMix64.mix(
                                 seed, Statistics.stableHash([model, goal.rawValue, placement.rawValue, target.label])))
                         let point = Point(
@@ -139,7 +144,7 @@ public struct Steerability: Sendable, Equatable {
                 }
             }
         }
-        return Steerability(points: points, curves: curves)
+        return Steerability(points: points, curves: curves, confidence: confidence)
     }
 
     /// The curves, then the points, as one of the report formats (CSV and JSON: the curves; the
@@ -186,7 +191,10 @@ public struct Steerability: Sendable, Equatable {
                         + "R² – when the mean angles do not vary."
                 ])
             let pointTable = HumanTable(
-                header: ["model", "goal", "placement", "target", "φ", "θ*", "n", "mean θ", "95% CI"],
+                header: [
+                    "model", "goal", "placement", "target", "φ", "θ*", "n", "mean θ",
+                    ReportRenderer.intervalHeader(confidence),
+                ],
                 rows: points.map { point in
                     [
                         point.model, point.goal, point.placement, point.target, Assignment.format(point.direction),

@@ -78,7 +78,6 @@ public enum ReportRenderer {
                 header: report.options.groupBy.map(\.rawValue) + machineColumns,
                 rows: report.cells.map { $0.group + machineValues($0) })
         case .table, .markdown, .latex, .html:
-            let percent = Int((report.options.confidence * 100).rounded())
             var columns: [(header: String, text: (ReportCell) -> String)] = report.options.groupBy.enumerated().map {
                 index, dimension in (dimension.rawValue.replacingOccurrences(of: "_", with: " "), { $0.group[index] })
             }
@@ -86,7 +85,7 @@ public enum ReportRenderer {
                 ("n", { String($0.n) }), ("incomplete", { String($0.nIncomplete) }),
                 ("failed", { String($0.nFailed) }), ("unfinished", { String($0.nUnfinished) }),
                 ("VR mean ± sd", meanSD),
-                ("\(percent)% CI", interval), ("mean θ", { fixed($0.meanAngle) }),
+                (intervalHeader(report.options.confidence), interval), ("mean θ", { fixed($0.meanAngle) }),
                 ("pooled θ", { fixed($0.pooledAngle) }),
                 ("hit rate", { fixed($0.hitRate) }), ("transitive", { fixed($0.transitiveShare) }),
             ]
@@ -182,6 +181,13 @@ public enum ReportRenderer {
     }
 
     // MARK: Numbers
+
+    /// "95% CI": the header of an interval column at `confidence`, in every table.
+    public static func intervalHeader(_ confidence: Double) -> String {
+        let percent = confidence * 100
+        let text = percent == percent.rounded() ? String(Int(percent)) : String(format: "%g", percent)
+        return "\(text)% CI"
+    }
 
     static func fixed(_ x: Double?) -> String { x.map { String(format: "%.2f", $0) } ?? "" }
 
