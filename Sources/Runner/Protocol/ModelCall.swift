@@ -180,7 +180,8 @@ struct ModelCaller {
     private func read(_ reply: String, rawBody: Data?, layout: ItemLayout)
         -> (ParsedAnswer, AnswerRecord, LetterProbabilities?)
     {
-        ItemReply.read(reply, rawBody: rawBody, layout: layout, source: model.provider.api?.answerFrom ?? .text)
+        ItemReply.read(
+            reply, tokens: model.tokens(in: rawBody), layout: layout, source: model.provider.api?.answerFrom ?? .text)
     }
 
     /// What the gate learns from a call: its usage, or that the server refused it for its rate.

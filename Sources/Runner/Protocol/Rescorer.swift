@@ -52,15 +52,14 @@ public struct Rescorer: Sendable {
         let scorer = TrialScorer(store: store, parserVersion: parserVersion)
         // Where each model's answers are read from, as its run's experiment says: the rescore reads
         // them as the run did.
-        var sources: [Int64: [String: AnswerSource]] = [:]
+        var models: [Int64: [String: ModelSpec]] = [:]
         for runID in runIDs {
             let run = try await store.run(runID)
             let experiment = try? JSONDecoder().decode(Experiment.self, from: Data(run.experimentJSON.utf8))
-            for model in experiment?.models ?? [] {
-                if let source = model.provider.api?.answerFrom { sources[runID, default: [:]][model.name] = source }
-            }
+            for model in experiment?.models ?? [] { models[runID, default: [:]][model.name] = model }
         }
-        let bodiesOf = Set(sources.values.flatMap(\.keys))
+        let bodiesOf = Set(
+            models.values.flatMap { $0.values.filter { $0.provider.api?.readsLogprobs == true }.map(\.name) })
         while true {
             let page = try await store.itemCalls(
                 runIDs: runIDs, afterTrial: after, limit: Self.trialsPerPage, bodiesOf: bodiesOf)
@@ -77,9 +76,10 @@ public struct Rescorer: Sendable {
                 guard let item = form?.form.item(call.item) else { continue }
                 outcome.callsRead += 1
                 let layout = ItemLayout(item: item, order: call.optionOrder, seed: UInt64(bitPattern: call.trialSeed))
+                let model = models[call.runID]?[call.model]
                 let (parsed, answer, letters) = ItemReply.read(
-                    reply, rawBody: call.rawResponse, layout: layout,
-                    source: sources[call.runID]?[call.model] ?? .text, parserVersion: parserVersion, parse: parse)
+                    reply, tokens: model?.tokens(in: call.rawResponse), layout: layout,
+                    source: model?.provider.api?.answerFrom ?? .text, parserVersion: parserVersion, parse: parse)
                 let before =
                     call.status.map {
                         $0 == .ok

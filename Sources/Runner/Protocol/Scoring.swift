@@ -42,20 +42,21 @@ public struct TrialScorer: Sendable {
 public enum ItemReply {
     public typealias Parse = @Sendable (String, [(letter: OptionLetter, allocation: Allocation)]) -> ParsedAnswer
 
-    /// `rawBody`: the provider's body, where the log probabilities are (read only when `source`
-    /// is not `text`). With `logprobs` the answer is the most probable letter at the token where
-    /// the text named its answer: a reply the parser cannot read keeps the parser's verdict, and
-    /// a tie between letters is `ambiguous`, and no token to read at is `no_option`.
+    /// `tokens`: the reply's tokens with their log probabilities, in the provider-neutral form its
+    /// provider read them into (`ModelSpec.tokens(in:)`; read only when `source` is not `text`):
+    /// scoring never reads a provider's body. With `logprobs` the answer is the most probable
+    /// letter at the token where the text named its answer: a reply the parser cannot read keeps
+    /// the parser's verdict, and a tie between letters is `ambiguous`, and no token to read at is
+    /// `no_option`.
     public static func read(
-        _ reply: String, rawBody: Data? = nil, layout: ItemLayout, source: AnswerSource = .text,
+        _ reply: String, tokens: [TokenLogprob]? = nil, layout: ItemLayout, source: AnswerSource = .text,
         parserVersion: Int = AnswerParser.version, parse: Parse = { AnswerParser.parse($0, shown: $1) }
     ) -> (ParsedAnswer, AnswerRecord, LetterProbabilities?) {
         var parsed = layout.read(reply, parse: parse)
         var letters: LetterProbabilities?
         // A number answer has no letters (an experiment refuses `answer_from` other than text for it).
         if source != .text, layout.item.budget == nil {
-            let read = LetterReader.read(
-                rawBody.flatMap(OpenAIProvider.tokenLogprobs(body:)), chosen: parsed.shownLetter)
+            let read = LetterReader.read(tokens, chosen: parsed.shownLetter)
             letters = read
             if source == .logprobs, parsed.status == .ok {
                 parsed =

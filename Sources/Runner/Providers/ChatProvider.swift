@@ -146,3 +146,24 @@ public enum ProviderFactory {
         return providers
     }
 }
+
+extension ProviderSpec {
+    /// The tokens of a body this provider returned, with their log probabilities, in the
+    /// provider-neutral form scoring reads (`TokenLogprob`): the one place a provider's body is read
+    /// for them. Nil where the provider gives none (Anthropic's Messages API has no log probabilities).
+    public func tokenLogprobs(body: Data) -> [TokenLogprob]? {
+        switch self {
+        case .openai: OpenAIProvider.tokenLogprobs(body: body)
+        case .anthropic, .reference: nil
+        }
+    }
+}
+
+extension ModelSpec {
+    /// The tokens with log probabilities of a reply's body, for a model that reads them
+    /// (`answer_from: logprobs` or `both`); nil for one read from its text, which is not parsed for them.
+    public func tokens(in body: Data?) -> [TokenLogprob]? {
+        guard provider.api?.readsLogprobs == true, let body else { return nil }
+        return provider.tokenLogprobs(body: body)
+    }
+}
