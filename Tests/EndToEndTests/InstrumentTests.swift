@@ -147,6 +147,13 @@ struct InstrumentEndToEndTests {
             ["report", "--db", "four.sqlite", "--resamples", "200", "--confidence", "0.9"], in: work.url)
         #expect(table.stdout.contains("No VR for competitive on dictator"))
         #expect(table.stdout.contains("90% CI") && !table.stdout.contains("95% CI"))
+        let study = try hvae(["report", "--db", "four.sqlite", "--resamples", "50", "--layout", "study"], in: work.url)
+        #expect(study.status == 0, "\(study.stderr)")
+        #expect(
+            ["slider", "slider-parallel", "ring", "dictator"].allSatisfy {
+                study.stdout.contains("Instrument: \($0)\n")
+            })
+        #expect(study.stdout.contains("No VR for competitive on dictator"))
         let level = try hvae(["report", "--db", "four.sqlite", "--confidence", "95"], in: work.url)
         #expect(
             level.status == 64 && level.stderr.contains("--confidence: a level from 0.5 to 0.999"), "\(level.stderr)")

@@ -55,8 +55,10 @@ public enum ReportRenderer {
     }
 
     /// Why a cell has no VR: its instrument cannot tell its value from others.
-    static func indistinguishableNote(_ cell: ReportCell, _ groupBy: [ReportDimension]) -> String {
-        let instrument = groupBy.firstIndex(of: .instrument).map { cell.group[$0] } ?? "the instrument"
+    static func indistinguishableNote(
+        _ cell: ReportCell, _ groupBy: [ReportDimension], instrument name: String? = nil
+    ) -> String {
+        let instrument = groupBy.firstIndex(of: .instrument).map { cell.group[$0] } ?? name ?? "its instrument"
         let value = groupBy.firstIndex(of: .value).map { cell.group[$0] } ?? "the value"
         return "No VR for \(value) on \(instrument): its ideal answers are those of "
             + "\(cell.indistinguishableFrom.joined(separator: ", ")) too, so it cannot tell them apart (method.md §9)."
@@ -116,7 +118,29 @@ public enum ReportRenderer {
 
     static let values = ValueOrientation.allCases.map(\.rawValue)
 
-    static func study(_ report: Report, _ format: ReportFormat, baselines: [String] = []) throws -> String {
+    /// `instrument`: the one instrument of the trials, when the caller split them by it.
+    static func study(
+        _ report: Report, _ format: ReportFormat, baselines: [String] = [], instrument: String? = nil
+    ) throws -> String {
+        // Trials of several measures: one study table per instrument, never one pooled table.
+        if let index = report.options.groupBy.firstIndex(of: .instrument) {
+            var part = report
+            part.options.groupBy.remove(at: index)
+            return try distinctInOrder(report.cells.map { $0.group[index] }).map { instrument in
+                part.cells = report.cells.filter { $0.group[index] == instrument }.map { cell in
+                    var cell = cell
+                    cell.group.remove(at: index)
+                    return cell
+                }
+                let heading =
+                    switch format {
+                    case .latex: "% instrument: \(instrument)\n"
+                    case .html: "<h3>\(instrument)</h3>\n"
+                    default: "Instrument: \(instrument)\n"
+                    }
+                return heading + (try study(part, format, baselines: baselines, instrument: instrument))
+            }.joined(separator: "\n")
+        }
         guard let modelIndex = report.options.groupBy.firstIndex(of: .model),
             let valueIndex = report.options.groupBy.firstIndex(of: .value),
             let goalIndex = report.options.groupBy.firstIndex(of: .goal),
@@ -169,6 +193,10 @@ public enum ReportRenderer {
             }
             var notes = ["Mean VR ± sd (complete trials); – where the sd is undefined (one complete trial)."]
             if flagged { notes.append(tooFewNote) }
+            for cell in report.cells where !cell.indistinguishableFrom.isEmpty {
+                let note = indistinguishableNote(cell, report.options.groupBy, instrument: instrument)
+                if !notes.contains(note) { notes.append(note) }
+            }
             if !shownBaselines.isEmpty {
                 notes.append(
                     "(baseline): answers uniformly at random; the slider sorts such answers mostly into prosocial "
