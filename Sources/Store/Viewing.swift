@@ -378,6 +378,12 @@ extension ExperimentStore {
 
     // MARK: The parser audit
 
+    /// The instruments whose replies name a letter: the audit's labels are letters, so replies that
+    /// give a number (the dictator game's) are not sampled for it.
+    static let letterInstruments: [String] = Instruments.all.filter { instrument in
+        instrument.form(seed: 0).items.allSatisfy { $0.budget == nil }
+    }.map(\.name)
+
     /// Of `callIDs`, the item calls of these runs that have a reading, each with its newest
     /// reading's status: one lookup by id per call, which is how the parser audit samples a large
     /// database without reading all of it (`ParserAudit.sample`).
@@ -398,7 +404,8 @@ extension ExperimentStore {
                             AND \(NewestReading.condition(answer: "a", call: "c.id"))
                         WHERE c.id IN \(placeholders(ids.count)) AND c.step = 'item'
                             AND t.run_id IN \(placeholders(runIDs.count))
-                        """, arguments: StatementArguments(ids + runIDs))
+                            AND t.instrument IN \(placeholders(Self.letterInstruments.count))
+                        """, arguments: StatementArguments(ids + runIDs) + StatementArguments(Self.letterInstruments))
                 while let row = try rows.next() {
                     if let status = AnswerStatus(rawValue: row[1]) { found[row[0]] = status }
                 }
@@ -421,9 +428,11 @@ extension ExperimentStore {
                     JOIN model_calls AS c ON c.id = a.call_id
                     JOIN trials AS t ON t.id = c.trial_id
                     WHERE a.status = ? AND c.step = 'item' AND t.run_id IN \(placeholders(runIDs.count))
+                        AND t.instrument IN \(placeholders(Self.letterInstruments.count))
                         AND \(NewestReading.condition(answer: "a", call: "a.call_id"))
                     ORDER BY a.call_id
-                    """, arguments: StatementArguments([status.rawValue] + runIDs))
+                    """,
+                arguments: StatementArguments([status.rawValue] + runIDs) + StatementArguments(Self.letterInstruments))
         }
     }
 

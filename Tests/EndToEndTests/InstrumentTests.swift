@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Store
 import Testing
 
 /// The rows of an RFC 4180 document (CRLF or LF line ends, quoted fields), header first.
@@ -56,7 +57,7 @@ struct InstrumentEndToEndTests {
     @Test(
         "slider, slider-parallel, ring and dictator: ideal and stubborn-prosocial at VR 60, every parallel form its own"
     )
-    func fourInstruments() throws {
+    func fourInstruments() async throws {
         let work = try WorkingDirectory()
         try work.write(
             "four.yaml",
@@ -79,7 +80,7 @@ struct InstrumentEndToEndTests {
             """)
         let run = try hvae(["run", "four.yaml", "--db", "four.sqlite", "--quiet"], in: work.url)
         #expect(run.status == 0, "\(run.stderr)")
-        try DatabaseQueue(path: work.path("four.sqlite")).read { db in
+        try await DatabaseQueue(path: work.path("four.sqlite")).read { db in
             // 3 models x 4 values x 2 goals x 2 orders x 4 instruments x 3 replicates, every one complete.
             #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM trial_results WHERE status = 'complete'") == 576)
             for instrument in ["slider", "slider-parallel", "ring", "dictator"] {
@@ -161,7 +162,7 @@ struct InstrumentEndToEndTests {
         // Replayed, every score is the same; rescored, no reply reads differently.
         let replay = try hvae(["reproduce", "1", "--replay", "--db", "four.sqlite", "--quiet"], in: work.url)
         #expect(replay.status == 0, "\(replay.stderr)")
-        try DatabaseQueue(path: work.path("four.sqlite")).read { db in
+        try await DatabaseQueue(path: work.path("four.sqlite")).read { db in
             let differ = try Int.fetchOne(
                 db,
                 sql: """
@@ -211,7 +212,25 @@ struct InstrumentEndToEndTests {
             }
         }
         #expect(!FileManager.default.fileExists(atPath: work.path("site/run-1-radar.svg")))
-        let dictatorTrial = try DatabaseQueue(path: work.path("four.sqlite")).read { db in
+        // The parser audit labels letters: it samples letter replies, none of the dictator game's numbers.
+        let store = try ExperimentStore(path: work.path("four.sqlite"), create: false)
+        let (dictator, letters) = try await DatabaseQueue(path: work.path("four.sqlite")).read { db in
+            (
+                try Int64.fetchAll(
+                    db,
+                    sql: "SELECT c.id FROM model_calls AS c JOIN trials AS t ON t.id = c.trial_id "
+                        + "WHERE t.instrument = 'dictator' AND c.step = 'item' AND t.run_id = 1"),
+                try Int64.fetchAll(
+                    db,
+                    sql: "SELECT c.id FROM model_calls AS c JOIN trials AS t ON t.id = c.trial_id "
+                        + "WHERE t.instrument <> 'dictator' AND c.step = 'item' AND t.run_id = 1")
+            )
+        }
+        let sampled = try await store.itemReplyStatuses(callIDs: dictator + letters, runIDs: [1])
+        #expect(Set(sampled.keys) == Set(letters))
+        let listed = Set(try await store.itemReplies(status: .ok, runIDs: [1]))
+        #expect(listed.isDisjoint(with: dictator) && listed.isSuperset(of: letters))
+        let dictatorTrial = try await DatabaseQueue(path: work.path("four.sqlite")).read { db in
             try Int64.fetchOne(
                 db,
                 sql: "SELECT id FROM trials WHERE instrument = 'dictator' AND model = 'ideal' "
