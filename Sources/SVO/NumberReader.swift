@@ -45,13 +45,16 @@ public enum NumberReader {
         return range.contains(number) ? .number(number) : .rejected(.noOption)
     }
 
-    /// Words that may stand between "I" and the verb of a decision ("I will", "I would choose to").
+    /// Words that may stand between "I" and the verb of a decision ("I will", "I would have to",
+    /// "I've"): "I have 3 tokens" is no decision, since no verb of one follows.
     static let modals: Set<String> = [
-        "will", "would", "d", "ll", "shall", "choose", "chose", "decide", "to", "am", "going", "want", "can",
-        "therefore", "then", "so", "now",
+        "will", "would", "d", "ll", "ve", "have", "had", "shall", "should", "must", "could", "choose", "chose",
+        "decide", "decided", "to", "am", "going", "want", "can", "therefore", "then", "so", "now",
     ]
     /// The verbs of a decision, and words that may stand between the verb and its number.
-    static let verbs: Set<String> = ["pass", "give", "send", "transfer", "passing", "giving"]
+    static let verbs: Set<String> = [
+        "pass", "give", "send", "transfer", "passing", "giving", "passed", "gave", "sent", "transferred",
+    ]
     static let objects: Set<String> = ["the", "other", "participant", "person", "them", "him", "her", "player"]
     /// Words after which the next number is the answer ("Answer: 12", "My answer is twelve").
     static let answerWords: Set<String> = ["answer", "pass", "passed"]

@@ -219,6 +219,8 @@ struct NumberReaderTests {
             ("I pass a hundred", 100), ("<answer>40</answer>", 40), ("I pass 20. Passing 20 is fair.", 20),
             ("You have 40 tokens to divide. I pass 10.", 10), ("I would give the other participant 7 tokens.", 7),
             ("My answer is 30, since I keep nothing.", 30), ("12 tokens", 12), ("I'll pass 3.", 3),
+            // What SmolLM2 wrote (second probe): decisions in the perfect and with "have to".
+            ("To be fair, I've passed 12 tokens to the other participant.", 12), ("I would have to pass 8 tokens.", 8),
         ])
     func reads(reply: String, expected: Int) {
         let parsed = NumberReader.read(reply, range: 0...100)
@@ -243,6 +245,8 @@ struct NumberReaderTests {
                 .noOption
             ),
             ("I pass 12 tokens, or maybe I pass 14.", .ambiguous), ("Dividing 40 by 3 gives 13.", .ambiguous),
+            ("I have 3 tokens to divide, so how many tokens do you pass to the other participant?", .noOption),
+            ("I have 30 tokens.", .noOption),
         ])
     func rejects(reply: String, status: AnswerStatus) {
         let parsed = NumberReader.read(reply, range: 0...40)
