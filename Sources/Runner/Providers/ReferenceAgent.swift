@@ -88,17 +88,22 @@ public struct ReferenceAgent: ChatProvider {
             let best = IdealAnswers.option(on: item, direction: direction)
             return OptionLetter(rawValue: real.firstIndex(of: best)!)!
         case .noisy:
-            let temperature = spec.temperature ?? 5
             let utilities = real.map { IdealAnswers.utility($0, on: item, direction: direction) }
-            let top = utilities.max()!
-            let weights = utilities.map { exp(($0 - top) / temperature) }
-            var target = rng.nextUnit() * weights.reduce(0, +)
-            for (index, weight) in weights.enumerated() {
-                target -= weight
-                if target < 0 { return OptionLetter(rawValue: index)! }
-            }
-            return OptionLetter(rawValue: 8)!
+            return OptionLetter(rawValue: sample(utilities, rng: &rng))!
         }
+    }
+
+    /// The `noisy` agent's draw: an index with probability softmax(utility / temperature).
+    private func sample(_ utilities: [Double], rng: inout SplitMix64) -> Int {
+        let temperature = spec.temperature ?? 5
+        let top = utilities.max()!
+        let weights = utilities.map { exp(($0 - top) / temperature) }
+        var target = rng.nextUnit() * weights.reduce(0, +)
+        for (index, weight) in weights.enumerated() {
+            target -= weight
+            if target < 0 { return index }
+        }
+        return weights.count - 1
     }
 
     /// Its reply to an item of an instrument other than the published slider, which it knows from
@@ -124,16 +129,7 @@ public struct ReferenceAgent: ChatProvider {
         case .ideal, .stubborn:
             index = IdealAnswers.best(points, direction)
         case .noisy:
-            let temperature = spec.temperature ?? 5
-            let utilities = points.map { $0.utility(direction: direction) }
-            let top = utilities.max()!
-            let weights = utilities.map { exp(($0 - top) / temperature) }
-            var target = rng.nextUnit() * weights.reduce(0, +)
-            index =
-                weights.indices.first {
-                    target -= weights[$0]
-                    return target < 0
-                } ?? points.count - 1
+            index = sample(points.map { $0.utility(direction: direction) }, rng: &rng)
         }
         if item.budget != nil { return numberReply(index, rng: &rng) }
         let letter = OptionLetter(rawValue: index)!
