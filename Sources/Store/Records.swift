@@ -289,12 +289,11 @@ public struct AnswerRecord: Sendable, Hashable {
     }
 
     /// The coins as `answers.self` and `answers.other` store them: whole coins as integers (as
-    /// every slider answer is), others as reals.
+    /// every slider answer is, `Payoff.allocation`), others as reals.
     var storedCoins: (own: DatabaseValue, other: DatabaseValue) {
-        func stored(_ coins: Double) -> DatabaseValue {
-            coins == coins.rounded() && abs(coins) < 1e15 ? Int64(coins).databaseValue : coins.databaseValue
-        }
-        return payoff.map { (stored($0.own), stored($0.other)) } ?? (.null, .null)
+        guard let payoff else { return (.null, .null) }
+        if let whole = payoff.allocation { return (whole.own.databaseValue, whole.other.databaseValue) }
+        return (payoff.own.databaseValue, payoff.other.databaseValue)
     }
 }
 
