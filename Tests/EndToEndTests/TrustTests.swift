@@ -231,8 +231,8 @@ struct TrustTests {
         replies cut by the token limit show in call_log, hvae show, and as warnings of run and report, in both wire \
         formats
         """,
-        arguments: [(ModelAPI.openai, "openai", "length"), (ModelAPI.anthropic, "anthropic", "max_tokens")])
-    func cutReplies(api: ModelAPI, provider: String, finishReason: String) throws {
+        arguments: [(WireFormat.openai, "openai", "length"), (WireFormat.anthropic, "anthropic", "max_tokens")])
+    func cutReplies(api: WireFormat, provider: String, finishReason: String) throws {
         // The value description (the only call with one user message) is cut; the rest answer.
         let server = try ModelAPIServer(api: api) { request, _ in
             let messages = request.json?["messages"] as? [[String: Any]] ?? []

@@ -50,7 +50,7 @@ struct BatchTests {
         "a batch run gives the same trials, replies and VR as normal calls to a server that answers alike",
         arguments: ["openai", "anthropic"])
     func sameAsNormal(provider: String) async throws {
-        let api: ModelAPI = provider == "openai" ? .openai : .anthropic
+        let api: WireFormat = provider == "openai" ? .openai : .anthropic
         let normalServer = try ModelAPIServer(api: api) { request, _ in .reply(ContentReplies.reply(to: request)) }
         let batchServer = try ModelAPIServer(api: api, batchPolls: 2) { request, _ in
             .reply(ContentReplies.reply(to: request))
@@ -105,7 +105,7 @@ struct BatchTests {
         "a failed request and an expired one are retried in the next round; the others are served",
         arguments: ["openai", "anthropic"])
     func partialFailure(provider: String) async throws {
-        let api: ModelAPI = provider == "openai" ? .openai : .anthropic
+        let api: WireFormat = provider == "openai" ? .openai : .anthropic
         let seen = Mutex<Set<String>>([])
         let server = try ModelAPIServer(api: api, batchPolls: 1) { request, _ in
             let reply = ContentReplies.reply(to: request)
@@ -268,7 +268,9 @@ struct BatchDispatchTests {
         let experiment = try ExperimentFile.parse(yaml: yaml)
         let runner = ExperimentRunner(store: scratch.store)
         let run = try await runner.createRun(experiment)
-        let control = RunControl(experiment: experiment, totalTrials: 40, callsSoFar: 0, costSoFar: 0) { _ in }
+        let control = RunControl(
+            experiment: experiment, totalTrials: 40, callsSoFar: 0, costSoFar: 0, clock: SystemClock()
+        ) { _ in }
         var dispatcher = TrialDispatcher(
             store: scratch.store, run: run, plan: try runner.plan(of: run), experiment: experiment,
             control: control, batchSizes: ["m": 15])

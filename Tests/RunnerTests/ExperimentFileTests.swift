@@ -13,6 +13,34 @@ struct ExperimentFileTests {
             agent: ideal
         """
 
+    @Test("every registered model API is read by its name with its own keys and defaults, and stored and read back")
+    func registeredModelAPIs() throws {
+        #expect(Set(ModelAPIs.all.map { $0.name }).count == ModelAPIs.all.count)
+        #expect(ModelAPIs.named(ProviderSpec.referenceKind) == nil)
+        for api in ModelAPIs.all {
+            let yaml = "name: r\nmodels:\n  - name: m\n    provider: \(api.name)\n    model: x\n"
+            let experiment = try ExperimentFile.parse(yaml: yaml)
+            let provider = experiment.models[0].provider
+            #expect(provider.kind == api.name)
+            #expect(provider.modelAPI == api)
+            #expect(provider.api?.baseURL == api.defaultBaseURL)
+            #expect(provider.api?.maxTokens == api.defaultMaxTokens)
+            let stored = try JSONDecoder().decode(Experiment.self, from: Data(experiment.canonicalJSON.utf8))
+            #expect(stored == experiment)
+            #expect(stored.canonicalJSON == experiment.canonicalJSON)
+            // A key only another API takes is refused, naming this model's keys.
+            for other in ModelAPIs.all where other != api {
+                var spec = provider.api!
+                for key in try other.readOwnSettings(into: &spec, text: { _ in "v" })
+                where try !api.readOwnSettings(into: &spec, text: { _ in nil }).contains(key) {
+                    #expect(throws: ExperimentFileError.self) {
+                        try ExperimentFile.parse(yaml: yaml + "    \(key): v\n")
+                    }
+                }
+            }
+        }
+    }
+
     @Test("keys left out get the documented defaults")
     func defaults() throws {
         let experiment = try ExperimentFile.parse(yaml: Self.minimal)

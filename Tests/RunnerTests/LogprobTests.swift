@@ -231,7 +231,8 @@ struct LogprobTests {
         #expect {
             try parse("anthropic", "\n    answer_from: logprobs")
         } throws: { error in
-            "\(error)".contains("models[0].answer_from") && "\(error)".contains("Anthropic")
+            "\(error)".contains("models[0].answer_from")
+                && "\(error)".contains("provider anthropic returns no token log probabilities")
         }
         #expect {
             try parse("openai", "\n    answer_from: tokens")

@@ -35,12 +35,14 @@ func apiExperiment(
 let testEnvironment = ["HVAE_TEST_KEY": "sk-test-secret-123"]
 
 /// Runs `yaml` with real providers over real HTTP, keys from `testEnvironment`.
-func runAPI(_ yaml: String, progress: @escaping @Sendable (RunProgress) -> Void = { _ in }) async throws -> (
-    ScratchStore, Int64, RunOutcome
-) {
+/// The runner waits by `clock`.
+func runAPI(
+    _ yaml: String, clock: any RunClock = SystemClock(),
+    progress: @escaping @Sendable (RunProgress) -> Void = { _ in }
+) async throws -> (ScratchStore, Int64, RunOutcome) {
     let scratch = try ScratchStore()
     let experiment = try ExperimentFile.parse(yaml: yaml)
-    let runner = ExperimentRunner(store: scratch.store)
+    let runner = ExperimentRunner(store: scratch.store, clock: clock)
     let run = try await runner.createRun(experiment)
     let providers = try ProviderFactory.makeAll(
         experiment, transport: NetworkTransport(), environment: testEnvironment)
@@ -137,7 +139,7 @@ struct ProviderTests {
     }
 
     static let transientFailures: [(String, ModelAction)] = [
-        ("429 with Retry-After", .error(status: 429, message: "Rate limit reached", retryAfter: "1")),
+        ("429 with Retry-After", .error(status: 429, message: "Rate limit reached", retryAfter: "45")),
         ("500", .error(status: 500, message: "The server had an error")),
         ("529 overloaded", .error(status: 529, message: "Overloaded")),
         ("a reply slower than the timeout", .slow("A", seconds: 3.5)),
@@ -150,7 +152,8 @@ struct ProviderTests {
         // The failure hits the second call (item 1); everything else answers "A".
         let server = try ModelAPIServer(api: .openai) { _, n in n == 1 ? failure : .reply("A") }
         defer { server.stop() }
-        let (scratch, _, outcome) = try await runAPI(apiExperiment(server))
+        let clock = VirtualClock()
+        let (scratch, _, outcome) = try await runAPI(apiExperiment(server), clock: clock)
         #expect(outcome.status == .finished)
         #expect(try trialStatuses(scratch) == ["complete"])
         let rows = try callRows(scratch)
@@ -170,13 +173,14 @@ struct ProviderTests {
         if case .malformed = failure { #expect(failed["http_status"] == 200) }
         if case .error(let status, _, let retryAfter) = failure {
             #expect(failed["http_status"] == status)
-            if retryAfter != nil {
-                // Retry-After: 1 was honoured: the retry started at least a second after the failure.
-                let end = try #require(ISO8601DateFormatter.withFractions.date(from: failed["finished_at"]))
-                let start = try #require(ISO8601DateFormatter.withFractions.date(from: retried["started_at"]))
-                #expect(start.timeIntervalSince(end) >= 0.99)
+            if let retryAfter {
+                // The server's Retry-After was the wait before the retry, to the last millisecond.
+                #expect(abs(clock.now - Double(retryAfter)!) < 1e-9, "\(clock.sleeps)")
+                return
             }
         }
+        // Otherwise the backoff: retry_delay 0.01 with jitter over its upper half.
+        #expect((0.005...0.01).contains(clock.now), "\(clock.sleeps)")
     }
 
     @Test("a call that keeps failing fails its trial after max_retries, with the error kept")
@@ -281,27 +285,28 @@ struct ProviderTests {
                 model: x
                 base_url: http://127.0.0.1:9/v1
                 max_retries: 5
-                retry_delay: 0.2
-                give_up_after: 1
             """
-        let clock = ContinuousClock.now
-        let (scratch, runID, outcome) = try await runAPI(yaml)
-        let elapsed = ContinuousClock.now - clock
+        // Waits by a virtual clock: the default window (30 s) and backoff (1 s doubling) are
+        // checked as they are, and take no time.
+        let clock = VirtualClock()
+        let (scratch, runID, outcome) = try await runAPI(yaml, clock: clock)
         #expect(outcome.status == .failed)
         guard case .modelStopped(let model, let message) = try #require(outcome.stopReasons.first) else {
             Issue.record("expected the model to be stopped: \(outcome.stopReasons)")
             return
         }
         #expect(model == "m")
-        #expect(message.contains("the server at http://127.0.0.1:9/v1 could not be reached for 1 s"))
+        #expect(message.contains("the server at http://127.0.0.1:9/v1 could not be reached for 30 s"))
         let run = try await scratch.store.run(runID)
         #expect(run.status == .failed)
         #expect(run.stopReason?.contains("could not be reached") == true)
         // Far fewer trials than planned were tried: the rest are left for a resume.
         let stored = try await scratch.store.trialStatusCounts(runID: runID).values.reduce(0, +)
         #expect(stored < 40)
-        // Each of 40 trials going through 5 retries would take minutes; the stop comes in seconds.
-        #expect(elapsed < .seconds(60))
+        // It stopped once the failures had gone on for the window, not sooner; and long before
+        // every trial's retries (up to 31 s each, 4 at a time, over 40 trials) were through.
+        #expect(clock.now >= 30)
+        #expect(clock.now < 31 * 40 / 4)
     }
 
     @Test("a server that accepts and never answers stops its model after give_up_after too, naming the URL")

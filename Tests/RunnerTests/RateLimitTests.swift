@@ -64,6 +64,44 @@ struct RateLimitUnitTests {
         #expect(waits[0] == 0 && waits[1] == 0 && waits[2] > 0)
     }
 
+    @Test("the gate starts calls by its clock: requests_per_minute an interval apart, tokens_per_minute at its pace")
+    func gateByClock() async throws {
+        // 600 a minute: the first call at once, then one every 0.1 s, whatever the calls' size.
+        let clock = VirtualClock()
+        let requests = ModelGate(ceiling: 4, requestsPerMinute: 600, tokensPerMinute: nil, clock: clock)
+        var starts: [Double] = []
+        for _ in 0..<10 {
+            let ticket = try await requests.acquire(tokens: 1_000)
+            starts.append(clock.now)
+            await requests.release(ticket, .succeeded(tokens: 1_000))
+        }
+        #expect(zip(starts, (0..<10).map { Double($0) / 10 }).allSatisfy { abs($0 - $1) < 1e-9 }, "\(starts)")
+
+        // 6,000 tokens a minute (100 a second), up to one second's worth ahead: calls of 50 tokens
+        // go three at once, then one every half second; the fourth used 10, and its 40 back
+        // (0.4 s) bring the fifth forward.
+        let paced = VirtualClock()
+        let tokens = ModelGate(ceiling: 4, requestsPerMinute: nil, tokensPerMinute: 6_000, clock: paced)
+        var times: [Double] = []
+        for call in 0..<6 {
+            let ticket = try await tokens.acquire(tokens: 50)
+            times.append(paced.now)
+            await tokens.release(ticket, .succeeded(tokens: call == 3 ? 10 : 50))
+        }
+        let expected = [0, 0, 0, 0.5, 0.6, 1.1]
+        #expect(zip(times, expected).allSatisfy { abs($0 - $1) < 1e-9 }, "\(times)")
+        // Both limits: each call waits for the later of the two.
+        let both = VirtualClock()
+        let gate = ModelGate(ceiling: 4, requestsPerMinute: 600, tokensPerMinute: 6_000, clock: both)
+        for _ in 0..<3 {
+            let ticket = try await gate.acquire(tokens: 100)
+            await gate.release(ticket, .succeeded(tokens: 100))
+        }
+        // The second call waits for the interval (0.1 s), the third for the tokens (paid by 2 s,
+        // less the second ahead, less the 0.1 s gone: 0.9 s).
+        #expect(both.sleeps.map { ($0 * 1e6).rounded() / 1e6 } == [0.1, 0.9])
+    }
+
     @Test("the estimate counts the input at four bytes a token and the whole max_tokens")
     func estimate() {
         let messages = [ChatMessage(.system, String(repeating: "a", count: 400)), ChatMessage(.user, "Hello!")]

@@ -218,26 +218,23 @@ public struct Experiment: Codable, Sendable, Equatable {
         return String(decoding: try! encoder.encode(self), as: UTF8.self)
     }
 
-    /// Sets `batch: true` on every API model (`hvae run --batch`); throws when there is none.
+    /// Sets `batch: true` on every model whose API takes batches (`hvae run --batch`); throws when there is none.
     public mutating func sendThroughBatchAPIs() throws {
         var found = false
         for index in models.indices {
-            switch models[index].provider {
-            case .openai(var api):
-                api.batch = true
-                models[index].provider = .openai(api)
-                found = true
-            case .anthropic(var api):
-                api.batch = true
-                models[index].provider = .anthropic(api)
-                found = true
-            case .reference: break
+            guard case .api(let kind, let settings) = models[index].provider, ModelAPIs.batches(kind) else {
+                continue
             }
+            var api = settings
+            api.batch = true
+            models[index].provider = .api(kind, api)
+            found = true
         }
         guard found else {
+            let names = ModelAPIs.all.filter { ModelAPIs.batches($0) }.map { $0.name }.joined(separator: ", ")
             throw ExperimentFileError(
                 file: name, line: nil, key: "models",
-                message: "--batch: no model uses a provider with a batch API (openai or anthropic)")
+                message: "--batch: no model uses a provider with a batch API (\(names))")
         }
     }
 
@@ -353,7 +350,7 @@ public struct ModelSpec: Codable, Sendable, Equatable {
         try container.encode(provider.kind, forKey: .provider)
         switch provider {
         case .reference(let agent): try container.encode(agent, forKey: .settings)
-        case .openai(let api), .anthropic(let api): try container.encode(api, forKey: .settings)
+        case .api(_, let api): try container.encode(api, forKey: .settings)
         }
     }
 
@@ -361,11 +358,11 @@ public struct ModelSpec: Codable, Sendable, Equatable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         name = try container.decode(String.self, forKey: .name)
         let kind = try container.decode(String.self, forKey: .provider)
-        switch kind {
-        case "reference": provider = .reference(try container.decode(ReferenceAgentSpec.self, forKey: .settings))
-        case "openai": provider = .openai(try container.decode(APIModelSpec.self, forKey: .settings))
-        case "anthropic": provider = .anthropic(try container.decode(APIModelSpec.self, forKey: .settings))
-        default:
+        if kind == ProviderSpec.referenceKind {
+            provider = .reference(try container.decode(ReferenceAgentSpec.self, forKey: .settings))
+        } else if let api = ModelAPIs.named(kind) {
+            provider = .api(api, try container.decode(APIModelSpec.self, forKey: .settings))
+        } else {
             throw DecodingError.dataCorruptedError(
                 forKey: .provider, in: container, debugDescription: "unknown provider \(kind)")
         }
@@ -376,16 +373,17 @@ public struct ModelSpec: Codable, Sendable, Equatable {
 public enum ProviderSpec: Sendable, Equatable {
     /// Built-in simulated agents (no language model): for checking the pipeline and the metrics.
     case reference(ReferenceAgentSpec)
-    /// Any server speaking OpenAI's chat-completions format.
-    case openai(APIModelSpec)
-    /// Anthropic's Messages API.
-    case anthropic(APIModelSpec)
+    /// A model API registered in `ModelAPIs.all`, with the model's settings.
+    case api(any ModelAPI.Type, APIModelSpec)
 
+    /// How experiment files and the stored experiment name the reference agents.
+    public static let referenceKind = "reference"
+
+    /// Its name: `provider:` in experiment files.
     public var kind: String {
         switch self {
-        case .reference: "reference"
-        case .openai: "openai"
-        case .anthropic: "anthropic"
+        case .reference: Self.referenceKind
+        case .api(let api, _): api.name
         }
     }
 
@@ -393,7 +391,23 @@ public enum ProviderSpec: Sendable, Equatable {
     public var api: APIModelSpec? {
         switch self {
         case .reference: nil
-        case .openai(let spec), .anthropic(let spec): spec
+        case .api(_, let spec): spec
+        }
+    }
+
+    /// The registered model API it calls; nil for reference agents.
+    public var modelAPI: (any ModelAPI.Type)? {
+        switch self {
+        case .reference: nil
+        case .api(let api, _): api
+        }
+    }
+
+    public static func == (lhs: ProviderSpec, rhs: ProviderSpec) -> Bool {
+        switch (lhs, rhs) {
+        case (.reference(let a), .reference(let b)): a == b
+        case (.api(let kindA, let a), .api(let kindB, let b)): kindA == kindB && a == b
+        default: false
         }
     }
 }

@@ -406,9 +406,12 @@ public enum ExperimentFile {
         let mapping = try reader.mapping(node, path: path)
         let name = try reader.string(mapping, "name", required: true)!
         guard !name.isEmpty else { throw reader.error(mapping.node("name"), "\(path).name", "must not be empty") }
-        let provider = try reader.string(mapping, "provider") ?? "reference"
+        let provider = try reader.string(mapping, "provider") ?? ProviderSpec.referenceKind
+        if let api = ModelAPIs.named(provider) {
+            return ModelSpec(name: name, provider: .api(api, try apiSpec(mapping, api, path: path, reader: reader)))
+        }
         switch provider {
-        case "reference":
+        case ProviderSpec.referenceKind:
             let kind = try reader.enumeration(
                 mapping, "agent", ReferenceAgentSpec.Kind.self, path: path, required: true)!
             var spec = ReferenceAgentSpec(
@@ -436,23 +439,22 @@ public enum ExperimentFile {
                 mapping, allowed: allowed, path: path,
                 hint: "the \(kind.rawValue) reference agent takes \(allowed.sorted().joined(separator: ", "))")
             return ModelSpec(name: name, provider: .reference(spec))
-        case "openai", "anthropic":
-            let api = try apiSpec(mapping, path: path, reader: reader, anthropic: provider == "anthropic")
-            return ModelSpec(name: name, provider: provider == "openai" ? .openai(api) : .anthropic(api))
         default:
+            let names = [ProviderSpec.referenceKind] + ModelAPIs.all.map { $0.name }
             throw reader.error(
                 mapping.node("provider"), "\(path).provider",
-                "unknown provider '\(provider)'; expected reference, openai or anthropic")
+                "unknown provider '\(provider)'; expected \(names.dropLast().joined(separator: ", ")) or \(names.last!)"
+            )
         }
     }
 
-    private static func apiSpec(_ mapping: MappingNode, path: String, reader: NodeReader, anthropic: Bool) throws
-        -> APIModelSpec
-    {
+    private static func apiSpec(
+        _ mapping: MappingNode, _ api: any ModelAPI.Type, path: String, reader: NodeReader
+    ) throws -> APIModelSpec {
         let model = try reader.string(mapping, "model", required: true)!
         let baseURL =
             try reader.string(mapping, "base_url")
-            ?? (anthropic ? AnthropicProvider.defaultBaseURL : OpenAIProvider.defaultBaseURL)
+            ?? api.defaultBaseURL
         guard let url = URL(string: baseURL), url.scheme == "http" || url.scheme == "https", url.host != nil else {
             throw reader.error(
                 mapping.node("base_url"), "\(path).base_url", "expected an http:// or https:// URL, found '\(baseURL)'")
@@ -508,7 +510,7 @@ public enum ExperimentFile {
             apiKeyEnv: try reader.string(mapping, "api_key_env"),
             temperature: try reader.double(mapping, "temperature", path: path, range: 0...2) ?? 0.7,
             topP: try reader.double(mapping, "top_p", path: path, range: 0...1),
-            maxTokens: try reader.int(mapping, "max_tokens", range: 1...1_000_000) ?? (anthropic ? 1024 : nil),
+            maxTokens: try reader.int(mapping, "max_tokens", range: 1...1_000_000) ?? api.defaultMaxTokens,
             seed: seed, stop: stop, headers: headers,
             timeout: try reader.double(mapping, "timeout", path: path, range: 0.1...3600) ?? 60,
             maxRetries: try reader.int(mapping, "max_retries", range: 0...100) ?? 5,
@@ -518,16 +520,16 @@ public enum ExperimentFile {
             tokensPerMinute: try reader.double(mapping, "tokens_per_minute", path: path, range: 1...1_000_000_000),
             priceInput: try reader.double(mapping, "price_input", path: path, range: 0...1_000_000),
             priceOutput: try reader.double(mapping, "price_output", path: path, range: 0...1_000_000),
-            anthropicVersion: anthropic ? (try reader.string(mapping, "anthropic_version") ?? "2023-06-01") : nil,
             giveUpAfter: try reader.double(mapping, "give_up_after", path: path, range: 0...86_400)
         )
         if let source = try reader.enumeration(mapping, "answer_from", AnswerSource.self, path: path) {
-            if anthropic && source != .text {
+            if !api.servesLogprobs && source != .text {
+                let serving = ModelAPIs.all.filter { $0.servesLogprobs }.map { $0.name }.joined(separator: ", ")
                 throw reader.error(
                     mapping.node("answer_from"), "\(path).answer_from",
                     """
-                    Anthropic's Messages API returns no token log probabilities; use answer_from: text (the \
-                    default) for this model, or an OpenAI-format server that serves logprobs
+                    provider \(api.name) returns no token log probabilities; use answer_from: text (the \
+                    default) for this model, or a provider that serves them (\(serving))
                     """
                 )
             }
@@ -556,7 +558,7 @@ public enum ExperimentFile {
             "requests_per_minute", "tokens_per_minute", "price_input", "price_output", "give_up_after", "answer_from",
             "batch", "batch_size", "batch_poll", "batch_discount", "system",
         ]
-        if anthropic { allowed.insert("anthropic_version") }
+        allowed.formUnion(try api.readOwnSettings(into: &spec) { try reader.string(mapping, $0) })
         try reader.rejectUnknownKeys(mapping, allowed: allowed, path: path)
         return spec
     }

@@ -41,7 +41,7 @@ enum RequestKey {
         let settings: Settings =
             switch model.provider {
             case .reference(let spec): .reference(spec)
-            case .openai(let api), .anthropic(let api):
+            case .api(_, let api):
                 .api(
                     baseURL: api.baseURL, model: api.model, temperature: api.temperature, topP: api.topP,
                     maxTokens: api.maxTokens, seed: api.seed, stop: api.stop, logprobs: api.readsLogprobs)

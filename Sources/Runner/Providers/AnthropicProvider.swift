@@ -2,8 +2,15 @@ import Foundation
 
 /// Anthropic's Messages API: the system prompt in its own field, x-api-key, anthropic-version,
 /// max_tokens required.
-public struct AnthropicProvider: ChatProvider {
+public struct AnthropicProvider: ModelAPI, BatchCapable {
+    public static let name = "anthropic"
     public static let defaultBaseURL = "https://api.anthropic.com"
+    public static let keyVariable = "ANTHROPIC_API_KEY"
+    /// The API requires `max_tokens`: this many when the experiment file gives none.
+    static let maxTokensUnlessGiven = 1024
+    public static var defaultMaxTokens: Int? { maxTokensUnlessGiven }
+    /// The `anthropic-version` header when the experiment file gives none.
+    static let defaultVersion = "2023-06-01"
     let spec: APIModelSpec
     let apiKey: String?
     let transport: any HTTPTransport
@@ -24,8 +31,15 @@ public struct AnthropicProvider: ChatProvider {
         url = try APICall.endpoint(spec, "/v1/messages")
     }
 
-    /// The variable that holds the key when the model names none.
-    static let keyVariable = "ANTHROPIC_API_KEY"
+    /// `anthropic_version`: the API version the calls ask for.
+    public static func readOwnSettings(into spec: inout APIModelSpec, text: (String) throws -> String?) throws
+        -> [String]
+    {
+        spec.anthropicVersion = try text("anthropic_version") ?? defaultVersion
+        return ["anthropic_version"]
+    }
+
+    var batchAPI: any BatchAPI { AnthropicBatchAPI(chat: self) }
 
     public func complete(_ request: ChatRequest) async throws -> ChatResponse {
         let call = APICall(transport: transport, url: url, format: "Anthropic", redact: redact)
@@ -37,7 +51,7 @@ public struct AnthropicProvider: ChatProvider {
     /// The headers of every call: the version, the key, and the model's own.
     var headers: [String: String] {
         var headers = spec.headers
-        headers["anthropic-version"] = spec.anthropicVersion ?? "2023-06-01"
+        headers["anthropic-version"] = spec.anthropicVersion ?? Self.defaultVersion
         if let apiKey { headers["x-api-key"] = apiKey }
         return headers
     }
@@ -46,7 +60,8 @@ public struct AnthropicProvider: ChatProvider {
     func body(for request: ChatRequest) -> Body {
         let system = request.messages.filter { $0.role == .system }.map(\.content).joined(separator: "\n\n")
         return Body(
-            model: spec.model, max_tokens: spec.maxTokens ?? 1024, system: system.isEmpty ? nil : system,
+            model: spec.model, max_tokens: spec.maxTokens ?? Self.maxTokensUnlessGiven,
+            system: system.isEmpty ? nil : system,
             messages: request.messages.filter { $0.role != .system }
                 .map { WireMessage(role: $0.role.rawValue, content: $0.content) },
             temperature: spec.temperature, top_p: spec.topP, stop_sequences: spec.stop.isEmpty ? nil : spec.stop)

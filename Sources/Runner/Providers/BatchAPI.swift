@@ -41,7 +41,7 @@ struct BatchResult: Sendable {
 /// A provider's batch API: submit a round's requests as one batch, poll it, read its results
 /// (matched by custom_id, in any order), cancel it.
 protocol BatchAPI: Sendable {
-    /// `openai` or `anthropic`, as `batches.provider` stores it.
+    /// The model API's name (`ModelAPI.name`), as `batches.provider` stores it.
     var provider: String { get }
     /// The API's limits on one batch: requests, and bytes of its body.
     var maxRequests: Int { get }
@@ -95,7 +95,7 @@ func jsonLines(_ data: Data) -> [(bytes: Data, json: JSONValue?)] {
 /// it on `/v1/chat/completions`, results in an output file and an error file.
 struct OpenAIBatchAPI: BatchAPI {
     let chat: OpenAIProvider
-    var provider: String { "openai" }
+    var provider: String { OpenAIProvider.name }
     var maxRequests: Int { 50_000 }
     /// 200 MB, less a margin for the multipart envelope.
     var maxBytes: Int { 199_000_000 }
@@ -314,7 +314,7 @@ struct OpenAIBatchAPI: BatchAPI {
 /// Anthropic's Message Batches: the requests in one body, results as JSONL at `results_url`.
 struct AnthropicBatchAPI: BatchAPI {
     let chat: AnthropicProvider
-    var provider: String { "anthropic" }
+    var provider: String { AnthropicProvider.name }
     var maxRequests: Int { 100_000 }
     var maxBytes: Int { 255_000_000 }
 

@@ -105,10 +105,8 @@ public enum ProviderFactory {
     ) throws -> any ChatProvider {
         switch spec.provider {
         case .reference(let agent): ReferenceAgent(spec: agent)
-        case .openai(let api):
-            try OpenAIProvider(spec: api, transport: transport, environment: environment, redactor: redactor)
-        case .anthropic(let api):
-            try AnthropicProvider(spec: api, transport: transport, environment: environment, redactor: redactor)
+        case .api(let api, let settings):
+            try api.init(spec: settings, transport: transport, environment: environment, redactor: redactor)
         }
     }
 
@@ -117,11 +115,8 @@ public enum ProviderFactory {
     /// from another's.
     public static func redactor(for experiment: Experiment, environment: [String: String]) -> Redactor {
         let variables = experiment.models.compactMap { model -> String? in
-            switch model.provider {
-            case .reference: nil
-            case .openai(let api): api.apiKeyEnv ?? OpenAIProvider.keyVariable
-            case .anthropic(let api): api.apiKeyEnv ?? AnthropicProvider.keyVariable
-            }
+            guard case .api(let api, let settings) = model.provider else { return nil }
+            return settings.apiKeyEnv ?? api.keyVariable
         }
         return Redactor(keys: (variables + Redactor.usualVariables).map { environment[$0] })
     }
@@ -152,10 +147,7 @@ extension ProviderSpec {
     /// provider-neutral form scoring reads (`TokenLogprob`): the one place a provider's body is read
     /// for them. Nil where the provider gives none (Anthropic's Messages API has no log probabilities).
     public func tokenLogprobs(body: Data) -> [TokenLogprob]? {
-        switch self {
-        case .openai: OpenAIProvider.tokenLogprobs(body: body)
-        case .anthropic, .reference: nil
-        }
+        modelAPI?.tokenLogprobs(body: body)
     }
 }
 

@@ -2,8 +2,11 @@ import Foundation
 import SVO
 
 /// The OpenAI chat-completions wire format: OpenAI, vLLM, llama.cpp, Ollama, LM Studio, OpenRouter, Together.
-public struct OpenAIProvider: ChatProvider {
+public struct OpenAIProvider: ModelAPI, BatchCapable {
+    public static let name = "openai"
     public static let defaultBaseURL = "https://api.openai.com/v1"
+    public static let keyVariable = "OPENAI_API_KEY"
+    public static let servesLogprobs = true
     let spec: APIModelSpec
     let apiKey: String?
     let transport: any HTTPTransport
@@ -24,8 +27,7 @@ public struct OpenAIProvider: ChatProvider {
         url = try APICall.endpoint(spec, "/chat/completions")
     }
 
-    /// The variable that holds the key when the model names none.
-    static let keyVariable = "OPENAI_API_KEY"
+    var batchAPI: any BatchAPI { OpenAIBatchAPI(chat: self) }
 
     public func complete(_ request: ChatRequest) async throws -> ChatResponse {
         let call = APICall(transport: transport, url: url, format: "OpenAI", redact: redact)

@@ -481,9 +481,7 @@ struct BatchProvider: ChatProvider {
     /// The batch API of a model's normal provider; nil for one that has none (a replay, a
     /// reference agent).
     static func api(for provider: any ChatProvider) -> (any BatchAPI)? {
-        if let openai = provider as? OpenAIProvider { return OpenAIBatchAPI(chat: openai) }
-        if let anthropic = provider as? AnthropicProvider { return AnthropicBatchAPI(chat: anthropic) }
-        return nil
+        (provider as? any BatchCapable)?.batchAPI
     }
 }
 

@@ -30,8 +30,13 @@ public struct RunOutcome: Sendable {
 /// Runs an experiment's trials against its models and persists everything to the store.
 public struct ExperimentRunner: Sendable {
     public let store: ExperimentStore
+    /// What the runner's waits are measured by (`RunClock`): pacing, retry backoff, `give_up_after`.
+    public let clock: any RunClock
 
-    public init(store: ExperimentStore) { self.store = store }
+    public init(store: ExperimentStore, clock: any RunClock = SystemClock()) {
+        self.store = store
+        self.clock = clock
+    }
 
     /// Records a new run of `experiment` and where it runs. Its trials are stored as they start,
     /// so a run of millions of trials starts at once and in bounded memory.
@@ -133,7 +138,7 @@ public struct ExperimentRunner: Sendable {
         let costSoFar = experiment.cost(of: usage) ?? 0
         let control = RunControl(
             experiment: experiment, totalTrials: (run.plannedTrials ?? stored) - finished,
-            callsSoFar: usage.map(\.calls).reduce(0, +), costSoFar: costSoFar, report: progress)
+            callsSoFar: usage.map(\.calls).reduce(0, +), costSoFar: costSoFar, clock: clock, report: progress)
         try await store.setRunStatus(runID, .running)
         let scorer = TrialScorer(store: store)
         // Batch models: their calls go through a collector that gathers each round into batches.

@@ -142,15 +142,18 @@ actor ModelGate {
     private var pace: TokenPace?
     private var inFlight = 0
     private var waiters: [CheckedContinuation<Void, Never>] = []
-    private var nextStart = ContinuousClock.now
-    private let origin = ContinuousClock.now
+    private let clock: any RunClock
+    /// When the next call may start by `requests_per_minute`, in the clock's seconds.
+    private var nextStart: Double
     /// The current limit, readable without waiting for the actor: the dispatcher consults it
     /// before each trial it starts.
     nonisolated let currentLimit: Atomic<Int>
     nonisolated let ceiling: Int
 
     /// `ceiling` is the model's `max_concurrency`, or the experiment's concurrency.
-    init(ceiling: Int, requestsPerMinute: Double?, tokensPerMinute: Double?) {
+    init(ceiling: Int, requestsPerMinute: Double?, tokensPerMinute: Double?, clock: any RunClock) {
+        self.clock = clock
+        nextStart = clock.now
         concurrency = AdaptiveConcurrency(ceiling: ceiling)
         self.ceiling = concurrency.ceiling
         currentLimit = Atomic(concurrency.limit)
@@ -166,16 +169,16 @@ actor ModelGate {
             inFlight += 1
         }
         var wait = 0.0
-        let now = ContinuousClock.now
+        let now = clock.now
         if let interval {
             let start = max(nextStart, now)
-            nextStart = start + .milliseconds(Int(interval * 1000))
-            wait = Self.seconds(start - now)
+            nextStart = start + interval
+            wait = start - now
         }
-        if pace != nil { wait = max(wait, pace!.reserve(tokens, now: Self.seconds(now - origin))) }
+        if pace != nil { wait = max(wait, pace!.reserve(tokens, now: now)) }
         let ticket = Ticket(generation: concurrency.generation, tokens: tokens)
         if wait > 0 {
-            do { try await Task.sleep(for: .milliseconds(Int((wait * 1000).rounded(.up)))) } catch {
+            do { try await clock.sleep(seconds: wait) } catch {
                 release(ticket, .notSent)
                 throw error
             }
@@ -211,9 +214,5 @@ actor ModelGate {
     nonisolated func trialCapacity(experimentConcurrency: Int) -> Int? {
         let limit = currentLimit.load(ordering: .relaxed)
         return limit < experimentConcurrency ? limit + 1 : nil
-    }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

@@ -78,7 +78,7 @@ final class RunControl: Sendable {
         var budgetStop: StopReason?
         var stoppedModels: [String: String] = [:]
         /// Per model: since when every call has failed to connect, and how many have.
-        var unreachable: [String: (since: Date, calls: Int)] = [:]
+        var unreachable: [String: (since: Double, calls: Int)] = [:]
     }
 
     private let state: Mutex<State>
@@ -87,11 +87,13 @@ final class RunControl: Sendable {
     private let maxCost: Double?
     private let apis: [String: APIModelSpec]
     private let gates: [String: ModelGate]
+    private let clock: any RunClock
 
     init(
-        experiment: Experiment, totalTrials: Int, callsSoFar: Int, costSoFar: Double,
+        experiment: Experiment, totalTrials: Int, callsSoFar: Int, costSoFar: Double, clock: any RunClock,
         report: @escaping @Sendable (RunProgress) -> Void
     ) {
+        self.clock = clock
         var progress = RunProgress(totalTrials: totalTrials)
         progress.calls = callsSoFar
         progress.cost = costSoFar
@@ -107,7 +109,7 @@ final class RunControl: Sendable {
                 if api.isBatch { continue }
                 gates[model.name] = ModelGate(
                     ceiling: api.maxConcurrency ?? experiment.concurrency, requestsPerMinute: api.requestsPerMinute,
-                    tokensPerMinute: api.tokensPerMinute)
+                    tokensPerMinute: api.tokensPerMinute, clock: clock)
             }
         }
         self.apis = apis
@@ -169,11 +171,11 @@ final class RunControl: Sendable {
             if let api = apis[model] {
                 state.progress.cost += api.cost(inputTokens: inputTokens ?? 0, outputTokens: outputTokens ?? 0) ?? 0
                 if let failure, let unreachable = failure.networkUnreachable {
-                    let now = Date()
+                    let now = clock.now
                     let streak = state.unreachable[model].map { ($0.since, $0.calls + 1) } ?? (now, 1)
                     state.unreachable[model] = streak
                     let window = api.giveUpAfter ?? 30
-                    if streak.1 >= 3, now.timeIntervalSince(streak.0) >= window, state.stoppedModels[model] == nil {
+                    if streak.1 >= 3, now - streak.0 >= window, state.stoppedModels[model] == nil {
                         let what = unreachable ? "could not be reached" : "gave no complete reply"
                         state.stoppedModels[model] =
                             "the server at \(api.baseURL) \(what) for \(Int(window)) s "
@@ -207,10 +209,12 @@ final class RunControl: Sendable {
     /// Waits `seconds` before a retry, or less if the model is stopped meanwhile (then throws
     /// `RunHalted`): a stopped model's trials do not sleep out their backoff.
     func pause(seconds: Double, model: String) async throws {
-        let end = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-        while ContinuousClock.now < end {
+        let end = clock.now + seconds
+        while true {
+            let left = end - clock.now
+            guard left > 0 else { return }
             if let reason = haltReason(model: model) { throw RunHalted(reason: reason) }
-            try await Task.sleep(for: min(.milliseconds(200), end - ContinuousClock.now))
+            try await clock.sleep(seconds: min(0.2, left))
         }
     }
 

@@ -102,7 +102,7 @@ public final class BatchEndpoints: Sendable {
 
     /// Answers a batch request, or nil when the path is not a batch endpoint.
     func handle(
-        _ request: ServerRequest, api: ModelAPI, root: String,
+        _ request: ServerRequest, api: WireFormat, root: String,
         answer: (ServerRequest) -> (status: Int, body: Data, expired: Bool)
     ) -> ServerReply? {
         switch api {

@@ -58,14 +58,14 @@ public struct ServedToken: Sendable {
 }
 
 /// The wire format a server speaks.
-public enum ModelAPI: Sendable {
+public enum WireFormat: Sendable {
     case openai, anthropic
 }
 
 /// A local server speaking the real OpenAI chat-completions or Anthropic Messages wire format,
 /// whose answers come from a script: `script` is asked for each chat request, in arrival order.
 public final class ModelAPIServer: Sendable {
-    public let api: ModelAPI
+    public let api: WireFormat
     public let modelID: String
     /// The batch endpoints, when the server was started with them.
     public let batches: BatchEndpoints?
@@ -89,7 +89,7 @@ public final class ModelAPIServer: Sendable {
     /// (`failWhole`: the first that many OpenAI batches fail whole; `expireWhole`: the first that
     /// many batches expire with no request run).
     public init(
-        api: ModelAPI, modelID: String = "scripted-model-1", keepLog: Bool = true, batchPolls: Int? = nil,
+        api: WireFormat, modelID: String = "scripted-model-1", keepLog: Bool = true, batchPolls: Int? = nil,
         failWhole: Int = 0, expireWhole: Int = 0, script: @escaping @Sendable (ServerRequest, Int) -> ModelAction
     ) throws {
         self.api = api
@@ -136,7 +136,7 @@ public final class ModelAPIServer: Sendable {
     /// Requests whose head arrived, chat or not, whether or not their body followed.
     public var requestsReceived: Int { server.requestsReceived }
 
-    static func render(_ action: ModelAction, api: ModelAPI, modelID: String, request: ServerRequest) -> ServerReply {
+    static func render(_ action: ModelAction, api: WireFormat, modelID: String, request: ServerRequest) -> ServerReply {
         switch action {
         case .reply(let text):
             return .respond(status: 200, body: completion(text, api: api, modelID: modelID, request: request))
@@ -184,7 +184,7 @@ public final class ModelAPIServer: Sendable {
 
     /// A completion body in the API's real format, with usage counted in words.
     static func completion(
-        _ text: String, api: ModelAPI, modelID: String, request: ServerRequest, cut: Bool = false,
+        _ text: String, api: WireFormat, modelID: String, request: ServerRequest, cut: Bool = false,
         tokens: [ServedToken]? = nil
     ) -> Data {
         // As OpenAI: `logprobs` is null unless asked for, and then lists `top_logprobs` alternatives.
