@@ -53,27 +53,62 @@ public struct BatchRecord: Sendable, Equatable {
     /// The client's tag of an intent.
     public var intentTag: String? { isIntent ? String(providerBatchID.dropFirst(Self.intentPrefix.count)) : nil }
 
-    static let columns = """
-        id, run_id, model, provider, provider_batch_id, input_file_id, round, status, requests, succeeded, \
-        failed, error, submitted_at, updated_at, ended_at
-        """
+}
 
-    init(row: Row) {
-        id = row[0]
-        runID = row[1]
-        model = row[2]
-        provider = row[3]
-        providerBatchID = row[4]
-        inputFileID = row[5]
-        round = row[6]
-        status = row[7]
-        requests = row[8]
-        succeeded = row[9]
-        failed = row[10]
-        error = row[11]
-        submittedAt = Timestamp.date(row[12]) ?? .distantPast
-        updatedAt = Timestamp.date(row[13]) ?? .distantPast
-        endedAt = (row[14] as String?).flatMap(Timestamp.date)
+/// Read and written by column name (GRDB's records): `Columns` is the one list of the columns;
+/// times are stored as `Timestamp` text.
+extension BatchRecord: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "batches"
+
+    /// The columns of `batches` it reads and writes.
+    public enum Columns: String, ColumnExpression, CaseIterable {
+        case id, model, provider, round, status, requests, succeeded, failed, error
+        case runID = "run_id"
+        case providerBatchID = "provider_batch_id"
+        case inputFileID = "input_file_id"
+        case submittedAt = "submitted_at"
+        case updatedAt = "updated_at"
+        case endedAt = "ended_at"
+    }
+
+    public init(row: Row) {
+        id = row[Columns.id]
+        runID = row[Columns.runID]
+        model = row[Columns.model]
+        provider = row[Columns.provider]
+        providerBatchID = row[Columns.providerBatchID]
+        inputFileID = row[Columns.inputFileID]
+        round = row[Columns.round]
+        status = row[Columns.status]
+        requests = row[Columns.requests]
+        succeeded = row[Columns.succeeded]
+        failed = row[Columns.failed]
+        error = row[Columns.error]
+        submittedAt = Timestamp.date(row[Columns.submittedAt]) ?? .distantPast
+        updatedAt = Timestamp.date(row[Columns.updatedAt]) ?? .distantPast
+        endedAt = (row[Columns.endedAt] as String?).flatMap(Timestamp.date)
+    }
+
+    public func encode(to container: inout PersistenceContainer) {
+        container.encodeEach { (column: Columns) -> (any DatabaseValueConvertible)? in
+            switch column {
+            case .id: id
+            case .runID: runID
+            case .model: model
+            case .provider: provider
+            case .providerBatchID: providerBatchID
+            case .inputFileID: inputFileID
+            case .round: round
+            case .status: status
+            case .requests: requests
+            case .succeeded: succeeded
+            case .failed: failed
+            case .error: error
+            case .submittedAt: Timestamp.string(submittedAt)
+            case .updatedAt: Timestamp.string(updatedAt)
+            case .endedAt: endedAt.map(Timestamp.string)
+            }
+        }
     }
 }
 
@@ -93,17 +128,7 @@ extension ExperimentStore {
     /// a resume finds it rather than submitting its requests again.
     public func recordBatch(_ batch: BatchRecord, requests: [BatchRequestRecord]) async throws -> BatchRecord {
         try await write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO batches (run_id, model, provider, provider_batch_id, input_file_id, round, status, \
-                    requests, submitted_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    batch.runID, batch.model, batch.provider, batch.providerBatchID, batch.inputFileID, batch.round,
-                    batch.status, batch.requests, Timestamp.string(batch.submittedAt),
-                    Timestamp.string(batch.updatedAt),
-                ])
+            try batch.insert(db)
             var stored = batch
             stored.id = db.lastInsertedRowID
             let insert = try db.makeStatement(
@@ -134,9 +159,7 @@ extension ExperimentStore {
                         updated_at = ?
                     WHERE id = ?
                     """, arguments: [providerBatchID, inputFileID, status, Timestamp.string(now), id])
-            return try Row.fetchOne(
-                db, sql: "SELECT \(BatchRecord.columns) FROM batches WHERE id = ?", arguments: [id]
-            ).map(BatchRecord.init(row:))!
+            return try BatchRecord.fetchOne(db, sql: "SELECT * FROM batches WHERE id = ?", arguments: [id])!
         }
     }
 
@@ -182,15 +205,14 @@ extension ExperimentStore {
     /// re-attaches to. Nil when the call was never submitted.
     public func batch(holding customID: String, runID: Int64) async throws -> BatchRecord? {
         try await read { db in
-            try Row.fetchOne(
+            try BatchRecord.fetchOne(
                 db,
                 sql: """
-                    SELECT \(BatchRecord.columns) FROM batches
+                    SELECT * FROM batches
                     WHERE run_id = ? AND id IN (SELECT batch_id FROM batch_requests WHERE custom_id = ?)
                     ORDER BY id DESC LIMIT 1
                     """,
-                arguments: [runID, customID]
-            ).map(BatchRecord.init(row:))
+                arguments: [runID, customID])
         }
     }
 
@@ -211,9 +233,7 @@ extension ExperimentStore {
     /// The batches of a run, oldest first.
     public func batches(runID: Int64) async throws -> [BatchRecord] {
         try await read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT \(BatchRecord.columns) FROM batches WHERE run_id = ? ORDER BY id", arguments: [runID]
-            ).map(BatchRecord.init(row:))
+            try BatchRecord.fetchAll(db, sql: "SELECT * FROM batches WHERE run_id = ? ORDER BY id", arguments: [runID])
         }
     }
 
@@ -221,8 +241,8 @@ extension ExperimentStore {
     public func openBatchCounts() async throws -> [Int64: Int] {
         try await read { db in
             let rows = try Row.fetchAll(
-                db, sql: "SELECT run_id, count(*) FROM batches WHERE ended_at IS NULL GROUP BY run_id")
-            return Dictionary(uniqueKeysWithValues: rows.map { ($0[0] as Int64, $0[1] as Int) })
+                db, sql: "SELECT run_id, count(*) AS open FROM batches WHERE ended_at IS NULL GROUP BY run_id")
+            return Dictionary(uniqueKeysWithValues: rows.map { ($0["run_id"] as Int64, $0["open"] as Int) })
         }
     }
 

@@ -75,7 +75,8 @@ extension ExperimentStore {
         }
         result.foreignKeyProblems = try await attempt { db in
             try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").map { row in
-                "\(row[0] as String? ?? "?") row \(row[1] as Int64? ?? -1) -> \(row[2] as String? ?? "?")"
+                let table = row["table"] as String? ?? "?"
+                return "\(table) row \(row["rowid"] as Int64? ?? -1) -> \(row["parent"] as String? ?? "?")"
             }
         }
         result.orphanTexts = try await attempt { db in
@@ -88,10 +89,10 @@ extension ExperimentStore {
         }
         result.mismatchedTexts = try await attempt { db in
             var mismatched: [String] = []
-            let texts = try Row.fetchCursor(db, sql: "SELECT sha256, CAST(body AS BLOB) FROM texts")
+            let texts = try Row.fetchCursor(db, sql: "SELECT sha256, CAST(body AS BLOB) AS body FROM texts")
             while let row = try texts.next() {
-                let address: String = row[0]
-                if Digest.sha256Hex((row[1] as Data?) ?? Data()) != address { mismatched.append(address) }
+                let address: String = row["sha256"]
+                if Digest.sha256Hex((row["body"] as Data?) ?? Data()) != address { mismatched.append(address) }
             }
             return mismatched
         }

@@ -340,21 +340,25 @@ extension ExperimentStore {
                 db, sql: "SELECT id, name, experiment_json, shard_group FROM runs WHERE shard = 'merged' ORDER BY id"
             ).compactMap { run -> SliceCoverage? in
                 // The group is "<experiment sha>/<n>".
-                guard let group: String = run[3], let count = group.split(separator: "/").last.flatMap({ Int($0) }),
+                guard let group: String = run["shard_group"],
+                    let count = group.split(separator: "/").last.flatMap({ Int($0) }),
                     count >= 1
                 else { return nil }
                 var slices: [Int: SliceCoverage.Slice] = [:]
                 for row in try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT ordinal % ?, count(*), sum(\(FinishedTrial.unended("status")))
+                        SELECT ordinal % ? AS slice, count(*) AS stored,
+                               sum(\(FinishedTrial.unended("status"))) AS unfinished
                         FROM trials WHERE run_id = ? AND ordinal IS NOT NULL GROUP BY 1
-                        """, arguments: [count, run[0] as Int64])
+                        """, arguments: [count, run["id"] as Int64])
                 {
-                    slices[(row[0] as Int) + 1] = SliceCoverage.Slice(stored: row[1], unfinished: row[2])
+                    slices[(row["slice"] as Int) + 1] = SliceCoverage.Slice(
+                        stored: row["stored"], unfinished: row["unfinished"])
                 }
                 return SliceCoverage(
-                    runID: run[0], runName: run[1], experimentJSON: run[2], count: count, slices: slices)
+                    runID: run["id"], runName: run["name"], experimentJSON: run["experiment_json"], count: count,
+                    slices: slices)
             }
         }
     }

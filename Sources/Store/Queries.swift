@@ -71,10 +71,10 @@ extension ExperimentStore {
         let span = try await read { db in
             let (condition, arguments) = filter.condition()
             return try Row.fetchOne(
-                db, sql: "SELECT min(id), max(id), count(*) FROM trials WHERE \(condition)",
+                db, sql: "SELECT min(id) AS low, max(id) AS high, count(*) AS n FROM trials WHERE \(condition)",
                 arguments: StatementArguments(arguments)
             )
-            .map { ($0[0] as Int64?, $0[1] as Int64?, $0[2] as Int) }
+            .map { ($0["low"] as Int64?, $0["high"] as Int64?, $0["n"] as Int) }
         }
         guard let span, let low = span.0, let high = span.1 else { return [] }
         // Below 20,000 trials one read takes under 50 ms and slicing only adds overhead.
@@ -169,9 +169,11 @@ extension ExperimentStore {
                     """, arguments: StatementArguments(runIDs)
             ).map { row in
                 VRSummaryRow(
-                    runID: row[0], model: row[1], value: row[2], targetPhi: row[10], goal: row[3], n: row[4],
-                    nComplete: row[5], meanVR: row[6], sdVR: row[7], meanAngle: row[8], hitRate: row[9],
-                    meanExpectedAngle: row[11], nIncomplete: row[12], nFailed: row[13], nUnfinished: row[14])
+                    runID: row["run_id"], model: row["model"], value: row["value"], targetPhi: row["target_phi"],
+                    goal: row["goal"], n: row["n"], nComplete: row["n_complete"], meanVR: row["mean_vr"],
+                    sdVR: row["sd_vr"], meanAngle: row["mean_angle"], hitRate: row["hit_rate"],
+                    meanExpectedAngle: row["mean_expected_angle"], nIncomplete: row["n_incomplete"],
+                    nFailed: row["n_failed"], nUnfinished: row["n_unfinished"])
             }
         }
     }
@@ -188,8 +190,8 @@ extension ExperimentStore {
             return try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT t.model, t.value, t.option_order, a.item, a.shown_letter, a.option, count(*), t.target_phi,
-                           t.instrument
+                    SELECT t.model, t.value, t.option_order, a.item, a.shown_letter, a.option, count(*) AS n,
+                           t.target_phi, t.instrument
                     FROM trials AS t CROSS JOIN model_calls AS c ON c.trial_id = t.id
                     CROSS JOIN answers AS a ON a.call_id = c.id
                         AND \(NewestReading.condition(answer: "a", call: "c.id", bounded: true))
@@ -197,13 +199,14 @@ extension ExperimentStore {
                     GROUP BY 1, 2, 8, 3, 4, 5, 6, 9
                     """, arguments: StatementArguments([filter.parserVersion ?? Int(Int32.max)] + arguments)
             ).compactMap { row in
-                guard let assignment = Assignment(value: row[1], targetPhi: row[7]),
-                    let order = OptionOrder(rawValue: row[2]), let shown = OptionLetter(symbol: row[4]),
-                    let option = OptionLetter(symbol: row[5])
+                guard let assignment = Assignment(value: row["value"], targetPhi: row["target_phi"]),
+                    let order = OptionOrder(rawValue: row["option_order"]),
+                    let shown = OptionLetter(symbol: row["shown_letter"]),
+                    let option = OptionLetter(symbol: row["option"])
                 else { return nil }
                 return AnswerCount(
-                    model: row[0], assignment: assignment, optionOrder: order, item: row[3], shownLetter: shown,
-                    option: option, count: row[6], instrument: row["instrument"])
+                    model: row["model"], assignment: assignment, optionOrder: order, item: row["item"],
+                    shownLetter: shown, option: option, count: row["n"], instrument: row["instrument"])
             }
         }
     }
@@ -214,17 +217,18 @@ extension ExperimentStore {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT c.step, c.item, c.attempt, c.retry, CAST(x.body AS BLOB), CAST(c.raw_response AS BLOB)
+                    SELECT c.step, c.item, c.attempt, c.retry, CAST(x.body AS BLOB) AS reply,
+                           CAST(c.raw_response AS BLOB) AS raw_response
                     FROM model_calls AS c
                     LEFT JOIN turns AS t ON t.id = c.reply_turn_id
                     LEFT JOIN texts AS x ON x.sha256 = t.text_sha256
                     WHERE c.trial_id = ? ORDER BY c.id
                     """, arguments: [trialID]
             ).compactMap { row in
-                CallStep(name: row[0], item: row[1]).map {
+                CallStep(name: row["step"], item: row["item"]).map {
                     StoredCall(
-                        step: $0, attempt: row[2], retry: row[3], reply: ExactText.text(row, 4),
-                        rawResponse: row[5])
+                        step: $0, attempt: row["attempt"], retry: row["retry"], reply: ExactText.text(row, "reply"),
+                        rawResponse: row["raw_response"])
                 }
             }
         }
@@ -240,18 +244,19 @@ extension ExperimentStore {
                 sql: """
                     SELECT u.model, u.provider, u.calls,
                            (SELECT group_concat(id, ',') FROM reported_ids
-                            WHERE run_id = u.run_id AND model = u.model AND kind = 'model'),
+                            WHERE run_id = u.run_id AND model = u.model AND kind = 'model') AS model_ids,
                            (SELECT group_concat(id, ',') FROM reported_ids
-                            WHERE run_id = u.run_id AND model = u.model AND kind = 'fingerprint'),
+                            WHERE run_id = u.run_id AND model = u.model AND kind = 'fingerprint') AS fingerprints,
                            u.errors, u.retries, u.cache_hits, u.input_tokens, u.output_tokens,
                            u.cached_input_tokens, u.cached_output_tokens
                     FROM usage_tallies AS u WHERE u.run_id = ? ORDER BY u.first_trial_id
                     """, arguments: [runID]
             ).map { row in
                 ModelUsage(
-                    model: row[0], provider: row[1], calls: row[2], modelIDs: row[3], fingerprints: row[4],
-                    errors: row[5], retries: row[6], cacheHits: row[7], inputTokens: row[8], outputTokens: row[9],
-                    cachedInputTokens: row[10], cachedOutputTokens: row[11])
+                    model: row["model"], provider: row["provider"], calls: row["calls"], modelIDs: row["model_ids"],
+                    fingerprints: row["fingerprints"], errors: row["errors"], retries: row["retries"],
+                    cacheHits: row["cache_hits"], inputTokens: row["input_tokens"], outputTokens: row["output_tokens"],
+                    cachedInputTokens: row["cached_input_tokens"], cachedOutputTokens: row["cached_output_tokens"])
             }
         }
     }
@@ -264,7 +269,7 @@ extension ExperimentStore {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT t.model, c.step, count(*)
+                    SELECT t.model, c.step, count(*) AS calls
                     FROM model_calls AS c CROSS JOIN trials AS t ON t.id = c.trial_id   -- CROSS: the cut calls drive
                     WHERE c.finish_reason IN ('length', 'max_tokens') AND t.run_id IN \
                     (\(runIDs.map { _ in "?" }.joined(separator: ", ")))
@@ -272,7 +277,7 @@ extension ExperimentStore {
                     ELSE 2 END
                     """, arguments: StatementArguments(runIDs)
             ).map { row in
-                CutReplies(model: row[0], step: row[1], calls: row[2])
+                CutReplies(model: row["model"], step: row["step"], calls: row["calls"])
             }
         }
     }
@@ -283,8 +288,8 @@ extension ExperimentStore {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT CAST(x.body AS BLOB), c.provider_model_id, c.finish_reason, c.input_tokens, c.output_tokens,
-                           CAST(c.raw_response AS BLOB)
+                    SELECT CAST(x.body AS BLOB) AS reply, c.provider_model_id, c.finish_reason, c.input_tokens,
+                           c.output_tokens, CAST(c.raw_response AS BLOB) AS raw_response
                     FROM trials AS t
                     JOIN model_calls AS c ON c.trial_id = t.id
                     JOIN turns AS r ON r.id = c.reply_turn_id
@@ -301,9 +306,9 @@ extension ExperimentStore {
             )
             .map { row in
                 StoredReply(
-                    reply: ExactText.text(row, 0) ?? "", providerModelID: row[1], systemFingerprint: nil,
-                    finishReason: row[2], inputTokens: row[3], outputTokens: row[4],
-                    rawResponse: row[5])
+                    reply: ExactText.text(row, "reply") ?? "", providerModelID: row["provider_model_id"],
+                    systemFingerprint: nil, finishReason: row["finish_reason"], inputTokens: row["input_tokens"],
+                    outputTokens: row["output_tokens"], rawResponse: row["raw_response"])
             }
         }
     }
@@ -314,18 +319,18 @@ extension ExperimentStore {
             try Row.fetchOne(
                 db,
                 sql: """
-                    SELECT CAST(x.body AS BLOB), c.provider_model_id, c.system_fingerprint, c.finish_reason, \
-                    c.input_tokens,
-                           c.output_tokens, CAST(c.raw_response AS BLOB)
+                    SELECT CAST(x.body AS BLOB) AS reply, c.provider_model_id, c.system_fingerprint, c.finish_reason,
+                           c.input_tokens, c.output_tokens, CAST(c.raw_response AS BLOB) AS raw_response
                     FROM model_calls AS c JOIN turns AS t ON t.id = c.reply_turn_id JOIN texts AS x ON x.sha256 = \
                     t.text_sha256
                     WHERE c.request_key = ? ORDER BY c.id LIMIT 1
                     """, arguments: [requestKey]
             ).map { row in
                 StoredReply(
-                    reply: ExactText.text(row, 0) ?? "", providerModelID: row[1], systemFingerprint: row[2],
-                    finishReason: row[3], inputTokens: row[4], outputTokens: row[5],
-                    rawResponse: row[6])
+                    reply: ExactText.text(row, "reply") ?? "", providerModelID: row["provider_model_id"],
+                    systemFingerprint: row["system_fingerprint"], finishReason: row["finish_reason"],
+                    inputTokens: row["input_tokens"], outputTokens: row["output_tokens"],
+                    rawResponse: row["raw_response"])
             }
         }
     }
@@ -344,12 +349,12 @@ extension ExperimentStore {
                         SELECT t.id, t.parent_id, t.position, t.role, t.text_sha256
                         FROM turns AS t JOIN chain ON t.id = chain.parent_id
                     )
-                    SELECT chain.role, CAST(texts.body AS BLOB)
+                    SELECT chain.role, CAST(texts.body AS BLOB) AS body
                     FROM chain JOIN texts ON texts.sha256 = chain.text_sha256
                     ORDER BY chain.position
                     """, arguments: [callID]
             ).compactMap { row in
-                ChatMessage.Role(rawValue: row[0]).map { ChatMessage($0, ExactText.text(row, 1) ?? "") }
+                ChatMessage.Role(rawValue: row["role"]).map { ChatMessage($0, ExactText.text(row, "body") ?? "") }
             }
         }
     }
@@ -374,36 +379,41 @@ extension ExperimentStore {
             // `latest_answers` has it.
             var calls: [ItemCall] = []
             var previous: Int64?
+            typealias C = ItemCall.Column
             let rows = try Row.fetchCursor(
-                db.cachedStatement(
-                    sql: """
-                        SELECT c.id, c.trial_id, t.seed, t.option_order, c.item, c.attempt, CAST(x.body AS BLOB),
-                               a.parser_version, a.status, a.shown_letter, t.model,
-                               CASE WHEN t.model IN \(placeholders(max(1, bodiesOf.count)))
-                                    THEN CAST(c.raw_response AS BLOB) END, t.run_id, t.instrument, a.number
-                        FROM model_calls AS c
-                        JOIN trials AS t ON t.id = c.trial_id
-                        LEFT JOIN turns AS r ON r.id = c.reply_turn_id
-                        LEFT JOIN texts AS x ON x.sha256 = r.text_sha256
-                        LEFT JOIN answers AS a ON a.call_id = c.id
-                        WHERE c.trial_id IN \(placeholders(trialIDs.count)) AND c.step = 'item'
-                        ORDER BY c.trial_id, c.id, a.parser_version DESC
-                        """),
+                selecting(
+                    C.names,
+                    db.cachedStatement(
+                        sql: """
+                            SELECT c.id AS call_id, c.trial_id, t.seed AS trial_seed, t.option_order, c.item, c.attempt,
+                                   CAST(x.body AS BLOB) AS reply, a.parser_version, a.status, a.shown_letter, t.model,
+                                   CASE WHEN t.model IN \(placeholders(max(1, bodiesOf.count)))
+                                        THEN CAST(c.raw_response AS BLOB) END AS raw_response,
+                                   t.run_id, t.instrument, a.number
+                            FROM model_calls AS c
+                            JOIN trials AS t ON t.id = c.trial_id
+                            LEFT JOIN turns AS r ON r.id = c.reply_turn_id
+                            LEFT JOIN texts AS x ON x.sha256 = r.text_sha256
+                            LEFT JOIN answers AS a ON a.call_id = c.id
+                            WHERE c.trial_id IN \(placeholders(trialIDs.count)) AND c.step = 'item'
+                            ORDER BY c.trial_id, c.id, a.parser_version DESC
+                            """)),
                 arguments: StatementArguments(
                     (bodiesOf.isEmpty ? [""] : bodiesOf.sorted()).map(DatabaseValue.init)
                         + trialIDs.map(DatabaseValue.init)))
             while let row = try rows.next() {
-                let callID: Int64 = row[0]
-                guard callID != previous, let order = OptionOrder(rawValue: row[3]) else { continue }
+                let callID: Int64 = row[C.callID]
+                guard callID != previous, let order = OptionOrder(rawValue: row[C.optionOrder]) else { continue }
                 previous = callID
                 calls.append(
                     ItemCall(
-                        callID: callID, trialID: row[1], trialSeed: row[2], optionOrder: order, item: row[4],
-                        attempt: row[5], reply: ExactText.text(row, 6), model: row[10], runID: row[12],
-                        instrument: row["instrument"],
-                        rawResponse: row[11], parserVersion: row[7],
-                        status: (row[8] as String?).flatMap(AnswerStatus.init(rawValue:)),
-                        shownLetter: (row[9] as String?).flatMap(OptionLetter.init(symbol:)), number: row["number"]))
+                        callID: callID, trialID: row[C.trialID], trialSeed: row[C.trialSeed], optionOrder: order,
+                        item: row[C.item], attempt: row[C.attempt], reply: ExactText.text(row, C.reply),
+                        model: row[C.model], runID: row[C.runID], instrument: row[C.instrument],
+                        rawResponse: row[C.rawResponse], parserVersion: row[C.parserVersion],
+                        status: (row[C.status] as String?).flatMap(AnswerStatus.init(rawValue:)),
+                        shownLetter: (row[C.shownLetter] as String?).flatMap(OptionLetter.init(symbol:)),
+                        number: row[C.number]))
             }
             return ItemCallPage(trialIDs: trialIDs, calls: calls)
         }
@@ -510,6 +520,12 @@ public struct ItemCall: Sendable, Equatable {
     public var status: AnswerStatus?
     public var shownLetter: OptionLetter?
     public var number: Int?
+
+    /// The columns `ExperimentStore.itemCalls` selects, in order.
+    enum Column: Int, SelectedColumns {
+        case callID, trialID, trialSeed, optionOrder, item, attempt, reply, parserVersion, status, shownLetter
+        case model, rawResponse, runID, instrument, number
+    }
 }
 
 /// One page of `ExperimentStore.itemCalls`: its trials (some may have no item call) and their item calls.
@@ -519,13 +535,16 @@ public struct ItemCallPage: Sendable, Equatable {
 }
 
 extension TrialResult {
-    /// The columns of `trial_results` this reads, in this order.
-    static let resultColumns = """
-        trial_id, run_id, model, value, goal, option_order, trial, status, angle, category, hit, vr, angular_error,
-        transitive, invalid_items, inequality_aversion, mean_self, mean_other, parser_version, formula_version,
-        target_phi, placement, variant, expected_angle, mean_entropy, ordinal, answered_items, reasked_items,
-        unreadable_replies, invented_payoffs, instrument
-        """
+    /// The columns of `trial_results` it reads, in the order `list` selects them.
+    enum ResultColumn: Int, SelectedColumns {
+        case trialID, runID, model, value, goal, optionOrder, trial, status, angle, category, hit, vr, angularError
+        case transitive, invalidItems, inequalityAversion, meanSelf, meanOther, parserVersion, formulaVersion
+        case targetPhi, placement, variant, expectedAngle, meanEntropy, ordinal, answeredItems, reaskedItems
+        case unreadableReplies, inventedPayoffs, instrument
+    }
+
+    /// Its columns of `trial_results`, selected in order.
+    static var resultColumns: String { ResultColumn.list() }
 
     /// Whether `a` comes before `b` in plan order: by run, then plan ordinal, then id.
     static func planOrder(_ a: TrialResult, _ b: TrialResult) -> Bool {
@@ -534,35 +553,37 @@ extension TrialResult {
 
     /// A row of `resultColumns`; nil for a row whose enumerations this binary does not know.
     init?(resultRow row: Row) {
-        guard let assignment = Assignment(value: row[3], targetPhi: row[20]),
-            let goal = GoalCondition(rawValue: row[4]), let order = OptionOrder(rawValue: row[5]),
-            let status = TrialStatus(rawValue: row[7]), let placement = PersonaPlacement(rawValue: row[21])
+        typealias C = ResultColumn
+        guard let assignment = Assignment(value: row[C.value], targetPhi: row[C.targetPhi]),
+            let goal = GoalCondition(rawValue: row[C.goal]), let order = OptionOrder(rawValue: row[C.optionOrder]),
+            let status = TrialStatus(rawValue: row[C.status]),
+            let placement = PersonaPlacement(rawValue: row[C.placement])
         else { return nil }
         self.init(
-            trialID: row[0], runID: row[1],
+            trialID: row[C.trialID], runID: row[C.runID],
             key: TrialKey(
-                model: row[2], assignment: assignment, goal: goal, optionOrder: order, placement: placement,
-                variant: row[22], instrument: row["instrument"], index: row[6]),
+                model: row[C.model], assignment: assignment, goal: goal, optionOrder: order, placement: placement,
+                variant: row[C.variant], instrument: row[C.instrument], index: row[C.trial]),
             status: status)
-        angle = row[8]
-        category = (row[9] as String?).flatMap(ValueOrientation.init(rawValue:))
-        hit = row[10]
-        vr = row[11]
-        angularError = row[12]
-        transitive = row[13]
-        invalidItems = row[14]
-        inequalityAversion = row[15]
-        meanSelf = row[16]
-        meanOther = row[17]
-        parserVersion = row[18]
-        formulaVersion = row[19]
-        expectedAngle = row[23]
-        meanEntropy = row[24]
-        ordinal = row[25]
-        answeredItems = row[26]
-        reaskedItems = row[27]
-        unreadableReplies = row[28]
-        inventedPayoffs = row[29]
+        angle = row[C.angle]
+        category = (row[C.category] as String?).flatMap(ValueOrientation.init(rawValue:))
+        hit = row[C.hit]
+        vr = row[C.vr]
+        angularError = row[C.angularError]
+        transitive = row[C.transitive]
+        invalidItems = row[C.invalidItems]
+        inequalityAversion = row[C.inequalityAversion]
+        meanSelf = row[C.meanSelf]
+        meanOther = row[C.meanOther]
+        parserVersion = row[C.parserVersion]
+        formulaVersion = row[C.formulaVersion]
+        expectedAngle = row[C.expectedAngle]
+        meanEntropy = row[C.meanEntropy]
+        ordinal = row[C.ordinal]
+        answeredItems = row[C.answeredItems]
+        reaskedItems = row[C.reaskedItems]
+        unreadableReplies = row[C.unreadableReplies]
+        inventedPayoffs = row[C.inventedPayoffs]
     }
 }
 

@@ -174,7 +174,7 @@ extension ExperimentStore {
                 sql: """
                     SELECT id, position, role, text_sha256 FROM turns WHERE trial_id = ? ORDER BY position DESC LIMIT 1
                     """), arguments: [trialID])
-        let storedCount = last.map { ($0[1] as Int) + 1 } ?? 0
+        let storedCount = last.map { ($0["position"] as Int) + 1 } ?? 0
         guard !request.isEmpty, storedCount <= request.count else {
             throw StoreError.conversationMismatch(trialID: trialID)
         }
@@ -248,6 +248,11 @@ extension ExperimentStore {
         }
     }
 
+    /// The columns of an item call's reading that scoring selects, in order, before its letters.
+    private enum ReadingColumn: Int, SelectedColumns {
+        case trialID, callID, item, attempt, answered, option, mismatchedPayoffs, number
+    }
+
     /// What the scorer reads of each trial, in one query for them all.
     private static func scoringInputs(_ trialIDs: [Int64], parserVersion: Int, db: Database) throws -> [ScoringInput] {
         var inputs: [Int64: ScoringInput] = [:]
@@ -259,42 +264,46 @@ extension ExperimentStore {
                     """),
             arguments: StatementArguments(trialIDs))
         {
-            guard let assignment = Assignment(value: row[1], targetPhi: row[2]),
-                let order = OptionOrder(rawValue: row[3])
+            guard let assignment = Assignment(value: row["value"], targetPhi: row["target_phi"]),
+                let order = OptionOrder(rawValue: row["option_order"])
             else { continue }
-            inputs[row[0]] = ScoringInput(
-                trialID: row[0], assignment: assignment, instrument: row["instrument"], optionOrder: order,
-                seed: row[4],
-                asked: [], readings: [])
+            inputs[row["id"]] = ScoringInput(
+                trialID: row["id"], assignment: assignment, instrument: row["instrument"], optionOrder: order,
+                seed: row["seed"], asked: [], readings: [])
         }
         // Each call's answers, newest parser version first (at or below the one scored): the
         // first row of a call is its reading, as `latest_answers` picks it without the bound.
+        typealias C = ReadingColumn
+        let letters = C.allCases.count
         let rows = try Row.fetchCursor(
-            db.cachedStatement(
-                sql: """
-                    SELECT c.trial_id, c.id, c.item, c.attempt, c.reply_turn_id IS NOT NULL, a.option,
-                           a.mismatched_payoffs, \(LetterProbabilities.columns("l")), a.number
-                    FROM model_calls AS c
-                    LEFT JOIN answers AS a ON a.call_id = c.id AND a.parser_version <= ?
-                    LEFT JOIN letter_probabilities AS l ON l.call_id = c.id AND l.parser_version = a.parser_version
-                    WHERE c.trial_id IN \(placeholders(trialIDs.count)) AND c.step = 'item'
-                    ORDER BY c.id, a.parser_version DESC
-                    """), arguments: StatementArguments([parserVersion] + trialIDs.map(Int.init)))
+            selecting(
+                C.names + LetterProbabilities.Column.names,
+                db.cachedStatement(
+                    sql: """
+                        SELECT c.trial_id, c.id AS call_id, c.item, c.attempt, c.reply_turn_id IS NOT NULL AS answered,
+                               a.option, a.mismatched_payoffs, a.number, \(LetterProbabilities.Column.list("l"))
+                        FROM model_calls AS c
+                        LEFT JOIN answers AS a ON a.call_id = c.id AND a.parser_version <= ?
+                        LEFT JOIN letter_probabilities AS l ON l.call_id = c.id AND l.parser_version = a.parser_version
+                        WHERE c.trial_id IN \(placeholders(trialIDs.count)) AND c.step = 'item'
+                        ORDER BY c.id, a.parser_version DESC
+                        """)), arguments: StatementArguments([parserVersion] + trialIDs.map(Int.init)))
         var previous: Int64?
         while let row = try rows.next() {
-            let trialID: Int64 = row[0]
-            let callID: Int64 = row[1]
-            let item: Int = row[2]
+            let trialID: Int64 = row[C.trialID]
+            let callID: Int64 = row[C.callID]
+            let item: Int = row[C.item]
             guard callID != previous else { continue }
             previous = callID
             inputs[trialID]?.asked.insert(item)
             // A failed try has no reply and no reading; the try that answered is its own row.
-            if row[4] as Bool {
+            if row[C.answered] as Bool {
                 inputs[trialID]?.readings.append(
                     ItemReading(
-                        item: item, attempt: row[3],
-                        option: (row[5] as String?).flatMap(OptionLetter.init(symbol:)), number: row["number"],
-                        letters: LetterProbabilities(row: row, from: 7), mismatchedPayoffs: row[6] as Int? == 1))
+                        item: item, attempt: row[C.attempt],
+                        option: (row[C.option] as String?).flatMap(OptionLetter.init(symbol:)), number: row[C.number],
+                        letters: LetterProbabilities(row: row, after: letters),
+                        mismatchedPayoffs: row[C.mismatchedPayoffs] as Int? == 1))
             }
         }
         return trialIDs.compactMap { inputs[$0] }
@@ -360,6 +369,16 @@ enum ExactText {
     /// The text of a column the SQL read as `CAST(x AS BLOB)`.
     static func text(_ row: Row, _ index: Int) -> String? {
         (row[index] as Data?).map { String(decoding: $0, as: UTF8.self) } ?? (row[index] as String?)
+    }
+
+    /// The text of a selected column the SQL read as `CAST(x AS BLOB)`.
+    static func text(_ row: Row, _ column: some SelectedColumns, after offset: Int = 0) -> String? {
+        text(row, offset + column.rawValue)
+    }
+
+    /// The text of a column, by name, that the SQL read as `CAST(x AS BLOB)`.
+    static func text(_ row: Row, _ column: String) -> String? {
+        (row[column] as Data?).map { String(decoding: $0, as: UTF8.self) } ?? (row[column] as String?)
     }
 }
 

@@ -4,7 +4,7 @@ import GRDB
 import SVO
 
 /// The lifecycle of a run (`runs.status`).
-public enum RunStatus: String, Sendable, CaseIterable {
+public enum RunStatus: String, Sendable, CaseIterable, Codable {
     case pending, running, finished, interrupted
     /// Trials failed, or a model was stopped (a bad key, a server that cannot be reached): the
     /// reasons are stored; `hvae resume` tries the failed and unrun trials again.
@@ -70,48 +70,32 @@ public struct RunRecord: Sendable, Equatable {
         self.createdAt = Timestamp.now
     }
 
-    static let columns = """
-        id, name, description, status, experiment_json, experiment_sha256, seed, tool_version, created_at, started_at,
-        finished_at, git_commit, os, host, sqlite_version, reproduces_run_id, replay, uid, shard, shard_group, owner,
-        heartbeat_at, planned_trials, stop_reason
-        """
+}
 
-    init(row: Row) {
-        id = row[0]
-        name = row[1]
-        description = row[2]
-        status = RunStatus(rawValue: row[3]) ?? .failed
-        experimentJSON = row[4]
-        experimentSHA256 = row[5]
-        seed = row[6]
-        toolVersion = row[7]
-        createdAt = row[8]
-        startedAt = row[9]
-        finishedAt = row[10]
-        gitCommit = row[11]
-        os = row[12]
-        host = row[13]
-        sqliteVersion = row[14]
-        reproducesRunID = row[15]
-        replay = row[16]
-        uid = row[17]
-        shard = row[18]
-        shardGroup = row[19]
-        owner = row[20]
-        heartbeatAt = row[21]
-        plannedTrials = row[22]
-        stopReason = row[23]
+/// Read and written by column name, its columns those of its coding keys (GRDB's Codable records).
+extension RunRecord: Codable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "runs"
+
+    /// The columns of `runs`: the one list its reads and writes name.
+    enum CodingKeys: String, CodingKey, ColumnExpression, CaseIterable {
+        case id, name, description, status, seed, os, host, replay, uid, shard, owner
+        case experimentJSON = "experiment_json"
+        case experimentSHA256 = "experiment_sha256"
+        case toolVersion = "tool_version"
+        case createdAt = "created_at"
+        case startedAt = "started_at"
+        case finishedAt = "finished_at"
+        case gitCommit = "git_commit"
+        case sqliteVersion = "sqlite_version"
+        case reproducesRunID = "reproduces_run_id"
+        case shardGroup = "shard_group"
+        case heartbeatAt = "heartbeat_at"
+        case plannedTrials = "planned_trials"
+        case stopReason = "stop_reason"
     }
+}
 
-    var arguments: StatementArguments {
-        [
-            id, name, description, status.rawValue, experimentJSON, experimentSHA256, seed, toolVersion, createdAt,
-            startedAt,
-            finishedAt, gitCommit, os, host, sqliteVersion, reproducesRunID, replay, uid, shard, shardGroup, owner,
-            heartbeatAt, plannedTrials, stopReason,
-        ]
-    }
-
+extension RunRecord {
     /// Whether the run's trials are stored as they start (schema 9), so that a resume walks the plan.
     public var storesTrialsAsTheyStart: Bool { plannedTrials != nil }
 }
@@ -208,43 +192,77 @@ public struct TrialRecord: Sendable, Equatable {
         self.ordinal = ordinal
     }
 
-    static let columns = """
-        id, run_id, model, provider, value, goal, option_order, trial_index, seed, status, error, started_at, \
-        finished_at, ordinal, target_phi, ideal_angle, placement, variant, instrument, form
-        """
+}
 
-    init(row: Row) throws {
-        guard let assignment = Assignment(value: row[4], targetPhi: row[14]),
-            let goal = GoalCondition(rawValue: row[5]), let order = OptionOrder(rawValue: row[6]),
-            let status = TrialStatus(rawValue: row[9]), let placement = PersonaPlacement(rawValue: row[16])
+/// Read and written by column name (GRDB's records): `Columns` is the one list of the columns.
+extension TrialRecord: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "trials"
+
+    /// The columns of `trials` it reads and writes.
+    public enum Columns: String, ColumnExpression, CaseIterable {
+        case id, model, provider, value, goal, seed, status, error, ordinal, placement, variant, instrument, form
+        case runID = "run_id"
+        case optionOrder = "option_order"
+        case trialIndex = "trial_index"
+        case startedAt = "started_at"
+        case finishedAt = "finished_at"
+        case targetPhi = "target_phi"
+        case idealAngle = "ideal_angle"
+    }
+
+    /// Throws for a trial whose value, target, goal, order, placement or status hvae does not know.
+    public init(row: Row) throws {
+        guard let assignment = Assignment(value: row[Columns.value], targetPhi: row[Columns.targetPhi]),
+            let goal = GoalCondition(rawValue: row[Columns.goal]),
+            let order = OptionOrder(rawValue: row[Columns.optionOrder]),
+            let status = TrialStatus(rawValue: row[Columns.status]),
+            let placement = PersonaPlacement(rawValue: row[Columns.placement])
         else {
             throw DatabaseError(
                 message:
-                    "trial \(row[0] as Int64? ?? -1) has a value, target, goal, order, placement or status "
+                    "trial \(row[Columns.id] as Int64? ?? -1) has a value, target, goal, order, placement or status "
                     + "hvae does not know"
             )
         }
-        id = row[0]
-        runID = row[1]
+        id = row[Columns.id]
+        runID = row[Columns.runID]
         key = TrialKey(
-            model: row[2], assignment: assignment, goal: goal, optionOrder: order, placement: placement,
-            variant: row[17], instrument: row["instrument"], index: row[7])
-        provider = row[3]
-        seed = row[8]
+            model: row[Columns.model], assignment: assignment, goal: goal, optionOrder: order, placement: placement,
+            variant: row[Columns.variant], instrument: row[Columns.instrument], index: row[Columns.trialIndex])
+        provider = row[Columns.provider]
+        seed = row[Columns.seed]
         self.status = status
-        error = row[10]
-        startedAt = row[11]
-        finishedAt = row[12]
-        ordinal = row[13]
+        error = row[Columns.error]
+        startedAt = row[Columns.startedAt]
+        finishedAt = row[Columns.finishedAt]
+        ordinal = row[Columns.ordinal]
     }
 
-    var arguments: StatementArguments {
-        [
-            id, runID, key.model, provider, key.assignment.valueColumn, key.goal.rawValue, key.optionOrder.rawValue,
-            key.index, seed, status.rawValue, error, startedAt, finishedAt, ordinal, key.assignment.direction,
-            key.idealAngle, key.placement.rawValue, key.variant, key.instrument,
-            Instruments.named(key.instrument)?.form(seed: UInt64(bitPattern: seed)).label,
-        ]
+    public func encode(to container: inout PersistenceContainer) {
+        container.encodeEach { (column: Columns) -> (any DatabaseValueConvertible)? in
+            switch column {
+            case .id: id
+            case .runID: runID
+            case .model: key.model
+            case .provider: provider
+            case .value: key.assignment.valueColumn
+            case .goal: key.goal.rawValue
+            case .optionOrder: key.optionOrder.rawValue
+            case .trialIndex: key.index
+            case .seed: seed
+            case .status: status.rawValue
+            case .error: error
+            case .startedAt: startedAt
+            case .finishedAt: finishedAt
+            case .ordinal: ordinal
+            case .targetPhi: key.assignment.direction
+            case .idealAngle: key.idealAngle
+            case .placement: key.placement.rawValue
+            case .variant: key.variant
+            case .instrument: key.instrument
+            case .form: Instruments.named(key.instrument)?.form(seed: UInt64(bitPattern: seed)).label
+            }
+        }
     }
 }
 

@@ -11,8 +11,7 @@ extension ExperimentStore {
         try await write { db in
             var run = run
             run.sqliteVersion = try String.fetchOne(db, sql: "SELECT sqlite_version()")
-            try db.execute(
-                sql: "INSERT INTO runs (\(RunRecord.columns)) VALUES \(placeholders(24))", arguments: run.arguments)
+            try run.insert(db)
             run.id = db.lastInsertedRowID
             return run
         }
@@ -23,9 +22,7 @@ extension ExperimentStore {
         try await write { db in
             try trials.map { trial in
                 var trial = trial
-                try db.run(
-                    "INSERT INTO trials (\(TrialRecord.columns)) VALUES \(placeholders(20))", arguments: trial.arguments
-                )
+                try trial.insert(db)
                 trial.id = db.lastInsertedRowID
                 return trial
             }
@@ -68,16 +65,14 @@ extension ExperimentStore {
     /// All runs, newest first.
     public func runs() async throws -> [RunRecord] {
         try await read { db in
-            try Row.fetchAll(db, sql: "SELECT \(RunRecord.columns) FROM runs ORDER BY id DESC").map(
-                RunRecord.init(row:))
+            try RunRecord.fetchAll(db, sql: "SELECT * FROM runs ORDER BY id DESC")
         }
     }
 
     /// The run with this id; throws `StoreError.unknownRun` when there is none.
     public func run(_ id: Int64) async throws -> RunRecord {
         let found = try await read { db in
-            try Row.fetchOne(db, sql: "SELECT \(RunRecord.columns) FROM runs WHERE id = ?", arguments: [id]).map(
-                RunRecord.init(row:))
+            try RunRecord.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id])
         }
         guard let found else { throw StoreError.unknownRun(id) }
         return found
@@ -86,12 +81,9 @@ extension ExperimentStore {
     /// Up to `limit` trials of a run whose plan ordinal is at least `ordinal`, in plan order.
     public func trials(runID: Int64, fromOrdinal ordinal: Int, limit: Int) async throws -> [TrialRecord] {
         try await read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT \(TrialRecord.columns) FROM trials WHERE run_id = ? AND ordinal >= ? ORDER BY ordinal LIMIT ?
-                    """, arguments: [runID, ordinal, limit]
-            ).map(TrialRecord.init(row:))
+            try TrialRecord.fetchAll(
+                db, sql: "SELECT * FROM trials WHERE run_id = ? AND ordinal >= ? ORDER BY ordinal LIMIT ?",
+                arguments: [runID, ordinal, limit])
         }
     }
 
@@ -103,16 +95,11 @@ extension ExperimentStore {
     {
         try await read { db in
             let filter = statuses.isEmpty ? "" : "AND status IN \(placeholders(statuses.count))"
-            return try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT \(TrialRecord.columns) FROM trials WHERE run_id = ? AND id > ? \(filter) ORDER BY id LIMIT ?
-                    """,
+            return try TrialRecord.fetchAll(
+                db, sql: "SELECT * FROM trials WHERE run_id = ? AND id > ? \(filter) ORDER BY id LIMIT ?",
                 arguments: StatementArguments(
                     [runID, id] as [any DatabaseValueConvertible]
-                        + statuses.map(\.rawValue) + [min(limit, Int(Int32.max))])
-            )
-            .map(TrialRecord.init(row:))
+                        + statuses.map(\.rawValue) + [min(limit, Int(Int32.max))]))
         }
     }
 
@@ -126,7 +113,7 @@ extension ExperimentStore {
                 db, sql: "SELECT status, trials FROM trial_status_counts WHERE run_id = ?",
                 arguments: [runID])
             {
-                if let status = TrialStatus(rawValue: row[0]) { counts[status] = row[1] }
+                if let status = TrialStatus(rawValue: row["status"]) { counts[status] = row["trials"] }
             }
             return counts
         }
@@ -139,10 +126,10 @@ extension ExperimentStore {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT CAST(coalesce(error, 'no error recorded') AS BLOB), count(*) AS n FROM trials
+                    SELECT CAST(coalesce(error, 'no error recorded') AS BLOB) AS error, count(*) AS n FROM trials
                     WHERE run_id = ? AND status = 'failed' GROUP BY 1 ORDER BY n DESC, 1
                     """, arguments: [runID]
-            ).map { (error: ExactText.text($0, 0) ?? "", trials: $0[1]) }
+            ).map { (error: ExactText.text($0, "error") ?? "", trials: $0["n"]) }
         }
     }
 }

@@ -37,6 +37,12 @@ public struct TranscriptCall: Sendable, Equatable {
     public var answer: AnswerRecord?
     /// The letters' probabilities of that reading, for a model that reads them (`answer_from`).
     public var letters: LetterProbabilities?
+
+    /// The columns of `model_calls` the transcript selects, in order, before the answer's.
+    enum Column: Int, SelectedColumns {
+        case id, step, item, attempt, retry, requestTurnID, replyTurnID, httpStatus, providerModelID, finishReason
+        case inputTokens, outputTokens, latencyMs, error, cacheHit, startedAt
+    }
 }
 
 /// Everything stored about one trial.
@@ -106,6 +112,11 @@ public struct AuditReply: Sendable, Equatable {
     public var answer: AnswerRecord
     /// The trial's instrument (`trials.instrument`).
     public var instrument: String = Instruments.defaultName
+
+    /// The columns `auditReplies` selects, in order, before the answer's.
+    enum Column: Int, SelectedColumns {
+        case callID, trialID, model, item, optionOrder, trialSeed, reply, instrument
+    }
 }
 
 /// A person's label of an item reply beside the parser's newest reading of it.
@@ -147,44 +158,48 @@ extension ExperimentStore {
     public func transcript(trialID: Int64) async throws -> Transcript {
         try await read { db in
             guard
-                let trial = try Row.fetchOne(
-                    db, sql: "SELECT \(TrialRecord.columns) FROM trials WHERE id = ?", arguments: [trialID]
-                ).map(TrialRecord.init(row:))
+                let trial = try TrialRecord.fetchOne(db, sql: "SELECT * FROM trials WHERE id = ?", arguments: [trialID])
             else { throw StoreError.unknownTrial(trialID) }
             let turns = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT t.id, t.position, t.role, CAST(x.body AS BLOB)
+                    SELECT t.id, t.position, t.role, CAST(x.body AS BLOB) AS body
                     FROM turns AS t JOIN texts AS x ON x.sha256 = t.text_sha256
                     WHERE t.trial_id = ? ORDER BY t.position
                     """, arguments: [trialID]
             ).map { row in
                 TranscriptTurn(
-                    id: row[0], position: row[1], role: ChatMessage.Role(rawValue: row[2]) ?? .user,
-                    text: ExactText.text(row, 3) ?? "")
+                    id: row["id"], position: row["position"], role: ChatMessage.Role(rawValue: row["role"]) ?? .user,
+                    text: ExactText.text(row, "body") ?? "")
             }
-            let calls = try Row.fetchAll(
-                db,
+            typealias C = TranscriptCall.Column
+            let answerOffset = C.allCases.count
+            let lettersOffset = answerOffset + AnswerRecord.Column.allCases.count
+            let statement = try db.makeStatement(
                 sql: """
                     SELECT c.id, c.step, c.item, c.attempt, c.retry, c.request_turn_id, c.reply_turn_id, c.http_status,
                            c.provider_model_id, c.finish_reason, c.input_tokens, c.output_tokens, c.latency_ms,
-                           CAST(c.error AS BLOB), c.cache_hit, c.started_at,
-                           a.parser_version, a.status, a.item, a.shown_letter, a.option, a.self, a.other,
-                           \(LetterProbabilities.columns("l")), a.number
+                           CAST(c.error AS BLOB) AS error, c.cache_hit, c.started_at,
+                           \(AnswerRecord.Column.list("a")), \(LetterProbabilities.Column.list("l"))
                     FROM model_calls AS c
                     LEFT JOIN answers AS a ON a.call_id = c.id
                         AND \(NewestReading.condition(answer: "a", call: "c.id"))
                     LEFT JOIN letter_probabilities AS l ON l.call_id = c.id AND l.parser_version = a.parser_version
                     WHERE c.trial_id = ? ORDER BY c.id
-                    """, arguments: [trialID]
+                    """)
+            let calls = try Row.fetchAll(
+                selecting(C.names + AnswerRecord.Column.names + LetterProbabilities.Column.names, statement),
+                arguments: [trialID]
             ).compactMap { row -> TranscriptCall? in
-                guard let step = CallStep(name: row[1], item: row[2]) else { return nil }
+                guard let step = CallStep(name: row[C.step], item: row[C.item]) else { return nil }
                 return TranscriptCall(
-                    id: row[0], step: step, attempt: row[3], retry: row[4], requestTurnID: row[5], replyTurnID: row[6],
-                    httpStatus: row[7], providerModelID: row[8], finishReason: row[9], inputTokens: row[10],
-                    outputTokens: row[11], latencyMs: row[12], error: ExactText.text(row, 13),
-                    cacheHit: (row[14] as Int?) == 1, startedAt: row[15], answer: AnswerRecord(row: row, from: 16),
-                    letters: LetterProbabilities(row: row, from: 23))
+                    id: row[C.id], step: step, attempt: row[C.attempt], retry: row[C.retry],
+                    requestTurnID: row[C.requestTurnID], replyTurnID: row[C.replyTurnID], httpStatus: row[C.httpStatus],
+                    providerModelID: row[C.providerModelID], finishReason: row[C.finishReason],
+                    inputTokens: row[C.inputTokens], outputTokens: row[C.outputTokens], latencyMs: row[C.latencyMs],
+                    error: ExactText.text(row, C.error), cacheHit: (row[C.cacheHit] as Int?) == 1,
+                    startedAt: row[C.startedAt], answer: AnswerRecord(row: row, after: answerOffset),
+                    letters: LetterProbabilities(row: row, after: lettersOffset))
             }
             let result = try Row.fetchOne(
                 db, sql: "SELECT \(TrialResult.resultColumns) FROM trial_results WHERE trial_id = ?",
@@ -255,9 +270,10 @@ extension ExperimentStore {
             let sql = """
                 SELECT c.id, c.trial_id, t.run_id, t.model, t.value, t.goal, c.step, c.item, c.attempt, c.retry,
                        CASE WHEN c.step <> 'item' THEN CASE WHEN c.reply_turn_id IS NULL THEN NULL ELSE 'ok' END
-                            ELSE a.status END,
-                       a.shown_letter, CAST(substr(x.body, 1, \(CallLine.excerptLength)) AS BLOB), length(x.body),
-                       c.latency_ms, c.output_tokens, CAST(substr(c.error, 1, 300) AS BLOB), t.target_phi
+                            ELSE a.status END AS status,
+                       a.shown_letter, CAST(substr(x.body, 1, \(CallLine.excerptLength)) AS BLOB) AS excerpt,
+                       length(x.body) AS reply_length, c.latency_ms, c.output_tokens,
+                       CAST(substr(c.error, 1, 300) AS BLOB) AS error, t.target_phi
                 FROM \(source)
                 JOIN trials AS t ON t.id = c.trial_id
                 LEFT JOIN answers AS a ON a.call_id = c.id
@@ -270,15 +286,18 @@ extension ExperimentStore {
             arguments.append(limit + 1)
             do {
                 return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).compactMap { row in
-                    guard let assignment = Assignment(value: row[4], targetPhi: row[17]),
-                        let goal = GoalCondition(rawValue: row[5]), let step = CallStep(name: row[6], item: row[7])
+                    guard let assignment = Assignment(value: row["value"], targetPhi: row["target_phi"]),
+                        let goal = GoalCondition(rawValue: row["goal"]),
+                        let step = CallStep(name: row["step"], item: row["item"])
                     else { return nil }
                     return CallLine(
-                        id: row[0], trialID: row[1], runID: row[2], model: row[3], assignment: assignment, goal: goal,
-                        step: step, attempt: row[8], retry: row[9], status: row[10],
-                        shownLetter: (row[11] as String?).flatMap(OptionLetter.init(symbol:)),
-                        excerpt: ExactText.text(row, 12), replyLength: row[13] ?? 0, latencyMs: row[14],
-                        outputTokens: row[15], error: ExactText.text(row, 16))
+                        id: row["id"], trialID: row["trial_id"], runID: row["run_id"], model: row["model"],
+                        assignment: assignment, goal: goal, step: step, attempt: row["attempt"], retry: row["retry"],
+                        status: row["status"],
+                        shownLetter: (row["shown_letter"] as String?).flatMap(OptionLetter.init(symbol:)),
+                        excerpt: ExactText.text(row, "excerpt"), replyLength: row["reply_length"] ?? 0,
+                        latencyMs: row["latency_ms"], outputTokens: row["output_tokens"],
+                        error: ExactText.text(row, "error"))
                 }
             } catch let error as DatabaseError where error.message?.contains("fts5") == true {
                 throw StoreError.badSearch(query.search ?? "", detail: error.message ?? "")
@@ -338,9 +357,7 @@ extension ExperimentStore {
             // Whether a run's process is at it depends on the clock and on the processes alive, not
             // on the file: a run killed with kill -9 changes nothing stored, yet its pages must now
             // call it stalled.
-            let running = try Row.fetchAll(
-                db, sql: "SELECT \(RunRecord.columns) FROM runs WHERE status = 'running' ORDER BY id"
-            ).map(RunRecord.init(row:))
+            let running = try RunRecord.fetchAll(db, sql: "SELECT * FROM runs WHERE status = 'running' ORDER BY id")
             return stored + "/" + running.map { "\($0.id ?? 0)\($0.isBeingRun ? "+" : "-")" }.joined(separator: ",")
         }
     }
@@ -407,7 +424,7 @@ extension ExperimentStore {
                             AND t.instrument IN \(placeholders(Self.letterInstruments.count))
                         """, arguments: StatementArguments(ids + runIDs) + StatementArguments(Self.letterInstruments))
                 while let row = try rows.next() {
-                    if let status = AnswerStatus(rawValue: row[1]) { found[row[0]] = status }
+                    if let status = AnswerStatus(rawValue: row["status"]) { found[row["id"]] = status }
                 }
             }
             return found
@@ -440,12 +457,11 @@ extension ExperimentStore {
     public func auditReplies(callIDs: [Int64]) async throws -> [AuditReply] {
         guard !callIDs.isEmpty else { return [] }
         let found = try await read { db in
-            try Row.fetchAll(
-                db,
+            typealias C = AuditReply.Column
+            let statement = try db.makeStatement(
                 sql: """
-                    SELECT c.id, c.trial_id, t.model, c.item, t.option_order, t.seed, CAST(x.body AS BLOB),
-                           a.parser_version, a.status, a.item, a.shown_letter, a.option, a.self, a.other, a.number,
-                           t.instrument
+                    SELECT c.id AS call_id, c.trial_id, t.model, c.item, t.option_order, t.seed AS trial_seed,
+                           CAST(x.body AS BLOB) AS reply, t.instrument, \(AnswerRecord.Column.list("a"))
                     FROM model_calls AS c
                     JOIN trials AS t ON t.id = c.trial_id
                     JOIN turns AS r ON r.id = c.reply_turn_id
@@ -453,14 +469,17 @@ extension ExperimentStore {
                     JOIN answers AS a ON a.call_id = c.id
                         AND \(NewestReading.condition(answer: "a", call: "c.id"))
                     WHERE c.id IN \(placeholders(callIDs.count))
-                    """, arguments: StatementArguments(callIDs)
+                    """)
+            return try Row.fetchAll(
+                selecting(C.names + AnswerRecord.Column.names, statement), arguments: StatementArguments(callIDs)
             ).compactMap { row -> AuditReply? in
-                guard let order = OptionOrder(rawValue: row[4]), let answer = AnswerRecord(row: row, from: 7) else {
-                    return nil
-                }
+                guard let order = OptionOrder(rawValue: row[C.optionOrder]),
+                    let answer = AnswerRecord(row: row, after: C.allCases.count)
+                else { return nil }
                 return AuditReply(
-                    callID: row[0], trialID: row[1], model: row[2], item: row[3], optionOrder: order, trialSeed: row[5],
-                    reply: ExactText.text(row, 6) ?? "", answer: answer, instrument: row["instrument"])
+                    callID: row[C.callID], trialID: row[C.trialID], model: row[C.model], item: row[C.item],
+                    optionOrder: order, trialSeed: row[C.trialSeed], reply: ExactText.text(row, C.reply) ?? "",
+                    answer: answer, instrument: row[C.instrument])
             }
         }
         let byID = Dictionary(found.map { ($0.callID, $0) }, uniquingKeysWith: { a, _ in a })
@@ -486,11 +505,11 @@ extension ExperimentStore {
                     ORDER BY l.created_at, l.call_id, l.labeler
                     """, arguments: StatementArguments(runIDs)
             ).compactMap { row -> AuditPair? in
-                guard let status = AnswerStatus(rawValue: row[6]) else { return nil }
+                guard let status = AnswerStatus(rawValue: row["status"]) else { return nil }
                 return AuditPair(
-                    callID: row[0], trialID: row[8], model: row[1], labeler: row[2], label: row[3], labeledAt: row[4],
-                    parserVersion: row[5], status: status,
-                    shownLetter: (row[7] as String?).flatMap(OptionLetter.init(symbol:)))
+                    callID: row["call_id"], trialID: row["trial_id"], model: row["model"], labeler: row["labeler"],
+                    label: row["label"], labeledAt: row["created_at"], parserVersion: row["parser_version"],
+                    status: status, shownLetter: (row["shown_letter"] as String?).flatMap(OptionLetter.init(symbol:)))
             }
         }
     }
@@ -518,34 +537,48 @@ extension ExperimentStore {
 }
 
 extension AnswerRecord {
-    /// An answer from the columns parser_version, status, item, shown_letter, option, self, other
-    /// starting at `start`, and `number` by name; nil when the row has none.
-    init?(row: Row, from start: Int) {
-        guard let version: Int = row[start], let status = AnswerStatus(rawValue: row[start + 1]) else { return nil }
-        let shown = (row[start + 3] as String?).flatMap(OptionLetter.init(symbol:))
-        let option = (row[start + 4] as String?).flatMap(OptionLetter.init(symbol:))
+    /// The columns of `answers` it reads, in order.
+    enum Column: Int, SelectedColumns {
+        case parserVersion, status, item, shownLetter, option, own, other, number
+
+        var name: String { self == .own ? "self" : Self.snakeCase(String(describing: self)) }
+    }
+
+    /// An answer from its `Column`s selected after `offset` others; nil when the row has none.
+    init?(row: Row, after offset: Int) {
+        typealias C = Column
+        guard let version: Int = row[C.parserVersion, after: offset],
+            let status = AnswerStatus(rawValue: row[C.status, after: offset])
+        else { return nil }
         let payoff: Payoff? = {
-            guard let own: Double = row[start + 5], let other: Double = row[start + 6] else { return nil }
+            guard let own: Double = row[C.own, after: offset], let other: Double = row[C.other, after: offset]
+            else { return nil }
             return Payoff(own: own, other: other)
         }()
         self.init(
-            parserVersion: version, status: status, item: row[start + 2], shownLetter: shown, option: option,
-            number: row["number"], payoff: payoff)
+            parserVersion: version, status: status, item: row[C.item, after: offset],
+            shownLetter: (row[C.shownLetter, after: offset] as String?).flatMap(OptionLetter.init(symbol:)),
+            option: (row[C.option, after: offset] as String?).flatMap(OptionLetter.init(symbol:)),
+            number: row[C.number, after: offset], payoff: payoff)
     }
 }
 
 extension LetterProbabilities {
-    /// The columns this reads, in order, with a table alias: `l.status, l.token_index, …`.
-    static func columns(_ alias: String) -> String {
-        (["status", "token_index"] + "abcdefghi".map { "p_\($0)" } + ["outside"]).map { "\(alias).\($0)" }
-            .joined(separator: ", ")
+    /// The columns of `letter_probabilities` it reads, in order.
+    enum Column: Int, SelectedColumns {
+        case status, tokenIndex, pA, pB, pC, pD, pE, pF, pG, pH, pI, outside
     }
 
-    /// A row of `letter_probabilities` from the `columns` starting at `start`; nil when the row has none.
-    init?(row: Row, from start: Int) {
-        guard let status = (row[start] as String?).flatMap(Status.init(rawValue:)) else { return nil }
+    /// A row of `letter_probabilities` from its `Column`s selected after `offset` others; nil when
+    /// the row has none.
+    init?(row: Row, after offset: Int) {
+        typealias C = Column
+        guard let status = (row[C.status, after: offset] as String?).flatMap(Status.init(rawValue:)) else {
+            return nil
+        }
         self.init(
-            status: status, tokenIndex: row[start + 1],
-            shown: status == .ok ? (start + 2...start + 10).map { row[$0] as Double } : nil, outside: row[start + 11])
+            status: status, tokenIndex: row[C.tokenIndex, after: offset],
+            shown: status == .ok ? (C.pA.rawValue...C.pI.rawValue).map { row[offset + $0] as Double } : nil,
+            outside: row[C.outside, after: offset])
     }
 }

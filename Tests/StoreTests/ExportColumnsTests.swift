@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SVO
 import Testing
 
 @testable import Store
@@ -22,6 +23,40 @@ struct ExportColumnsTests {
             let columns = try await store.columns(of: table)
             for column in renumbered.keys { #expect(columns.contains(column), "\(table).\(column)") }
         }
+    }
+
+    @Test("each record reads and writes every column of its table, by name")
+    func recordsNameEveryColumn() async throws {
+        let scratch = ScratchDirectory()
+        let store = try ExperimentStore(path: scratch.path("s.sqlite"))
+        let tables: [(String, [String])] = [
+            ("runs", RunRecord.CodingKeys.allCases.map(\.rawValue)),
+            ("trials", TrialRecord.Columns.allCases.map(\.rawValue)),
+            ("batches", BatchRecord.Columns.allCases.map(\.rawValue)),
+        ]
+        for (table, named) in tables {
+            #expect(Set(try await store.columns(of: table)) == Set(named), "\(table)")
+        }
+    }
+
+    @Test("a selected column is its case in snake case, and its position the case's")
+    func selectedColumnNames() {
+        #expect(
+            TrialResult.ResultColumn.names.prefix(8) == [
+                "trial_id", "run_id", "model", "value", "goal", "option_order", "trial", "status",
+            ])
+        #expect(LetterProbabilities.Column.list("l").hasPrefix("l.status, l.token_index, l.p_a, l.p_b"))
+        #expect(
+            AnswerRecord.Column.names == [
+                "parser_version", "status", "item", "shown_letter", "option", "self", "other", "number",
+            ])
+        for (name, column) in [
+            ("experimentSHA256", "experiment_sha256"), ("trialID", "trial_id"), ("pA", "p_a"),
+            ("HTTPStatus", "http_status"), ("latencyMs", "latency_ms"),
+        ] {
+            #expect(TrialResult.ResultColumn.snakeCase(name) == column)
+        }
+        #expect(TrialResult.ResultColumn.allCases.enumerated().allSatisfy { $0.offset == $0.element.rawValue })
     }
 
     @Test(
