@@ -8,4 +8,12 @@ enum FinishedTrial {
 
     /// True when it is not: pending, running or failed (`trials.status` allows no other value).
     static func unended(_ status: String) -> String { "\(status) IN ('pending', 'running', 'failed')" }
+
+    /// The status a trial is shown with: its score's (`complete` or `incomplete`, as the scores
+    /// read then) once it ended, its own otherwise, so that a failed or unfinished trial's old
+    /// scores never make it count as finished. `trial_results` (migrations/0017, 0019) states it
+    /// for sqlite3 users; the queries that bound the versions read it from here.
+    static func shownStatus(trial: String, score: String) -> String {
+        "CASE WHEN \(score) IS NOT NULL AND \(ended(trial)) THEN \(score) ELSE \(trial) END"
+    }
 }

@@ -127,8 +127,7 @@ extension ExperimentStore {
                     SELECT \(columns) FROM (
                         SELECT t.id AS trial_id, t.run_id, t.model, t.value, t.goal, t.option_order, t.trial_index AS \
                     trial,
-                               CASE WHEN s.status IS NOT NULL AND \(FinishedTrial.ended("t.status"))
-                                    THEN s.status ELSE t.status END AS status,
+                               \(FinishedTrial.shownStatus(trial: "t.status", score: "s.status")) AS status,
                                s.angle, s.category, s.hit, s.vr, s.angular_error, s.transitive, s.invalid_items,
                                s.inequality_aversion, s.mean_self, s.mean_other, s.parser_version, s.formula_version,
                                t.target_phi, t.ideal_angle, t.placement, t.variant, s.expected_angle, s.mean_entropy,

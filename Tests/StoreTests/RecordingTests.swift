@@ -339,15 +339,19 @@ struct RecordingTests {
     @Test("trial_results read with version bounds equals the view when the bounds are the newest")
     func boundedResultsAgree() async throws {
         let scratch = ScratchDirectory()
-        let (store, runID, trials) = try await makeStore(scratch, trials: 3)
+        let (store, runID, trials) = try await makeStore(scratch, trials: 4)
         try await store.store([trials[0]: score(.complete, vr: 50, angle: 40), trials[1]: score(.incomplete)])
         try await store.store([trials[0]: score(.complete, vr: 30, angle: 20)], parserVersion: 2)
+        // A failed trial with scores of a try before is shown failed by both (the shown status).
+        try await store.failTrial(trials[3], error: "HTTP 500")
+        try await store.store([trials[3]: score(.complete, vr: 40, angle: 30)], settingStatus: false)
         let newest = try await store.trialResults(TrialFilter(runIDs: [runID]))
         let bounded = try await store.trialResults(TrialFilter(runIDs: [runID], parserVersion: 99, formulaVersion: 99))
         #expect(newest == bounded)
-        #expect(newest.map(\.vr) == [30, nil, nil])
+        #expect(newest.map(\.status) == [.complete, .incomplete, .pending, .failed])
+        #expect(newest.map(\.vr) == [30, nil, nil, 40])
         let older = try await store.trialResults(TrialFilter(runIDs: [runID], parserVersion: 1))
-        #expect(older.map(\.vr) == [50, nil, nil])
-        #expect(older.map(\.parserVersion) == [1, 1, nil])
+        #expect(older.map(\.vr) == [50, nil, nil, 40])
+        #expect(older.map(\.parserVersion) == [1, 1, nil, 1])
     }
 }
