@@ -23,7 +23,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case runInUse(runID: Int64, owner: String, secondsAgo: Int)
     case unknownTrial(Int64)
     case badSearch(String, detail: String)
-    case badLabel(String)
+    case badLabel(String, expected: String)
     case badLabeler
     case notAnItemReply(Int64)
     /// Another process held a write transaction longer than the busy timeout; `holders` names the
@@ -97,8 +97,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
             "no trial with id \(id) in this database; a run's page lists its trials"
         case .badSearch(let text, let detail):
             "cannot search for \(text) (\(detail)); search for words, a \"quoted phrase\" or a prefix*"
-        case .badLabel(let label):
-            "\(label) is not a label: use a letter A to I (as shown to the model), none or ambiguous"
+        case .badLabel(let label, let expected):
+            "\(label) is not a label of this reply: use \(expected)"
         case .badLabeler:
             "a label needs the labeler's name (1 to 80 characters)"
         case .notAnItemReply(let id):

@@ -57,7 +57,7 @@ public enum ExportTable: String, CaseIterable, Sendable {
                 SELECT l.call_id, c.trial_id, t.run_id, t.model, t.value, t.goal, t.option_order, c.item, c.attempt,
                        l.labeler, l.label, l.created_at, a.parser_version, a.status AS parse_status,
                        a.shown_letter AS parser_letter, t.target_phi, t.placement,
-                       t.variant
+                       t.variant, a.number AS parser_number, t.instrument
                 FROM audit_labels AS l
                 JOIN model_calls AS c ON c.id = l.call_id
                 JOIN trials AS t ON t.id = c.trial_id

@@ -125,17 +125,24 @@ public struct AuditPair: Sendable, Equatable {
     public var trialID: Int64
     public var model: String
     public var labeler: String
-    /// `A`..`I` (as shown), `none` or `ambiguous`.
+    /// `A`..`I` (as shown), a whole number (`AuditLabel`), `none` or `ambiguous`.
     public var label: String
     public var labeledAt: String
     public var parserVersion: Int
     public var status: AnswerStatus
     public var shownLetter: OptionLetter?
+    /// The number the parser read, for an item that takes one.
+    public var number: Int?
+    /// The trial's instrument (`trials.instrument`).
+    public var instrument: String
 
     public init(
         callID: Int64, trialID: Int64, model: String, labeler: String, label: String, labeledAt: String,
-        parserVersion: Int, status: AnswerStatus, shownLetter: OptionLetter?
+        parserVersion: Int, status: AnswerStatus, shownLetter: OptionLetter?, number: Int? = nil,
+        instrument: String = Instruments.defaultName
     ) {
+        self.number = number
+        self.instrument = instrument
         self.callID = callID
         self.trialID = trialID
         self.model = model
@@ -148,9 +155,47 @@ public struct AuditPair: Sendable, Equatable {
     }
 }
 
-/// The labels a person may give.
+/// The labels a person may give an item reply: the letter of the option it chose, as shown to the
+/// model, among the item's letters; for an item that takes a number, the whole number it gave,
+/// within the item's range, in decimal digits; or, for either, `none` (it gave no answer) or
+/// `ambiguous` (it could be read as more than one).
 public enum AuditLabel {
-    public static let all = OptionLetter.allCases.map(\.symbol) + ["none", "ambiguous"]
+    public static let none = "none"
+    public static let ambiguous = "ambiguous"
+
+    /// The labels a reply to `item` may get, as buttons: its letters, then none and ambiguous (for
+    /// a number item only these two; its number is typed).
+    public static func choices(for item: InstrumentItem) -> [String] {
+        let letters: [String] =
+            switch item.kind {
+            case .option(let count): OptionLetter.allCases.prefix(count).map(\.symbol)
+            case .number: []
+            }
+        return letters + [none, ambiguous]
+    }
+
+    /// `label` as stored for a reply to `item` (a number as typed, "012" or " 12", in plain digits);
+    /// nil when it is no label of such a reply.
+    public static func stored(_ label: String, for item: InstrumentItem) -> String? {
+        if choices(for: item).contains(label) { return label }
+        let digits = label.trimmingCharacters(in: .whitespaces)
+        guard case .number(let range) = item.kind, !digits.isEmpty,
+            digits.utf8.allSatisfy({ (0x30...0x39).contains($0) }),
+            let number = Int(digits), range.contains(number)
+        else { return nil }
+        return String(number)
+    }
+
+    /// What the labels of a reply to `item` are, for an error.
+    static func described(for item: InstrumentItem) -> String {
+        switch item.kind {
+        case .option(let count):
+            let last = OptionLetter.allCases[max(0, count - 1)].symbol
+            return "a letter A to \(last) (as shown to the model), none or ambiguous"
+        case .number(let range):
+            return "a whole number from \(range.lowerBound) to \(range.upperBound), none or ambiguous"
+        }
+    }
 }
 
 extension ExperimentStore {
@@ -395,12 +440,6 @@ extension ExperimentStore {
 
     // MARK: The parser audit
 
-    /// The instruments whose replies name a letter: the audit's labels are letters, so replies that
-    /// give a number (the dictator game's) are not sampled for it.
-    static let letterInstruments: [String] = Instruments.all.filter { instrument in
-        instrument.form(seed: 0).items.allSatisfy { $0.budget == nil }
-    }.map(\.name)
-
     /// Of `callIDs`, the item calls of these runs that have a reading, each with its newest
     /// reading's status: one lookup by id per call, which is how the parser audit samples a large
     /// database without reading all of it (`ParserAudit.sample`).
@@ -421,8 +460,7 @@ extension ExperimentStore {
                             AND \(NewestReading.condition(answer: "a", call: "c.id"))
                         WHERE c.id IN \(placeholders(ids.count)) AND c.step = 'item'
                             AND t.run_id IN \(placeholders(runIDs.count))
-                            AND t.instrument IN \(placeholders(Self.letterInstruments.count))
-                        """, arguments: StatementArguments(ids + runIDs) + StatementArguments(Self.letterInstruments))
+                        """, arguments: StatementArguments(ids + runIDs))
                 while let row = try rows.next() {
                     if let status = AnswerStatus(rawValue: row["status"]) { found[row["id"]] = status }
                 }
@@ -445,11 +483,10 @@ extension ExperimentStore {
                     JOIN model_calls AS c ON c.id = a.call_id
                     JOIN trials AS t ON t.id = c.trial_id
                     WHERE a.status = ? AND c.step = 'item' AND t.run_id IN \(placeholders(runIDs.count))
-                        AND t.instrument IN \(placeholders(Self.letterInstruments.count))
                         AND \(NewestReading.condition(answer: "a", call: "a.call_id"))
                     ORDER BY a.call_id
                     """,
-                arguments: StatementArguments([status.rawValue] + runIDs) + StatementArguments(Self.letterInstruments))
+                arguments: StatementArguments([status.rawValue] + runIDs))
         }
     }
 
@@ -495,7 +532,7 @@ extension ExperimentStore {
                 db,
                 sql: """
                     SELECT l.call_id, t.model, l.labeler, l.label, l.created_at, a.parser_version, a.status,
-                           a.shown_letter, c.trial_id
+                           a.shown_letter, a.number, c.trial_id, t.instrument
                     FROM audit_labels AS l   -- CROSS: the labels (few) drive, not a large run's trials
                     CROSS JOIN model_calls AS c ON c.id = l.call_id
                     CROSS JOIN trials AS t ON t.id = c.trial_id
@@ -509,7 +546,8 @@ extension ExperimentStore {
                 return AuditPair(
                     callID: row["call_id"], trialID: row["trial_id"], model: row["model"], labeler: row["labeler"],
                     label: row["label"], labeledAt: row["created_at"], parserVersion: row["parser_version"],
-                    status: status, shownLetter: (row["shown_letter"] as String?).flatMap(OptionLetter.init(symbol:)))
+                    status: status, shownLetter: (row["shown_letter"] as String?).flatMap(OptionLetter.init(symbol:)),
+                    number: row["number"], instrument: row["instrument"])
             }
         }
     }
@@ -517,15 +555,23 @@ extension ExperimentStore {
     /// Stores what `labeler` read in the item reply of call `callID` (`A`..`I` as shown, `none` or
     /// `ambiguous`), replacing their earlier label of it. The only write the viewer makes.
     public func saveAuditLabel(callID: Int64, labeler: String, label: String) async throws {
-        guard AuditLabel.all.contains(label) else { throw StoreError.badLabel(label) }
         let labeler = labeler.trimmingCharacters(in: .whitespacesAndNewlines)
         guard (1...80).contains(labeler.count) else { throw StoreError.badLabeler }
         try await write { db in
-            let isItemReply = try Bool.fetchOne(
+            let call = try Row.fetchOne(
                 db,
-                sql: "SELECT step = 'item' AND reply_turn_id IS NOT NULL FROM model_calls WHERE id = ?",
+                sql: """
+                    SELECT c.step = 'item' AND c.reply_turn_id IS NOT NULL AS replied, c.item, t.instrument, t.seed
+                    FROM model_calls AS c JOIN trials AS t ON t.id = c.trial_id WHERE c.id = ?
+                    """,
                 arguments: [callID])
-            guard isItemReply == true else { throw StoreError.notAnItemReply(callID) }
+            guard let call, call["replied"] as Bool,
+                let instrument = Instruments.named(call["instrument"]),
+                let item = instrument.form(seed: UInt64(bitPattern: call["seed"])).item(call["item"])
+            else { throw StoreError.notAnItemReply(callID) }
+            guard let label = AuditLabel.stored(label, for: item) else {
+                throw StoreError.badLabel(label, expected: AuditLabel.described(for: item))
+            }
             try db.execute(
                 sql: """
                     INSERT INTO audit_labels (call_id, labeler, label, created_at) VALUES (?, ?, ?, ?)

@@ -63,6 +63,28 @@ struct ParserAuditTests {
         #expect(ParserAudit.agreement([]).share == nil)
     }
 
+    @Test("a number the reader read is its label: agreement by instrument keeps the letter parser and it apart")
+    func numberReadings() {
+        #expect(ParserAudit.label(status: .ok, shownLetter: nil, number: 12) == "12")
+        #expect(ParserAudit.label(status: .ok, shownLetter: nil, number: 0) == "0")
+        #expect(ParserAudit.label(status: .noOption, shownLetter: nil, number: nil) == "none")
+        func dictator(_ call: Int64, _ label: String, _ status: AnswerStatus, _ number: Int?) -> AuditPair {
+            AuditPair(
+                callID: call, trialID: 2, model: "m1", labeler: "ada", label: label, labeledAt: "t",
+                parserVersion: 2, status: status, shownLetter: nil, number: number, instrument: "dictator")
+        }
+        let pairs = [
+            pair(1, "m1", "B", .ok, .b), dictator(2, "12", .ok, 12), dictator(3, "8", .ok, 12),
+            dictator(4, "none", .noOption, nil),
+        ]
+        let result = ParserAudit.agreement(pairs)
+        #expect(result.agreed == 3)
+        #expect(result.byInstrument.map(\.name) == ["slider", "dictator"])
+        #expect(result.byInstrument.map(\.labels) == [1, 3])
+        #expect(result.byInstrument.map(\.agreed) == [1, 2])
+        #expect(result.disagreements.map(\.callID) == [3])
+    }
+
     /// Item replies held in memory, answering as the store does, and counting what it is asked.
     final class Replies: ItemReplySource {
         let statuses: [Int64: AnswerStatus]

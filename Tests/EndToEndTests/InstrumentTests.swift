@@ -212,14 +212,15 @@ struct InstrumentEndToEndTests {
             }
         }
         #expect(!FileManager.default.fileExists(atPath: work.path("site/run-1-radar.svg")))
-        // The parser audit labels letters: it samples letter replies, none of the dictator game's numbers.
+        // The parser audit samples every instrument's replies, and takes the number a person read
+        // in a dictator reply: typed, within the item's budget, as the reader's number is compared.
         let store = try ExperimentStore(path: work.path("four.sqlite"), create: false)
         let (dictator, letters) = try await DatabaseQueue(path: work.path("four.sqlite")).read { db in
             (
                 try Int64.fetchAll(
                     db,
                     sql: "SELECT c.id FROM model_calls AS c JOIN trials AS t ON t.id = c.trial_id "
-                        + "WHERE t.instrument = 'dictator' AND c.step = 'item' AND t.run_id = 1"),
+                        + "WHERE t.instrument = 'dictator' AND c.step = 'item' AND t.run_id = 1 ORDER BY c.id"),
                 try Int64.fetchAll(
                     db,
                     sql: "SELECT c.id FROM model_calls AS c JOIN trials AS t ON t.id = c.trial_id "
@@ -227,9 +228,47 @@ struct InstrumentEndToEndTests {
             )
         }
         let sampled = try await store.itemReplyStatuses(callIDs: dictator + letters, runIDs: [1])
-        #expect(Set(sampled.keys) == Set(letters))
-        let listed = Set(try await store.itemReplies(status: .ok, runIDs: [1]))
-        #expect(listed.isDisjoint(with: dictator) && listed.isSuperset(of: letters))
+        #expect(Set(sampled.keys) == Set(dictator + letters))
+        let viewer = try RunningViewer(["--db", "four.sqlite"], in: work)
+        let audit = try await fetch(viewer.base + "/audit?labeler=ada&run=1&per=200")
+        // A dictator reply of the sample: its form takes the number, up to the item's budget.
+        let numberForm = try #require(
+            audit.body.firstMatch(
+                of: #/name="call" value="(\d+)"><input type="number" name="label" min="0" max="(\d+)"/#))
+        let dictatorCall = try #require(Int64(numberForm.1))
+        let budget = try #require(Int(numberForm.2))
+        let (ringCall, read, tokens) = try await DatabaseQueue(path: work.path("four.sqlite")).read { db in
+            let ring = try Int64.fetchOne(
+                db, sql: "SELECT min(call_id) FROM call_log WHERE instrument = 'ring' AND item IS NOT NULL")!
+            let call = try Row.fetchOne(
+                db, sql: "SELECT item, number FROM call_log WHERE call_id = ? AND instrument = 'dictator'",
+                arguments: [dictatorCall])!
+            return (ring, call["number"] as Int, [40, 40, 60, 60, 80, 100][(call["item"] as Int) - 1])
+        }
+        #expect(budget == tokens)
+        let formType = ["Content-Type": "application/x-www-form-urlencoded"]
+        func label(_ call: Int64, _ label: String) async throws -> (status: Int, body: String) {
+            let reply = try await fetch(
+                viewer.base + "/audit/label", method: "POST", headers: formType,
+                body: "call=\(call)&label=\(label)&labeler=ada&run=1")
+            return (reply.status, reply.body)
+        }
+        // Typed with a leading zero, stored as the number; a letter, or more than the budget, refused.
+        #expect(try await label(dictatorCall, String(format: "%03d", read)).status == 303)
+        let letter = try await label(dictatorCall, "A")
+        #expect(letter.status == 400 && letter.body.contains("use a whole number from 0 to \(budget)"), "\(letter)")
+        #expect(try await label(dictatorCall, String(budget + 1)).status == 400)
+        // A ring reply shows two options: A or B, not C.
+        let ringC = try await label(ringCall, "C")
+        #expect(ringC.status == 400 && ringC.body.contains("use a letter A to B"), "\(ringC)")
+        #expect(try await label(ringCall, "none").status == 303)
+        let labels = try await store.auditPairs(runIDs: [1])
+        let pair = try #require(labels.first { $0.callID == dictatorCall })
+        #expect(pair.label == String(read) && pair.number == read && pair.instrument == "dictator")
+        let labelled = try await fetch(viewer.base + "/audit?labeler=ada&run=1&per=200")
+        #expect(labelled.body.contains("your label: \(read) · parser v"), "the number read, beside the label")
+        #expect(labelled.body.contains("<h3>By instrument</h3>"))
+        _ = try viewer.stop()
         let dictatorTrial = try await DatabaseQueue(path: work.path("four.sqlite")).read { db in
             try Int64.fetchOne(
                 db,

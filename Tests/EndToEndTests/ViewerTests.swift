@@ -630,16 +630,64 @@ let screenshotFolder: String = {
     return path
 }()
 
+/// The browser tests run where Chromium and its driver are installed (CI installs them).
+let needsBrowser = ConditionTrait.enabled(
+    if: (chromedriver != nil && chromium != nil) || toolsRequired,
+    "needs chromium and chromedriver (apt-get install chromium chromium-driver)")
+
 @Suite("hvae view in a real browser (headless Chromium)")
 struct ViewerBrowserTests {
+    @Test(
+        "the audit of a dictator run: a person types the number a reply gave, and sees it beside the reader's",
+        needsBrowser)
+    func auditNumbers() async throws {
+        let work = try WorkingDirectory()
+        try work.write(
+            "dictator.yaml",
+            """
+            name: dictator
+            trials: 2
+            values: [prosocial]
+            goal: without
+            instruments: [dictator]
+            models:
+              - name: noisy
+                agent: noisy
+            """)
+        let run = try hvae(["run", "dictator.yaml", "--db", "d.sqlite", "--quiet"], in: work.url)
+        try #require(run.status == 0, "\(run.stderr)")
+        let viewer = try RunningViewer(["--db", "d.sqlite"], in: work)
+        let browser = try Browser()
+        try await browser.start()
+        try await browser.open(viewer.base + "/audit?per=3&seed=5&labeler=tester")
+        let section = try #require(
+            try await browser.evaluate("return document.querySelector('section.audit').id") as? String)
+        let call = try #require(Int64(section.dropFirst("reply-".count)))
+        let read = try await DatabaseQueue(path: work.path("d.sqlite")).read { db in
+            try Int.fetchOne(db, sql: "SELECT number FROM call_log WHERE call_id = ?", arguments: [call])!
+        }
+        // The number read, typed into the reply's form and saved.
+        try await browser.type("#\(section) input[name=label]", String(read))
+        try await browser.click("#\(section) form.label button[type=submit]:not([value])")
+        try await browser.waitForURL(containing: "#\(section)")
+        let stored = try await DatabaseQueue(path: work.path("d.sqlite")).read { db in
+            try String.fetchOne(db, sql: "SELECT label FROM audit_labels WHERE call_id = ?", arguments: [call])
+        }
+        #expect(stored == String(read))
+        let verdict = try await browser.text("#\(section) p.verdict")
+        #expect(verdict.hasPrefix("your label: \(read) · parser v") && verdict.hasSuffix("agree"), "\(verdict)")
+        #expect(try await browser.text("#overall").hasPrefix("1 of 1 labels agree with the parser"))
+        try await browser.screenshot(to: screenshotFolder + "/audit-numbers.png")
+        await browser.quit()
+        _ = try viewer.stop()
+    }
+
     @Test(
         """
         links from runs to a trial, hostile replies shown as text with no script run, calls filtered and searched, \
         three replies labelled and the agreement figure checked
         """,
-        .enabled(
-            if: (chromedriver != nil && chromium != nil) || toolsRequired,
-            "needs chromium and chromedriver (apt-get install chromium chromium-driver)"))
+        needsBrowser)
     func browse() async throws {
         let work = try WorkingDirectory()
         try hostileDatabase(work)

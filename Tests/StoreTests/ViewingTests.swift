@@ -146,8 +146,27 @@ struct ViewingTests {
         #expect(pairs.first { $0.labeler == "ada" && $0.callID == ids[1] }?.label == "B")
         #expect(pairs.contains { $0.labeler == "bo" })
         #expect(pairs.first { $0.callID == ids[3] }?.status == .ambiguous)
-        await #expect(throws: StoreError.badLabel("J")) {
-            try await store.saveAuditLabel(callID: ids[1], labeler: "ada", label: "J")
+        // The table's CHECK (migrations/0011, 0020): letters, none, ambiguous, or plain digits.
+        for (label, takes) in [
+            ("12", true), ("0", true), ("012", false), ("-1", false), ("1e3", false), (" 7", false), ("J", false),
+            ("none", true), ("", false),
+        ] {
+            let insert = """
+                INSERT OR REPLACE INTO audit_labels (call_id, labeler, label, created_at)
+                VALUES (\(ids[3]), 'check', '\(label)', 't')
+                """
+            if takes {
+                try store.execute(insert)
+            } else {
+                #expect(throws: DatabaseError.self, "\(label)") { try store.execute(insert) }
+            }
+        }
+        try store.execute("DELETE FROM audit_labels WHERE labeler = 'check'")
+        let letters = "a letter A to I (as shown to the model), none or ambiguous"
+        for bad in ["J", "5", "b"] {
+            await #expect(throws: StoreError.badLabel(bad, expected: letters)) {
+                try await store.saveAuditLabel(callID: ids[1], labeler: "ada", label: bad)
+            }
         }
         await #expect(throws: StoreError.badLabeler) {
             try await store.saveAuditLabel(callID: ids[1], labeler: "  ", label: "A")

@@ -2,19 +2,25 @@ import Foundation
 import SVO
 import Store
 
-/// The parser audit: a seeded sample of item replies, stratified by the parser's status, that
-/// people label with the option they read; and how often people and parser agree (the figure a
-/// paper's methods section cites for the parser).
+/// The parser audit: a seeded sample of item replies of every instrument, stratified by the
+/// reader's status, that people label with the answer they read (`AuditLabel`); and how often
+/// people and readers agree (the figure a paper's methods section cites for the parser, and for
+/// `NumberReader` on the dictator game).
 public enum ParserAudit {
-    /// The parser's reading in the labels people give: the letter it read (`ok`), `ambiguous`
-    /// (it saw more than one option: `ambiguous`, `conflict`) or `none` (`no_option`, `refusal`,
-    /// `empty`).
-    public static func label(status: AnswerStatus, shownLetter: OptionLetter?) -> String {
+    /// The reader's reading in the labels people give: the letter (`ok`) or number it read,
+    /// `ambiguous` (it saw more than one answer: `ambiguous`, `conflict`) or `none` (`no_option`,
+    /// `refusal`, `empty`).
+    public static func label(status: AnswerStatus, shownLetter: OptionLetter?, number: Int? = nil) -> String {
         switch status {
-        case .ok: shownLetter?.symbol ?? "none"
-        case .ambiguous, .conflict: "ambiguous"
-        case .noOption, .refusal, .empty: "none"
+        case .ok: shownLetter?.symbol ?? number.map(String.init) ?? AuditLabel.none
+        case .ambiguous, .conflict: AuditLabel.ambiguous
+        case .noOption, .refusal, .empty: AuditLabel.none
         }
+    }
+
+    /// The reading of a labelled reply, in the labels people give.
+    public static func label(_ pair: AuditPair) -> String {
+        label(status: pair.status, shownLetter: pair.shownLetter, number: pair.number)
     }
 
     // MARK: Sampling
@@ -163,6 +169,9 @@ public enum ParserAudit {
         public var byStatus: [Group]
         /// By model, in the order models first appear among the labels.
         public var byModel: [Group]
+        /// By instrument, in the order of `Instruments.all`: the letter parser and the number
+        /// reader apart.
+        public var byInstrument: [Group]
         /// The labels people and parser disagree on.
         public var disagreements: [AuditPair]
         /// The parser versions the readings come from.
@@ -170,7 +179,7 @@ public enum ParserAudit {
     }
 
     public static func agreement(_ pairs: [AuditPair]) -> Agreement {
-        let readings = pairs.map { label(status: $0.status, shownLetter: $0.shownLetter) }
+        let readings = pairs.map(label)
         let agrees = zip(pairs, readings).map { $0.label == $1 }
         func groups(_ key: (AuditPair) -> String, order: [String]) -> [Agreement.Group] {
             order.compactMap { name in
@@ -187,6 +196,7 @@ public enum ParserAudit {
             kappa: cohenKappa(Array(zip(readings, pairs.map(\.label)))),
             byStatus: groups(\.status.rawValue, order: AnswerStatus.allCases.map(\.rawValue)),
             byModel: groups(\.model, order: models),
+            byInstrument: groups(\.instrument, order: Instruments.names),
             disagreements: pairs.indices.filter { !agrees[$0] }.map { pairs[$0] },
             parserVersions: Array(Set(pairs.map(\.parserVersion))).sorted())
     }

@@ -49,9 +49,9 @@ enum AuditPage {
         intro += "Up to \(spec.perStatus) item replies of each parse status, drawn with seed \(spec.seed) from "
         intro += "run\(spec.runIDs.count == 1 ? "" : "s") \(spec.runIDs.map(String.init).joined(separator: ", ")): "
         intro += sample.map { "\($0.1.count) \($0.0.rawValue)" }.joined(separator: ", ")
-        intro += ". Mark the option each reply chose, as the letter shown to the model; none if it chose "
-        intro += "none; ambiguous if it could be read as more than one. The parser's reading shows once you "
-        intro += "have labelled a reply.</p>\n"
+        intro += ". Mark the option each reply chose, as the letter shown to the model, or for an item "
+        intro += "that takes a number, the number it gave; none if it gave none; ambiguous if it could be "
+        intro += "read as more than one. The parser's reading shows once you have labelled a reply.</p>\n"
         intro += "<form class=\"filters\" method=\"get\" action=\"/audit\">"
         for (name, value) in parameters(query) where name == "run" {
             intro += "<input type=\"hidden\" name=\"run\" value=\"\(HTML.escape(value))\">"
@@ -76,24 +76,33 @@ enum AuditPage {
             body += "<section class=\"audit\" id=\"reply-\(reply.callID)\">\n<div class=\"meta\">"
             body += "\(Markup.link("call \(reply.callID)", site.links.call(reply.callID, trial: reply.trialID)))"
             body += " · \(HTML.escape(reply.model)) · item \(reply.item)</div>\n"
-            if let layout = TrialPage.layout(
+            let layout = TrialPage.layout(
                 instrument: reply.instrument, item: reply.item, order: reply.optionOrder, seed: reply.trialSeed)
-            {
-                body += TrialPage.options(layout, read: nil)
-            }
+            if let layout { body += TrialPage.options(layout, read: nil) }
             body += "<pre class=\"text\">\(HTML.escape(reply.reply))</pre>\n"
-            if let labeler, !labeler.isEmpty {
+            if let labeler, !labeler.isEmpty, let item = layout?.item {
                 let given = mine[reply.callID]
-                body += "<form class=\"label\" method=\"post\" action=\"/audit/label\">\(hidden)"
-                body += "<input type=\"hidden\" name=\"labeler\" value=\"\(HTML.escape(labeler))\">"
-                body += "<input type=\"hidden\" name=\"call\" value=\"\(reply.callID)\">"
-                for label in AuditLabel.all {
+                let form =
+                    "<form class=\"label\" method=\"post\" action=\"/audit/label\">\(hidden)"
+                    + "<input type=\"hidden\" name=\"labeler\" value=\"\(HTML.escape(labeler))\">"
+                    + "<input type=\"hidden\" name=\"call\" value=\"\(reply.callID)\">"
+                if case .number(let range) = item.kind {
+                    // The number typed, in a form of its own: none and ambiguous need no number.
+                    let typed = given.flatMap { Int($0.label) }.map { " value=\"\($0)\"" } ?? ""
+                    body += form
+                    body +=
+                        "<input type=\"number\" name=\"label\" min=\"\(range.lowerBound)\" "
+                        + "max=\"\(range.upperBound)\" step=\"1\" required aria-label=\"number read\"\(typed)>"
+                    body += "<button type=\"submit\">save</button></form>\n"
+                }
+                body += form
+                for label in AuditLabel.choices(for: item) {
                     let mark = given?.label == label ? " class=\"chosen\"" : ""
                     body += "<button type=\"submit\" name=\"label\" value=\"\(label)\"\(mark)>\(label)</button>"
                 }
                 body += "</form>\n"
                 if let given {
-                    let reading = ParserAudit.label(status: given.status, shownLetter: given.shownLetter)
+                    let reading = ParserAudit.label(given)
                     let agrees = reading == given.label
                     body +=
                         "<p class=\"verdict \(agrees ? "agree" : "disagree")\">your label: \(HTML.escape(given.label))"
@@ -122,7 +131,8 @@ enum AuditPage {
         }
         html += "<div class=\"side-by-side\"><div><h3>By parse status</h3>"
         html += groups("status", agreement.byStatus) + "</div><div><h3>By model</h3>"
-        html += groups("model", agreement.byModel) + "</div></div>\n"
+        html += groups("model", agreement.byModel) + "</div><div><h3>By instrument</h3>"
+        html += groups("instrument", agreement.byInstrument) + "</div></div>\n"
         if !agreement.disagreements.isEmpty {
             html += "<h3>Disagreements</h3>\n"
             html += Markup.table(
@@ -131,7 +141,7 @@ enum AuditPage {
                     [
                         Markup.link(String(pair.callID), links.call(pair.callID, trial: pair.trialID)),
                         HTML.escape(pair.model), HTML.escape(pair.labeler), HTML.escape(pair.label),
-                        ParserAudit.label(status: pair.status, shownLetter: pair.shownLetter), pair.status.rawValue,
+                        ParserAudit.label(pair), pair.status.rawValue,
                     ]
                 }, numeric: [0], id: "disagreements")
         }
