@@ -102,9 +102,23 @@ public enum Statistics {
                 b += 1
             }
         }
-        means.sort()
+        return percentileInterval(means, confidence: confidence)
+    }
+
+    /// The percentile interval of a bootstrap's draws of a statistic: the (1 − confidence) / 2 and
+    /// (1 + confidence) / 2 quantiles, the one rule every bootstrap interval hvae prints ends with.
+    static func percentileInterval(_ draws: [Double], confidence: Double) -> (low: Double, high: Double) {
+        let sorted = draws.sorted()
         let alpha = (1 - confidence) / 2
-        return (quantile(means, alpha), quantile(means, 1 - alpha))
+        return (quantile(sorted, alpha), quantile(sorted, 1 - alpha))
+    }
+
+    /// The mean of `xs` resampled with replacement, drawing one word of `rng` per value (by
+    /// modulo): the resampling of the difference's and the range's bootstraps.
+    static func resampledMean(_ xs: [Double], _ rng: inout SplitMix64) -> Double {
+        var sum = 0.0
+        for _ in 0..<xs.count { sum += xs[Int(rng.next() % UInt64(xs.count))] }
+        return sum / Double(xs.count)
     }
 
     /// A uniform index below `count` by multiply-shift (Lemire): no division in the inner loop;
@@ -131,15 +145,8 @@ public enum Statistics {
     {
         guard supportsInterval([a.count, b.count]), resamples > 0 else { return nil }
         var rng = SplitMix64(seed: seed)
-        func resampledMean(_ xs: [Double]) -> Double {
-            var sum = 0.0
-            for _ in 0..<xs.count { sum += xs[Int(rng.next() % UInt64(xs.count))] }
-            return sum / Double(xs.count)
-        }
-        var differences = (0..<resamples).map { _ in resampledMean(a) - resampledMean(b) }
-        differences.sort()
-        let alpha = (1 - confidence) / 2
-        return (quantile(differences, alpha), quantile(differences, 1 - alpha))
+        let differences = (0..<resamples).map { _ in resampledMean(a, &rng) - resampledMean(b, &rng) }
+        return percentileInterval(differences, confidence: confidence)
     }
 
     /// Two-sided permutation test of a difference in means: the share of random relabellings whose
@@ -194,17 +201,11 @@ public enum Statistics {
     ) -> (low: Double, high: Double)? {
         guard groups.count > 1, supportsInterval(groups.map(\.count)), resamples > 0 else { return nil }
         var rng = SplitMix64(seed: seed)
-        var spreads = (0..<resamples).map { _ -> Double in
-            let means = groups.map { xs -> Double in
-                var sum = 0.0
-                for _ in 0..<xs.count { sum += xs[Int(rng.next() % UInt64(xs.count))] }
-                return sum / Double(xs.count)
-            }
+        let spreads = (0..<resamples).map { _ -> Double in
+            let means = groups.map { resampledMean($0, &rng) }
             return means.max()! - means.min()!
         }
-        spreads.sort()
-        let alpha = (1 - confidence) / 2
-        return (quantile(spreads, alpha), quantile(spreads, 1 - alpha))
+        return percentileInterval(spreads, confidence: confidence)
     }
 
     /// ICC(2,1) (Shrout & Fleiss 1979; McGraw & Wong's ICC(A,1)): two-way random effects, absolute
@@ -267,9 +268,7 @@ public enum Statistics {
             if let value = statistic(sample) { values.append(value) }
         }
         guard values.count * 2 >= resamples else { return nil }
-        values.sort()
-        let alpha = (1 - confidence) / 2
-        return (quantile(values, alpha), quantile(values, 1 - alpha))
+        return percentileInterval(values, confidence: confidence)
     }
 
     /// The least-squares line y = intercept + slope·x through `points`, each weighing the same, and
