@@ -14,3 +14,21 @@ enum NewestReading {
         """
     }
 }
+
+/// A call's parse status as it is shown: the newest reading's for an item call; `ok` for a value or
+/// goal call that got a reply (it has nothing to parse), none for one that got none. The one
+/// statement of that rule in hvae's Swift; `call_log` (migrations/0019) states it for sqlite3 users.
+enum ShownCallStatus {
+    /// The status of call `call` (an alias of `model_calls`) whose newest reading is `answer`.
+    static func expression(call: String, answer: String) -> String {
+        """
+        CASE WHEN \(call).step <> 'item' THEN CASE WHEN \(call).reply_turn_id IS NULL THEN NULL ELSE 'ok' END
+             ELSE \(answer).status END
+        """
+    }
+
+    /// True for a value or goal call shown `ok` (an item call is `ok` by its reading).
+    static func okWithoutReading(call: String) -> String {
+        "(\(call).step <> 'item' AND \(call).reply_turn_id IS NOT NULL)"
+    }
+}

@@ -300,7 +300,7 @@ extension ExperimentStore {
                     """
                 ]
                 arguments += query.statuses.map(\.rawValue) as [any DatabaseValueConvertible]
-                if query.statuses.contains(.ok) { parts.append("(c.step <> 'item' AND c.reply_turn_id IS NOT NULL)") }
+                if query.statuses.contains(.ok) { parts.append(ShownCallStatus.okWithoutReading(call: "c")) }
                 conditions.append("(" + parts.joined(separator: " OR ") + ")")
             }
             if let search = query.search.map(Self.ftsQuery), !search.isEmpty {
@@ -314,8 +314,7 @@ extension ExperimentStore {
             }
             let sql = """
                 SELECT c.id, c.trial_id, t.run_id, t.model, t.value, t.goal, c.step, c.item, c.attempt, c.retry,
-                       CASE WHEN c.step <> 'item' THEN CASE WHEN c.reply_turn_id IS NULL THEN NULL ELSE 'ok' END
-                            ELSE a.status END AS status,
+                       \(ShownCallStatus.expression(call: "c", answer: "a")) AS status,
                        a.shown_letter, CAST(substr(x.body, 1, \(CallLine.excerptLength)) AS BLOB) AS excerpt,
                        length(x.body) AS reply_length, c.latency_ms, c.output_tokens,
                        CAST(substr(c.error, 1, 300) AS BLOB) AS error, t.target_phi
