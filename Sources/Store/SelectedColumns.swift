@@ -2,7 +2,7 @@ import GRDB
 
 /// The columns a query selects, as the cases of an enumeration: each case names its column (the
 /// case in snake case: `angularError` is `angular_error`, `trialID` is `trial_id`), the query's
-/// select list is made from them (`list(_:)`), and a row is read by case (`row[.angularError]`).
+/// select list is made from them (`list(_:)`), and a row is read by case (`row[C.angularError]`).
 ///
 /// For queries that read many rows: a read by case costs what a read by position does, where a
 /// read by name looks the name up on every row (a lowercased copy and a hash per value). Records
