@@ -30,7 +30,8 @@ struct PageError: Error {
 /// hvae's pages over one database: routes a path and query to the page that renders it. Reads
 /// only, but for `label(_:)`, the parser audit's one write.
 public final class ViewerSite: Sendable {
-    let store: ExperimentStore
+    /// What every page reads through (the store).
+    let store: any StoreReading
     /// Opens the database for writing when the first audit label arrives: until then the viewer
     /// never opens it for writing.
     let labelStore: @Sendable () throws -> ExperimentStore
@@ -54,7 +55,7 @@ public final class ViewerSite: Sendable {
     /// `intervals`: a memo to share, where a new site should not bootstrap again what another
     /// already did (the benchmark's reload after a change).
     public init(
-        store: ExperimentStore, links: Links, intervals: IntervalMemo = IntervalMemo(),
+        store: any StoreReading, links: Links, intervals: IntervalMemo = IntervalMemo(),
         labelStore: @escaping @Sendable () throws -> ExperimentStore
     ) {
         self.store = store
@@ -222,5 +223,5 @@ public final class ViewerSite: Sendable {
     }
 
     /// The experiment a run executed; nil when this binary cannot decode it.
-    func experiment(of run: RunRecord) -> Experiment? { try? ExperimentRunner(store: store).experiment(of: run) }
+    func experiment(of run: RunRecord) -> Experiment? { try? Experiment(storedIn: run) }
 }

@@ -80,7 +80,7 @@ public struct Comparison: Sendable, Equatable {
 
     /// Compares level `a` with level `b` of `dimension` over the trials `filter` selects.
     public static func build(
-        store: ExperimentStore, filter: TrialFilter, dimension: ReportDimension, a: String, b: String,
+        store: any StoreReading, filter: TrialFilter, dimension: ReportDimension, a: String, b: String,
         resamples: Int = 10_000, confidence: Double = 0.95, permutations: Int = 10_000,
         seed: UInt64 = 20_230_527
     ) async throws

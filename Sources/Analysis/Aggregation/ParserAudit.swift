@@ -218,16 +218,3 @@ public enum ParserAudit {
         return (observed - chance) / (1 - chance)
     }
 }
-
-/// Where the parser audit's sample comes from: the store, or anything that answers the same
-/// three questions.
-public protocol ItemReplySource: Sendable {
-    /// The largest call id (0 with none): no item reply has a larger one.
-    func lastCallID() async throws -> Int64
-    /// Of `callIDs`, the item calls of `runIDs` that have a reading, with the newest reading's status.
-    func itemReplyStatuses(callIDs: [Int64], runIDs: [Int64]) async throws -> [Int64: AnswerStatus]
-    /// Every item call of `runIDs` whose newest reading has `status`.
-    func itemReplies(status: AnswerStatus, runIDs: [Int64]) async throws -> [Int64]
-}
-
-extension ExperimentStore: ItemReplySource {}

@@ -210,6 +210,11 @@ public struct Experiment: Codable, Sendable, Equatable {
         try c.encode(models, forKey: .models)
     }
 
+    /// The experiment a stored run executed, decoded from its canonical JSON.
+    public init(storedIn run: RunRecord) throws {
+        self = try JSONDecoder().decode(Experiment.self, from: Data(run.experimentJSON.utf8))
+    }
+
     /// The experiment as canonical JSON: sorted keys, no insignificant white space.
     public var canonicalJSON: String {
         let encoder = JSONEncoder()

@@ -61,9 +61,7 @@ public struct ExperimentRunner: Sendable {
     }
 
     /// The experiment a stored run executed, decoded from its canonical JSON.
-    public func experiment(of run: RunRecord) throws -> Experiment {
-        try JSONDecoder().decode(Experiment.self, from: Data(run.experimentJSON.utf8))
-    }
+    public func experiment(of run: RunRecord) throws -> Experiment { try Experiment(storedIn: run) }
 
     /// The plan of a stored run: its experiment's, or its slice's.
     public func plan(of run: RunRecord) throws -> TrialPlan {

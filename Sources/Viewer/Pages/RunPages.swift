@@ -191,7 +191,8 @@ enum RunPage {
     static func trialList(_ site: ViewerSite, run: Int64, after: Int64) async throws -> String {
         let links = site.links
         let limit = links.isServer ? trialsPerPage : Int.max
-        let page = try await site.store.trials(runID: run, afterID: after, limit: limit == .max ? .max : limit + 1)
+        let page = try await site.store.trials(
+            runID: run, afterID: after, statuses: [], limit: limit == .max ? .max : limit + 1)
         let shown = page.prefix(limit)
         var results: [Int64: TrialResult] = [:]
         if let first = shown.first?.id, let last = shown.last?.id {
