@@ -45,7 +45,7 @@ struct ReproduceCommand: AsyncParsableCommand {
             let store = try ExperimentStore(path: database.path, create: false)
             let runner = ExperimentRunner(store: store)
             let original = try await store.run(runID)
-            let experiment = try runner.experiment(of: original)
+            let experiment = try Experiment(storedIn: original)
             let (run, outcome) = try await withNetwork(concurrency: experiment.concurrency) { transport in
                 let providers =
                     replay

@@ -35,7 +35,7 @@ struct ResumeCommand: AsyncParsableCommand {
             let store = try ExperimentStore(path: database.path, create: false)
             let runner = ExperimentRunner(store: store)
             let run = try await store.run(runID)
-            let experiment = try runner.experiment(of: run)
+            let experiment = try Experiment(storedIn: run)
             let counts = try await store.trialStatusCounts(runID: runID)
             let stored = counts.values.reduce(0, +)
             let left =

@@ -72,7 +72,7 @@ struct ShowCommand: AsyncParsableCommand {
             for line in try await failureLines(store: store, runID: runID) { print("    \(line)") }
             let usage = try await store.modelUsage(runID: runID)
             let cutReplies = try await store.cutReplies(runIDs: [runID])
-            let experiment = try? ExperimentRunner(store: store).experiment(of: run)
+            let experiment = try? Experiment(storedIn: run)
             let apis = Dictionary(
                 uniqueKeysWithValues: (experiment?.models ?? []).compactMap { model in
                     model.provider.api.map { (model.name, $0) }

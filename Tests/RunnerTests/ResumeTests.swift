@@ -108,7 +108,7 @@ struct ResumeTests {
         let reopened = try ExperimentStore(path: cut.store.path)
         let resumer = ExperimentRunner(store: reopened)
         let resumed = try await resumer.execute(
-            runID: run.id!, experiment: try resumer.experiment(of: try await reopened.run(run.id!)),
+            runID: run.id!, experiment: try Experiment(storedIn: try await reopened.run(run.id!)),
             providers: providers)
         #expect(resumed.status == .finished)
         #expect(try await fingerprint(cut) == (try await fingerprint(whole)))
@@ -144,7 +144,7 @@ struct ResumeTests {
         #expect(callsBefore >= cancelAfterCalls)
 
         let resumed = try await runner.execute(
-            runID: run.id!, experiment: try runner.experiment(of: try await cut.store.run(run.id!)),
+            runID: run.id!, experiment: try Experiment(storedIn: try await cut.store.run(run.id!)),
             providers: providers)
         #expect(resumed.status == .finished)
         #expect(try await fingerprint(cut) == (try await fingerprint(whole)))

@@ -162,8 +162,9 @@ public enum ParserAudit {
         public var labels: Int
         public var agreed: Int
         public var share: Double? { labels == 0 ? nil : Double(agreed) / Double(labels) }
-        /// Cohen's kappa between parser and people over the labels' categories (A..I, none,
-        /// ambiguous); nil with no labels, or when chance agreement is total (one category only).
+        /// Cohen's kappa between parser and people over the labels' categories (the letters and
+        /// numbers given, none, ambiguous); nil with no labels, or when chance agreement is total
+        /// (one category only).
         public var kappa: Double?
         /// By the parser's status, in `AnswerStatus` order.
         public var byStatus: [Group]

@@ -501,7 +501,7 @@ public enum BatchCancellation {
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) async throws -> [Outcome] {
         let run = try await store.run(runID)
-        let experiment = try ExperimentRunner(store: store).experiment(of: run)
+        let experiment = try Experiment(storedIn: run)
         var outcomes: [Outcome] = []
         for found in try await store.batches(runID: runID) where found.endedAt == nil {
             var batch = found

@@ -60,13 +60,11 @@ public struct ExperimentRunner: Sendable {
         return try await store.createRun(run)
     }
 
-    /// The experiment a stored run executed, decoded from its canonical JSON.
-    public func experiment(of run: RunRecord) throws -> Experiment { try Experiment(storedIn: run) }
-
     /// The plan of a stored run: its experiment's, or its slice's.
     public func plan(of run: RunRecord) throws -> TrialPlan {
         let parts = run.shard?.split(separator: "/").compactMap { Int($0) } ?? []
-        return TrialPlan(experiment: try experiment(of: run), shard: parts.count == 2 ? (parts[0], parts[1]) : nil)
+        return TrialPlan(
+            experiment: try Experiment(storedIn: run), shard: parts.count == 2 ? (parts[0], parts[1]) : nil)
     }
 
     /// Runs every trial of a run that has not run to its end (unstarted, pending, running, or
