@@ -57,8 +57,9 @@ public struct BatchRecord: Sendable, Equatable {
 
 /// Read and written by column name (GRDB's records): `Columns` is the one list of the columns;
 /// times are stored as `Timestamp` text.
-extension BatchRecord: FetchableRecord, PersistableRecord {
+extension BatchRecord: FetchableRecord, PersistableRecord, ListedColumnsRecord {
     public static let databaseTableName = "batches"
+    typealias ListedColumns = Columns
 
     /// The columns of `batches` it reads and writes.
     public enum Columns: String, ColumnExpression, CaseIterable {
@@ -159,7 +160,8 @@ extension ExperimentStore {
                         updated_at = ?
                     WHERE id = ?
                     """, arguments: [providerBatchID, inputFileID, status, Timestamp.string(now), id])
-            return try BatchRecord.fetchOne(db, sql: "SELECT * FROM batches WHERE id = ?", arguments: [id])!
+            return try BatchRecord.fetchOne(
+                db, sql: "SELECT \(BatchRecord.selection) FROM batches WHERE id = ?", arguments: [id])!
         }
     }
 
@@ -208,7 +210,7 @@ extension ExperimentStore {
             try BatchRecord.fetchOne(
                 db,
                 sql: """
-                    SELECT * FROM batches
+                    SELECT \(BatchRecord.selection) FROM batches
                     WHERE run_id = ? AND id IN (SELECT batch_id FROM batch_requests WHERE custom_id = ?)
                     ORDER BY id DESC LIMIT 1
                     """,
@@ -233,7 +235,9 @@ extension ExperimentStore {
     /// The batches of a run, oldest first.
     public func batches(runID: Int64) async throws -> [BatchRecord] {
         try await read { db in
-            try BatchRecord.fetchAll(db, sql: "SELECT * FROM batches WHERE run_id = ? ORDER BY id", arguments: [runID])
+            try BatchRecord.fetchAll(
+                db, sql: "SELECT \(BatchRecord.selection) FROM batches WHERE run_id = ? ORDER BY id", arguments: [runID]
+            )
         }
     }
 

@@ -108,14 +108,15 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         case .locked(let path, let holders):
             holders.isEmpty
                 ? """
-                \(path) is locked: another process (no hvae run) has held a write transaction on it for over 10 s, \
-                such as a sqlite3 shell in a transaction; end that transaction (COMMIT or ROLLBACK), then try again
+                \(path) is locked: another process (no hvae run) has held a write transaction on it for over \
+                \(Int(ExperimentStore.busyTimeout)) s, such as a sqlite3 shell in a transaction; end that transaction \
+                (COMMIT or ROLLBACK), then try again
                 """
                 : """
-                \(path) is locked: another process has held a write transaction on it for over 10 s while \
-                \(holders.joined(separator: ", ")) \(holders.count == 1 ? "is" : "are") running on it; hvae's own \
-                writes are short, so look for another program holding it (a sqlite3 shell in a transaction), end \
-                that, then try again
+                \(path) is locked: another process has held a write transaction on it for over \
+                \(Int(ExperimentStore.busyTimeout)) s while \(holders.joined(separator: ", ")) \
+                \(holders.count == 1 ? "is" : "are") running on it; hvae's own writes are short, so look for another \
+                program holding it (a sqlite3 shell in a transaction), end that, then try again
                 """
         case .cannotOpen(let path):
             ExperimentStore.cannotOpenDescription(path)
@@ -181,16 +182,34 @@ public final class ExperimentStore: Sendable {
         }
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
-        configuration.busyMode = .timeout(10)
+        configuration.busyMode = .timeout(Self.busyTimeout)
         configuration.prepareDatabase { db in
             // In WAL mode NORMAL keeps every committed transaction across a crash or kill of the
             // process (only an OS crash or power cut can lose the last ones) at far less fsync cost.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
-        let pool = try Self.mapped(path) { try DatabasePool(path: path, configuration: configuration) }
+        let pool = try Self.mapped(path) { try Self.pool(path: path, configuration: configuration) }
         try Self.mapped(path) { try Schema.migrate(pool) }
         writer = pool
         readers = Mutex(pool)
+    }
+
+    /// How long a connection waits for another's lock before it gives up (`StoreError.locked`).
+    static let busyTimeout: TimeInterval = 10
+
+    /// Opens the connections of a store opened for writing, waiting out another's lock as long as
+    /// a statement would. A pool turns the file to WAL as it opens; two processes that open a new
+    /// file together both try, and SQLite refuses one of them at once, without waiting (a wait
+    /// there could deadlock the two), so that one opens again.
+    private static func pool(path: String, configuration: Configuration) throws -> DatabasePool {
+        let deadline = Date(timeIntervalSinceNow: busyTimeout)
+        while true {
+            do {
+                return try DatabasePool(path: path, configuration: configuration)
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && Date() < deadline {
+                Thread.sleep(forTimeInterval: 0.005)
+            }
+        }
     }
 
     /// Opens an existing hvae database for reading only: nothing is written to the file, its

@@ -37,15 +37,28 @@ enum Schema {
     /// When a migration fails and the applied migrations have changed meanwhile, another process
     /// made progress: this one looks again and goes on from there. A failure with no such
     /// progress is thrown. Each retry needs a migration more applied, so this ends.
+    ///
+    /// The applied migrations are read on the writer's connection, so that no reader of the pool
+    /// loads the schema before it is current: a reader prepares statements against the schema it
+    /// loaded (a `SELECT *` there listed an older schema's columns; see `ListedColumnsRecord`).
     static func migrate(_ pool: some DatabaseWriter) throws {
         let migrator = self.migrator
+        let applied = {
+            try pool.writeWithoutTransaction { db in
+                // GRDB's read looks for grdb_migrations after its SELECT failed, so a process that
+                // creates the table in between makes it throw; looking first leaves no such gap.
+                let exists = try Bool.fetchOne(
+                    db, sql: "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'grdb_migrations')")
+                return exists == true ? try migrator.appliedIdentifiers(db) : []
+            }
+        }
         while true {
-            let before = try pool.read { try migrator.appliedIdentifiers($0) }
+            let before = try applied()
             do {
                 try migrator.migrate(pool)
                 return
             } catch {
-                let after = try pool.read { try migrator.appliedIdentifiers($0) }
+                let after = try applied()
                 if after == before { throw error }
             }
         }

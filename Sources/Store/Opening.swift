@@ -26,7 +26,8 @@ enum ReadOnlyOpening {
     static var configuration: Configuration {
         var configuration = Configuration()
         configuration.readonly = true
-        configuration.busyMode = .timeout(10)  // another process may be creating or migrating it
+        // Another process may be creating or migrating it.
+        configuration.busyMode = .timeout(ExperimentStore.busyTimeout)
         return configuration
     }
 

@@ -73,8 +73,9 @@ public struct RunRecord: Sendable, Equatable {
 }
 
 /// Read and written by column name, its columns those of its coding keys (GRDB's Codable records).
-extension RunRecord: Codable, FetchableRecord, PersistableRecord {
+extension RunRecord: Codable, FetchableRecord, PersistableRecord, ListedColumnsRecord {
     public static let databaseTableName = "runs"
+    typealias ListedColumns = CodingKeys
 
     /// The columns of `runs`: the one list its reads and writes name.
     enum CodingKeys: String, CodingKey, ColumnExpression, CaseIterable {
@@ -195,8 +196,9 @@ public struct TrialRecord: Sendable, Equatable {
 }
 
 /// Read and written by column name (GRDB's records): `Columns` is the one list of the columns.
-extension TrialRecord: FetchableRecord, PersistableRecord {
+extension TrialRecord: FetchableRecord, PersistableRecord, ListedColumnsRecord {
     public static let databaseTableName = "trials"
+    typealias ListedColumns = Columns
 
     /// The columns of `trials` it reads and writes.
     public enum Columns: String, ColumnExpression, CaseIterable {

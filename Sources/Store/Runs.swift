@@ -65,14 +65,14 @@ extension ExperimentStore {
     /// All runs, newest first.
     public func runs() async throws -> [RunRecord] {
         try await read { db in
-            try RunRecord.fetchAll(db, sql: "SELECT * FROM runs ORDER BY id DESC")
+            try RunRecord.fetchAll(db, sql: "SELECT \(RunRecord.selection) FROM runs ORDER BY id DESC")
         }
     }
 
     /// The run with this id; throws `StoreError.unknownRun` when there is none.
     public func run(_ id: Int64) async throws -> RunRecord {
         let found = try await read { db in
-            try RunRecord.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id])
+            try RunRecord.fetchOne(db, sql: "SELECT \(RunRecord.selection) FROM runs WHERE id = ?", arguments: [id])
         }
         guard let found else { throw StoreError.unknownRun(id) }
         return found
@@ -82,7 +82,11 @@ extension ExperimentStore {
     public func trials(runID: Int64, fromOrdinal ordinal: Int, limit: Int) async throws -> [TrialRecord] {
         try await read { db in
             try TrialRecord.fetchAll(
-                db, sql: "SELECT * FROM trials WHERE run_id = ? AND ordinal >= ? ORDER BY ordinal LIMIT ?",
+                db,
+                sql: """
+                    SELECT \(TrialRecord.selection) FROM trials
+                    WHERE run_id = ? AND ordinal >= ? ORDER BY ordinal LIMIT ?
+                    """,
                 arguments: [runID, ordinal, limit])
         }
     }
@@ -96,7 +100,11 @@ extension ExperimentStore {
         try await read { db in
             let filter = statuses.isEmpty ? "" : "AND status IN \(placeholders(statuses.count))"
             return try TrialRecord.fetchAll(
-                db, sql: "SELECT * FROM trials WHERE run_id = ? AND id > ? \(filter) ORDER BY id LIMIT ?",
+                db,
+                sql: """
+                    SELECT \(TrialRecord.selection) FROM trials
+                    WHERE run_id = ? AND id > ? \(filter) ORDER BY id LIMIT ?
+                    """,
                 arguments: StatementArguments(
                     [runID, id] as [any DatabaseValueConvertible]
                         + statuses.map(\.rawValue) + [min(limit, Int(Int32.max))]))

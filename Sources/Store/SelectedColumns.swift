@@ -64,6 +64,21 @@ extension Row {
     }
 }
 
+/// A record read and written by column name whose table's columns are one enumeration.
+///
+/// Its reads select those columns by name (`selection`), never `*`: a `*` selects whatever
+/// columns the connection's schema has, and a column missing from it would decode as nil, or fail
+/// only at the read. A named list fails to prepare instead, and SQLite then reloads a schema that
+/// another connection changed and prepares the statement again.
+protocol ListedColumnsRecord: FetchableRecord, TableRecord {
+    associatedtype ListedColumns: CaseIterable & ColumnExpression
+}
+
+extension ListedColumnsRecord {
+    /// The select list: every column of `ListedColumns`, in its order.
+    static var selection: String { ListedColumns.allCases.map(\.name).joined(separator: ", ") }
+}
+
 extension PersistenceContainer {
     /// Stores every column of a record's `Columns`, each from `value`: an exhaustive switch there
     /// makes a column added to the list a compile error until the record writes it.

@@ -203,7 +203,8 @@ extension ExperimentStore {
     public func transcript(trialID: Int64) async throws -> Transcript {
         try await read { db in
             guard
-                let trial = try TrialRecord.fetchOne(db, sql: "SELECT * FROM trials WHERE id = ?", arguments: [trialID])
+                let trial = try TrialRecord.fetchOne(
+                    db, sql: "SELECT \(TrialRecord.selection) FROM trials WHERE id = ?", arguments: [trialID])
             else { throw StoreError.unknownTrial(trialID) }
             let turns = try Row.fetchAll(
                 db,
@@ -401,7 +402,8 @@ extension ExperimentStore {
             // Whether a run's process is at it depends on the clock and on the processes alive, not
             // on the file: a run killed with kill -9 changes nothing stored, yet its pages must now
             // call it stalled.
-            let running = try RunRecord.fetchAll(db, sql: "SELECT * FROM runs WHERE status = 'running' ORDER BY id")
+            let running = try RunRecord.fetchAll(
+                db, sql: "SELECT \(RunRecord.selection) FROM runs WHERE status = 'running' ORDER BY id")
             return stored + "/" + running.map { "\($0.id ?? 0)\($0.isBeingRun ? "+" : "-")" }.joined(separator: ",")
         }
     }

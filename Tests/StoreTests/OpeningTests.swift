@@ -117,6 +117,39 @@ struct OpeningTests {
         }
     }
 
+    @Test(
+        "an older database opened for writing reads its runs, trials and batches by name at once, from every schema",
+        arguments: embeddedMigrations.dropLast().map(\.identifier))
+    func olderDatabaseReadsByName(startingAt: String) async throws {
+        let scratch = ScratchDirectory()
+        let path = scratch.path("old.sqlite")
+        let pool = try DatabasePool(path: path)
+        try Schema.migrator.migrate(pool, upTo: startingAt)
+        try pool.close()
+        // Opening migrates the file; the reads below go through the pool's readers, which must
+        // know the columns every migration after `startingAt` added.
+        let store = try ExperimentStore(path: path)
+        // Columns of later migrations, optional ones too: read with an older schema's columns,
+        // those would come back nil without an error.
+        var record = RunRecord(name: "r", description: "", experimentJSON: "{}", seed: 1, toolVersion: "t")
+        (record.replay, record.shard, record.shardGroup, record.plannedTrials) = (true, "1/2", "g", 2)
+        let created = try await store.createRun(record)
+        let run = try #require(created.id)
+        let trials = try await store.createTrials(
+            (1...2).map {
+                TrialRecord(runID: run, key: key($0), provider: "reference", seed: Int64($0), ordinal: $0 - 1)
+            }
+        ).map(\.id)
+        #expect(try await store.run(run) == created)
+        #expect(try await store.runs() == [created])
+        #expect(try await store.trials(runID: run, fromOrdinal: 0, limit: 10).map(\.id) == trials)
+        let batch = try await store.recordBatch(
+            BatchRecord(
+                runID: run, model: "m", provider: "openai", providerBatchID: "b", inputFileID: nil, round: 1,
+                status: "validating", requests: 2), requests: [])
+        #expect(try await store.batches(runID: run).map(\.id) == [batch.id])
+    }
+
     @Test("merging a database of another schema version is refused, and it is left as it was")
     func mergeSchemaMismatch() async throws {
         let scratch = ScratchDirectory()
@@ -223,6 +256,28 @@ struct OpeningTests {
         #expect(
             StoreError.locked(path: path, holders: ["run 3 (hvae process 812 on h)"]).description.contains(
                 "while run 3 (hvae process 812 on h) is running on it"))
+    }
+
+    @Test("a new file whose write lock another connection holds a moment opens once it is released, not refused")
+    func newFileLockedAMoment() async throws {
+        let scratch = ScratchDirectory()
+        let path = scratch.path("new.sqlite")
+        // Not in WAL mode yet, as a new file is: opening turns it to WAL, which needs the write
+        // lock, and SQLite refuses that at once instead of waiting (as when two processes open it).
+        let other = try DatabaseQueue(path: path)
+        let started = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            try? other.writeWithoutTransaction { db in
+                try db.execute(sql: "BEGIN IMMEDIATE")
+                started.signal()
+                Thread.sleep(forTimeInterval: 0.3)
+                try db.execute(sql: "ROLLBACK")
+            }
+        }
+        started.wait()
+        let store = try ExperimentStore(path: path)
+        #expect(try await store.runs().isEmpty)
+        #expect(try await store.reader.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") } == "wal")
     }
 
     @Test("read-only commands do not create a database")
