@@ -27,7 +27,8 @@ public struct TokenLogprob: Sendable, Hashable {
 }
 
 /// The probability the model gave each shown letter where its reply names its answer
-/// (method.md §8.7). Stored per item call in `letter_probabilities`.
+/// (method.md §8.7). Stored per item call in `letter_probabilities`, a row per letter in
+/// `option_probabilities`.
 public struct LetterProbabilities: Sendable, Hashable {
     public enum Status: String, Sendable, CaseIterable {
         /// The answer's position was found and its letters' probabilities read.

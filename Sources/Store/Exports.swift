@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SVO
 
 /// The tables `hvae export` writes. Their columns are documented in docs/exports.md; the columns
 /// of the schema that an export leaves out are listed in `excluded`, with the reason, so that a
@@ -65,11 +66,19 @@ public enum ExportTable: String, CaseIterable, Sendable {
                 WHERE t.run_id IN \(runs) ORDER BY l.created_at, l.call_id, l.labeler
                 """
         case .letters:
-            // Each call's probabilities beside the letter its answer of the same parser version chose.
+            // Each call's probabilities beside the letter its answer of the same parser version chose,
+            // a column per letter (p_a … p_i) as the export has always had them.
+            let letters = OptionLetter.allCases.map { letter in
+                """
+                (SELECT o.probability FROM option_probabilities AS o WHERE o.call_id = l.call_id
+                     AND o.parser_version = l.parser_version AND o.letter = '\(letter.symbol)') \
+                AS p_\(letter.symbol.lowercased())
+                """
+            }
             return """
                 SELECT l.call_id, c.trial_id, t.run_id, t.model, t.value, t.goal, t.option_order, c.item, c.attempt,
-                       l.parser_version, l.status, l.token_index, l.p_a, l.p_b, l.p_c, l.p_d, l.p_e, l.p_f, l.p_g,
-                       l.p_h, l.p_i, l.outside, a.status AS answer_status, a.shown_letter AS answer_letter,
+                       l.parser_version, l.status, l.token_index, \(letters.joined(separator: ", ")),
+                       l.outside, a.status AS answer_status, a.shown_letter AS answer_letter,
                        t.target_phi, t.placement, t.variant
                 FROM letter_probabilities AS l
                 JOIN model_calls AS c ON c.id = l.call_id
@@ -88,7 +97,7 @@ public enum ExportTable: String, CaseIterable, Sendable {
         case .answers: ["answers"]
         case .summary: []
         case .labels: ["audit_labels"]
-        case .letters: ["letter_probabilities"]
+        case .letters: ["letter_probabilities", "option_probabilities"]
         }
     }
 
@@ -115,7 +124,7 @@ public enum ExportTable: String, CaseIterable, Sendable {
         case .labels:
             [:]
         case .letters:
-            [:]
+            ["letter": "as a column per letter, p_a … p_i", "probability": "in its letter's column, p_a … p_i"]
         }
     }
 }

@@ -64,6 +64,7 @@ extension ExperimentStore {
         ("trial_scores", ["trial_id": "trials"]),
         ("audit_labels", ["call_id": "model_calls"]),
         ("letter_probabilities", ["call_id": "model_calls"]),
+        ("option_probabilities", ["call_id": "model_calls"]),
         ("batches", ["id": "batches", "run_id": "runs"]),
         ("batch_requests", ["batch_id": "batches", "trial_id": "trials"]),
     ]
@@ -275,6 +276,8 @@ extension ExperimentStore {
             "audit_labels":
                 "call_id IN (SELECT id FROM src.model_calls WHERE trial_id IN (SELECT id FROM temp.copied))",
             "letter_probabilities":
+                "call_id IN (SELECT id FROM src.model_calls WHERE trial_id IN (SELECT id FROM temp.copied))",
+            "option_probabilities":
                 "call_id IN (SELECT id FROM src.model_calls WHERE trial_id IN (SELECT id FROM temp.copied))",
             "batches": "id IN (SELECT batch_id FROM src.batch_requests WHERE trial_id IN (SELECT id FROM temp.copied))",
             "batch_requests": "trial_id IN (SELECT id FROM temp.copied)",

@@ -128,25 +128,10 @@ extension ExperimentStore {
         if let answer = call.answer {
             try insert(answer, callID: callID, db: db)
             if let letters = call.letters {
-                try insert(letters, callID: callID, parserVersion: answer.parserVersion, db: db)
+                try OptionProbabilities.insert(letters, callID: callID, parserVersion: answer.parserVersion, db: db)
             }
         }
         return callID
-    }
-
-    /// Adds a call's letter probabilities; a row already there for the call and parser version is kept.
-    static func insert(_ letters: LetterProbabilities, callID: Int64, parserVersion: Int, db: Database) throws {
-        let p = letters.shown ?? Array(repeating: nil, count: 9)
-        try db.run(
-            """
-            INSERT INTO letter_probabilities (call_id, parser_version, status, token_index, p_a, p_b, p_c, p_d, p_e,
-                p_f, p_g, p_h, p_i, outside)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
-            """,
-            arguments: StatementArguments(
-                [callID, parserVersion, letters.status.rawValue, letters.tokenIndex]
-                    as [(any DatabaseValueConvertible)?]
-                    + p.map { $0 as (any DatabaseValueConvertible)? } + [letters.outside]))
     }
 
     /// Adds an answer; one already there for the call and parser version is kept as it is.
@@ -289,6 +274,8 @@ extension ExperimentStore {
                         ORDER BY c.id, a.parser_version DESC
                         """)), arguments: StatementArguments([parserVersion] + trialIDs.map(Int.init)))
         var previous: Int64?
+        // The readings whose letters' probabilities are read after: (trial, index in its readings).
+        var readWithLetters: [(trialID: Int64, index: Int, key: OptionProbabilities.Key)] = []
         while let row = try rows.next() {
             let trialID: Int64 = row[C.trialID]
             let callID: Int64 = row[C.callID]
@@ -297,13 +284,20 @@ extension ExperimentStore {
             previous = callID
             inputs[trialID]?.asked.insert(item)
             // A failed try has no reply and no reading; the try that answered is its own row.
-            if row[C.answered] as Bool {
+            if row[C.answered] as Bool, let index = inputs[trialID]?.readings.count {
+                let reading = LetterProbabilities.reading(row, after: letters, callID: callID)
+                if let reading, reading.letters.status == .ok { readWithLetters.append((trialID, index, reading.key)) }
                 inputs[trialID]?.readings.append(
                     ItemReading(
                         item: item, attempt: row[C.attempt],
                         option: (row[C.option] as String?).flatMap(OptionLetter.init(symbol:)), number: row[C.number],
-                        letters: LetterProbabilities(row: row, after: letters),
-                        mismatchedPayoffs: row[C.mismatchedPayoffs] as Int? == 1))
+                        letters: reading?.letters, mismatchedPayoffs: row[C.mismatchedPayoffs] as Int? == 1))
+            }
+        }
+        if !readWithLetters.isEmpty {
+            let shown = try OptionProbabilities.shown(trials: trialIDs, db: db)
+            for (trialID, index, key) in readWithLetters {
+                inputs[trialID]?.readings[index].letters?.shown = shown[key]
             }
         }
         return trialIDs.compactMap { inputs[$0] }
@@ -347,7 +341,7 @@ extension ExperimentStore {
                 try Self.insert(answer, callID: callID, db: db)
                 added += db.changesCount
                 if let letters {
-                    try Self.insert(letters, callID: callID, parserVersion: answer.parserVersion, db: db)
+                    try OptionProbabilities.insert(letters, callID: callID, parserVersion: answer.parserVersion, db: db)
                 }
             }
             return added

@@ -233,11 +233,14 @@ extension ExperimentStore {
                     LEFT JOIN letter_probabilities AS l ON l.call_id = c.id AND l.parser_version = a.parser_version
                     WHERE c.trial_id = ? ORDER BY c.id
                     """)
-            let calls = try Row.fetchAll(
+            var readings: [OptionProbabilities.Key?] = []
+            var calls = try Row.fetchAll(
                 selecting(C.names + AnswerRecord.Column.names + LetterProbabilities.Column.names, statement),
                 arguments: [trialID]
             ).compactMap { row -> TranscriptCall? in
                 guard let step = CallStep(name: row[C.step], item: row[C.item]) else { return nil }
+                let reading = LetterProbabilities.reading(row, after: lettersOffset, callID: row[C.id])
+                readings.append(reading?.letters.status == .ok ? reading?.key : nil)
                 return TranscriptCall(
                     id: row[C.id], step: step, attempt: row[C.attempt], retry: row[C.retry],
                     requestTurnID: row[C.requestTurnID], replyTurnID: row[C.replyTurnID], httpStatus: row[C.httpStatus],
@@ -245,7 +248,13 @@ extension ExperimentStore {
                     inputTokens: row[C.inputTokens], outputTokens: row[C.outputTokens], latencyMs: row[C.latencyMs],
                     error: ExactText.text(row, C.error), cacheHit: (row[C.cacheHit] as Int?) == 1,
                     startedAt: row[C.startedAt], answer: AnswerRecord(row: row, after: answerOffset),
-                    letters: LetterProbabilities(row: row, after: lettersOffset))
+                    letters: reading?.letters)
+            }
+            if readings.contains(where: { $0 != nil }) {
+                let shown = try OptionProbabilities.shown(trials: [trialID], db: db)
+                for (index, key) in readings.enumerated() {
+                    if let key { calls[index].letters?.shown = shown[key] }
+                }
             }
             let result = try Row.fetchOne(
                 db, sql: "SELECT \(TrialResult.resultColumns) FROM trial_results WHERE trial_id = ?",
@@ -607,25 +616,5 @@ extension AnswerRecord {
             shownLetter: (row[C.shownLetter, after: offset] as String?).flatMap(OptionLetter.init(symbol:)),
             option: (row[C.option, after: offset] as String?).flatMap(OptionLetter.init(symbol:)),
             number: row[C.number, after: offset], payoff: payoff)
-    }
-}
-
-extension LetterProbabilities {
-    /// The columns of `letter_probabilities` it reads, in order.
-    enum Column: Int, SelectedColumns {
-        case status, tokenIndex, pA, pB, pC, pD, pE, pF, pG, pH, pI, outside
-    }
-
-    /// A row of `letter_probabilities` from its `Column`s selected after `offset` others; nil when
-    /// the row has none.
-    init?(row: Row, after offset: Int) {
-        typealias C = Column
-        guard let status = (row[C.status, after: offset] as String?).flatMap(Status.init(rawValue:)) else {
-            return nil
-        }
-        self.init(
-            status: status, tokenIndex: row[C.tokenIndex, after: offset],
-            shown: status == .ok ? (C.pA.rawValue...C.pI.rawValue).map { row[offset + $0] as Double } : nil,
-            outside: row[C.outside, after: offset])
     }
 }

@@ -85,19 +85,28 @@ struct LocalModelTests {
             let sums = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT p_a + p_b + p_c + p_d + p_e + p_f + p_g + p_h + p_i AS total, outside
-                    FROM letter_probabilities WHERE status = 'ok'
+                    SELECT sum(o.probability) AS total, count(*) AS letters, l.outside
+                    FROM letter_probabilities AS l JOIN option_probabilities AS o USING (call_id, parser_version)
+                    WHERE l.status = 'ok' GROUP BY l.call_id, l.parser_version
                     """)
             #expect(!sums.isEmpty)
             for row in sums {
                 let total: Double = row["total"]
+                #expect(row["letters"] as Int == 9)
                 #expect(total > 0 && total <= 1 + 1e-12)
                 #expect(abs(total + (row["outside"] as Double) - 1) < 1e-9)
             }
             // A row without a letter has no probabilities, and every unreadable answer is one.
             #expect(
                 try Int.fetchOne(
-                    db, sql: "SELECT count(*) FROM letter_probabilities WHERE status <> 'ok' AND p_a IS NOT NULL") == 0)
+                    db,
+                    sql: """
+                        SELECT count(*) FROM letter_probabilities AS l
+                        JOIN option_probabilities USING (call_id, parser_version) WHERE l.status <> 'ok'
+                        """) == 0)
+            #expect(
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM letter_probabilities WHERE status = 'ok'")
+                    == sums.count)
             // Every trial whose six counted answers have probabilities has an expected angle.
             let missing = try Int.fetchOne(
                 db,

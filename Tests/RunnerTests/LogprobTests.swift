@@ -27,9 +27,20 @@ struct LogprobTests {
         }
     }
 
+    /// Each call's reading with its letters' rows as columns p_a … p_i (NULL where it has none).
     func letterRows(_ scratch: ScratchStore) throws -> [Row] {
-        try scratch.reader.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM letter_probabilities ORDER BY call_id, parser_version")
+        let letters = "abcdefghi".map {
+            "max(CASE o.letter WHEN '\($0.uppercased())' THEN o.probability END) AS p_\($0)"
+        }
+        return try scratch.reader.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT l.*, \(letters.joined(separator: ", ")), count(o.letter) AS letters
+                    FROM letter_probabilities AS l
+                    LEFT JOIN option_probabilities AS o USING (call_id, parser_version)
+                    GROUP BY l.call_id, l.parser_version ORDER BY l.call_id, l.parser_version
+                    """)
         }
     }
 
@@ -48,6 +59,7 @@ struct LogprobTests {
         #expect(rows.count == 6)
         for row in rows {
             #expect(row["status"] as String == "ok")
+            #expect(row["letters"] as Int == 9)
             #expect(row["token_index"] as Int == 2)
             #expect(abs(row["p_c"] as Double - 0.6) < 1e-12)
             #expect(abs(row["p_b"] as Double - 0.3) < 1e-12)
@@ -161,6 +173,7 @@ struct LogprobTests {
         let first = try #require(rows.first)
         #expect(first["status"] as String == "no_letter")
         for column in ["token_index", "p_a", "p_c", "p_i", "outside"] { #expect(first[column] as Double? == nil) }
+        #expect(first["letters"] as Int == 0)
         #expect(rows.dropFirst().allSatisfy { $0["status"] as String == "ok" })
     }
 

@@ -45,7 +45,7 @@ struct ExportColumnsTests {
             TrialResult.ResultColumn.names.prefix(8) == [
                 "trial_id", "run_id", "model", "value", "goal", "option_order", "trial", "status",
             ])
-        #expect(LetterProbabilities.Column.list("l").hasPrefix("l.status, l.token_index, l.p_a, l.p_b"))
+        #expect(LetterProbabilities.Column.list("l") == "l.status, l.token_index, l.outside, l.parser_version")
         #expect(
             AnswerRecord.Column.names == [
                 "parser_version", "status", "item", "shown_letter", "option", "self", "other", "number",
