@@ -23,9 +23,6 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case runInUse(runID: Int64, owner: String, secondsAgo: Int)
     case unknownTrial(Int64)
     case badSearch(String, detail: String)
-    case badLabel(String, expected: String)
-    case badLabeler
-    case notAnItemReply(Int64)
     /// Another process held a write transaction longer than the busy timeout; `holders` names the
     /// hvae processes running runs of the file, when any is.
     case locked(path: String, holders: [String])
@@ -97,12 +94,6 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
             "no trial with id \(id) in this database; a run's page lists its trials"
         case .badSearch(let text, let detail):
             "cannot search for \(text) (\(detail)); search for words, a \"quoted phrase\" or a prefix*"
-        case .badLabel(let label, let expected):
-            "\(label) is not a label of this reply: use \(expected)"
-        case .badLabeler:
-            "a label needs the labeler's name (1 to 80 characters)"
-        case .notAnItemReply(let id):
-            "call \(id) is not an item reply; only item replies are labelled"
         case .conversationMismatch(let trialID):
             "trial \(trialID): the conversation sent does not extend the one stored"
         case .locked(let path, let holders):

@@ -155,49 +155,6 @@ public struct AuditPair: Sendable, Equatable {
     }
 }
 
-/// The labels a person may give an item reply: the letter of the option it chose, as shown to the
-/// model, among the item's letters; for an item that takes a number, the whole number it gave,
-/// within the item's range, in decimal digits; or, for either, `none` (it gave no answer) or
-/// `ambiguous` (it could be read as more than one).
-public enum AuditLabel {
-    public static let none = "none"
-    public static let ambiguous = "ambiguous"
-
-    /// The labels a reply to `item` may get, as buttons: its letters, then none and ambiguous (for
-    /// a number item only these two; its number is typed).
-    public static func choices(for item: InstrumentItem) -> [String] {
-        let letters: [String] =
-            switch item.kind {
-            case .option(let count): OptionLetter.allCases.prefix(count).map(\.symbol)
-            case .number: []
-            }
-        return letters + [none, ambiguous]
-    }
-
-    /// `label` as stored for a reply to `item` (a number as typed, "012" or " 12", in plain digits);
-    /// nil when it is no label of such a reply.
-    public static func stored(_ label: String, for item: InstrumentItem) -> String? {
-        if choices(for: item).contains(label) { return label }
-        let digits = label.trimmingCharacters(in: .whitespaces)
-        guard case .number(let range) = item.kind, !digits.isEmpty,
-            digits.utf8.allSatisfy({ (0x30...0x39).contains($0) }),
-            let number = Int(digits), range.contains(number)
-        else { return nil }
-        return String(number)
-    }
-
-    /// What the labels of a reply to `item` are, for an error.
-    static func described(for item: InstrumentItem) -> String {
-        switch item.kind {
-        case .option(let count):
-            let last = OptionLetter.allCases[max(0, count - 1)].symbol
-            return "a letter A to \(last) (as shown to the model), none or ambiguous"
-        case .number(let range):
-            return "a whole number from \(range.lowerBound) to \(range.upperBound), none or ambiguous"
-        }
-    }
-}
-
 extension ExperimentStore {
     /// One trial: its record, every message in order, every call and its scores.
     public func transcript(trialID: Int64) async throws -> Transcript {
@@ -562,12 +519,10 @@ extension ExperimentStore {
         }
     }
 
-    /// Stores what `labeler` read in the item reply of call `callID` (`A`..`I` as shown, `none` or
-    /// `ambiguous`), replacing their earlier label of it. The only write the viewer makes.
-    public func saveAuditLabel(callID: Int64, labeler: String, label: String) async throws {
-        let labeler = labeler.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...80).contains(labeler.count) else { throw StoreError.badLabeler }
-        try await write { db in
+    /// The item a call asked, as its trial's form showed it, when the call is an item call with a
+    /// reply: what a person may label (`AuditLabel`); nil for any other call.
+    public func auditItem(callID: Int64) async throws -> InstrumentItem? {
+        try await read { db in
             let call = try Row.fetchOne(
                 db,
                 sql: """
@@ -575,13 +530,19 @@ extension ExperimentStore {
                     FROM model_calls AS c JOIN trials AS t ON t.id = c.trial_id WHERE c.id = ?
                     """,
                 arguments: [callID])
-            guard let call, call["replied"] as Bool,
-                let instrument = Instruments.named(call["instrument"]),
-                let item = instrument.form(seed: UInt64(bitPattern: call["seed"])).item(call["item"])
-            else { throw StoreError.notAnItemReply(callID) }
-            guard let label = AuditLabel.stored(label, for: item) else {
-                throw StoreError.badLabel(label, expected: AuditLabel.described(for: item))
+            guard let call, call["replied"] as Bool, let instrument = Instruments.named(call["instrument"]) else {
+                return nil
             }
+            return instrument.form(seed: UInt64(bitPattern: call["seed"])).item(call["item"])
+        }
+    }
+
+    /// Stores `label` as what `labeler` read in the item reply of call `callID`, replacing their
+    /// earlier label of it: the only write the viewer makes. Which labels fit which reply is the
+    /// audit's rule (`AuditLabel.stored`), checked before; the table's CHECK refuses any label
+    /// that fits no reply.
+    public func saveAuditLabel(callID: Int64, labeler: String, label: String) async throws {
+        try await write { db in
             try db.execute(
                 sql: """
                     INSERT INTO audit_labels (call_id, labeler, label, created_at) VALUES (?, ?, ?, ?)

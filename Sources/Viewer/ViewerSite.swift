@@ -192,10 +192,17 @@ public final class ViewerSite: Sendable {
             }
             let writer: ExperimentStore
             do { writer = try labelStore() } catch { throw PageError(status: 409, message: "\(error)") }
+            let checked: (labeler: String, label: String)
             do {
-                try await writer.saveAuditLabel(callID: call, labeler: labeler, label: label)
-            } catch let error as StoreError {
+                checked = try AuditLabel.checked(
+                    label: label, labeler: labeler, callID: call, item: try await writer.auditItem(callID: call))
+            } catch let error as AuditLabelError {
                 throw PageError.badRequest(error.description)
+            }
+            do {
+                try await writer.saveAuditLabel(callID: call, labeler: checked.labeler, label: checked.label)
+            } catch let error as StoreError {
+                throw PageError(status: 409, message: error.description)
             }
             let back = AuditPage.parameters(form) + [("labeler", labeler)]
             return ViewerResponse(

@@ -33,6 +33,47 @@ struct ParserAuditTests {
         }
     }
 
+    @Test("a label is checked against the item its reply answered: its letters, its range, none or ambiguous")
+    func checkedLabels() throws {
+        let slider = try #require(Instruments.named("slider")?.form(seed: 1).item(1))
+        let ring = try #require(Instruments.named("ring")?.form(seed: 1).items.first)
+        let dictator = try #require(Instruments.named("dictator")?.form(seed: 1).items.first)
+        func checked(_ label: String, _ item: InstrumentItem?, labeler: String = "ada") throws(AuditLabelError)
+            -> String
+        {
+            try AuditLabel.checked(label: label, labeler: labeler, callID: 7, item: item).label
+        }
+        #expect(try checked("C", slider) == "C")
+        #expect(try checked("none", ring) == "none")
+        #expect(try checked("012", dictator) == "12")
+        #expect(try AuditLabel.checked(label: "A", labeler: " bo ", callID: 7, item: slider).labeler == "bo")
+        let letters = "a letter A to I (as shown to the model), none or ambiguous"
+        for bad in ["J", "5", "b", ""] {
+            #expect(throws: AuditLabelError.badLabel(bad, expected: letters)) { try checked(bad, slider) }
+        }
+        #expect(
+            throws: AuditLabelError.badLabel(
+                "C", expected: "a letter A to B (as shown to the model), none or ambiguous")
+        ) {
+            try checked("C", ring)
+        }
+        let budget = try #require(dictator.budget?.tokens)
+        #expect(
+            throws: AuditLabelError.badLabel(
+                "\(budget + 1)", expected: "a whole number from 0 to \(budget), none or ambiguous")
+        ) {
+            try checked("\(budget + 1)", dictator)
+        }
+        #expect(throws: AuditLabelError.badLabeler) { try checked("A", slider, labeler: "  ") }
+        #expect(throws: AuditLabelError.badLabeler) {
+            try checked("A", slider, labeler: String(repeating: "x", count: 81))
+        }
+        #expect(throws: AuditLabelError.notAnItemReply(7)) { try checked("A", nil) }
+        #expect(
+            AuditLabelError.notAnItemReply(7).description
+                == "call 7 is not an item reply; only item replies are labelled")
+    }
+
     func pair(_ call: Int64, _ model: String, _ label: String, _ status: AnswerStatus, _ letter: OptionLetter?)
         -> AuditPair
     {
