@@ -94,9 +94,7 @@ struct BenchmarkTests {
     @Test("the viewer benchmark renders every page of a real run's database, each with status 200")
     func viewer() throws {
         let work = try WorkingDirectory()
-        let run = try hvae(
-            ["run", repositoryRoot.appending(path: "examples/quickstart.yaml").path, "--quiet"], in: work.url)
-        #expect(run.status == 0)
+        try SharedRuns.quickstart(into: work)
         let result = try runProgram(benchBinary.path, ["viewer", work.path("hvae.sqlite")])
         #expect(result.status == 0, "\(result.output)")
         let pages = result.output.split(separator: "\n").filter { $0.hasPrefix("  /") }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The repository root, from this file's path.
 let repositoryRoot = URL(fileURLWithPath: #filePath)
@@ -87,6 +88,35 @@ final class WorkingDirectory {
         try text.write(toFile: path(name), atomically: true, encoding: .utf8)
     }
     deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+/// Databases the end-to-end tests share: each made once per test process by the built binary,
+/// then copied into every directory that asks for it, so that tests which read a finished run do
+/// not each run it again.
+enum SharedRuns {
+    private static let quickstartBytes = Mutex<Data?>(nil)
+
+    /// `hvae.sqlite` in `work`, holding one run of `examples/quickstart.yaml` (run 1), as `hvae
+    /// run` left it. The quickstart's own test runs it itself: that is what it checks.
+    static func quickstart(into work: WorkingDirectory) throws {
+        let bytes = try quickstartBytes.withLock { bytes in
+            if let bytes { return bytes }
+            let scratch = try WorkingDirectory()
+            let run = try hvae(
+                ["run", repositoryRoot.appending(path: "examples/quickstart.yaml").path, "--quiet"], in: scratch.url)
+            guard run.status == 0 else { throw SharedRunError("the quickstart did not run: \(run.stderr)") }
+            // The run's last connection checkpointed and removed the write-ahead log: the file is whole.
+            let made = try Data(contentsOf: URL(fileURLWithPath: scratch.path("hvae.sqlite")))
+            bytes = made
+            return made
+        }
+        try bytes.write(to: URL(fileURLWithPath: work.path("hvae.sqlite")))
+    }
+}
+
+struct SharedRunError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// An experiment file with one model, "served", on the OpenAI-compatible test server at `server`.

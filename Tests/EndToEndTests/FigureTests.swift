@@ -35,9 +35,7 @@ struct FigureTests {
         .enabled(if: rsvgConvert != nil || toolsRequired, "needs rsvg-convert (apt-get install librsvg2-bin)"))
     func radar() throws {
         let work = try WorkingDirectory()
-        #expect(
-            try hvae(["run", repositoryRoot.appending(path: "examples/quickstart.yaml").path, "--quiet"], in: work.url)
-                .status == 0)
+        try SharedRuns.quickstart(into: work)
         let plot = try hvae(["plot", "radar", "--compare-paper", "GPT-4", "-o", "radar.svg"], in: work.url)
         #expect(plot.status == 0, "\(plot.stderr)")
         let svg = try String(contentsOfFile: work.path("radar.svg"), encoding: .utf8)

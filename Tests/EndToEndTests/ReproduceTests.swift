@@ -24,9 +24,7 @@ struct ReproduceTests {
     @Test("replay reproduces the quickstart run's trial_results exactly, bit for bit")
     func replayQuickstart() throws {
         let work = try WorkingDirectory()
-        #expect(
-            try hvae(["run", repositoryRoot.appending(path: "examples/quickstart.yaml").path, "--quiet"], in: work.url)
-                .status == 0)
+        try SharedRuns.quickstart(into: work)
         let replay = try hvae(["reproduce", "1", "--replay", "--quiet", "--format", "csv"], in: work.url)
         #expect(replay.status == 0, "\(replay.stderr)")
         #expect(replay.stdout.contains("run 2: reproducing run 1 (quickstart) from its stored replies"))

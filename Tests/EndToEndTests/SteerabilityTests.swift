@@ -183,8 +183,7 @@ struct SteerabilityTests {
     @Test("a report of a run without targets is unchanged, and --steerability over its values gives four points")
     func values() throws {
         let work = try WorkingDirectory()
-        let run = try hvae(["run", repositoryRoot.appending(path: "examples/quickstart.yaml").path], in: work.url)
-        #expect(run.status == 0, "\(run.stderr)")
+        try SharedRuns.quickstart(into: work)
         let report = try hvae(["report", "--steerability", "--format", "csv"], in: work.url)
         let curves = Self.curves(report.stdout)
         #expect(curves["ideal with user"]?["points"] == "4")

@@ -72,9 +72,7 @@ final class RunningViewer {
 /// `hvae view` on a database holding one run of the quickstart (run 1), in a directory of its own.
 func viewQuickstart() throws -> (work: WorkingDirectory, viewer: RunningViewer) {
     let work = try WorkingDirectory()
-    let run = try hvae(
-        ["run", repositoryRoot.appending(path: "examples/quickstart.yaml").path, "--quiet"], in: work.url)
-    guard run.status == 0 else { throw ViewerTestError("the quickstart did not run: \(run.stderr)") }
+    try SharedRuns.quickstart(into: work)
     return (work, try RunningViewer([], in: work))
 }
 
