@@ -215,7 +215,10 @@ struct LogprobTests {
 
         let merged = try ScratchStore()
         _ = try await merged.store.merge(from: scratch.store.path)
-        #expect(try letterRows(merged).count == 24)
+        // The letters' rows came along, each number as it was.
+        let columns = ["p_a", "p_b", "p_c", "p_d", "p_e", "p_f", "p_g", "p_h", "p_i", "outside", "letters"]
+        func numbers(_ rows: [Row]) -> [[Double?]] { rows.map { row in columns.map { row[$0] as Double? } } }
+        #expect(numbers(try letterRows(merged)) == numbers(rows))
         let mergedTrials = try await merged.store.trialResults(TrialFilter(runIDs: [1]))
         #expect(mergedTrials.map(\.expectedAngle) == trials.map(\.expectedAngle))
 
@@ -225,6 +228,11 @@ struct LogprobTests {
         #expect(exported.count == 24)
         #expect(header.contains("p_c") && header.contains("answer_letter"))
         #expect(exported.allSatisfy { $0[header.firstIndex(of: "answer_letter")!] == .text("C") })
+        // A column per letter, pivoted from the rows: the stored numbers.
+        let letterColumns = columns.prefix(9).map { header.firstIndex(of: $0)! }
+        #expect(
+            exported.map { row in letterColumns.map { row[$0] } }
+                == rows.map { row in columns.prefix(9).map { ExportValue.real(row[$0]) } })
     }
 
     @Test("answer_from in the file: openai only, text the default and left out of the hash, a key for the cache")
