@@ -21,12 +21,17 @@ public struct DatabaseCheck: Sendable, Equatable {
     /// The tallies (migrations/0012) that disagree with a count of the rows they tally, by table:
     /// rows deleted or changed by hand since they were recorded.
     public var staleTallies: [String]?
+    /// `ok` readings of letter probabilities whose letters' rows do not run A, B, C … without a
+    /// gap (migrations/0021), as "call N, parser version V": rows deleted or changed by hand.
+    /// Their letters are not read (no expected angle, no entropy), so they are reported here.
+    public var incompleteLetters: [String]?
 
     public var isHealthy: Bool {
-        guard let schemaVersion, let foreignKeyProblems, let orphanTexts, let mismatchedTexts, let staleTallies
+        guard let schemaVersion, let foreignKeyProblems, let orphanTexts, let mismatchedTexts, let staleTallies,
+            let incompleteLetters
         else { return false }
         return integrityProblems.isEmpty && foreignKeyProblems.isEmpty && orphanTexts == 0 && mismatchedTexts.isEmpty
-            && staleTallies.isEmpty && schemaVersion <= binarySchemaVersion
+            && staleTallies.isEmpty && incompleteLetters.isEmpty && schemaVersion <= binarySchemaVersion
     }
 }
 
@@ -100,6 +105,22 @@ extension ExperimentStore {
         result.staleTallies = try await attempt { db in
             try schema >= Tally.schemaVersion
                 ? Tally.allCases.filter { try !$0.agrees(db, schema: schema) }.map(\.rawValue) : []
+        }
+        result.incompleteLetters = try await attempt { db in
+            // The letters of a reading are distinct (its key): they run from A without a gap
+            // exactly when the last is the count's letter.
+            guard schema >= OptionProbabilities.schemaVersion else { return [] }
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT l.call_id, l.parser_version FROM letter_probabilities AS l
+                    LEFT JOIN option_probabilities AS o USING (call_id, parser_version)
+                    WHERE l.status = 'ok'
+                    GROUP BY l.call_id, l.parser_version
+                    HAVING count(o.letter) = 0 OR max(unicode(o.letter)) - unicode('A') + 1 <> count(o.letter)
+                    ORDER BY l.call_id, l.parser_version
+                    """
+            ).map { "call \($0["call_id"] as Int64), parser version \($0["parser_version"] as Int)" }
         }
         return result
     }

@@ -5,6 +5,9 @@ import SVO
 /// `letter_probabilities` (status, token, the mass outside the letters), and each shown letter's
 /// probability as a row of `option_probabilities`, so that an item may show any number of options.
 enum OptionProbabilities {
+    /// The schema version that stores letters' probabilities as rows.
+    static let schemaVersion = 21
+
     /// A reading's identity: the call and the parser version it belongs to.
     struct Key: Hashable {
         let callID: Int64

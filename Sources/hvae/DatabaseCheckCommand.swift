@@ -10,8 +10,9 @@ struct DatabaseCheckCommand: AsyncParsableCommand {
             Reads the file without writing to it (a read-only or damaged file included) and says what \
             is wrong in words: damage SQLite finds, rows whose parent is missing, message texts no turn \
             uses, texts whose SHA-256 is not the one they are stored under (a text cut short), tallies \
-            that no longer match the rows they count (rows deleted or changed by hand), and a schema \
-            newer than this hvae. Exits with status 1 when it finds a problem.
+            that no longer match the rows they count (rows deleted or changed by hand), log-probability \
+            readings whose letters' rows have a gap, and a schema newer than this hvae. Exits with \
+            status 1 when it finds a problem.
 
             Examples:
               hvae db check
@@ -53,6 +54,13 @@ struct DatabaseCheckCommand: AsyncParsableCommand {
                     + "the counts `hvae runs`, `show` and the viewer print from them are stale"
         }
         print("tallies:      \(tallies ?? notChecked)")
+        let letters = check.incompleteLetters.map { incomplete in
+            incomplete.isEmpty
+                ? "ok"
+                : "\(incomplete.count) reading(s) with letters missing (rows deleted or changed by hand), e.g. "
+                    + "\(incomplete[0]): their letters' probabilities are not read"
+        }
+        print("letters:      \(letters ?? notChecked)")
         if !check.integrityProblems.isEmpty {
             print(
                 """
