@@ -107,20 +107,9 @@ extension ExperimentStore {
                 ? Tally.allCases.filter { try !$0.agrees(db, schema: schema) }.map(\.rawValue) : []
         }
         result.incompleteLetters = try await attempt { db in
-            // The letters of a reading are distinct (its key): they run from A without a gap
-            // exactly when the last is the count's letter.
-            guard schema >= OptionProbabilities.schemaVersion else { return [] }
-            return try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT l.call_id, l.parser_version FROM letter_probabilities AS l
-                    LEFT JOIN option_probabilities AS o USING (call_id, parser_version)
-                    WHERE l.status = 'ok'
-                    GROUP BY l.call_id, l.parser_version
-                    HAVING count(o.letter) = 0 OR max(unicode(o.letter)) - unicode('A') + 1 <> count(o.letter)
-                    ORDER BY l.call_id, l.parser_version
-                    """
-            ).map { "call \($0["call_id"] as Int64), parser version \($0["parser_version"] as Int)" }
+            try schema >= OptionProbabilities.schemaVersion
+                ? OptionProbabilities.incomplete(db: db).map { "call \($0.callID), parser version \($0.parserVersion)" }
+                : []
         }
         return result
     }

@@ -31,31 +31,65 @@ enum OptionProbabilities {
     }
 
     /// The letters' probabilities of every item call of these trials, in letter order from A, by
-    /// reading. A list whose letters do not run A, B, C … without a gap is left out, so that a
-    /// position in a list is always its letter.
+    /// reading; a reading whose list is not whole (`lists`) is left out.
     static func shown(trials trialIDs: [Int64], db: Database) throws -> [Key: [Double]] {
         var found: [Key: [Double]] = [:]
-        var broken: Set<Key> = []
-        let rows = try Row.fetchCursor(
-            db.cachedStatement(
+        try lists(
+            Row.fetchCursor(
+                db.cachedStatement(
+                    sql: """
+                        SELECT o.call_id, o.parser_version, o.letter, o.probability
+                        FROM model_calls AS c
+                        JOIN option_probabilities AS o ON o.call_id = c.id
+                        WHERE c.trial_id IN \(placeholders(trialIDs.count))
+                        ORDER BY o.call_id, o.parser_version, o.letter
+                        """), arguments: StatementArguments(trialIDs))
+        ) { key, list in found[key] = list }
+        return found
+    }
+
+    /// The `ok` readings whose letters' rows are not whole (`lists`), for `db check`.
+    static func incomplete(db: Database) throws -> [Key] {
+        var incomplete: [Key] = []
+        try lists(
+            Row.fetchCursor(
+                db,
                 sql: """
-                    SELECT o.call_id, o.parser_version, o.letter, o.probability
-                    FROM model_calls AS c
-                    JOIN option_probabilities AS o ON o.call_id = c.id
-                    WHERE c.trial_id IN \(placeholders(trialIDs.count))
-                    ORDER BY o.call_id, o.parser_version, o.letter
-                    """), arguments: StatementArguments(trialIDs))
+                    SELECT l.call_id, l.parser_version, o.letter, o.probability
+                    FROM letter_probabilities AS l
+                    LEFT JOIN option_probabilities AS o USING (call_id, parser_version)
+                    WHERE l.status = 'ok'
+                    ORDER BY l.call_id, l.parser_version, o.letter
+                    """)
+        ) { key, list in if list == nil { incomplete.append(key) } }
+        return incomplete
+    }
+
+    /// Each reading's list from rows of (call_id, parser_version, letter, probability) ordered by
+    /// reading, then letter: `body` gets it once the reading's rows have passed, or nil when its
+    /// letters do not run A, B, C … without a gap (rows deleted or changed by hand) or it has
+    /// none, so that a position in a list is always its letter. One reading in memory at a time.
+    private static func lists(_ rows: RowCursor, _ body: (Key, [Double]?) throws -> Void) throws {
+        var current: (key: Key, list: [Double]?)?
         while let row = try rows.next() {
             let key = Key(callID: row["call_id"], parserVersion: row["parser_version"])
-            let letter = OptionLetter(symbol: row["letter"])
-            if letter?.rawValue == found[key, default: []].count {
-                found[key, default: []].append(row["probability"])
-            } else {
-                broken.insert(key)
+            if let done = current, done.key != key {
+                try body(done.key, done.list)
+                current = nil
             }
+            // A reading's first row starts its list; a row that breaks it ends it as nil.
+            var list: [Double]? = current.map(\.list) ?? []
+            if list != nil {
+                let letter = (row["letter"] as String?).flatMap(OptionLetter.init(symbol:))
+                if let letter, let probability = row["probability"] as Double?, letter.rawValue == list!.count {
+                    list!.append(probability)
+                } else {
+                    list = nil
+                }
+            }
+            current = (key, list)
         }
-        for key in broken { found[key] = nil }
-        return found
+        if let done = current { try body(done.key, done.list) }
     }
 }
 
