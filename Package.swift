@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "SVO", targets: ["SVO"]),
         .library(name: "Domain", targets: ["Domain"]),
         .library(name: "Store", targets: ["Store"]),
+        .library(name: "Design", targets: ["Design"]),
         .library(name: "Runner", targets: ["Runner"]),
         .library(name: "Analysis", targets: ["Analysis"]),
         .library(name: "Viewer", targets: ["Viewer"]),
@@ -54,10 +55,15 @@ let package = Package(
             dependencies: ["MigrationsCodegen"]
         ),
 
+        // The design of a study: the experiment model (models, values, instruments, wordings, its
+        // plan of trials), as stored with each run and decoded by whoever reads runs. It knows
+        // model APIs by name only; their wire formats are Runner's.
+        .target(name: "Design", dependencies: ["SVO", "Domain", "Store"]),
+
         .target(
             name: "Runner",
             dependencies: [
-                "SVO", "Domain", "Store", "Yams",
+                "SVO", "Domain", "Store", "Design", "Yams",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -81,7 +87,7 @@ let package = Package(
         .target(
             name: "Viewer",
             dependencies: [
-                "SVO", "Domain", "Store", "Runner", "Analysis",
+                "SVO", "Domain", "Store", "Design", "Analysis",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
@@ -89,7 +95,7 @@ let package = Package(
         .executableTarget(
             name: "hvae",
             dependencies: [
-                "SVO", "Domain", "Store", "Runner", "Analysis", "Viewer",
+                "SVO", "Domain", "Store", "Design", "Runner", "Analysis", "Viewer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -100,7 +106,7 @@ let package = Package(
         .executableTarget(
             name: "hvae-bench",
             dependencies: [
-                "SVO", "Domain", "Runner", "Store", "Analysis", "Viewer", "ModelServer",
+                "SVO", "Domain", "Design", "Runner", "Store", "Analysis", "Viewer", "ModelServer",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Benchmarks/hvae-bench"
@@ -115,14 +121,14 @@ let package = Package(
         .testTarget(
             name: "RunnerTests",
             dependencies: [
-                "Runner", "Store", "SVO", "Domain", "Analysis", "ModelServer",
+                "Runner", "Design", "Store", "SVO", "Domain", "Analysis", "ModelServer",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .testTarget(
             name: "AnalysisTests",
             dependencies: [
-                "Analysis", "Runner", "Store", "SVO", "Domain", .product(name: "GRDB", package: "GRDB.swift"),
+                "Analysis", "Design", "Runner", "Store", "SVO", "Domain", .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         // Runs the built `hvae` binary; depending on it makes `swift test` build it first.

@@ -1,3 +1,4 @@
+import Design
 import Domain
 import Foundation
 import GRDB

@@ -1,6 +1,6 @@
 import Analysis
+import Design
 import Foundation
-import Runner
 import SVO
 import Store
 import Synchronization

@@ -1,5 +1,6 @@
 import Analysis
 import ArgumentParser
+import Design
 import Foundation
 import Runner
 import Store

@@ -1,4 +1,5 @@
 import Analysis
+import Design
 import Domain
 import Foundation
 import GRDB

@@ -1,3 +1,4 @@
+import Design
 import Domain
 import Foundation
 import GRDB
@@ -404,6 +405,31 @@ struct ProviderTests {
         let counts = try await scratch.store.trialStatusCounts(runID: runID)
         #expect(counts[.complete] == 1)
         #expect(counts[.running] == 1)
+    }
+
+    @Test("a stored experiment naming an API this hvae lacks decodes, and is refused before any call")
+    func unknownStoredAPI() throws {
+        let experiment = try ExperimentFile.parse(
+            yaml: "name: k\nmodels:\n  - name: gpt\n    provider: openai\n    model: gpt-4o\n")
+        let renamed = experiment.canonicalJSON.replacingOccurrences(
+            of: "\"provider\":\"openai\"", with: "\"provider\":\"newapi\"")
+        #expect(renamed != experiment.canonicalJSON)
+        // The viewer and `show` read it whole: the model's settings survive under the unknown name.
+        let stored = try JSONDecoder().decode(Experiment.self, from: Data(renamed.utf8))
+        #expect(stored.models[0].provider.kind == "newapi")
+        #expect(stored.models[0].provider.api == experiment.models[0].provider.api)
+        #expect(stored.models[0].provider.modelAPI == nil)
+        #expect(stored.canonicalJSON == renamed)
+        do {
+            _ = try ProviderFactory.makeAll(stored, transport: NetworkTransport(), environment: ["OPENAI_API_KEY": "k"])
+            Issue.record("an unknown API was given a provider")
+        } catch let error as ProviderError {
+            #expect(error.kind == .configuration)
+            #expect(
+                "\(error)"
+                    == "model 'gpt': provider 'newapi' is not one this hvae calls (openai, anthropic); "
+                    + "resume it with the hvae version that started the run")
+        }
     }
 
     @Test("a missing API key is an error before any call")

@@ -1,4 +1,5 @@
 import Crypto
+import Design
 import Foundation
 import SVO
 import Store

@@ -1,3 +1,4 @@
+import Design
 import Domain
 import Foundation
 import SVO
@@ -408,7 +409,8 @@ public enum ExperimentFile {
         guard !name.isEmpty else { throw reader.error(mapping.node("name"), "\(path).name", "must not be empty") }
         let provider = try reader.string(mapping, "provider") ?? ProviderSpec.referenceKind
         if let api = ModelAPIs.named(provider) {
-            return ModelSpec(name: name, provider: .api(api, try apiSpec(mapping, api, path: path, reader: reader)))
+            return ModelSpec(
+                name: name, provider: .api(api.name, try apiSpec(mapping, api, path: path, reader: reader)))
         }
         switch provider {
         case ProviderSpec.referenceKind:

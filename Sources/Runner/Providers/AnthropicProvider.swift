@@ -1,3 +1,4 @@
+import Design
 import Foundation
 
 /// Anthropic's Messages API: the system prompt in its own field, x-api-key, anthropic-version,

@@ -1,3 +1,4 @@
+import Design
 import Foundation
 
 /// Where a provider's batch stands, as its API says.

@@ -1,3 +1,4 @@
+import Design
 import Domain
 import Foundation
 import SVO
@@ -104,9 +105,18 @@ public enum ProviderFactory {
         environment: [String: String] = ProcessInfo.processInfo.environment, redactor: Redactor? = nil
     ) throws -> any ChatProvider {
         switch spec.provider {
-        case .reference(let agent): ReferenceAgent(spec: agent)
-        case .api(let api, let settings):
-            try api.init(spec: settings, transport: transport, environment: environment, redactor: redactor)
+        case .reference(let agent): return ReferenceAgent(spec: agent)
+        case .api(let name, let settings):
+            // A stored experiment names its API; one written by another version may name one this
+            // hvae does not have.
+            guard let api = ModelAPIs.named(name) else {
+                let known = ModelAPIs.all.map { $0.name }.joined(separator: ", ")
+                throw ProviderError(
+                    kind: .configuration,
+                    message: "provider '\(name)' is not one this hvae calls (\(known)); "
+                        + "resume it with the hvae version that started the run")
+            }
+            return try api.init(spec: settings, transport: transport, environment: environment, redactor: redactor)
         }
     }
 
@@ -115,8 +125,8 @@ public enum ProviderFactory {
     /// from another's.
     public static func redactor(for experiment: Experiment, environment: [String: String]) -> Redactor {
         let variables = experiment.models.compactMap { model -> String? in
-            guard case .api(let api, let settings) = model.provider else { return nil }
-            return settings.apiKeyEnv ?? api.keyVariable
+            guard case .api(_, let settings) = model.provider else { return nil }
+            return settings.apiKeyEnv ?? model.provider.modelAPI?.keyVariable
         }
         return Redactor(keys: (variables + Redactor.usualVariables).map { environment[$0] })
     }

@@ -1,7 +1,7 @@
 import Analysis
+import Design
 import Domain
 import Foundation
-import Runner
 import SVO
 import Store
 

@@ -65,7 +65,7 @@ public struct PromptTemplates: Codable, Sendable, Equatable {
     )
 
     /// The placeholders each template may use.
-    static let placeholders: [String: Set<String>] = [
+    package static let placeholders: [String: Set<String>] = [
         "value_prompt": ["value"],
         "value_definition": ["value", "definition"],
         "role": ["value"],
@@ -79,7 +79,7 @@ public struct PromptTemplates: Codable, Sendable, Equatable {
     /// Fills `{{name}}` placeholders in one pass (unknown names are left as written; spaces inside
     /// the braces are ignored). Scans UTF-8 bytes: Foundation's `range(of:)` bridges through
     /// NSString on Linux, and this runs for every prompt of every trial.
-    static func render(_ template: String, _ values: [String: String]) -> String {
+    package static func render(_ template: String, _ values: [String: String]) -> String {
         let open = UInt8(ascii: "{")
         let close = UInt8(ascii: "}")
         var output: [UInt8] = []
@@ -111,22 +111,22 @@ public struct PromptTemplates: Codable, Sendable, Equatable {
     }
 
     /// The `{{name}}` placeholders a template uses.
-    static func placeholders(in template: String) -> Set<String> {
+    package static func placeholders(in template: String) -> Set<String> {
         Set(template.matches(of: #/\{\{\s*([A-Za-z_]+)\s*\}\}/#).map { String($0.output.1) })
     }
 }
 
 /// English words for item prompts ("the third choice question", "worth 3 coins").
-enum Ordinal {
-    static let words = [
+package enum Ordinal {
+    package static let words = [
         "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
         "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth",
         "eighteenth", "nineteenth", "twentieth", "twenty-first", "twenty-second", "twenty-third", "twenty-fourth",
     ]
-    static func word(_ n: Int) -> String { (1...words.count).contains(n) ? words[n - 1] : "number \(n)" }
+    package static func word(_ n: Int) -> String { (1...words.count).contains(n) ? words[n - 1] : "number \(n)" }
 
     /// "1 coin", "3 coins".
-    static func coins(_ n: Int) -> String { n == 1 ? "1 coin" : "\(n) coins" }
+    package static func coins(_ n: Int) -> String { n == 1 ? "1 coin" : "\(n) coins" }
 }
 
 /// The wording of a target trial's value steps (method.md §8): the trial is told, as weights, how
@@ -190,7 +190,7 @@ public struct TargetTemplates: Codable, Sendable, Equatable {
     )
 
     /// The placeholders each template may use.
-    static let placeholders: [String: Set<String>] = [
+    package static let placeholders: [String: Set<String>] = [
         "target_prompt": ["weights", "phi", "w"], "target_definition": ["weights", "phi", "w"],
         "target_role": ["weights", "phi", "w"], "weights_other_only": ["phi"], "weights_positive": ["w", "phi"],
         "weights_equal": ["phi"], "weights_self_only": ["phi"], "weights_negative": ["w", "phi"],
@@ -216,7 +216,7 @@ public struct TargetTemplates: Codable, Sendable, Equatable {
 
     /// The weight of the other's coins against one's own, as a person reads it: |tan φ| to two
     /// decimals, "1" and "2" without decimals, and never "0.00" (below 0.005, three significant digits).
-    static func weight(_ phi: Double) -> String {
+    package static func weight(_ phi: Double) -> String {
         guard abs(phi) < 90 else { return "" }
         let w = abs(tan(phi * .pi / 180))
         if w < 0.005 { return String(format: "%.3g", w) }
@@ -249,7 +249,7 @@ public struct SystemTemplates: Codable, Sendable, Equatable {
             """
     )
 
-    static let placeholders: [String: Set<String>] = [
+    package static let placeholders: [String: Set<String>] = [
         "system_value": ["value"], "system_describe": ["item_count"],
     ]
 }

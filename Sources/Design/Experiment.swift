@@ -14,15 +14,15 @@ public enum ValueAssignment: String, Codable, Sendable, CaseIterable {
 /// The `instrument:` key of experiment files before `instruments:`: which slider items are asked.
 /// An experiment of one slider instrument is stored with it, so that its canonical JSON (and hash)
 /// is the one it had before instruments.
-enum SliderItems: String, Codable, Sendable, CaseIterable {
+package enum SliderItems: String, Codable, Sendable, CaseIterable {
     /// Items 1-6 (`slider`).
     case primary
     /// Items 1-15 (`slider-full`).
     case full
 
-    var instrument: String { self == .primary ? SliderInstrument.primary.name : SliderInstrument.full.name }
+    package var instrument: String { self == .primary ? SliderInstrument.primary.name : SliderInstrument.full.name }
 
-    init?(instrument: String) {
+    package init?(instrument: String) {
         guard let match = Self.allCases.first(where: { $0.instrument == instrument }) else { return nil }
         self = match
     }
@@ -223,26 +223,6 @@ public struct Experiment: Codable, Sendable, Equatable {
         return String(decoding: try! encoder.encode(self), as: UTF8.self)
     }
 
-    /// Sets `batch: true` on every model whose API takes batches (`hvae run --batch`); throws when there is none.
-    public mutating func sendThroughBatchAPIs() throws {
-        var found = false
-        for index in models.indices {
-            guard case .api(let kind, let settings) = models[index].provider, ModelAPIs.batches(kind) else {
-                continue
-            }
-            var api = settings
-            api.batch = true
-            models[index].provider = .api(kind, api)
-            found = true
-        }
-        guard found else {
-            let names = ModelAPIs.all.filter { ModelAPIs.batches($0) }.map { $0.name }.joined(separator: ", ")
-            throw ExperimentFileError(
-                file: name, line: nil, key: "models",
-                message: "--batch: no model uses a provider with a batch API (\(names))")
-        }
-    }
-
     /// Every trial the experiment asks for, in a fixed order, computed as needed.
     public var plan: TrialPlan { TrialPlan(experiment: self) }
 
@@ -252,7 +232,7 @@ public struct Experiment: Codable, Sendable, Equatable {
     /// own wording) has the seed it had before targets, placements and variants existed; the
     /// others name what differs. The instrument is left out: the trials of one cell and replicate
     /// on different instruments share their seed, so that instruments are compared pair by pair.
-    func trialSeed(_ key: TrialKey) -> Int64 {
+    package func trialSeed(_ key: TrialKey) -> Int64 {
         let assigned =
             switch key.assignment {
             case .value(let value): value.rawValue
@@ -365,11 +345,8 @@ public struct ModelSpec: Codable, Sendable, Equatable {
         let kind = try container.decode(String.self, forKey: .provider)
         if kind == ProviderSpec.referenceKind {
             provider = .reference(try container.decode(ReferenceAgentSpec.self, forKey: .settings))
-        } else if let api = ModelAPIs.named(kind) {
-            provider = .api(api, try container.decode(APIModelSpec.self, forKey: .settings))
         } else {
-            throw DecodingError.dataCorruptedError(
-                forKey: .provider, in: container, debugDescription: "unknown provider \(kind)")
+            provider = .api(kind, try container.decode(APIModelSpec.self, forKey: .settings))
         }
     }
 }
@@ -378,8 +355,10 @@ public struct ModelSpec: Codable, Sendable, Equatable {
 public enum ProviderSpec: Sendable, Equatable {
     /// Built-in simulated agents (no language model): for checking the pipeline and the metrics.
     case reference(ReferenceAgentSpec)
-    /// A model API registered in `ModelAPIs.all`, with the model's settings.
-    case api(any ModelAPI.Type, APIModelSpec)
+    /// A model API by its registered name (Runner's `ModelAPIs`), with the model's settings. The
+    /// experiment model knows an API by name only: a stored experiment decodes wherever runs are
+    /// read, and the runner resolves the name when it calls (an unknown one is refused there).
+    case api(String, APIModelSpec)
 
     /// How experiment files and the stored experiment name the reference agents.
     public static let referenceKind = "reference"
@@ -388,7 +367,7 @@ public enum ProviderSpec: Sendable, Equatable {
     public var kind: String {
         switch self {
         case .reference: Self.referenceKind
-        case .api(let api, _): api.name
+        case .api(let name, _): name
         }
     }
 
@@ -400,21 +379,6 @@ public enum ProviderSpec: Sendable, Equatable {
         }
     }
 
-    /// The registered model API it calls; nil for reference agents.
-    public var modelAPI: (any ModelAPI.Type)? {
-        switch self {
-        case .reference: nil
-        case .api(let api, _): api
-        }
-    }
-
-    public static func == (lhs: ProviderSpec, rhs: ProviderSpec) -> Bool {
-        switch (lhs, rhs) {
-        case (.reference(let a), .reference(let b)): a == b
-        case (.api(let kindA, let a), .api(let kindB, let b)): kindA == kindB && a == b
-        default: false
-        }
-    }
 }
 
 /// A built-in reference agent: a simulated respondent with a known answer rule.
