@@ -69,17 +69,14 @@ public struct PositionBias: Sendable, Equatable {
         let answers = answers.filter { Instruments.measure($0.instrument) == SliderInstrument.primary.measure }
         let orders = OptionOrder.allCases.filter { order in trials.contains { $0.key.optionOrder == order } }
         guard let reference = orders.first else { return nil }
-        let complete = trials.filter { $0.status == .complete }
+        let complete = TrialGroups(trials.filter { $0.status == .complete }, by: [.model, .value, .optionOrder])
         let models = distinctInOrder(trials.map(\.key.model))
         var rows: [Row] = []
         let assignments = Set(trials.map(\.key.assignment)).sorted()
         for model in models {
             for value in assignments {
                 func angles(_ order: OptionOrder) -> [Double] {
-                    complete.filter {
-                        $0.key.model == model && $0.key.assignment == value && $0.key.optionOrder == order
-                    }
-                    .compactMap(\.angle)
+                    complete[model, value.label, order.rawValue].compactMap(\.angle)
                 }
                 let base = angles(reference)
                 // The reference order's most frequent answer per item, as letter and as option.

@@ -127,9 +127,10 @@ public struct Reliability: Sendable, Equatable {
             }
         }
         var splitHalf: [SplitHalf] = []
+        let byRun = TrialGroups(complete, by: [.run, .model])
         for run in runs {
             for model in models {
-                let own = complete.filter { $0.runID == run && $0.key.model == model }
+                let own = byRun[String(run), model]
                 guard !own.isEmpty else { continue }
                 let cells = Dictionary(grouping: own) { Cell($0.key) }
                 let pairs = cells.keys.sorted { "\($0)" < "\($1)" }.compactMap { cell -> [Double]? in

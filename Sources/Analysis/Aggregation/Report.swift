@@ -226,15 +226,6 @@ public struct AnswerQuality: Sendable, Equatable, Codable {
 
 /// Aggregated results of a set of trials.
 public struct Report: Sendable, Equatable {
-    /// An assignment as a small integer in `Assignment`'s order: the values 0-3, then a target's
-    /// thousandths of a degree below 90 (directions have at most three decimals), from 4.
-    static func code(_ assignment: Assignment) -> Int {
-        switch assignment {
-        case .value(let value): ValueOrientation.allCases.firstIndex(of: value)!
-        case .target(let phi): 4 + Int(((90 - phi) * 1000).rounded())
-        }
-    }
-
     public var filter: TrialFilter
     public var options: ReportOptions
     public var cells: [ReportCell]
@@ -281,37 +272,8 @@ public struct Report: Sendable, Equatable {
         {
             options.groupBy.insert(.instrument, at: options.groupBy.firstIndex(of: .model).map { $0 + 1 } ?? 0)
         }
-        // Groups by small integer codes (a model's first appearance, an enumeration's case, a run
-        // id): a report over a million-call run groups 130,000 trials.
-        var models: [String: Int] = [:]
-        var variants: [String: Int] = [:]
-        func code(_ dimension: ReportDimension, _ trial: TrialResult) -> Int {
-            switch dimension {
-            case .model:
-                if let known = models[trial.key.model] { return known }
-                models[trial.key.model] = models.count
-                return models.count - 1
-            case .value: return Self.code(trial.key.assignment)
-            case .goal: return GoalCondition.allCases.firstIndex(of: trial.key.goal)!
-            case .optionOrder: return OptionOrder.allCases.firstIndex(of: trial.key.optionOrder)!
-            case .placement: return PersonaPlacement.allCases.firstIndex(of: trial.key.placement)!
-            case .variant:
-                if let known = variants[trial.key.variant] { return known }
-                variants[trial.key.variant] = variants.count
-                return variants.count - 1
-            case .instrument:
-                return Instruments.all.firstIndex { $0.name == trial.key.instrument } ?? Instruments.all.count
-            case .run: return Int(trial.runID)
-            }
-        }
-        var groups: [[Int]: [TrialResult]] = [:]
-        for trial in trials { groups[options.groupBy.map { code($0, trial) }, default: []].append(trial) }
-        // Models and variants as they first appear, values in the study's A, P, I, C order then targets from
-        // the largest direction down (as `Assignment` orders them), goal with before
-        // without, option orders as declared, runs by id: the codes' own order.
-        let order = groups.keys.sorted { $0.lexicographicallyPrecedes($1) }
-        let keys = order.map { key in options.groupBy.map { $0.value(of: groups[key]![0]) } }
-        let members = order.map { groups[$0]! }
+        let groups = TrialGroups(trials, by: options.groupBy)
+        let (keys, members) = (groups.keys, groups.members)
         // Cells are independent (each bootstrap has its own seed): computed in parallel.
         let cells = Mutex([ReportCell?](repeating: nil, count: keys.count))
         let grouped = options

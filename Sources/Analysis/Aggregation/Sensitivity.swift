@@ -51,11 +51,11 @@ public struct Sensitivity: Sendable, Equatable {
         -> Sensitivity?
     {
         guard Set(trials.map(\.key.variant)).count > 1 else { return nil }
-        let complete = trials.filter { $0.status == .complete && $0.angle != nil }
+        let complete = TrialGroups(trials.filter { $0.status == .complete && $0.angle != nil }, by: [.model, .value])
         var rows: [Row] = []
         for model in distinctInOrder(trials.map(\.key.model)) {
             for assignment in Set(trials.map(\.key.assignment)).sorted() {
-                let cell = complete.filter { $0.key.model == model && $0.key.assignment == assignment }
+                let cell = complete[model, assignment.label]
                 func spread(_ factor: String, _ level: (TrialResult) -> String) -> Spread {
                     let names = distinctInOrder(cell.map(level))
                     let groups = names.map { name in cell.filter { level($0) == name }.map { $0.angle! } }

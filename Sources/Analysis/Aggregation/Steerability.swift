@@ -104,45 +104,39 @@ public struct Steerability: Sendable, Equatable {
         guard !trials.isEmpty else { return nil }
         var points: [Point] = []
         var curves: [Curve] = []
-        for model in distinctInOrder(trials.map(\.key.model)) {
-            for goal in GoalCondition.allCases {
-                for placement in PersonaPlacement.allCases {
-                    let own = trials.filter {
-                        $0.key.model == model && $0.key.goal == goal && $0.key.placement == placement
-                    }
-                    guard !own.isEmpty else { continue }
-                    // Largest direction first; a value before a target of the same direction.
-                    let targets = Set(own.map(\.key.assignment)).sorted { (a: Assignment, b: Assignment) -> Bool in
-                        if a.direction != b.direction { return a.direction > b.direction }
-                        return a < b
-                    }
-                    var fitted: [(x: Double, y: Double)] = []
-                    for target in targets {
-                        let cell = own.filter { $0.key.assignment == target }
-                        let angles: [Double] = cell.filter { $0.status == .complete }.compactMap { $0.angle }
-                        let interval = Statistics.bootstrapInterval(
-                            angles, resamples: resamples, confidence: confidence,
-                            seed: SplitMix64.mix(
-                                seed, Statistics.stableHash([model, goal.rawValue, placement.rawValue, target.label])))
-                        let point = Point(
-                            model: model, goal: goal.rawValue, placement: placement.rawValue, target: target.label,
-                            direction: target.direction,
-                            idealAngle: target.idealAngle, n: cell.count, nComplete: angles.count,
-                            meanAngle: Statistics.mean(angles), ciLow: interval?.low, ciHigh: interval?.high)
-                        points.append(point)
-                        if let mean = point.meanAngle { fitted.append((point.idealAngle, mean)) }
-                    }
-                    let line = Statistics.leastSquares(fitted)
-                    let errors = own.filter { $0.status == .complete }.compactMap(\.angularError)
-                    curves.append(
-                        Curve(
-                            model: model, goal: goal.rawValue, placement: placement.rawValue, points: fitted.count,
-                            slope: line?.slope,
-                            intercept: line?.intercept, rSquared: line?.rSquared,
-                            meanAbsoluteError: Statistics.mean(errors), lowestAngle: fitted.map(\.y).min(),
-                            highestAngle: fitted.map(\.y).max()))
-                }
+        for own in TrialGroups(trials, by: [.model, .goal, .placement]).members {
+            let (model, goal, placement) = (own[0].key.model, own[0].key.goal, own[0].key.placement)
+            // Largest direction first; a value before a target of the same direction.
+            let cells = TrialGroups(own, by: [.value]).members.sorted { first, second in
+                let (a, b) = (first[0].key.assignment, second[0].key.assignment)
+                if a.direction != b.direction { return a.direction > b.direction }
+                return a < b
             }
+            var fitted: [(x: Double, y: Double)] = []
+            for cell in cells {
+                let target = cell[0].key.assignment
+                let angles: [Double] = cell.filter { $0.status == .complete }.compactMap { $0.angle }
+                let interval = Statistics.bootstrapInterval(
+                    angles, resamples: resamples, confidence: confidence,
+                    seed: SplitMix64.mix(
+                        seed, Statistics.stableHash([model, goal.rawValue, placement.rawValue, target.label])))
+                let point = Point(
+                    model: model, goal: goal.rawValue, placement: placement.rawValue, target: target.label,
+                    direction: target.direction,
+                    idealAngle: target.idealAngle, n: cell.count, nComplete: angles.count,
+                    meanAngle: Statistics.mean(angles), ciLow: interval?.low, ciHigh: interval?.high)
+                points.append(point)
+                if let mean = point.meanAngle { fitted.append((point.idealAngle, mean)) }
+            }
+            let line = Statistics.leastSquares(fitted)
+            let errors = own.filter { $0.status == .complete }.compactMap(\.angularError)
+            curves.append(
+                Curve(
+                    model: model, goal: goal.rawValue, placement: placement.rawValue, points: fitted.count,
+                    slope: line?.slope,
+                    intercept: line?.intercept, rSquared: line?.rSquared,
+                    meanAbsoluteError: Statistics.mean(errors), lowestAngle: fitted.map(\.y).min(),
+                    highestAngle: fitted.map(\.y).max()))
         }
         return Steerability(points: points, curves: curves, confidence: confidence)
     }

@@ -1,0 +1,70 @@
+import Domain
+import SVO
+import Store
+
+/// Trial rows grouped by their values along dimensions of the design: the one place analysis
+/// groups trials. Reports, steerability, sensitivity and position bias take their groups from it.
+///
+/// Groups come in the study's order: models and variants as they first appear, values in the
+/// study's A, P, I, C order then targets from the largest direction down (as `Assignment` orders
+/// them), goal with before without, option orders and placements as their enumerations declare
+/// them, instruments as registered, runs by id. Within a group, trials keep the order they were
+/// given in, so a bootstrap over a group sees its values in the same order however it was found.
+public struct TrialGroups: Sendable {
+    /// The dimensions the trials are grouped by.
+    public let dimensions: [ReportDimension]
+    /// Each group's values along `dimensions`, in the study's order.
+    public let keys: [[String]]
+    /// Each group's trials, in the order of `keys`.
+    public let members: [[TrialResult]]
+    private let positions: [[String]: Int]
+
+    /// Groups `trials` by their values along `dimensions` (every trial in one group when there are none).
+    public init(_ trials: [TrialResult], by dimensions: [ReportDimension]) {
+        self.dimensions = dimensions
+        // Grouped by small integer codes (a model's first appearance, an enumeration's case, a
+        // run id), whose order is the study's: a report over a million-call run groups 130,000 trials.
+        var models: [String: Int] = [:]
+        var variants: [String: Int] = [:]
+        func code(_ dimension: ReportDimension, _ trial: TrialResult) -> Int {
+            switch dimension {
+            case .model:
+                if let known = models[trial.key.model] { return known }
+                models[trial.key.model] = models.count
+                return models.count - 1
+            case .value: return Self.code(trial.key.assignment)
+            case .goal: return GoalCondition.allCases.firstIndex(of: trial.key.goal)!
+            case .optionOrder: return OptionOrder.allCases.firstIndex(of: trial.key.optionOrder)!
+            case .placement: return PersonaPlacement.allCases.firstIndex(of: trial.key.placement)!
+            case .variant:
+                if let known = variants[trial.key.variant] { return known }
+                variants[trial.key.variant] = variants.count
+                return variants.count - 1
+            case .instrument:
+                return Instruments.all.firstIndex { $0.name == trial.key.instrument } ?? Instruments.all.count
+            case .run: return Int(trial.runID)
+            }
+        }
+        var groups: [[Int]: [TrialResult]] = [:]
+        for trial in trials { groups[dimensions.map { code($0, trial) }, default: []].append(trial) }
+        let order = groups.keys.sorted { $0.lexicographicallyPrecedes($1) }
+        members = order.map { groups[$0]! }
+        keys = members.map { group in dimensions.map { $0.value(of: group[0]) } }
+        positions = Dictionary(uniqueKeysWithValues: keys.enumerated().map { ($1, $0) })
+    }
+
+    /// The groups with their values along `dimensions`, in the study's order.
+    public var groups: Zip2Sequence<[[String]], [[TrialResult]]> { zip(keys, members) }
+
+    /// The trials whose values along `dimensions` are `key` (none when there are none).
+    public subscript(_ key: String...) -> [TrialResult] { positions[key].map { members[$0] } ?? [] }
+
+    /// An assignment as a small integer in `Assignment`'s order: the values 0-3, then a target's
+    /// thousandths of a degree below 90 (directions have at most three decimals), from 4.
+    static func code(_ assignment: Assignment) -> Int {
+        switch assignment {
+        case .value(let value): ValueOrientation.allCases.firstIndex(of: value)!
+        case .target(let phi): 4 + Int(((90 - phi) * 1000).rounded())
+        }
+    }
+}
