@@ -11,8 +11,9 @@ struct CompareCommand: AsyncParsableCommand {
         abstract: "Compare two models, runs, goal conditions, option orders or placements, value by value.",
         discussion: """
             For each assigned value: mean VR of A and of B over their complete trials, the difference \
-            A − B with a 95% percentile bootstrap interval, and a two-sided p-value, Holm-corrected \
-            across the values. Seeded: the same data and seed give the same numbers.
+            A − B with a percentile bootstrap interval (95% unless --confidence says otherwise), and a \
+            two-sided p-value, Holm-corrected across the values. Seeded: the same data and seed give \
+            the same numbers.
 
             Trials that are the same draw but for the compared dimension (runs of one seed, one cell \
             and replicate: a run and its replay, two placements or variants of one run) are compared \

@@ -12,11 +12,12 @@ struct SteerCommand: AsyncParsableCommand {
         discussion: """
             One series per model (and goal condition, dashed without goal): each target's (or \
             value's) mean angle over its complete trials against the target's ideal angle θ*, with \
-            a 95% bootstrap interval as a bar. The dashed diagonal is a model that hits every θ*; a \
-            flat series is one that does not move whatever it is told. The legend gives each \
-            series' least-squares slope (`hvae report --steerability` gives the whole fit). A \
-            `random` reference agent is drawn in grey as the baseline: random answers sit near 20° \
-            whatever the target, which a model must do better than.
+            a bootstrap interval as a bar (95% unless --confidence says otherwise). The dashed \
+            diagonal is a model that hits every θ*; a flat series is one that does not move \
+            whatever it is told. The legend gives each series' least-squares slope (`hvae report \
+            --steerability` gives the whole fit). A `random` reference agent is drawn in grey as the \
+            baseline: random answers sit near 20° whatever the target, which a model must do better \
+            than.
 
             Examples:
               hvae run examples/steerability.yaml && hvae plot steer -o steer.svg

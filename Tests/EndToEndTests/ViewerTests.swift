@@ -247,6 +247,24 @@ struct ViewerHTTPTests {
         let badLabel = try await fetch(
             viewer.base + "/audit/label", method: "POST", headers: formType, body: "call=\(call)&label=Z&labeler=ada")
         #expect(badLabel.status == 400 && badLabel.body.contains("is not a label"))
+        // Another program holds the file's write lock (a sqlite3 shell in a transaction): the label
+        // cannot be stored, and the answer says why, as a conflict, not a server fault (500) or bad input.
+        let holder = try DatabaseQueue(path: work.path("view.sqlite"))
+        let (held, release) = (DispatchSemaphore(value: 0), DispatchSemaphore(value: 0))
+        Thread.detachNewThread {
+            try? holder.writeWithoutTransaction { db in
+                try db.execute(sql: "BEGIN IMMEDIATE")
+                held.signal()
+                release.wait()
+                try db.execute(sql: "ROLLBACK")
+            }
+        }
+        held.wait()
+        let locked = try await fetch(viewer.base + "/audit/label", method: "POST", headers: formType, body: form)
+        release.signal()
+        #expect(locked.status == 409, "\(locked.body.prefix(300))")
+        #expect(locked.body.contains("is locked") && locked.body.contains("sqlite3 shell"))
+        #expect(try fileDigest(work.path("view.sqlite")) == before)
         let saved = try await fetch(
             viewer.base + "/audit/label", method: "POST",
             headers: formType.merging(["Origin": "http://\(host)", "Sec-Fetch-Site": "same-origin"]) { $1 }, body: form)
