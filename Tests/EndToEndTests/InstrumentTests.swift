@@ -287,6 +287,48 @@ struct InstrumentEndToEndTests {
         #expect(ring.status == 0 && ring.stdout.hasPrefix("<svg"), "\(ring.stderr)")
     }
 
+    @Test("targets on two instruments: report --steerability and the run page give each its own curve, never pooled")
+    func steerabilityPerInstrument() throws {
+        let work = try WorkingDirectory()
+        try work.write(
+            "two.yaml",
+            """
+            name: two
+            trials: 2
+            values: [prosocial]
+            targets: [60, 0]
+            goal: without
+            instruments: [slider, ring]
+            models:
+              - name: stubborn
+                agent: stubborn
+                value: individualistic
+            """)
+        #expect(try hvae(["run", "two.yaml", "--quiet"], in: work.url).status == 0)
+        let report = try hvae(["report", "--steerability", "--format", "csv", "--resamples", "50"], in: work.url)
+        #expect(report.status == 0, "\(report.stderr)")
+        let rows = report.stdout.split(separator: "\r\n").map {
+            $0.split(separator: ",", omittingEmptySubsequences: false)
+        }
+        #expect(rows.first?.prefix(3) == ["model", "instrument", "goal"])
+        #expect(rows.dropFirst().map { $0[1] } == ["slider", "ring"])
+        // The agent answers each instrument with one angle: a curve is that angle, not a mean of both.
+        let angles = try DatabaseQueue(path: work.path("hvae.sqlite")).read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT DISTINCT t.instrument, r.angle FROM trial_results r JOIN trials t ON t.id = r.trial_id"
+            )
+        }
+        #expect(angles.count == 2)
+        for row in rows.dropFirst() {
+            let angle = try #require(angles.first { $0["instrument"] == String(row[1]) }?["angle"] as Double?)
+            #expect(Double(row[9]) == angle && Double(row[10]) == angle, "\(row)")
+        }
+        #expect(try hvae(["view", "--bundle", "site"], in: work.url).status == 0)
+        let page = try String(contentsOfFile: work.path("site/run-1.html"), encoding: .utf8)
+        #expect(page.contains("<h2>Steerability on slider</h2>") && page.contains("<h2>Steerability on ring</h2>"))
+        #expect(!page.contains("<h2>Steerability</h2>"))
+    }
+
     @Test("a run of four instruments interrupted and resumed has the scores of one run straight through")
     func resumed() throws {
         let work = try WorkingDirectory()

@@ -17,6 +17,8 @@ public struct Reliability: Sendable, Equatable {
     /// Test-retest agreement of one model across runs.
     public struct Retest: Sendable, Equatable, Codable {
         public var model: String
+        /// The instrument, when the trials hold more than one measure (never pooled); nil otherwise.
+        public var instrument: String?
         /// Runs (waves) and the trial slots complete in every one of them.
         public var runs: Int
         public var subjects: Int
@@ -28,7 +30,7 @@ public struct Reliability: Sendable, Equatable {
         public var tooFewForInterval: Bool { icc != nil && !Statistics.supportsInterval([subjects]) }
 
         enum CodingKeys: String, CodingKey {
-            case model, runs, subjects, icc
+            case model, instrument, runs, subjects, icc
             case ciLow = "ci_low"
             case ciHigh = "ci_high"
         }
@@ -38,6 +40,8 @@ public struct Reliability: Sendable, Equatable {
     public struct SplitHalf: Sendable, Equatable, Codable {
         public var run: Int64
         public var model: String
+        /// The instrument, when the trials hold more than one measure (never pooled); nil otherwise.
+        public var instrument: String?
         /// Cells with a complete trial in both halves.
         public var cells: Int
         /// Pearson r of the halves' cell means, and 2r / (1 + r).
@@ -65,7 +69,7 @@ public struct Reliability: Sendable, Equatable {
         public var tooFewForInterval: Bool { spearmanBrown != nil && !Statistics.supportsInterval([cells]) }
 
         enum CodingKeys: String, CodingKey {
-            case run, model, cells, r, reason
+            case run, model, instrument, cells, r, reason
             case spearmanBrown = "spearman_brown"
             case ciLow = "ci_low"
             case ciHigh = "ci_high"
@@ -79,7 +83,10 @@ public struct Reliability: Sendable, Equatable {
 
     /// One line per split-half figure that could not be computed, saying why.
     public var notes: [String] {
-        splitHalf.compactMap { row in row.reason.map { "split-half of \(row.model) in run \(row.run): \($0)" } }
+        splitHalf.compactMap { row in
+            let on = row.instrument.map { " on \($0)" } ?? ""
+            return row.reason.map { "split-half of \(row.model)\(on) in run \(row.run): \($0)" }
+        }
     }
 
     /// The cell of a trial: its key without the replicate number.
@@ -105,52 +112,66 @@ public struct Reliability: Sendable, Equatable {
         let complete = trials.filter { $0.status == .complete && $0.angle != nil }
         let runs = distinctInOrder(trials.map(\.runID)).sorted()
         let models = distinctInOrder(trials.map(\.key.model))
+        // Angles of different measures are never pooled: with more than one, a row per instrument.
+        let instruments = InstrumentSplit.instruments(of: trials)
+        let byModel = TrialGroups(complete, by: instruments == [nil] ? [.model] : [.model, .instrument])
+        func own(_ model: String, _ instrument: String?) -> [TrialResult] {
+            instrument.map { byModel[model, $0] } ?? byModel[model]
+        }
         var retest: [Retest] = []
         if runs.count > 1 {
             for model in models {
-                // One row per trial slot complete in every run, one column per run.
-                var slots: [TrialKey: [Int64: Double]] = [:]
-                for trial in complete where trial.key.model == model {
-                    slots[trial.key, default: [:]][trial.runID] = trial.angle
+                for instrument in instruments {
+                    // One row per trial slot complete in every run, one column per run.
+                    var slots: [TrialKey: [Int64: Double]] = [:]
+                    for trial in own(model, instrument) { slots[trial.key, default: [:]][trial.runID] = trial.angle }
+                    guard instrument == nil || !slots.isEmpty else { continue }
+                    let rows = slots.keys.sorted { "\($0)" < "\($1)" }.compactMap { key -> [Double]? in
+                        let angles = runs.compactMap { slots[key]![$0] }
+                        return angles.count == runs.count ? angles : nil
+                    }
+                    let interval = Statistics.bootstrapStatistic(
+                        rows, resamples: resamples, confidence: confidence,
+                        seed: SplitMix64.mix(
+                            seed, Statistics.stableHash(["retest"] + InstrumentSplit.seedParts(model, instrument, []))),
+                        Statistics.icc21)
+                    retest.append(
+                        Retest(
+                            model: model, instrument: instrument, runs: runs.count, subjects: rows.count,
+                            icc: Statistics.icc21(rows), ciLow: interval?.low, ciHigh: interval?.high))
                 }
-                let rows = slots.keys.sorted { "\($0)" < "\($1)" }.compactMap { key -> [Double]? in
-                    let angles = runs.compactMap { slots[key]![$0] }
-                    return angles.count == runs.count ? angles : nil
-                }
-                let interval = Statistics.bootstrapStatistic(
-                    rows, resamples: resamples, confidence: confidence,
-                    seed: SplitMix64.mix(seed, Statistics.stableHash(["retest", model])), Statistics.icc21)
-                retest.append(
-                    Retest(
-                        model: model, runs: runs.count, subjects: rows.count, icc: Statistics.icc21(rows),
-                        ciLow: interval?.low, ciHigh: interval?.high))
             }
         }
         var splitHalf: [SplitHalf] = []
         let byRun = TrialGroups(complete, by: [.run, .model])
         for run in runs {
             for model in models {
-                let own = byRun[String(run), model]
-                guard !own.isEmpty else { continue }
-                let cells = Dictionary(grouping: own) { Cell($0.key) }
-                let pairs = cells.keys.sorted { "\($0)" < "\($1)" }.compactMap { cell -> [Double]? in
-                    let odd = cells[cell]!.filter { $0.key.index % 2 == 1 }.map { $0.angle! }
-                    let even = cells[cell]!.filter { $0.key.index % 2 == 0 }.map { $0.angle! }
-                    guard let a = Statistics.mean(odd), let b = Statistics.mean(even) else { return nil }
-                    return [a, b]
+                for instrument in instruments {
+                    let own = byRun[String(run), model].filter { instrument == nil || $0.key.instrument == instrument }
+                    guard !own.isEmpty else { continue }
+                    let cells = Dictionary(grouping: own) { Cell($0.key) }
+                    let pairs = cells.keys.sorted { "\($0)" < "\($1)" }.compactMap { cell -> [Double]? in
+                        let odd = cells[cell]!.filter { $0.key.index % 2 == 1 }.map { $0.angle! }
+                        let even = cells[cell]!.filter { $0.key.index % 2 == 0 }.map { $0.angle! }
+                        guard let a = Statistics.mean(odd), let b = Statistics.mean(even) else { return nil }
+                        return [a, b]
+                    }
+                    let r = Statistics.pearson(pairs)
+                    let replicates = cells.values.map { Set($0.map(\.key.index)).count }.max() ?? 0
+                    let interval = Statistics.bootstrapStatistic(
+                        pairs, resamples: resamples, confidence: confidence,
+                        seed: SplitMix64.mix(
+                            seed,
+                            Statistics.stableHash(
+                                ["split-half", String(run)] + InstrumentSplit.seedParts(model, instrument, [])))
+                    ) { Statistics.pearson($0).flatMap(Statistics.spearmanBrown) }
+                    splitHalf.append(
+                        SplitHalf(
+                            run: run, model: model, instrument: instrument, cells: pairs.count, r: r,
+                            spearmanBrown: r.flatMap(Statistics.spearmanBrown),
+                            ciLow: interval?.low, ciHigh: interval?.high,
+                            reason: r != nil ? nil : SplitHalf.reason(replicates: replicates, cells: pairs)))
                 }
-                let r = Statistics.pearson(pairs)
-                let replicates = cells.values.map { Set($0.map(\.key.index)).count }.max() ?? 0
-                let interval = Statistics.bootstrapStatistic(
-                    pairs, resamples: resamples, confidence: confidence,
-                    seed: SplitMix64.mix(seed, Statistics.stableHash(["split-half", String(run), model]))
-                ) { Statistics.pearson($0).flatMap(Statistics.spearmanBrown) }
-                splitHalf.append(
-                    SplitHalf(
-                        run: run, model: model, cells: pairs.count, r: r,
-                        spearmanBrown: r.flatMap(Statistics.spearmanBrown),
-                        ciLow: interval?.low, ciHigh: interval?.high,
-                        reason: r != nil ? nil : SplitHalf.reason(replicates: replicates, cells: pairs)))
             }
         }
         return Reliability(retest: retest, splitHalf: splitHalf, confidence: confidence)
@@ -165,6 +186,8 @@ public struct Reliability: Sendable, Equatable {
             ReportRenderer.interval(low, high, tooFew: tooFew, missing: "–")
         }
         func dash(_ text: String) -> String { text.isEmpty ? "–" : text }
+        let retestColumn = InstrumentSplit.header(retest.map(\.instrument))
+        let splitColumn = InstrumentSplit.header(splitHalf.map(\.instrument))
         switch format {
         case .json:
             struct Document: Encodable {
@@ -178,30 +201,32 @@ public struct Reliability: Sendable, Equatable {
             return prettyJSON(Document(retest: retest, splitHalf: splitHalf))
         case .csv:
             return CSV.document(
-                header: ["model", "runs", "subjects", "icc", "ci_low", "ci_high"],
+                header: ["model"] + retestColumn + ["runs", "subjects", "icc", "ci_low", "ci_high"],
                 rows: retest.map {
-                    [$0.model, String($0.runs), String($0.subjects), e($0.icc), e($0.ciLow), e($0.ciHigh)]
+                    [$0.model] + InstrumentSplit.cell($0.instrument, retestColumn)
+                        + [String($0.runs), String($0.subjects), e($0.icc), e($0.ciLow), e($0.ciHigh)]
                 })
                 + "\r\n"
                 + CSV.document(
-                    header: ["run", "model", "cells", "r", "spearman_brown", "ci_low", "ci_high"],
+                    header: ["run", "model"] + splitColumn + ["cells", "r", "spearman_brown", "ci_low", "ci_high"],
                     rows: splitHalf.map {
-                        [
-                            String($0.run), $0.model, String($0.cells), e($0.r), e($0.spearmanBrown), e($0.ciLow),
-                            e($0.ciHigh),
+                        [String($0.run), $0.model] + InstrumentSplit.cell($0.instrument, splitColumn) + [
+                            String($0.cells), e($0.r), e($0.spearmanBrown), e($0.ciLow), e($0.ciHigh),
                         ]
                     })
         case .table, .markdown, .latex, .html:
             var out = ""
             if !retest.isEmpty {
                 out += HumanTable(
-                    header: ["model", "runs", "trial slots", "ICC(2,1)", ReportRenderer.intervalHeader(confidence)],
+                    header: ["model"] + retestColumn + [
+                        "runs", "trial slots", "ICC(2,1)", ReportRenderer.intervalHeader(confidence),
+                    ],
                     rows: retest.map {
-                        [
-                            $0.model, String($0.runs), String($0.subjects), dash(f($0.icc)),
+                        [$0.model] + InstrumentSplit.cell($0.instrument, retestColumn) + [
+                            String($0.runs), String($0.subjects), dash(f($0.icc)),
                             interval($0.ciLow, $0.ciHigh, $0.tooFewForInterval),
                         ]
-                    }, numeric: [1, 2, 3, 4],
+                    }, numeric: Set([1, 2, 3, 4].map { $0 + retestColumn.count }),
                     notes: [
                         "ICC(2,1): two-way random effects, absolute agreement, of each trial slot's angle across the "
                             + "runs; – when the angles do not vary. Human test-retest on the slider: about 0.78."
@@ -210,16 +235,15 @@ public struct Reliability: Sendable, Equatable {
                 out += format == .latex ? "\n\\medskip\n" : "\n"
             }
             out += HumanTable(
-                header: [
-                    "run", "model", "cells", "r", "split-half (Spearman-Brown)",
-                    ReportRenderer.intervalHeader(confidence),
+                header: ["run", "model"] + splitColumn + [
+                    "cells", "r", "split-half (Spearman-Brown)", ReportRenderer.intervalHeader(confidence),
                 ],
                 rows: splitHalf.map {
-                    [
-                        String($0.run), $0.model, String($0.cells), dash(f($0.r)), dash(f($0.spearmanBrown)),
+                    [String($0.run), $0.model] + InstrumentSplit.cell($0.instrument, splitColumn) + [
+                        String($0.cells), dash(f($0.r)), dash(f($0.spearmanBrown)),
                         interval($0.ciLow, $0.ciHigh, $0.tooFewForInterval),
                     ]
-                }, numeric: [0, 2, 3, 4, 5],
+                }, numeric: Set([0] + [2, 3, 4, 5].map { $0 + splitColumn.count }),
                 notes: [
                     "split-half: odd against even replicates' mean angle across the model's cells, corrected to the "
                         + "whole cell by 2r / (1 + r); – when it cannot be computed (said below)."

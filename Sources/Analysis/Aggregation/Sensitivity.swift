@@ -34,6 +34,8 @@ public struct Sensitivity: Sendable, Equatable {
 
     public struct Row: Sendable, Equatable, Codable {
         public var model: String
+        /// The instrument, when the trials hold more than one measure (never pooled); nil otherwise.
+        public var instrument: String?
         public var value: String
         public var variants: Spread
         public var orders: Spread
@@ -51,32 +53,44 @@ public struct Sensitivity: Sendable, Equatable {
         -> Sensitivity?
     {
         guard Set(trials.map(\.key.variant)).count > 1 else { return nil }
-        let complete = TrialGroups(trials.filter { $0.status == .complete && $0.angle != nil }, by: [.model, .value])
+        // Angles of different measures are never pooled: with more than one, a row per instrument.
+        let instruments = InstrumentSplit.instruments(of: trials)
+        let complete = TrialGroups(
+            trials.filter { $0.status == .complete && $0.angle != nil },
+            by: instruments == [nil] ? [.model, .value] : [.model, .instrument, .value])
+        let held = Set(trials.map { [$0.key.model, $0.key.instrument] })
         var rows: [Row] = []
         for model in distinctInOrder(trials.map(\.key.model)) {
-            for assignment in Set(trials.map(\.key.assignment)).sorted() {
-                let cell = complete[model, assignment.label]
-                func spread(_ factor: String, _ level: (TrialResult) -> String) -> Spread {
-                    let names = distinctInOrder(cell.map(level))
-                    let groups = names.map { name in cell.filter { level($0) == name }.map { $0.angle! } }
-                    let means = groups.map { Statistics.mean($0)! }
-                    guard means.count > 1, let low = means.min(), let high = means.max() else {
-                        return Spread(levels: means.count, fewest: groups.map(\.count).min())
+            for instrument in instruments where instrument.map({ held.contains([model, $0]) }) ?? true {
+                for assignment in Set(trials.map(\.key.assignment)).sorted() {
+                    let cell =
+                        instrument.map { complete[model, $0, assignment.label] } ?? complete[model, assignment.label]
+                    func spread(_ factor: String, _ level: (TrialResult) -> String) -> Spread {
+                        let names = distinctInOrder(cell.map(level))
+                        let groups = names.map { name in cell.filter { level($0) == name }.map { $0.angle! } }
+                        let means = groups.map { Statistics.mean($0)! }
+                        guard means.count > 1, let low = means.min(), let high = means.max() else {
+                            return Spread(levels: means.count, fewest: groups.map(\.count).min())
+                        }
+                        // Levels named only when they differ: with equal means none is lowest.
+                        let interval = Statistics.bootstrapRange(
+                            groups, resamples: resamples, confidence: confidence,
+                            seed: SplitMix64.mix(
+                                seed,
+                                Statistics.stableHash(
+                                    InstrumentSplit.seedParts(model, instrument, [assignment.label, factor]))))
+                        return Spread(
+                            levels: means.count, spread: high - low, ciLow: interval?.low, ciHigh: interval?.high,
+                            lowest: high > low ? names[means.firstIndex(of: low)!] : nil,
+                            highest: high > low ? names[means.firstIndex(of: high)!] : nil,
+                            fewest: groups.map(\.count).min())
                     }
-                    // Levels named only when they differ: with equal means none is lowest.
-                    let interval = Statistics.bootstrapRange(
-                        groups, resamples: resamples, confidence: confidence,
-                        seed: SplitMix64.mix(seed, Statistics.stableHash([model, assignment.label, factor])))
-                    return Spread(
-                        levels: means.count, spread: high - low, ciLow: interval?.low, ciHigh: interval?.high,
-                        lowest: high > low ? names[means.firstIndex(of: low)!] : nil,
-                        highest: high > low ? names[means.firstIndex(of: high)!] : nil,
-                        fewest: groups.map(\.count).min())
+                    rows.append(
+                        Row(
+                            model: model, instrument: instrument, value: assignment.label,
+                            variants: spread("variant") { $0.key.variant },
+                            orders: spread("option_order") { $0.key.optionOrder.rawValue }))
                 }
-                rows.append(
-                    Row(
-                        model: model, value: assignment.label, variants: spread("variant") { $0.key.variant },
-                        orders: spread("option_order") { $0.key.optionOrder.rawValue }))
             }
         }
         return Sensitivity(rows: rows, confidence: confidence)
@@ -89,37 +103,39 @@ public struct Sensitivity: Sendable, Equatable {
         func interval(_ s: Spread) -> String {
             ReportRenderer.interval(s.ciLow, s.ciHigh, tooFew: s.tooFewForInterval, missing: "–")
         }
+        let instrumentColumn = InstrumentSplit.header(rows.map(\.instrument))
+        func instrumentCell(_ row: Row) -> [String] { InstrumentSplit.cell(row.instrument, instrumentColumn) }
         switch format {
         case .json:
             return prettyJSON(rows)
         case .csv:
             return CSV.document(
-                header: [
-                    "model", "value", "variants", "variant_spread", "variant_ci_low", "variant_ci_high",
+                header: ["model"] + instrumentColumn + [
+                    "value", "variants", "variant_spread", "variant_ci_low", "variant_ci_high",
                     "variant_lowest", "variant_highest", "orders", "order_spread", "order_ci_low", "order_ci_high",
                 ],
                 rows: rows.map {
-                    [
-                        $0.model, $0.value, String($0.variants.levels), e($0.variants.spread), e($0.variants.ciLow),
+                    [$0.model] + instrumentCell($0) + [
+                        $0.value, String($0.variants.levels), e($0.variants.spread), e($0.variants.ciLow),
                         e($0.variants.ciHigh), $0.variants.lowest ?? "", $0.variants.highest ?? "",
                         String($0.orders.levels), e($0.orders.spread), e($0.orders.ciLow), e($0.orders.ciHigh),
                     ]
                 })
         case .table, .markdown, .latex, .html:
             return HumanTable(
-                header: [
-                    "model", "value", "variants", "Δθ variants", ReportRenderer.intervalHeader(confidence),
+                header: ["model"] + instrumentColumn + [
+                    "value", "variants", "Δθ variants", ReportRenderer.intervalHeader(confidence),
                     "lowest → highest", "orders",
                     "Δθ orders", ReportRenderer.intervalHeader(confidence),
                 ],
                 rows: rows.map { row in
-                    [
-                        row.model, row.value, String(row.variants.levels), f(row.variants.spread),
+                    [row.model] + instrumentCell(row) + [
+                        row.value, String(row.variants.levels), f(row.variants.spread),
                         interval(row.variants),
                         row.variants.lowest.map { "\($0) → \(row.variants.highest!)" } ?? "",
                         String(row.orders.levels), f(row.orders.spread), interval(row.orders),
                     ]
-                }, numeric: [2, 3, 4, 6, 7, 8],
+                }, numeric: Set([2, 3, 4, 6, 7, 8].map { $0 + instrumentColumn.count }),
                 notes: [
                     "Δθ: the largest mean angle across the levels minus the smallest, over complete trials "
                         + "(goal conditions and placements pooled); its interval resamples each level on its own."

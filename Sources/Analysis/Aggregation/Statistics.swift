@@ -113,6 +113,26 @@ public enum Statistics {
         return (quantile(sorted, alpha), quantile(sorted, 1 - alpha))
     }
 
+    /// The bootstrap every interval but the mean's takes: `resamples` draws of a statistic, each
+    /// from the next resample of one seeded stream (`draw` resamples and computes), then the
+    /// percentile rule. A draw where the statistic is undefined (nil) is skipped; nil unless at
+    /// least half are defined. The mean's interval (`bootstrapInterval`) is this with its own
+    /// stream, made fast for the report's thousands of cells; the others keep SplitMix64, so that
+    /// their printed intervals stay what they were.
+    static func bootstrap(
+        resamples: Int, confidence: Double, seed: UInt64, _ draw: (inout SplitMix64) -> Double?
+    ) -> (low: Double, high: Double)? {
+        guard resamples > 0 else { return nil }
+        var rng = SplitMix64(seed: seed)
+        var values: [Double] = []
+        values.reserveCapacity(resamples)
+        for _ in 0..<resamples {
+            if let value = draw(&rng) { values.append(value) }
+        }
+        guard values.count * 2 >= resamples else { return nil }
+        return percentileInterval(values, confidence: confidence)
+    }
+
     /// The mean of `xs` resampled with replacement, drawing one word of `rng` per value (by
     /// modulo): the resampling of the difference's and the range's bootstraps.
     static func resampledMean(_ xs: [Double], _ rng: inout SplitMix64) -> Double {
@@ -143,10 +163,10 @@ public enum Statistics {
     )
         -> (low: Double, high: Double)?
     {
-        guard supportsInterval([a.count, b.count]), resamples > 0 else { return nil }
-        var rng = SplitMix64(seed: seed)
-        let differences = (0..<resamples).map { _ in resampledMean(a, &rng) - resampledMean(b, &rng) }
-        return percentileInterval(differences, confidence: confidence)
+        guard supportsInterval([a.count, b.count]) else { return nil }
+        return bootstrap(resamples: resamples, confidence: confidence, seed: seed) { rng in
+            resampledMean(a, &rng) - resampledMean(b, &rng)
+        }
     }
 
     /// Two-sided permutation test of a difference in means: the share of random relabellings whose
@@ -199,13 +219,11 @@ public enum Statistics {
     public static func bootstrapRange(
         _ groups: [[Double]], resamples: Int, confidence: Double, seed: UInt64
     ) -> (low: Double, high: Double)? {
-        guard groups.count > 1, supportsInterval(groups.map(\.count)), resamples > 0 else { return nil }
-        var rng = SplitMix64(seed: seed)
-        let spreads = (0..<resamples).map { _ -> Double in
+        guard groups.count > 1, supportsInterval(groups.map(\.count)) else { return nil }
+        return bootstrap(resamples: resamples, confidence: confidence, seed: seed) { rng in
             let means = groups.map { resampledMean($0, &rng) }
             return means.max()! - means.min()!
         }
-        return percentileInterval(spreads, confidence: confidence)
     }
 
     /// ICC(2,1) (Shrout & Fleiss 1979; McGraw & Wong's ICC(A,1)): two-way random effects, absolute
@@ -259,16 +277,10 @@ public enum Statistics {
     public static func bootstrapStatistic(
         _ rows: [[Double]], resamples: Int, confidence: Double, seed: UInt64, _ statistic: ([[Double]]) -> Double?
     ) -> (low: Double, high: Double)? {
-        guard supportsInterval([rows.count]), resamples > 0, statistic(rows) != nil else { return nil }
-        var rng = SplitMix64(seed: seed)
-        var values: [Double] = []
-        values.reserveCapacity(resamples)
-        for _ in 0..<resamples {
-            let sample = (0..<rows.count).map { _ in rows[Int(rng.next() % UInt64(rows.count))] }
-            if let value = statistic(sample) { values.append(value) }
+        guard supportsInterval([rows.count]), statistic(rows) != nil else { return nil }
+        return bootstrap(resamples: resamples, confidence: confidence, seed: seed) { rng in
+            statistic((0..<rows.count).map { _ in rows[Int(rng.next() % UInt64(rows.count))] })
         }
-        guard values.count * 2 >= resamples else { return nil }
-        return percentileInterval(values, confidence: confidence)
     }
 
     /// The least-squares line y = intercept + slope·x through `points`, each weighing the same, and

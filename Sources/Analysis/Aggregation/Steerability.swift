@@ -12,6 +12,8 @@ public struct Steerability: Sendable, Equatable {
     /// One target (or value) of one model and goal condition.
     public struct Point: Sendable, Equatable, Codable {
         public var model: String
+        /// The instrument, when the trials hold more than one measure (never pooled); nil otherwise.
+        public var instrument: String?
         public var goal: String
         public var placement: String
         /// The value's name or the target's label (`Assignment.label`).
@@ -33,7 +35,7 @@ public struct Steerability: Sendable, Equatable {
         public var tooFewForInterval: Bool { meanAngle != nil && !Statistics.supportsInterval([nComplete]) }
 
         enum CodingKeys: String, CodingKey {
-            case model, goal, placement, target, direction, n
+            case model, instrument, goal, placement, target, direction, n
             case idealAngle = "ideal_angle"
             case nComplete = "n_complete"
             case meanAngle = "mean_angle"
@@ -45,6 +47,8 @@ public struct Steerability: Sendable, Equatable {
     /// The line through one model and goal condition's points.
     public struct Curve: Sendable, Equatable, Encodable {
         public var model: String
+        /// The instrument, when the trials hold more than one measure (never pooled); nil otherwise.
+        public var instrument: String?
         public var goal: String
         public var placement: String
         /// Targets with a mean angle: the points the line is fitted to.
@@ -64,7 +68,7 @@ public struct Steerability: Sendable, Equatable {
         public var range: Double? { highestAngle.flatMap { high in lowestAngle.map { high - $0 } } }
 
         enum CodingKeys: String, CodingKey {
-            case model, goal, placement, points, slope, intercept, range
+            case model, instrument, goal, placement, points, slope, intercept, range
             case rSquared = "r_squared"
             case meanAbsoluteError = "mean_absolute_error"
             case lowestAngle = "lowest_angle"
@@ -92,7 +96,8 @@ public struct Steerability: Sendable, Equatable {
     /// The level of the intervals (`--confidence`).
     public var confidence: Double = 0.95
 
-    /// The curves of `trials`: one per model (as they first appear), goal condition and placement,
+    /// The curves of `trials`: one per model (as they first appear), instrument (when the trials
+    /// hold more than one measure, whose angles are never pooled), goal condition and placement,
     /// its points from the largest direction down. Nil when no trials are given. (Option orders
     /// are pooled, as in every report: the position-bias table measures them.)
     public static func build(
@@ -104,8 +109,14 @@ public struct Steerability: Sendable, Equatable {
         guard !trials.isEmpty else { return nil }
         var points: [Point] = []
         var curves: [Curve] = []
-        for own in TrialGroups(trials, by: [.model, .goal, .placement]).members {
+        // Angles of different measures are never pooled (as in every report): with more than one,
+        // each instrument has its own curves.
+        let split = InstrumentSplit.instruments(of: trials) != [nil]
+        let dimensions: [ReportDimension] =
+            split ? [.model, .instrument, .goal, .placement] : [.model, .goal, .placement]
+        for own in TrialGroups(trials, by: dimensions).members {
             let (model, goal, placement) = (own[0].key.model, own[0].key.goal, own[0].key.placement)
+            let instrument = split ? own[0].key.instrument : nil
             // Largest direction first; a value before a target of the same direction.
             let cells = TrialGroups(own, by: [.value]).members.sorted { first, second in
                 let (a, b) = (first[0].key.assignment, second[0].key.assignment)
@@ -119,9 +130,13 @@ public struct Steerability: Sendable, Equatable {
                 let interval = Statistics.bootstrapInterval(
                     angles, resamples: resamples, confidence: confidence,
                     seed: SplitMix64.mix(
-                        seed, Statistics.stableHash([model, goal.rawValue, placement.rawValue, target.label])))
+                        seed,
+                        Statistics.stableHash(
+                            InstrumentSplit.seedParts(
+                                model, instrument, [goal.rawValue, placement.rawValue, target.label]))))
                 let point = Point(
-                    model: model, goal: goal.rawValue, placement: placement.rawValue, target: target.label,
+                    model: model, instrument: instrument, goal: goal.rawValue, placement: placement.rawValue,
+                    target: target.label,
                     direction: target.direction,
                     idealAngle: target.idealAngle, n: cell.count, nComplete: angles.count,
                     meanAngle: Statistics.mean(angles), ciLow: interval?.low, ciHigh: interval?.high)
@@ -132,7 +147,8 @@ public struct Steerability: Sendable, Equatable {
             let errors = own.filter { $0.status == .complete }.compactMap(\.angularError)
             curves.append(
                 Curve(
-                    model: model, goal: goal.rawValue, placement: placement.rawValue, points: fitted.count,
+                    model: model, instrument: instrument, goal: goal.rawValue, placement: placement.rawValue,
+                    points: fitted.count,
                     slope: line?.slope,
                     intercept: line?.intercept, rSquared: line?.rSquared,
                     meanAbsoluteError: Statistics.mean(errors), lowestAngle: fitted.map(\.y).min(),
@@ -146,6 +162,8 @@ public struct Steerability: Sendable, Equatable {
     public func render(as format: ReportFormat) -> String {
         let f = ReportRenderer.fixed
         let e = ReportRenderer.exact
+        let instrumentColumn = InstrumentSplit.header(curves.map(\.instrument))
+        func instrumentCell(_ instrument: String?) -> [String] { InstrumentSplit.cell(instrument, instrumentColumn) }
         switch format {
         case .json:
             struct Document: Encodable {
@@ -155,49 +173,48 @@ public struct Steerability: Sendable, Equatable {
             return prettyJSON(Document(curves: curves, points: points))
         case .csv:
             return CSV.document(
-                header: [
-                    "model", "goal", "placement", "points", "slope", "intercept", "r_squared", "mean_absolute_error",
+                header: ["model"] + instrumentColumn + [
+                    "goal", "placement", "points", "slope", "intercept", "r_squared", "mean_absolute_error",
                     "lowest_angle", "highest_angle", "range",
                 ],
                 rows: curves.map {
-                    [
-                        $0.model, $0.goal, $0.placement, String($0.points), e($0.slope), e($0.intercept),
+                    [$0.model] + instrumentCell($0.instrument) + [
+                        $0.goal, $0.placement, String($0.points), e($0.slope), e($0.intercept),
                         e($0.rSquared),
                         e($0.meanAbsoluteError), e($0.lowestAngle), e($0.highestAngle), e($0.range),
                     ]
                 })
         case .table, .markdown, .latex, .html:
+            let shift = instrumentColumn.count
             let curveTable = HumanTable(
-                header: [
-                    "model", "goal", "placement", "targets", "slope", "intercept", "R²", "mean |θ−θ*|", "θ reached",
-                    "range",
+                header: ["model"] + instrumentColumn + [
+                    "goal", "placement", "targets", "slope", "intercept", "R²", "mean |θ−θ*|", "θ reached", "range",
                 ],
                 rows: curves.map { curve in
-                    [
-                        curve.model, curve.goal, curve.placement, String(curve.points), f(curve.slope).orDash,
+                    [curve.model] + instrumentCell(curve.instrument) + [
+                        curve.goal, curve.placement, String(curve.points), f(curve.slope).orDash,
                         f(curve.intercept).orDash, f(curve.rSquared).orDash, f(curve.meanAbsoluteError).orDash,
                         curve.lowestAngle.map { String(format: "%.2f to %.2f", $0, curve.highestAngle!) } ?? "–",
                         f(curve.range).orDash,
                     ]
-                }, numeric: [3, 4, 5, 6, 7, 9],
+                }, numeric: Set([3, 4, 5, 6, 7, 9].map { $0 + shift }),
                 notes: [
                     "slope, intercept, R²: least squares of each target's mean angle on its ideal angle θ*; "
                         + "R² – when the mean angles do not vary."
                 ])
             let pointTable = HumanTable(
-                header: [
-                    "model", "goal", "placement", "target", "φ", "θ*", "n", "mean θ",
-                    ReportRenderer.intervalHeader(confidence),
+                header: ["model"] + instrumentColumn + [
+                    "goal", "placement", "target", "φ", "θ*", "n", "mean θ", ReportRenderer.intervalHeader(confidence),
                 ],
                 rows: points.map { point in
-                    [
-                        point.model, point.goal, point.placement, point.target, Assignment.format(point.direction),
+                    [point.model] + instrumentCell(point.instrument) + [
+                        point.goal, point.placement, point.target, Assignment.format(point.direction),
                         f(point.idealAngle),
                         "\(point.nComplete) / \(point.n)", f(point.meanAngle).orDash,
                         ReportRenderer.interval(
                             point.ciLow, point.ciHigh, tooFew: point.tooFewForInterval, missing: "–"),
                     ]
-                }, numeric: [4, 5, 6, 7, 8],
+                }, numeric: Set([4, 5, 6, 7, 8].map { $0 + shift }),
                 notes: ["n: complete trials / trials; the interval is a percentile bootstrap of the mean angle."]
                     + (points.contains(where: \.tooFewForInterval) ? [ReportRenderer.tooFewNote] : []))
             let gap =

@@ -68,3 +68,32 @@ public struct TrialGroups: Sendable {
         }
     }
 }
+
+/// The rule every analysis keeps: angles of different measures (`Instrument.measure`) are never
+/// pooled. Trials of one measure are analysed as before, with no instrument column; with more, an
+/// analysis splits its rows by instrument and prints the instrument after the model.
+enum InstrumentSplit {
+    /// The instruments to split `trials` by, in registration order; `[nil]` (no split) when they
+    /// hold one measure.
+    static func instruments(of trials: [TrialResult]) -> [String?] {
+        guard Set(trials.map { Instruments.measure($0.key.instrument) }).count > 1 else { return [nil] }
+        let held = Set(trials.map(\.key.instrument))
+        return Instruments.names.filter(held.contains) + held.subtracting(Instruments.names).sorted()
+    }
+
+    /// The instrument column's header: present when some row names an instrument.
+    static func header(_ instruments: [String?]) -> [String] {
+        instruments.contains { $0 != nil } ? ["instrument"] : []
+    }
+
+    /// A row's instrument cell under `header`.
+    static func cell(_ instrument: String?, _ header: [String]) -> [String] {
+        header.isEmpty ? [] : [instrument ?? ""]
+    }
+
+    /// A seed's parts with the instrument after the model when there is one, so that a run of one
+    /// measure keeps the seeds (and intervals) it had.
+    static func seedParts(_ model: String, _ instrument: String?, _ rest: [String]) -> [String] {
+        [model] + (instrument.map { [$0] } ?? []) + rest
+    }
+}

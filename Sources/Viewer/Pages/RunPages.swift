@@ -121,16 +121,21 @@ enum RunPage {
             // Targets: how far each model moves as its target moves (hvae report --steerability). A
             // run told targets only is led by it: it has no value for a radar or the study's table.
             let named = trials.contains { $0.key.value != nil }
-            var steering = ""
-            if trials.contains(where: { $0.key.value == nil }), let steer = Steerability.build(trials) {
-                steering = "<h2>Steerability</h2>\n" + steer.render(as: .html)
-                steering += "<figure>" + SteerChart.svg(steer, baselines: baselines)
-                steering += "<figcaption>Mean angle against each target's ideal angle (hvae plot steer)</figcaption>"
-                steering += "</figure>\n"
-            }
-            if !named { body += steering }
             // One section per instrument: their angles and VRs are never pooled.
             let instruments = Instruments.names.filter { name in trials.contains { $0.key.instrument == name } }
+            var steering = ""
+            if trials.contains(where: { $0.key.value == nil }) {
+                for instrument in instruments {
+                    let own = instruments.count > 1 ? trials.filter { $0.key.instrument == instrument } : trials
+                    guard let steer = Steerability.build(own) else { continue }
+                    steering += "<h2>Steerability\(instruments.count > 1 ? " on " + instrument : "")</h2>\n"
+                    steering += steer.render(as: .html) + "<figure>" + SteerChart.svg(steer, baselines: baselines)
+                    steering += "<figcaption>Mean angle against each target's ideal angle (hvae plot steer"
+                    steering += instruments.count > 1 ? " --instrument \(instrument))" : ")"
+                    steering += "</figcaption></figure>\n"
+                }
+            }
+            if !named { body += steering }
             for instrument in instruments {
                 let own = instruments.count > 1 ? trials.filter { $0.key.instrument == instrument } : trials
                 if instruments.count > 1 { body += "<h3 id=\"instrument-\(instrument)\">\(instrument)</h3>\n" }
