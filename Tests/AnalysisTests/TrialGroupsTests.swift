@@ -55,6 +55,13 @@ struct TrialGroupsTests {
         #expect(groups["a", "competitive", "original"].map(\.key.index) == [2, 1])
         #expect(groups["a", "prosocial", "original"].isEmpty)
         #expect(groups["a", "competitive"].isEmpty)
+        // Instruments a newer hvae wrote: each its own group, after the registered ones.
+        let unknown = Self.trials.enumerated().map { index, trial in
+            var trial = trial
+            trial.key.instrument = ["maze", "ring", "lottery"][index % 3]
+            return trial
+        }
+        #expect(TrialGroups(unknown, by: [.instrument]).keys == [["ring"], ["maze"], ["lottery"]])
         let all = TrialGroups(Self.trials, by: [])
         #expect(all.keys == [[]] && all.members[0].count == Self.trials.count)
     }

@@ -26,6 +26,9 @@ public struct TrialGroups: Sendable {
         // run id), whose order is the study's: a report over a million-call run groups 130,000 trials.
         var models: [String: Int] = [:]
         var variants: [String: Int] = [:]
+        // Instruments this hvae does not know (a database a newer one wrote): after the
+        // registered ones, as they first appear, each its own group.
+        var unknown: [String: Int] = [:]
         func code(_ dimension: ReportDimension, _ trial: TrialResult) -> Int {
             switch dimension {
             case .model:
@@ -41,7 +44,10 @@ public struct TrialGroups: Sendable {
                 variants[trial.key.variant] = variants.count
                 return variants.count - 1
             case .instrument:
-                return Instruments.all.firstIndex { $0.name == trial.key.instrument } ?? Instruments.all.count
+                if let known = Instruments.all.firstIndex(where: { $0.name == trial.key.instrument }) { return known }
+                if let seen = unknown[trial.key.instrument] { return seen }
+                unknown[trial.key.instrument] = Instruments.all.count + unknown.count
+                return Instruments.all.count + unknown.count - 1
             case .run: return Int(trial.runID)
             }
         }
