@@ -266,10 +266,7 @@ public struct Report: Sendable, Equatable {
         memo: IntervalMemo? = nil
     ) -> Report {
         var options = options
-        if !options.groupBy.contains(.instrument),
-            let first = trials.first.map({ Instruments.measure($0.key.instrument) }),
-            trials.contains(where: { Instruments.measure($0.key.instrument) != first })
-        {
+        if !options.groupBy.contains(.instrument), InstrumentSplit.splits(trials) {
             options.groupBy.insert(.instrument, at: options.groupBy.firstIndex(of: .model).map { $0 + 1 } ?? 0)
         }
         let groups = TrialGroups(trials, by: options.groupBy)

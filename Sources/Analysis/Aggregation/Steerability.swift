@@ -111,7 +111,7 @@ public struct Steerability: Sendable, Equatable {
         var curves: [Curve] = []
         // Angles of different measures are never pooled (as in every report): with more than one,
         // each instrument has its own curves.
-        let split = InstrumentSplit.instruments(of: trials) != [nil]
+        let split = InstrumentSplit.splits(trials)
         let dimensions: [ReportDimension] =
             split ? [.model, .instrument, .goal, .placement] : [.model, .goal, .placement]
         for own in TrialGroups(trials, by: dimensions).members {

@@ -3,7 +3,8 @@ import SVO
 import Store
 
 /// Trial rows grouped by their values along dimensions of the design: the one place analysis
-/// groups trials. Reports, steerability, sensitivity and position bias take their groups from it.
+/// groups trials. Reports, steerability, sensitivity, position bias and reliability take their
+/// groups from it.
 ///
 /// Groups come in the study's order: models and variants as they first appear, values in the
 /// study's A, P, I, C order then targets from the largest direction down (as `Assignment` orders
@@ -82,9 +83,14 @@ enum InstrumentSplit {
     /// The instruments to split `trials` by, in registration order; `[nil]` (no split) when they
     /// hold one measure.
     static func instruments(of trials: [TrialResult]) -> [String?] {
-        guard Set(trials.map { Instruments.measure($0.key.instrument) }).count > 1 else { return [nil] }
-        let held = Set(trials.map(\.key.instrument))
-        return Instruments.names.filter(held.contains) + held.subtracting(Instruments.names).sorted()
+        guard splits(trials) else { return [nil] }
+        return TrialGroups(trials, by: [.instrument]).keys.map { $0[0] }
+    }
+
+    /// Whether `trials` hold more than one measure, and so split by instrument.
+    static func splits(_ trials: [TrialResult]) -> Bool {
+        guard let first = trials.first.map({ Instruments.measure($0.key.instrument) }) else { return false }
+        return trials.contains { Instruments.measure($0.key.instrument) != first }
     }
 
     /// The instrument column's header: present when some row names an instrument.
